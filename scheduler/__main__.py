@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from scheduler.cli.app import main
+
+main()

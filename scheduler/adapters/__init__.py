@@ -1,0 +1,1 @@
+"""Network adapters, one module each, discovered through the ``tagcast.adapters`` entry-point group."""

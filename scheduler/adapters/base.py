@@ -1,0 +1,112 @@
+"""The adapter contract: one module per network implements :class:`Adapter`.
+
+An adapter turns a fitted post into network calls and the network's answer into a :class:`Receipt`. It never
+decides about retries: it raises :class:`~scheduler.errors.TransientDeliveryError` (with ``retry_after``),
+:class:`~scheduler.errors.PermanentDeliveryError` / :class:`~scheduler.errors.AuthError`, or
+:class:`~scheduler.errors.UnknownOutcome`, and the dispatcher acts on the type.
+
+Exactly once: anything an adapter must remember across a crash (a Bluesky record key, a Threads container id,
+the ids of the thread parts already sent) goes into ``journal.state`` and is saved with ``await journal.save()``
+*before* the network call that depends on it. After a crash the dispatcher calls :meth:`Adapter.reconcile` with the
+same journal.
+
+Third-party adapters register in the ``tagcast.adapters`` entry-point group::
+
+    [project.entry-points."tagcast.adapters"]
+    mynet = "tagcast_mynet:MyNetAdapter"
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from scheduler.config.models import ChannelSettings
+from scheduler.length import LengthRules, rules_for
+from scheduler.models import Article
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the network answered: the remote id of each part (in order) and the public URL of the first."""
+
+    remote_ids: tuple[str, ...]
+    url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a channel posts as, from :meth:`Adapter.check`."""
+
+    account: str
+    url: str | None = None
+    detail: str | None = None
+
+
+@dataclass(slots=True)
+class Journal:
+    """Adapter state that must survive a crash; ``save`` writes it durably (to the outbox row)."""
+
+    state: dict[str, Any]
+    saver: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+
+    async def save(self) -> None:
+        if self.saver is not None:
+            await self.saver(self.state)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One delivery as an adapter sees it: the exact parts previewed, and a key that is the same on every retry."""
+
+    delivery_id: str
+    idempotency_key: str
+    parts: tuple[str, ...]
+    article: Article
+    channel: str
+
+
+class Adapter(ABC):
+    """Base class of every network adapter (checked with ``issubclass`` when loaded)."""
+
+    network: ClassVar[str]
+    """The entry-point name, e.g. ``"mastodon"``."""
+
+    supports_threads: ClassVar[bool] = True
+
+    def __init__(self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.http = http
+        self.root = root
+
+    @classmethod
+    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+        """How the network counts, with the channel's ``limit`` and content warning applied. No network call."""
+        return rules_for(cls.network, limit=settings.limit, spoiler_text=settings.spoiler_text or "")
+
+    @abstractmethod
+    async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
+        """Send every part (a reply chain for several) and return the receipt."""
+
+    @abstractmethod
+    async def check(self) -> Identity:
+        """Verify the credentials without posting; raise AuthError saying exactly what is wrong."""
+
+    async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
+        """After a crash during :meth:`publish`: the receipt if the post is out, ``None`` if it surely is not.
+
+        The default, for networks that cannot tell, raises UnknownOutcome: the operator decides.
+        """
+        from scheduler.errors import UnknownOutcome
+
+        raise UnknownOutcome(
+            f"{self.network} cannot tell whether delivery {post.delivery_id} was posted; "
+            f"check the account, then run `tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
+        )

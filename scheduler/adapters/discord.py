@@ -1,0 +1,254 @@
+"""The ``discord`` adapter: posts through a channel webhook (NETWORKS.md, Discord webhooks).
+
+Configuration (``[channels.<name>]``)::
+
+    network = "discord"
+    # webhook_url from TAGCAST_CHANNELS__<NAME>__WEBHOOK_URL (or webhook_url_file):
+    #   https://discord.com/api/webhooks/<id>/<token>   (the token is the secret)
+    # username = "Tagcast"                 # optional: the name shown instead of the webhook's
+    # options = { thread_id = "1234…" }    # optional: post into this thread of the channel
+
+Each part is one ``POST <webhook_url>?wait=true`` with ``{"content", "allowed_mentions": {"parse": []}}``, so
+a post never pings anyone and the answer is the stored Message (without ``wait`` Discord answers 204 and drops
+invalid messages silently). Webhooks cannot reply to a message: the parts of a thread are consecutive messages
+in the channel, or in the Discord thread named by ``options.thread_id``.
+
+The receipt holds the message ids; its URL is ``https://discord.com/channels/<guild>/<channel>/<id>`` once the
+guild is known from ``GET <webhook_url>`` (asked once per adapter; without it the URL is ``None``).
+
+Exactly once: webhooks have no idempotency key. Before each POST the part's index is saved in the journal as
+``in_flight``, after it the message id joins ``sent``; a retry resumes after ``sent``, and a part whose answer
+was lost makes the delivery :class:`~scheduler.errors.UnknownOutcome`, never a resend.
+
+The webhook URL holds the secret token: messages and errors show it redacted (``/webhooks/***/***``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
+from scheduler.adapters.http import error_reason, read_json, send
+from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+
+JOURNAL_KEY = "discord"
+JOURNAL_VERSION = 1
+UNKNOWN_WEBHOOK = 10015
+UNKNOWN_CHANNEL = 10003
+INVALID_FORM_BODY = 50035
+
+
+def form_errors(errors: Any, path: str = "") -> list[str]:
+    """Discord's nested ``errors`` object of a 50035 answer as ``field: message`` lines.
+
+    >>> form_errors({"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer"}]}})
+    ['content: Must be 2000 or fewer']
+    """
+    if not isinstance(errors, dict):
+        return []
+    lines: list[str] = []
+    for key, value in errors.items():
+        if key == "_errors" and isinstance(value, list):
+            lines += [f"{path or 'body'}: {e.get('message')}" for e in value if isinstance(e, dict)]
+        else:
+            lines += form_errors(value, f"{path}.{key}" if path else str(key))
+    return lines
+
+
+def message_url(guild_id: str | None, channel_id: str | None, message_id: str) -> str | None:
+    """``https://discord.com/channels/<guild>/<channel>/<message>``, or ``None`` without guild or channel."""
+    if not guild_id or not channel_id:
+        return None
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+class DiscordAdapter(Adapter):
+    """Posts through a Discord webhook; see the module docstring."""
+
+    network = "discord"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._webhook: dict[str, Any] | None = None
+
+    def _webhook_url(self) -> str:
+        url = self.settings.secret_value("webhook_url")
+        if not url:
+            env = f"TAGCAST_CHANNELS__{self.channel.upper()}__WEBHOOK_URL"
+            raise AuthError(
+                f"discord channel '{self.channel}' has no webhook_url; set {env} (or webhook_url_file) to the "
+                "URL from the channel's Integrations > Webhooks > Copy Webhook URL"
+            )
+        if not url.startswith(("https://", "http://")):
+            raise AuthError(
+                f"discord channel '{self.channel}': webhook_url is not an http(s) URL; copy it again from the "
+                "channel's Integrations > Webhooks"
+            )
+        return url
+
+    def _errors(self, response: httpx.Response) -> DeliveryError | None:
+        try:
+            data = response.json()
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        code = data.get("code")
+        if code == UNKNOWN_WEBHOOK:
+            return AuthError(
+                f"discord: the webhook of channel '{self.channel}' was deleted ({response.status_code} Unknown "
+                "Webhook); create a new one and set webhook_url to its URL"
+            )
+        if response.status_code == 401:
+            return AuthError(
+                f"discord: the webhook token of channel '{self.channel}' was rejected ({error_reason(response)}); "
+                "copy the webhook URL again"
+            )
+        if code == UNKNOWN_CHANNEL and self.settings.options.get("thread_id"):
+            return PermanentDeliveryError(
+                f"discord: thread {self.settings.options['thread_id']} not found ({error_reason(response)}); "
+                f"fix options.thread_id of channel '{self.channel}' (a thread in the webhook's channel)"
+            )
+        if code == INVALID_FORM_BODY:
+            details = "; ".join(form_errors(data.get("errors"))) or error_reason(response)
+            return PermanentDeliveryError(f"discord refused the message (400 Invalid Form Body): {details}")
+        return None
+
+    # --- publishing ----------------------------------------------------------------------------------------
+
+    def _check_lengths(self, post: Outgoing) -> None:
+        rules = self.length_rules(self.settings)
+        problems = [
+            f"part {number}: {problem}"
+            for number, text in enumerate(post.parts, start=1)
+            for problem in rules.violations(text)
+        ]
+        if problems:
+            raise PermanentDeliveryError(
+                f"discord: delivery {post.delivery_id} does not fit, nothing was sent: " + "; ".join(problems)
+            )
+
+    def _state(self, post: Outgoing, journal: Journal) -> dict[str, Any]:
+        state = journal.state.get(JOURNAL_KEY)
+        if state is None:
+            state = journal.state[JOURNAL_KEY] = {"version": JOURNAL_VERSION, "sent": [], "in_flight": None}
+        if not isinstance(state, dict) or state.get("version") != JOURNAL_VERSION:
+            version = state.get("version") if isinstance(state, dict) else None
+            raise PermanentDeliveryError(
+                f"discord: delivery {post.delivery_id} has journal version {version!r}, "
+                f"this tagcast understands {JOURNAL_VERSION}"
+            )
+        return state
+
+    def _payload(self, text: str) -> dict[str, Any]:
+        payload: dict[str, Any] = {"content": text, "allowed_mentions": {"parse": []}}
+        if self.settings.username:
+            payload["username"] = self.settings.username
+        return payload
+
+    def _params(self) -> dict[str, str]:
+        params = {"wait": "true"}
+        thread_id = self.settings.options.get("thread_id")
+        if thread_id:
+            params["thread_id"] = str(thread_id)
+        return params
+
+    async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
+        url = self._webhook_url()
+        state = self._state(post, journal)
+        self._check_lengths(post)
+        if state["in_flight"] is not None:
+            raise self._unknown(post, state)
+        sent: list[dict[str, str]] = state["sent"]
+        for index in range(len(sent), len(post.parts)):
+            state["in_flight"] = index
+            await journal.save()
+            try:
+                response = await send(
+                    self.http,
+                    "POST",
+                    url,
+                    network=self.network,
+                    params=self._params(),
+                    json=self._payload(post.parts[index]),
+                    errors=self._errors,
+                    idempotent=False,
+                )
+                message = read_json(response, network=self.network, idempotent=False)
+            except UnknownOutcome:
+                raise
+            except DeliveryError:
+                state["in_flight"] = None
+                await journal.save()
+                raise
+            if "id" not in message:
+                raise UnknownOutcome(
+                    f"discord: the webhook answered {response.status_code} without a message id for part "
+                    f"{index + 1} of delivery {post.delivery_id}; check the channel, then `tagcast queue resolve`"
+                )
+            sent.append({"id": str(message["id"]), "channel_id": str(message.get("channel_id") or "")})
+            state["in_flight"] = None
+            await journal.save()
+        return await self._receipt(state)
+
+    async def _receipt(self, state: dict[str, Any]) -> Receipt:
+        sent: list[dict[str, str]] = state["sent"]
+        guild_id = await self._guild_id()
+        urls = [message_url(guild_id, m.get("channel_id"), m["id"]) for m in sent]
+        return Receipt(
+            remote_ids=tuple(m["id"] for m in sent),
+            url=urls[0] if urls else None,
+            extra={"urls": urls, "guild_id": guild_id},
+        )
+
+    async def _guild_id(self) -> str | None:
+        """The webhook's guild, for links; ``None`` when it cannot be read (the post is out either way)."""
+        try:
+            webhook = await self._get_webhook()
+        except DeliveryError:
+            return None
+        guild_id = webhook.get("guild_id")
+        return str(guild_id) if guild_id else None
+
+    async def _get_webhook(self) -> dict[str, Any]:
+        if self._webhook is None:
+            response = await send(
+                self.http, "GET", self._webhook_url(), network=self.network, errors=self._errors
+            )
+            self._webhook = read_json(response, network=self.network)
+        return self._webhook
+
+    def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
+        index = int(state["in_flight"])
+        return UnknownOutcome(
+            f"discord cannot tell whether part {index + 1} of {len(post.parts)} of delivery {post.delivery_id} "
+            f"was posted ({len(state['sent'])} part(s) before it are out); webhooks have no idempotency key: "
+            f"check the channel, then run `tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
+        )
+
+    async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
+        """The receipt when the journal has every part, UnknownOutcome for a part in flight, else ``None``
+        (no part was in flight: ``publish`` resumes after the parts already sent)."""
+        state = self._state(post, journal)
+        if state["in_flight"] is not None:
+            raise self._unknown(post, state)
+        if len(state["sent"]) >= len(post.parts):
+            return await self._receipt(state)
+        return None
+
+    # --- checking ------------------------------------------------------------------------------------------
+
+    async def check(self) -> Identity:
+        """``GET <webhook_url>``: the webhook's name and channel (nothing is posted)."""
+        self._webhook = None
+        webhook = await self._get_webhook()
+        guild_id, channel_id = webhook.get("guild_id"), webhook.get("channel_id")
+        thread_id = self.settings.options.get("thread_id")
+        where = f"channel {channel_id}" + (f", thread {thread_id}" if thread_id else "")
+        return Identity(
+            account=f"webhook '{webhook.get('name') or webhook.get('id')}' -> {where}",
+            url=f"https://discord.com/channels/{guild_id}/{thread_id or channel_id}" if guild_id else None,
+            detail=f"guild {guild_id}" if guild_id else None,
+        )

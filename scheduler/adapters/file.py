@@ -1,0 +1,86 @@
+"""The ``file`` adapter: writes each post to ``var/outbox/<channel>/`` so a fresh checkout runs end to end.
+
+Each delivery becomes ``<id>.txt`` (the parts, separated by a line ``---``) and ``<id>.json`` (the parts and
+metadata). Writing is atomic (temporary file, fsync, rename), so a retry after a crash rewrites the same files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
+from scheduler.errors import AuthError
+
+PART_SEPARATOR = "\n---\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class FileAdapter(Adapter):
+    network = "file"
+
+    @property
+    def folder(self) -> Path:
+        base = Path(self.settings.path or "var/outbox").expanduser()
+        base = base if base.is_absolute() else self.root / base
+        return base / self.channel
+
+    def _paths(self, post: Outgoing) -> tuple[Path, Path]:
+        stem = post.delivery_id.replace("/", "_")
+        return self.folder / f"{stem}.txt", self.folder / f"{stem}.json"
+
+    async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
+        text_path, json_path = self._paths(post)
+        record: dict[str, Any] = {
+            "delivery_id": post.delivery_id,
+            "idempotency_key": post.idempotency_key,
+            "channel": post.channel,
+            "source": post.article.source,
+            "title": post.article.title,
+            "url": post.article.url,
+            "parts": list(post.parts),
+            "written_at": datetime.now(UTC).isoformat(),
+        }
+        await asyncio.to_thread(write_atomically, text_path, PART_SEPARATOR.join(post.parts) + "\n")
+        await asyncio.to_thread(write_atomically, json_path, json.dumps(record, ensure_ascii=False, indent=2))
+        return Receipt(remote_ids=(post.delivery_id,), url=text_path.resolve().as_uri())
+
+    async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
+        text_path, json_path = self._paths(post)
+        if not json_path.is_file():
+            return None
+        try:
+            record = json.loads(json_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if record.get("parts") != list(post.parts):
+            return None
+        return Receipt(remote_ids=(post.delivery_id,), url=text_path.resolve().as_uri())
+
+    async def check(self) -> Identity:
+        folder = self.folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AuthError(f"cannot create the outbox folder {folder}: {exc.strerror}") from exc
+        if not os.access(folder, os.W_OK):
+            raise AuthError(f"the outbox folder {folder} is not writable")
+        return Identity(account=f"files in {folder}", url=folder.resolve().as_uri())

@@ -1,0 +1,254 @@
+"""The ``mastodon`` adapter: statuses through ``POST /api/v1/statuses``, threads as reply chains.
+
+Settings: ``base_url`` (the instance, required), ``token`` (a user token with ``write:statuses``), and
+optionally ``visibility``, ``language``, ``spoiler_text`` (a content warning on every part; it counts toward
+the limit) and ``limit`` (the instance's ``max_characters`` when it is not 500; see :meth:`fetch_limit`).
+
+Exactly once: part ``i`` (from 1) is sent with ``Idempotency-Key: <delivery key>-<i>``; the server answers a
+repeat within an hour with the original status. The journal records each posted part and the part in flight
+(with the time it was first sent) before moving on, so a retry resumes at the next part. A part in flight for
+longer than :data:`IDEMPOTENCY_WINDOW` is looked for among the account's recent statuses before it is sent
+again, because the server no longer remembers its key.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
+from scheduler.adapters.http import pause_extra, read_json, refuse_over_length, send
+from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
+
+IDEMPOTENCY_WINDOW = 50 * 60
+"""Seconds a key is trusted: the server keeps it an hour; the margin covers clock skew and slow answers."""
+JOURNAL_VERSION = 1
+RECENT_STATUSES = 40
+DEFAULT_LIMIT = 500
+
+
+def status_text(content: str) -> str:
+    """The plain text of a status's HTML ``content`` (paragraphs and line breaks kept)."""
+    text = re.sub(r"<br\s*/?>", "\n", content)
+    text = re.sub(r"</p>\s*<p[^>]*>", "\n\n", text)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def _comparable(text: str) -> str:
+    text = re.sub(r"(?<![\w@])@(\w+)@[\w.-]+\w", r"@\1", text)
+    return " ".join(text.split())
+
+
+class MastodonAdapter(Adapter):
+    """Posts to a Mastodon (or compatible) instance; see the module docstring for settings."""
+
+    network = "mastodon"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._account_id: str | None = None
+
+    # --- settings ----------------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        base = (self.settings.base_url or "").strip().rstrip("/")
+        if not base:
+            raise AuthError(
+                f"channels.{self.channel}.base_url is not set: the mastodon adapter needs the instance URL, "
+                'e.g. base_url = "https://mastodon.social"'
+            )
+        return base
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        token = self.settings.secret_value("token")
+        if not token:
+            raise AuthError(
+                f"channels.{self.channel}.token is not set: create an access token with write:statuses in "
+                "the instance's Preferences > Development and set "
+                f"TAGCAST_CHANNELS__{self.channel.upper()}__TOKEN"
+            )
+        return {"Authorization": f"Bearer {token}", "Accept": "application/json", **(extra or {})}
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        url = f"{self.base_url}{path}"
+        return await send(self.http, "GET", url, network=self.network, headers=self._headers(), params=params)
+
+    # --- publishing ----------------------------------------------------------------------------------------
+
+    async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
+        refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
+        state = _state(journal)
+        last: httpx.Response | None = None
+        for index in range(len(state["parts"]), len(post.parts)):
+            reply_to = state["parts"][-1]["id"] if state["parts"] else None
+            inflight = state["inflight"]
+            if inflight is not None and inflight["index"] == index:
+                if time.time() - inflight["since"] > IDEMPOTENCY_WINDOW:
+                    found = await self._find_posted(post.parts[index], reply_to, inflight["since"])
+                    if found is not None:
+                        await _record(journal, state, found)
+                        continue
+                    inflight["since"] = time.time()
+                    await journal.save()
+            else:
+                state["inflight"] = {"index": index, "since": time.time()}
+                await journal.save()
+            last, status = await self._post_status(post, index, reply_to)
+            await _record(journal, state, status)
+        return self._receipt(state, last)
+
+    async def _post_status(
+        self, post: Outgoing, index: int, reply_to: str | None
+    ) -> tuple[httpx.Response, dict[str, Any]]:
+        payload: dict[str, Any] = {"status": post.parts[index]}
+        for key in ("visibility", "language", "spoiler_text"):
+            value = getattr(self.settings, key)
+            if value:
+                payload[key] = value
+        if reply_to is not None:
+            payload["in_reply_to_id"] = reply_to
+        headers = self._headers({"Idempotency-Key": f"{post.idempotency_key}-{index + 1}"})
+        response = await send(
+            self.http,
+            "POST",
+            f"{self.base_url}/api/v1/statuses",
+            network=self.network,
+            headers=headers,
+            json=payload,
+        )
+        status = read_json(response, network=self.network)
+        if not isinstance(status.get("id"), str | int):
+            raise TransientDeliveryError(f"mastodon: the answer to part {index + 1} has no status id")
+        return response, status
+
+    def _receipt(self, state: dict[str, Any], last: httpx.Response | None) -> Receipt:
+        parts = state["parts"]
+        extra: dict[str, Any] = {"urls": [p["url"] for p in parts]}
+        if last is not None:
+            extra.update(pause_extra(last))
+        return Receipt(
+            remote_ids=tuple(p["id"] for p in parts), url=parts[0]["url"] if parts else None, extra=extra
+        )
+
+    # --- after a crash -------------------------------------------------------------------------------------
+
+    async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
+        """Settle the part that was in flight, then: the receipt if every part is out, else ``None``.
+
+        Within :data:`IDEMPOTENCY_WINDOW` the part is sent again with its key (the server answers with the
+        original, or posts it now); after that it is looked for among the account's recent statuses.
+        ``None`` means the remaining parts are surely not out: :meth:`publish` with this journal sends them.
+        """
+        state = _state(journal)
+        inflight = state["inflight"]
+        index = len(state["parts"])
+        if inflight is not None and inflight["index"] == index < len(post.parts):
+            reply_to = state["parts"][-1]["id"] if state["parts"] else None
+            if time.time() - inflight["since"] <= IDEMPOTENCY_WINDOW:
+                _, status = await self._post_status(post, index, reply_to)
+            else:
+                found = await self._find_posted(post.parts[index], reply_to, inflight["since"])
+                if found is None:
+                    return None
+                status = found
+            await _record(journal, state, status)
+        if len(state["parts"]) < len(post.parts):
+            return None
+        return self._receipt(state, None)
+
+    async def _find_posted(self, text: str, reply_to: str | None, since: float) -> dict[str, Any] | None:
+        """A recent status of this account with this text (and parent), created after ``since`` - 5 min."""
+        account_id = await self._own_account_id()
+        response = await self._get(
+            f"/api/v1/accounts/{account_id}/statuses",
+            params={"limit": RECENT_STATUSES, "exclude_reblogs": "true"},
+        )
+        try:
+            statuses = response.json()
+        except ValueError:
+            statuses = None
+        if not isinstance(statuses, list):
+            raise TransientDeliveryError("mastodon: the account's statuses are not a JSON list")
+        wanted = _comparable(text)
+        for status in statuses:
+            if not isinstance(status, dict) or str(status.get("in_reply_to_id") or "") != (reply_to or ""):
+                continue
+            if _created(status) < since - 300:
+                continue
+            if _comparable(status_text(str(status.get("content") or ""))) == wanted:
+                return status
+        return None
+
+    async def _own_account_id(self) -> str:
+        if self._account_id is None:
+            account = read_json(await self._get("/api/v1/accounts/verify_credentials"), network=self.network)
+            self._account_id = str(account["id"])
+        return self._account_id
+
+    # --- checks ----------------------------------------------------------------------------------------
+
+    async def check(self) -> Identity:
+        account = read_json(await self._get("/api/v1/accounts/verify_credentials"), network=self.network)
+        self._account_id = str(account.get("id"))
+        acct = str(account.get("acct") or account.get("username") or "?")
+        if "@" not in acct:
+            acct = f"{acct}@{httpx.URL(self.base_url).host}"
+        detail = None
+        try:
+            limit = await self.fetch_limit()
+        except (TransientDeliveryError, PermanentDeliveryError) as exc:
+            detail = f"could not read the instance's length limit: {exc.reason}"
+        else:
+            configured = self.settings.limit
+            detail = f"the instance allows {limit} characters per status"
+            if configured is not None and configured != limit:
+                detail += f", but the channel's limit is {configured}"
+        return Identity(account=f"@{acct}", url=account.get("url"), detail=detail)
+
+    async def fetch_limit(self) -> int:
+        """The instance's status length limit: ``/api/v2/instance`` ``configuration.statuses.max_characters``,
+        else ``/api/v1/instance`` ``max_toot_chars`` (older servers and forks), else 500.
+
+        Length rules never call the network; put a limit other than 500 in the channel's ``limit`` setting
+        (``tagcast channels test`` shows it).
+        """
+        try:
+            data = read_json(await self._get("/api/v2/instance"), network=self.network)
+            limit = data.get("configuration", {}).get("statuses", {}).get("max_characters")
+        except AuthError:
+            raise
+        except PermanentDeliveryError:
+            limit = None
+        if not isinstance(limit, int):
+            data = read_json(await self._get("/api/v1/instance"), network=self.network)
+            limit = data.get("max_toot_chars")
+        return limit if isinstance(limit, int) and limit > 0 else DEFAULT_LIMIT
+
+
+def _state(journal: Journal) -> dict[str, Any]:
+    state = journal.state
+    version = state.setdefault("version", JOURNAL_VERSION)
+    if version != JOURNAL_VERSION:
+        raise PermanentDeliveryError(f"mastodon: journal version {version} is not understood by this tagcast")
+    state.setdefault("parts", [])
+    state.setdefault("inflight", None)
+    return state
+
+
+async def _record(journal: Journal, state: dict[str, Any], status: dict[str, Any]) -> None:
+    state["parts"].append({"id": str(status["id"]), "url": status.get("url") or status.get("uri")})
+    state["inflight"] = None
+    await journal.save()
+
+
+def _created(status: dict[str, Any]) -> float:
+    try:
+        return datetime.fromisoformat(str(status.get("created_at"))).timestamp()
+    except ValueError:
+        return 0.0

@@ -1,0 +1,44 @@
+"""Adapters are found through the ``tagcast.adapters`` entry-point group, built-ins included, loaded lazily."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
+
+from scheduler.errors import UnknownNetwork
+
+if TYPE_CHECKING:
+    from scheduler.adapters.base import Adapter
+
+GROUP = "tagcast.adapters"
+
+
+@cache
+def installed() -> dict[str, EntryPoint]:
+    """Every registered adapter by network name (not imported yet)."""
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def known_networks() -> list[str]:
+    return sorted(installed())
+
+
+def load_adapter(network: str) -> type[Adapter]:
+    """Import the adapter class for ``network``; UnknownNetwork lists the installed ones."""
+    from scheduler.adapters.base import Adapter
+
+    entry = installed().get(network)
+    if entry is None:
+        raise UnknownNetwork(
+            f"no adapter for network '{network}'",
+            hint=f"installed adapters: {', '.join(known_networks()) or 'none'}; "
+            "a third-party adapter appears here once its package is pip-installed",
+        )
+    cls = entry.load()
+    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+        raise UnknownNetwork(
+            f"the adapter registered as '{network}' ({entry.value}) is not a scheduler.adapters.base.Adapter",
+            hint="fix or uninstall the package that provides it",
+        )
+    return cls

@@ -1,0 +1,182 @@
+"""The ``slack`` adapter: posts through an incoming webhook (NETWORKS.md, Slack incoming webhooks).
+
+Configuration (``[channels.<name>]``)::
+
+    network = "slack"
+    # webhook_url from TAGCAST_CHANNELS__<NAME>__WEBHOOK_URL (or webhook_url_file):
+    #   https://hooks.slack.com/services/T…/B…/…   (the last segment is the secret)
+
+Each part is one ``POST <webhook_url>`` with ``{"text": escape_mrkdwn(part)}``; Slack answers ``200 ok``. Parts
+are plain text, so ``&``, ``<`` and ``>`` are escaped (:func:`escape_mrkdwn`): the channel shows exactly the
+previewed text and nothing in it becomes a link label or an ``@channel`` ping; URLs are still linked by Slack.
+
+Limits of incoming webhooks, and what this adapter does about them:
+
+- No ``ts`` is returned, so a reply chain cannot be built: :attr:`SlackAdapter.supports_threads` is ``False``,
+  and a post given several parts is sent as consecutive messages.
+- No message id and no permalink: the receipt has ``remote_ids=()`` and ``url=None``; ``extra["messages"]``
+  counts the messages sent.
+- No read-only call: :meth:`SlackAdapter.check` cannot verify the webhook without posting, so it only checks
+  the URL's shape and says so (``Identity.detail``); it never posts.
+- No idempotency: before each POST the part's index is saved in the journal as ``in_flight``, after it the
+  count of ``sent`` parts grows; a part whose answer was lost makes the delivery
+  :class:`~scheduler.errors.UnknownOutcome`, never a resend.
+
+The webhook URL is the secret: messages and errors show it redacted (``/services/***/***/***``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
+from scheduler.adapters.http import redact_url, send
+from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+
+JOURNAL_KEY = "slack"
+JOURNAL_VERSION = 1
+
+_MRKDWN_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+CHANNEL_GONE = {
+    "invalid_token": "the webhook's secret was rejected (the URL is wrong, or the webhook was revoked)",
+    "action_prohibited": "an admin restricted posting to this channel",
+    "no_service": "the webhook does not exist (removed, or its app uninstalled)",
+    "channel_not_found": "the webhook's channel no longer exists",
+    "channel_is_archived": "the webhook's channel is archived",
+    "no_active_hooks": "the webhook is disabled",
+}
+"""Plain-text error codes that mean every post will fail until the webhook is fixed: AuthError."""
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape plain ``text`` for Slack mrkdwn: ``&``, ``<`` and ``>`` become ``&amp;``, ``&lt;``, ``&gt;``.
+
+    >>> escape_mrkdwn("<!channel> a & b > c")
+    '&lt;!channel&gt; a &amp; b &gt; c'
+    """
+    return text.translate(_MRKDWN_TABLE)
+
+
+class SlackAdapter(Adapter):
+    """Posts through a Slack incoming webhook; see the module docstring for what webhooks cannot do."""
+
+    network = "slack"
+    supports_threads = False
+
+    def _webhook_url(self) -> str:
+        url = self.settings.secret_value("webhook_url")
+        env = f"TAGCAST_CHANNELS__{self.channel.upper()}__WEBHOOK_URL"
+        if not url:
+            raise AuthError(
+                f"slack channel '{self.channel}' has no webhook_url; set {env} (or webhook_url_file) to the "
+                "incoming webhook URL from your Slack app's Incoming Webhooks page"
+            )
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            parsed = httpx.URL("invalid:")
+        segments = [s for s in parsed.path.split("/") if s]
+        if parsed.scheme not in ("https", "http") or len(segments) < 4 or segments[0] != "services":
+            raise AuthError(
+                f"slack channel '{self.channel}': webhook_url ({redact_url(url)}) is not an incoming webhook URL "
+                f"of the form https://hooks.slack.com/services/T…/B…/…; copy it again into {env}"
+            )
+        return url
+
+    def _errors(self, response: httpx.Response) -> DeliveryError | None:
+        code = response.text.strip()
+        if code in CHANNEL_GONE:
+            return AuthError(
+                f"slack: {CHANNEL_GONE[code]} ({response.status_code} {code}); create a new incoming webhook "
+                f"and set webhook_url of channel '{self.channel}'"
+            )
+        return None
+
+    def _check_lengths(self, post: Outgoing) -> None:
+        rules = self.length_rules(self.settings)
+        problems = [
+            f"part {number}: {problem}"
+            for number, text in enumerate(post.parts, start=1)
+            for problem in rules.violations(text)
+        ]
+        if problems:
+            raise PermanentDeliveryError(
+                f"slack: delivery {post.delivery_id} does not fit, nothing was sent: " + "; ".join(problems)
+            )
+
+    def _state(self, post: Outgoing, journal: Journal) -> dict[str, Any]:
+        state = journal.state.get(JOURNAL_KEY)
+        if state is None:
+            state = journal.state[JOURNAL_KEY] = {"version": JOURNAL_VERSION, "sent": 0, "in_flight": None}
+        if not isinstance(state, dict) or state.get("version") != JOURNAL_VERSION:
+            version = state.get("version") if isinstance(state, dict) else None
+            raise PermanentDeliveryError(
+                f"slack: delivery {post.delivery_id} has journal version {version!r}, "
+                f"this tagcast understands {JOURNAL_VERSION}"
+            )
+        return state
+
+    async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
+        url = self._webhook_url()
+        state = self._state(post, journal)
+        self._check_lengths(post)
+        if state["in_flight"] is not None:
+            raise self._unknown(post, state)
+        for index in range(int(state["sent"]), len(post.parts)):
+            state["in_flight"] = index
+            await journal.save()
+            try:
+                await send(
+                    self.http,
+                    "POST",
+                    url,
+                    network=self.network,
+                    json={"text": escape_mrkdwn(post.parts[index])},
+                    errors=self._errors,
+                    idempotent=False,
+                )
+            except UnknownOutcome:
+                raise
+            except DeliveryError:
+                state["in_flight"] = None
+                await journal.save()
+                raise
+            state["sent"] = index + 1
+            state["in_flight"] = None
+            await journal.save()
+        return self._receipt(state)
+
+    @staticmethod
+    def _receipt(state: dict[str, Any]) -> Receipt:
+        return Receipt(remote_ids=(), url=None, extra={"messages": int(state["sent"])})
+
+    def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
+        index = int(state["in_flight"])
+        return UnknownOutcome(
+            f"slack cannot tell whether part {index + 1} of {len(post.parts)} of delivery {post.delivery_id} was "
+            f"posted ({state['sent']} part(s) before it are out); incoming webhooks have no idempotency and no "
+            f"history: check the channel, then run `tagcast queue resolve {post.delivery_id} --sent URL` or "
+            "`--not-sent`"
+        )
+
+    async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
+        """The receipt when the journal has every part, UnknownOutcome for a part in flight, else ``None``
+        (no part was in flight: ``publish`` resumes after the parts already sent)."""
+        state = self._state(post, journal)
+        if state["in_flight"] is not None:
+            raise self._unknown(post, state)
+        if int(state["sent"]) >= len(post.parts):
+            return self._receipt(state)
+        return None
+
+    async def check(self) -> Identity:
+        """Checks the webhook URL's shape only: Slack incoming webhooks cannot be verified without posting."""
+        url = self._webhook_url()
+        return Identity(
+            account=f"Slack incoming webhook {redact_url(url)}",
+            detail="not verified: a Slack incoming webhook cannot be checked without posting to it, and "
+            "check never posts",
+        )

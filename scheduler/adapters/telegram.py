@@ -1,0 +1,308 @@
+"""The ``telegram`` adapter: a bot posts to a channel or group through the Bot API (NETWORKS.md, Telegram).
+
+Configuration (``[channels.<name>]``)::
+
+    network = "telegram"
+    chat_id = "@mychannel"      # or a numeric id such as "-1001234567890"
+    parse_mode = "MarkdownV2"   # optional: "MarkdownV2" or "HTML"; omitted = plain text
+    # bot_token from TAGCAST_CHANNELS__<NAME>__BOT_TOKEN (or bot_token_file)
+    # base_url = "http://127.0.0.1:8081"   # optional: a local Bot API server
+    # options = { link_preview = true, silent = false }
+
+Each part is one ``sendMessage``; the parts of a thread answer each other with
+``reply_parameters: {"message_id": <previous>}``. Parts are plain text: with a ``parse_mode`` they are escaped
+(:func:`escape_markdown_v2`, :func:`escape_html`), so the chat shows exactly the previewed text and Telegram's
+4096 limit, counted after entity parsing, applies to the text the length rules counted. One link preview per post:
+the first message shows the article's link, later parts show none.
+
+Exactly once: the Bot API has no idempotency key and cannot read chat history. Before each ``sendMessage`` the
+index of the part is saved in the journal as ``in_flight``; after it, the message id joins ``sent``. A retry
+resumes after the parts in ``sent``; a part whose answer was lost (crash, read timeout) makes the delivery
+:class:`~scheduler.errors.UnknownOutcome`, never a resend.
+
+The bot token is part of every URL path; messages and errors show the URL redacted (``/***/sendMessage``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
+from scheduler.adapters.http import error_reason, read_json, send
+from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+
+DEFAULT_BASE_URL = "https://api.telegram.org"
+JOURNAL_KEY = "telegram"
+JOURNAL_VERSION = 1
+
+MARKDOWN_V2_RESERVED = frozenset("\\_*[]()~`>#+-=|{}.!")
+"""Characters that must be backslash-escaped in MarkdownV2 text outside code and link URLs (NETWORKS.md §5)."""
+
+PARSE_MODES = {"markdownv2": "MarkdownV2", "html": "HTML"}
+
+_MARKDOWN_V2_TABLE = str.maketrans({char: "\\" + char for char in MARKDOWN_V2_RESERVED})
+_HTML_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_NUMERIC_CHAT = re.compile(r"-?\d+")
+
+
+def escape_markdown_v2(text: str) -> str:
+    r"""Escape plain ``text`` for ``parse_mode="MarkdownV2"``: each reserved character gets a backslash.
+
+    After parsing, the chat shows exactly ``text``; hashtags and URLs are still detected by Telegram::
+
+        >>> print(escape_markdown_v2("Khalkhin Gol (1939) #WW2 - read more!"))
+        Khalkhin Gol \(1939\) \#WW2 \- read more\!
+    """
+    return text.translate(_MARKDOWN_V2_TABLE)
+
+
+def escape_html(text: str) -> str:
+    """Escape plain ``text`` for ``parse_mode="HTML"``: ``&``, ``<`` and ``>`` become entities.
+
+    >>> escape_html("a < b & c > d")
+    'a &lt; b &amp; c &gt; d'
+    """
+    return text.translate(_HTML_TABLE)
+
+
+def message_link(chat: dict[str, Any], message_id: int | str) -> str | None:
+    """The public link of a message: ``t.me/<username>/<id>`` or, for a private supergroup or channel,
+    ``t.me/c/<chat id without -100>/<id>``; ``None`` for chats that have no message links."""
+    username = chat.get("username")
+    if isinstance(username, str) and username:
+        return f"https://t.me/{username}/{message_id}"
+    chat_id = str(chat.get("id", ""))
+    if chat_id.startswith("-100") and chat_id[4:].isdigit():
+        return f"https://t.me/c/{chat_id[4:]}/{message_id}"
+    return None
+
+
+class TelegramAdapter(Adapter):
+    """Posts through a Telegram bot; see the module docstring for configuration and exactly-once behaviour."""
+
+    network = "telegram"
+
+    # --- configuration -------------------------------------------------------------------------------------
+
+    def _env(self, key: str) -> str:
+        return f"TAGCAST_CHANNELS__{self.channel.upper()}__{key.upper()}"
+
+    def _token(self) -> str:
+        token = self.settings.secret_value("bot_token")
+        if not token:
+            raise AuthError(
+                f"telegram channel '{self.channel}' has no bot_token; set {self._env('bot_token')} "
+                "(or bot_token_file) to the token @BotFather gave you"
+            )
+        return token
+
+    def _chat_id(self) -> int | str:
+        chat_id = (self.settings.chat_id or "").strip()
+        if not chat_id:
+            raise AuthError(
+                f"telegram channel '{self.channel}' has no chat_id; set chat_id in config/tagcast.toml to "
+                '"@channelname" or the numeric id of the chat'
+            )
+        return int(chat_id) if _NUMERIC_CHAT.fullmatch(chat_id) else chat_id
+
+    def _parse_mode(self) -> str | None:
+        mode = self.settings.parse_mode
+        if mode is None or not mode.strip():
+            return None
+        canonical = PARSE_MODES.get(mode.strip().lower())
+        if canonical is None:
+            raise PermanentDeliveryError(
+                f"telegram channel '{self.channel}': parse_mode = {mode!r} is not supported; "
+                'use "MarkdownV2", "HTML" or leave it out for plain text'
+            )
+        return canonical
+
+    def _url(self, method: str) -> str:
+        base = (self.settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        return f"{base}/bot{self._token()}/{method}"
+
+    # --- HTTP ----------------------------------------------------------------------------------------------
+
+    def _errors(self, response: httpx.Response) -> DeliveryError | None:
+        """Telegram's error body: ``{"ok":false,"error_code","description","parameters"}``."""
+        status = response.status_code
+        reason = error_reason(response)
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        parameters = data.get("parameters") if isinstance(data, dict) else None
+        if isinstance(parameters, dict) and parameters.get("migrate_to_chat_id") is not None:
+            new_id = parameters["migrate_to_chat_id"]
+            return PermanentDeliveryError(
+                f"telegram: chat {self.settings.chat_id} was upgraded to a supergroup with id {new_id} "
+                f"({reason}); set chat_id = \"{new_id}\" for channel '{self.channel}' in config/tagcast.toml "
+                f"(or {self._env('chat_id')}) and resend"
+            )
+        if status in (401, 404):
+            return AuthError(
+                f"telegram: bot token rejected ({status} {reason}); check {self._env('bot_token')} "
+                f"of channel '{self.channel}' against @BotFather"
+            )
+        if status == 403:
+            return AuthError(
+                f"telegram: the bot may not post to chat {self.settings.chat_id} (403 {reason}); "
+                "add the bot to the chat (as an administrator of a channel) with the right to post"
+            )
+        return None
+
+    async def _call(self, method: str, payload: dict[str, Any], *, idempotent: bool) -> Any:
+        response = await send(
+            self.http,
+            "POST",
+            self._url(method),
+            network=self.network,
+            json=payload,
+            errors=self._errors,
+            idempotent=idempotent,
+        )
+        data = read_json(response, network=self.network, idempotent=idempotent)
+        if data.get("ok") is not True or "result" not in data:
+            detail = f"telegram: {method} answered {response.status_code} without a result ({error_reason(response)})"
+            if idempotent:
+                raise PermanentDeliveryError(detail)
+            raise UnknownOutcome(f"{detail}; the message may be out, so it is not resent")
+        return data["result"]
+
+    # --- publishing ----------------------------------------------------------------------------------------
+
+    def _payload(self, post: Outgoing, index: int) -> dict[str, Any]:
+        mode = self._parse_mode()
+        text = post.parts[index]
+        if mode == "MarkdownV2":
+            text = escape_markdown_v2(text)
+        elif mode == "HTML":
+            text = escape_html(text)
+        payload: dict[str, Any] = {"chat_id": self._chat_id(), "text": text}
+        if mode:
+            payload["parse_mode"] = mode
+        options = self.settings.options
+        if index == 0 and options.get("link_preview", True):
+            preview: dict[str, Any] = {"is_disabled": False}
+            if post.article.url:
+                preview["url"] = post.article.url
+        else:
+            preview = {"is_disabled": True}
+        payload["link_preview_options"] = preview
+        if options.get("silent"):
+            payload["disable_notification"] = True
+        return payload
+
+    def _check_lengths(self, post: Outgoing) -> None:
+        rules = self.length_rules(self.settings)
+        problems = [
+            f"part {number}: {problem}"
+            for number, text in enumerate(post.parts, start=1)
+            for problem in rules.violations(text)
+        ]
+        if problems:
+            raise PermanentDeliveryError(
+                f"telegram: delivery {post.delivery_id} does not fit, nothing was sent: "
+                + "; ".join(problems)
+            )
+
+    def _state(self, post: Outgoing, journal: Journal) -> dict[str, Any]:
+        state = journal.state.get(JOURNAL_KEY)
+        if state is None:
+            state = journal.state[JOURNAL_KEY] = {"version": JOURNAL_VERSION, "sent": [], "in_flight": None}
+        if not isinstance(state, dict) or state.get("version") != JOURNAL_VERSION:
+            version = state.get("version") if isinstance(state, dict) else None
+            raise PermanentDeliveryError(
+                f"telegram: delivery {post.delivery_id} has journal version {version!r}, "
+                f"this tagcast understands {JOURNAL_VERSION}"
+            )
+        return state
+
+    async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
+        self._token()
+        state = self._state(post, journal)
+        self._check_lengths(post)
+        payloads = [self._payload(post, index) for index in range(len(post.parts))]
+        if state["in_flight"] is not None:
+            raise self._unknown(post, state)
+        sent: list[int] = state["sent"]
+        for index in range(len(sent), len(post.parts)):
+            payload = payloads[index]
+            if sent:
+                payload["reply_parameters"] = {"message_id": sent[-1]}
+            state["in_flight"] = index
+            await journal.save()
+            try:
+                message = await self._call("sendMessage", payload, idempotent=False)
+            except UnknownOutcome:
+                raise
+            except DeliveryError:
+                state["in_flight"] = None
+                await journal.save()
+                raise
+            if not isinstance(message, dict) or "message_id" not in message:
+                raise UnknownOutcome(
+                    f"telegram: sendMessage answered ok without a message_id for part {index + 1} of delivery "
+                    f"{post.delivery_id}; check the chat, then run `tagcast queue resolve {post.delivery_id}`"
+                )
+            sent.append(int(message["message_id"]))
+            chat = message.get("chat") or {}
+            state["chat"] = {"id": chat.get("id"), "username": chat.get("username")}
+            state["in_flight"] = None
+            await journal.save()
+        return self._receipt(state)
+
+    def _receipt(self, state: dict[str, Any]) -> Receipt:
+        sent = [str(message_id) for message_id in state["sent"]]
+        chat = state.get("chat") or {}
+        urls = [message_link(chat, message_id) for message_id in sent]
+        return Receipt(
+            remote_ids=tuple(sent),
+            url=urls[0] if urls else None,
+            extra={"chat_id": chat.get("id"), "urls": urls},
+        )
+
+    def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
+        index = int(state["in_flight"])
+        return UnknownOutcome(
+            f"telegram cannot tell whether part {index + 1} of {len(post.parts)} of delivery {post.delivery_id} "
+            f"was posted ({len(state['sent'])} part(s) before it are out); the Bot API has no idempotency key "
+            f"and cannot read the chat: check the chat, then run `tagcast queue resolve {post.delivery_id} "
+            "--sent URL` or `--not-sent`"
+        )
+
+    async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
+        """The receipt when the journal has every part, UnknownOutcome for a part in flight, else ``None``
+        (no part was in flight: ``publish`` resumes after the parts already sent)."""
+        state = self._state(post, journal)
+        if state["in_flight"] is not None:
+            raise self._unknown(post, state)
+        if len(state["sent"]) >= len(post.parts):
+            return self._receipt(state)
+        return None
+
+    # --- checking ------------------------------------------------------------------------------------------
+
+    async def check(self) -> Identity:
+        """``getMe`` and ``getChat``: the bot's name and the chat it posts to (nothing is posted)."""
+        me = await self._call("getMe", {}, idempotent=True)
+        try:
+            chat = await self._call("getChat", {"chat_id": self._chat_id()}, idempotent=True)
+        except AuthError:
+            raise
+        except PermanentDeliveryError as exc:
+            raise AuthError(
+                f"telegram: the bot cannot see chat {self.settings.chat_id}: {exc.reason}; check chat_id of "
+                f"channel '{self.channel}' and that the bot was added to the chat"
+            ) from exc
+        bot = f"@{me.get('username') or me.get('first_name') or me.get('id')}"
+        title = chat.get("title") or (f"@{chat['username']}" if chat.get("username") else str(chat.get("id")))
+        username = chat.get("username")
+        return Identity(
+            account=f"{bot} -> {title}",
+            url=f"https://t.me/{username}" if username else None,
+            detail=f"{chat.get('type', 'chat')} {chat.get('id')}",
+        )

@@ -1,0 +1,209 @@
+"""The ``webhook`` adapter: one signed JSON POST per delivery to a receiver you run.
+
+Configuration (``[channels.<name>]``)::
+
+    network = "webhook"
+    url = "https://example.com/hooks/tagcast"
+    # secret from TAGCAST_CHANNELS__<NAME>__SECRET (or secret_file): enables signatures
+
+The request
+-----------
+``POST <url>`` with ``Content-Type: application/json`` and this body (keys may be added, never removed)::
+
+    {"event": "delivery", "delivery_id": "…", "idempotency_key": "…", "channel": "…",
+     "parts": ["first part", "…"],
+     "article": {"title", "url", "source", "hashtags": ["KhalkhinGol", …], "body", "reference", "explore",
+                 "published", "publish_at" (ISO 8601 or null), "extra": {…}}}
+
+Headers: ``Idempotency-Key`` (the same on every retry of one delivery), ``X-Tagcast-Event: delivery``,
+``X-Tagcast-Delivery``, and, when a ``secret`` is set, ``X-Tagcast-Timestamp`` and ``X-Tagcast-Signature``.
+
+Signatures (as Stripe and GitHub do them)
+-----------------------------------------
+``X-Tagcast-Timestamp`` is the Unix time of sending, in whole seconds. ``X-Tagcast-Signature`` is ``sha256=``
+followed by the lowercase hex HMAC-SHA256, keyed with the secret (UTF-8), of the timestamp, a ``.``, and the raw
+request body, byte for byte: ``HMAC(secret, f"{timestamp}.".encode() + body)``. Signing the timestamp lets a
+receiver refuse replays of an old request. Verify the raw bytes before parsing the JSON::
+
+    import hashlib, hmac, time
+
+    def verify(secret: str, body: bytes, headers: dict[str, str], tolerance: int = 300) -> bool:
+        timestamp = headers["X-Tagcast-Timestamp"]
+        if abs(time.time() - int(timestamp)) > tolerance:
+            return False                                    # too old (or a skewed clock): refuse
+        material = timestamp.encode() + b"." + body
+        expected = "sha256=" + hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, headers["X-Tagcast-Signature"])
+
+Answers
+-------
+Any 2xx is success; a JSON body's ``id`` becomes the receipt's remote id and its ``url`` the receipt's URL.
+401/403 are AuthError (a wrong secret), 408/425/429/5xx transient (``Retry-After`` is honoured), other 4xx
+permanent with the receiver's reason.
+
+Exactly once
+------------
+Retries are safe by contract: the body of one delivery is byte-identical on every attempt and carries its
+``Idempotency-Key``, and **receivers must dedupe by that key** (answer a repeat with the first answer, without
+acting again). So a lost answer is a transient error, and :meth:`WebhookAdapter.reconcile` after a crash simply
+re-POSTs the same body and returns the receipt of that answer.
+
+Checking
+--------
+:meth:`WebhookAdapter.check` sends a signed ``{"event": "ping"}`` with ``X-Tagcast-Event: ping`` (as GitHub
+pings a new webhook) and no ``Idempotency-Key``; receivers should answer 2xx and not treat it as a delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import httpx
+
+from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
+from scheduler.adapters.http import redact_url, send
+from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
+from scheduler.models import Article
+
+SIGNATURE_HEADER = "X-Tagcast-Signature"
+TIMESTAMP_HEADER = "X-Tagcast-Timestamp"
+EVENT_HEADER = "X-Tagcast-Event"
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    """The ``X-Tagcast-Signature`` value: ``sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>``."""
+    material = str(timestamp).encode("ascii") + b"." + body
+    return "sha256=" + hmac.new(secret.encode("utf-8"), material, hashlib.sha256).hexdigest()
+
+
+def article_json(article: Article) -> dict[str, Any]:
+    """The ``article`` object of the body: JSON-safe, the same for the same article."""
+    return {
+        "title": article.title,
+        "url": article.url,
+        "source": article.source,
+        "hashtags": [tag.text for tag in article.hashtags],
+        "body": article.body,
+        "reference": article.reference,
+        "explore": article.explore,
+        "published": article.published.isoformat() if article.published else None,
+        "publish_at": article.publish_at.isoformat() if article.publish_at else None,
+        "extra": article.extra,
+    }
+
+
+def delivery_body(post: Outgoing) -> bytes:
+    """The request body of a delivery: deterministic bytes, so every retry sends exactly the same."""
+    payload = {
+        "event": "delivery",
+        "delivery_id": post.delivery_id,
+        "idempotency_key": post.idempotency_key,
+        "channel": post.channel,
+        "parts": list(post.parts),
+        "article": article_json(post.article),
+    }
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return text.encode("utf-8")
+
+
+class WebhookAdapter(Adapter):
+    """POSTs each delivery, signed, to a receiver that dedupes by ``Idempotency-Key``; see the module docstring."""
+
+    network = "webhook"
+
+    def _url(self) -> str:
+        url = (self.settings.url or "").strip()
+        if not url:
+            raise AuthError(
+                f"webhook channel '{self.channel}' has no url; set url in config/tagcast.toml to the receiver's "
+                "address, e.g. https://example.com/hooks/tagcast"
+            )
+        if not url.startswith(("https://", "http://")):
+            raise AuthError(f"webhook channel '{self.channel}': url {redact_url(url)} is not an http(s) URL")
+        return url
+
+    def _headers(self, body: bytes, event: str) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", EVENT_HEADER: event}
+        secret = self.settings.secret_value("secret")
+        if secret:
+            timestamp = str(int(time.time()))
+            headers[TIMESTAMP_HEADER] = timestamp
+            headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
+        return headers
+
+    def _errors(self, response: httpx.Response) -> DeliveryError | None:
+        if response.status_code in (401, 403):
+            signed = "the signature or the secret" if self.settings.secret_value("secret") else "the request"
+            return AuthError(
+                f"webhook: {redact_url(response.request.url)} refused {signed} ({response.status_code}: "
+                f"{response.text.strip()[:200]}); check secret of channel '{self.channel}' "
+                f"(TAGCAST_CHANNELS__{self.channel.upper()}__SECRET) against the receiver's"
+            )
+        return None
+
+    def _check_lengths(self, post: Outgoing) -> None:
+        rules = self.length_rules(self.settings)
+        problems = [
+            f"part {number}: {problem}"
+            for number, text in enumerate(post.parts, start=1)
+            for problem in rules.violations(text)
+        ]
+        if problems:
+            raise PermanentDeliveryError(
+                f"webhook: delivery {post.delivery_id} does not fit, nothing was sent: " + "; ".join(problems)
+            )
+
+    async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
+        url = self._url()
+        self._check_lengths(post)
+        body = delivery_body(post)
+        headers = self._headers(body, "delivery")
+        headers["Idempotency-Key"] = post.idempotency_key
+        headers["X-Tagcast-Delivery"] = post.delivery_id
+        response = await send(
+            self.http, "POST", url, network=self.network, headers=headers, content=body, errors=self._errors
+        )
+        return self._receipt(response)
+
+    @staticmethod
+    def _receipt(response: httpx.Response) -> Receipt:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        data = data if isinstance(data, dict) else {}
+        remote_id = data.get("id")
+        url = data.get("url")
+        return Receipt(
+            remote_ids=(str(remote_id),) if remote_id not in (None, "") else (),
+            url=url if isinstance(url, str) and url else None,
+            extra={"status": response.status_code},
+        )
+
+    async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
+        """Re-POST the identical delivery: the receiver dedupes by ``Idempotency-Key`` and answers once more."""
+        return await self.publish(post, journal)
+
+    async def check(self) -> Identity:
+        """A signed ping (``X-Tagcast-Event: ping``): reachability and, with a secret, the signature."""
+        url = self._url()
+        body = json.dumps({"event": "ping", "channel": self.channel}, separators=(",", ":")).encode()
+        await send(
+            self.http,
+            "POST",
+            url,
+            network=self.network,
+            headers=self._headers(body, "ping"),
+            content=body,
+            errors=self._errors,
+        )
+        signed = (
+            "signed with HMAC-SHA256" if self.settings.secret_value("secret") else "unsigned (no secret set)"
+        )
+        return Identity(
+            account=f"webhook {redact_url(url)}", detail=f"ping answered; deliveries are {signed}"
+        )

@@ -1,0 +1,108 @@
+"""JSON articles: one object, or a list of objects (sources ``file.json#0``, ``file.json#1``, ...).
+
+The keys are those of Markdown front matter, plus the text under ``body`` (or ``summary`` or ``text``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scheduler.articles.fields import RawArticle, build_article
+from scheduler.errors import ArticleError
+from scheduler.models import Article
+
+BODY_KEYS = ("body", "summary", "text")
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_DECODE_HINTS = (
+    ("Expecting ',' delimiter", "add the missing comma between two items"),
+    ("Expecting property name", 'put keys in double quotes and remove any comma just before "}"'),
+    ("Expecting value", 'remove the comma just before "]" or "}", or add the missing value'),
+    ("Invalid control character", "write a line break inside a string as \\n"),
+    ("Extra data", "put several articles in one list: [{...}, {...}]"),
+)
+_OBJECT_HINT = 'write {"title": ..., "body": ...}'
+_DECODE_HINT = "check the JSON syntax on that line (double quotes, commas, brackets)"
+
+
+@dataclass(slots=True)
+class _Entry:
+    line: int
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+
+def load_json(
+    text: str, *, source: str, aliases: Mapping[str, str] = {}, blocklist: Iterable[str] = ()
+) -> list[Article]:
+    """Read the article(s) of one JSON file; ``source`` names the file in errors and on the articles."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = next((hint for needle, hint in _DECODE_HINTS if exc.msg.startswith(needle)), _DECODE_HINT)
+        raise ArticleError(
+            source, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno, hint=hint
+        ) from None
+    entries = _entries(text)
+    if isinstance(data, dict):
+        return [_article(data, entries[0], source=source, file=source, aliases=aliases, blocklist=blocklist)]
+    if not isinstance(data, list):
+        raise ArticleError(source, "expected an article object or a list of them", line=1, hint=_OBJECT_HINT)
+    return [
+        _article(item, entry, source=f"{source}#{index}", file=source, aliases=aliases, blocklist=blocklist)
+        for index, (item, entry) in enumerate(zip(data, entries, strict=True))
+    ]
+
+
+def _article(
+    item: Any, entry: _Entry, *, source: str, file: str, aliases: Mapping[str, str], blocklist: Iterable[str]
+) -> Article:
+    if not isinstance(item, dict):
+        raise ArticleError(file, f"{source}: expected an article object", line=entry.line, hint=_OBJECT_HINT)
+    body_key = next((key for key in BODY_KEYS if key in item), None)
+    if body_key is None:
+        raise ArticleError(
+            file, f"{source}: the article has no text", line=entry.line, hint='add "body": "..." to it'
+        )
+    body = item[body_key]
+    if not isinstance(body, str):
+        raise ArticleError(
+            file,
+            f"{body_key}: expected text",
+            line=entry.key_lines.get(body_key, entry.line),
+            hint=f'write "{body_key}": "..." (line breaks as \\n)',
+        )
+    values = {key: value for key, value in item.items() if key != body_key}
+    raw = RawArticle(
+        source=source, file=file, values=values, key_lines=entry.key_lines, start_line=entry.line, body=body
+    )
+    return build_article(raw, aliases=aliases, blocklist=blocklist)
+
+
+def _entries(text: str) -> list[_Entry]:
+    """Where each article of a valid JSON document starts, and the line of each of its keys."""
+    entries: list[_Entry] = []
+    stack: list[str] = []
+    top_is_list: bool | None = None
+    line, counted_to = 1, 0
+    previous: tuple[str, int] | None = None
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        line += text.count("\n", counted_to, match.start())
+        counted_to = match.start()
+        if top_is_list is None:
+            top_is_list = token == "["
+        if (not stack and not top_is_list) or (stack == ["["] and top_is_list and token not in {",", "]"}):
+            entries.append(_Entry(line))
+        article_depth = 2 if top_is_list else 1
+        if token in {"{", "["}:
+            stack.append(token)
+        elif token in {"}", "]"}:
+            stack.pop()
+        elif token == ":" and previous and len(stack) == article_depth and stack[-1] == "{":
+            entries[-1].key_lines[json.loads(previous[0])] = previous[1]
+        previous = token, line
+    return entries

@@ -1,0 +1,88 @@
+"""What every command shares: the workspace option, output consoles, and turning errors into exit codes.
+
+Heavy modules (pydantic, Jinja2, SQLAlchemy, httpx) are imported inside commands, never here, so that
+``tagcast --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from scheduler.config.loader import Workspace
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="tagcast.toml or workspace folder [default: $TAGCAST_CONFIG, else config/tagcast.toml found upwards]",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON array for scripts.")]
+
+
+@functools.cache
+def stdout() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@functools.cache
+def stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def open_workspace(config: str | None) -> Workspace:
+    from scheduler.config.loader import load_workspace
+
+    return load_workspace(config)
+
+
+def fail(message: str, *, code: int = EXIT_PROBLEM) -> typer.Exit:
+    from rich.markup import escape
+
+    stderr().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """A UserError prints its message (no traceback) and exits 1; Ctrl-C exits 130; a bug keeps its traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from scheduler.errors import UserError
+
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            stderr().print("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper

@@ -1,0 +1,133 @@
+"""What the ``queue`` and ``status`` commands share: opening the outbox, reading times, deliveries as JSON.
+
+Imported only inside command functions (it pulls in SQLAlchemy through the store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+
+from scheduler.config.loader import Workspace
+from scheduler.errors import UserError
+from scheduler.store import Delivery, Store, Transition
+
+
+@contextmanager
+def open_store(workspace: Workspace) -> Iterator[Store]:
+    """The workspace's outbox (``[store] url``), closed afterwards."""
+    store = Store.open(workspace.settings.store.url, root=workspace.root)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def channel_zone(workspace: Workspace, channel: str) -> tzinfo:
+    """The zone of the channel's schedule (else the default schedule's), for showing and reading times."""
+    settings = workspace.settings
+    configured = settings.channels.get(channel)
+    name = (configured.schedule if configured else None) or settings.defaults.schedule
+    schedule = settings.schedules.get(name)
+    try:
+        return ZoneInfo(schedule.timezone if schedule else settings.defaults.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def require_channel(workspace: Workspace, channel: str) -> None:
+    """A UserError listing the configured channels when ``channel`` is not one of them."""
+    channels = workspace.settings.channels
+    if channel not in channels:
+        raise UserError(
+            f"no channel named {channel!r} in {workspace.display_config}",
+            hint=f"configured channels: {', '.join(sorted(channels))}",
+        )
+
+
+def parse_when(text: str, zone: tzinfo, *, option: str) -> datetime:
+    """An ISO 8601 time; without an offset it is read in ``zone``. A malformed one is a usage error."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 time, e.g. 2026-06-01T09:30 or 2026-06-01T09:30+02:00",
+            param_hint=option,
+        ) from None
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+def iso(value: datetime | None, zone: tzinfo | None = None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(zone).isoformat() if zone is not None else value.isoformat()
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    """A delivery as ``queue list --json`` prints it: the post fields of ``preview --json`` and more."""
+    return {
+        "id": delivery.id,
+        "state": delivery.state.value,
+        "source": delivery.source,
+        "title": delivery.title,
+        "channel": delivery.channel,
+        "network": delivery.network,
+        "rule": delivery.rule,
+        "template": delivery.template,
+        "parts": list(delivery.parts),
+        "lengths": list(delivery.lengths),
+        "limit": delivery.limit,
+        "unit": delivery.unit,
+        "scheduled_at": delivery.local_scheduled_at.isoformat(),
+        "zone": delivery.zone,
+        "problems": [],
+        "attempts": delivery.attempts,
+        "next_attempt_at": iso(delivery.next_attempt_at, delivery.local_scheduled_at.tzinfo),
+        "last_error": delivery.last_error,
+        "remote_ids": list(delivery.remote_ids),
+        "remote_url": delivery.remote_url,
+    }
+
+
+def delivery_detail_json(delivery: Delivery, history: list[Transition]) -> dict[str, Any]:
+    """Everything ``queue show --json`` prints: all fields, the receipt and the transition history."""
+    zone = delivery.local_scheduled_at.tzinfo
+    data = delivery_json(delivery)
+    data.update(
+        {
+            "generation": delivery.generation,
+            "content_hash": delivery.content_hash,
+            "idempotency_key": delivery.idempotency_key,
+            "article": delivery.article,
+            "journal": delivery.journal,
+            "receipt": {
+                "remote_ids": list(delivery.remote_ids),
+                "url": delivery.remote_url,
+                "extra": delivery.receipt,
+            },
+            "claimed_by": delivery.claimed_by,
+            "lease_until": iso(delivery.lease_until, zone),
+            "created_at": iso(delivery.created_at, zone),
+            "updated_at": iso(delivery.updated_at, zone),
+            "history": [
+                {
+                    "at": iso(t.at, zone),
+                    "from": t.from_state.value if t.from_state else None,
+                    "to": t.to_state.value,
+                    "reason": t.reason,
+                }
+                for t in history
+            ],
+        }
+    )
+    return data
+
+
+def when_text(delivery: Delivery) -> str:
+    """The slot as a person reads it: local time with the zone's abbreviation."""
+    return delivery.local_scheduled_at.strftime("%Y-%m-%d %H:%M %Z")

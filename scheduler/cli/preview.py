@@ -1,0 +1,109 @@
+"""``tagcast preview`` and ``tagcast check``: the pipeline up to planning, shown or checked, never sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from scheduler.cli.common import (
+    EXIT_PROBLEM,
+    ConfigOption,
+    JsonOption,
+    handle_errors,
+    open_workspace,
+    print_json,
+    stderr,
+)
+
+if TYPE_CHECKING:
+    from scheduler.pipeline import PipelineResult
+
+PathsArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Article files or folders [default: the workspace's posts/ folder].", show_default=False),
+]
+ChannelOption = Annotated[
+    list[str] | None,
+    typer.Option("--channel", "-C", help="Only this channel (repeatable).", show_default=False),
+]
+NowOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--now",
+        help="Plan as if it were this time (ISO 8601; default: now).",
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        show_default=False,
+    ),
+]
+
+
+def run_pipeline(
+    config: str | None, paths: list[Path] | None, channels: list[str] | None, now: datetime | None
+) -> PipelineResult:
+    from datetime import UTC
+
+    from scheduler.pipeline import Pipeline
+
+    workspace = open_workspace(config)
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
+
+
+def report_article_errors(result: PipelineResult) -> None:
+    from rich.markup import escape
+
+    for error in result.errors:
+        stderr().print(f"[bold red]article error:[/] {escape(str(error))}", soft_wrap=True)
+
+
+@handle_errors
+def preview(
+    paths: PathsArgument = None,
+    channel: ChannelOption = None,
+    as_json: JsonOption = False,
+    now: NowOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show every post exactly as it will be sent: text, length as the network counts it, slot, and rule.
+
+    Nothing is stored or sent. Articles that cannot be read are reported on stderr; the others are still shown.
+    """
+    result = run_pipeline(config, paths, channel, now)
+    if as_json:
+        print_json([post.to_json() for post in result.posts])
+    else:
+        from scheduler.cli.show_posts import show_posts
+
+        show_posts(result.posts)
+    report_article_errors(result)
+
+
+@handle_errors
+def check(
+    paths: PathsArgument = None,
+    channel: ChannelOption = None,
+    as_json: JsonOption = False,
+    now: NowOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Like preview, but print only the problems; exit 1 when any post or article has one (for CI)."""
+    result = run_pipeline(config, paths, channel, now)
+    bad = [post for post in result.posts if post.problems]
+    if as_json:
+        print_json([post.to_json() for post in bad])
+    else:
+        from scheduler.cli.show_posts import show_check
+
+        show_check(result.posts, bad, len(result.errors))
+    report_article_errors(result)
+    if bad or result.errors:
+        raise typer.Exit(EXIT_PROBLEM)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(preview)
+    app.command()(check)

@@ -1,0 +1,84 @@
+"""How a person sees posts in a terminal: one panel per post, the text exactly as it will be sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.text import Text
+
+from scheduler.cli.common import stdout
+from scheduler.models import Post
+
+
+def _length_line(post: Post) -> Text:
+    line = Text()
+    for index, length in enumerate(post.lengths):
+        if index:
+            line.append("  ")
+        label = f"part {index + 1}: " if len(post.lengths) > 1 else ""
+        style = "red bold" if length > post.limit else "green"
+        line.append(f"{label}{length}/{post.limit} {post.unit}", style=style)
+    if post.shortened:
+        line.append("  (body shortened to fit)", style="yellow")
+    return line
+
+
+def _meta_line(post: Post) -> Text:
+    when = post.scheduled_at.strftime("%a %Y-%m-%d %H:%M %Z (%z)") if post.scheduled_at else "not scheduled"
+    line = Text()
+    line.append("when ", style="dim")
+    line.append(when, style="bold cyan" if post.scheduled_at else "red")
+    if post.slot_note:
+        line.append(f"  {post.slot_note}", style="dim")
+    line.append("\nrule ", style="dim")
+    line.append(post.rule)
+    line.append("  template ", style="dim")
+    line.append(post.template or "-")
+    return line
+
+
+def post_panel(post: Post) -> Panel:
+    body: list[Text | Rule] = []
+    for index, part in enumerate(post.parts):
+        if index:
+            body.append(Rule(f"part {index + 1}", style="dim"))
+        body.append(Text(part))
+    if not post.parts:
+        body.append(Text("(nothing rendered)", style="red"))
+    body.append(Rule(style="dim"))
+    body.append(_length_line(post))
+    body.append(_meta_line(post))
+    for problem in post.problems:
+        body.append(Text(f"✗ {problem}", style="bold red"))
+    return Panel(
+        Group(*body),
+        title=Text(f"{post.channel} · {post.network}", style="bold"),
+        title_align="left",
+        subtitle=Text(post.source, style="dim"),
+        subtitle_align="right",
+        border_style="red" if post.problems else "blue",
+    )
+
+
+def show_posts(posts: Sequence[Post]) -> None:
+    console = stdout()
+    for post in posts:
+        console.print(post_panel(post))
+    bad = sum(1 for post in posts if post.problems)
+    articles = len({post.source for post in posts})
+    summary = f"{len(posts)} post(s) from {articles} article(s)"
+    console.print(f"{summary}, [red]{bad} with problems[/]" if bad else f"{summary}, all valid")
+
+
+def show_check(posts: Sequence[Post], bad: Sequence[Post], article_errors: int) -> None:
+    console = stdout()
+    for post in bad:
+        for problem in post.problems:
+            console.print(Text(f"{post.source} -> {post.channel}: {problem}", style="red"), soft_wrap=True)
+    status = "ok" if not bad and not article_errors else "problems found"
+    console.print(
+        f"checked {len(posts)} post(s): {len(bad)} with problems, {article_errors} unreadable article(s): {status}"
+    )

@@ -1,0 +1,144 @@
+"""How a person sees the outbox in a terminal: a table of deliveries, one delivery, an ingest report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from scheduler.cli.common import stderr, stdout
+from scheduler.cli.outbox import iso, when_text
+from scheduler.ingest import IngestReport
+from scheduler.store import Delivery, DeliveryState, Transition, UpsertOutcome
+
+STATE_STYLES = {
+    DeliveryState.PLANNED: "cyan",
+    DeliveryState.SENDING: "yellow",
+    DeliveryState.SENT: "green",
+    DeliveryState.RETRYING: "yellow",
+    DeliveryState.FAILED: "bold red",
+    DeliveryState.CANCELLED: "dim",
+    DeliveryState.UNKNOWN: "bold magenta",
+}
+OUTCOME_STYLES = {
+    UpsertOutcome.ADDED: "green",
+    UpsertOutcome.UPDATED: "cyan",
+    UpsertOutcome.UNCHANGED: "dim",
+    UpsertOutcome.ALREADY_SENT: "yellow",
+    UpsertOutcome.REPOSTED: "green",
+    UpsertOutcome.SKIPPED: "red",
+    UpsertOutcome.IN_FLIGHT: "yellow",
+}
+
+
+def first_line(delivery: Delivery, width: int = 48) -> str:
+    text = (delivery.parts[0] if delivery.parts else "").replace("\n", " ")
+    more = f" (+{len(delivery.parts) - 1} parts)" if len(delivery.parts) > 1 else ""
+    return (text[: width - 1] + "…" if len(text) > width else text) + more
+
+
+def show_deliveries(deliveries: Sequence[Delivery], *, offset: int, limit: int) -> None:
+    console = stdout()
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("id", no_wrap=True, min_width=12)
+    table.add_column("state", no_wrap=True, min_width=9)
+    table.add_column("channel", no_wrap=True)
+    table.add_column("when", no_wrap=True, min_width=16)
+    table.add_column("tries", justify="right", min_width=5)
+    table.add_column("source", overflow="fold", min_width=10, ratio=1)
+    wide = console.width >= 120
+    if wide:
+        table.add_column("text", overflow="fold", ratio=2)
+    for d in deliveries:
+        cells: list[str | Text] = [
+            d.id,
+            Text(d.state.value, style=STATE_STYLES[d.state]),
+            d.channel,
+            when_text(d),
+            str(d.attempts),
+            d.source,
+        ]
+        table.add_row(*cells, *([first_line(d)] if wide else []))
+    if deliveries:
+        console.print(table)
+    more = f"; next page: --offset {offset + limit}" if len(deliveries) == limit else ""
+    console.print(f"{len(deliveries)} deliveries (from {offset + 1 if deliveries else offset}){more}")
+
+
+def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
+    zone = delivery.local_scheduled_at.tzinfo
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim")
+    facts.add_column()
+    rows: list[tuple[str, str | Text]] = [
+        ("state", Text(delivery.state.value, style=STATE_STYLES[delivery.state])),
+        ("channel", f"{delivery.channel} ({delivery.network})"),
+        ("source", delivery.source),
+        ("title", delivery.title),
+        ("when", when_text(delivery)),
+        ("rule / template", f"{delivery.rule} / {delivery.template}"),
+        ("attempts", str(delivery.attempts)),
+        ("next attempt", iso(delivery.next_attempt_at, zone) or "-"),
+        ("idempotency key", delivery.idempotency_key),
+        (
+            "claimed by",
+            f"{delivery.claimed_by} until {iso(delivery.lease_until, zone)}" if delivery.claimed_by else "-",
+        ),
+        ("last error", delivery.last_error or "-"),
+        ("remote ids", ", ".join(delivery.remote_ids) or "-"),
+        ("remote url", delivery.remote_url or "-"),
+    ]
+    for label, value in rows:
+        facts.add_row(label, value)
+    body: list[Table | Text | Rule] = [facts]
+    for index, (part, length) in enumerate(
+        zip(delivery.parts, delivery.lengths or [0] * len(delivery.parts), strict=False)
+    ):
+        body.append(Rule(f"part {index + 1}: {length}/{delivery.limit} {delivery.unit}", style="dim"))
+        body.append(Text(part))
+    history_table = Table(show_edge=False, header_style="bold", title="history", title_justify="left")
+    for column in ("at", "from", "to", "reason"):
+        history_table.add_column(column, no_wrap=column != "reason")
+    for t in history:
+        history_table.add_row(
+            iso(t.at, zone) or "", t.from_state.value if t.from_state else "-", t.to_state.value, t.reason
+        )
+    console = stdout()
+    console.print(Panel(Group(*body), title=Text(delivery.id, style="bold"), title_align="left"))
+    console.print(history_table)
+
+
+def show_ingest(report: IngestReport) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("outcome", no_wrap=True, min_width=12)
+    table.add_column("source", overflow="fold", min_width=10)
+    table.add_column("channel", no_wrap=True)
+    table.add_column("id", no_wrap=True, min_width=12)
+    table.add_column("when", no_wrap=True)
+    for item in report.items:
+        delivery = item.delivery
+        table.add_row(
+            Text(item.outcome.value, style=OUTCOME_STYLES[item.outcome]),
+            item.source,
+            item.channel,
+            delivery.id if delivery else "-",
+            when_text(delivery) if delivery else "-",
+        )
+    console = stdout()
+    if report.items:
+        console.print(table)
+    for item in report.items:
+        if item.detail:
+            style = "red" if item.post.problems else "dim"
+            console.print(Text(f"{item.source} -> {item.channel}: {item.detail}", style=style))
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
+    console.print(f"{counts}; {len(report.errors)} unreadable article(s)")
+    for error in report.errors:
+        stderr().print(f"[bold red]article error:[/] {escape(str(error))}")
+    for orphan in report.orphans:
+        stderr().print(f"[yellow]note:[/] {escape(orphan.reason)}")

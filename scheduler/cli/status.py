@@ -1,0 +1,104 @@
+"""``tagcast status``: the outbox at a glance: per channel counts, next due, pauses, and the last errors.
+
+SQLAlchemy and rich are imported inside the functions, so that ``tagcast --help`` stays fast.
+"""
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from scheduler.cli.common import ConfigOption, JsonOption, handle_errors, open_workspace, print_json, stdout
+
+if TYPE_CHECKING:
+    from scheduler.config.loader import Workspace
+    from scheduler.store import Store
+
+ERRORS_SHOWN = 10
+
+
+def collect(workspace: Workspace, store: Store) -> dict[str, Any]:
+    """The status as JSON-ready data: ``channels`` (name -> counts, next_due, paused) and ``errors``."""
+    from scheduler.cli.outbox import channel_zone, iso
+
+    counts = store.counts()
+    next_due = store.next_due_by_channel()
+    paused = store.paused()
+    names = sorted(set(workspace.settings.channels) | set(counts) | set(paused))
+    channels: dict[str, Any] = {}
+    for name in names:
+        zone = channel_zone(workspace, name)
+        configured = workspace.settings.channels.get(name)
+        pause = paused.get(name)
+        channels[name] = {
+            "network": configured.network if configured else None,
+            "enabled": configured.enabled if configured else False,
+            "counts": counts.get(name, {}),
+            "next_due": iso(next_due.get(name), zone),
+            "paused": {"until": iso(pause.until, zone), "reason": pause.reason} if pause else None,
+        }
+    errors = [
+        {
+            "id": delivery.id,
+            "channel": delivery.channel,
+            "source": delivery.source,
+            "state": delivery.state.value,
+            "reason": reason,
+        }
+        for delivery, reason in store.recent_errors(ERRORS_SHOWN)
+    ]
+    return {"channels": channels, "errors": errors}
+
+
+def _when(value: str | None) -> str:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M %z") if value else "-"
+
+
+def show(data: dict[str, Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("channel", "network", "queued", "next due", "paused"):
+        table.add_column(column)
+    for name, info in data["channels"].items():
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(info["counts"].items())) or "-"
+        pause = info["paused"]
+        paused = (
+            Text(f"until {pause['until'] or 'resumed'}: {pause['reason']}", style="yellow") if pause else "-"
+        )
+        label = name if info["enabled"] else f"{name} (disabled)"
+        table.add_row(label, info["network"] or "?", counts, _when(info["next_due"]), paused)
+    console = stdout()
+    console.print(table)
+    if data["errors"]:
+        errors = Table(show_edge=False, header_style="bold", title="last errors", title_justify="left")
+        for column in ("id", "channel", "state", "reason"):
+            errors.add_column(column, no_wrap=column != "reason")
+        for error in data["errors"]:
+            errors.add_row(error["id"], error["channel"], error["state"], error["reason"])
+        console.print(errors)
+    else:
+        console.print("no errors")
+
+
+@handle_errors
+def status(as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Per channel: how many deliveries in each state, the next one due, and pauses; then the last errors."""
+    from scheduler.cli.outbox import open_store
+
+    workspace = open_workspace(config)
+    with open_store(workspace) as store:
+        data = collect(workspace, store)
+    if as_json:
+        print_json(data)
+    else:
+        show(data)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(status)

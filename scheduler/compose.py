@@ -1,0 +1,47 @@
+"""Render and fit: an article and a route become a Post with the exact parts that will be sent."""
+
+from __future__ import annotations
+
+from scheduler.errors import TemplateError
+from scheduler.hashtags import limit_hashtags
+from scheduler.length import LengthRules
+from scheduler.length.fit import fit
+from scheduler.models import Article, Post
+from scheduler.render import TemplateRenderer, build_context, resolve_template_name
+from scheduler.routing import Route
+
+
+def compose_post(article: Article, route: Route, renderer: TemplateRenderer, rules: LengthRules) -> Post:
+    """Render ``article`` with the route's template and fit it to the network; problems go into the Post."""
+    network = route.settings.network
+    tags = list(limit_hashtags(article.hashtags, route.settings.max_hashtags))
+    post = Post(
+        article=article,
+        channel=route.channel,
+        network=network,
+        rule=route.rule,
+        template=route.template or "",
+        parts=[],
+        lengths=[],
+        limit=rules.limit,
+        unit=rules.unit,
+        active=route.settings.enabled,
+    )
+    try:
+        post.template = resolve_template_name(renderer, explicit=route.template, network=network)
+
+        def render(body: str) -> str:
+            context = build_context(
+                article, body=body, tags=tags, channel=route.channel, network=network, limit=rules.limit
+            )
+            return renderer.render(post.template, context)
+
+        fitted = fit(render, article.body, rules, thread=route.settings.thread)
+    except TemplateError as exc:
+        post.problems.append(str(exc))
+        return post
+    post.parts = fitted.parts
+    post.lengths = fitted.lengths
+    post.shortened = fitted.shortened
+    post.problems.extend(fitted.problems)
+    return post

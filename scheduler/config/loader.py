@@ -1,0 +1,181 @@
+"""Find the workspace, read ``config/tagcast.toml``, and turn every mistake into a ConfigError with key and line."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from scheduler.config.locate import find_line, toml_key_lines
+from scheduler.config.models import SECRET_KEYS, ChannelSettings
+from scheduler.config.settings import Settings, build_settings
+from scheduler.errors import ConfigError
+
+CONFIG_RELATIVE = Path("config") / "tagcast.toml"
+CONFIG_ENV = "TAGCAST_CONFIG"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The folder holding ``config/tagcast.toml``; relative paths in the config are relative to ``root``."""
+
+    root: Path
+    config_path: Path
+    settings: Settings
+    toml_text: str
+
+    def path(self, relative: str | Path) -> Path:
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    @property
+    def display_config(self) -> str:
+        return display_path(self.config_path, Path.cwd())
+
+
+def display_path(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def find_workspace(config: str | Path | None = None, *, cwd: Path | None = None) -> Path:
+    """The config file: ``config`` (a file or a workspace folder), else ``$TAGCAST_CONFIG``, else the first
+    ``config/tagcast.toml`` found from ``cwd`` upwards."""
+    start = (cwd or Path.cwd()).resolve()
+    named = config if config is not None else os.environ.get(CONFIG_ENV) or None
+    if named is not None:
+        candidate = Path(named).expanduser()
+        if not candidate.is_absolute():
+            candidate = start / candidate
+        if candidate.is_dir():
+            candidate = candidate / CONFIG_RELATIVE
+        if not candidate.is_file():
+            raise ConfigError(
+                f"no config file at {candidate}",
+                hint="pass the path of a tagcast.toml or of a workspace folder, or run `tagcast init` there",
+            )
+        return candidate
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_RELATIVE).is_file():
+            return folder / CONFIG_RELATIVE
+    raise ConfigError(
+        f"no {CONFIG_RELATIVE.as_posix()} in {start} or any folder above it",
+        hint="run tagcast inside a workspace, pass --config PATH, or create one with `tagcast init`",
+    )
+
+
+def workspace_root(config_path: Path) -> Path:
+    """``ws/config/tagcast.toml`` -> ``ws``; a config file elsewhere -> its own folder."""
+    parent = config_path.parent
+    return parent.parent if parent.name == "config" else parent
+
+
+def load_workspace(config: str | Path | None = None, *, cwd: Path | None = None) -> Workspace:
+    config_path = find_workspace(config, cwd=cwd)
+    return load_config_file(config_path)
+
+
+def load_config_file(config_path: Path) -> Workspace:
+    root = workspace_root(config_path)
+    shown = display_path(config_path, Path.cwd())
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{shown}: cannot read the config file: {exc}") from exc
+    settings = parse_settings(text, shown=shown, root=root)
+    return Workspace(root=root, config_path=config_path, settings=settings, toml_text=text)
+
+
+def parse_settings(text: str, *, shown: str, root: Path) -> Settings:
+    """Validate a TOML text (plus ``root/.env`` and the environment) into Settings, or raise ConfigError."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{shown} is not valid TOML: {exc}", hint="fix the syntax at that line (quotes, brackets, '=')"
+        ) from exc
+    env_file = root / ".env"
+    try:
+        settings = build_settings(data, str(env_file) if env_file.is_file() else None)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{shown} has {exc.error_count()} invalid value(s)",
+            problems=[describe_error(err, text, shown) for err in exc.errors()],
+            hint="see `tagcast config schema` for every key and its type",
+        ) from None
+    read_secret_files(settings, root, text, shown)
+    return settings
+
+
+def describe_error(err: Any, text: str, shown: str) -> str:
+    """One line for one pydantic error: the key, where it came from, what is wrong (never the secret value)."""
+    loc = [str(p) for p in err["loc"]]
+    key = ".".join(loc)
+    where = _origin(loc, text, shown)
+    message = str(err["msg"])
+    if err["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+        if known:
+            message += f" (allowed here: {', '.join(sorted(known))})"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    return f"{key} ({where}): {message}"
+
+
+def _origin(loc: list[str], text: str, shown: str) -> str:
+    env_name = "TAGCAST_" + "__".join(loc).upper()
+    if env_name in os.environ:
+        return f"environment variable {env_name}"
+    line = find_line(toml_key_lines(text), loc)
+    return f"{shown}:{line}" if line else shown
+
+
+def _known_keys(parent: list[str]) -> list[str]:
+    model: type[BaseModel] | None = Settings
+    index = 0
+    while model is not None and index < len(parent):
+        field = model.model_fields.get(parent[index])
+        if field is None:
+            return []
+        annotation = field.annotation
+        index += 1
+        args = getattr(annotation, "__args__", ())
+        if args and index < len(parent):  # dict[str, Model] / list[Model]: skip the key or index
+            index += 1
+        candidates = [a for a in (*args, annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = candidates[0] if candidates else None
+    return list(model.model_fields) if model is not None else []
+
+
+def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> None:
+    """Fill each secret from its ``<key>_file`` (relative to the workspace) where the secret is not set."""
+    for name, channel in settings.channels.items():
+        updates: dict[str, SecretStr] = {}
+        for key in SECRET_KEYS:
+            file_name = getattr(channel, f"{key}_file")
+            if file_name is None or getattr(channel, key) is not None:
+                continue
+            path = Path(file_name).expanduser()
+            path = path if path.is_absolute() else root / path
+            try:
+                updates[key] = SecretStr(path.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                line = find_line(toml_key_lines(text), ["channels", name, f"{key}_file"])
+                raise ConfigError(
+                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}: {exc.strerror}",
+                    hint=f"create the file, or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead",
+                ) from None
+        if updates:
+            settings.channels[name] = channel.model_copy(update=updates)
+
+
+__all__ = ["ChannelSettings", "Workspace", "find_workspace", "load_workspace"]

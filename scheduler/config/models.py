@@ -1,0 +1,168 @@
+"""The shape of ``config/tagcast.toml``: the single source of truth for defaults, validation and JSON Schema.
+
+Secrets (tokens, passwords, webhook URLs) are ``SecretStr``: they come from the environment, ``.env`` or a
+``*_file`` key, and print as ``**********`` everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from scheduler.config.durations import Duration
+
+SECRET_KEYS: tuple[str, ...] = (
+    "token",
+    "password",
+    "api_key",
+    "api_secret",
+    "access_token",
+    "access_token_secret",
+    "oauth2_token",
+    "oauth2_refresh_token",
+    "client_secret",
+    "bot_token",
+    "webhook_url",
+    "secret",
+)
+"""Channel keys that hold secrets. Each may also be given as ``<key>_file`` naming a file that holds it."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class StoreSettings(Section):
+    url: str = Field(
+        "sqlite:///var/tagcast.db",
+        description="SQLAlchemy URL of the outbox. Relative SQLite paths are relative to the workspace.",
+    )
+
+
+class HashtagSettings(Section):
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description='Rewrite tags before routing, e.g. {ww2 = "WorldWarII"}.'
+    )
+    blocklist: list[str] = Field(default_factory=list, description="Tags that are dropped everywhere.")
+
+
+class ScheduleSettings(Section):
+    timezone: str = Field("UTC", description="IANA time zone of the slots, e.g. Europe/Berlin.")
+    slots: list[str] = Field(
+        default_factory=lambda: ["daily 09:00", "daily 13:00", "daily 18:00"],
+        description='Posting times: "mon-fri 09:00", "sat,sun 10:30", "daily 18:00".',
+    )
+    min_gap: Duration = Field(default="0s", description="Least time between two posts of one channel.")  # type: ignore[assignment]
+    daily_cap: int | None = Field(None, ge=1, description="At most this many posts a day per channel.")
+    jitter: Duration = Field(default="0s", description="A fixed per-post offset in [0, jitter) after a slot.")  # type: ignore[assignment]
+    quiet_dates: list[date] = Field(default_factory=list, description="Local dates with no posts.")
+
+
+class ChannelSettings(Section):
+    """One account on one network. Keys a network does not use are ignored by its adapter."""
+
+    network: str = Field(description="Adapter name, e.g. mastodon, bluesky, x, telegram, discord, file.")
+    enabled: bool = True
+    schedule: str | None = Field(None, description="Name of a [schedules.*] table; default: defaults.schedule.")
+    template: str | None = Field(None, description="Template file in config/templates/ (or a built-in).")
+    thread: bool = Field(False, description="Split a post that is too long into a numbered thread.")
+    max_hashtags: int | None = Field(None, ge=0, description="At most this many hashtags in a post.")
+    limit: int | None = Field(None, ge=1, description="Override the network's length limit (e.g. your instance's).")
+    base_url: str | None = Field(None, description="Server URL for self-hosted or compatible servers.")
+    handle: str | None = None
+    username: str | None = None
+    visibility: str | None = None
+    language: str | None = None
+    spoiler_text: str | None = Field(None, description="Mastodon content warning; it counts toward the limit.")
+    chat_id: str | None = None
+    parse_mode: str | None = None
+    client_id: str | None = None
+    author: str | None = Field(None, description="LinkedIn author URN.")
+    url: str | None = Field(None, description="Target URL of the generic webhook adapter.")
+    path: str | None = Field(None, description="Folder of the file adapter (default var/outbox).")
+    options: dict[str, Any] = Field(default_factory=dict, description="Extra keys for third-party adapters.")
+
+    token: SecretStr | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    access_token: SecretStr | None = None
+    access_token_secret: SecretStr | None = None
+    oauth2_token: SecretStr | None = None
+    oauth2_refresh_token: SecretStr | None = None
+    client_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    secret: SecretStr | None = None
+
+    token_file: str | None = None
+    password_file: str | None = None
+    api_key_file: str | None = None
+    api_secret_file: str | None = None
+    access_token_file: str | None = None
+    access_token_secret_file: str | None = None
+    oauth2_token_file: str | None = None
+    oauth2_refresh_token_file: str | None = None
+    client_secret_file: str | None = None
+    bot_token_file: str | None = None
+    webhook_url_file: str | None = None
+    secret_file: str | None = None
+
+    @field_validator("network")
+    @classmethod
+    def _lowercase_network(cls, value: str) -> str:
+        return value.strip().lower()
+
+    def secret_value(self, key: str) -> str | None:
+        """The plain value of a secret key, for adapters only (never log it)."""
+        value = getattr(self, key)
+        return value.get_secret_value() if isinstance(value, SecretStr) else None
+
+
+class RuleSettings(Section):
+    """Route articles by hashtags. Tags are matched case-insensitively, with or without '#'."""
+
+    name: str | None = Field(None, description="Shown in preview; default: rule-<n>.")
+    tags: list[str] = Field(default_factory=list, description="Match when ANY of these tags is present.")
+    all: list[str] = Field(default_factory=list, description="... and ALL of these are present.")
+    none: list[str] = Field(default_factory=list, description="... and NONE of these is present.")
+    channels: list[str] = Field(min_length=1, description="Channels that get the article.")
+    template: str | None = Field(None, description="Template for these posts (before the channel's own).")
+    schedule: str | None = Field(None, description="Schedule for these posts (before the channel's own).")
+    priority: int = Field(0, description="Higher first; equal priorities keep file order.")
+    stop: bool = Field(False, description="When this rule matches, later rules are not considered.")
+
+    @model_validator(mode="after")
+    def _strip_hashes(self) -> RuleSettings:
+        for field in ("tags", "all", "none"):
+            setattr(self, field, [t.lstrip("#＃").strip() for t in getattr(self, field)])
+        return self
+
+
+class ServiceSettings(Section):
+    """How ``tagcast serve`` dispatches, retries and catches up."""
+
+    misfire_grace: Duration = Field(  # type: ignore[assignment]
+        default="30m", description="A post missed by less than this (downtime) goes out late; later ones are re-slotted."
+    )
+    max_attempts: int = Field(8, ge=1, description="Give up (failed) after this many transient failures.")
+    max_age: Duration = Field(default="2d", description="Give up retrying this long after the planned time.")  # type: ignore[assignment]
+    backoff_base: Duration = Field(default="30s", description="First retry delay; doubles each attempt, with jitter.")  # type: ignore[assignment]
+    backoff_max: Duration = Field(default="1h", description="Longest delay between two attempts.")  # type: ignore[assignment]
+    concurrency: int = Field(4, ge=1, description="Channels sending at the same time.")
+    lease: Duration = Field(default="5m", description="How long a claimed delivery stays reserved for one worker.")  # type: ignore[assignment]
+    watch_interval: Duration = Field(default="10s", description="How often posts/ and the config are re-read.")  # type: ignore[assignment]
+    request_timeout: Duration = Field(default="30s", description="Timeout of one HTTP request to a network.")  # type: ignore[assignment]
+    shutdown_timeout: Duration = Field(default="30s", description="On SIGTERM, wait this long for sends in flight.")  # type: ignore[assignment]
+
+
+class DefaultsSettings(Section):
+    timezone: str = Field("UTC", description="Zone of the built-in schedule and of dates without one.")
+    schedule: str = Field("default", description="Schedule of channels and rules that name none.")
+    channels: list[str] = Field(
+        default_factory=lambda: ["file"], description="The default rule: where articles no rule matches go."
+    )
+    posts: str = Field("posts", description="Folder of articles, relative to the workspace.")
+    templates: str = Field("config/templates", description="Folder of templates, relative to the workspace.")

@@ -1,0 +1,92 @@
+"""The root settings: TOML file < ``.env`` < environment (``TAGCAST_`` + key path joined by ``__``)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from scheduler.config.models import (
+    ChannelSettings,
+    DefaultsSettings,
+    HashtagSettings,
+    RuleSettings,
+    ScheduleSettings,
+    ServiceSettings,
+    StoreSettings,
+)
+
+CONFIG_VERSION = 1
+_toml_data: ContextVar[dict[str, Any]] = ContextVar("tagcast_toml_data", default={})
+
+
+class _TomlDataSource(PydanticBaseSettingsSource):
+    """Values already read from ``config/tagcast.toml`` (the loader reads the text once, for line numbers too)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return _toml_data.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_toml_data.get())
+
+
+class Settings(BaseSettings):
+    """Everything in ``config/tagcast.toml``. See ``tagcast config schema`` for the JSON Schema."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TAGCAST_",
+        env_nested_delimiter="__",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    version: int = Field(CONFIG_VERSION, description="Config format version.")
+    store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
+    defaults: DefaultsSettings = Field(default_factory=DefaultsSettings)  # type: ignore[arg-type]
+    hashtags: HashtagSettings = Field(default_factory=HashtagSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)  # type: ignore[arg-type]
+    schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+    rules: list[RuleSettings] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, dotenv_settings, _TomlDataSource(settings_cls)
+
+    @model_validator(mode="after")
+    def _builtin_defaults(self) -> Settings:
+        if self.defaults.schedule not in self.schedules:
+            self.schedules[self.defaults.schedule] = ScheduleSettings(timezone=self.defaults.timezone)  # type: ignore[call-arg]
+        if not self.channels:
+            self.channels["file"] = ChannelSettings(network="file")  # type: ignore[call-arg]
+        return self
+
+    @model_validator(mode="after")
+    def _check_version(self) -> Settings:
+        if self.version > CONFIG_VERSION:
+            raise ValueError(
+                f"config version {self.version} is newer than this tagcast understands ({CONFIG_VERSION}); "
+                "upgrade tagcast"
+            )
+        return self
+
+
+def build_settings(toml_data: dict[str, Any], env_file: str | None) -> Settings:
+    """Validate ``toml_data`` merged with ``.env`` and the environment (raises pydantic's ValidationError)."""
+    token = _toml_data.set(toml_data)
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    finally:
+        _toml_data.reset(token)

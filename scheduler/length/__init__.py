@@ -1,0 +1,49 @@
+"""Count a post exactly as each network's server does, and make it fit.
+
+::
+
+    graphemes  grapheme clusters, UTF-8 / UTF-16 sizes
+    urls       twitter-text URL extraction (X and Mastodon dialects)     tlds   the TLD list
+    links      Bluesky's link detection                                   emoji  emoji sequences
+    twitter    X's weighted length (twitter-text parseTweet, v2 and v3)
+    mastodon   Mastodon's count (URLs 23, @user@domain as @user, content warning)
+    linkedin   little-text escaping, counted after escaping
+    networks   LengthRules per network, rules_for()
+    cuts       where a post may be cut                                    fit    shorten or split a post
+
+>>> rules = rules_for("x")
+>>> rules.count("New post https://example.com/a/very/long/path/that/x/shortens"), rules.limit
+(32, 280)
+"""
+
+from __future__ import annotations
+
+from scheduler.length.fit import Fitted, fit
+from scheduler.length.graphemes import grapheme_count, utf8_length, utf16_length
+from scheduler.length.linkedin import escape_little_text
+from scheduler.length.networks import LengthRules, rules_for
+from scheduler.length.twitter import (
+    TWITTER_V2,
+    TWITTER_V3,
+    TwitterConfig,
+    parse_tweet,
+    twitter_weighted_length,
+)
+from scheduler.length.urls import find_urls
+
+__all__ = [
+    "TWITTER_V2",
+    "TWITTER_V3",
+    "Fitted",
+    "LengthRules",
+    "TwitterConfig",
+    "escape_little_text",
+    "find_urls",
+    "fit",
+    "grapheme_count",
+    "parse_tweet",
+    "rules_for",
+    "twitter_weighted_length",
+    "utf8_length",
+    "utf16_length",
+]

@@ -1,0 +1,100 @@
+"""The values that flow through the pipeline: article -> post -> planned post."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Hashtag:
+    """A hashtag as written (without ``#``, in its preferred spelling) and its matching key."""
+
+    text: str
+
+    @property
+    def key(self) -> str:
+        return self.text.casefold()
+
+    def __str__(self) -> str:
+        return f"#{self.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One summary to publish, whatever file format it came from.
+
+    ``source`` is the file path relative to the workspace (``posts/a.json#2`` for the third entry of a JSON list).
+    ``extra`` holds every other front-matter key; templates see them too.
+    """
+
+    source: str
+    title: str
+    body: str
+    url: str | None = None
+    hashtags: tuple[Hashtag, ...] = ()
+    reference: str | None = None
+    explore: str | None = None
+    published: datetime | None = None
+    publish_at: datetime | None = None
+    channels: tuple[str, ...] | None = None
+    template: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tag_keys(self) -> frozenset[str]:
+        return frozenset(tag.key for tag in self.hashtags)
+
+
+@dataclass(slots=True)
+class Post:
+    """An article rendered and fitted for one channel: the exact texts that will be sent.
+
+    ``parts`` has one text, or several for a thread; ``lengths`` is each part as the network counts it.
+    ``problems`` is empty when the post can be sent as it is. ``active`` is false for a disabled channel: such a
+    post is previewed but never queued.
+    """
+
+    article: Article
+    channel: str
+    network: str
+    rule: str
+    template: str
+    parts: list[str]
+    lengths: list[int]
+    limit: int
+    unit: str
+    problems: list[str] = field(default_factory=list)
+    shortened: bool = False
+    active: bool = True
+    scheduled_at: datetime | None = None
+    slot_note: str | None = None
+
+    @property
+    def source(self) -> str:
+        return self.article.source
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "title": self.article.title,
+            "channel": self.channel,
+            "network": self.network,
+            "rule": self.rule,
+            "template": self.template,
+            "parts": list(self.parts),
+            "lengths": list(self.lengths),
+            "limit": self.limit,
+            "unit": self.unit,
+            "shortened": self.shortened,
+            "active": self.active,
+            "scheduled_at": self.scheduled_at.isoformat() if self.scheduled_at else None,
+            "slot_note": self.slot_note,
+            "hashtags": [tag.text for tag in self.article.hashtags],
+            "problems": list(self.problems),
+        }

@@ -1,0 +1,109 @@
+"""The one pipeline: load -> route -> render -> fit -> plan. Preview stops here; the service stores the result.
+
+``tagcast preview``, ``tagcast check`` and the service call these same functions, so what is previewed is
+exactly what is posted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from scheduler.adapters.registry import known_networks, load_adapter
+from scheduler.articles import load_articles
+from scheduler.checks import raise_for_problems, reference_problems
+from scheduler.compose import compose_post
+from scheduler.config.loader import Workspace
+from scheduler.errors import ArticleError, ConfigError, UserError
+from scheduler.length import LengthRules
+from scheduler.models import Article, Post
+from scheduler.planning import build_schedules, plan_posts
+from scheduler.render import TemplateRenderer
+from scheduler.routing import Router
+from scheduler.slots import Schedule
+
+
+@dataclass
+class PipelineResult:
+    """Posts in a stable order (article, then channel) and the articles that could not be read."""
+
+    posts: list[Post] = field(default_factory=list)
+    errors: list[ArticleError] = field(default_factory=list)
+    schedules: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(post.valid for post in self.posts)
+
+
+class Pipeline:
+    """The stages, built once from a workspace (config validated, templates and adapters looked up)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        settings = workspace.settings
+        self.renderer = TemplateRenderer(workspace.path(settings.defaults.templates))
+        raise_for_problems(
+            reference_problems(settings, known_networks=known_networks(), template_exists=self.renderer.exists),
+            workspace.display_config,
+        )
+        self.router = Router(settings)
+        self.schedules: dict[str, Schedule] = build_schedules(settings)
+        self.rules: dict[str, LengthRules] = {}
+        for name, channel in settings.channels.items():
+            try:
+                self.rules[name] = load_adapter(channel.network).length_rules(channel)
+            except UserError as exc:
+                raise ConfigError(f"channels.{name}: {exc}") from exc
+
+    def article_paths(self, paths: Sequence[Path] | None) -> list[Path]:
+        if paths:
+            return list(paths)
+        return [self.workspace.path(self.workspace.settings.defaults.posts)]
+
+    def load(self, paths: Sequence[Path] | None = None) -> tuple[list[Article], list[ArticleError]]:
+        hashtags = self.workspace.settings.hashtags
+        result = load_articles(
+            self.article_paths(paths),
+            root=self.workspace.root,
+            aliases=hashtags.aliases,
+            blocklist=hashtags.blocklist,
+        )
+        return result.articles, result.errors
+
+    def compose(self, article: Article, channels: Collection[str] | None = None) -> list[tuple[Post, str]]:
+        """Route, render and fit one article: (post, schedule name) for every channel it goes to."""
+        out = []
+        for route in self.router.route(article):
+            if channels is not None and route.channel not in channels:
+                continue
+            post = compose_post(article, route, self.renderer, self.rules[route.channel])
+            out.append((post, route.schedule))
+        return out
+
+    def run(
+        self,
+        paths: Sequence[Path] | None = None,
+        *,
+        channels: Collection[str] | None = None,
+        now: datetime | None = None,
+        taken: Mapping[str, Iterable[datetime]] | None = None,
+    ) -> PipelineResult:
+        """Everything up to planning: what preview shows and what the service would store."""
+        if channels is not None:
+            unknown = sorted(set(channels) - set(self.workspace.settings.channels))
+            if unknown:
+                raise UserError(
+                    f"no channel named {', '.join(unknown)}",
+                    hint=f"configured channels: {', '.join(sorted(self.workspace.settings.channels))}",
+                )
+        articles, errors = self.load(paths)
+        planned = [pair for article in articles for pair in self.compose(article, channels)]
+        plan_posts(planned, self.schedules, now=now, taken=taken)
+        return PipelineResult(
+            posts=[post for post, _ in planned],
+            errors=errors,
+            schedules={f"{post.source}|{post.channel}": schedule for post, schedule in planned},
+        )

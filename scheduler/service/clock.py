@@ -1,0 +1,131 @@
+"""The service's clock: APScheduler 3.11 wakes the dispatcher when a post is due, and the watcher often.
+
+The outbox (the ``deliveries`` table) is the source of truth for every planned post; APScheduler only keeps
+time. It holds exactly two jobs, in its memory job store:
+
+``dispatch``
+    A ``date`` job at :meth:`Store.next_due`, re-armed (replaced) whenever the queue may have changed: after
+    each dispatch round, after ingesting posts/, and when the periodic poll sees another change (a
+    ``tagcast queue`` command in another process, a paused channel's end). ``misfire_grace_time=None``: a
+    wake-up that comes late still runs, and the outbox's misfire policy, not APScheduler, decides about late
+    posts.
+``watch``
+    An ``interval`` job every ``service.watch_interval``: re-read posts/ and the config, settle crash
+    leftovers of other workers, re-arm ``dispatch``. ``misfire_grace_time`` = the interval, ``coalesce=True``:
+    missed runs (a suspended laptop) collapse into one.
+
+A job only sets an :class:`asyncio.Event`; the work runs in the service's own tasks, so a long round never
+makes APScheduler skip or overlap a job ("maximum number of running instances reached").
+
+Why not one APScheduler job per post (DESIGN.md, "Scheduling", measured on 3.11):
+
+- jobs cannot be listed, edited or claimed by several workers, and 3.x job stores cannot be shared by two
+  processes ("You can't", says its FAQ): two ``serve`` processes would duplicate and drop posts;
+- a one-off job in a persistent job store is lost or repeated when the process is killed (it is handed to the
+  executor before its row is deleted), so exactly-once would depend on APScheduler's internals;
+- the default ``misfire_grace_time`` of 1 s silently drops jobs missed during downtime, and without
+  ``coalesce`` a recurring job replays every missed run: both are set explicitly here;
+- ``CronTrigger`` returns wall times that do not exist in a DST gap, so slot times come from our own
+  zone-aware code (:mod:`scheduler.slots`), never from APScheduler triggers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+
+log = logging.getLogger("tagcast.service")
+
+DISPATCH_JOB = "dispatch"
+WATCH_JOB = "watch"
+
+
+class Clock:
+    """Wakes ``dispatch_due`` at the armed time and ``watch_due`` every interval (both asyncio Events)::
+
+    clock = Clock(watch_interval=timedelta(seconds=10))
+    clock.start()                       # inside the running event loop
+    clock.arm(store.next_due())         # None: nothing to wake for
+    await clock.dispatch_due.wait()
+    """
+
+    def __init__(self, *, watch_interval: timedelta) -> None:
+        self.dispatch_due = asyncio.Event()
+        self.watch_due = asyncio.Event()
+        self.armed_at: datetime | None = None
+        self._watch_interval = watch_interval
+        self._scheduler = AsyncIOScheduler(
+            jobstores={"default": MemoryJobStore()},
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+
+    def start(self) -> None:
+        """Start the scheduler on the running loop with the ``watch`` job."""
+        self._scheduler.start()
+        self._add_watch()
+
+    def _add_watch(self) -> None:
+        seconds = max(self._watch_interval.total_seconds(), 0.05)
+        self._scheduler.add_job(
+            self._fire_watch,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id=WATCH_JOB,
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=max(1, int(seconds)),
+            max_instances=1,
+        )
+
+    def set_watch_interval(self, interval: timedelta) -> None:
+        """A reloaded config changed ``service.watch_interval``."""
+        if interval != self._watch_interval:
+            self._watch_interval = interval
+            self._add_watch()
+
+    def arm(self, at: datetime | None) -> None:
+        """Wake the dispatcher at ``at`` (now if it is past); None removes the wake-up."""
+        if at == self.armed_at and (at is None or self._scheduler.get_job(DISPATCH_JOB) is not None):
+            return
+        self.armed_at = at
+        if at is None:
+            if self._scheduler.get_job(DISPATCH_JOB) is not None:
+                self._scheduler.remove_job(DISPATCH_JOB)
+            return
+        self._scheduler.add_job(
+            self._fire_dispatch,
+            DateTrigger(run_date=at, timezone=UTC),
+            id=DISPATCH_JOB,
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=None,
+            max_instances=1,
+        )
+        log.debug("dispatcher wakes at %s", at.isoformat())
+
+    def wake_now(self) -> None:
+        """Wake the dispatcher at once (after ingesting new posts, for example)."""
+        self.dispatch_due.set()
+
+    async def _fire_dispatch(self) -> None:
+        self.armed_at = None
+        self.dispatch_due.set()
+
+    async def _fire_watch(self) -> None:
+        self.watch_due.set()
+
+    async def shutdown(self) -> None:
+        """Stop the scheduler (its shutdown runs on the loop: give it one turn)."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)
+
+
+def seconds_until(at: datetime, now: datetime) -> float:
+    return max(0.0, (at - now).total_seconds())

@@ -1,0 +1,164 @@
+"""What the dispatcher writes to the outbox after an attempt: one store transition per outcome, one log line.
+
+=================================  ==========================================================================
+outcome of ``adapter.publish``     what happens
+=================================  ==========================================================================
+a Receipt                          ``sent`` (remote ids, URL); a used-up quota pauses the channel until reset
+TransientDeliveryError             ``retrying`` at the policy's time (never before ``retry_after``); with a
+                                   ``retry_after`` the whole channel pauses until then, others go on; past
+                                   ``max_attempts``/``max_age``: ``failed``
+AuthError                          ``failed``, and the channel pauses until resumed, saying how to fix it
+PermanentDeliveryError             ``failed`` with the server's reason
+UnknownOutcome                     ``unknown``: never resent automatically (``tagcast queue resolve``)
+ChannelUnavailable                 ``retrying`` now, and the channel pauses until resumed, saying why
+any other exception (a bug)        ``retrying`` by the policy with the error's type and message; traceback
+                                   logged
+=================================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from scheduler.adapters.base import Receipt
+from scheduler.adapters.http import PAUSE_KEY
+from scheduler.config.models import ChannelSettings
+from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
+from scheduler.service.channels import ChannelUnavailable, auth_fix_hint, scrub
+from scheduler.service.retry import RetryPolicy
+from scheduler.service.storecalls import StoreCalls
+from scheduler.store import Delivery, DeliveryConflict, Store
+
+log = logging.getLogger("tagcast.service")
+
+
+def label(delivery: Delivery) -> str:
+    """How every log line names a delivery: id, channel and source."""
+    return f"{delivery.id} [{delivery.channel}] {delivery.source}"
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The state a delivery was left in after an attempt (``"sent"``, ``"retrying"``, ...) and why."""
+
+    state: str
+    reason: str
+
+
+class Settler:
+    """Records outcomes in the store (through ``calls``) and logs them."""
+
+    def __init__(
+        self,
+        store: Store,
+        calls: StoreCalls,
+        *,
+        policy: RetryPolicy,
+        clock: Callable[[], datetime],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.calls = calls
+        self.policy = policy
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    async def sent(self, delivery: Delivery, receipt: Receipt) -> Settled:
+        now = self.clock()
+        pause_for = receipt.extra.get(PAUSE_KEY)
+        if isinstance(pause_for, int | float) and pause_for > 0:
+            until = now + timedelta(seconds=float(pause_for))
+            reason = f"rate-limit quota used up by {delivery.id}: no request before {until.isoformat()}"
+            await self._pause(delivery, until, reason, now)
+        await self.calls(self.store.mark_sent, delivery.id, receipt, now=now)
+        where = receipt.url or ", ".join(receipt.remote_ids) or "no remote id"
+        log.info("%s: sent (attempt %d): %s", label(delivery), delivery.attempts, where)
+        return Settled("sent", where)
+
+    async def _pause(self, delivery: Delivery, until: datetime | None, reason: str, now: datetime) -> None:
+        """Pause the channel BEFORE the delivery leaves ``sending``: until then no other post of the channel
+        can be claimed, so none slips through between the two transactions."""
+        await self.calls(self.store.pause_channel, delivery.channel, until=until, reason=reason, now=now)
+        shown = until.isoformat() if until is not None else "it is resumed"
+        log.warning("%s: channel %s paused until %s: %s", label(delivery), delivery.channel, shown, reason)
+
+    async def failed(
+        self, delivery: Delivery, error: BaseException, settings: ChannelSettings | None
+    ) -> Settled:
+        """Record ``error`` raised by the attempt; see the module table."""
+        try:
+            return await self._failed(delivery, error, settings)
+        except DeliveryConflict as exc:
+            log.warning(
+                "%s: changed while it was being sent, left to its new owner: %s", label(delivery), exc
+            )
+            return Settled("conflict", str(exc))
+
+    async def _failed(
+        self, delivery: Delivery, error: BaseException, settings: ChannelSettings | None
+    ) -> Settled:
+        now = self.clock()
+        if isinstance(error, ChannelUnavailable):
+            await self._pause(delivery, None, error.reason, now)
+            await self.calls(self.store.mark_retry, delivery.id, at=now, reason=error.reason, now=now)
+            return Settled("retrying", error.reason)
+        if isinstance(error, AuthError):
+            reason = scrub(error.reason, settings)
+            fix = auth_fix_hint(delivery.channel, settings.network if settings else "")
+            pause = f"credentials rejected ({reason}); {fix}"
+            failed = f"{reason}; after fixing the credentials run `tagcast queue retry {delivery.id}`"
+            await self._pause(delivery, None, pause, now)
+            await self.calls(self.store.mark_failed, delivery.id, reason=failed, now=now)
+            log.error("%s: failed: %s", label(delivery), failed)
+            return Settled("failed", reason)
+        if isinstance(error, PermanentDeliveryError):
+            reason = scrub(error.reason, settings)
+            await self.calls(self.store.mark_failed, delivery.id, reason=reason, now=now)
+            log.error("%s: failed: %s", label(delivery), reason)
+            return Settled("failed", reason)
+        if isinstance(error, UnknownOutcome):
+            reason = scrub(error.reason, settings)
+            if "tagcast queue resolve" not in reason:
+                reason += (
+                    f"; check the account, then run `tagcast queue resolve {delivery.id} --sent URL` "
+                    "or `--not-sent`"
+                )
+            await self.calls(self.store.mark_unknown, delivery.id, reason=reason, now=now)
+            log.warning("%s: outcome unknown, not resent: %s", label(delivery), reason)
+            return Settled("unknown", reason)
+        if isinstance(error, TransientDeliveryError):
+            return await self._retry(delivery, scrub(error.reason, settings), error.retry_after, now)
+        text = scrub("".join(traceback.format_exception(error)), settings)
+        log.error(
+            "%s: unexpected error in the %s adapter (a bug):\n%s", label(delivery), delivery.network, text
+        )
+        message = scrub(f"{type(error).__name__}: {error}", settings)
+        return await self._retry(delivery, f"unexpected error (a bug; see the log): {message}", None, now)
+
+    async def _retry(
+        self, delivery: Delivery, reason: str, retry_after: float | None, now: datetime
+    ) -> Settled:
+        if retry_after:
+            until = now + timedelta(seconds=retry_after)
+            pause = f"rate limited: the server asked to wait {retry_after:g} s (until {until.isoformat()})"
+            await self._pause(delivery, until, pause, now)
+        decision = self.policy.decide(
+            attempts=delivery.attempts,
+            scheduled_at=delivery.scheduled_at,
+            now=now,
+            retry_after=retry_after,
+            rng=self.rng,
+        )
+        full = f"{reason}; {decision.reason}"
+        if decision.at is None:
+            await self.calls(self.store.mark_failed, delivery.id, reason=full, now=now)
+            log.error("%s: failed: %s", label(delivery), full)
+            return Settled("failed", full)
+        await self.calls(self.store.mark_retry, delivery.id, at=decision.at, reason=full, now=now)
+        log.warning("%s: will retry at %s: %s", label(delivery), decision.at.isoformat(), full)
+        return Settled("retrying", full)

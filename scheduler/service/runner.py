@@ -1,0 +1,350 @@
+"""``tagcast serve``: the long-running service (or one pass of it, ``--once``, for cron).
+
+Start-up, in this order: open the outbox; settle crash leftovers and apply the misfire policy
+(:mod:`scheduler.service.recovery`); ingest ``posts/``. Then either
+
+- ``once``: dispatch everything due now, again until nothing more is due, and return 0; or
+- forever: the clock (:mod:`scheduler.service.clock`) wakes the dispatcher at the next due time; every
+  ``service.watch_interval`` the watcher re-ingests new and edited articles, reloads the config when
+  ``config/tagcast.toml``, ``.env`` or a template changed (or on SIGHUP), settles leftovers of dead workers
+  and re-arms the clock (a ``tagcast queue`` command in another process changes the queue too).
+
+A reload validates first: an invalid config is logged with its full reason and the running one stays in
+force. SIGTERM and SIGINT stop claiming, let sends in flight finish for up to ``service.shutdown_timeout``,
+and return 0; a send cut short then is reconciled at the next start, like one left by a hard kill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from scheduler.config.durations import format_duration
+from scheduler.config.loader import Workspace, load_workspace
+from scheduler.errors import UserError
+from scheduler.ingest import IngestReport, ingest
+from scheduler.pipeline import Pipeline
+from scheduler.service.clock import Clock
+from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
+from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
+from scheduler.service.storecalls import StoreCalls
+from scheduler.service.watch import FilesWatch, FolderWatch
+from scheduler.store import Store
+
+log = logging.getLogger("tagcast.service")
+
+IDLE_REARM = timedelta(seconds=1)
+"""After a round that claimed nothing, the next wake-up is at least this far away (no busy loop)."""
+
+
+def new_worker_id() -> str:
+    """``host-pid-random``: names this process in claims, so a takeover says whose lease ran out."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def serve(
+    workspace: Workspace,
+    *,
+    once: bool,
+    exit_after_start: bool = False,
+    on_open: Callable[[Store], None] | None = None,
+) -> int:
+    """Run the service for ``workspace`` (see the module docstring); the exit code (0).
+
+    ``on_open`` is called with the opened outbox before anything else (the CLI prints its banner).
+    """
+    store = Store.open(workspace.settings.store.url, root=workspace.root)
+    try:
+        if on_open is not None:
+            on_open(store)
+        service = Service(workspace, store)
+        return asyncio.run(service.run(once=once, exit_after_start=exit_after_start))
+    finally:
+        store.close()
+
+
+class Service:
+    """One worker: the dispatcher, its clock, the watchers and the signal handling around them."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        store: Store,
+        *,
+        worker_id: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.workspace = workspace
+        self.store = store
+        self.worker_id = worker_id or new_worker_id()
+        self.now = clock
+        self.pipeline = Pipeline(workspace)
+        self.calls = StoreCalls()
+        self._stop = asyncio.Event()
+        self._reload_asked = False
+        self._clock: Clock | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._round: asyncio.Task[DispatchReport] | None = None
+        self._posts = FolderWatch(self._posts_folder())
+        self._config = self._config_watch()
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+
+    async def run(self, *, once: bool, exit_after_start: bool = False) -> int:
+        self._stop = asyncio.Event()
+        service = self.workspace.settings.service
+        http = httpx.AsyncClient(timeout=service.request_timeout.total_seconds())
+        self._dispatcher = Dispatcher(
+            self.workspace, self.store, http, worker_id=self.worker_id, clock=self.now, calls=self.calls
+        )
+        self._install_signals()
+        try:
+            await self._start_up()
+            if exit_after_start:
+                return 0
+            work = asyncio.create_task(self._once() if once else self._forever(), name="tagcast-work")
+            stop = asyncio.create_task(self._stop.wait(), name="tagcast-stop")
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not work.done():
+                await self._shut_down(work)
+            elif work.exception() is not None:
+                raise work.exception()  # type: ignore[misc]
+            return 0
+        finally:
+            self._remove_signals()
+            if self._clock is not None:
+                await self._clock.shutdown()
+            await http.aclose()
+            self.calls.close()
+
+    async def _start_up(self) -> None:
+        dispatcher = self._require_dispatcher()
+        now = self.now()
+        leftovers = await reconcile_stale(dispatcher, now)
+        if leftovers:
+            log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(leftovers))
+        misfire = await self.calls(
+            apply_misfire_policy, self.store, self.pipeline, self.workspace.settings, now=now
+        )
+        if misfire.late or misfire.moved:
+            log.warning(
+                "after downtime: %d post(s) go out late (within service.misfire_grace = %s), "
+                "%d moved to their channel's next free slot",
+                len(misfire.late),
+                format_duration(self.workspace.settings.service.misfire_grace),
+                len(misfire.moved),
+            )
+        self._posts = FolderWatch(self._posts_folder())
+        self._config = self._config_watch()
+        await self._ingest(self._posts.files, full=True)
+        due = await self.calls(self.store.next_due, self.now())
+        log.info(
+            "ready: worker %s, next delivery due %s",
+            self.worker_id,
+            due.isoformat() if due else "(none queued)",
+        )
+
+    async def _once(self) -> None:
+        """Dispatch until nothing more is due now."""
+        dispatcher = self._require_dispatcher()
+        total = DispatchReport()
+        while not self._stop.is_set():
+            self._round = asyncio.create_task(dispatcher.run_due(self.now()), name="tagcast-round")
+            report = await asyncio.shield(self._round)
+            total.outcomes.update(report.outcomes)
+            if report.claimed == 0:
+                break
+        log.info("done: %s", total)
+
+    async def _forever(self) -> None:
+        clock = Clock(watch_interval=self.workspace.settings.service.watch_interval)
+        self._clock = clock
+        clock.start()
+        clock.wake_now()
+        tasks = [
+            asyncio.create_task(self._dispatch_loop(clock), name="tagcast-dispatch"),
+            asyncio.create_task(self._watch_loop(clock), name="tagcast-watch"),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _shut_down(self, work: asyncio.Task[None]) -> None:
+        dispatcher = self._require_dispatcher()
+        dispatcher.stop_claiming()
+        timeout = self.workspace.settings.service.shutdown_timeout.total_seconds()
+        log.info(
+            "stopping: no new claims; waiting up to %s for sends in flight",
+            format_duration(self.workspace.settings.service.shutdown_timeout),
+        )
+        round_task = self._round
+        if round_task is not None and not round_task.done():
+            done, _ = await asyncio.wait({round_task}, timeout=timeout)
+            if not done:
+                log.warning(
+                    "sends still in flight after %s: interrupting them",
+                    format_duration(self.workspace.settings.service.shutdown_timeout),
+                )
+                round_task.cancel()
+                await asyncio.gather(round_task, return_exceptions=True)
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        log.info("stopped")
+
+    # --- the two loops -------------------------------------------------------------------------------------
+
+    async def _dispatch_loop(self, clock: Clock) -> None:
+        dispatcher = self._require_dispatcher()
+        while not self._stop.is_set():
+            await clock.dispatch_due.wait()
+            clock.dispatch_due.clear()
+            started = self.now()
+            self._round = asyncio.create_task(dispatcher.run_due(started), name="tagcast-round")
+            report = await asyncio.shield(self._round)
+            if report.claimed:
+                log.info("round: %s", report)
+            await self._rearm(clock, idle=report.claimed == 0)
+
+    async def _watch_loop(self, clock: Clock) -> None:
+        while not self._stop.is_set():
+            await clock.watch_due.wait()
+            clock.watch_due.clear()
+            try:
+                await self._housekeeping(clock)
+            except Exception:
+                log.exception(
+                    "housekeeping failed; trying again in %s",
+                    format_duration(self.workspace.settings.service.watch_interval),
+                )
+
+    async def _housekeeping(self, clock: Clock) -> None:
+        if self._reload_asked or self._config.changed():
+            self._reload_asked = False
+            await self.reload()
+        else:
+            changed = self._posts.changes()
+            if changed:
+                await self._ingest(changed, full=False)
+        settled = await reconcile_stale(self._require_dispatcher(), self.now())
+        if settled:
+            log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(settled))
+        await self._rearm(clock, idle=False)
+
+    async def _rearm(self, clock: Clock, *, idle: bool) -> None:
+        now = self.now()
+        due = await self.calls(self.store.next_due, now)
+        if due is not None and idle:
+            due = max(due, now + IDLE_REARM)
+        clock.arm(due)
+
+    # --- posts and config ----------------------------------------------------------------------------------
+
+    def _posts_folder(self) -> Path:
+        return self.workspace.path(self.workspace.settings.defaults.posts)
+
+    def _config_watch(self) -> FilesWatch:
+        return FilesWatch(
+            [self.workspace.config_path, self.workspace.root / ".env"],
+            [self.workspace.path(self.workspace.settings.defaults.templates)],
+        )
+
+    async def _ingest(self, paths: Sequence[Path], *, full: bool) -> None:
+        """Queue new and edited articles (``full``: every article of posts/, after start or a reload)."""
+        if not paths:
+            return
+        report = await self.calls(
+            ingest, self.workspace, self.store, list(paths), now=self.now(), pipeline=self.pipeline
+        )
+        self._log_ingest(report, full=full)
+        if self._clock is not None:
+            self._clock.wake_now()
+
+    @staticmethod
+    def _log_ingest(report: IngestReport, *, full: bool) -> None:
+        for error in report.errors:
+            log.warning("article skipped: %s", error)
+        for item in report.items:
+            if item.outcome.value in ("unchanged",):
+                continue
+            delivery = item.delivery
+            ident = f"{delivery.id} " if delivery is not None else ""
+            detail = f": {item.detail}" if item.detail else ""
+            level = (
+                logging.WARNING
+                if item.post.problems or item.outcome.value in ("in-flight", "already-sent")
+                else logging.INFO
+            )
+            log.log(level, "%s[%s] %s: %s%s", ident, item.channel, item.source, item.outcome.value, detail)
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
+        log.info("%s posts/: %s", "ingested" if full else "re-ingested edits in", counts)
+
+    async def reload(self) -> bool:
+        """Load and validate the config again; swap it in when valid (True), else keep the running one."""
+        try:
+            workspace = await asyncio.to_thread(load_workspace, self.workspace.config_path)
+            pipeline = await asyncio.to_thread(Pipeline, workspace)
+        except UserError as exc:
+            log.error("config reload refused; the running config stays in force:\n%s", exc)
+            return False
+        old = self.workspace
+        if workspace.settings.store.url != old.settings.store.url:
+            log.warning("store.url changed: the service keeps using the open outbox until it is restarted")
+        self.workspace, self.pipeline = workspace, pipeline
+        self._require_dispatcher().reload(workspace)
+        service = workspace.settings.service
+        self._require_dispatcher().adapters.http.timeout = httpx.Timeout(
+            service.request_timeout.total_seconds()
+        )
+        if self._clock is not None:
+            self._clock.set_watch_interval(service.watch_interval)
+        self._config = self._config_watch()
+        self._posts = FolderWatch(self._posts_folder())
+        log.info("config reloaded from %s", workspace.config_path)
+        await self._ingest(self._posts.files, full=True)
+        return True
+
+    # --- signals -------------------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """What SIGTERM and SIGINT do: stop claiming and let sends in flight finish."""
+        if not self._stop.is_set():
+            log.info("stop requested")
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        """What SIGHUP does: reload the config at the next look (now)."""
+        self._reload_asked = True
+        if self._clock is not None:
+            self._clock.watch_due.set()
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+            loop.add_signal_handler(signal.SIGINT, self.request_stop)
+            loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+
+    def _remove_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+    def _require_dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            raise RuntimeError("the service is not running")
+        return self._dispatcher

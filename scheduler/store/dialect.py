@@ -1,0 +1,123 @@
+"""THE one place for database-specific behaviour: SQLite pragmas and locking, PostgreSQL row locks.
+
+SQLite
+    WAL journal (readers never block the writer), ``synchronous = FULL`` (a commit survives a power cut:
+    the journal saved before a network call must), a busy timeout, and foreign keys. pysqlite's own
+    transaction handling is switched off so that SQLAlchemy's ``begin`` event can emit the ``BEGIN``:
+    ``BEGIN IMMEDIATE`` for writes (taken through :func:`writer`), so that two processes claiming from one
+    file are serialised at the start of the transaction instead of failing at commit, and a plain deferred
+    ``BEGIN`` for reads, which run beside a writer thanks to WAL.
+
+PostgreSQL
+    Claims lock the chosen row with ``FOR UPDATE SKIP LOCKED`` (:func:`select_for_claim`) and take a
+    transaction-scoped advisory lock per channel (:func:`lock_channel`), so that two workers never send two
+    posts of one channel at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, create_engine, event, func, select
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from scheduler.store.errors import StoreError
+
+WRITE_OPTION = "tagcast_write"
+"""Execution option that marks a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def resolve_url(url: str, root: Path) -> URL:
+    """Parse ``url``; a relative SQLite path is made relative to ``root`` and its folder is created."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError and ValueError subclasses
+        raise StoreError(
+            f"store.url {url!r} is not a database URL: {exc}",
+            hint='use e.g. "sqlite:///var/tagcast.db" or "postgresql+psycopg://user@host/db"',
+        ) from exc
+    if parsed.get_backend_name() != "sqlite":
+        return parsed
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return parsed
+    path = Path(database).expanduser()
+    if not path.is_absolute():
+        path = root / path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the folder of the outbox database {path}: {exc.strerror}",
+            hint="check store.url in config/tagcast.toml and the folder's permissions",
+        ) from exc
+    return parsed.set(database=str(path))
+
+
+def create_store_engine(url: str, root: Path) -> Engine:
+    """An Engine for the outbox with this module's per-dialect behaviour installed."""
+    parsed = resolve_url(url, root)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        if (parsed.database or "") in ("", ":memory:"):
+            kwargs["poolclass"] = StaticPool
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except Exception as exc:  # a missing driver is an ImportError / NoSuchModuleError
+        raise StoreError(
+            f"cannot use store.url {parsed.render_as_string(hide_password=True)}: {exc}",
+            hint="install the database driver (e.g. `pip install psycopg`) or use a sqlite:/// URL",
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        _install_sqlite_events(engine)
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, marked so that its transactions are write transactions (``BEGIN IMMEDIATE``)."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def _install_sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event emits BEGIN below
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def select_for_claim(stmt: Select[Any], connection: Connection) -> Select[Any]:
+    """Lock the rows a claim reads: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
+
+    SQLite needs nothing here: the claim runs in a ``BEGIN IMMEDIATE`` transaction, which already excludes
+    every other writer.
+    """
+    if connection.dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+def lock_channel(connection: Connection, channel: str) -> bool:
+    """Whether this transaction may claim for ``channel``: on PostgreSQL a per-channel advisory lock held
+    until commit (another worker claiming the same channel gets False and skips it); SQLite is already
+    serialised."""
+    if connection.dialect.name == "postgresql":
+        locked = connection.execute(select(func.pg_try_advisory_xact_lock(func.hashtext(channel)))).scalar()
+        return bool(locked)
+    return True

@@ -1,0 +1,81 @@
+"""Numbered schema migrations, applied in order when the store is opened.
+
+:data:`MIGRATIONS` maps a version to the function that brings a database from the version before it to that
+one. :mod:`scheduler.store.schema` always describes the newest version, so a fresh database is created from it
+directly and stamped; an older database runs every migration after its version, in order, in one transaction.
+A database whose version is newer than the code is refused: an older tagcast must not write to it.
+
+To change the schema: edit ``schema.py``, then add ``MIGRATIONS[n + 1]`` doing the same change to an existing
+database (``ALTER TABLE ...``), and test it with :func:`migrate`'s ``migrations`` argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, inspect, select
+
+from scheduler.store.errors import SchemaTooNew, StoreError
+from scheduler.store.schema import metadata, schema_version
+
+Migration = Callable[[Connection], None]
+
+
+def _initial(connection: Connection) -> None:
+    """Version 1: deliveries, transitions, channel_pauses, schema_version."""
+    metadata.create_all(connection)
+
+
+MIGRATIONS: dict[int, Migration] = {1: _initial}
+
+
+def latest_version(migrations: Mapping[int, Migration] = MIGRATIONS) -> int:
+    return max(migrations)
+
+
+def current_version(connection: Connection) -> int | None:
+    """The version stamped in the database, or None for a database without tagcast tables."""
+    if not inspect(connection).has_table(schema_version.name):
+        return None
+    row = connection.execute(select(schema_version.c.version).where(schema_version.c.id == 1)).first()
+    return int(row[0]) if row is not None else None
+
+
+def _stamp(connection: Connection, version: int) -> None:
+    now = datetime.now(UTC)
+    updated = connection.execute(
+        schema_version.update().where(schema_version.c.id == 1).values(version=version, applied_at=now)
+    )
+    if updated.rowcount == 0:
+        connection.execute(schema_version.insert().values(id=1, version=version, applied_at=now))
+
+
+def migrate(connection: Connection, migrations: Mapping[int, Migration] = MIGRATIONS) -> int:
+    """Bring the database to the newest version inside the caller's (write) transaction; return that version.
+
+    Raises :class:`SchemaTooNew` when the database is newer than ``migrations`` knows.
+    """
+    latest = latest_version(migrations)
+    found = current_version(connection)
+    if found is None:
+        if inspect(connection).has_table("deliveries"):
+            raise StoreError(
+                "the outbox database has a deliveries table but no schema_version: tagcast did not make it",
+                hint="point store.url in config/tagcast.toml at a new file",
+            )
+        metadata.create_all(connection)
+        _stamp(connection, latest)
+        return latest
+    if found > latest:
+        raise SchemaTooNew(
+            f"the outbox database has schema version {found}, but this tagcast knows only up to {latest}",
+            hint="upgrade tagcast (pip install -U tagcast); a newer version wrote this database",
+        )
+    for version in range(found + 1, latest + 1):
+        if version not in migrations:
+            raise StoreError(f"no migration to schema version {version}: this tagcast is broken (a bug)")
+        migrations[version](connection)
+    if found != latest:
+        _stamp(connection, latest)
+    return latest

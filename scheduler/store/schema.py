@@ -1,0 +1,135 @@
+"""The outbox tables (SQLAlchemy Core), as of the newest schema version in :mod:`scheduler.store.migrations`.
+
+Times are :class:`UTCDateTime`: aware UTC datetimes in Python; ``timestamp with time zone`` on PostgreSQL
+and a fixed-width ``YYYY-MM-DD HH:MM:SS.ffffff`` UTC text on SQLite, so ``<``, ``ORDER BY`` and ``MIN``
+in SQL are correct on both. A change here needs a new numbered migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; a naive one is refused (it would be a guess)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the store: pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite aggregates can come back untyped
+            value = datetime.fromisoformat(value)
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {value!r}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("source", String(1024), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("generation", Integer, nullable=False, default=1),
+    Column("network", String(100), nullable=False),
+    Column("rule", String(200), nullable=False),
+    Column("template", String(300), nullable=False),
+    Column("parts", JSON, nullable=False),
+    Column("lengths", JSON, nullable=False),
+    Column("limit", Integer, nullable=False),
+    Column("unit", String(50), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("article", JSON, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("scheduled_at", UTCDateTime, nullable=False),
+    Column("zone", String(100), nullable=False),
+    # scheduled_at for planned rows, next_attempt_at for retrying rows, NULL otherwise: what claims look at
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("idempotency_key", String(100), nullable=False, unique=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("journal", JSON, nullable=False),
+    Column("remote_ids", JSON, nullable=False),
+    Column("remote_url", Text, nullable=True),
+    Column("receipt", JSON, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("claimed_by", String(200), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_deliveries_state_scheduled", deliveries.c.state, deliveries.c.scheduled_at, deliveries.c.id)
+Index(
+    "ix_deliveries_channel_state_scheduled",
+    deliveries.c.channel,
+    deliveries.c.state,
+    deliveries.c.scheduled_at,
+    deliveries.c.id,
+)
+Index("ix_deliveries_scheduled", deliveries.c.scheduled_at, deliveries.c.id)
+Index("ix_deliveries_due", deliveries.c.due_at, deliveries.c.channel)
+Index(
+    "ix_deliveries_source_channel",
+    deliveries.c.source,
+    deliveries.c.channel,
+    deliveries.c.generation,
+    unique=True,
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(16), ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_state", String(20), nullable=True),
+    Column("to_state", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+Index("ix_transitions_delivery", transitions.c.delivery_id, transitions.c.id)
+Index("ix_transitions_to_state_at", transitions.c.to_state, transitions.c.at)
+
+channel_pauses = Table(
+    "channel_pauses",
+    metadata,
+    Column("channel", String(200), primary_key=True),
+    Column("until", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)

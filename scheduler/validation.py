@@ -1,0 +1,247 @@
+"""Validate a whole config text and list every problem at once: TOML syntax, keys and types, names that do not
+resolve, schedules that cannot produce slots, templates that do not compile, secret files that are missing.
+
+``tagcast config validate``, ``config set``/``unset``/``edit``, ``channels add``/``remove`` and the service's
+reload all use :func:`validate_config_text`, so a config that one accepts, all accept::
+
+    settings = validate_config_text(path.read_text(encoding="utf-8"), root=workspace_root(path))
+
+Each problem is one line, ``key (config/tagcast.toml:12): what is wrong; how to fix it``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from scheduler.adapters.registry import known_networks
+from scheduler.checks import reference_problems
+from scheduler.config.atomic import atomic_write_text
+from scheduler.config.keys import UnknownKey, allowed, resolve_key
+from scheduler.config.loader import describe_error, read_secret_files
+from scheduler.config.locate import find_line, toml_key_lines
+from scheduler.config.models import SECRET_KEYS
+from scheduler.config.settings import Settings, build_settings
+from scheduler.errors import ConfigError, TemplateError
+from scheduler.planning import build_schedules
+from scheduler.render import TemplateRenderer, resolve_template_name
+
+_PRUNED = "\x00pruned"
+_PROBLEM_KEY = re.compile(r"^([^\s:]+(?: \([^)]*\))?(?:\.[^\s:]+)?): ")
+
+
+@dataclass
+class ConfigReport:
+    """The outcome of :func:`check_config_text`: the settings (``None`` when they could not be built even
+    after setting invalid values aside) and every problem found."""
+
+    settings: Settings | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.settings is not None and not self.problems
+
+
+def validate_config_text(text: str, root: Path, *, shown: str = "config/tagcast.toml") -> Settings:
+    """The settings of a config text (with ``root/.env``, the environment and secret files applied), or a
+    ConfigError listing every problem. ``root`` is the workspace folder; ``shown`` names the file in messages.
+
+    This is the one check before any config is used or written: the service calls it before applying a
+    changed file, and keeps the old settings when it raises.
+    """
+    report = check_config_text(text, root, shown=shown)
+    if report.settings is None or report.problems:
+        raise ConfigError(
+            f"{shown} has {len(report.problems)} problem(s)",
+            problems=report.problems,
+            hint="fix them in the file (`tagcast config edit`), then run `tagcast config validate`",
+        )
+    read_secret_files(report.settings, root, text, shown)
+    return report.settings
+
+
+def save_config_text(path: Path, text: str, root: Path, *, shown: str) -> Settings:
+    """Validate ``text`` completely, then replace ``path`` with it atomically; on any problem the file is
+    left exactly as it was and ConfigError lists the problems."""
+    settings = validate_config_text(text, root, shown=shown)
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {shown}: {exc.strerror or exc}",
+            hint="check that the config folder is writable by you; the file was not changed",
+        ) from None
+    return settings
+
+
+def check_config_text(text: str, root: Path, *, shown: str = "config/tagcast.toml") -> ConfigReport:
+    """Every problem of a config text, without raising."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return ConfigReport(None, [f"{shown} is not valid TOML: {exc}; fix the syntax at that line"])
+    env_file = root / ".env"
+    settings, problems = _build(data, text, shown, str(env_file) if env_file.is_file() else None)
+    if settings is None:
+        return ConfigReport(None, problems)
+    lines = toml_key_lines(text)
+    later = reference_problems(
+        settings,
+        known_networks=known_networks(),
+        template_exists=TemplateRenderer(_template_dir(settings, root)).exists,
+    )
+    later += _schedule_problems(settings)
+    problems += [_with_line(p, lines, shown) for p in later if _PRUNED not in p]
+    problems += _template_problems(settings, root)
+    problems += _secret_file_problems(settings, root, lines, shown)
+    return ConfigReport(settings, list(dict.fromkeys(problems)))
+
+
+def _template_dir(settings: Settings, root: Path) -> Path:
+    folder = Path(settings.defaults.templates).expanduser()
+    return folder if folder.is_absolute() else root / folder
+
+
+def _build(
+    data: dict[str, Any], text: str, shown: str, env_file: str | None
+) -> tuple[Settings | None, list[str]]:
+    """Build settings; invalid values are reported, set aside and the rest validated again, so that one typo
+    does not hide the problems behind it."""
+    problems: list[str] = []
+    for _ in range(5):
+        try:
+            return build_settings(data, env_file), problems
+        except ValidationError as exc:
+            errors = exc.errors()
+            problems += [_explain(err, text, shown) for err in errors]
+            if not all(_set_aside(data, err, env_file) for err in errors):
+                return None, problems
+    return None, problems
+
+
+def _explain(err: Any, text: str, shown: str) -> str:
+    line = describe_error(err, text, shown)
+    if err["type"] in ("extra_forbidden", "missing"):
+        return line + ("; add it" if err["type"] == "missing" else "; remove it or fix its name")
+    try:
+        info = resolve_key([str(p) for p in err["loc"]])
+    except (UnknownKey, IndexError):
+        return line
+    return f"{line}; expected {allowed(info)}"
+
+
+def _set_aside(data: dict[str, Any], err: Any, env_file: str | None) -> bool:
+    """Remove the invalid value from ``data`` (a broken channel or rule becomes a harmless stand-in);
+    False when it cannot be (it comes from the environment, or concerns the whole file)."""
+    loc = list(err["loc"])
+    if not loc or _from_environment(loc, env_file):
+        return False
+    parents: list[Any] = [data]
+    node: Any = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            break
+        parents.append(node)
+    depth = len(parents) - 1
+    if depth == 0:
+        return False
+    if depth < len(loc) or err["type"] == "missing":
+        return _stand_in(parents, loc, depth)
+    for index in range(depth, 0, -1):
+        if isinstance(parents[index - 1], dict):
+            del parents[index - 1][loc[index - 1]]
+            return True
+    return False
+
+
+def _stand_in(parents: list[Any], loc: list[Any], depth: int) -> bool:
+    """A missing key inside a channel or rule: replace the whole entry so that names still resolve."""
+    if depth >= 2 and loc[0] == "channels":
+        parents[1][loc[1]] = {"network": "file"}
+        return True
+    if depth >= 2 and loc[0] == "rules":
+        parents[1][loc[1]] = {"channels": [_PRUNED]}
+        return True
+    container = parents[depth - 1]
+    if isinstance(container, dict):
+        del container[loc[depth - 1]]
+        return True
+    return False
+
+
+def _from_environment(loc: list[Any], env_file: str | None) -> bool:
+    names = {"TAGCAST_" + "__".join(str(p) for p in loc[:size]).upper() for size in range(1, len(loc) + 1)}
+    present = {name.upper() for name in os.environ}
+    if env_file:
+        from dotenv import dotenv_values
+
+        present |= {name.upper() for name in dotenv_values(env_file)}
+    return bool(names & present)
+
+
+def _schedule_problems(settings: Settings) -> list[str]:
+    try:
+        build_schedules(settings)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
+
+
+def _with_line(problem: str, lines: dict[tuple[str, ...], int], shown: str) -> str:
+    """``rules[0] (history).channels: ...`` -> ``rules[0] (history).channels (config/tagcast.toml:40): ...``."""
+    match = _PROBLEM_KEY.match(problem)
+    if match is None:
+        return problem
+    key = match.group(1)
+    path = re.sub(r"\[(\d+)\]", r".\1", re.sub(r" \([^)]*\)", "", key)).split(".")
+    line = find_line(lines, path)
+    return f"{key} ({shown}:{line}): {problem[match.end() :]}" if line else problem
+
+
+def _template_problems(settings: Settings, root: Path) -> list[str]:
+    folder = _template_dir(settings, root)
+    renderer = TemplateRenderer(folder)
+    names: list[str] = sorted(p.relative_to(folder).as_posix() for p in folder.glob("**/*.j2")) if folder.is_dir() else []
+    for channel in settings.channels.values():
+        names.append(resolve_template_name(renderer, explicit=None, network=channel.network))
+        names.extend(t for t in (channel.template,) if t and renderer.exists(t))
+    names.extend(rule.template for rule in settings.rules if rule.template and renderer.exists(rule.template))
+    problems = []
+    for name in dict.fromkeys(names):
+        try:
+            renderer.check(name)
+        except TemplateError as exc:
+            message = str(exc).replace("\n  hint: ", "; ").replace(f"{root.resolve()}{os.sep}", "")
+            problems.append(message.replace(f"{root}{os.sep}", ""))
+    return problems
+
+
+def _secret_file_problems(
+    settings: Settings, root: Path, lines: dict[tuple[str, ...], int], shown: str
+) -> list[str]:
+    problems = []
+    for name, channel in settings.channels.items():
+        for key in SECRET_KEYS:
+            file_name = getattr(channel, f"{key}_file")
+            if file_name is None or getattr(channel, key) is not None:
+                continue
+            path = Path(file_name).expanduser()
+            path = path if path.is_absolute() else root / path
+            if not os.access(path, os.R_OK) or not path.is_file():
+                line = find_line(lines, ["channels", name, f"{key}_file"])
+                problems.append(
+                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}; create that file, or set "
+                    f"TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead"
+                )
+    return problems

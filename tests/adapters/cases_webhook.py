@@ -1,0 +1,31 @@
+"""The generic ``webhook`` adapter under contract, against a receiver that verifies signatures and dedupes
+by ``Idempotency-Key`` (``fakes.webhook``): a lost answer is safe to resend, so the case is ``idempotent``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fakes.webhook import WebhookFake
+from pydantic import SecretStr
+
+from scheduler.config.models import ChannelSettings
+
+from .contract import AdapterCase, Deployment, SentPost
+
+
+@contextmanager
+def deploy(root: Path) -> Iterator[Deployment]:
+    with WebhookFake(secret="whsec-good").running() as fake:
+        assert isinstance(fake, WebhookFake)
+        yield Deployment(
+            settings=ChannelSettings(network="webhook", url=fake.url, secret=SecretStr("whsec-good")),
+            bad_settings=ChannelSettings(network="webhook", url=fake.url, secret=SecretStr("whsec-wrong")),
+            posts=lambda: [SentPost(d.id, "\n---\n".join(d.body["parts"])) for d in fake.deliveries],
+            fake=fake,
+            root=root,
+        )
+
+
+CASES = [AdapterCase("webhook", deploy, publish_path=r"/hooks/tagcast$", idempotent=True, reply_chain=False)]

@@ -1,0 +1,258 @@
+"""The one contract suite, run over every adapter case in ``tests/adapters/cases_*.py`` (see contract.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import pkgutil
+import re
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scheduler.errors import (
+    AuthError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    UnknownOutcome,
+)
+
+from .contract import SINGLE, THREAD, AdapterCase, Deployment, DurableJournal, client, outgoing
+
+pytestmark = pytest.mark.anyio
+
+
+def collect_cases() -> tuple[list[AdapterCase], dict[str, str]]:
+    """Every ``CASES`` list of every ``cases_*`` module beside this file, in module-name order, and the
+    modules that failed to import (each fails ``test_cases_module_imports``; the other cases still run)."""
+    found: list[AdapterCase] = []
+    broken: dict[str, str] = {}
+    for module in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])):
+        if module.startswith("cases_"):
+            try:
+                found.extend(importlib.import_module(f"{__package__}.{module}").CASES)
+            except Exception:
+                broken[module] = traceback.format_exc()
+    return found, broken
+
+
+CASES, BROKEN = collect_cases()
+
+
+@pytest.mark.parametrize("module", sorted(BROKEN) or [None])
+def test_cases_module_imports(module: str | None) -> None:
+    if module is not None:
+        pytest.fail(f"tests/adapters/{module}.py cannot be imported:\n{BROKEN[module]}", pytrace=False)
+
+
+@pytest.fixture(params=CASES, ids=[c.id for c in CASES])
+def case(request: pytest.FixtureRequest) -> AdapterCase:
+    chosen: AdapterCase = request.param
+    reason = chosen.skip.get(request.node.originalname)
+    if reason:
+        pytest.skip(reason)
+    return chosen
+
+
+@pytest.fixture
+def deployment(case: AdapterCase, tmp_path: Path) -> Iterator[Deployment]:
+    with case.deploy(tmp_path) as deployed:
+        yield deployed
+
+
+def needs_fake(deployment: Deployment) -> None:
+    if deployment.fake is None:
+        pytest.skip("no server to fail: this adapter makes no network calls")
+
+
+def publish_requests(case: AdapterCase, deployment: Deployment) -> list[float]:
+    assert deployment.fake is not None
+    return [r.at for r in deployment.fake.requests if r.method == "POST" and _matches(case, r.path)]
+
+
+def _matches(case: AdapterCase, path: str) -> bool:
+    return re.search(case.publish_path, path) is not None
+
+
+async def test_single_post(case: AdapterCase, deployment: Deployment) -> None:
+    async with client() as http:
+        receipt = await case.build(deployment, http).publish(outgoing([SINGLE]), DurableJournal().journal())
+    posts = deployment.posts()
+    assert [p.text for p in posts] == [SINGLE]
+    assert receipt.remote_ids == (posts[0].id,)
+
+
+async def test_thread_is_a_reply_chain(case: AdapterCase, deployment: Deployment) -> None:
+    if not case.reply_chain or not case.adapter_class().supports_threads:
+        pytest.skip(f"{case.network} does not post threads as replies")
+    async with client() as http:
+        receipt = await case.build(deployment, http).publish(outgoing(THREAD), DurableJournal().journal())
+    posts = deployment.posts()
+    assert [p.text for p in posts] == list(THREAD)
+    assert receipt.remote_ids == tuple(p.id for p in posts)
+    assert [p.reply_to for p in posts] == [None, posts[0].id, posts[1].id]
+
+
+async def test_check_names_the_account(case: AdapterCase, deployment: Deployment) -> None:
+    async with client() as http:
+        identity = await case.build(deployment, http).check()
+    assert identity.account
+    assert deployment.posts() == []
+
+
+async def test_bad_credentials_fail_check(case: AdapterCase, deployment: Deployment) -> None:
+    async with client() as http:
+        with pytest.raises(AuthError) as caught:
+            await case.build(deployment, http, bad=True).check()
+    assert caught.value.reason
+
+
+async def test_bad_credentials_fail_publish(case: AdapterCase, deployment: Deployment) -> None:
+    needs_fake(deployment)
+    async with client() as http:
+        adapter = case.build(deployment, http, bad=True)
+        with pytest.raises(AuthError):
+            await adapter.publish(outgoing([SINGLE]), DurableJournal().journal())
+    assert deployment.posts() == []
+
+
+async def test_rate_limit_is_waited_out(case: AdapterCase, deployment: Deployment) -> None:
+    needs_fake(deployment)
+    assert deployment.fake is not None
+    deployment.fake.faults.rate_limited(wait=1.0, path=case.publish_path)
+    durable = DurableJournal()
+    async with client() as http:
+        adapter = case.build(deployment, http)
+        with pytest.raises(TransientDeliveryError) as caught:
+            await adapter.publish(outgoing([SINGLE]), durable.journal())
+        [announced] = deployment.fake.announcements
+        assert caught.value.retry_after is not None
+        assert caught.value.retry_after >= announced.reset - announced.at
+        await asyncio.sleep(caught.value.retry_after)
+        await adapter.publish(outgoing([SINGLE]), durable.journal())
+    later = [r for r in deployment.fake.requests if r.at > announced.at]
+    assert later, "the adapter never retried"
+    assert all(r.at >= announced.reset for r in later), "a request came before the announced reset"
+    assert [p.text for p in deployment.posts()] == [SINGLE]
+
+
+async def test_server_error_then_success(case: AdapterCase, deployment: Deployment) -> None:
+    needs_fake(deployment)
+    assert deployment.fake is not None
+    deployment.fake.faults.server_error(status=503, path=case.publish_path)
+    durable = DurableJournal()
+    async with client() as http:
+        adapter = case.build(deployment, http)
+        with pytest.raises(TransientDeliveryError):
+            await adapter.publish(outgoing([SINGLE]), durable.journal())
+        receipt = await adapter.publish(outgoing([SINGLE]), durable.journal())
+    posts = deployment.posts()
+    assert [p.text for p in posts] == [SINGLE]
+    assert receipt.remote_ids == (posts[0].id,)
+
+
+async def test_timeout(case: AdapterCase, deployment: Deployment) -> None:
+    needs_fake(deployment)
+    assert deployment.fake is not None
+    deployment.fake.faults.timeout(path=case.publish_path)
+    durable = DurableJournal()
+    async with client() as http:
+        adapter = case.build(deployment, http)
+        expected: type[DeliveryError] = TransientDeliveryError if case.idempotent else UnknownOutcome
+        with pytest.raises(expected):
+            await adapter.publish(outgoing([SINGLE]), durable.journal())
+        assert len(publish_requests(case, deployment)) == 1, "the adapter resent on its own"
+        if case.idempotent:
+            await adapter.publish(outgoing([SINGLE]), durable.journal())
+            assert [p.text for p in deployment.posts()] == [SINGLE]
+        else:
+            with pytest.raises(UnknownOutcome):
+                await case.build(deployment, http).reconcile(outgoing([SINGLE]), durable.journal())
+            assert deployment.posts() == []
+            assert len(publish_requests(case, deployment)) == 1
+
+
+async def test_over_length_is_refused_before_sending(case: AdapterCase, deployment: Deployment) -> None:
+    text = case.too_long(deployment.settings)
+    parts = [SINGLE, text] if case.adapter_class().supports_threads else [text]
+    async with client() as http:
+        with pytest.raises(PermanentDeliveryError) as caught:
+            await case.build(deployment, http).publish(outgoing(parts), DurableJournal().journal())
+    assert not isinstance(caught.value, AuthError)
+    assert deployment.posts() == []
+    if deployment.fake is not None:
+        assert deployment.fake.requests == [], "the adapter sent something before checking the length"
+
+
+async def test_failed_part_does_not_repost_earlier_parts(case: AdapterCase, deployment: Deployment) -> None:
+    needs_fake(deployment)
+    if not case.reply_chain or not case.adapter_class().supports_threads:
+        pytest.skip(f"{case.network} does not post threads as replies")
+    assert deployment.fake is not None
+    deployment.fake.faults.server_error(status=502, path=case.publish_path, after=1)
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError):
+            await case.build(deployment, http).publish(outgoing(THREAD), durable.journal())
+        assert len(deployment.posts()) == 1
+        receipt = await case.build(deployment, http).publish(outgoing(THREAD), durable.journal())
+    posts = deployment.posts()
+    assert [p.text for p in posts] == list(THREAD)
+    assert [p.reply_to for p in posts] == [None, posts[0].id, posts[1].id]
+    assert receipt.remote_ids == tuple(p.id for p in posts)
+
+
+@pytest.mark.parametrize("crash_at", [0, 1], ids=["first-part", "second-part"])
+async def test_reconcile_after_commit_then_crash(
+    case: AdapterCase, deployment: Deployment, crash_at: int
+) -> None:
+    needs_fake(deployment)
+    assert deployment.fake is not None
+    threaded = case.reply_chain and case.adapter_class().supports_threads
+    if crash_at and not threaded:
+        pytest.skip(f"{case.network} does not post threads as replies")
+    parts = THREAD if threaded else (SINGLE,)
+    deployment.fake.faults.commit_then_drop(path=case.publish_path, after=crash_at)
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises((TransientDeliveryError, UnknownOutcome)) as caught:
+            await case.build(deployment, http).publish(outgoing(parts), durable.journal())
+        if not case.idempotent:
+            assert isinstance(caught.value, UnknownOutcome)
+        assert len(deployment.posts()) == crash_at + 1
+        sent_before = len(publish_requests(case, deployment))
+
+        restarted = case.build(deployment, http)
+        if case.idempotent:
+            journal = durable.journal()
+            receipt = await restarted.reconcile(outgoing(parts), journal)
+            if receipt is None:
+                receipt = await restarted.publish(outgoing(parts), journal)
+            posts = deployment.posts()
+            assert [p.text for p in posts] == list(parts)
+            assert receipt.remote_ids == tuple(p.id for p in posts)
+            if threaded:
+                assert [p.reply_to for p in posts] == [None, posts[0].id, posts[1].id]
+        else:
+            with pytest.raises(UnknownOutcome) as unknown:
+                await restarted.reconcile(outgoing(parts), durable.journal())
+            assert unknown.value.reason
+            assert len(deployment.posts()) == crash_at + 1
+            assert len(publish_requests(case, deployment)) == sent_before, "reconcile resent"
+
+
+async def test_reconcile_after_success_posts_nothing_new(case: AdapterCase, deployment: Deployment) -> None:
+    durable = DurableJournal()
+    async with client() as http:
+        receipt = await case.build(deployment, http).publish(outgoing([SINGLE]), durable.journal())
+        try:
+            again = await case.build(deployment, http).reconcile(outgoing([SINGLE]), durable.journal())
+        except UnknownOutcome:
+            assert not case.idempotent, "an idempotent network can tell"
+        else:
+            assert again is not None
+            assert again.remote_ids == receipt.remote_ids
+    assert [p.text for p in deployment.posts()] == [SINGLE]

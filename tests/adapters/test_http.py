@@ -1,0 +1,414 @@
+"""The shared HTTP plumbing: URL redaction, rate-limit parsing, error bodies, and outcome mapping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+from fakes.server import FakeServer, Reply, Request, route
+
+from scheduler.adapters.http import (
+    PAUSE_KEY,
+    describe_request,
+    error_reason,
+    parse_reset,
+    parse_retry_after,
+    pause_extra,
+    rate_limit,
+    read_json,
+    redact_url,
+    retry_after,
+    send,
+)
+from scheduler.errors import (
+    AuthError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    UnknownOutcome,
+)
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC).timestamp()
+DATE = format_datetime(datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC), usegmt=True)
+TELEGRAM_TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+TELEGRAM_URL = f"https://api.telegram.org/bot{TELEGRAM_TOKEN}/sendMessage"
+
+
+# --- redact_url ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (TELEGRAM_URL, "https://api.telegram.org/***/sendMessage"),
+        (
+            "https://discord.com/api/v10/webhooks/112233445566778899/AbCdEf-gh_IJ0123456789?wait=true",
+            "https://discord.com/api/v10/webhooks/***/***?wait=***",
+        ),
+        (
+            "https://hooks.slack.com/services/T0001/B0002/abcdefghijklmnopqrstuvwx",
+            "https://hooks.slack.com/services/***/***/***",
+        ),
+        (
+            "https://hooks.slack.com/services/TABC/BDEF/onlylettersintheslacksecret",
+            "https://hooks.slack.com/services/***/***/***",
+        ),
+        ("https://mastodon.example/api/v1/statuses", "https://mastodon.example/api/v1/statuses"),
+        (
+            "https://mastodon.example/api/v1/accounts/109876543210/statuses?limit=40",
+            "https://mastodon.example/api/v1/accounts/109876543210/statuses?limit=***",
+        ),
+        (
+            "https://bsky.example/xrpc/com.atproto.repo.createRecord",
+            "https://bsky.example/xrpc/com.atproto.repo.createRecord",
+        ),
+        ("http://user:pa55word@127.0.0.1:8080/hook", "http://127.0.0.1:8080/hook"),
+        (
+            "https://graph.threads.net/v1.0/me/threads?access_token=EAAB123secret",
+            "https://graph.threads.net/v1.0/me/threads?access_token=***",
+        ),
+        ("http://[::1]:9000/x", "http://[::1]:9000/x"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_redact_url_never_shows_a_token_like_segment() -> None:
+    secret = "s3cr3t-T0ken_value"
+    for url in (
+        f"https://example.com/{secret}",
+        f"https://example.com/a/{secret}/b",
+        f"https://example.com/bot{secret}/getMe",
+        f"https://example.com/p?token={secret}",
+        f"https://{secret}@example.com/",
+    ):
+        assert secret not in redact_url(url)
+        assert redact_url(url).startswith("https://example.com")
+
+
+# --- rate-limit headers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120.0),
+        ("1.5", 1.5),
+        ("0", 0.0),
+        (format_datetime(datetime(2026, 3, 1, 12, 1, 30, tzinfo=UTC), usegmt=True), 90.0),
+        (format_datetime(datetime(2026, 3, 1, 11, 0, 0, tzinfo=UTC), usegmt=True), 0.0),
+        ("soon", None),
+    ],
+)
+def test_parse_retry_after(value: str, seconds: float | None) -> None:
+    assert parse_retry_after(value, now=NOW) == seconds
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("2026-03-01T12:05:00.000Z", 300.0),
+        ("2026-03-01T12:05:00.250000Z", 300.25),
+        ("2026-03-01T13:05:00+01:00", 300.0),
+        ("2026-03-01T12:05:00", 300.0),
+        (str(int(NOW) + 42), 42.0),
+        (f"{NOW + 2.5:.3f}", 2.5),
+        ("30", 30.0),
+        ("2026-03-01T11:00:00Z", 0.0),
+        (str(int(NOW) - 10), 0.0),
+        ("tomorrow", None),
+        ("nan", None),
+    ],
+)
+def test_parse_reset(value: str, seconds: float | None) -> None:
+    assert parse_reset(value, now=NOW) == seconds
+
+
+def test_parse_reset_rounds_up_to_milliseconds() -> None:
+    assert parse_reset(f"{NOW + 1.0001}", now=NOW) == 1.001
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "seconds"),
+    [
+        (
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2026-03-01T12:00:07Z"},
+            b'{"error":"Too many requests"}',
+            7.0,
+        ),
+        ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 900)}, b"", 900.0),
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(NOW) + 60)}, b"", 60.0),
+        ({"Retry-After": "3"}, b"", 3.0),
+        ({"X-RateLimit-Reset-After": "1.337"}, b'{"message":"rate limited","retry_after":1.337}', 1.337),
+        ({}, b'{"message":"You are being rate limited.","retry_after":64.57,"global":false}', 64.57),
+        ({}, b'{"ok":false,"error_code":429,"parameters":{"retry_after":35}}', 35),
+        ({"Retry-After": "2", "x-rate-limit-remaining": "0", "x-rate-limit-reset": f"{NOW + 9:.0f}"}, b"", 9),
+        (
+            {
+                "x-rate-limit-remaining": "17",
+                "x-rate-limit-reset": str(int(NOW) + 60),
+                "x-user-limit-24hour-remaining": "0",
+                "x-user-limit-24hour-reset": str(int(NOW) + 7200),
+            },
+            b"",
+            7200.0,
+        ),
+        ({}, b"<html>busy</html>", None),
+    ],
+    ids=["mastodon", "x", "bsky", "retry-after", "discord", "discord-body", "telegram", "max", "24h", "-"],
+)
+def test_retry_after_of_a_429(headers: dict[str, str], body: bytes, seconds: float | None) -> None:
+    assert retry_after({"Date": DATE, **headers}, body, status=429, now=NOW + 1000) == seconds
+
+
+def test_retry_after_counts_from_the_server_date_not_the_local_clock() -> None:
+    headers = {"Date": DATE, "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2026-03-01T12:00:30Z"}
+    assert retry_after(headers, now=NOW - 3600) == 30.0
+    assert retry_after({k: v for k, v in headers.items() if k != "Date"}, now=NOW + 10) == 20.0
+
+
+def test_reset_of_a_window_with_requests_left_is_not_a_wait() -> None:
+    headers = {"x-rate-limit-remaining": "12", "x-rate-limit-reset": str(int(NOW) + 600)}
+    assert retry_after(headers, status=503, now=NOW) is None
+    assert retry_after({"Retry-After": "20"}, status=503, now=NOW) == 20.0
+
+
+def test_rate_limit_on_success() -> None:
+    used_up = {"Date": DATE, "X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0"}
+    used_up["X-RateLimit-Reset"] = "2026-03-01T12:04:00.000Z"
+    limit = rate_limit(used_up)
+    assert limit is not None
+    assert (limit.limit, limit.remaining, limit.reset_after, limit.exhausted) == (300, 0, 240.0, True)
+
+    plenty = rate_limit({"x-rate-limit-limit": "100", "x-rate-limit-remaining": "99"}, now=NOW)
+    assert plenty is not None
+    assert not plenty.exhausted
+    assert rate_limit({"Content-Type": "application/json"}) is None
+
+    expired = rate_limit({"Date": DATE, "RateLimit-Remaining": "0", "RateLimit-Reset": str(int(NOW) - 5)})
+    assert expired is not None
+    assert not expired.exhausted
+
+
+def test_pause_extra() -> None:
+    request = httpx.Request("POST", "https://x.example/2/tweets")
+    headers = {"Date": DATE, "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 120)}
+    assert pause_extra(httpx.Response(201, headers=headers, request=request)) == {PAUSE_KEY: 120.0}
+    assert pause_extra(httpx.Response(201, request=request)) == {}
+
+
+# --- error bodies ----------------------------------------------------------------------------------------
+
+
+def answer(status: int, body: Any = b"", headers: dict[str, str] | None = None) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = httpx.Request("POST", TELEGRAM_URL)
+    return httpx.Response(status, content=content, headers=headers, request=request)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"error": "Validation failed: Text character limit of 500 exceeded"}, "Validation failed: Text"),
+        ({"error": "InvalidRequest", "message": "Record/text must not be longer"}, "InvalidRequest: Record"),
+        (
+            {"title": "Forbidden", "detail": "You are not allowed to create a Tweet with duplicate content."},
+            "Forbidden: You are not allowed to create a Tweet with duplicate content.",
+        ),
+        ({"errors": [{"message": "Unsupported Authentication"}]}, "Unsupported Authentication"),
+        ({"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}, "Bad Request: chat"),
+        ({"message": "Unknown Webhook", "code": 10015}, "Unknown Webhook (code 10015)"),
+        ({"error": {"message": "(#506) Duplicate status message", "code": 506}}, "(#506) Duplicate status"),
+        (b"invalid_token", "invalid_token"),
+        (b"", "HTTP 400 Bad Request"),
+    ],
+    ids=["mastodon", "bluesky", "x", "x-errors", "telegram", "discord", "graph", "slack", "empty"],
+)
+def test_error_reason(body: Any, reason: str) -> None:
+    assert error_reason(answer(400, body)).startswith(reason)
+
+
+def test_error_reason_is_one_short_line() -> None:
+    reason = error_reason(answer(400, b"line one\n\n   line two " + b"x" * 1000))
+    assert "\n" not in reason
+    assert reason.startswith("line one line two")
+    assert len(reason) <= 300
+
+
+# --- send: status mapping (MockTransport) ----------------------------------------------------------------
+
+
+def mock_client(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+async def outcome(
+    status: int,
+    body: Any = b"",
+    headers: dict[str, str] | None = None,
+    **options: Any,
+) -> DeliveryError:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=content, headers=headers)
+
+    async with mock_client(reply) as client:
+        with pytest.raises(DeliveryError) as caught:
+            await send(client, "POST", TELEGRAM_URL, network="telegram", json={"text": "hi"}, **options)
+    assert TELEGRAM_TOKEN not in str(caught.value)
+    assert "api.telegram.org" in str(caught.value)
+    return caught.value
+
+
+@pytest.mark.anyio
+async def test_2xx_is_returned() -> None:
+    async with mock_client(lambda request: httpx.Response(201, json={"id": "7"})) as client:
+        response = await send(client, "POST", "https://m.example/api/v1/statuses", network="mastodon")
+    assert read_json(response, network="mastodon") == {"id": "7"}
+
+
+@pytest.mark.anyio
+async def test_429_is_transient_with_the_wait() -> None:
+    error = await outcome(429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 12}})
+    assert isinstance(error, TransientDeliveryError)
+    assert error.retry_after == 12
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
+async def test_server_errors_are_transient(status: int) -> None:
+    error = await outcome(status, b"upstream sad", {"Retry-After": "5"})
+    assert isinstance(error, TransientDeliveryError)
+    assert error.retry_after == 5.0
+    assert "upstream sad" in error.reason
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [401, 403])
+async def test_401_and_403_are_auth_errors(status: int) -> None:
+    error = await outcome(status, {"error": "The access token is invalid"})
+    assert isinstance(error, AuthError)
+    assert "The access token is invalid" in error.reason
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [400, 404, 409, 413, 422])
+async def test_other_4xx_are_permanent_with_the_servers_reason(status: int) -> None:
+    error = await outcome(status, {"error": "Validation failed: Text character limit of 500 exceeded"})
+    assert type(error) is PermanentDeliveryError
+    assert "Validation failed: Text character limit of 500 exceeded" in error.reason
+    assert str(status) in error.reason
+
+
+@pytest.mark.anyio
+async def test_unexpected_redirect_is_permanent() -> None:
+    error = await outcome(302, b"", {"Location": "https://elsewhere.example/"})
+    assert type(error) is PermanentDeliveryError
+
+
+@pytest.mark.anyio
+async def test_the_errors_hook_refines_and_falls_back() -> None:
+    def duplicate(response: httpx.Response) -> DeliveryError | None:
+        if response.status_code == 403 and "duplicate" in response.text:
+            return UnknownOutcome(f"{describe_request('x', response.request)}: probably already posted")
+        return None
+
+    refined = await outcome(403, {"detail": "duplicate content"}, errors=duplicate)
+    assert isinstance(refined, UnknownOutcome)
+    fallback = await outcome(403, {"detail": "read-only app"}, errors=duplicate)
+    assert isinstance(fallback, AuthError)
+
+
+@pytest.mark.anyio
+async def test_a_server_echoing_the_url_does_not_leak_the_secret() -> None:
+    error = await outcome(404, f"no such path: /bot{TELEGRAM_TOKEN}/sendMessage".encode())
+    assert TELEGRAM_TOKEN not in error.reason
+
+
+def test_read_json_of_a_non_object() -> None:
+    response = answer(200, b"<html>captive portal</html>")
+    with pytest.raises(TransientDeliveryError):
+        read_json(response, network="telegram")
+    with pytest.raises(UnknownOutcome):
+        read_json(response, network="telegram", idempotent=False)
+
+
+# --- send: transport failures over real loopback HTTP ----------------------------------------------------
+
+
+class EchoFake(FakeServer):
+    name = "echo"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored: list[Any] = []
+
+    @route("POST", "/bot{token}/sendMessage")
+    def post(self, request: Request) -> Reply:
+        self.stored.append(request.json())
+        return Reply.json({"ok": True, "result": {"message_id": len(self.stored)}})
+
+
+@pytest.fixture
+def echo() -> Iterator[EchoFake]:
+    with EchoFake().running() as fake:
+        yield fake
+
+
+async def post_to(fake: FakeServer, *, idempotent: bool = True, timeout: float = 1.5) -> httpx.Response:
+    url = f"{fake.base_url}/bot{TELEGRAM_TOKEN}/sendMessage"
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        return await send(client, "POST", url, network="telegram", json={"text": "hi"}, idempotent=idempotent)
+
+
+@pytest.mark.anyio
+async def test_loopback_success(echo: EchoFake) -> None:
+    response = await post_to(echo)
+    assert response.json()["result"]["message_id"] == 1
+    assert echo.stored == [{"text": "hi"}]
+
+
+@pytest.mark.anyio
+async def test_connection_refused_is_transient_and_names_the_host() -> None:
+    with EchoFake().running() as fake:
+        base = fake.base_url
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(TransientDeliveryError) as caught:
+            await send(client, "POST", f"{base}/bot{TELEGRAM_TOKEN}/sendMessage", network="telegram")
+    assert "127.0.0.1" in caught.value.reason
+    assert "cannot connect" in caught.value.reason
+    assert TELEGRAM_TOKEN not in caught.value.reason
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fault", ["timeout", "drop", "commit_then_drop"])
+async def test_a_lost_answer_is_transient_when_idempotent_else_unknown(echo: EchoFake, fault: str) -> None:
+    getattr(echo.faults, fault)()
+    with pytest.raises(TransientDeliveryError) as transient:
+        await post_to(echo, timeout=0.5)
+    getattr(echo.faults, fault)()
+    with pytest.raises(UnknownOutcome) as unknown:
+        await post_to(echo, idempotent=False, timeout=0.5)
+    for error in (transient.value, unknown.value):
+        assert TELEGRAM_TOKEN not in error.reason
+        assert "telegram: POST http://127.0.0.1" in error.reason
+    assert len(echo.stored) == (2 if fault == "commit_then_drop" else 0)
+    assert len(echo.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_fake_faults_apply_in_order_and_after_skips(echo: EchoFake) -> None:
+    echo.faults.server_error(status=502, after=1)
+    await post_to(echo)
+    with pytest.raises(TransientDeliveryError):
+        await post_to(echo)
+    await post_to(echo)
+    assert echo.faults.pending == 0
+    assert len(echo.stored) == 2

@@ -1,0 +1,119 @@
+"""``tagcast preview`` and ``tagcast check`` through the real CLI app."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from scheduler.cli.app import app
+from tests.conftest import REPO, WriteWorkspace
+
+CONFIG = """\
+[channels.file]
+network = "file"
+
+[channels.x]
+network = "x"
+
+[[rules]]
+tags = ["History"]
+channels = ["file", "x"]
+"""
+
+POSTS = {
+    "ok.md": "---\ntitle: Fine\nurl: https://example.org/fine\ntags: [History]\n---\nA short body.\n",
+    "broken.json": '{"title": "x", "body": \n',
+}
+
+CONTRACT_FIELDS = {"source", "channel", "network", "parts", "lengths", "limit", "scheduled_at", "rule", "problems"}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_preview_json_follows_the_contract(make_workspace: WriteWorkspace) -> None:
+    root = make_workspace(CONFIG, POSTS)
+    code, out, err = run("preview", "--json", "--config", str(root), "--now", "2026-06-01T08:00:00+00:00")
+    assert code == 0
+    posts = json.loads(out)
+    assert {(p["source"], p["channel"]) for p in posts} == {("posts/ok.md", "file"), ("posts/ok.md", "x")}
+    for post in posts:
+        assert CONTRACT_FIELDS <= set(post)
+        assert post["problems"] == []
+        assert post["scheduled_at"].startswith("2026-06-01T09:00:00")
+        assert "+00:00" in post["scheduled_at"]
+    x_post = next(p for p in posts if p["network"] == "x")
+    assert x_post["limit"] == 280
+    assert x_post["parts"][0].startswith("Fine")
+    assert "posts/broken.json:2: invalid JSON" in err, "the broken article is reported with file and line"
+
+
+def test_preview_for_people_shows_text_length_rule_and_slot(make_workspace: WriteWorkspace) -> None:
+    root = make_workspace(CONFIG, POSTS)
+    code, out, _ = run("preview", "--config", str(root), "-C", "x", "--now", "2026-06-01T08:00:00+00:00")
+    assert code == 0
+    assert "A short body." in out
+    assert "/280 weighted" in out
+    assert "2026-06-01 09:00" in out
+    assert "rule rule-1" in out
+
+
+def test_preview_paths_and_unknown_channel(make_workspace: WriteWorkspace) -> None:
+    root = make_workspace(CONFIG, POSTS)
+    code, out, _ = run("preview", str(root / "posts" / "ok.md"), "--json", "--config", str(root))
+    assert code == 0 and len(json.loads(out)) == 2
+    code, _, err = run("preview", "--config", str(root), "-C", "nope")
+    assert code == 1
+    assert "no channel named nope" in err
+
+
+def test_check_exits_1_on_problems_and_0_when_clean(make_workspace: WriteWorkspace) -> None:
+    root = make_workspace(CONFIG, POSTS)
+    code, _, _ = run("check", "--config", str(root))
+    assert code == 1, "an unreadable article fails the check"
+    (root / "posts" / "broken.json").unlink()
+    code, out, _ = run("check", "--config", str(root))
+    assert code == 0, out
+    (root / "posts" / "long-title.md").write_text(f"---\ntitle: {'Long ' * 70}\ntags: [History]\n---\nx\n")
+    code, out, _ = run("check", "--json", "--config", str(root))
+    assert code == 1
+    bad = json.loads(out)
+    assert [(p["source"], p["channel"]) for p in bad] == [("posts/long-title.md", "x")]
+    assert "280" in bad[0]["problems"][0]
+
+
+def test_config_error_exits_1_without_traceback(make_workspace: WriteWorkspace) -> None:
+    root = make_workspace(CONFIG.replace('network = "x"', 'network = "x"\nmax_hashtags = "many"'), POSTS)
+    code, _, err = run("preview", "--config", str(root))
+    assert code == 1
+    assert "channels.x.max_hashtags" in err and "tagcast.toml:6" in err
+    assert "Traceback" not in err
+
+
+def test_usage_error_exits_2() -> None:
+    code, _, _ = run("preview", "--no-such-flag")
+    assert code == 2
+
+
+def test_shipped_workspace_previews_cleanly() -> None:
+    code, out, err = run("check", "--config", str(REPO))
+    assert code == 0, out + err
+
+
+def test_python_dash_m_and_help_do_not_import_heavy_modules(tmp_path: Path) -> None:
+    probe = (
+        "import sys, runpy; sys.argv = ['tagcast', '--help']\n"
+        "try:\n    runpy.run_module('scheduler', run_name='__main__')\n"
+        "except SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+        "heavy = [m for m in ('jinja2', 'pydantic', 'sqlalchemy', 'httpx', 'regex', 'yaml') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert "preview" in done.stdout
+    assert "HEAVY []" in done.stdout

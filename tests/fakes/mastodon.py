@@ -1,0 +1,230 @@
+"""A fake Mastodon server enforcing the rules of NETWORKS.md (Mastodon section).
+
+- ``Authorization: Bearer`` must name a known token, else ``401 {"error":"The access token is invalid"}``.
+- ``POST /api/v1/statuses`` (form or JSON): length counted Mastodon's way (graphemes, URL = 23, the content
+  warning counts, through :func:`scheduler.length.rules_for`), else ``422 {"error":"Validation failed: Text
+  character limit of N exceeded"}``; ``in_reply_to_id`` must exist (``404``).
+- ``Idempotency-Key``: a repeat within ``idempotency_ttl`` seconds (3600, like the server's Redis key) returns
+  the original status and creates nothing.
+- Every answer carries ``X-RateLimit-Limit/-Remaining/-Reset`` with Reset as ISO 8601 (Mastodon's format); a
+  rate-limit fault answers ``429 {"error":"Too many requests"}`` with Remaining 0 and the reset.
+- ``GET /api/v2/instance`` (or only ``/api/v1/instance`` with ``max_toot_chars`` when ``v1_only``),
+  ``verify_credentials``, and ``GET /api/v1/accounts/:id/statuses`` (newest first, ``content`` as HTML).
+
+``fake.statuses`` lists what was created, oldest first; ``fake.clock_offset`` moves the fake's clock forward
+(to age idempotency keys without waiting).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from scheduler.length import rules_for
+
+from .server import FakeServer, Reply, Request, route
+
+_URL = re.compile(r"https?://[^\s<]+[^\s<.,:;\"')\]!?]")
+_TAG = re.compile(r"(?<![\w/#])#(\w+)")
+
+
+@dataclass
+class Status:
+    id: str
+    text: str
+    spoiler_text: str
+    visibility: str
+    language: str | None
+    in_reply_to_id: str | None
+    created_at: float
+    idempotency_key: str | None
+
+
+def iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def render_html(text: str, base_url: str) -> str:
+    """The status ``content`` as Mastodon renders it: paragraphs, ``<br />``, linked tags, shortened URLs."""
+
+    def link(match: re.Match[str]) -> str:
+        url = match.group(0)
+        scheme, rest = url.split("://", 1)
+        shown, hidden = rest[:30], rest[30:]
+        return (
+            f'<a href="{html.escape(url)}" target="_blank" rel="nofollow noopener noreferrer">'
+            f'<span class="invisible">{scheme}://</span><span class="{"ellipsis" if hidden else ""}">'
+            f'{html.escape(shown)}</span><span class="invisible">{html.escape(hidden)}</span></a>'
+        )
+
+    def tag(match: re.Match[str]) -> str:
+        name = match.group(1)
+        href = f"{base_url}/tags/{name.lower()}"
+        return f'<a href="{href}" class="mention hashtag" rel="tag">#<span>{name}</span></a>'
+
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        pieces = []
+        last = 0
+        for match in _URL.finditer(paragraph):
+            pieces.append(_TAG.sub(tag, html.escape(paragraph[last : match.start()], quote=False)))
+            pieces.append(link(match))
+            last = match.end()
+        pieces.append(_TAG.sub(tag, html.escape(paragraph[last:], quote=False)))
+        paragraphs.append("<p>" + "".join(pieces).replace("\n", "<br />") + "</p>")
+    return "".join(paragraphs)
+
+
+class MastodonFake(FakeServer):
+    name = "mastodon"
+
+    def __init__(
+        self,
+        *,
+        token: str = "masto-token",
+        username: str = "alice",
+        max_characters: int = 500,
+        v1_only: bool = False,
+        idempotency_ttl: float = 3600.0,
+        rate_limit: int = 300,
+    ) -> None:
+        super().__init__()
+        self.tokens = {token}
+        self.username = username
+        self.account_id = "109000000000000001"
+        self.max_characters = max_characters
+        self.v1_only = v1_only
+        self.idempotency_ttl = idempotency_ttl
+        self.rate_limit_total = rate_limit
+        self.remaining = rate_limit
+        self.window_reset = time.time() + 300
+        self.statuses: list[Status] = []
+        self.keys: dict[str, tuple[str, float]] = {}
+        self.clock_offset = 0.0
+        self._next_id = 110_000_000_000_000_000
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    # --- network-specific answers ------------------------------------------------------------------------
+
+    def _rate_headers(self, remaining: int, reset: float) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.rate_limit_total),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": iso(reset),
+        }
+
+    def rate_limited(self, request: Request, wait: float) -> tuple[Reply, float]:
+        reset = time.time() + wait
+        return Reply.json({"error": "Too many requests"}, 429, self._rate_headers(0, reset)), reset
+
+    def server_error(self, request: Request, status: int) -> Reply:
+        return Reply.json({"error": "We're sorry, but something went wrong on our end."}, status)
+
+    def decorate(self, request: Request, reply: Reply) -> Reply:
+        self.remaining = max(0, self.remaining - 1)
+        reply.headers.update(self._rate_headers(self.remaining, self.window_reset))
+        return reply
+
+    def _unauthorized(self, request: Request) -> Reply | None:
+        header = request.headers.get("authorization", "")
+        if header.startswith("Bearer ") and header.removeprefix("Bearer ") in self.tokens:
+            return None
+        return Reply.json({"error": "The access token is invalid"}, 401)
+
+    # --- API ---------------------------------------------------------------------------------------------
+
+    def account(self) -> dict[str, Any]:
+        return {
+            "id": self.account_id,
+            "username": self.username,
+            "acct": self.username,
+            "display_name": self.username.title(),
+            "url": f"{self.base_url}/@{self.username}",
+        }
+
+    def status_json(self, status: Status) -> dict[str, Any]:
+        return {
+            "id": status.id,
+            "uri": f"{self.base_url}/users/{self.username}/statuses/{status.id}",
+            "url": f"{self.base_url}/@{self.username}/{status.id}",
+            "created_at": iso(status.created_at),
+            "content": render_html(status.text, self.base_url),
+            "spoiler_text": status.spoiler_text,
+            "visibility": status.visibility,
+            "language": status.language,
+            "in_reply_to_id": status.in_reply_to_id,
+            "in_reply_to_account_id": self.account_id if status.in_reply_to_id else None,
+            "account": self.account(),
+        }
+
+    def count(self, text: str, spoiler_text: str) -> int:
+        return rules_for("mastodon", limit=self.max_characters, spoiler_text=spoiler_text).count(text)
+
+    @route("POST", "/api/v1/statuses")
+    def create_status(self, request: Request) -> Reply:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        key = request.headers.get("idempotency-key")
+        if key is not None and key in self.keys:
+            status_id, stored_at = self.keys[key]
+            if self.now() - stored_at < self.idempotency_ttl:
+                [original] = [s for s in self.statuses if s.id == status_id]
+                return Reply.json(self.status_json(original))
+        fields = request.fields()
+        text = str(fields.get("status") or "")
+        spoiler = str(fields.get("spoiler_text") or "")
+        if not text.strip():
+            return Reply.json({"error": "Validation failed: Text can't be blank"}, 422)
+        if self.count(text, spoiler) > self.max_characters:
+            message = f"Validation failed: Text character limit of {self.max_characters} exceeded"
+            return Reply.json({"error": message}, 422)
+        visibility = str(fields.get("visibility") or "public")
+        if visibility not in {"public", "unlisted", "private", "direct"}:
+            return Reply.json({"error": "Validation failed: Visibility is not included in the list"}, 422)
+        reply_to = fields.get("in_reply_to_id")
+        if reply_to and not any(s.id == str(reply_to) for s in self.statuses):
+            return Reply.json({"error": "Record not found"}, 404)
+        self._next_id += 1
+        status = Status(
+            id=str(self._next_id),
+            text=text,
+            spoiler_text=spoiler,
+            visibility=visibility,
+            language=fields.get("language") or None,
+            in_reply_to_id=str(reply_to) if reply_to else None,
+            created_at=self.now(),
+            idempotency_key=key,
+        )
+        self.statuses.append(status)
+        if key is not None:
+            self.keys[key] = (status.id, status.created_at)
+        return Reply.json(self.status_json(status))
+
+    @route("GET", "/api/v1/accounts/verify_credentials")
+    def verify_credentials(self, request: Request) -> Reply:
+        return self._unauthorized(request) or Reply.json(self.account())
+
+    @route("GET", "/api/v1/accounts/{account_id}/statuses")
+    def account_statuses(self, request: Request) -> Reply:
+        if request.params["account_id"] != self.account_id:
+            return Reply.json({"error": "Record not found"}, 404)
+        limit = min(int(request.arg("limit", "20") or 20), 40)
+        newest_first = list(reversed(self.statuses))[:limit]
+        return Reply.json([self.status_json(s) for s in newest_first])
+
+    @route("GET", "/api/v2/instance")
+    def instance_v2(self, request: Request) -> Reply:
+        if self.v1_only:
+            return Reply.json({"error": "Not Found"}, 404)
+        statuses = {"max_characters": self.max_characters, "characters_reserved_per_url": 23}
+        return Reply.json({"domain": "fake.example", "configuration": {"statuses": statuses}})
+
+    @route("GET", "/api/v1/instance")
+    def instance_v1(self, request: Request) -> Reply:
+        return Reply.json({"uri": "fake.example", "max_toot_chars": self.max_characters})

@@ -1,0 +1,276 @@
+"""The dispatcher against real HTTP: loopback webhook receivers (dedupe by Idempotency-Key) and the Telegram
+fake. Assertions are on what the receivers got and on the outbox's states and history."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fakes.telegram import TelegramFake
+from fakes.webhook import WebhookFake
+
+from scheduler.store import DeliveryState
+
+from .conftest import Site, article, config_text, dispatch, real_now
+
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+def slot(hour: int, minute: int = 0) -> str:
+    return f"2026-01-05T{hour:02d}:{minute:02d}:00Z"
+
+
+def two_hooks(site: Site, webhook: WebhookFake, other: WebhookFake, **service: object) -> None:
+    site.write_config(
+        config_text(
+            {"hook": {"network": "webhook", "url": webhook.url}, "other": {"network": "webhook", "url": other.url}},
+            service=service,
+        )
+    )
+
+
+def test_sends_what_is_due_in_slot_order_and_records_the_receipts(
+    site: Site, webhook: WebhookFake, other_webhook: WebhookFake
+) -> None:
+    two_hooks(site, webhook, other_webhook)
+    for number, hour in ((3, 11), (1, 9), (2, 10)):
+        site.write_post(f"p{number}.md", article(f"Post {number}", publish_at=slot(hour)))
+    site.ingest(T0)
+    store = site.store
+
+    early = dispatch(site.workspace, store, T0 + timedelta(minutes=59, seconds=59))
+    assert early.claimed == 0 and webhook.requests == []
+
+    report = dispatch(site.workspace, store, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))
+    assert report.count("sent") == 6
+    for fake in (webhook, other_webhook):
+        titles = [d.body["article"]["title"] for d in fake.deliveries]
+        assert titles == ["Post 1", "Post 2", "Post 3"]  # one channel: in slot order
+    for delivery in store.list(channel="hook"):
+        received = next(d for d in webhook.deliveries if d.body["delivery_id"] == delivery.id)
+        assert delivery.state is DeliveryState.SENT
+        assert received.key == delivery.idempotency_key
+        assert received.body["parts"] == list(delivery.parts)  # exactly as stored
+        assert delivery.remote_ids == (received.id,)
+        assert delivery.remote_url == f"{webhook.base_url}/deliveries/{received.id}"
+        assert [t.to_state for t in store.history(delivery.id)] == [
+            DeliveryState.PLANNED,
+            DeliveryState.SENDING,
+            DeliveryState.SENT,
+        ]
+
+
+def test_a_rate_limited_channel_pauses_and_others_go_on(
+    site: Site, webhook: WebhookFake, other_webhook: WebhookFake
+) -> None:
+    two_hooks(site, webhook, other_webhook)
+    for number in (1, 2, 3):
+        site.write_post(f"p{number}.md", article(f"Post {number}", publish_at="2020-01-01T00:00:00Z"))
+    site.ingest(real_now())
+    webhook.faults.rate_limited(wait=1.0)
+
+    first = dispatch(site.workspace, site.store)
+    assert len(other_webhook.deliveries) == 3  # the other channel went on
+    assert first.count("retrying") == 1 and len(webhook.requests) == 1
+    pause = site.store.paused()["hook"]
+    assert "rate limited" in pause.reason and pause.until is not None
+    [limited] = site.store.list(channel="hook", states=[DeliveryState.RETRYING])
+    assert "429" in (limited.last_error or "")
+
+    deadline = time.monotonic() + 15
+    while len(webhook.deliveries) < 3 and time.monotonic() < deadline:
+        dispatch(site.workspace, site.store)
+        time.sleep(0.1)
+    assert len(webhook.deliveries) == 3
+    reset = webhook.announcements[0].reset
+    assert all(request.at >= reset for request in webhook.requests[1:])  # nothing before the reset
+    assert {d.state for d in site.store.list()} == {DeliveryState.SENT}
+    queue_order = [d.id for d in site.store.list(channel="hook")]  # by slot, then id
+    assert [d.body["delivery_id"] for d in webhook.deliveries] == queue_order  # the order survived the pause
+
+
+def test_rejected_credentials_pause_the_channel_and_say_how_to_fix_it(
+    site: Site,
+    other_webhook: WebhookFake,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("TAGCAST_CHANNELS__HOOK__SECRET", "whsec-wrong-value")
+    with WebhookFake(secret="whsec-good").running() as signed:
+        assert isinstance(signed, WebhookFake)
+        two_hooks(site, signed, other_webhook)
+        for number in (1, 2):
+            site.write_post(f"p{number}.md", article(f"Post {number}", publish_at="2020-01-01T00:00:00Z"))
+        site.ingest(real_now())
+        with caplog.at_level(logging.INFO, logger="tagcast.service"):
+            dispatch(site.workspace, site.store)
+            dispatch(site.workspace, site.store)
+        assert len(signed.requests) == 1  # the second post of the channel waits
+    assert len(other_webhook.deliveries) == 2
+
+    pause = site.store.paused()["hook"]
+    assert pause.until is None
+    for needed in ("TAGCAST_CHANNELS__HOOK__SECRET", "tagcast channels test hook", "tagcast queue resume hook"):
+        assert needed in pause.reason
+    states = sorted(d.state.value for d in site.store.list(channel="hook"))
+    assert states == ["failed", "planned"]
+    [failed] = site.store.list(channel="hook", states=[DeliveryState.FAILED])
+    assert "401" in (failed.last_error or "") and f"tagcast queue retry {failed.id}" in (failed.last_error or "")
+    everything = caplog.text + pause.reason + "".join(t.reason for t in site.store.history(failed.id))
+    assert "whsec-wrong-value" not in everything
+
+
+def test_a_5xx_is_retried_with_the_same_key_and_posted_once(site: Site, webhook: WebhookFake) -> None:
+    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
+    site.write_post("p.md", article("Post", publish_at=slot(9)))
+    site.ingest(T0)
+    webhook.faults.server_error(status=503)
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    assert dispatch(site.workspace, site.store, at).count("retrying") == 1
+    [delivery] = site.store.list()
+    assert delivery.state is DeliveryState.RETRYING and delivery.next_attempt_at is not None
+    assert timedelta(seconds=0.5) <= delivery.next_attempt_at - at <= timedelta(seconds=1)
+    assert dispatch(site.workspace, site.store, at + timedelta(milliseconds=400)).claimed == 0
+    assert dispatch(site.workspace, site.store, at + timedelta(seconds=2)).count("sent") == 1
+
+    assert len(webhook.requests) == 2 and len(webhook.deliveries) == 1
+    assert {r.headers["idempotency-key"] for r in webhook.requests} == {delivery.idempotency_key}
+    assert site.store.get(delivery.id).attempts == 2
+
+
+def test_transient_failures_give_up_after_max_attempts(site: Site, webhook: WebhookFake) -> None:
+    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}, service={"max_attempts": 2}))
+    site.write_post("p.md", article("Post", publish_at=slot(9)))
+    site.ingest(T0)
+    webhook.faults.server_error(status=502, times=5)
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    dispatch(site.workspace, site.store, at)
+    dispatch(site.workspace, site.store, at + timedelta(seconds=5))
+    [delivery] = site.store.list()
+    assert delivery.state is DeliveryState.FAILED
+    assert "max_attempts = 2" in (delivery.last_error or "")
+
+
+def test_a_permanent_refusal_fails_at_once_with_the_servers_reason(site: Site, webhook: WebhookFake) -> None:
+    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
+    site.write_post("p.md", article("Post", publish_at=slot(9)))
+    site.ingest(T0)
+    webhook.faults.server_error(status=422)
+    dispatch(site.workspace, site.store, datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    [delivery] = site.store.list()
+    assert delivery.state is DeliveryState.FAILED
+    assert "422" in (delivery.last_error or "") and "Internal server error" in (delivery.last_error or "")
+    assert "hook" not in site.store.paused()
+    assert len(webhook.requests) == 1
+
+
+def test_a_lost_answer_on_a_network_without_keys_is_unknown_and_never_resent(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAGCAST_CHANNELS__TG__BOT_TOKEN", "123456:good-token")
+    with TelegramFake().running() as telegram:
+        assert isinstance(telegram, TelegramFake)
+        site.write_config(
+            config_text({"tg": {"network": "telegram", "base_url": telegram.base_url, "chat_id": "@tagcastnews"}})
+        )
+        site.write_post("p.md", article("Post", publish_at=slot(9)))
+        site.ingest(T0)
+        telegram.faults.commit_then_drop()
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        assert dispatch(site.workspace, site.store, at).count("unknown") == 1
+        assert dispatch(site.workspace, site.store, at + timedelta(hours=1)).claimed == 0
+        assert len(telegram.messages) == 1  # it was posted once, and not again
+    [delivery] = site.store.list()
+    assert delivery.state is DeliveryState.UNKNOWN
+    assert f"tagcast queue resolve {delivery.id}" in (delivery.last_error or "")
+
+
+def test_an_unexpected_adapter_error_keeps_the_row_for_a_retry(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.write_config(config_text({"hook": {"network": "webhook", "url": "http://[::1/broken"}}))
+    site.write_post("p.md", article("Post", publish_at=slot(9)))
+    site.ingest(T0)
+    with caplog.at_level(logging.ERROR, logger="tagcast.service"):
+        report = dispatch(site.workspace, site.store, datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    assert report.count("retrying") == 1
+    [delivery] = site.store.list()
+    assert delivery.state is DeliveryState.RETRYING
+    assert "InvalidURL" in (delivery.last_error or "") and "a bug" in (delivery.last_error or "")
+    assert "Traceback" in caplog.text and delivery.id in caplog.text
+
+
+def test_a_channel_gone_from_the_config_keeps_its_posts_waiting(
+    site: Site, webhook: WebhookFake, other_webhook: WebhookFake
+) -> None:
+    two_hooks(site, webhook, other_webhook)
+    site.write_post("p.md", article("Post", publish_at=slot(9)))
+    site.ingest(T0)
+    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
+    report = dispatch(site.workspace, site.store, datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    assert report.count("sent") == 1 and report.count("retrying") == 1
+    [waiting] = site.store.list(channel="other")
+    assert waiting.state is DeliveryState.RETRYING
+    assert "no longer in the config" in site.store.paused()["other"].reason
+    assert other_webhook.requests == []
+
+
+class SlowWebhook(WebhookFake):
+    """A receiver that takes ``delay`` seconds to answer."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(secret=None)
+        self.delay = delay
+
+    def handle(self, request):  # type: ignore[no-untyped-def]
+        time.sleep(self.delay)
+        return super().handle(request)
+
+
+def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None:
+    with SlowWebhook(delay=1.5).running() as slow:
+        assert isinstance(slow, SlowWebhook)
+        site.write_config(config_text({"hook": {"network": "webhook", "url": slow.url}}, service={"lease": "0.6s"}))
+        site.write_post("p.md", article("Post", publish_at="2020-01-01T00:00:00Z"))
+        site.ingest(real_now())
+        stale: list[str] = []
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                stale.extend(d.id for d in site.store.stale_sending(real_now()))
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            report = dispatch(site.workspace, site.store)
+        finally:
+            done.set()
+            watcher.join()
+        assert report.count("sent") == 1
+        assert stale == []  # never claimable by another worker while it was being sent
+        assert len(slow.requests) == 1
+
+
+def test_channels_send_in_parallel_within_the_concurrency_bound(site: Site) -> None:
+    with SlowWebhook(delay=0.3).running() as a, SlowWebhook(delay=0.3).running() as b:
+        assert isinstance(a, SlowWebhook) and isinstance(b, SlowWebhook)
+        site.write_config(
+            config_text(
+                {"a": {"network": "webhook", "url": a.url}, "b": {"network": "webhook", "url": b.url}},
+                service={"concurrency": 2},
+            )
+        )
+        for number in (1, 2):
+            site.write_post(f"p{number}.md", article(f"Post {number}", publish_at="2020-01-01T00:00:00Z"))
+        site.ingest(real_now())
+        assert dispatch(site.workspace, site.store).count("sent") == 4
+        # the first request of each channel arrived before either channel's second one: they overlapped
+        assert a.requests[0].at < b.requests[1].at and b.requests[0].at < a.requests[1].at
+        # within a channel, one at a time: the second request came after the first was answered
+        assert a.requests[1].at - a.requests[0].at >= 0.3 and b.requests[1].at - b.requests[0].at >= 0.3

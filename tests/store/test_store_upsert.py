@@ -1,0 +1,155 @@
+"""Upsert: adding twice changes nothing, an edit before the slot updates in place, sent is never resent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from store_support import BERLIN, NOW, make_post
+
+from scheduler.adapters.base import Receipt
+from scheduler.store import DeliveryState, Store, UpsertOutcome
+from scheduler.store.models import content_hash
+
+LEASE = timedelta(minutes=5)
+
+
+def send(store: Store, delivery_id: str, at: datetime) -> None:
+    [claimed] = store.claim_due(at, worker="w", lease=LEASE, limit=1)
+    assert claimed.id == delivery_id
+    store.mark_sent(delivery_id, Receipt(remote_ids=("r1",), url="https://social.example/1"), now=at)
+
+
+def test_a_new_post_is_added_planned_with_its_slot_and_text(store: Store) -> None:
+    post = make_post()
+    assert store.upsert(post, now=NOW) == UpsertOutcome.ADDED
+    [delivery] = store.list()
+    assert delivery.state is DeliveryState.PLANNED
+    assert delivery.parts == ("A title #History",)
+    assert delivery.lengths == (16,)
+    assert (delivery.limit, delivery.unit, delivery.rule, delivery.network) == (
+        500,
+        "characters",
+        "history",
+        "file",
+    )
+    assert delivery.scheduled_at == NOW + timedelta(hours=1)
+    assert delivery.scheduled_at.tzinfo is UTC
+    assert delivery.zone == "Europe/Berlin"
+    assert delivery.local_scheduled_at.utcoffset() == timedelta(hours=2)
+    assert delivery.content_hash == content_hash(post.parts)
+    assert delivery.id.startswith("d_") and len(delivery.id) == 12
+    assert delivery.idempotency_key
+    assert delivery.attempts == 0
+    assert delivery.to_article() == post.article
+    [created] = store.history(delivery.id)
+    assert (created.from_state, created.to_state) == (None, DeliveryState.PLANNED)
+    assert "posts/a.md" in created.reason and "history" in created.reason
+
+
+def test_adding_the_same_post_twice_changes_nothing(store: Store) -> None:
+    assert store.upsert(make_post(), now=NOW) == UpsertOutcome.ADDED
+    [first] = store.list()
+    later_slot = (NOW + timedelta(days=3)).astimezone(BERLIN)
+    assert store.upsert(make_post(at=later_slot), now=NOW + timedelta(minutes=1)) == UpsertOutcome.UNCHANGED
+    [again] = store.list()
+    assert again == first
+    assert len(store.history(first.id)) == 1
+
+
+def test_an_edit_before_the_slot_updates_the_text_and_keeps_slot_id_and_key(store: Store) -> None:
+    store.upsert(make_post(), now=NOW)
+    [before] = store.list()
+    edited = make_post(parts=["A better title #History", "part two"], at=None, title="A better title")
+    edited.scheduled_at = None  # ingestion does not plan a post that keeps its slot
+    result = store.upsert_result(edited, now=NOW + timedelta(minutes=5))
+    assert result.outcome == UpsertOutcome.UPDATED
+    [after] = store.list()
+    assert result.delivery == after
+    assert after.parts == ("A better title #History", "part two")
+    assert after.lengths == (23, 8)
+    assert after.title == "A better title"
+    assert (after.id, after.idempotency_key, after.scheduled_at) == (
+        before.id,
+        before.idempotency_key,
+        before.scheduled_at,
+    )
+    assert after.content_hash != before.content_hash
+    assert after.updated_at == NOW + timedelta(minutes=5)
+    edit = store.history(after.id)[-1]
+    assert (edit.from_state, edit.to_state) == (DeliveryState.PLANNED, DeliveryState.PLANNED)
+    assert "edited" in edit.reason
+
+
+def test_an_edit_while_retrying_leaves_the_delivery_alone(store: Store) -> None:
+    store.upsert(make_post(at=NOW), now=NOW)
+    [claimed] = store.claim_due(NOW, worker="w", lease=LEASE, limit=1)
+    store.mark_retry(claimed.id, at=NOW + timedelta(minutes=2), reason="503 from the server", now=NOW)
+    outcome = store.upsert(make_post(parts=["changed"]), now=NOW)
+    assert outcome == UpsertOutcome.IN_FLIGHT
+    assert store.get(claimed.id).parts == ("A title #History",)
+
+
+def test_an_edit_after_sending_is_not_reposted_unless_asked(store: Store) -> None:
+    store.upsert(make_post(at=NOW), now=NOW)
+    [sent] = store.list()
+    send(store, sent.id, NOW)
+    assert store.upsert(make_post(at=NOW), now=NOW) == UpsertOutcome.UNCHANGED
+    edited = make_post(parts=["corrected text"], at=NOW + timedelta(days=1))
+    assert store.upsert(edited, now=NOW) == UpsertOutcome.ALREADY_SENT
+    assert [d.id for d in store.list()] == [sent.id]
+
+    result = store.upsert_result(edited, now=NOW, repost=True)
+    assert result.outcome == UpsertOutcome.REPOSTED
+    repost = result.delivery
+    assert repost is not None
+    assert repost.id != sent.id
+    assert repost.idempotency_key != sent.idempotency_key
+    assert repost.generation == 2
+    assert repost.parts == ("corrected text",)
+    assert repost.state is DeliveryState.PLANNED
+    assert repost.scheduled_at == NOW + timedelta(days=1)
+    assert store.find("posts/a.md", "file") == repost
+    assert store.get(sent.id).state is DeliveryState.SENT
+    assert f"after delivery {sent.id} was sent" in store.history(repost.id)[0].reason
+    # the repost itself is now the newest: the same text again is unchanged
+    assert store.upsert(edited, now=NOW, repost=True) == UpsertOutcome.UNCHANGED
+
+
+def test_a_cancelled_post_stays_cancelled_until_its_text_changes(store: Store) -> None:
+    store.upsert(make_post(), now=NOW)
+    [first] = store.list()
+    store.cancel(first.id, now=NOW)
+    assert store.upsert(make_post(), now=NOW) == UpsertOutcome.UNCHANGED
+    assert store.upsert(make_post(parts=["new text"]), now=NOW) == UpsertOutcome.ADDED
+    newest = store.find("posts/a.md", "file")
+    assert newest is not None and newest.id != first.id and newest.state is DeliveryState.PLANNED
+
+
+def test_inactive_invalid_and_unplanned_posts_are_skipped(store: Store) -> None:
+    assert store.upsert(make_post(active=False), now=NOW) == UpsertOutcome.SKIPPED
+    assert store.upsert(make_post(problems=["too long"]), now=NOW) == UpsertOutcome.SKIPPED
+    unplanned = make_post()
+    unplanned.scheduled_at = None
+    assert store.upsert(unplanned, now=NOW) == UpsertOutcome.SKIPPED
+    assert store.list() == []
+
+
+def test_one_article_on_two_channels_is_two_deliveries(store: Store) -> None:
+    store.upsert(make_post(channel="file"), now=NOW)
+    store.upsert(make_post(channel="masto"), now=NOW)
+    assert sorted(d.channel for d in store.list()) == ["file", "masto"]
+    assert store.find("posts/a.md", "masto") is not None
+    assert store.find("posts/a.md", "bsky") is None
+
+
+def test_taken_slots_are_the_live_and_recently_sent_ones(store: Store) -> None:
+    times = [NOW + timedelta(hours=n) for n in range(5)]
+    for n, at in enumerate(times):
+        store.upsert(make_post(f"posts/{n}.md", at=at), now=NOW)
+    ids = {d.source: d.id for d in store.list()}
+    store.cancel(ids["posts/1.md"], now=NOW)
+    send(store, ids["posts/0.md"], times[0])
+    store.upsert(make_post("posts/other.md", channel="other", at=NOW), now=NOW)
+    assert store.taken_slots("file", since=NOW - timedelta(days=1)) == [times[0], *times[2:]]
+    assert store.taken_slots("file", since=NOW + timedelta(minutes=1)) == times[2:]
+    assert store.taken_slots("nowhere") == []
