@@ -6,7 +6,8 @@ deliveries are planned, with every slot already held in the outbox as ``taken``:
 free slot after what is queued, and a queued post keeps its slot. The rules
 (:func:`scheduler.store.ingest_ops.decide`):
 
-- the same text again changes nothing; an edit before the slot updates the queued text in place;
+- the same text again changes nothing; an edit before the slot updates the queued text in place, and a
+  changed ``publish_at`` moves a planned delivery to the new time;
 - an edit of a delivery that is sending, retrying or unknown is left alone and reported (its idempotency key
   may already be at the network with the old text);
 - an edit after it was sent is reported as ``already-sent``, or with ``repost`` queued as a new delivery;
@@ -30,7 +31,7 @@ from scheduler.models import Post
 from scheduler.pipeline import Pipeline
 from scheduler.planning import plan_posts
 from scheduler.store import Delivery, DeliveryState, Store, UpsertOutcome
-from scheduler.store.ingest_ops import RECENT_SENT, decide, needs_slot
+from scheduler.store.ingest_ops import RECENT_SENT, decide, needs_slot, publish_at_changed
 from scheduler.store.models import content_hash, utc
 
 _PAGE = 500
@@ -118,13 +119,15 @@ def _wants_new_slot(store: Store, post: Post, *, repost: bool) -> bool:
     if post.problems or not post.active:
         return False
     existing = store.find(post.source, post.channel)
+    retimed = publish_at_changed(existing.article if existing else None, post)
     outcome = decide(
         existing.state if existing else None,
         existing.content_hash if existing else None,
         content_hash(post.parts),
         repost=repost,
+        retimed=retimed,
     )
-    return needs_slot(outcome)
+    return needs_slot(outcome) or (retimed and outcome is UpsertOutcome.UPDATED)
 
 
 def _upsert(store: Store, post: Post, *, now: datetime, repost: bool) -> IngestItem:

@@ -47,6 +47,7 @@ class Planner:
         self.schedules = schedules
         self.taken = {channel: list(times) for channel, times in (taken or {}).items()}
         self._planners: dict[tuple[str, str], SlotPlanner] = {}
+        self._exhausted: dict[tuple[str, str], ScheduleError] = {}
 
     def _planner(self, channel: str, schedule: str) -> SlotPlanner:
         key = (channel, schedule)
@@ -71,7 +72,14 @@ class Planner:
             post.slot_note = "publish_at" if fixed >= now else "publish_at is past: now"
             self._record(post.channel, post.scheduled_at)
             return
-        post.scheduled_at = planner.next_slot(now, key=jitter_key(post))
+        key = (post.channel, schedule)
+        if key in self._exhausted:  # taken slots only grow: a later post cannot find one either
+            raise self._exhausted[key]
+        try:
+            post.scheduled_at = planner.next_slot(now, key=jitter_key(post))
+        except ScheduleError as exc:
+            self._exhausted[key] = exc
+            raise
         post.slot_note = f"next free slot of schedule '{schedule}'"
         self._record(post.channel, post.scheduled_at, planned_by=planner)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from scheduler.adapters.registry import known_networks
@@ -101,7 +102,7 @@ def check_config_text(text: str, root: Path, *, shown: str = "config/tagcast.tom
     problems += [_with_line(p, lines, shown) for p in later if _PRUNED not in p]
     problems += _template_problems(settings, root)
     problems += _secret_file_problems(settings, root, lines, shown)
-    return ConfigReport(settings, list(dict.fromkeys(problems)))
+    return ConfigReport(settings, list(dict.fromkeys(p.replace("\n  hint: ", "; ") for p in problems)))
 
 
 def _template_dir(settings: Settings, root: Path) -> Path:
@@ -127,7 +128,7 @@ def _build(
 
 
 def _explain(err: Any, text: str, shown: str) -> str:
-    line = describe_error(err, text, shown)
+    line = describe_error(err, text, shown).replace("Value error, ", "", 1)
     if err["type"] in ("extra_forbidden", "missing"):
         return line + ("; add it" if err["type"] == "missing" else "; remove it or fix its name")
     try:
@@ -146,12 +147,12 @@ def _set_aside(data: dict[str, Any], err: Any, env_file: str | None) -> bool:
     parents: list[Any] = [data]
     node: Any = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
+        found = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        )
+        if not found:
             break
+        node = node[part]
         parents.append(node)
     depth = len(parents) - 1
     if depth == 0:
@@ -184,8 +185,6 @@ def _from_environment(loc: list[Any], env_file: str | None) -> bool:
     names = {"TAGCAST_" + "__".join(str(p) for p in loc[:size]).upper() for size in range(1, len(loc) + 1)}
     present = {name.upper() for name in os.environ}
     if env_file:
-        from dotenv import dotenv_values
-
         present |= {name.upper() for name in dotenv_values(env_file)}
     return bool(names & present)
 
@@ -199,7 +198,7 @@ def _schedule_problems(settings: Settings) -> list[str]:
 
 
 def _with_line(problem: str, lines: dict[tuple[str, ...], int], shown: str) -> str:
-    """``rules[0] (history).channels: ...`` -> ``rules[0] (history).channels (config/tagcast.toml:40): ...``."""
+    """``rules[0] (x).channels: ...`` -> ``rules[0] (x).channels (config/tagcast.toml:40): ...``."""
     match = _PROBLEM_KEY.match(problem)
     if match is None:
         return problem
@@ -212,7 +211,9 @@ def _with_line(problem: str, lines: dict[tuple[str, ...], int], shown: str) -> s
 def _template_problems(settings: Settings, root: Path) -> list[str]:
     folder = _template_dir(settings, root)
     renderer = TemplateRenderer(folder)
-    names: list[str] = sorted(p.relative_to(folder).as_posix() for p in folder.glob("**/*.j2")) if folder.is_dir() else []
+    names: list[str] = (
+        sorted(p.relative_to(folder).as_posix() for p in folder.glob("**/*.j2")) if folder.is_dir() else []
+    )
     for channel in settings.channels.values():
         names.append(resolve_template_name(renderer, explicit=None, network=channel.network))
         names.extend(t for t in (channel.template,) if t and renderer.exists(t))
@@ -241,7 +242,7 @@ def _secret_file_problems(
             if not os.access(path, os.R_OK) or not path.is_file():
                 line = find_line(lines, ["channels", name, f"{key}_file"])
                 problems.append(
-                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}; create that file, or set "
-                    f"TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead"
+                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}; create that file, "
+                    f"or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead"
                 )
     return problems

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pg import pg_url, postgres_server, postgres_url  # noqa: F401  (PostgreSQL fixtures, marker "postgres")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -79,7 +79,7 @@ def make_tid(micros: int | None = None, clock_id: int | None = None) -> str:
     given TID::
 
         >>> make_tid(micros=1_700_000_000_000_000, clock_id=0)
-        '3kebx4dvhoo22'
+        '3ke6kg3wk2222'
     """
     if micros is None:
         micros = _TID_CLOCK.next_micros()
@@ -223,10 +223,15 @@ class BlueskyAdapter(Adapter):
         except KeyError as exc:
             raise PermanentDeliveryError(f"bluesky: the session answer has no {exc.args[0]!r}") from exc
 
-    async def _refresh(self) -> _Session:
-        """``refreshSession`` with the refresh token; log in again if that one is spent too."""
+    async def _refresh(self, stale: _Session) -> _Session:
+        """``refreshSession`` with the refresh token; log in again if that one is spent too.
+
+        When another call already replaced ``stale`` (concurrent sends on one channel), its session is used.
+        """
         if self._session is None:
             return await self.login()
+        if self._session is not stale:
+            return self._session
         try:
             response = await send(
                 self.http,
@@ -272,7 +277,7 @@ class BlueskyAdapter(Adapter):
                     raise AuthError(
                         f"bluesky: the session expired again right after a refresh: {exc}"
                     ) from exc
-                session = await self._refresh()
+                session = await self._refresh(session)
         raise AssertionError("unreachable")
 
     # --- records ----------------------------------------------------------------------------------------

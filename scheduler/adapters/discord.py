@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import error_reason, read_json, send
+from scheduler.adapters.http import error_reason, read_json, refuse_over_length, send
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 
 JOURNAL_KEY = "discord"
@@ -43,8 +43,8 @@ INVALID_FORM_BODY = 50035
 def form_errors(errors: Any, path: str = "") -> list[str]:
     """Discord's nested ``errors`` object of a 50035 answer as ``field: message`` lines.
 
-    >>> form_errors({"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer"}]}})
-    ['content: Must be 2000 or fewer']
+    >>> form_errors({"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000"}]}})
+    ['content: Must be 2000']
     """
     if not isinstance(errors, dict):
         return []
@@ -78,15 +78,25 @@ class DiscordAdapter(Adapter):
         if not url:
             env = f"TAGCAST_CHANNELS__{self.channel.upper()}__WEBHOOK_URL"
             raise AuthError(
-                f"discord channel '{self.channel}' has no webhook_url; set {env} (or webhook_url_file) to the "
-                "URL from the channel's Integrations > Webhooks > Copy Webhook URL"
+                f"discord channel '{self.channel}' has no webhook_url; set {env} (or webhook_url_file) "
+                "to the URL from the channel's Integrations > Webhooks > Copy Webhook URL"
             )
         if not url.startswith(("https://", "http://")):
             raise AuthError(
-                f"discord channel '{self.channel}': webhook_url is not an http(s) URL; copy it again from the "
-                "channel's Integrations > Webhooks"
+                f"discord channel '{self.channel}': webhook_url is not an http(s) URL; copy it again "
+                "from the channel's Integrations > Webhooks"
             )
         return url
+
+    def _reason(self, response: httpx.Response) -> str:
+        """The server's reason with the webhook token masked (a proxy's error page may echo the URL)."""
+        reason = error_reason(response)
+        url = self.settings.secret_value("webhook_url") or ""
+        token = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        for secret in (url, token):
+            if len(secret) >= 8:
+                reason = reason.replace(secret, "***")
+        return reason
 
     def _errors(self, response: httpx.Response) -> DeliveryError | None:
         try:
@@ -98,37 +108,25 @@ class DiscordAdapter(Adapter):
         code = data.get("code")
         if code == UNKNOWN_WEBHOOK:
             return AuthError(
-                f"discord: the webhook of channel '{self.channel}' was deleted ({response.status_code} Unknown "
-                "Webhook); create a new one and set webhook_url to its URL"
+                f"discord: the webhook of channel '{self.channel}' was deleted "
+                f"({response.status_code} Unknown Webhook); create a new one and set webhook_url to its URL"
             )
         if response.status_code == 401:
             return AuthError(
-                f"discord: the webhook token of channel '{self.channel}' was rejected ({error_reason(response)}); "
-                "copy the webhook URL again"
+                f"discord: the webhook token of channel '{self.channel}' was rejected "
+                f"({self._reason(response)}); copy the webhook URL again"
             )
         if code == UNKNOWN_CHANNEL and self.settings.options.get("thread_id"):
             return PermanentDeliveryError(
-                f"discord: thread {self.settings.options['thread_id']} not found ({error_reason(response)}); "
+                f"discord: thread {self.settings.options['thread_id']} not found ({self._reason(response)}); "
                 f"fix options.thread_id of channel '{self.channel}' (a thread in the webhook's channel)"
             )
         if code == INVALID_FORM_BODY:
-            details = "; ".join(form_errors(data.get("errors"))) or error_reason(response)
+            details = "; ".join(form_errors(data.get("errors"))) or self._reason(response)
             return PermanentDeliveryError(f"discord refused the message (400 Invalid Form Body): {details}")
         return None
 
     # --- publishing ----------------------------------------------------------------------------------------
-
-    def _check_lengths(self, post: Outgoing) -> None:
-        rules = self.length_rules(self.settings)
-        problems = [
-            f"part {number}: {problem}"
-            for number, text in enumerate(post.parts, start=1)
-            for problem in rules.violations(text)
-        ]
-        if problems:
-            raise PermanentDeliveryError(
-                f"discord: delivery {post.delivery_id} does not fit, nothing was sent: " + "; ".join(problems)
-            )
 
     def _state(self, post: Outgoing, journal: Journal) -> dict[str, Any]:
         state = journal.state.get(JOURNAL_KEY)
@@ -158,7 +156,7 @@ class DiscordAdapter(Adapter):
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         url = self._webhook_url()
         state = self._state(post, journal)
-        self._check_lengths(post)
+        refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
         if state["in_flight"] is not None:
             raise self._unknown(post, state)
         sent: list[dict[str, str]] = state["sent"]
@@ -185,8 +183,9 @@ class DiscordAdapter(Adapter):
                 raise
             if "id" not in message:
                 raise UnknownOutcome(
-                    f"discord: the webhook answered {response.status_code} without a message id for part "
-                    f"{index + 1} of delivery {post.delivery_id}; check the channel, then `tagcast queue resolve`"
+                    f"discord: the webhook answered {response.status_code} without a message id for "
+                    f"part {index + 1} of delivery {post.delivery_id}; check the channel, then "
+                    "`tagcast queue resolve`"
                 )
             sent.append({"id": str(message["id"]), "channel_id": str(message.get("channel_id") or "")})
             state["in_flight"] = None
@@ -223,9 +222,10 @@ class DiscordAdapter(Adapter):
     def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
         index = int(state["in_flight"])
         return UnknownOutcome(
-            f"discord cannot tell whether part {index + 1} of {len(post.parts)} of delivery {post.delivery_id} "
-            f"was posted ({len(state['sent'])} part(s) before it are out); webhooks have no idempotency key: "
-            f"check the channel, then run `tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
+            f"discord cannot tell whether part {index + 1} of {len(post.parts)} of delivery "
+            f"{post.delivery_id} was posted ({len(state['sent'])} part(s) before it are out); webhooks have "
+            f"no idempotency key: check the channel, then run `tagcast queue resolve {post.delivery_id} "
+            "--sent URL` or `--not-sent`"
         )
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:

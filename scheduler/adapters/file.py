@@ -7,6 +7,7 @@ metadata). Writing is atomic (temporary file, fsync, rename), so a retry after a
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.errors import AuthError
+from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
 
 PART_SEPARATOR = "\n---\n"
 
@@ -59,8 +60,14 @@ class FileAdapter(Adapter):
             "parts": list(post.parts),
             "written_at": datetime.now(UTC).isoformat(),
         }
-        await asyncio.to_thread(write_atomically, text_path, PART_SEPARATOR.join(post.parts) + "\n")
-        await asyncio.to_thread(write_atomically, json_path, json.dumps(record, ensure_ascii=False, indent=2))
+        try:
+            await asyncio.to_thread(write_atomically, text_path, PART_SEPARATOR.join(post.parts) + "\n")
+            await asyncio.to_thread(write_atomically, json_path, json.dumps(record, ensure_ascii=False, indent=2))
+        except OSError as exc:
+            reason = f"cannot write to {self.folder}: {exc.strerror or exc}"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EAGAIN):
+                raise TransientDeliveryError(reason, retry_after=60) from exc
+            raise PermanentDeliveryError(f"{reason}; fix the folder or the channel's `path` key") from exc
         return Receipt(remote_ids=(post.delivery_id,), url=text_path.resolve().as_uri())
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:

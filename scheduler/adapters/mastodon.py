@@ -17,12 +17,14 @@ import html
 import re
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import pause_extra, read_json, refuse_over_length, send
+from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
 
 IDEMPOTENCY_WINDOW = 50 * 60
@@ -49,8 +51,10 @@ class MastodonAdapter(Adapter):
 
     network = "mastodon"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path
+    ) -> None:
+        super().__init__(channel, settings, http=http, root=root)
         self._account_id: str | None = None
 
     # --- settings ----------------------------------------------------------------------------------------

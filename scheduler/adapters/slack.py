@@ -6,9 +6,9 @@ Configuration (``[channels.<name>]``)::
     # webhook_url from TAGCAST_CHANNELS__<NAME>__WEBHOOK_URL (or webhook_url_file):
     #   https://hooks.slack.com/services/T…/B…/…   (the last segment is the secret)
 
-Each part is one ``POST <webhook_url>`` with ``{"text": escape_mrkdwn(part)}``; Slack answers ``200 ok``. Parts
-are plain text, so ``&``, ``<`` and ``>`` are escaped (:func:`escape_mrkdwn`): the channel shows exactly the
-previewed text and nothing in it becomes a link label or an ``@channel`` ping; URLs are still linked by Slack.
+Each part is one ``POST <webhook_url>`` with ``{"text": escape_mrkdwn(part)}``; Slack answers ``200 ok``.
+Parts are plain text, so ``&``, ``<`` and ``>`` are escaped (:func:`escape_mrkdwn`): the channel shows exactly
+the previewed text and nothing in it becomes a link label or an ``@channel`` ping; Slack still links URLs.
 
 Limits of incoming webhooks, and what this adapter does about them:
 
@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import redact_url, send
+from scheduler.adapters.http import redact_url, refuse_over_length, send
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 
 JOURNAL_KEY = "slack"
@@ -81,8 +81,8 @@ class SlackAdapter(Adapter):
         segments = [s for s in parsed.path.split("/") if s]
         if parsed.scheme not in ("https", "http") or len(segments) < 4 or segments[0] != "services":
             raise AuthError(
-                f"slack channel '{self.channel}': webhook_url ({redact_url(url)}) is not an incoming webhook URL "
-                f"of the form https://hooks.slack.com/services/T…/B…/…; copy it again into {env}"
+                f"slack channel '{self.channel}': webhook_url ({redact_url(url)}) is not an incoming "
+                f"webhook URL of the form https://hooks.slack.com/services/T…/B…/…; copy it again into {env}"
             )
         return url
 
@@ -94,18 +94,6 @@ class SlackAdapter(Adapter):
                 f"and set webhook_url of channel '{self.channel}'"
             )
         return None
-
-    def _check_lengths(self, post: Outgoing) -> None:
-        rules = self.length_rules(self.settings)
-        problems = [
-            f"part {number}: {problem}"
-            for number, text in enumerate(post.parts, start=1)
-            for problem in rules.violations(text)
-        ]
-        if problems:
-            raise PermanentDeliveryError(
-                f"slack: delivery {post.delivery_id} does not fit, nothing was sent: " + "; ".join(problems)
-            )
 
     def _state(self, post: Outgoing, journal: Journal) -> dict[str, Any]:
         state = journal.state.get(JOURNAL_KEY)
@@ -122,7 +110,7 @@ class SlackAdapter(Adapter):
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         url = self._webhook_url()
         state = self._state(post, journal)
-        self._check_lengths(post)
+        refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
         if state["in_flight"] is not None:
             raise self._unknown(post, state)
         for index in range(int(state["sent"]), len(post.parts)):
@@ -156,10 +144,10 @@ class SlackAdapter(Adapter):
     def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
         index = int(state["in_flight"])
         return UnknownOutcome(
-            f"slack cannot tell whether part {index + 1} of {len(post.parts)} of delivery {post.delivery_id} was "
-            f"posted ({state['sent']} part(s) before it are out); incoming webhooks have no idempotency and no "
-            f"history: check the channel, then run `tagcast queue resolve {post.delivery_id} --sent URL` or "
-            "`--not-sent`"
+            f"slack cannot tell whether part {index + 1} of {len(post.parts)} of delivery "
+            f"{post.delivery_id} was posted ({state['sent']} part(s) before it are out); incoming webhooks "
+            "have no idempotency and no history: check the channel, then run "
+            f"`tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
         )
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:

@@ -12,8 +12,8 @@ Configuration (``[channels.<name>]``)::
 Each part is one ``sendMessage``; the parts of a thread answer each other with
 ``reply_parameters: {"message_id": <previous>}``. Parts are plain text: with a ``parse_mode`` they are escaped
 (:func:`escape_markdown_v2`, :func:`escape_html`), so the chat shows exactly the previewed text and Telegram's
-4096 limit, counted after entity parsing, applies to the text the length rules counted. One link preview per post:
-the first message shows the article's link, later parts show none.
+4096 limit, counted after entity parsing, applies to the text the length rules counted. One link preview per
+post: the first message shows the article's link, later parts show none.
 
 Exactly once: the Bot API has no idempotency key and cannot read chat history. Before each ``sendMessage`` the
 index of the part is saved in the journal as ``in_flight``; after it, the message id joins ``sent``. A retry
@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import error_reason, read_json, send
+from scheduler.adapters.http import error_reason, read_json, refuse_over_length, send
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
@@ -39,7 +39,7 @@ JOURNAL_KEY = "telegram"
 JOURNAL_VERSION = 1
 
 MARKDOWN_V2_RESERVED = frozenset("\\_*[]()~`>#+-=|{}.!")
-"""Characters that must be backslash-escaped in MarkdownV2 text outside code and link URLs (NETWORKS.md §5)."""
+"""Characters to backslash-escape in MarkdownV2 text outside code and link URLs (NETWORKS.md, Telegram §5)."""
 
 PARSE_MODES = {"markdownv2": "MarkdownV2", "html": "HTML"}
 
@@ -126,10 +126,16 @@ class TelegramAdapter(Adapter):
 
     # --- HTTP ----------------------------------------------------------------------------------------------
 
+    def _reason(self, response: httpx.Response) -> str:
+        """The server's reason with the token masked (a proxy's error page may echo the URL path)."""
+        reason = error_reason(response)
+        token = self.settings.secret_value("bot_token")
+        return reason.replace(token, "***") if token else reason
+
     def _errors(self, response: httpx.Response) -> DeliveryError | None:
         """Telegram's error body: ``{"ok":false,"error_code","description","parameters"}``."""
         status = response.status_code
-        reason = error_reason(response)
+        reason = self._reason(response)
         try:
             data = response.json()
         except ValueError:
@@ -146,6 +152,11 @@ class TelegramAdapter(Adapter):
             return AuthError(
                 f"telegram: bot token rejected ({status} {reason}); check {self._env('bot_token')} "
                 f"of channel '{self.channel}' against @BotFather"
+            )
+        if status == 400 and "chat not found" in reason.lower():
+            return PermanentDeliveryError(
+                f"telegram: chat {self.settings.chat_id} not found (400 {reason}); check chat_id of channel "
+                f"'{self.channel}': \"@name\" of a public channel, or the numeric id (-100…) of a private one"
             )
         if status == 403:
             return AuthError(
@@ -166,7 +177,8 @@ class TelegramAdapter(Adapter):
         )
         data = read_json(response, network=self.network, idempotent=idempotent)
         if data.get("ok") is not True or "result" not in data:
-            detail = f"telegram: {method} answered {response.status_code} without a result ({error_reason(response)})"
+            reason = self._reason(response)
+            detail = f"telegram: {method} answered {response.status_code} without a result ({reason})"
             if idempotent:
                 raise PermanentDeliveryError(detail)
             raise UnknownOutcome(f"{detail}; the message may be out, so it is not resent")
@@ -196,19 +208,6 @@ class TelegramAdapter(Adapter):
             payload["disable_notification"] = True
         return payload
 
-    def _check_lengths(self, post: Outgoing) -> None:
-        rules = self.length_rules(self.settings)
-        problems = [
-            f"part {number}: {problem}"
-            for number, text in enumerate(post.parts, start=1)
-            for problem in rules.violations(text)
-        ]
-        if problems:
-            raise PermanentDeliveryError(
-                f"telegram: delivery {post.delivery_id} does not fit, nothing was sent: "
-                + "; ".join(problems)
-            )
-
     def _state(self, post: Outgoing, journal: Journal) -> dict[str, Any]:
         state = journal.state.get(JOURNAL_KEY)
         if state is None:
@@ -224,7 +223,7 @@ class TelegramAdapter(Adapter):
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         self._token()
         state = self._state(post, journal)
-        self._check_lengths(post)
+        refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
         payloads = [self._payload(post, index) for index in range(len(post.parts))]
         if state["in_flight"] is not None:
             raise self._unknown(post, state)
@@ -245,8 +244,9 @@ class TelegramAdapter(Adapter):
                 raise
             if not isinstance(message, dict) or "message_id" not in message:
                 raise UnknownOutcome(
-                    f"telegram: sendMessage answered ok without a message_id for part {index + 1} of delivery "
-                    f"{post.delivery_id}; check the chat, then run `tagcast queue resolve {post.delivery_id}`"
+                    f"telegram: sendMessage answered ok without a message_id for part {index + 1} of "
+                    f"delivery {post.delivery_id}; check the chat, then run "
+                    f"`tagcast queue resolve {post.delivery_id}`"
                 )
             sent.append(int(message["message_id"]))
             chat = message.get("chat") or {}
@@ -268,10 +268,10 @@ class TelegramAdapter(Adapter):
     def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
         index = int(state["in_flight"])
         return UnknownOutcome(
-            f"telegram cannot tell whether part {index + 1} of {len(post.parts)} of delivery {post.delivery_id} "
-            f"was posted ({len(state['sent'])} part(s) before it are out); the Bot API has no idempotency key "
-            f"and cannot read the chat: check the chat, then run `tagcast queue resolve {post.delivery_id} "
-            "--sent URL` or `--not-sent`"
+            f"telegram cannot tell whether part {index + 1} of {len(post.parts)} of delivery "
+            f"{post.delivery_id} was posted ({len(state['sent'])} part(s) before it are out); the Bot API "
+            "has no idempotency key and cannot read the chat: check the chat, then run "
+            f"`tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
         )
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:

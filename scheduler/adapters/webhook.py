@@ -20,10 +20,10 @@ Headers: ``Idempotency-Key`` (the same on every retry of one delivery), ``X-Tagc
 
 Signatures (as Stripe and GitHub do them)
 -----------------------------------------
-``X-Tagcast-Timestamp`` is the Unix time of sending, in whole seconds. ``X-Tagcast-Signature`` is ``sha256=``
-followed by the lowercase hex HMAC-SHA256, keyed with the secret (UTF-8), of the timestamp, a ``.``, and the raw
-request body, byte for byte: ``HMAC(secret, f"{timestamp}.".encode() + body)``. Signing the timestamp lets a
-receiver refuse replays of an old request. Verify the raw bytes before parsing the JSON::
+``X-Tagcast-Timestamp`` is the Unix time of sending, in whole seconds. ``X-Tagcast-Signature`` is
+``sha256=`` followed by the lowercase hex HMAC-SHA256, keyed with the secret (UTF-8), of the timestamp, a
+``.``, and the raw request body, byte for byte: ``HMAC(secret, f"{timestamp}.".encode() + body)``. Signing
+the timestamp lets a receiver refuse replays of an old request. Verify the raw bytes before parsing the JSON::
 
     import hashlib, hmac, time
 
@@ -45,8 +45,8 @@ Exactly once
 ------------
 Retries are safe by contract: the body of one delivery is byte-identical on every attempt and carries its
 ``Idempotency-Key``, and **receivers must dedupe by that key** (answer a repeat with the first answer, without
-acting again). So a lost answer is a transient error, and :meth:`WebhookAdapter.reconcile` after a crash simply
-re-POSTs the same body and returns the receipt of that answer.
+acting again). So a lost answer is a transient error, and :meth:`WebhookAdapter.reconcile` after a crash
+simply re-POSTs the same body and returns the receipt of that answer.
 
 Checking
 --------
@@ -60,13 +60,15 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import date, datetime
+from datetime import time as dt_time
 from typing import Any
 
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import redact_url, send
-from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
+from scheduler.adapters.http import redact_url, refuse_over_length, send
+from scheduler.errors import AuthError, DeliveryError
 from scheduler.models import Article
 
 SIGNATURE_HEADER = "X-Tagcast-Signature"
@@ -96,6 +98,11 @@ def article_json(article: Article) -> dict[str, Any]:
     }
 
 
+def _json_default(value: Any) -> Any:
+    """Dates and times as ISO 8601, anything else (in ``article.extra``) as its ``str``."""
+    return value.isoformat() if isinstance(value, date | datetime | dt_time) else str(value)
+
+
 def delivery_body(post: Outgoing) -> bytes:
     """The request body of a delivery: deterministic bytes, so every retry sends exactly the same."""
     payload = {
@@ -106,12 +113,14 @@ def delivery_body(post: Outgoing) -> bytes:
         "parts": list(post.parts),
         "article": article_json(post.article),
     }
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    text = json.dumps(
+        payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_default
+    )
     return text.encode("utf-8")
 
 
 class WebhookAdapter(Adapter):
-    """POSTs each delivery, signed, to a receiver that dedupes by ``Idempotency-Key``; see the module docstring."""
+    """POSTs each delivery, signed, to a receiver that dedupes by ``Idempotency-Key`` (see the module)."""
 
     network = "webhook"
 
@@ -119,8 +128,8 @@ class WebhookAdapter(Adapter):
         url = (self.settings.url or "").strip()
         if not url:
             raise AuthError(
-                f"webhook channel '{self.channel}' has no url; set url in config/tagcast.toml to the receiver's "
-                "address, e.g. https://example.com/hooks/tagcast"
+                f"webhook channel '{self.channel}' has no url; set url in config/tagcast.toml to the "
+                "receiver's address, e.g. https://example.com/hooks/tagcast"
             )
         if not url.startswith(("https://", "http://")):
             raise AuthError(f"webhook channel '{self.channel}': url {redact_url(url)} is not an http(s) URL")
@@ -145,21 +154,9 @@ class WebhookAdapter(Adapter):
             )
         return None
 
-    def _check_lengths(self, post: Outgoing) -> None:
-        rules = self.length_rules(self.settings)
-        problems = [
-            f"part {number}: {problem}"
-            for number, text in enumerate(post.parts, start=1)
-            for problem in rules.violations(text)
-        ]
-        if problems:
-            raise PermanentDeliveryError(
-                f"webhook: delivery {post.delivery_id} does not fit, nothing was sent: " + "; ".join(problems)
-            )
-
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         url = self._url()
-        self._check_lengths(post)
+        refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
         body = delivery_body(post)
         headers = self._headers(body, "delivery")
         headers["Idempotency-Key"] = post.idempotency_key
@@ -185,7 +182,7 @@ class WebhookAdapter(Adapter):
         )
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
-        """Re-POST the identical delivery: the receiver dedupes by ``Idempotency-Key`` and answers once more."""
+        """Re-POST the identical delivery: the receiver dedupes by ``Idempotency-Key`` and answers again."""
         return await self.publish(post, journal)
 
     async def check(self) -> Identity:

@@ -19,6 +19,7 @@ part as unknown.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -34,6 +35,7 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.oauth1 import Credentials, authorization_header
+from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
     DeliveryError,
@@ -69,8 +71,10 @@ class XAdapter(Adapter):
 
     network = "x"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path
+    ) -> None:
+        super().__init__(channel, settings, http=http, root=root)
         self._oauth2_token = self.settings.secret_value("oauth2_token")
         self._refresh_token = self.settings.secret_value("oauth2_refresh_token")
         self._username = (self.settings.username or "").lstrip("@") or None

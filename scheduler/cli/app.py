@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from scheduler.cli import channels, preview, queue, serve, status
+from scheduler.cli import channels, config_cmd, init_cmd, preview, queue, serve, status, store_cmd
 
 app = typer.Typer(
     name="tagcast",
@@ -15,7 +15,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (preview, channels, queue, status, serve):
+for module in (preview, channels, queue, status, serve, config_cmd, init_cmd, store_cmd):
     module.register(app)
 
 

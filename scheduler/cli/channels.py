@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from scheduler.cli.channels_edit import add_commands
 from scheduler.cli.common import (
     EXIT_PROBLEM,
     EXIT_USAGE,
@@ -125,9 +126,10 @@ async def _check(workspace: Workspace, name: str, channel: ChannelSettings) -> I
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
         name="channels",
-        help="The configured channels: list them, test their credentials.",
+        help="The configured channels: list, test credentials, add, remove.",
         no_args_is_help=True,
     )
     group.command("list")(list_channels)
     group.command("test")(test_channel)
+    add_commands(group)
     app.add_typer(group)

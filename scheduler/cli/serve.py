@@ -7,6 +7,7 @@ Heavy modules are imported inside the command, so that ``tagcast --help`` stays 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -91,6 +92,11 @@ def banner(workspace: Workspace, store: Store) -> None:
         console.print(f"  channel {escape(name)} (not configured): paused: {escape(paused[name].reason)}")
 
 
+def _stop_during_start_up(signum: int, frame: object) -> None:
+    """SIGTERM before the service installed its own handlers: nothing was claimed yet, so just exit 0."""
+    raise SystemExit(0)
+
+
 @handle_errors
 def serve(
     once: OnceOption = False,
@@ -103,6 +109,7 @@ def serve(
     SIGTERM or Ctrl-C stops claiming, lets sends in flight finish (service.shutdown_timeout) and exits 0;
     SIGHUP reloads the config. With --once, deliver what is due now and exit.
     """
+    signal.signal(signal.SIGTERM, _stop_during_start_up)
     configure_logging(log_level)
     workspace = open_workspace(config)
     from scheduler.service.runner import serve as run_service

@@ -1,4 +1,5 @@
-"""``tagcast status``: the outbox at a glance: per channel counts, next due, pauses, and the last errors.
+"""``tagcast status``: the outbox at a glance: per channel counts, next due, pauses, the last errors, and the
+``tagcast serve`` workers seen in the last day (host, pid, last heartbeat, what each holds).
 
 SQLAlchemy and rich are imported inside the functions, so that ``tagcast --help`` stays fast.
 """
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from scheduler.store import Store
 
 ERRORS_SHOWN = 10
+WORKERS_SEEN_WITHIN_HOURS = 24
 
 
 def collect(workspace: Workspace, store: Store) -> dict[str, Any]:
@@ -49,7 +51,39 @@ def collect(workspace: Workspace, store: Store) -> dict[str, Any]:
         }
         for delivery, reason in store.recent_errors(ERRORS_SHOWN)
     ]
-    return {"channels": channels, "errors": errors}
+    return {"channels": channels, "errors": errors, "workers": collect_workers(workspace, store)}
+
+
+def collect_workers(workspace: Workspace, store: Store) -> list[dict[str, Any]]:
+    """Workers with a heartbeat in the last day, newest first: ``state`` is ``alive``, ``stopped`` (cleanly)
+    or ``silent`` (no heartbeat for three watch intervals: probably dead; its leases run out and another
+    worker takes its deliveries over)."""
+    from datetime import UTC, datetime, timedelta
+
+    from scheduler.cli.outbox import iso
+    from scheduler.service.workers import silence_limit
+
+    now = datetime.now(UTC)
+    silence = silence_limit(workspace.settings.service.watch_interval)
+    out: list[dict[str, Any]] = []
+    for worker in store.workers(since=now - timedelta(hours=WORKERS_SEEN_WITHIN_HOURS)):
+        if worker.stopped_at is not None:
+            state = "stopped"
+        else:
+            state = "alive" if worker.alive(now, silence) else "silent"
+        out.append(
+            {
+                "id": worker.id,
+                "host": worker.host,
+                "pid": worker.pid,
+                "started_at": iso(worker.started_at, UTC),
+                "heartbeat_at": iso(worker.heartbeat_at, UTC),
+                "seconds_since_heartbeat": max(0, round((now - worker.heartbeat_at).total_seconds())),
+                "state": state,
+                "holding": list(worker.holding),
+            }
+        )
+    return out
 
 
 def _when(value: str | None) -> str:
@@ -84,11 +118,40 @@ def show(data: dict[str, Any]) -> None:
         console.print(errors)
     else:
         console.print("no errors")
+    show_workers(data["workers"])
+
+
+def show_workers(workers: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = stdout()
+    if not workers:
+        console.print("no workers seen in the last day")
+        return
+    table = Table(show_edge=False, header_style="bold", title="workers", title_justify="left")
+    for column in ("worker", "host", "pid", "last heartbeat", "state", "holds"):
+        table.add_column(column)
+    styles = {"alive": "green", "stopped": "dim", "silent": "yellow"}
+    for worker in workers:
+        table.add_row(
+            escape(worker["id"]),
+            escape(worker["host"]),
+            str(worker["pid"]),
+            f"{worker['seconds_since_heartbeat']}s ago",
+            f"[{styles[worker['state']]}]{worker['state']}[/]",
+            str(len(worker["holding"])),
+        )
+    console.print(table)
+    for worker in workers:
+        if worker["holding"]:
+            console.print(f"{escape(worker['id'])} holds: {', '.join(worker['holding'])}", soft_wrap=True)
 
 
 @handle_errors
 def status(as_json: JsonOption = False, config: ConfigOption = None) -> None:
-    """Per channel: how many deliveries in each state, the next one due, and pauses; then the last errors."""
+    """Per channel: how many deliveries in each state, the next one due, and pauses; then the last errors and
+    the workers seen in the last day."""
     from scheduler.cli.outbox import open_store
 
     workspace = open_workspace(config)

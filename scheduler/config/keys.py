@@ -62,7 +62,7 @@ def dotted(path: tuple[PathPart, ...] | list[PathPart]) -> str:
 
 
 def split_key(key: str) -> list[str]:
-    """``'channels."my.bot".token'`` -> ``["channels", "my.bot", "token"]``; raises UnknownKey when malformed."""
+    """``'channels."my.bot".token'`` -> ``["channels", "my.bot", "token"]``; UnknownKey when malformed."""
     parts: list[str] = []
     position = 0
     text = key.strip()
@@ -217,4 +217,6 @@ def allowed(info: KeyInfo) -> str:
     text = describe_type(info.annotation, info.field)
     if info.description:
         text += f" ({info.description.rstrip('.')})"
+    if info.optional:
+        text += f"; `tagcast config unset {info.dotted}` goes back to the default"
     return text

@@ -3,7 +3,8 @@
 tomlkit keeps a comment block that stands above a table header inside the body of the table *before* it.
 Adding a key or a table at the end of a table would therefore land below that comment, and removing a table
 would take the next table's comment with it. The functions here move such trailing comments so that they
-stay right above the header they describe.
+stay right above the header they describe. Positions are changed through tomlkit's ``Container._insert_at``
+and ``_map`` (tomlkit has no public API for "insert here"); tests/config_edit pins the exact output.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def to_toml(value: Any) -> Item:
         array = tomlkit.array()
         array.extend(to_toml(item) for item in value)
         return array
-    return tomlkit.item(value)
+    converted: Item = tomlkit.item(value)
+    return converted
 
 
 def container_of(node: Any) -> Container:
@@ -73,12 +75,10 @@ def set_value(doc: TOMLDocument, path: Sequence[PathPart], value: Any) -> None:
         data = lookup(doc, head).unwrap()
         _set_plain(data, path[inline + 1 :], value)
         path, value = head, data
-    parent = lookup(doc, path[:-1]) if isinstance(path[-1], int) else _ensure_parent(doc, path[:-1])
+    parent: Any = lookup(doc, path[:-1]) if isinstance(path[-1], int) else _ensure_parent(doc, path[:-1])
     key = path[-1]
     item = to_toml(value)
-    if isinstance(key, int):
-        parent[key] = item
-    elif key in parent:
+    if isinstance(key, int) or key in parent:
         parent[key] = item
     else:
         _insert_key(parent, key, item)
@@ -125,6 +125,9 @@ def _nested_tables(rest: Sequence[PathPart]) -> Table:
 
 def _insert_key(parent: Node, key: str, item: Item) -> None:
     """Add ``key`` after the last key/value of ``parent`` (before its trailing comments and sub-tables)."""
+    if isinstance(parent, InlineTable):
+        parent[key] = item
+        return
     container = container_of(parent)
     body = container.body
     last_value = -1
@@ -135,9 +138,6 @@ def _insert_key(parent: Node, key: str, item: Item) -> None:
         elif name is not None and index < first_table:
             last_value = index
     position = last_value + 1 if last_value >= 0 else first_table if isinstance(parent, TOMLDocument) else 0
-    if isinstance(parent, InlineTable):
-        parent[key] = item
-        return
     if position >= len(body):
         container.append(key, item)
         return
@@ -166,12 +166,12 @@ def insert_table(parent: Node, name: str, table: Table) -> None:
     if previous is not None:
         detached = detach_trailing(previous)
         blank = _leading_blank(detached)
-        for item in blank:
-            container_of(previous).append(None, item)
+        for space in blank:
+            container_of(previous).append(None, space)
         if len(blank) < len(detached) or position < len(body):
-            for item in [Whitespace(item.s) for item in blank] + detached[len(blank) :]:
-                last.append(None, item)
-    if not blank and any(not isinstance(item, Null) for _, item in body[:position]) or previous is parent:
+            for moved in [Whitespace(space.s) for space in blank] + detached[len(blank) :]:
+                last.append(None, moved)
+    if (not blank and any(not isinstance(item, Null) for _, item in body[:position])) or previous is parent:
         first.trivia.indent = "\n"
     if position >= len(body):
         container.append(name, table)
@@ -211,7 +211,9 @@ def _last_table_before(container: Container, position: int) -> Table | None:
 
 
 def deepest_last_table(item: Table | AoT) -> Table | None:
-    node: Table | None = item[-1] if isinstance(item, AoT) and len(item) else item if isinstance(item, Table) else None
+    node: Table | None = (
+        item[-1] if isinstance(item, AoT) and len(item) else item if isinstance(item, Table) else None
+    )
     while node is not None:
         last = next((entry for _, entry in reversed(node.value.body) if not isinstance(entry, Null)), None)
         if isinstance(last, Table):
@@ -285,8 +287,9 @@ def _remove_entry(doc: TOMLDocument, path: Sequence[PathPart], parent: Any, inde
         following.trivia.indent = text + following.trivia.indent
     elif index > 0:
         previous = deepest_last_table(parent[index - 1])
-        for item in trailing[len(_leading_blank(trailing)) :] if previous is not None else []:
-            previous.append(None, item)
+        if previous is not None:
+            for item in trailing[len(_leading_blank(trailing)) :]:
+                previous.append(None, item)
     else:
         owner = lookup(doc, path[:-2]) if len(path) > 2 else doc
         body = container_of(owner)

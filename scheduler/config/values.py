@@ -1,4 +1,4 @@
-"""Read a value typed on the command line by the type of its key: ``"30m"``, ``"a, b"``, ``["a", "b"]``, ``yes``."""
+"""Read a value typed on the command line by its key's type: ``30m``, ``a, b``, ``["a", "b"]``, ``yes``."""
 
 from __future__ import annotations
 
@@ -84,7 +84,9 @@ def _item(annotation: Any, item: Any) -> Any:
     annotation, _ = unwrap_optional(annotation)
     if isinstance(item, str) and annotation is not Any:
         return _parse(annotation, item)
-    if annotation is Any or (isinstance(item, annotation) and not isinstance(item, bool) or annotation is bool):
+    if annotation is Any or (
+        (isinstance(item, annotation) and not isinstance(item, bool)) or annotation is bool
+    ):
         if annotation is bool and not isinstance(item, bool):
             raise InvalidValue(f"{item!r} is not true or false")
         return item
@@ -92,7 +94,9 @@ def _item(annotation: Any, item: Any) -> Any:
 
 
 def _article(annotation: Any) -> str:
-    return {int: "a whole number", date: "a date", str: "text", float: "a number"}.get(annotation, "allowed here")
+    return {int: "a whole number", date: "a date", str: "text", float: "a number"}.get(
+        annotation, "allowed here"
+    )
 
 
 def _split_list(raw: str) -> list[Any]:

@@ -30,4 +30,9 @@ _EMOJI_PART = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\
 
 def is_emoji_cluster(cluster: str) -> bool:
     """Whether a grapheme cluster is (or contains) an emoji: a pictograph, a flag or a keycap."""
-    return _EMOJI_PART.search(cluster) is not None
+    return not cluster.isascii() and _EMOJI_PART.search(cluster) is not None
+
+
+def contains_emoji(text: str) -> bool:
+    """Whether any grapheme cluster of ``text`` is an emoji (see :func:`is_emoji_cluster`)."""
+    return is_emoji_cluster(text)

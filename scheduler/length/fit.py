@@ -17,16 +17,16 @@ bisecting, so the cost depends on the size of the post, not of the article.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from scheduler.hashtags import find_hashtags
-from scheduler.length.cuts import Cut, Kind, find_cuts, trim
-from scheduler.length.links import find_bluesky_links
+from scheduler.length.cuts import BREAKING_SPACE, Cut, Kind, entity_spans, find_cuts, trim
 from scheduler.length.networks import LengthRules
-from scheduler.length.urls import find_urls
 
 _MAX_NUMBERING_ROUNDS = 8
+_FIRST_REGION = 128
+_SPACE = re.compile(f"[{BREAKING_SPACE}]")
 
 
 @dataclass
@@ -54,7 +54,7 @@ def fit(
         return Fitted([full], [rules.count(full)])
     if thread:
         return _split(full, rules)
-    return _shorten(render, body, rules, ellipsis)
+    return _shorten(render, body, full, rules, ellipsis)
 
 
 def _last_true(count: int, accepts: Callable[[int], bool]) -> int:
@@ -77,14 +77,11 @@ def _last_true(count: int, accepts: Callable[[int], bool]) -> int:
     return good
 
 
-def _shorten(render: Callable[[str], str], body: str, rules: LengthRules, ellipsis: str) -> Fitted:
-    full = render(body)
+def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRules, ellipsis: str) -> Fitted:
     bare = render("")
     if trim(bare) and not rules.fits(bare):
-        return _unfittable(
-            full, rules, f"without its body the post is still {rules.describe(rules.count(bare))}"
-        )
-    cuts = find_cuts(body)
+        return _unfittable(full, rules, "even without its body: " + "; ".join(rules.violations(bare)))
+    cuts = find_cuts(body[: _region(render, body, rules)])
     sentences = [cut for cut in cuts if cut.kind >= Kind.SENTENCE]
     found = _last_true(len(sentences), lambda index: rules.fits(render(body[: sentences[index].end])))
     if found >= 0:
@@ -93,7 +90,8 @@ def _shorten(render: Callable[[str], str], body: str, rules: LengthRules, ellips
     def with_ellipsis(index: int) -> str:
         word_start = cuts[index - 1].resume if index > 0 else 0
         kept = body[: cuts[index].end]
-        joiner = " " if ellipsis and _has_link_or_tag(body[word_start : cuts[index].end]) else ""
+        word = body[word_start : cuts[index].end]
+        joiner = " " if ellipsis and (entity_spans(word) or entity_spans(word + ellipsis)) else ""
         return render(kept + joiner + ellipsis)
 
     found = _last_true(len(cuts), lambda index: rules.fits(with_ellipsis(index)))
@@ -104,9 +102,18 @@ def _shorten(render: Callable[[str], str], body: str, rules: LengthRules, ellips
     return _unfittable(full, rules, "no part of the body fits")
 
 
-def _has_link_or_tag(word: str) -> bool:
-    """Whether an ellipsis glued to ``word`` could join a URL or tag (Bluesky links run to the next space)."""
-    return bool(find_urls(word, without_protocol=True) or find_bluesky_links(word) or find_hashtags(word))
+def _region(render: Callable[[str], str], body: str, rules: LengthRules) -> int:
+    """An end of ``body`` past which no cut can fit: the first whole-word prefix, of doubling lengths, that
+    does not fit (``len(body)`` if none). Only the body before it is searched for cuts."""
+    position = _FIRST_REGION
+    while position < len(body):
+        space = _SPACE.search(body, position)
+        if space is None:
+            break
+        if not rules.fits(render(body[: space.start()])):
+            return space.start()
+        position = 2 * space.end()
+    return len(body)
 
 
 def _shortened(text: str, rules: LengthRules) -> Fitted:
@@ -131,9 +138,10 @@ def _split(full: str, rules: LengthRules) -> Fitted:
         total = len(chunks)
     total = len(chunks)
     parts = [f"{chunk} {number}/{total}" for number, chunk in enumerate(chunks, 1)]
-    problems = []
+    problems: list[str] = []
     for number, part in enumerate(parts, 1):
-        hint = " (one word or URL is longer than a whole post)" if number - 1 in oversized else ""
+        too_long = number - 1 in oversized and rules.count(part) > rules.limit
+        hint = " (one word or URL is longer than a whole post)" if too_long else ""
         problems += [f"part {number}/{total}: {problem}{hint}" for problem in rules.violations(part)]
     return Fitted(parts, [rules.count(part) for part in parts], problems)
 
@@ -173,8 +181,11 @@ def _part_fits(
 
 
 def _strongest(cuts: list[Cut], first: int, last: int, start: int) -> Cut:
-    """The last paragraph, else sentence, break that keeps the part at least half as full as ``last``."""
-    half = start + (cuts[last].end - start) // 2
+    """The last paragraph, else sentence, break that keeps the part at least a third as full as ``last``.
+
+    A part a third full reads better than a sentence cut in two across posts.
+    """
+    half = start + (cuts[last].end - start) // 3
     for kind in (Kind.PARAGRAPH, Kind.SENTENCE):
         for index in range(last, first - 1, -1):
             if cuts[index].end < half:

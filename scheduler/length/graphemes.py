@@ -1,10 +1,43 @@
-"""Counting text in the units networks use: grapheme clusters, code points, UTF-8 bytes, UTF-16 code units."""
+"""Counting text in the units networks use: grapheme clusters, code points, UTF-8 bytes, UTF-16 code units.
+
+Grapheme clusters come from the ``regex`` module's ``\\X``. Segmenting is the slow part of counting, so only
+the stretches that need it are segmented: two ASCII characters always have a boundary between them (except
+CR LF), and without any "prepend" character (rare: Arabic number signs, a few Indic ones) an ASCII character
+after a non-ASCII one always starts a cluster too.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterator
 
 import regex
 
 _GRAPHEME = regex.compile(r"\X")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_CRLF = re.compile("\r\n")
+_PREPEND = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend}")
+
+
+def _pieces(text: str) -> Iterator[tuple[int, int, bool]]:
+    """``(start, end, segment)``: consecutive stretches covering ``text``, each starting and ending on a
+    cluster boundary; those with ``segment`` false are ASCII, one cluster per code point but CR LF."""
+    if _PREPEND.search(text):
+        yield 0, len(text), True
+        return
+    position = 0
+    for run in _NON_ASCII_RUN.finditer(text):
+        start = run.start()
+        if start > position:
+            start -= 1
+            if start > position and text[start - 1 : start + 1] == "\r\n":
+                start -= 1
+        if start > position:
+            yield position, start, False
+        yield start, run.end(), True
+        position = run.end()
+    if position < len(text):
+        yield position, len(text), False
 
 
 def grapheme_count(text: str) -> int:
@@ -13,14 +46,29 @@ def grapheme_count(text: str) -> int:
     >>> grapheme_count("👨‍👩‍👧‍👦 e\u0301")
     3
     """
-    return len(_GRAPHEME.findall(text))
+    if text.isascii():
+        return len(text) - text.count("\r\n")
+    count = 0
+    for start, end, segment in _pieces(text):
+        if segment:
+            count += len(_GRAPHEME.findall(text, start, end))
+        else:
+            count += end - start - text.count("\r\n", start, end)
+    return count
 
 
-def grapheme_boundaries(text: str) -> list[int]:
-    """Every code-point index at which a grapheme cluster starts, then ``len(text)``."""
-    starts = [match.start() for match in _GRAPHEME.finditer(text)]
-    starts.append(len(text))
-    return starts
+def inside_clusters(text: str) -> set[int]:
+    """The indices that fall strictly inside a grapheme cluster: no text may be cut there."""
+    inside: set[int] = set()
+    for start, end, segment in _pieces(text):
+        if segment:
+            position = start
+            for cluster in _GRAPHEME.findall(text, start, end):
+                inside.update(range(position + 1, position + len(cluster)))
+                position += len(cluster)
+        else:
+            inside.update(match.start() + 1 for match in _CRLF.finditer(text, start, end))
+    return inside
 
 
 def utf8_length(text: str) -> int:

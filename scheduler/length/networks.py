@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import regex
 
-from scheduler.length.emoji import is_emoji_cluster
+from scheduler.length.emoji import contains_emoji, is_emoji_cluster
 from scheduler.length.graphemes import grapheme_count, utf8_length, utf16_length
 from scheduler.length.linkedin import linkedin_length
 from scheduler.length.mastodon import mastodon_length
@@ -34,13 +34,14 @@ _UNIT_NAMES = {
     "characters": "characters",
     "utf16": "UTF-16 code units",
     "utf8": "UTF-8 bytes",
-    "meta": "characters (emoji by UTF-8 bytes)",
 }
 
 
 def threads_length(text: str) -> int:
-    """Threads: characters, each emoji counting as its UTF-8 bytes ("Emojis are counted as the number of UTF-8
-    bytes", Meta). "Characters" is read as code points, which never counts less than grapheme clusters."""
+    """Threads: characters, each emoji counting as its UTF-8 bytes ("Emojis are counted as the number of
+    UTF-8 bytes", Meta). "Characters" is read as code points, never fewer than grapheme clusters."""
+    if not contains_emoji(text):
+        return len(text)
     return sum(
         utf8_length(cluster) if is_emoji_cluster(cluster) else len(cluster)
         for cluster in _GRAPHEME.findall(text)
@@ -53,7 +54,6 @@ _UNIT_COUNTERS: dict[str, Callable[[str], int]] = {
     "characters": len,
     "utf16": utf16_length,
     "utf8": utf8_length,
-    "meta": threads_length,
 }
 
 _REFUSE_EMPTY = frozenset(
@@ -66,11 +66,11 @@ class LengthRules:
     """How one network measures a post, and whether a text fits.
 
     ``limit`` is the main limit in ``unit``: ``weighted`` (X's twitter-text weights), ``graphemes``
-    (extended grapheme clusters), ``characters`` (code points), ``utf16`` (UTF-16 code units), ``utf8``
-    (bytes) or ``meta`` (code points, emoji by their UTF-8 bytes). ``count`` measures as that network's
-    server does, with Mastodon's rewriting of URLs and mentions and its content warning, and LinkedIn's
-    little-text escapes. ``byte_limit`` is a second limit in UTF-8 bytes (Bluesky). Build one with
-    :func:`rules_for` rather than by hand.
+    (extended grapheme clusters), ``characters`` (code points), ``utf16`` (UTF-16 code units) or ``utf8``
+    (bytes). ``count`` measures as that network's server does, with Mastodon's rewriting of URLs and
+    mentions and its content warning, LinkedIn's little-text escapes (the text is counted after
+    escaping) and Threads' emoji counted by their UTF-8 bytes. ``byte_limit`` is a second limit in UTF-8
+    bytes (Bluesky). Build one with :func:`rules_for` rather than by hand.
     """
 
     network: str
@@ -86,6 +86,8 @@ class LengthRules:
             return mastodon_length(text, spoiler_text=self.spoiler_text)
         if self.network == "linkedin":
             return linkedin_length(text)
+        if self.network == "threads":
+            return threads_length(text)
         return _UNIT_COUNTERS.get(self.unit, len)(text)
 
     def violations(self, text: str) -> list[str]:
@@ -109,7 +111,8 @@ class LengthRules:
 
     def describe(self, length: int) -> str:
         """``length`` with its unit spelled out: ``"312 graphemes"``, ``"290 weighted characters"``."""
-        return f"{length} {_UNIT_NAMES.get(self.unit, self.unit)}"
+        emoji = " (emoji by UTF-8 bytes)" if self.network == "threads" else ""
+        return f"{length} {_UNIT_NAMES.get(self.unit, self.unit)}{emoji}"
 
     def fits(self, text: str) -> bool:
         """Whether the network accepts ``text`` as it is."""
@@ -120,7 +123,7 @@ _DEFAULTS: dict[str, tuple[int, str]] = {
     "x": (280, "weighted"),
     "mastodon": (500, "graphemes"),
     "bluesky": (300, "graphemes"),
-    "threads": (500, "meta"),
+    "threads": (500, "characters"),
     "linkedin": (3000, "characters"),
     "telegram": (4096, "utf16"),
     "discord": (2000, "characters"),

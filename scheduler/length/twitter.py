@@ -95,11 +95,13 @@ def _entities(normalized: str, config: TwitterConfig) -> list[tuple[int, int, in
 
 @cache
 def _range_patterns(config: TwitterConfig) -> tuple[tuple[re.Pattern[str], int], ...]:
-    return tuple(
-        (re.compile(f"[{re.escape(chr(first))}-{re.escape(chr(min(last, 0xFFFF)))}]"), weight)
-        for first, last, weight in config.ranges
-        if first <= 0xFFFF
-    )
+    """One character class per distinct weight, over the BMP part of the ranges of that weight."""
+    classes: dict[int, str] = {}
+    for first, last, weight in config.ranges:
+        if first <= 0xFFFF:
+            span = f"{re.escape(chr(first))}-{re.escape(chr(min(last, 0xFFFF)))}"
+            classes[weight] = classes.get(weight, "") + span
+    return tuple((re.compile(f"[{body}]"), weight) for weight, body in classes.items())
 
 
 def _plain_weight(segment: str, config: TwitterConfig) -> int:

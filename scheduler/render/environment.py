@@ -52,6 +52,7 @@ class TemplateRenderer:
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # a renderer lives for one config; reloads build a new one
             finalize=_none_as_empty,
             extensions=["jinja2.ext.loopcontrols"],
         )

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
@@ -109,6 +110,10 @@ class Clock:
         )
         log.debug("dispatcher wakes at %s", at.isoformat())
 
+    def jobs(self) -> list[Any]:
+        """APScheduler's jobs (``dispatch`` when armed, ``watch``), for ``status`` displays and tests."""
+        return list(self._scheduler.get_jobs())
+
     def wake_now(self) -> None:
         """Wake the dispatcher at once (after ingesting new posts, for example)."""
         self.dispatch_due.set()
@@ -125,7 +130,3 @@ class Clock:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
-
-
-def seconds_until(at: datetime, now: datetime) -> float:
-    return max(0.0, (at - now).total_seconds())

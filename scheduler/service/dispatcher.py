@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,8 +111,9 @@ class Dispatcher:
         return self.workspace.settings.service.lease
 
     async def run_due(self, now: datetime) -> DispatchReport:
-        """Send every delivery due at ``now``, channels in parallel (``service.concurrency``), and return
-        what happened. Returns when nothing more can be claimed at ``now`` and nothing is in flight.
+        """Send every delivery due at ``now`` (or by the clock, once it is later), channels in parallel
+        (``service.concurrency``), and return what happened. Returns when nothing more can be claimed and
+        nothing is in flight.
 
         If cancelled (shutdown timeout), the sends in flight are cancelled and their leases released, so the
         next start reconciles them at once.
@@ -123,8 +124,10 @@ class Dispatcher:
             while True:
                 free = self.workspace.settings.service.concurrency - len(running)
                 if self._claiming and free > 0:
+                    # due by ``now``; leased from the real clock, however long this round has run
+                    moment = max(now, self.clock())
                     claimed = await self.calls(
-                        self.store.claim_due, now, worker=self.worker_id, lease=self.lease, limit=free
+                        self.store.claim_due, moment, worker=self.worker_id, lease=self.lease, limit=free
                     )
                     for delivery in claimed:
                         running.add(asyncio.create_task(self._deliver(delivery, report), name=delivery.id))
@@ -141,16 +144,12 @@ class Dispatcher:
         """One attempt at one claimed delivery; never raises (but for cancellation)."""
         self._note_lateness(delivery)
         settings = self.adapters.channel_settings(delivery.channel)
-        renewer = asyncio.create_task(self._renew(delivery))
         try:
-            outcome = await self._attempt(delivery)
+            async with self.keep_lease(delivery):
+                outcome = await self._attempt(delivery)
         except asyncio.CancelledError:
             await self._release(delivery)
             raise
-        finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
         try:
             if isinstance(outcome, Receipt):
                 settled = await self.settler.sent(delivery, outcome)
@@ -207,6 +206,17 @@ class Dispatcher:
         log.info(
             "%s: sending (attempt %d, %d part(s))", label(delivery), delivery.attempts, len(delivery.parts)
         )
+
+    @contextlib.asynccontextmanager
+    async def keep_lease(self, delivery: Delivery) -> AsyncIterator[None]:
+        """Renew the claim on ``delivery`` every third of the lease while the body runs."""
+        renewer = asyncio.create_task(self._renew(delivery))
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
 
     async def _renew(self, delivery: Delivery) -> None:
         """Keep the claim while the send runs (a long thread must not be taken over)."""

@@ -90,7 +90,8 @@ async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:
                 channel=delivery.channel,
             )
             journal = Journal(state=dict(delivery.journal), saver=dispatcher.journal_saver(delivery.id))
-            receipt: Receipt | None = await adapter.reconcile(outgoing, journal)
+            async with dispatcher.keep_lease(delivery):
+                receipt: Receipt | None = await adapter.reconcile(outgoing, journal)
         except UnknownOutcome as exc:
             reason = scrub(exc.reason, settings)
             await calls(

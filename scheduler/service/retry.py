@@ -110,3 +110,9 @@ class RetryPolicy:
 def _short(wait: timedelta) -> str:
     seconds = wait.total_seconds()
     return f"{seconds:.1f} s" if seconds < 120 else format_duration(wait)
+
+
+def human(span: timedelta) -> str:
+    """``"3h12m"`` like the config writes durations, and ``"0.3s"`` below a second."""
+    seconds = span.total_seconds()
+    return f"{seconds:.3g}s" if 0 < seconds < 1 else format_duration(span)

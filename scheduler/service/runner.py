@@ -1,7 +1,8 @@
 """``tagcast serve``: the long-running service (or one pass of it, ``--once``, for cron).
 
-Start-up, in this order: open the outbox; settle crash leftovers and apply the misfire policy
-(:mod:`scheduler.service.recovery`); ingest ``posts/``. Then either
+Start-up, in this order: open the outbox and register this worker (:mod:`scheduler.service.workers`: it
+beats every watch interval and is marked stopped on a clean exit); settle crash leftovers and apply the
+misfire policy (:mod:`scheduler.service.recovery`); ingest ``posts/``. Then either
 
 - ``once``: dispatch everything due now, again until nothing more is due, and return 0; or
 - forever: the clock (:mod:`scheduler.service.clock`) wakes the dispatcher at the next due time; every
@@ -29,7 +30,6 @@ from pathlib import Path
 
 import httpx
 
-from scheduler.config.durations import format_duration
 from scheduler.config.loader import Workspace, load_workspace
 from scheduler.errors import UserError
 from scheduler.ingest import IngestReport, ingest
@@ -37,8 +37,10 @@ from scheduler.pipeline import Pipeline
 from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
 from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
+from scheduler.service.retry import human
 from scheduler.service.storecalls import StoreCalls
 from scheduler.service.watch import FilesWatch, FolderWatch
+from scheduler.service.workers import PRUNE_EVERY, WorkerRegistry
 from scheduler.store import Store
 
 log = logging.getLogger("tagcast.service")
@@ -90,6 +92,7 @@ class Service:
         self.now = clock
         self.pipeline = Pipeline(workspace)
         self.calls = StoreCalls()
+        self.registry = WorkerRegistry(store, self.calls, self.worker_id, clock=clock)
         self._stop = asyncio.Event()
         self._reload_asked = False
         self._clock: Clock | None = None
@@ -126,11 +129,16 @@ class Service:
             if self._clock is not None:
                 await self._clock.shutdown()
             await http.aclose()
+            try:
+                await self.registry.stop()
+            except Exception:
+                log.exception("could not record that worker %s stopped", self.worker_id)
             self.calls.close()
 
     async def _start_up(self) -> None:
         dispatcher = self._require_dispatcher()
         now = self.now()
+        await self.registry.start()
         leftovers = await reconcile_stale(dispatcher, now)
         if leftovers:
             log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(leftovers))
@@ -142,7 +150,7 @@ class Service:
                 "after downtime: %d post(s) go out late (within service.misfire_grace = %s), "
                 "%d moved to their channel's next free slot",
                 len(misfire.late),
-                format_duration(self.workspace.settings.service.misfire_grace),
+                human(self.workspace.settings.service.misfire_grace),
                 len(misfire.moved),
             )
         self._posts = FolderWatch(self._posts_folder())
@@ -189,7 +197,7 @@ class Service:
         timeout = self.workspace.settings.service.shutdown_timeout.total_seconds()
         log.info(
             "stopping: no new claims; waiting up to %s for sends in flight",
-            format_duration(self.workspace.settings.service.shutdown_timeout),
+            human(self.workspace.settings.service.shutdown_timeout),
         )
         round_task = self._round
         if round_task is not None and not round_task.done():
@@ -197,7 +205,7 @@ class Service:
             if not done:
                 log.warning(
                     "sends still in flight after %s: interrupting them",
-                    format_duration(self.workspace.settings.service.shutdown_timeout),
+                    human(self.workspace.settings.service.shutdown_timeout),
                 )
                 round_task.cancel()
                 await asyncio.gather(round_task, return_exceptions=True)
@@ -228,10 +236,12 @@ class Service:
             except Exception:
                 log.exception(
                     "housekeeping failed; trying again in %s",
-                    format_duration(self.workspace.settings.service.watch_interval),
+                    human(self.workspace.settings.service.watch_interval),
                 )
 
     async def _housekeeping(self, clock: Clock) -> None:
+        await self.registry.beat()
+        await self.registry.run_once_cluster_wide("prune-workers", PRUNE_EVERY, self.registry.prune)
         if self._reload_asked or self._config.changed():
             self._reload_asked = False
             await self.reload()
@@ -278,16 +288,17 @@ class Service:
         for error in report.errors:
             log.warning("article skipped: %s", error)
         for item in report.items:
-            if item.outcome.value in ("unchanged",):
+            if item.outcome.value == "unchanged":
                 continue
             delivery = item.delivery
             ident = f"{delivery.id} " if delivery is not None else ""
             detail = f": {item.detail}" if item.detail else ""
-            level = (
-                logging.WARNING
-                if item.post.problems or item.outcome.value in ("in-flight", "already-sent")
-                else logging.INFO
-            )
+            if item.post.problems or item.outcome.value in ("in-flight", "already-sent"):
+                level = logging.WARNING
+            elif not item.post.active:
+                level = logging.DEBUG
+            else:
+                level = logging.INFO
             log.log(level, "%s[%s] %s: %s%s", ident, item.channel, item.source, item.outcome.value, detail)
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
         log.info("%s posts/: %s", "ingested" if full else "re-ingested edits in", counts)

@@ -6,6 +6,7 @@ dialect differences kept in :mod:`scheduler.store.dialect`.
 
 from __future__ import annotations
 
+from scheduler.store.cluster_ops import PeriodicClaim, WorkerInfo
 from scheduler.store.errors import DeliveryConflict, DeliveryNotFound, SchemaTooNew, StoreError
 from scheduler.store.ingest_ops import UpsertResult
 from scheduler.store.models import ChannelPause, Delivery, DeliveryState, Transition, UpsertOutcome
@@ -17,10 +18,12 @@ __all__ = [
     "DeliveryConflict",
     "DeliveryNotFound",
     "DeliveryState",
+    "PeriodicClaim",
     "SchemaTooNew",
     "Store",
     "StoreError",
     "Transition",
     "UpsertOutcome",
     "UpsertResult",
+    "WorkerInfo",
 ]

@@ -11,7 +11,15 @@ SQLite
 PostgreSQL
     Claims lock the chosen row with ``FOR UPDATE SKIP LOCKED`` (:func:`select_for_claim`) and take a
     transaction-scoped advisory lock per channel (:func:`lock_channel`), so that two workers never send two
-    posts of one channel at once.
+    posts of one channel at once. Migrations take a transaction-scoped advisory lock first
+    (:func:`lock_migrations`), so that workers starting together on a new database do not both create the
+    tables. Cluster-wide periodic work holds a session advisory lock while it runs
+    (:func:`try_session_lock`): it is released by the server when the worker's connection dies, so a crash
+    never blocks the work until some expiry. Connections are checked before use (``pool_pre_ping``): a
+    restarted server must not fail the next claim.
+
+    Advisory locks use the two-key form ``(namespace, key)``: :data:`LOCK_CHANNEL`, :data:`LOCK_MIGRATIONS`
+    and :data:`LOCK_PERIODIC` keep tagcast's locks apart from each other and from other users' one-key locks.
 """
 
 from __future__ import annotations
@@ -29,6 +37,13 @@ WRITE_OPTION = "tagcast_write"
 """Execution option that marks a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
 
 BUSY_TIMEOUT_MS = 30_000
+
+LOCK_CHANNEL = 0x7461_6701
+"""Advisory lock namespace: one channel's claims (key: ``hashtext(channel)``)."""
+LOCK_MIGRATIONS = 0x7461_6702
+"""Advisory lock namespace: schema migrations (key 0)."""
+LOCK_PERIODIC = 0x7461_6703
+"""Advisory lock namespace: cluster-wide periodic work (key: ``hashtext(name)``)."""
 
 
 def resolve_url(url: str, root: Path) -> URL:
@@ -66,6 +81,8 @@ def create_store_engine(url: str, root: Path) -> Engine:
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         if (parsed.database or "") in ("", ":memory:"):
             kwargs["poolclass"] = StaticPool
+    else:
+        kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(parsed, **kwargs)
     except Exception as exc:  # a missing driver is an ImportError / NoSuchModuleError
@@ -113,11 +130,56 @@ def select_for_claim(stmt: Select[Any], connection: Connection) -> Select[Any]:
     return stmt
 
 
+def is_postgresql(connection: Connection | Engine) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
 def lock_channel(connection: Connection, channel: str) -> bool:
     """Whether this transaction may claim for ``channel``: on PostgreSQL a per-channel advisory lock held
     until commit (another worker claiming the same channel gets False and skips it); SQLite is already
     serialised."""
-    if connection.dialect.name == "postgresql":
-        locked = connection.execute(select(func.pg_try_advisory_xact_lock(func.hashtext(channel)))).scalar()
+    if is_postgresql(connection):
+        key = func.hashtext(channel)
+        locked = connection.execute(select(func.pg_try_advisory_xact_lock(LOCK_CHANNEL, key))).scalar()
         return bool(locked)
     return True
+
+
+def lock_migrations(connection: Connection) -> None:
+    """Wait until no other process migrates (PostgreSQL; held until this transaction ends). SQLite's
+    ``BEGIN IMMEDIATE`` already does this."""
+    if is_postgresql(connection):
+        connection.execute(select(func.pg_advisory_xact_lock(LOCK_MIGRATIONS, 0)))
+
+
+def try_session_lock(connection: Connection, name: str) -> bool | None:
+    """Take the session advisory lock of the periodic work ``name`` on PostgreSQL (True when this session
+    got it, False when another holds it); None on SQLite, which has no such locks (a claim row is used)."""
+    if not is_postgresql(connection):
+        return None
+    key = func.hashtext(name)
+    return bool(connection.execute(select(func.pg_try_advisory_lock(LOCK_PERIODIC, key))).scalar())
+
+
+def release_session_lock(connection: Connection, name: str) -> None:
+    """Release what :func:`try_session_lock` took (PostgreSQL only)."""
+    if is_postgresql(connection):
+        connection.execute(select(func.pg_advisory_unlock(LOCK_PERIODIC, func.hashtext(name))))
+
+
+def snapshot(engine: Engine) -> Engine:
+    """The engine for reads that must all see one moment (copying a live outbox): ``REPEATABLE READ`` on
+    PostgreSQL; SQLite's deferred ``BEGIN`` under WAL already reads one snapshot per transaction."""
+    if is_postgresql(engine):
+        return engine.execution_options(isolation_level="REPEATABLE READ")
+    return engine
+
+
+def reset_sequences(connection: Connection, table: str, column: str = "id") -> None:
+    """After rows were inserted with explicit ids, make the next generated id follow the largest one
+    (PostgreSQL's serial sequence; SQLite's rowid needs nothing)."""
+    if is_postgresql(connection):
+        connection.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+            f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)"
+        )

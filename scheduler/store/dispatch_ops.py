@@ -127,12 +127,17 @@ class DispatchMixin(StoreBase):
         ).first()
         if sending is not None:
             return None
-        query = (
-            select(deliveries)
+        head = connection.execute(
+            select(deliveries.c.id)
             .where(deliveries.c.channel == channel, deliveries.c.due_at <= now)
             .order_by(deliveries.c.scheduled_at, deliveries.c.id)
             .limit(1)
-        )
+        ).scalar()
+        if head is None:
+            return None
+        # Lock the head of the channel's queue, not merely the first unlocked row: when another transaction
+        # holds the head (an operator's edit, an ingest), the channel waits a round instead of jumping ahead.
+        query = select(deliveries).where(deliveries.c.id == head, deliveries.c.due_at <= now)
         row = connection.execute(select_for_claim(query, connection)).mappings().first()
         if row is None:
             return None

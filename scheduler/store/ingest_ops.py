@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from scheduler.store.models import (
     Delivery,
     DeliveryState,
     UpsertOutcome,
+    article_to_json,
     content_hash,
     utc,
 )
@@ -32,11 +34,17 @@ RECENT_SENT = timedelta(days=2)
 
 
 def decide(
-    state: DeliveryState | None, old_hash: str | None, new_hash: str, *, repost: bool
+    state: DeliveryState | None,
+    old_hash: str | None,
+    new_hash: str,
+    *,
+    repost: bool,
+    retimed: bool = False,
 ) -> UpsertOutcome:
     """What an upsert does, given the newest delivery of the same article and channel (None: there is none).
 
-    - same text: ``unchanged`` in every state (a cancelled post is not brought back, a sent one not resent);
+    - same text: ``unchanged`` in every state (a cancelled post is not brought back, a sent one not resent),
+      except a planned delivery whose article's ``publish_at`` changed (``retimed``): ``updated``, moved;
     - a planned delivery: ``updated`` in place (same slot, id and idempotency key);
     - sending, retrying or unknown: ``in-flight``, left alone, because its key may already be at the network
       with the old text;
@@ -45,7 +53,7 @@ def decide(
     """
     if state is None:
         return UpsertOutcome.ADDED
-    if old_hash == new_hash:
+    if old_hash == new_hash and not (retimed and state is DeliveryState.PLANNED):
         return UpsertOutcome.UNCHANGED
     if state is DeliveryState.PLANNED:
         return UpsertOutcome.UPDATED
@@ -54,6 +62,13 @@ def decide(
     if state is DeliveryState.SENT:
         return UpsertOutcome.REPOSTED if repost else UpsertOutcome.ALREADY_SENT
     return UpsertOutcome.ADDED
+
+
+def publish_at_changed(stored_article: dict[str, Any] | None, post: Post) -> bool:
+    """Whether the article's ``publish_at`` differs from the one stored with its delivery."""
+    if stored_article is None:
+        return False
+    return bool(stored_article.get("publish_at") != article_to_json(post.article)["publish_at"])
 
 
 def needs_slot(outcome: UpsertOutcome) -> bool:
@@ -123,7 +138,10 @@ class IngestMixin(StoreBase):
         with self._write() as connection:
             row = self._newest(connection, post.source, post.channel)
             state = DeliveryState(row["state"]) if row is not None else None
-            outcome = decide(state, row["content_hash"] if row else None, new_hash, repost=repost)
+            retimed = publish_at_changed(row["article"] if row else None, post)
+            outcome = decide(
+                state, row["content_hash"] if row else None, new_hash, repost=repost, retimed=retimed
+            )
             if needs_slot(outcome):
                 if post.scheduled_at is None:
                     return UpsertResult(UpsertOutcome.SKIPPED, None)
@@ -131,14 +149,14 @@ class IngestMixin(StoreBase):
                 delivery_id = self._insert(connection, post, generation=generation, now=now, replaces=row)
             elif outcome is UpsertOutcome.UPDATED:
                 assert row is not None
-                self._move(
-                    connection,
-                    row,
-                    DeliveryState.PLANNED,
-                    reason=f"text updated: {post.source} was edited before its slot",
-                    now=now,
-                    **post_content(post),
-                )
+                values = post_content(post)
+                reason = f"text updated: {post.source} was edited before its slot"
+                if retimed and post.scheduled_at is not None:
+                    values.update(scheduled_at=utc(post.scheduled_at), zone=zone_of(post.scheduled_at))
+                    reason = (
+                        f"{post.source} was edited (publish_at): moved to {post.scheduled_at.isoformat()}"
+                    )
+                self._move(connection, row, DeliveryState.PLANNED, reason=reason, now=now, **values)
                 delivery_id = row["id"]
             else:
                 assert row is not None

@@ -16,18 +16,26 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, inspect, select
 
+from scheduler.store.dialect import lock_migrations
 from scheduler.store.errors import SchemaTooNew, StoreError
-from scheduler.store.schema import metadata, schema_version
+from scheduler.store.schema import VERSION_2_TABLES, metadata, schema_version
 
 Migration = Callable[[Connection], None]
 
 
 def _initial(connection: Connection) -> None:
     """Version 1: deliveries, transitions, channel_pauses, schema_version."""
-    metadata.create_all(connection)
+    later = set(VERSION_2_TABLES)
+    metadata.create_all(connection, tables=[table for table in metadata.sorted_tables if table not in later])
 
 
-MIGRATIONS: dict[int, Migration] = {1: _initial}
+def _workers(connection: Connection) -> None:
+    """Version 2: ``workers`` (heartbeats of ``tagcast serve`` processes) and ``periodic_runs`` (work done
+    once per period across all of them)."""
+    metadata.create_all(connection, tables=list(VERSION_2_TABLES))
+
+
+MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers}
 
 
 def latest_version(migrations: Mapping[int, Migration] = MIGRATIONS) -> int:
@@ -56,6 +64,7 @@ def migrate(connection: Connection, migrations: Mapping[int, Migration] = MIGRAT
 
     Raises :class:`SchemaTooNew` when the database is newer than ``migrations`` knows.
     """
+    lock_migrations(connection)
     latest = latest_version(migrations)
     found = current_version(connection)
     if found is None:

@@ -133,3 +133,30 @@ schema_version = Table(
     Column("version", Integer, nullable=False),
     Column("applied_at", UTCDateTime, nullable=False),
 )
+
+# --- schema version 2: the workers of a cluster and its periodic work ------------------------------------
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime, nullable=True),
+)
+Index("ix_workers_heartbeat", workers.c.heartbeat_at)
+
+periodic_runs = Table(
+    "periodic_runs",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("last_run_at", UTCDateTime, nullable=True),
+    Column("run_by", String(200), nullable=True),
+    # while a run is in progress (SQLite: the claim; PostgreSQL relies on an advisory lock)
+    Column("running_until", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+)
+
+VERSION_2_TABLES = (workers, periodic_runs)

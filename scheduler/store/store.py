@@ -8,6 +8,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from scheduler.store.cluster_ops import ClusterMixin
 from scheduler.store.dialect import create_store_engine, writer
 from scheduler.store.dispatch_ops import DispatchMixin
 from scheduler.store.errors import StoreError
@@ -16,7 +17,7 @@ from scheduler.store.migrations import migrate
 from scheduler.store.operator_ops import ListingMixin, OperatorMixin
 
 
-class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin):
+class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin):
     """The durable outbox of deliveries, their transitions and channel pauses::
 
         with Store.open(settings.store.url, root=workspace.root) as store:

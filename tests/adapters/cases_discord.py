@@ -24,7 +24,9 @@ def deploy(root: Path) -> Iterator[Deployment]:
         assert isinstance(fake, DiscordFake)
         yield Deployment(
             settings=ChannelSettings(network="discord", webhook_url=SecretStr(fake.webhook_url())),
-            bad_settings=ChannelSettings(network="discord", webhook_url=SecretStr(fake.webhook_url("revoked"))),
+            bad_settings=ChannelSettings(
+                network="discord", webhook_url=SecretStr(fake.webhook_url("revoked"))
+            ),
             posts=lambda: [SentPost(m.id, m.content) for m in fake.messages],
             fake=fake,
             root=root,

@@ -1,8 +1,8 @@
 """The ``slack`` adapter under contract, against the fake incoming webhook (``fakes.slack``).
 
-Incoming webhooks return no message id and cannot be checked without posting, so the contract tests that compare
-remote ids, or expect ``check()`` to notice a wrong secret, are skipped; ``test_slack.py`` covers the same paths
-(single post, 5xx then success, a revoked webhook) without ids.
+Incoming webhooks return no message id and cannot be checked without posting, so the contract tests that
+compare remote ids, or expect ``check()`` to notice a wrong secret, are skipped; ``test_slack.py`` covers the
+same paths (single post, 5xx then success, a revoked webhook) without ids.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def deploy(root: Path) -> Iterator[Deployment]:
         assert isinstance(fake, SlackFake)
         yield Deployment(
             settings=ChannelSettings(network="slack", webhook_url=SecretStr(fake.webhook_url())),
-            bad_settings=ChannelSettings(network="slack", webhook_url=SecretStr(fake.webhook_url("revokedsecret"))),
+            bad_settings=ChannelSettings(
+                network="slack", webhook_url=SecretStr(fake.webhook_url("revokedsecret"))
+            ),
             posts=lambda: [SentPost("", m.shown) for m in fake.messages],
             fake=fake,
             root=root,

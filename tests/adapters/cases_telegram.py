@@ -1,7 +1,7 @@
 """The ``telegram`` adapter under contract, against the fake Bot API (``fakes.telegram``), in each parse mode.
 
-The fake stores the text as the chat shows it (after MarkdownV2 / HTML parsing), so the contract's texts, which
-hold ``#``, ``.``, ``/`` and ``-``, also prove that the adapter escapes what it sends.
+The fake stores the text as the chat shows it (after MarkdownV2 / HTML parsing), so the contract's texts,
+which hold ``#``, ``.``, ``/`` and ``-``, also prove that the adapter escapes what it sends.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def deployer(parse_mode: str | None) -> Callable[[Path], AbstractContextManager[
 
 CASES = [
     AdapterCase("telegram", deployer(None), publish_path=r"/sendMessage$"),
-    AdapterCase("telegram", deployer("MarkdownV2"), publish_path=r"/sendMessage$", label="telegram-markdownv2"),
+    AdapterCase(
+        "telegram", deployer("MarkdownV2"), publish_path=r"/sendMessage$", label="telegram-markdownv2"
+    ),
     AdapterCase("telegram", deployer("HTML"), publish_path=r"/sendMessage$", label="telegram-html"),
 ]

@@ -45,7 +45,11 @@ over-length part is refused before any request; a failed later part never repost
 crash, :meth:`Adapter.reconcile` on a fresh adapter with the saved journal ends with exactly one post
 (``idempotent``) or raises UnknownOutcome without resending. Fault tests skip for a case without a fake.
 
-The journal given to adapters is :class:`DurableJournal`: ``reconcile`` sees only what was *saved*.
+The journal given to adapters is :class:`DurableJournal`: ``reconcile`` sees only what was *saved*, and the
+saved state must be JSON. A ``cases_*`` module that fails to import fails ``test_cases_module_imports`` and
+the other cases still run. ``AdapterCase.skip`` maps a test function name to the reason it does not apply.
+Fakes are built on :mod:`fakes.server` (``FakeServer``, ``route``, ``Reply``, ``fake.faults``); import them as
+``fakes.<name>`` (pytest puts ``tests/`` on ``sys.path``).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ Record keys, facets as the server stores them, threads, tokens, errors, exactly 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 from collections.abc import Iterator
@@ -89,7 +90,11 @@ class TestTid:
             decoded = decoded * 32 + S32_ALPHABET.index(char)
         assert decoded == micros
         assert tid[11:] == "2z"
-        assert make_tid(micros=0, clock_id=0) == "2" * 13
+
+    def test_same_as_the_reference_implementation(self) -> None:
+        """Values from ``TID.fromTime(micros, clockid)`` of @atproto/common-web (tests/pds/node_modules)."""
+        assert make_tid(micros=1_700_000_000_000_000, clock_id=0) == "3ke6kg3wk2222"
+        assert make_tid(micros=1_700_000_000_123_456, clock_id=31) == "3ke6kg42cm22z"
 
     def test_time_order_is_key_order(self) -> None:
         assert make_tid(micros=10**15, clock_id=1023) < make_tid(micros=10**15 + 1, clock_id=0)
@@ -219,6 +224,18 @@ async def test_spent_refresh_token_means_logging_in_again(fake: BlueskyFake) -> 
         await adapter.publish(outgoing(["after a long pause"]), Journal(state={}))
     assert fake.sessions_created == 2
     assert len(fake.posts()) == 1
+
+
+async def test_concurrent_sends_survive_one_expiry(fake: BlueskyFake) -> None:
+    async with client() as http:
+        adapter = adapter_for(fake, http)
+        await adapter.check()
+        fake.expire_tokens()
+        posts = [outgoing([f"post {n}"], delivery_id=f"d-{n}") for n in range(4)]
+        receipts = await asyncio.gather(*(adapter.publish(post, Journal(state={})) for post in posts))
+    assert sorted(stored.value["text"] for _, stored in fake.posts()) == [f"post {n}" for n in range(4)]
+    assert len({r.remote_ids for r in receipts}) == 4
+    assert fake.edits == []
 
 
 async def test_invalid_request_is_permanent_with_the_servers_words(fake: BlueskyFake) -> None:

@@ -1,4 +1,4 @@
-"""Discord specifics beyond the contract: the request, threads as consecutive messages, links, errors, redaction."""
+"""Discord beyond the contract: the request, threads as consecutive messages, links, errors, redaction."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def adapter(fake: DiscordFake, http: httpx.AsyncClient, **overrides: Any) -> Dis
 
 def test_form_errors_flatten_discords_nested_errors() -> None:
     errors = {
-        "content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]},
+        "content": {
+            "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]
+        },
         "embeds": {"0": {"title": {"_errors": [{"code": "X", "message": "Too long"}]}}},
     }
     assert form_errors(errors) == ["content: Must be 2000 or fewer in length.", "embeds.0.title: Too long"]
@@ -95,7 +97,9 @@ async def test_into_a_discord_thread(fake: DiscordFake) -> None:
 async def test_unknown_thread_is_permanent_and_names_the_option(fake: DiscordFake) -> None:
     async with client() as http:
         with pytest.raises(PermanentDeliveryError, match=r"options\.thread_id") as caught:
-            await adapter(fake, http, options={"thread_id": "42"}).publish(outgoing(["x"]), DurableJournal().journal())
+            await adapter(fake, http, options={"thread_id": "42"}).publish(
+                outgoing(["x"]), DurableJournal().journal()
+            )
     assert not isinstance(caught.value, AuthError)
 
 
@@ -146,7 +150,7 @@ async def test_rate_limit_reads_the_json_retry_after(fake: DiscordFake) -> None:
 async def test_deleted_webhook_is_an_auth_error(fake: DiscordFake) -> None:
     fake.deleted = True
     async with client() as http:
-        with pytest.raises(AuthError, match="webhook .* was deleted"):
+        with pytest.raises(AuthError, match=r"webhook .* was deleted"):
             await adapter(fake, http).publish(outgoing(["x"]), DurableJournal().journal())
         with pytest.raises(AuthError, match="was deleted"):
             await adapter(fake, http).check()
@@ -154,11 +158,15 @@ async def test_deleted_webhook_is_an_auth_error(fake: DiscordFake) -> None:
 
 async def test_invalid_form_body_is_permanent_with_the_field_error(fake: DiscordFake) -> None:
     async with client() as http:
-        with pytest.raises(PermanentDeliveryError, match="content: Must be 2000 or fewer in length") as caught:
+        with pytest.raises(
+            PermanentDeliveryError, match="content: Must be 2000 or fewer in length"
+        ) as caught:
             await adapter(fake, http, limit=3000).publish(outgoing(["a" * 2001]), DurableJournal().journal())
         assert not isinstance(caught.value, AuthError)
         with pytest.raises(PermanentDeliveryError, match="username"):
-            await adapter(fake, http, username="Discord News").publish(outgoing(["x"]), DurableJournal().journal())
+            await adapter(fake, http, username="Discord News").publish(
+                outgoing(["x"]), DurableJournal().journal()
+            )
 
 
 async def test_over_length_is_refused_before_sending(fake: DiscordFake) -> None:
@@ -184,11 +192,16 @@ async def test_missing_or_malformed_webhook_url(fake: DiscordFake, url: str | No
     assert TOKEN not in str(caught.value)
 
 
-# --- the webhook token never shows -----------------------------------------------------------------------------
+# --- the webhook token never shows --------------------------------------------------------------------------
 
 
 def assert_no_secret(error: BaseException, secret: str) -> None:
-    for text in (str(error), repr(error), getattr(error, "reason", ""), "".join(traceback.format_exception(error))):
+    for text in (
+        str(error),
+        repr(error),
+        getattr(error, "reason", ""),
+        "".join(traceback.format_exception(error)),
+    ):
         assert secret not in text
 
 
@@ -205,6 +218,8 @@ FAILURES: dict[str, type[DeliveryError]] = {
     "bad-username": PermanentDeliveryError,
     "unknown-thread": PermanentDeliveryError,
     "empty-locally": PermanentDeliveryError,
+    "401-echoing-the-url": AuthError,
+    "400-echoing-the-token": PermanentDeliveryError,
     "rate-limited": TransientDeliveryError,
     "server-error": TransientDeliveryError,
     "timeout": UnknownOutcome,
@@ -217,7 +232,7 @@ FAILURES: dict[str, type[DeliveryError]] = {
 @pytest.mark.parametrize("kind", list(FAILURES))
 async def test_the_webhook_token_never_appears_in_an_error(fake: DiscordFake, kind: str) -> None:
     url, overrides, text = fake.webhook_url(), dict[str, Any](), "hello"
-    where = {"path": "/api/webhooks/", "method": "POST"}
+    where: dict[str, Any] = {"path": "/api/webhooks/", "method": "POST"}
     if kind == "wrong-token":
         url = fake.webhook_url("wrong-" + TOKEN)
     elif kind == "deleted":
@@ -230,6 +245,10 @@ async def test_the_webhook_token_never_appears_in_an_error(fake: DiscordFake, ki
         overrides = {"options": {"thread_id": "42"}}
     elif kind == "empty-locally":
         text = "  "
+    elif kind == "401-echoing-the-url":
+        fake.refuse(401, {"message": f"Invalid Webhook Token for {url}", "code": 50027})
+    elif kind == "400-echoing-the-token":
+        fake.refuse(400, {"message": f"Invalid Form Body: token {TOKEN}", "code": 50035})
     elif kind == "rate-limited":
         fake.faults.rate_limited(wait=1, **where)
     elif kind == "server-error":

@@ -58,9 +58,15 @@ def fake() -> Iterator[SlackFake]:
         yield running
 
 
-def adapter(fake: SlackFake, http: httpx.AsyncClient, url: str | None = None, **overrides: Any) -> SlackAdapter:
+def adapter(
+    fake: SlackFake, http: httpx.AsyncClient, url: str | None = None, **overrides: Any
+) -> SlackAdapter:
     webhook = fake.webhook_url() if url is None else url
-    values: dict[str, Any] = {"network": "slack", "webhook_url": SecretStr(webhook) if webhook else None, **overrides}
+    values: dict[str, Any] = {
+        "network": "slack",
+        "webhook_url": SecretStr(webhook) if webhook else None,
+        **overrides,
+    }
     return SlackAdapter("team", ChannelSettings(**values), http=http, root=Path("."))
 
 
@@ -171,7 +177,7 @@ class TestCheck:
         assert SECRET not in str(caught.value)
 
 
-# --- the webhook secret never shows ----------------------------------------------------------------------------
+# --- the webhook secret never shows -------------------------------------------------------------------------
 
 
 def closed_port() -> str:

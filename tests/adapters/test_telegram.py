@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import string
-from dataclasses import replace
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ SECRET_PART = TOKEN.split(":", 1)[1]
 RESERVED = sorted(MARKDOWN_V2_RESERVED)
 
 
-# --- escaping ----------------------------------------------------------------------------------------------
+# --- escaping -----------------------------------------------------------------------------------------------
 
 
 class TestEscapeMarkdownV2:
@@ -138,7 +138,7 @@ def test_message_links() -> None:
     assert message_link({"id": 555}, 7) is None
 
 
-# --- against the fake ----------------------------------------------------------------------------------------
+# --- against the fake ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -194,6 +194,25 @@ async def test_what_the_bot_api_receives(fake: TelegramFake) -> None:
     assert receipt.extra["urls"] == [f"https://t.me/tagcastnews/{i}" for i in ids]
 
 
+async def test_link_preview_can_be_turned_off(fake: TelegramFake) -> None:
+    async with client() as http:
+        await adapter(fake, http, options={"link_preview": False}).publish(
+            outgoing(["https://e.com/a"]), DurableJournal().journal()
+        )
+    assert fake.messages[0].link_preview_options == {"is_disabled": True}
+    assert "disable_notification" not in fake.messages[0].fields
+
+
+async def test_chat_not_found_names_the_key(fake: TelegramFake) -> None:
+    async with client() as http:
+        with pytest.raises(PermanentDeliveryError, match="check chat_id") as caught:
+            await adapter(fake, http, chat_id="@nosuchchat").publish(
+                outgoing(["x"]), DurableJournal().journal()
+            )
+    assert not isinstance(caught.value, AuthError)
+    assert "Bad Request: chat not found" in caught.value.reason
+
+
 async def test_plain_text_sends_no_parse_mode_and_no_escapes(fake: TelegramFake) -> None:
     async with client() as http:
         await adapter(fake, http).publish(outgoing(["a.b (c) #d"]), DurableJournal().journal())
@@ -205,7 +224,9 @@ async def test_plain_text_sends_no_parse_mode_and_no_escapes(fake: TelegramFake)
 @pytest.mark.parametrize("mode", ["html", "markdownv2", "MARKDOWNV2"])
 async def test_parse_mode_is_case_insensitive(fake: TelegramFake, mode: str) -> None:
     async with client() as http:
-        await adapter(fake, http, parse_mode=mode).publish(outgoing(["<a> & b.c!"]), DurableJournal().journal())
+        await adapter(fake, http, parse_mode=mode).publish(
+            outgoing(["<a> & b.c!"]), DurableJournal().journal()
+        )
     assert fake.messages[0].text == "<a> & b.c!"
     assert fake.messages[0].parse_mode in ("HTML", "MarkdownV2")
 
@@ -213,7 +234,9 @@ async def test_parse_mode_is_case_insensitive(fake: TelegramFake, mode: str) -> 
 async def test_unsupported_parse_mode_fails_before_sending(fake: TelegramFake) -> None:
     async with client() as http:
         with pytest.raises(PermanentDeliveryError, match="parse_mode = 'Markdown' is not supported"):
-            await adapter(fake, http, parse_mode="Markdown").publish(outgoing(["x"]), DurableJournal().journal())
+            await adapter(fake, http, parse_mode="Markdown").publish(
+                outgoing(["x"]), DurableJournal().journal()
+            )
     assert fake.requests == []
 
 
@@ -230,7 +253,9 @@ class TestLengthAfterParsing:
     async def test_escapes_do_not_count(self, fake: TelegramFake) -> None:
         text = "." * 4096
         async with client() as http:
-            await adapter(fake, http, parse_mode="MarkdownV2").publish(outgoing([text]), DurableJournal().journal())
+            await adapter(fake, http, parse_mode="MarkdownV2").publish(
+                outgoing([text]), DurableJournal().journal()
+            )
         assert len(fake.messages[0].raw) == 8192
         assert fake.messages[0].text == text
 
@@ -244,7 +269,9 @@ class TestLengthAfterParsing:
     async def test_the_server_refuses_too_long_with_its_description(self, fake: TelegramFake) -> None:
         async with client() as http:
             with pytest.raises(PermanentDeliveryError, match="Bad Request: message is too long") as caught:
-                await adapter(fake, http, limit=5000).publish(outgoing(["a" * 4097]), DurableJournal().journal())
+                await adapter(fake, http, limit=5000).publish(
+                    outgoing(["a" * 4097]), DurableJournal().journal()
+                )
         assert not isinstance(caught.value, AuthError)
         assert fake.messages == []
 
@@ -253,7 +280,9 @@ class TestErrors:
     async def test_cant_parse_entities_is_permanent_with_the_description(self, fake: TelegramFake) -> None:
         fake.refuse(400, "Bad Request: can't parse entities: Character '.' is reserved")
         async with client() as http:
-            with pytest.raises(PermanentDeliveryError, match="can't parse entities: Character '.' is reserved"):
+            with pytest.raises(
+                PermanentDeliveryError, match=r"can't parse entities: Character '\.' is reserved"
+            ):
                 await adapter(fake, http, parse_mode="MarkdownV2").publish(
                     outgoing(["x"]), DurableJournal().journal()
                 )
@@ -262,7 +291,9 @@ class TestErrors:
         fake.migrated[-4001] = -1004001
         async with client() as http:
             with pytest.raises(PermanentDeliveryError) as caught:
-                await adapter(fake, http, chat_id="-4001").publish(outgoing(["x"]), DurableJournal().journal())
+                await adapter(fake, http, chat_id="-4001").publish(
+                    outgoing(["x"]), DurableJournal().journal()
+                )
         assert not isinstance(caught.value, AuthError)
         assert 'set chat_id = "-1004001"' in caught.value.reason
         assert "TAGCAST_CHANNELS__NEWS__CHAT_ID" in caught.value.reason
@@ -321,7 +352,7 @@ class TestJournal:
                 "in_flight": 1,
                 "chat": None,
             }
-            with pytest.raises(UnknownOutcome, match="part 2 of 3 .*1 part\\(s\\) before it are out"):
+            with pytest.raises(UnknownOutcome, match=r"part 2 of 3 .*1 part\(s\) before it are out"):
                 await adapter(fake, http).reconcile(outgoing(THREAD), durable.journal())
             with pytest.raises(UnknownOutcome):
                 await adapter(fake, http).publish(outgoing(THREAD), durable.journal())
@@ -362,12 +393,17 @@ class TestCheck:
                 await adapter(fake, http, chat_id=chat_id).check()
 
 
-# --- the token never shows -------------------------------------------------------------------------------------
+# --- the token never shows ----------------------------------------------------------------------------------
 
 
 def assert_no_token(error: BaseException, token: str = TOKEN) -> None:
     secret = token.split(":", 1)[-1]
-    shown = [str(error), repr(error), getattr(error, "reason", ""), "".join(traceback.format_exception(error))]
+    shown = [
+        str(error),
+        repr(error),
+        getattr(error, "reason", ""),
+        "".join(traceback.format_exception(error)),
+    ]
     for text in shown:
         assert token not in text
         assert secret not in text
@@ -390,6 +426,8 @@ FAILURES: dict[str, tuple[dict[str, Any], str | None, type[DeliveryError]]] = {
     "too-long": ({"limit": 5000}, "too-long", PermanentDeliveryError),
     "over-limit-locally": ({}, "over-limit", PermanentDeliveryError),
     "cant-parse": ({"parse_mode": "MarkdownV2"}, "cant-parse", PermanentDeliveryError),
+    "404-echoing-the-path": ({}, "echo-404", AuthError),
+    "401-echoing-the-token": ({}, "echo-401", AuthError),
     "rate-limited": ({}, "rate_limit", TransientDeliveryError),
     "server-error-json": ({}, "error-500", TransientDeliveryError),
     "server-error-html": ({}, "error-502", TransientDeliveryError),
@@ -409,6 +447,10 @@ async def test_the_token_never_appears_in_an_error(fake: TelegramFake, kind: str
     text = "a" * 4097 if fault in ("too-long", "over-limit") else "x"
     if fault == "cant-parse":
         fake.refuse(400, "Bad Request: can't parse entities: Character '.' is reserved")
+    elif fault == "echo-404":
+        fake.refuse(404, f"Not Found: /bot{TOKEN}/sendMessage")
+    elif fault == "echo-401":
+        fake.refuse(401, f"Unauthorized: token {TOKEN} was revoked")
     elif fault == "rate_limit":
         fake.faults.rate_limited(wait=1, path="sendMessage")
     elif fault and fault.startswith("error-"):

@@ -207,6 +207,20 @@ def test_an_edit_after_sending_needs_repost(workspace: Path) -> None:
     assert sent[0]["remote_url"] == "https://social.example/1"
 
 
+def test_a_changed_publish_at_moves_the_queued_post(workspace: Path) -> None:
+    add(workspace)
+    before = queued(workspace)["posts/a.md"]
+    text = article("Alpha story", "The first body.").replace(
+        "tags:", "publish_at: 2026-06-10T12:00:00+02:00\ntags:"
+    )
+    write_post(workspace, "a.md", text)
+    items = {item["source"]: item for item in as_json(add(workspace, "--json")) if item["channel"] == "file"}
+    assert items["posts/a.md"]["outcome"] == "updated"
+    after = queued(workspace)["posts/a.md"]
+    assert (after["id"], after["scheduled_at"]) == (before["id"], "2026-06-10T12:00:00+02:00")
+    assert as_json(add(workspace, "--json"))[0]["outcome"] == "unchanged"
+
+
 def test_an_edit_while_sending_is_left_alone_and_reported(workspace: Path) -> None:
     add(workspace)
     a = queued(workspace)["posts/a.md"]

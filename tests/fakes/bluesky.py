@@ -34,7 +34,8 @@ from scheduler.length.graphemes import grapheme_count, utf8_length
 POST = "app.bsky.feed.post"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-WRITE_COST = {"create": 3, "update": 2}
+WRITE_COST = {"createRecord": 3, "putRecord": 2}
+"""Points per call, whatever the call does (pds/src/rate-limits.ts)."""
 
 
 def canonical_cid(record: dict[str, Any]) -> str:
@@ -255,8 +256,13 @@ class BlueskyFake(FakeServer):
         return self._write(request, put=True)
 
     def _write(self, request: Request, *, put: bool) -> Reply:
+        """create/putRecord. As on the PDS, the write budget is charged per call, before the handler runs."""
         try:
             did = self._authed(request)
+            cost = WRITE_COST["putRecord" if put else "createRecord"]
+            if self.budget.remaining(did) < cost:
+                return self.rate_limited(request, self.budget.reset_at() - time.time())[0]
+            self.budget.spent[did] = self.budget.spent.get(did, 0) + cost
             body = request.fields()
             repo, collection, record = body.get("repo"), body.get("collection"), body.get("record")
             if repo not in (did, self.account.handle):
@@ -272,27 +278,18 @@ class BlueskyFake(FakeServer):
                 validate_post(record)
             key = (did, collection, rkey)
             existing = self.records.get(key)
-            kind = "update" if existing is not None else "create"
-            cid = canonical_cid(record)
             if existing is not None and not put:
                 raise XrpcError(500, "InternalServerError", "Internal Server Error")
-            if existing is not None and existing.cid == cid:
-                kind = "noop"
-            elif self.budget.remaining(did) < WRITE_COST[kind]:
-                return self.rate_limited(request, self.budget.reset_at() - time.time())[0]
         except XrpcError as exc:
             return exc.reply()
-        uri = f"at://{did}/{collection}/{rkey}"
-        if kind != "noop":
-            self.budget.spent[did] = self.budget.spent.get(did, 0) + WRITE_COST[kind]
-            self.records[key] = StoredRecord(value=record, cid=cid)
-        self.writes.append(Write(kind=kind, uri=uri, cid=cid, at=time.time()))
+        uri, cid = f"at://{did}/{collection}/{rkey}", canonical_cid(record)
+        kind = "create" if existing is None else "noop" if existing.cid == cid else "update"
         answer: dict[str, Any] = {"uri": uri, "cid": cid, "validationStatus": "valid"}
         if kind != "noop":
-            answer["commit"] = {
-                "cid": canonical_cid({"commit": uri, "n": len(self.writes)}),
-                "rev": _next_tid(),
-            }
+            self.records[key] = StoredRecord(value=record, cid=cid)
+            commit = {"commit": uri, "n": len(self.writes)}
+            answer["commit"] = {"cid": canonical_cid(commit), "rev": _next_tid()}
+        self.writes.append(Write(kind=kind, uri=uri, cid=cid, at=time.time()))
         return Reply.json(answer, headers=self._rate_headers(did))
 
     @route("GET", "/xrpc/com.atproto.repo.getRecord")

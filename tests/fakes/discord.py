@@ -3,12 +3,13 @@
 - ``POST /api/webhooks/<id>/<token>``: an unknown (or deleted) webhook is ``404 {"message":"Unknown Webhook",
   "code":10015}``, a wrong token ``401 {"message":"Invalid Webhook Token","code":50027}``;
 - ``content`` of at most 2000 characters (``400 50035 Invalid Form Body`` with the field error) and not empty
-  (``400 50006``); ``username`` without "discord"/"clyde"; ``allowed_mentions.parse`` only ``users``, ``roles``,
-  ``everyone``. Who a message would ping (``@everyone``, ``@here``, ``<@id>``, ``<@&id>``) under its
-  ``allowed_mentions`` (absent = ping everything) is recorded in :attr:`DiscordMessage.pinged`;
+  (``400 50006``); ``username`` without "discord"/"clyde"; ``allowed_mentions.parse`` only ``users``,
+  ``roles``, ``everyone``. Who a message would ping (``@everyone``, ``@here``, ``<@id>``, ``<@&id>``) under
+  its ``allowed_mentions`` (absent = ping everything) is recorded in :attr:`DiscordMessage.pinged`;
 - ``?wait=true`` answers ``200`` with the Message; without it ``204`` and no body (the message is stored);
 - ``?thread_id=`` must name one of :attr:`DiscordFake.threads` (``404 Unknown Channel``, code 10003);
 - ``GET /api/webhooks/<id>/<token>`` returns the webhook with its ``guild_id`` and ``channel_id``;
+- :meth:`DiscordFake.refuse` scripts an answer for the next POST;
 - every answer carries ``X-RateLimit-*`` headers; a 429 (fault) has the JSON ``retry_after`` (float seconds),
   ``Retry-After`` (whole seconds) and ``X-RateLimit-Reset-After``.
 """
@@ -40,7 +41,9 @@ class DiscordError(Exception):
 
 
 def form_error(name: str, code: str, message: str) -> DiscordError:
-    return DiscordError(400, 50035, "Invalid Form Body", {name: {"_errors": [{"code": code, "message": message}]}})
+    return DiscordError(
+        400, 50035, "Invalid Form Body", {name: {"_errors": [{"code": code, "message": message}]}}
+    )
 
 
 @dataclass
@@ -57,7 +60,10 @@ class DiscordMessage:
 
 
 def pings(content: str, allowed_mentions: dict[str, Any] | None) -> list[str]:
-    """Who ``content`` pings: ``@everyone``/``@here``, ``<@user>``, ``<@&role>``, filtered by ``allowed_mentions``."""
+    """Whom ``content`` pings (``@everyone``, ``@here``, ``<@user>``, ``<@&role>``) under allowed_mentions.
+
+    An absent ``allowed_mentions`` lets every mention ping, as on Discord.
+    """
     allowed = MENTION_TYPES if allowed_mentions is None else set(allowed_mentions.get("parse", []))
     users = allowed_mentions.get("users", []) if allowed_mentions else []
     roles = allowed_mentions.get("roles", []) if allowed_mentions else []
@@ -93,7 +99,13 @@ class DiscordFake(FakeServer):
         self.threads: set[str] = {"1180000000000000004"}
         self.deleted = False
         self.messages: list[DiscordMessage] = []
+        self.refusals: list[Reply] = []
+        """Answers for the next POSTs, in order (see :meth:`refuse`)."""
         self._next_id = 1190000000000000000
+
+    def refuse(self, status: int, body: dict[str, Any]) -> None:
+        """Answer the next POST with ``status`` and the JSON ``body`` (one the adapter never provokes)."""
+        self.refusals.append(Reply.json(body, status))
 
     def webhook_url(self, token: str | None = None) -> str:
         return f"{self.base_url}/api/webhooks/{self.webhook_id}/{token or self.token}"
@@ -156,6 +168,8 @@ class DiscordFake(FakeServer):
 
     @route("POST", "/api/webhooks/{id}/{token}")
     def execute(self, request: Request) -> Reply:
+        if self.refusals:
+            return self.refusals.pop(0)
         try:
             self._authorize(request)
             message = self._store(request)
@@ -169,7 +183,11 @@ class DiscordFake(FakeServer):
                 "type": 0,
                 "content": message.content,
                 "channel_id": message.channel_id,
-                "author": {"id": self.webhook_id, "username": message.username or self.webhook_name, "bot": True},
+                "author": {
+                    "id": self.webhook_id,
+                    "username": message.username or self.webhook_name,
+                    "bot": True,
+                },
                 "webhook_id": self.webhook_id,
                 "mention_everyone": any(p.startswith("@") for p in message.pinged),
                 "mentions": [],
@@ -191,7 +209,9 @@ class DiscordFake(FakeServer):
         if username is not None and (
             not 1 <= len(username) <= 80 or re.search("discord|clyde", username, re.IGNORECASE)
         ):
-            raise form_error("username", "USERNAME_INVALID_CONTAINS", "Username cannot contain discord or clyde")
+            raise form_error(
+                "username", "USERNAME_INVALID_CONTAINS", "Username cannot contain discord or clyde"
+            )
         mentions = body.get("allowed_mentions")
         if mentions is not None and not (
             isinstance(mentions, dict)

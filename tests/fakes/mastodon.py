@@ -120,8 +120,9 @@ class MastodonFake(FakeServer):
         }
 
     def rate_limited(self, request: Request, wait: float) -> tuple[Reply, float]:
-        reset = time.time() + wait
-        return Reply.json({"error": "Too many requests"}, 429, self._rate_headers(0, reset)), reset
+        headers = self._rate_headers(0, time.time() + wait)
+        announced = datetime.fromisoformat(headers["X-RateLimit-Reset"]).timestamp()
+        return Reply.json({"error": "Too many requests"}, 429, headers), announced
 
     def server_error(self, request: Request, status: int) -> Reply:
         return Reply.json({"error": "We're sorry, but something went wrong on our end."}, status)

@@ -7,8 +7,9 @@
   ``no_text`` (400, neither text nor blocks); a 429 (fault) is ``rate_limited`` with ``Retry-After``;
 - :meth:`SlackFake.refuse` scripts a plain-text error for the next post;
 - text over 40,000 characters is truncated, as Slack does;
-- :attr:`SlackMessage.shown` is the text as Slack renders mrkdwn (``&amp; &lt; &gt;`` decoded, the only entities Slack knows, ``<url|label>`` shown as the
-  label), and :attr:`SlackMessage.pinged` the ``<!channel>``, ``<!here>``, ``<!everyone>``, ``<@U…>`` it would ping.
+- :attr:`SlackMessage.shown` is the text as Slack renders mrkdwn (``&amp; &lt; &gt;`` decoded, the only
+  entities Slack knows, ``<url|label>`` shown as the label), and :attr:`SlackMessage.pinged` the
+  ``<!channel>``, ``<!here>``, ``<!everyone>``, ``<@U…>`` it would ping.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@
   ``404 Not Found``, an unknown method ``404 Not Found``; every answer is ``{"ok", "result"}`` or
   ``{"ok":false,"error_code","description","parameters"?}``;
 - ``sendMessage``: ``chat_id`` as a number, a numeric string or ``@username``; an unknown chat is
-  ``400 chat not found``, a chat the bot is not in ``403 Forbidden: bot is not a member of the channel chat``, a
-  migrated group ``400`` with ``parameters.migrate_to_chat_id``; ``parse_mode`` MarkdownV2 / HTML is parsed
-  (:func:`parse_markdown_v2`, :func:`parse_html`) and an unescaped reserved character is
+  ``400 chat not found``, a chat the bot is not in ``403 Forbidden: bot is not a member of the channel
+  chat``, a migrated group ``400`` with ``parameters.migrate_to_chat_id``; ``parse_mode`` MarkdownV2 / HTML is
+  parsed (:func:`parse_markdown_v2`, :func:`parse_html`) and an unescaped reserved character is
   ``400 Bad Request: can't parse entities: …``; the text *after* parsing must be 1..4096 UTF-16 code units;
   ``reply_parameters.message_id`` must name a message of that chat;
 - ``getMe``, ``getChat``;
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fakes.server import FakeServer, Reply, Request, route
-
 from scheduler.length.graphemes import utf16_length
 
 MAX_TEXT = 4096
@@ -33,7 +32,7 @@ TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 
 
 class EntityParseError(ValueError):
-    """The text is invalid in its parse mode; ``str()`` is what Telegram says after ``can't parse entities:``."""
+    """Invalid text for its parse mode; ``str()`` is what Telegram says after ``can't parse entities:``."""
 
 
 def _offset(text: str, index: int) -> int:
@@ -89,9 +88,10 @@ def _skip_url(text: str, i: int, start: int) -> int:
 def parse_markdown_v2(text: str) -> str:
     r"""The text a MarkdownV2 message shows, or EntityParseError worded as the Bot API words it.
 
-    ``\`` escapes any character 1..126; ``* _ __ ~ ||`` toggle entities that must be closed and nest; ```` ` ````
-    and ```` ``` ```` open code, in which only ``\`` escapes; ``[text](url)`` is a link whose URL escapes only
-    ``)`` and ``\``; ``>`` at the start of a line is a quote; any other reserved character is an error.
+    ``\`` escapes any character 1..126; ``* _ __ ~ ||`` toggle entities that must be closed and nest;
+    ```` ` ```` and ```` ``` ```` open code, in which only ``\`` escapes; ``[text](url)`` is a link whose URL
+    escapes only ``)`` and ``\``; ``>`` at the start of a line is a quote; any other reserved character is an
+    error.
     """
     out: list[str] = []
     stack: list[tuple[str, int]] = []
@@ -131,7 +131,10 @@ def parse_markdown_v2(text: str) -> str:
     return "".join(out)
 
 
-HTML_TAGS = frozenset("b strong i em u ins s strike del span tg-spoiler a code pre blockquote tg-emoji".split())
+HTML_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre"}
+    | {"blockquote", "tg-emoji"}
+)
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[A-Za-z-]+(?:=(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*>")
 _ENTITY = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,7})|#[xX]([0-9A-Fa-f]{1,6}));")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -163,7 +166,8 @@ def parse_html(text: str) -> str:
             else:
                 expected = stack[-1][0] if stack else ""
                 raise EntityParseError(
-                    f'Unmatched end tag at byte offset {_offset(text, i)}, expected "</{expected}>", found "</{name}>"'
+                    f"Unmatched end tag at byte offset {_offset(text, i)}, "
+                    f'expected "</{expected}>", found "</{name}>"'
                 )
             i = match.end()
         elif char == "&":
@@ -174,7 +178,9 @@ def parse_html(text: str) -> str:
             out.append(_NAMED[named] if named else chr(int(decimal) if decimal else int(hexadecimal, 16)))
             i = match.end()
         elif char == ">":
-            raise EntityParseError(f"Character '>' must be replaced with &gt; at byte offset {_offset(text, i)}")
+            raise EntityParseError(
+                f"Character '>' must be replaced with &gt; at byte offset {_offset(text, i)}"
+            )
         else:
             out.append(char)
             i += 1
@@ -187,7 +193,7 @@ def parse_html(text: str) -> str:
 
 
 def shown_text(text: str, parse_mode: str | None) -> str:
-    """What the chat shows for ``text`` sent with ``parse_mode`` (case-insensitive, as the Bot API accepts it)."""
+    """What the chat shows for ``text`` sent with ``parse_mode`` (case-insensitive, as in the Bot API)."""
     mode = (parse_mode or "").lower()
     if mode == "markdownv2":
         return parse_markdown_v2(text)
@@ -254,7 +260,12 @@ class TelegramFake(FakeServer):
     def __init__(self, token: str = "123456:good-token", chats: list[Chat] | None = None) -> None:
         super().__init__()
         self.token = token
-        self.bot = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Tagcast", "username": "tagcast_bot"}
+        self.bot = {
+            "id": int(token.split(":", maxsplit=1)[0]),
+            "is_bot": True,
+            "first_name": "Tagcast",
+            "username": "tagcast_bot",
+        }
         self.chats = chats if chats is not None else [Chat(id=-1001234567890, username="tagcastnews")]
         self.migrated: dict[int, int] = {}
         """Old group id -> supergroup id: sending to the old id answers ``migrate_to_chat_id``."""
@@ -264,7 +275,7 @@ class TelegramFake(FakeServer):
         self._next_id = 41
 
     def refuse(self, status: int, description: str, parameters: dict[str, Any] | None = None) -> None:
-        """Answer the next ``sendMessage`` with this error (for refusals the adapter never provokes itself)."""
+        """Answer the next ``sendMessage`` with this error (a refusal the adapter never provokes itself)."""
         self.refusals.append(BotApiError(status, description, parameters))
 
     # --- error formats ---------------------------------------------------------------------------------
@@ -298,7 +309,8 @@ class TelegramFake(FakeServer):
         key = str(chat_id)
         if re.fullmatch(r"-?\d+", key) and int(key) in self.migrated:
             raise bad_request(
-                "group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": self.migrated[int(key)]}
+                "group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[int(key)]},
             )
         for chat in self.chats:
             if key == str(chat.id) or (chat.username and key.lower() == f"@{chat.username.lower()}"):
@@ -350,7 +362,8 @@ class TelegramFake(FakeServer):
         preview = fields.get("link_preview_options")
         if preview is not None and not (
             isinstance(preview, dict)
-            and set(preview) <= {"is_disabled", "url", "prefer_small_media", "prefer_large_media", "show_above_text"}
+            and set(preview)
+            <= {"is_disabled", "url", "prefer_small_media", "prefer_large_media", "show_above_text"}
         ):
             raise bad_request("can't parse link preview options")
         self._next_id += 1

@@ -17,6 +17,8 @@ from scheduler.ingest import IngestReport, ingest
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.store import Store
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 def toml_value(value: object) -> str:
     if isinstance(value, bool):
@@ -57,9 +59,15 @@ def config_text(
     return "\n".join(lines) + "\n"
 
 
-def article(title: str, *, publish_at: str | None = None, channels: list[str] | None = None, body: str = "") -> str:
+def article(
+    title: str, *, publish_at: str | None = None, channels: list[str] | None = None, body: str = ""
+) -> str:
     """A Markdown article with front matter."""
-    front = [f"title: {title}", f"url: https://example.org/{title.lower().replace(' ', '-')}", "tags: [History]"]
+    front = [
+        f"title: {title}",
+        f"url: https://example.org/{title.lower().replace(' ', '-')}",
+        "tags: [History]",
+    ]
     if publish_at is not None:
         front.append(f"publish_at: {publish_at}")
     if channels is not None:

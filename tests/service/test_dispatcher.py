@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fakes.server import Reply, Request
 from fakes.telegram import TelegramFake
 from fakes.webhook import WebhookFake
 
@@ -26,7 +27,10 @@ def slot(hour: int, minute: int = 0) -> str:
 def two_hooks(site: Site, webhook: WebhookFake, other: WebhookFake, **service: object) -> None:
     site.write_config(
         config_text(
-            {"hook": {"network": "webhook", "url": webhook.url}, "other": {"network": "webhook", "url": other.url}},
+            {
+                "hook": {"network": "webhook", "url": webhook.url},
+                "other": {"network": "webhook", "url": other.url},
+            },
             service=service,
         )
     )
@@ -113,12 +117,18 @@ def test_rejected_credentials_pause_the_channel_and_say_how_to_fix_it(
 
     pause = site.store.paused()["hook"]
     assert pause.until is None
-    for needed in ("TAGCAST_CHANNELS__HOOK__SECRET", "tagcast channels test hook", "tagcast queue resume hook"):
+    for needed in (
+        "TAGCAST_CHANNELS__HOOK__SECRET",
+        "tagcast channels test hook",
+        "tagcast queue resume hook",
+    ):
         assert needed in pause.reason
     states = sorted(d.state.value for d in site.store.list(channel="hook"))
     assert states == ["failed", "planned"]
     [failed] = site.store.list(channel="hook", states=[DeliveryState.FAILED])
-    assert "401" in (failed.last_error or "") and f"tagcast queue retry {failed.id}" in (failed.last_error or "")
+    assert "401" in (failed.last_error or "") and f"tagcast queue retry {failed.id}" in (
+        failed.last_error or ""
+    )
     everything = caplog.text + pause.reason + "".join(t.reason for t in site.store.history(failed.id))
     assert "whsec-wrong-value" not in everything
 
@@ -143,7 +153,9 @@ def test_a_5xx_is_retried_with_the_same_key_and_posted_once(site: Site, webhook:
 
 
 def test_transient_failures_give_up_after_max_attempts(site: Site, webhook: WebhookFake) -> None:
-    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}, service={"max_attempts": 2}))
+    site.write_config(
+        config_text({"hook": {"network": "webhook", "url": webhook.url}}, service={"max_attempts": 2})
+    )
     site.write_post("p.md", article("Post", publish_at=slot(9)))
     site.ingest(T0)
     webhook.faults.server_error(status=502, times=5)
@@ -175,7 +187,9 @@ def test_a_lost_answer_on_a_network_without_keys_is_unknown_and_never_resent(
     with TelegramFake().running() as telegram:
         assert isinstance(telegram, TelegramFake)
         site.write_config(
-            config_text({"tg": {"network": "telegram", "base_url": telegram.base_url, "chat_id": "@tagcastnews"}})
+            config_text(
+                {"tg": {"network": "telegram", "base_url": telegram.base_url, "chat_id": "@tagcastnews"}}
+            )
         )
         site.write_post("p.md", article("Post", publish_at=slot(9)))
         site.ingest(T0)
@@ -220,21 +234,26 @@ def test_a_channel_gone_from_the_config_keeps_its_posts_waiting(
 
 
 class SlowWebhook(WebhookFake):
-    """A receiver that takes ``delay`` seconds to answer."""
+    """A receiver that takes ``delay`` seconds to answer: half before it acts on a request (which is logged
+    on arrival), half after, before the answer leaves."""
 
     def __init__(self, delay: float) -> None:
         super().__init__(secret=None)
         self.delay = delay
 
-    def handle(self, request):  # type: ignore[no-untyped-def]
-        time.sleep(self.delay)
-        return super().handle(request)
+    def _locked_route(self, request: Request) -> Reply:
+        time.sleep(self.delay / 2)
+        reply = super()._locked_route(request)
+        time.sleep(self.delay / 2)
+        return reply
 
 
 def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None:
     with SlowWebhook(delay=1.5).running() as slow:
         assert isinstance(slow, SlowWebhook)
-        site.write_config(config_text({"hook": {"network": "webhook", "url": slow.url}}, service={"lease": "0.6s"}))
+        site.write_config(
+            config_text({"hook": {"network": "webhook", "url": slow.url}}, service={"lease": "0.6s"})
+        )
         site.write_post("p.md", article("Post", publish_at="2020-01-01T00:00:00Z"))
         site.ingest(real_now())
         stale: list[str] = []

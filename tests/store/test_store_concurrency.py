@@ -1,8 +1,8 @@
-"""Two processes claim from one SQLite file at once: every delivery is claimed and sent exactly once."""
+"""Two processes claim from one outbox at once (one SQLite file, or one PostgreSQL database): every delivery
+is claimed and sent exactly once, and a channel never has two deliveries in flight."""
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import time
@@ -10,9 +10,11 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from store_support import make_post, sqlite_path
+from sqlalchemy import select
+from store_support import make_post
 
 from scheduler.store import DeliveryState, Store
+from scheduler.store.schema import deliveries, transitions
 
 WORKER = Path(__file__).with_name("claim_worker.py")
 ROWS = 200
@@ -70,11 +72,16 @@ def test_two_processes_claim_every_row_exactly_once(store: Store, db_url: str, t
 
     # in commit order, each channel alternates claim, sent, claim, sent: never two in flight at once,
     # and within a channel the slots go out in order
-    with sqlite3.connect(sqlite_path(db_url)) as raw:
-        events = raw.execute(
-            "SELECT d.channel, t.to_state, d.scheduled_at FROM transitions t JOIN deliveries d "
-            "ON d.id = t.delivery_id WHERE t.from_state IS NOT NULL ORDER BY t.id"
-        ).fetchall()
+    # (on PostgreSQL, transition ids of one channel are in commit order too: a claim of a channel starts only
+    # after the previous send of that channel was committed, and takes its id after that)
+    query = (
+        select(deliveries.c.channel, transitions.c.to_state, deliveries.c.scheduled_at)
+        .join(deliveries, deliveries.c.id == transitions.c.delivery_id)
+        .where(transitions.c.from_state.is_not(None))
+        .order_by(transitions.c.id)
+    )
+    with store.engine.connect() as connection:
+        events = connection.execute(query).all()
     per_channel: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for channel, to_state, scheduled_at in events:
         per_channel[channel].append((to_state, scheduled_at))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -47,24 +48,47 @@ def query_plan(db_url: str, **filters: object) -> str:
     return "\n".join(str(row[-1]) for row in rows)
 
 
-@pytest.mark.parametrize(
-    ("filters", "index"),
-    [
-        ({}, "ix_deliveries_scheduled"),
-        ({"states": ["planned"]}, "ix_deliveries_state_scheduled"),
-        ({"states": ["planned"], "channel": "a"}, "ix_deliveries_channel_state_scheduled"),
-    ],
-)
+PAGE_INDEXES = [
+    ({}, "ix_deliveries_scheduled"),
+    ({"states": ["planned"]}, "ix_deliveries_state_scheduled"),
+    ({"states": ["planned"], "channel": "a"}, "ix_deliveries_channel_state_scheduled"),
+]
+
+
+@pytest.mark.parametrize(("filters", "index"), PAGE_INDEXES)
 def test_the_first_page_is_read_through_an_index_without_sorting(
-    store: Store, db_url: str, filters: dict[str, object], index: str
+    sqlite_url: str, tmp_path: Path, filters: dict[str, object], index: str
 ) -> None:
-    fill(store, 300)
-    with sqlite3.connect(sqlite_path(db_url)) as raw:
+    with Store.open(sqlite_url, root=tmp_path) as store:
+        fill(store, 300)
+    with sqlite3.connect(sqlite_path(sqlite_url)) as raw:
         raw.execute("ANALYZE")
-    plan = query_plan(db_url, **filters)
+    plan = query_plan(sqlite_url, **filters)
     assert index in plan, plan
     assert "TEMP B-TREE" not in plan, plan
     assert not plan.startswith("SCAN deliveries\n") and plan != "SCAN deliveries", plan
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("filters", "index"), PAGE_INDEXES)
+def test_on_postgresql_an_index_gives_the_order_of_the_first_page(
+    pg_url: str, tmp_path: Path, filters: dict[str, object], index: str
+) -> None:
+    with Store.open(pg_url, root=tmp_path) as store:
+        fill(store, 300)
+        compiled = list_query(limit=50, **filters).compile(  # type: ignore[arg-type]
+            dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        with store.engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE deliveries")
+            # a 300-row table is cheaper to scan; forbid that to see which index serves the query
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {compiled}").scalars())
+    if "channel" in filters:  # with two channels, the state index plus a filter is as good: any index
+        assert "Index Scan using ix_deliveries_" in plan, plan
+    else:
+        assert f"Index Scan using {index} " in plan, plan
+    assert "Sort" not in plan, plan
 
 
 def test_operator_actions_move_states_and_keep_their_reasons(store: Store) -> None:

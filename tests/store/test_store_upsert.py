@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from store_support import BERLIN, NOW, make_post
@@ -153,3 +154,19 @@ def test_taken_slots_are_the_live_and_recently_sent_ones(store: Store) -> None:
     assert store.taken_slots("file", since=NOW - timedelta(days=1)) == [times[0], *times[2:]]
     assert store.taken_slots("file", since=NOW + timedelta(minutes=1)) == times[2:]
     assert store.taken_slots("nowhere") == []
+
+
+def test_a_changed_publish_at_moves_a_planned_delivery_but_never_a_sent_one(store: Store) -> None:
+    store.upsert(make_post(at=NOW + timedelta(hours=1)), now=NOW)
+    [before] = store.list()
+    retimed = make_post(at=NOW + timedelta(days=3))
+    retimed.article = replace(retimed.article, publish_at=NOW + timedelta(days=3))
+    assert store.upsert(retimed, now=NOW) == UpsertOutcome.UPDATED
+    moved = store.get(before.id)
+    assert (moved.scheduled_at, moved.idempotency_key) == (NOW + timedelta(days=3), before.idempotency_key)
+    assert "moved to" in store.history(before.id)[-1].reason
+    send(store, before.id, NOW + timedelta(days=3))
+    again = make_post(at=NOW + timedelta(days=5))
+    again.article = replace(again.article, publish_at=NOW + timedelta(days=5))
+    assert store.upsert(again, now=NOW) == UpsertOutcome.UNCHANGED
+    assert [d.id for d in store.list()] == [before.id]

@@ -1,0 +1,376 @@
+"""Benchmark: the outbox at scale and the dispatcher against a raw HTTP loop, in the same run.
+
+    python bench/queue.py [--rows 1000000] [--posts 1000] [--channels 8] [--concurrency 4]
+
+(a) ``--rows`` planned deliveries in a SQLite outbox (bulk-inserted with SQLAlchemy Core, in this benchmark
+    only). Times the first page of ``tagcast queue list`` through the Store API the CLI uses, and the service's
+    start-up (``tagcast serve --exit-after-start``, a child process: launch to its "ready" line, and to its
+    exit) with its peak resident memory, next to the same start-up on an empty outbox: the service must not
+    load the queue into memory.
+(b) ``--posts`` deliveries due at one instant, over ``--channels`` webhook channels, to a local receiver (the
+    webhook fake of the tests, no delay). ``tagcast serve`` runs as a child process and is woken by its clock.
+    Lateness is each request's arrival at the receiver minus the due instant. The baseline is a child process
+    running a bare ``httpx.AsyncClient`` loop that sends the same requests (same bodies and headers) with the
+    same concurrency to a fresh receiver. Prints both throughputs and their ratio (goal: >= 0.8).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the standard library's ``queue`` module, which asyncio and concurrent.futures import:
+# run as a script, its own folder must not shadow it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+TAGCAST = [sys.executable, "-m", "scheduler"]
+STORE_URL = "sqlite:///var/tagcast.db"
+
+
+# --- workspaces and bulk rows ---------------------------------------------------------------------------
+
+
+def write_workspace(root: Path, channels: dict[str, dict[str, Any]], service: dict[str, Any]) -> None:
+    (root / "config").mkdir(parents=True)
+    (root / "posts").mkdir()
+    lines = [
+        "[store]",
+        f'url = "{STORE_URL}"',
+        "[defaults]",
+        f"channels = {json.dumps(sorted(channels))}",
+        "[service]",
+        *(f"{key} = {json.dumps(value)}" for key, value in service.items()),
+    ]
+    for name, keys in channels.items():
+        lines.append(f"[channels.{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in keys.items()]
+    (root / "config" / "tagcast.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def bulk_rows(count: int, channels: Sequence[str], network: str, first: datetime, step: timedelta) -> Iterator[dict[str, Any]]:
+    """``count`` planned delivery rows, round-robin over ``channels``, due from ``first`` every ``step``."""
+    from scheduler.store.models import content_hash
+
+    for index in range(count):
+        text = f"Generated post {index}: a short summary of something that happened. #History"
+        at = first + step * index
+        yield {
+            "id": f"d_{index:010x}",
+            "source": f"posts/bench-{index}.md",
+            "channel": channels[index % len(channels)],
+            "generation": 1,
+            "network": network,
+            "rule": "default",
+            "template": "default.j2",
+            "parts": [text],
+            "lengths": [len(text)],
+            "limit": 500,
+            "unit": "graphemes",
+            "content_hash": content_hash([text]),
+            "article": {"source": f"posts/bench-{index}.md", "title": f"Generated post {index}", "body": text,
+                        "url": f"https://example.org/{index}", "hashtags": ["History"], "extra": {}},
+            "state": "planned",
+            "scheduled_at": at,
+            "zone": "UTC",
+            "due_at": at,
+            "idempotency_key": f"bench-{index:010d}",
+            "attempts": 0,
+            "next_attempt_at": None,
+            "journal": {},
+            "remote_ids": [],
+            "remote_url": None,
+            "receipt": {},
+            "last_error": None,
+            "claimed_by": None,
+            "lease_until": None,
+            "created_at": datetime.now(UTC),
+            "updated_at": datetime.now(UTC),
+        }
+
+
+def bulk_insert(root: Path, rows: Iterator[dict[str, Any]], *, chunk: int = 20_000) -> int:
+    """Insert ``rows`` with executemany in one transaction (the benchmark's shortcut, not an API)."""
+    from scheduler.store import Store
+    from scheduler.store.schema import deliveries
+
+    count = 0
+    with Store.open(STORE_URL, root=root) as store, store.engine.begin() as connection:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == chunk:
+                connection.execute(deliveries.insert(), batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            connection.execute(deliveries.insert(), batch)
+            count += len(batch)
+    return count
+
+
+def move_all(root: Path, due: datetime) -> datetime:
+    """Make every delivery due at ``due`` (a bulk UPDATE: the benchmark's shortcut, not an API)."""
+    from scheduler.store import Store
+    from scheduler.store.schema import deliveries
+
+    with Store.open(STORE_URL, root=root) as store, store.engine.begin() as connection:
+        connection.execute(deliveries.update().values(scheduled_at=due, due_at=due))
+    return due
+
+
+# --- child processes ------------------------------------------------------------------------------------
+
+
+LAUNCHER = """
+import os, sys
+pid = os.posix_spawn(sys.executable, [sys.executable, "-m", "scheduler", "serve", "--exit-after-start"], os.environ)
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+"""Starts the service and reports its peak RSS (KiB) and exit code. A child's ``ru_maxrss`` includes the memory
+of the process it was spawned from (the mm it ran on before ``exec``), so it is spawned from this small
+launcher, not from the benchmark process with its million rows."""
+
+
+def start_up(root: Path) -> dict[str, float]:
+    """``tagcast serve --exit-after-start``: seconds to the "ready" line and to exit, and peak RSS in MiB."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGCAST_")}
+    started = time.perf_counter()
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert launcher.stderr is not None and launcher.stdout is not None
+    ready = float("nan")
+    for line in launcher.stderr:
+        if "ready:" in line and ready != ready:
+            ready = time.perf_counter() - started
+    rss, code = launcher.stdout.read().split()
+    launcher.wait()
+    exited = time.perf_counter() - started
+    if int(code) != 0:
+        raise SystemExit(f"tagcast serve --exit-after-start failed with {code}")
+    return {"ready": ready, "exit": exited, "rss": int(rss) / 1024}
+
+
+def time_list_page(root: Path, deep: int, repeat: int = 30) -> dict[str, float]:
+    """Milliseconds for one page of ``queue list`` (what the CLI calls), cold and median of ``repeat``."""
+    from scheduler.store import Store
+
+    with Store.open(STORE_URL, root=root) as store:
+        out: dict[str, float] = {}
+        for name, kwargs in (
+            ("all", {}),
+            ("state+channel", {"states": ["planned"], "channel": "c3"}),
+            ("deep", {"offset": deep}),
+        ):
+            times = []
+            for _ in range(repeat):
+                began = time.perf_counter()
+                page = store.list(limit=50, **kwargs)  # type: ignore[arg-type]
+                times.append((time.perf_counter() - began) * 1000)
+                assert len(page) == 50
+            out[f"{name} cold"] = times[0]
+            out[f"{name} median"] = statistics.median(times)
+    return out
+
+
+# --- part (b): the raw client ---------------------------------------------------------------------------
+
+
+async def raw_client(url: str, requests: list[tuple[dict[str, str], str]], concurrency: int) -> float:
+    """Send every request with ``concurrency`` loops over one AsyncClient; the elapsed seconds."""
+    import httpx
+
+    queue: asyncio.Queue[tuple[dict[str, str], str]] = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def loop() -> None:
+            while not queue.empty():
+                headers, body = queue.get_nowait()
+                response = await client.post(url, headers=headers, content=body.encode("utf-8"))
+                response.raise_for_status()
+
+        began = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+        return time.perf_counter() - began
+
+
+def requests_of(root: Path) -> list[tuple[dict[str, str], str]]:
+    """The exact requests the webhook adapter sends for the queued deliveries (without a secret)."""
+    from scheduler.adapters.base import Outgoing
+    from scheduler.adapters.webhook import EVENT_HEADER, delivery_body
+    from scheduler.store import Store
+
+    out = []
+    with Store.open(STORE_URL, root=root) as store:
+        offset = 0
+        while page := store.list(limit=500, offset=offset):
+            for d in page:
+                body = delivery_body(Outgoing(d.id, d.idempotency_key, d.parts, d.to_article(), d.channel))
+                headers = {"Content-Type": "application/json", EVENT_HEADER: "delivery",
+                           "Idempotency-Key": d.idempotency_key, "X-Tagcast-Delivery": d.id}
+                out.append((headers, body.decode("utf-8")))
+            offset += len(page)
+    return out
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def part_b(tmp: Path, posts: int, channels: int, concurrency: int, log_level: str) -> dict[str, float]:
+    from fakes.webhook import WebhookFake
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGCAST_")}
+    with WebhookFake(secret=None).running() as service_fake, WebhookFake(secret=None).running() as raw_fake:
+        assert isinstance(service_fake, WebhookFake) and isinstance(raw_fake, WebhookFake)
+        root = tmp / "dispatch"
+        names = [f"h{n}" for n in range(channels)]
+        write_workspace(
+            root,
+            {name: {"network": "webhook", "url": service_fake.url} for name in names},
+            {"concurrency": concurrency},
+        )
+        bulk_insert(root, bulk_rows(posts, names, "webhook", datetime(2100, 1, 1, tzinfo=UTC), timedelta(0)))
+
+        # the baseline: the same requests from a bare httpx loop in its own process
+        bodies = tmp / "requests.json"
+        bodies.write_text(json.dumps(requests_of(root)), encoding="utf-8")
+        raw = subprocess.run(
+            [sys.executable, __file__, "--raw-client", raw_fake.url, "--requests", str(bodies),
+             "--concurrency", str(concurrency)],
+            capture_output=True, text=True, check=False, env=env,
+        )
+        if raw.returncode != 0:
+            raise SystemExit(f"the raw client failed:\n{raw.stderr}")
+        raw_seconds = float(raw.stdout.strip())
+        assert len(raw_fake.deliveries) == posts
+
+        # the service, started before the instant and woken by its clock
+        due = move_all(root, datetime.now(UTC) + timedelta(seconds=3))
+        child = subprocess.Popen(
+            [*TAGCAST, "serve", "--log-level", log_level], cwd=root, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 300
+        while len(service_fake.deliveries) < posts and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        child.wait(60)
+        if len(service_fake.deliveries) < posts:
+            raise SystemExit(f"only {len(service_fake.deliveries)} of {posts} delivered")
+        arrivals = sorted(request.at for request in service_fake.requests)
+        lateness = [at - due.timestamp() for at in arrivals]
+        service_seconds = arrivals[-1] - due.timestamp()
+        return {
+            "p50": percentile(lateness, 50),
+            "p99": percentile(lateness, 99),
+            "max": max(lateness),
+            "first": lateness[0],
+            "service_rate": posts / service_seconds,
+            "service_span_rate": (posts - 1) / (arrivals[-1] - arrivals[0]),
+            "raw_rate": posts / raw_seconds,
+        }
+
+
+# --- main -----------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--channels", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--log-level", default="info", help="of the service in part (b)")
+    parser.add_argument("--skip-a", action="store_true")
+    parser.add_argument("--skip-b", action="store_true")
+    parser.add_argument("--raw-client", help=argparse.SUPPRESS)
+    parser.add_argument("--requests", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.raw_client:
+        requests = [(headers, body) for headers, body in json.loads(Path(args.requests).read_text("utf-8"))]
+        print(asyncio.run(raw_client(args.raw_client, requests, args.concurrency)))
+        return
+
+    tmp = Path(tempfile.mkdtemp(prefix="tagcast-bench-"))
+    try:
+        if not args.skip_a:
+            run_a(tmp, args.rows)
+        if not args.skip_b:
+            run_b(tmp, args.posts, args.channels, args.concurrency, args.log_level)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_a(tmp: Path, rows: int) -> None:
+    channels = [f"c{n}" for n in range(10)]
+    config = {name: {"network": "file"} for name in channels}
+    empty, full = tmp / "empty", tmp / "full"
+    write_workspace(empty, config, {})
+    write_workspace(full, config, {})
+    began = time.perf_counter()
+    first = datetime.now(UTC) + timedelta(days=1)
+    inserted = bulk_insert(full, bulk_rows(rows, channels, "file", first, timedelta(seconds=37)))
+    insert_seconds = time.perf_counter() - began
+    size = (full / "var" / "tagcast.db").stat().st_size / 2**20
+    bulk_insert(empty, iter(()))
+
+    deep = rows // 20
+    pages = time_list_page(full, deep)
+    small, large = start_up(empty), start_up(full)
+    print(f"\n(a) outbox with {inserted:,} planned deliveries (SQLite {size:,.0f} MiB, bulk insert {insert_seconds:.1f} s)")
+    print(f"  {'queue list, first page (50 rows)':<40} {'cold ms':>9} {'median ms':>10}")
+    for name in ("all", "state+channel", "deep"):
+        label = {"all": "  all states", "state+channel": "  --state planned --channel c3",
+                 "deep": f"  --offset {deep} (a deep page)"}[name]
+        print(f"  {label:<40} {pages[f'{name} cold']:>9.2f} {pages[f'{name} median']:>10.2f}")
+    print(f"\n  {'tagcast serve start-up':<40} {'empty':>9} {f'{inserted:,} rows':>14} {'ratio':>7}")
+    for key, unit, label in (("ready", "s", "launch to ready"), ("exit", "s", "launch to exit"),
+                             ("rss", "MiB", "peak RSS")):
+        ratio = large[key] / small[key]
+        print(f"  {label + ' (' + unit + ')':<40} {small[key]:>9.2f} {large[key]:>14.2f} {ratio:>7.2f}")
+
+
+def run_b(tmp: Path, posts: int, channels: int, concurrency: int, log_level: str) -> None:
+    result = part_b(tmp, posts, channels, concurrency, log_level)
+    print(f"\n(b) {posts:,} posts due at one instant, {channels} channels, concurrency {concurrency}, "
+          f"service log level {log_level}")
+    print(f"  {'dispatch lateness (arrival - due)':<40} {'seconds':>9}")
+    for key in ("first", "p50", "p99", "max"):
+        print(f"  {key:<40} {result[key]:>9.3f}")
+    ratio = result["service_rate"] / result["raw_rate"]
+    print(f"\n  {'throughput':<40} {'posts/s':>9}")
+    print(f"  {'raw httpx.AsyncClient loop':<40} {result['raw_rate']:>9.0f}")
+    print(f"  {'tagcast serve (due instant to last)':<40} {result['service_rate']:>9.0f}")
+    print(f"  {'tagcast serve (first to last arrival)':<40} {result['service_span_rate']:>9.0f}")
+    print(f"  {'ratio serve / raw (goal >= 0.8)':<40} {ratio:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scheduler.adapters.base import Journal, Outgoing
+from scheduler.adapters.file import FileAdapter
+from scheduler.config.models import ChannelSettings
+from scheduler.errors import PermanentDeliveryError
+from scheduler.models import Article
+
+
+def outgoing(parts: tuple[str, ...] = ("one", "two")) -> Outgoing:
+    article = Article(source="posts/a.md", title="A", body="B", url="https://example.org/a")
+    return Outgoing(delivery_id="d_1", idempotency_key="k1", parts=parts, article=article, channel="out")
+
+
+async def publish(adapter: FileAdapter, post: Outgoing) -> None:
+    await adapter.publish(post, Journal(state={}))
+
+
+def test_writes_text_and_json_and_reconciles(tmp_path: Path) -> None:
+    adapter = FileAdapter("out", ChannelSettings(network="file"), http=httpx.AsyncClient(), root=tmp_path)
+    assert asyncio.run(adapter.reconcile(outgoing(), Journal(state={}))) is None
+    asyncio.run(publish(adapter, outgoing()))
+    folder = tmp_path / "var" / "outbox" / "out"
+    assert (folder / "d_1.txt").read_text(encoding="utf-8") == "one\n---\ntwo\n"
+    record = json.loads((folder / "d_1.json").read_text(encoding="utf-8"))
+    assert record["parts"] == ["one", "two"] and record["idempotency_key"] == "k1"
+    receipt = asyncio.run(adapter.reconcile(outgoing(), Journal(state={})))
+    assert receipt is not None and receipt.remote_ids == ("d_1",)
+    assert asyncio.run(adapter.reconcile(outgoing(("changed",)), Journal(state={}))) is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into a read-only folder")
+def test_unwritable_folder_is_a_permanent_delivery_error(tmp_path: Path) -> None:
+    tmp_path.joinpath("ro").mkdir(mode=0o500)
+    settings = ChannelSettings(network="file", path=str(tmp_path / "ro"))
+    adapter = FileAdapter("out", settings, http=httpx.AsyncClient(), root=tmp_path)
+    with pytest.raises(PermanentDeliveryError, match="cannot write"):
+        asyncio.run(publish(adapter, outgoing()))
+
+
+def test_a_file_where_the_folder_should_be_is_a_permanent_delivery_error(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("not a folder", encoding="utf-8")
+    settings = ChannelSettings(network="file", path=str(tmp_path / "blocker"))
+    adapter = FileAdapter("out", settings, http=httpx.AsyncClient(), root=tmp_path)
+    with pytest.raises(PermanentDeliveryError, match="path"):
+        asyncio.run(publish(adapter, outgoing()))

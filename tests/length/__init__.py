@@ -1,0 +1,1 @@
+"""Tests of the length engine, fitting and Bluesky facets."""

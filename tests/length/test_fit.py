@@ -1,0 +1,180 @@
+"""Fitting posts to networks: examples for each network and each way of fitting."""
+
+from __future__ import annotations
+
+from scheduler.length import Fitted, find_urls, fit, rules_for, twitter_weighted_length
+from scheduler.length.cuts import Kind, find_cuts
+
+LINK = "https://example.com/articles/2024/08/the-battle-of-khalkhin-gol-and-what-it-changed-for-the-war"
+TITLE = "Khalkhin Gol, 1939"
+TAGS = "#KhalkhinGol #MilitaryHistory"
+
+
+def render(body: str) -> str:
+    return f"{TITLE}\n\n{body}\n\n{LINK} {TAGS}"
+
+
+def body_of(text: str) -> str:
+    head, tail = f"{TITLE}\n\n", f"\n\n{LINK} {TAGS}"
+    assert text.startswith(head)
+    assert text.endswith(tail)
+    return text[len(head) : -len(tail)]
+
+
+SENTENCES = [
+    "The Battles of Khalkhin Gol were fought in the summer of 1939 on the Mongolian border.",
+    "Soviet and Mongolian forces under Georgy Zhukov defeated the Japanese Sixth Army.",
+    "The defeat pushed Japan towards a neutrality pact and a southern strategy.",
+    "Historians still argue about how much it shaped the rest of the Second World War.",
+]
+BODY = " ".join(SENTENCES)
+
+
+def test_a_post_that_fits_is_left_alone() -> None:
+    result = fit(render, "Short.", rules_for("mastodon"))
+    assert result == Fitted([render("Short.")], [rules_for("mastodon").count(render("Short."))], [], False)
+
+
+def test_x_shortens_at_a_sentence_and_counts_the_link_as_23() -> None:
+    rules = rules_for("x")
+    result = fit(render, BODY, rules)
+    (text,) = result.parts
+    assert result.shortened
+    assert not result.problems
+    assert body_of(text) == " ".join(SENTENCES[:2])
+    assert len(text) > 280
+    assert result.lengths == [twitter_weighted_length(text)] == [rules.count(text)]
+    assert result.lengths[0] <= 280
+    assert [url for _, _, url in find_urls(text, without_protocol=True)] == [LINK]
+
+
+def test_without_a_sentence_that_fits_the_body_is_cut_at_a_word_with_an_ellipsis() -> None:
+    rules = rules_for("bluesky", limit=200)
+    body = "A long sentence without any end " * 10
+    result = fit(render, body.strip(), rules)
+    kept = body_of(result.parts[0])
+    assert kept.endswith("…")
+    assert body.startswith(kept.removesuffix("…"))
+    assert body[len(kept) - 1] == " "
+    assert rules.fits(result.parts[0])
+    assert result.shortened
+
+
+def test_an_ellipsis_never_joins_a_url_or_hashtag() -> None:
+    rules = rules_for("bluesky", limit=23)
+    for last in ("example.org/page", "#KhalkhinGol"):
+        result = fit(lambda body: body, f"aaa {last} bbbbbbbbbbbbbbbbb", rules)
+        assert result.parts == [f"aaa {last} …"]
+    assert fit(lambda body: body, "aaa plainword bbbbbbbbbbbbbbbbb", rules).parts == ["aaa plainword…"]
+
+
+def test_an_abbreviation_is_not_a_sentence_end() -> None:
+    cuts = find_cuts("Use e.g. the first. Then More")
+    kinds = {cut.end: cut.kind for cut in cuts}
+    assert kinds[8] == Kind.WORD
+    assert kinds[19] == Kind.SENTENCE
+
+
+def test_bluesky_with_emoji_counts_graphemes_and_bytes() -> None:
+    rules = rules_for("bluesky")
+    body = " ".join(sentence.replace(".", " 🇲🇳👨‍👩‍👧‍👦🔥.") for sentence in SENTENCES)
+    result = fit(render, body, rules)
+    (text,) = result.parts
+    assert rules.fits(text)
+    assert result.lengths[0] <= 300
+    assert "👨‍👩‍👧‍👦" in text
+    assert body.startswith(body_of(text).removesuffix("…"))
+
+
+def test_bluesky_byte_limit_alone_forces_shortening() -> None:
+    rules = rules_for("bluesky")
+    family = "👨‍👩‍👧‍👦"
+    body = " ".join([family * 5] * 30)
+    result = fit(lambda b: b, body, rules)
+    (text,) = result.parts
+    assert rules.fits(text)
+    assert len(text.encode()) <= 3000
+    assert result.shortened
+
+
+def test_mastodon_with_a_content_warning() -> None:
+    plain = fit(render, BODY * 2, rules_for("mastodon"))
+    warned = fit(render, BODY * 2, rules_for("mastodon", spoiler_text="CW: war, " * 10))
+    assert rules_for("mastodon", spoiler_text="CW: war, " * 10).count(warned.parts[0]) <= 500
+    assert len(warned.parts[0]) < len(plain.parts[0])
+    assert warned.lengths[0] == rules_for("mastodon", spoiler_text="CW: war, " * 10).count(warned.parts[0])
+
+
+def test_a_template_that_cannot_fit_is_a_problem_not_a_mangled_post() -> None:
+    rules = rules_for("x")
+    result = fit(lambda body: "T" * 300 + "\n" + body, BODY, rules)
+    assert result.parts == ["T" * 300 + "\n" + BODY]
+    assert not result.shortened
+    assert result.problems[0].endswith("weighted characters, limit 280")
+    assert result.problems[-1] == (
+        "cannot be shortened to fit: even without its body: 301 weighted characters, limit 280"
+    )
+
+
+def test_a_body_whose_first_word_is_too_long_is_dropped() -> None:
+    rules = rules_for("bluesky", limit=150)
+    result = fit(render, "x" * 400 + " tail", rules)
+    assert result.parts == [render("")]
+    assert result.shortened
+
+
+def test_chinese_text_is_cut_after_a_full_width_full_stop() -> None:
+    rules = rules_for("bluesky", limit=170)
+    body = "哈拉哈河战役发生于一九三九年夏季。" * 12
+    result = fit(render, body, rules)
+    kept = body_of(result.parts[0])
+    assert kept.endswith("。")
+    assert body.startswith(kept)
+    assert rules.fits(result.parts[0])
+
+
+def test_thread_numbers_each_part_and_every_part_fits() -> None:
+    rules = rules_for("x")
+    body = "\n\n".join([BODY] * 3)
+    result = fit(render, body, rules, thread=True)
+    total = len(result.parts)
+    assert total >= 3
+    assert not result.problems
+    assert not result.shortened
+    for number, part in enumerate(result.parts, 1):
+        assert part.endswith(f" {number}/{total}")
+        assert rules.fits(part)
+    assert result.lengths == [rules.count(part) for part in result.parts]
+    joined = " ".join(part.rsplit(" ", 1)[0] for part in result.parts)
+    assert joined.split() == render(body).split()
+
+
+def test_thread_prefers_paragraph_breaks() -> None:
+    rules = rules_for("bluesky", limit=200)
+    paragraphs = [SENTENCES[0] + " " + SENTENCES[1], "Second paragraph " + "word " * 30]
+    result = fit(lambda body: body, "\n\n".join(paragraphs), rules, thread=True)
+    assert result.parts[0] == paragraphs[0] + " 1/2"
+    assert result.parts[1].startswith("Second paragraph word")
+
+
+def test_thread_with_a_url_longer_than_a_post_reports_it() -> None:
+    rules = rules_for("bluesky", limit=100)
+    long_url = "https://example.com/" + "a" * 150
+    result = fit(lambda body: body, f"Read this {long_url} and tell me", rules, thread=True)
+    assert long_url + " 2/3" in result.parts
+    assert len(result.problems) == 1
+    assert result.problems[0].startswith("part 2/3: 174 graphemes, limit 100")
+    assert result.problems[0].endswith("(one word or URL is longer than a whole post)")
+
+
+def test_a_twenty_thousand_character_body() -> None:
+    body = " ".join(SENTENCES * 60)
+    assert len(body) > 19_000
+    for network in ("x", "bluesky", "mastodon", "threads"):
+        rules = rules_for(network)
+        short = fit(render, body, rules)
+        assert rules.fits(short.parts[0])
+        assert short.shortened
+        thread = fit(render, body, rules, thread=True)
+        assert not thread.problems
+        assert all(rules.fits(part) for part in thread.parts)
