@@ -3,9 +3,9 @@
     python bench/preview.py [--articles 10000]
 
 Writes N generated Markdown articles into a temporary copy of the shipped workspace, then times
-``Pipeline(workspace).run()`` (load, route, render, fit, plan) for every shipped channel. The baseline renders the
-same templates for the same (article, channel) pairs with a bare ``SandboxedEnvironment`` and counts graphemes once
-per text. It prints both throughputs (posts per second) and their ratio (goal: >= 0.5).
+``Pipeline(workspace).run()`` (load, route, render, fit, plan) for every shipped channel. The baseline renders
+the same templates for the same (article, channel) pairs with a bare ``SandboxedEnvironment`` and counts
+graphemes once per text. It prints both throughputs (posts per second) and their ratio (goal: >= 0.5).
 """
 
 from __future__ import annotations
@@ -30,10 +30,33 @@ from scheduler.config.loader import load_workspace  # noqa: E402
 from scheduler.pipeline import Pipeline  # noqa: E402
 from scheduler.render import BUILTIN_TEMPLATES, FILTERS, build_context  # noqa: E402
 
-WORDS = (
-    "army river border treaty winter supply cavalry bridge archive telescope comet orbit lens voyage "
-    "harbour engine signal cipher island valley plateau steppe frontier garrison observatory"
-).split()
+WORDS = [
+    "army",
+    "river",
+    "border",
+    "treaty",
+    "winter",
+    "supply",
+    "cavalry",
+    "bridge",
+    "archive",
+    "telescope",
+    "comet",
+    "orbit",
+    "lens",
+    "voyage",
+    "harbour",
+    "engine",
+    "signal",
+    "cipher",
+    "island",
+    "valley",
+    "plateau",
+    "steppe",
+    "frontier",
+    "garrison",
+    "observatory",
+]
 TAGS = ["MilitaryHistory", "History", "WorldWarII", "KhalkhinGol", "Science", "Astronomy", "Physics", "Maps"]
 
 
@@ -76,7 +99,11 @@ def run_baseline(root: Path) -> tuple[int, float]:
     workspace = load_workspace(root)
     pipeline = Pipeline(workspace)
     articles, _ = pipeline.load()
-    jobs = [(article, post.channel, post.network, post.template) for article in articles for post, _ in pipeline.compose(article)]
+    jobs = [
+        (article, post.channel, post.network, post.template)
+        for article in articles
+        for post, _ in pipeline.compose(article)
+    ]
     env = SandboxedEnvironment(
         loader=FileSystemLoader([root / "config" / "templates", BUILTIN_TEMPLATES]),
         undefined=StrictUndefined,
@@ -85,7 +112,10 @@ def run_baseline(root: Path) -> tuple[int, float]:
     )
     env.filters.update(FILTERS)
     contexts = [
-        (env.get_template(template), build_context(a, body=a.body, tags=list(a.hashtags), channel=c, network=n, limit=500))
+        (
+            env.get_template(template),
+            build_context(a, body=a.body, tags=list(a.hashtags), channel=c, network=n, limit=500),
+        )
         for a, c, n, template in jobs
     ]
     start = time.perf_counter()
@@ -96,7 +126,9 @@ def run_baseline(root: Path) -> tuple[int, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--articles", type=int, default=10_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,8 +138,13 @@ def main() -> None:
     base_rate = base_posts / base_seconds
     rate = posts / seconds
     print(f"articles:  {args.articles}")
-    print(f"baseline:  {base_posts} posts in {base_seconds:.2f} s = {base_rate:,.0f} posts/s (bare sandboxed render + grapheme count)")
-    print(f"pipeline:  {posts} posts in {seconds:.2f} s = {rate:,.0f} posts/s (load, route, render, fit, plan)")
+    print(
+        f"baseline:  {base_posts} posts in {base_seconds:.2f} s = {base_rate:,.0f} posts/s "
+        "(bare sandboxed render + grapheme count)"
+    )
+    print(
+        f"pipeline:  {posts} posts in {seconds:.2f} s = {rate:,.0f} posts/s (load, route, render, fit, plan)"
+    )
     print(f"ratio:     {rate / base_rate:.2f} (goal >= 0.5)")
 
 

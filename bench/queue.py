@@ -3,10 +3,10 @@
     python bench/queue.py [--rows 1000000] [--posts 1000] [--channels 8] [--concurrency 4]
 
 (a) ``--rows`` planned deliveries in a SQLite outbox (bulk-inserted with SQLAlchemy Core, in this benchmark
-    only). Times the first page of ``tagcast queue list`` through the Store API the CLI uses, and the service's
-    start-up (``tagcast serve --exit-after-start``, a child process: launch to its "ready" line, and to its
-    exit) with its peak resident memory, next to the same start-up on an empty outbox: the service must not
-    load the queue into memory.
+    only). Times the first page of ``tagcast queue list`` through the Store API the CLI uses, and the
+    service's start-up (``tagcast serve --exit-after-start``, a child process: launch to its "ready" line,
+    and to its exit) with its peak resident memory, next to the same start-up on an empty outbox: the
+    service must not load the queue into memory.
 (b) ``--posts`` deliveries due at one instant, over ``--channels`` webhook channels, to a local receiver (the
     webhook fake of the tests, no delay). ``tagcast serve`` runs as a child process and is woken by its clock.
     Lateness is each request's arrival at the receiver minus the due instant. The baseline is a child process
@@ -19,23 +19,24 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is named like the standard library's ``queue`` module, which asyncio and concurrent.futures import:
-# run as a script, its own folder must not shadow it.
+# This file is named like the standard library's ``queue`` module, which asyncio and concurrent.futures
+# import: run as a script, its own folder must not shadow it.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import argparse
-import asyncio
-import json
-import os
-import shutil
-import signal
-import statistics
-import subprocess
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator, Sequence  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -65,7 +66,9 @@ def write_workspace(root: Path, channels: dict[str, dict[str, Any]], service: di
     (root / "config" / "tagcast.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def bulk_rows(count: int, channels: Sequence[str], network: str, first: datetime, step: timedelta) -> Iterator[dict[str, Any]]:
+def bulk_rows(
+    count: int, channels: Sequence[str], network: str, first: datetime, step: timedelta
+) -> Iterator[dict[str, Any]]:
     """``count`` planned delivery rows, round-robin over ``channels``, due from ``first`` every ``step``."""
     from scheduler.store.models import content_hash
 
@@ -85,8 +88,14 @@ def bulk_rows(count: int, channels: Sequence[str], network: str, first: datetime
             "limit": 500,
             "unit": "graphemes",
             "content_hash": content_hash([text]),
-            "article": {"source": f"posts/bench-{index}.md", "title": f"Generated post {index}", "body": text,
-                        "url": f"https://example.org/{index}", "hashtags": ["History"], "extra": {}},
+            "article": {
+                "source": f"posts/bench-{index}.md",
+                "title": f"Generated post {index}",
+                "body": text,
+                "url": f"https://example.org/{index}",
+                "hashtags": ["History"],
+                "extra": {},
+            },
             "state": "planned",
             "scheduled_at": at,
             "zone": "UTC",
@@ -141,13 +150,14 @@ def move_all(root: Path, due: datetime) -> datetime:
 
 LAUNCHER = """
 import os, sys
-pid = os.posix_spawn(sys.executable, [sys.executable, "-m", "scheduler", "serve", "--exit-after-start"], os.environ)
+command = [sys.executable, "-m", "scheduler", "serve", "--exit-after-start"]
+pid = os.posix_spawn(sys.executable, command, os.environ)
 _, status, usage = os.wait4(pid, 0)
 print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
 """
-"""Starts the service and reports its peak RSS (KiB) and exit code. A child's ``ru_maxrss`` includes the memory
-of the process it was spawned from (the mm it ran on before ``exec``), so it is spawned from this small
-launcher, not from the benchmark process with its million rows."""
+"""Starts the service and reports its peak RSS (KiB) and exit code. A child's ``ru_maxrss`` includes the
+memory of the process it was spawned from (the mm it ran on before ``exec``), so it is spawned from this
+small launcher, not from the benchmark process with its million rows."""
 
 
 def start_up(root: Path) -> dict[str, float]:
@@ -155,13 +165,17 @@ def start_up(root: Path) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGCAST_")}
     started = time.perf_counter()
     launcher = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", LAUNCHER],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     assert launcher.stderr is not None and launcher.stdout is not None
     ready = float("nan")
     for line in launcher.stderr:
-        if "ready:" in line and ready != ready:
+        if "ready:" in line and math.isnan(ready):
             ready = time.perf_counter() - started
     rss, code = launcher.stdout.read().split()
     launcher.wait()
@@ -229,8 +243,12 @@ def requests_of(root: Path) -> list[tuple[dict[str, str], str]]:
         while page := store.list(limit=500, offset=offset):
             for d in page:
                 body = delivery_body(Outgoing(d.id, d.idempotency_key, d.parts, d.to_article(), d.channel))
-                headers = {"Content-Type": "application/json", EVENT_HEADER: "delivery",
-                           "Idempotency-Key": d.idempotency_key, "X-Tagcast-Delivery": d.id}
+                headers = {
+                    "Content-Type": "application/json",
+                    EVENT_HEADER: "delivery",
+                    "Idempotency-Key": d.idempotency_key,
+                    "X-Tagcast-Delivery": d.id,
+                }
                 out.append((headers, body.decode("utf-8")))
             offset += len(page)
     return out
@@ -261,9 +279,20 @@ def part_b(tmp: Path, posts: int, channels: int, concurrency: int, log_level: st
         bodies = tmp / "requests.json"
         bodies.write_text(json.dumps(requests_of(root)), encoding="utf-8")
         raw = subprocess.run(
-            [sys.executable, __file__, "--raw-client", raw_fake.url, "--requests", str(bodies),
-             "--concurrency", str(concurrency)],
-            capture_output=True, text=True, check=False, env=env,
+            [
+                sys.executable,
+                __file__,
+                "--raw-client",
+                raw_fake.url,
+                "--requests",
+                str(bodies),
+                "--concurrency",
+                str(concurrency),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
         )
         if raw.returncode != 0:
             raise SystemExit(f"the raw client failed:\n{raw.stderr}")
@@ -273,8 +302,11 @@ def part_b(tmp: Path, posts: int, channels: int, concurrency: int, log_level: st
         # the service, started before the instant and woken by its clock
         due = move_all(root, datetime.now(UTC) + timedelta(seconds=3))
         child = subprocess.Popen(
-            [*TAGCAST, "serve", "--log-level", log_level], cwd=root, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [*TAGCAST, "serve", "--log-level", log_level],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 300
         while len(service_fake.deliveries) < posts and time.monotonic() < deadline:
@@ -301,7 +333,9 @@ def part_b(tmp: Path, posts: int, channels: int, concurrency: int, log_level: st
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--channels", type=int, default=8)
@@ -344,23 +378,34 @@ def run_a(tmp: Path, rows: int) -> None:
     deep = rows // 20
     pages = time_list_page(full, deep)
     small, large = start_up(empty), start_up(full)
-    print(f"\n(a) outbox with {inserted:,} planned deliveries (SQLite {size:,.0f} MiB, bulk insert {insert_seconds:.1f} s)")
+    print(
+        f"\n(a) outbox with {inserted:,} planned deliveries "
+        f"(SQLite {size:,.0f} MiB, bulk insert {insert_seconds:.1f} s)"
+    )
     print(f"  {'queue list, first page (50 rows)':<40} {'cold ms':>9} {'median ms':>10}")
     for name in ("all", "state+channel", "deep"):
-        label = {"all": "  all states", "state+channel": "  --state planned --channel c3",
-                 "deep": f"  --offset {deep} (a deep page)"}[name]
+        label = {
+            "all": "  all states",
+            "state+channel": "  --state planned --channel c3",
+            "deep": f"  --offset {deep} (a deep page)",
+        }[name]
         print(f"  {label:<40} {pages[f'{name} cold']:>9.2f} {pages[f'{name} median']:>10.2f}")
     print(f"\n  {'tagcast serve start-up':<40} {'empty':>9} {f'{inserted:,} rows':>14} {'ratio':>7}")
-    for key, unit, label in (("ready", "s", "launch to ready"), ("exit", "s", "launch to exit"),
-                             ("rss", "MiB", "peak RSS")):
+    for key, unit, label in (
+        ("ready", "s", "launch to ready"),
+        ("exit", "s", "launch to exit"),
+        ("rss", "MiB", "peak RSS"),
+    ):
         ratio = large[key] / small[key]
         print(f"  {label + ' (' + unit + ')':<40} {small[key]:>9.2f} {large[key]:>14.2f} {ratio:>7.2f}")
 
 
 def run_b(tmp: Path, posts: int, channels: int, concurrency: int, log_level: str) -> None:
     result = part_b(tmp, posts, channels, concurrency, log_level)
-    print(f"\n(b) {posts:,} posts due at one instant, {channels} channels, concurrency {concurrency}, "
-          f"service log level {log_level}")
+    print(
+        f"\n(b) {posts:,} posts due at one instant, {channels} channels, concurrency {concurrency}, "
+        f"service log level {log_level}"
+    )
     print(f"  {'dispatch lateness (arrival - due)':<40} {'seconds':>9}")
     for key in ("first", "p50", "p99", "max"):
         print(f"  {key:<40} {result[key]:>9.3f}")

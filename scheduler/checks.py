@@ -60,4 +60,3 @@ def reference_problems(
 def raise_for_problems(problems: list[str], config: str) -> None:
     if problems:
         raise ConfigError(f"{config} refers to things that do not exist", problems=problems)
-

@@ -50,9 +50,12 @@ class ConfigError(UserError):
 
 
 class ArticleError(UserError):
-    """An article file could not be read. ``source`` is the file (relative to the workspace), ``line`` 1-based."""
+    """An article file could not be read. ``source`` is the file (relative to the workspace), ``line``
+    1-based."""
 
-    def __init__(self, source: str, message: str, *, line: int | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, source: str, message: str, *, line: int | None = None, hint: str | None = None
+    ) -> None:
         where = f"{source}:{line}" if line else source
         super().__init__(f"{where}: {message}", hint=hint)
         self.source = source
@@ -62,7 +65,9 @@ class ArticleError(UserError):
 class TemplateError(UserError):
     """A template failed to load or render. ``template`` is its file name, ``line`` 1-based when known."""
 
-    def __init__(self, template: str, message: str, *, line: int | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, template: str, message: str, *, line: int | None = None, hint: str | None = None
+    ) -> None:
         where = f"template {template}" + (f", line {line}" if line else "")
         super().__init__(f"{where}: {message}", hint=hint)
         self.template = template
@@ -104,5 +109,6 @@ class AuthError(PermanentDeliveryError):
 class UnknownOutcome(DeliveryError):
     """Whether the post went out cannot be known (X duplicate 403, a lost answer on a network without keys).
 
-    The delivery becomes ``unknown`` and waits for ``tagcast queue resolve``; it is never resent automatically.
+    The delivery becomes ``unknown`` and waits for ``tagcast queue resolve``; it is never resent
+    automatically.
     """

@@ -25,7 +25,8 @@ class Hashtag:
 class Article:
     """One summary to publish, whatever file format it came from.
 
-    ``source`` is the file path relative to the workspace (``posts/a.json#2`` for the third entry of a JSON list).
+    ``source`` is the file path relative to the workspace (``posts/a.json#2`` for the third entry of a JSON
+    list).
     ``extra`` holds every other front-matter key; templates see them too.
     """
 
@@ -52,7 +53,8 @@ class Post:
     """An article rendered and fitted for one channel: the exact texts that will be sent.
 
     ``parts`` has one text, or several for a thread; ``lengths`` is each part as the network counts it.
-    ``problems`` is empty when the post can be sent as it is. ``active`` is false for a disabled channel: such a
+    ``problems`` is empty when the post can be sent as it is. ``active`` is false for a disabled channel:
+    such a
     post is previewed but never queued.
     """
 

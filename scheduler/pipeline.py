@@ -1,4 +1,5 @@
-"""The one pipeline: load -> route -> render -> fit -> plan. Preview stops here; the service stores the result.
+"""The one pipeline: load -> route -> render -> fit -> plan. Preview stops here; the service stores the
+result.
 
 ``tagcast preview``, ``tagcast check`` and the service call these same functions, so what is previewed is
 exactly what is posted.
@@ -46,7 +47,9 @@ class Pipeline:
         settings = workspace.settings
         self.renderer = TemplateRenderer(workspace.path(settings.defaults.templates))
         raise_for_problems(
-            reference_problems(settings, known_networks=known_networks(), template_exists=self.renderer.exists),
+            reference_problems(
+                settings, known_networks=known_networks(), template_exists=self.renderer.exists
+            ),
             workspace.display_config,
         )
         self.router = Router(settings)

@@ -64,7 +64,8 @@ class Planner:
                 planner.reserve(at)
 
     def place(self, post: Post, schedule: str, now: datetime) -> None:
-        """Set ``post.scheduled_at``: the article's ``publish_at`` (a past one means now), else the next slot."""
+        """Set ``post.scheduled_at``: the article's ``publish_at`` (a past one means now), else the next
+        slot."""
         planner = self._planner(post.channel, schedule)
         fixed = post.article.publish_at
         if fixed is not None:
@@ -104,4 +105,3 @@ def plan_posts(
             post.problems.append(f"cannot schedule: {exc}")
         if not post.active:
             post.slot_note = f"{post.slot_note}; channel disabled (enabled = false): previewed, never queued"
-

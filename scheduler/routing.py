@@ -3,12 +3,14 @@
 Precedence, documented for users in the README:
 
 1. If the article's front matter lists ``channels``, only those channels are considered.
-2. Rules are tried by ``priority`` (higher first), then in file order. A rule matches when the article has ANY of
-   its ``tags`` (or it lists none), ALL of its ``all`` tags and NONE of its ``none`` tags, case-insensitively and
+2. Rules are tried by ``priority`` (higher first), then in file order. A rule matches when the article
+   has ANY of its ``tags`` (or it lists none), ALL of its ``all`` tags and NONE of its ``none`` tags,
+   case-insensitively and
    after aliases. A matching rule with ``stop = true`` ends the search.
 3. Each channel takes its post from the FIRST matching rule that names it (its template and schedule win).
 4. When no rule matched, the default rule sends the article to ``[defaults] channels``.
-5. Template: article ``template`` > rule ``template`` > channel ``template`` > ``<network>.j2`` > ``default.j2``.
+5. Template: article ``template`` > rule ``template`` > channel ``template`` > ``<network>.j2``
+   > ``default.j2``.
    Schedule: rule ``schedule`` > channel ``schedule`` > ``[defaults] schedule``.
 """
 

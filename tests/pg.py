@@ -39,6 +39,7 @@ import pytest
 DATABASE = "tagcast_test"
 SUPERUSER = "tagcast"
 SERVER_OPTIONS = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+"""Speed over durability: a test cluster is thrown away. ``bench/scale.py`` passes ``durable=True``."""
 
 
 def _version_key(path: str) -> tuple[int, ...]:
@@ -117,6 +118,7 @@ class PostgresServer:
     folder: Path
     port: int
     run_as: RunAs
+    options: tuple[str, ...] = SERVER_OPTIONS
     databases: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -161,7 +163,7 @@ class PostgresServer:
     def start(self) -> None:
         network = ("-c", "listen_addresses=127.0.0.1", "-p", str(self.port), "-k", str(self.folder))
         pg_ctl = (str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data))
-        result = self._run(*pg_ctl, "-l", str(self.log), "-o", " ".join((*SERVER_OPTIONS, *network)))
+        result = self._run(*pg_ctl, "-l", str(self.log), "-o", " ".join((*self.options, *network)))
         if result.returncode != 0:
             log = self.log.read_text(errors="replace") if self.log.exists() else ""
             raise RuntimeError(f"pg_ctl start failed ({result.returncode}):\n{result.stderr}\n{log}")
@@ -188,8 +190,10 @@ class PostgresServer:
         self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_server() -> PostgresServer:
-    """initdb + start on a free port; raises RuntimeError with the server's words when it cannot."""
+def start_server(*, durable: bool = False) -> PostgresServer:
+    """initdb + start on a free port; raises RuntimeError with the server's words when it cannot.
+
+    ``durable``: keep PostgreSQL's default fsync and synchronous commit (for benchmarks)."""
     bindir = find_bindir()
     if bindir is None:
         raise FileNotFoundError(
@@ -201,7 +205,7 @@ def start_server() -> PostgresServer:
     run_as.own(folder)
     last: Exception | None = None
     for _attempt in range(3):  # a free port can be taken between probing and binding
-        server = PostgresServer(bindir, folder, free_port(), run_as)
+        server = PostgresServer(bindir, folder, free_port(), run_as, () if durable else SERVER_OPTIONS)
         try:
             if not server.data.exists():
                 server.init()

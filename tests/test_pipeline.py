@@ -48,10 +48,14 @@ LONG = " ".join(f"Sentence number {n} tells a little more of the long story." fo
 
 def posts() -> dict[str, str]:
     return {
-        "long.md": f"---\ntitle: A long story\nurl: https://example.org/long\ntags: [History, Maps, Rivers]\n---\n{LONG}\n",
+        "long.md": (
+            "---\ntitle: A long story\nurl: https://example.org/long\ntags: [History, Maps, Rivers]\n"
+            f"---\n{LONG}\n"
+        ),
         "short.md": "---\ntitle: Short\n---\nA short note about #Cooking.\n",
         "fixed.md": (
-            "---\ntitle: Fixed\ntags: [History]\npublish_at: 2026-04-01T10:00:00+02:00\n---\nAt a fixed time.\n"
+            "---\ntitle: Fixed\ntags: [History]\npublish_at: 2026-04-01T10:00:00+02:00\n"
+            "---\nAt a fixed time.\n"
         ),
         "broken.md": "---\ntitle: [unclosed\n---\nbody\n",
     }
@@ -141,7 +145,9 @@ def test_a_post_that_cannot_fit_is_a_problem_and_not_planned(make_workspace: Wri
 def test_template_error_is_a_post_problem_naming_file_and_line(make_workspace: WriteWorkspace) -> None:
     root = make_workspace(CONFIG.replace('network = "x"', 'network = "x"\ntemplate = "bad.j2"'), posts())
     (root / "config" / "templates").mkdir()
-    (root / "config" / "templates" / "bad.j2").write_text("{{ title }}\n{{ no_such_thing }}\n", encoding="utf-8")
+    (root / "config" / "templates" / "bad.j2").write_text(
+        "{{ title }}\n{{ no_such_thing }}\n", encoding="utf-8"
+    )
     result = Pipeline(load_workspace(root)).run(now=NOW, channels=["x"])
     problems = [problem for post in result.posts for problem in post.problems]
     assert problems and all("bad.j2" in p and "line 2" in p for p in problems)
@@ -161,14 +167,19 @@ def test_dangling_references_are_one_config_error(make_workspace: WriteWorkspace
 
 
 def test_disabled_channel_is_previewed_but_inactive(make_workspace: WriteWorkspace) -> None:
-    root = make_workspace(CONFIG.replace('[channels.x]\nnetwork = "x"', '[channels.x]\nnetwork = "x"\nenabled = false'), posts())
+    root = make_workspace(
+        CONFIG.replace('[channels.x]\nnetwork = "x"', '[channels.x]\nnetwork = "x"\nenabled = false'), posts()
+    )
     result = Pipeline(load_workspace(root)).run(now=NOW, channels=["x"])
     assert result.posts and all(not post.active for post in result.posts)
     assert all("never queued" in (post.slot_note or "") for post in result.posts)
 
 
 def test_same_input_same_output(make_workspace: WriteWorkspace) -> None:
-    root = make_workspace(CONFIG.replace('slots = ["daily 02:30", "daily 18:00"]', 'slots = ["daily 09:00"]\njitter = "20m"'), posts())
+    root = make_workspace(
+        CONFIG.replace('slots = ["daily 02:30", "daily 18:00"]', 'slots = ["daily 09:00"]\njitter = "20m"'),
+        posts(),
+    )
     first = Pipeline(load_workspace(root)).run(now=NOW)
     second = Pipeline(load_workspace(root)).run(now=NOW)
     assert [p.to_json() for p in first.posts] == [p.to_json() for p in second.posts]

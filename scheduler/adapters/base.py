@@ -6,8 +6,10 @@ decides about retries: it raises :class:`~scheduler.errors.TransientDeliveryErro
 :class:`~scheduler.errors.UnknownOutcome`, and the dispatcher acts on the type.
 
 Exactly once: anything an adapter must remember across a crash (a Bluesky record key, a Threads container id,
-the ids of the thread parts already sent) goes into ``journal.state`` and is saved with ``await journal.save()``
-*before* the network call that depends on it. After a crash the dispatcher calls :meth:`Adapter.reconcile` with the
+the ids of the thread parts already sent) goes into ``journal.state`` and is saved with ``await
+journal.save()``
+*before* the network call that depends on it. After a crash the dispatcher calls :meth:`Adapter.reconcile`
+with the
 same journal.
 
 Third-party adapters register in the ``tagcast.adapters`` entry-point group::
@@ -27,6 +29,7 @@ from typing import Any, ClassVar
 import httpx
 
 from scheduler.config.models import ChannelSettings
+from scheduler.errors import UnknownOutcome
 from scheduler.length import LengthRules, rules_for
 from scheduler.models import Article
 
@@ -63,7 +66,8 @@ class Journal:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One delivery as an adapter sees it: the exact parts previewed, and a key that is the same on every retry."""
+    """One delivery as an adapter sees it: the exact parts previewed, and a key that is the same on every
+    retry."""
 
     delivery_id: str
     idempotency_key: str
@@ -80,7 +84,9 @@ class Adapter(ABC):
 
     supports_threads: ClassVar[bool] = True
 
-    def __init__(self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path) -> None:
+    def __init__(
+        self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path
+    ) -> None:
         self.channel = channel
         self.settings = settings
         self.http = http
@@ -88,7 +94,8 @@ class Adapter(ABC):
 
     @classmethod
     def length_rules(cls, settings: ChannelSettings) -> LengthRules:
-        """How the network counts, with the channel's ``limit`` and content warning applied. No network call."""
+        """How the network counts, with the channel's ``limit`` and content warning applied. No network
+        call."""
         return rules_for(cls.network, limit=settings.limit, spoiler_text=settings.spoiler_text or "")
 
     @abstractmethod
@@ -104,9 +111,7 @@ class Adapter(ABC):
 
         The default, for networks that cannot tell, raises UnknownOutcome: the operator decides.
         """
-        from scheduler.errors import UnknownOutcome
-
         raise UnknownOutcome(
-            f"{self.network} cannot tell whether delivery {post.delivery_id} was posted; "
-            f"check the account, then run `tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
+            f"{self.network} cannot tell whether delivery {post.delivery_id} was posted; check the account, "
+            f"then run `tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
         )

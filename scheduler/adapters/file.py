@@ -1,7 +1,8 @@
 """The ``file`` adapter: writes each post to ``var/outbox/<channel>/`` so a fresh checkout runs end to end.
 
 Each delivery becomes ``<id>.txt`` (the parts, separated by a line ``---``) and ``<id>.json`` (the parts and
-metadata). Writing is atomic (temporary file, fsync, rename), so a retry after a crash rewrites the same files.
+metadata). Writing is atomic (temporary file, fsync, rename), so a retry after a crash rewrites the same
+files.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ class FileAdapter(Adapter):
         }
         try:
             await asyncio.to_thread(write_atomically, text_path, PART_SEPARATOR.join(post.parts) + "\n")
-            await asyncio.to_thread(write_atomically, json_path, json.dumps(record, ensure_ascii=False, indent=2))
+            await asyncio.to_thread(
+                write_atomically, json_path, json.dumps(record, ensure_ascii=False, indent=2)
+            )
         except OSError as exc:
             reason = f"cannot write to {self.folder}: {exc.strerror or exc}"
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EAGAIN):

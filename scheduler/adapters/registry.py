@@ -1,15 +1,13 @@
-"""Adapters are found through the ``tagcast.adapters`` entry-point group, built-ins included, loaded lazily."""
+"""Adapters are found through the ``tagcast.adapters`` entry-point group, built-ins included, loaded
+lazily."""
 
 from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING
 
+from scheduler.adapters.base import Adapter
 from scheduler.errors import UnknownNetwork
-
-if TYPE_CHECKING:
-    from scheduler.adapters.base import Adapter
 
 GROUP = "tagcast.adapters"
 
@@ -26,8 +24,6 @@ def known_networks() -> list[str]:
 
 def load_adapter(network: str) -> type[Adapter]:
     """Import the adapter class for ``network``; UnknownNetwork lists the installed ones."""
-    from scheduler.adapters.base import Adapter
-
     entry = installed().get(network)
     if entry is None:
         raise UnknownNetwork(

@@ -102,7 +102,7 @@ _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 def _parse_front_matter(text: str, *, first_line: int, source: str) -> tuple[dict[str, Any], dict[str, int]]:
     try:
         node = yaml.compose(text, Loader=_SAFE_LOADER)
-        values = yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader, C or Python
+        values = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = ": ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"

@@ -2,7 +2,6 @@
 
 Heavy modules (httpx, adapters, rich tables) are imported inside the commands: `tagcast --help` stays fast.
 """
-# ruff: noqa: PLC0415
 
 from __future__ import annotations
 

@@ -4,8 +4,6 @@
 The ``channels`` group lives in :mod:`scheduler.cli.channels`; it calls :func:`add_commands` to get these two.
 """
 
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 from typing import Annotated

@@ -32,7 +32,8 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="tagcast.toml or workspace folder [default: $TAGCAST_CONFIG, else config/tagcast.toml found upwards]",
+        help="tagcast.toml or workspace folder "
+        "[default: $TAGCAST_CONFIG, else config/tagcast.toml found upwards]",
         show_default=False,
     ),
 ]
@@ -71,7 +72,8 @@ def fail(message: str, *, code: int = EXIT_PROBLEM) -> typer.Exit:
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """A UserError prints its message (no traceback) and exits 1; Ctrl-C exits 130; a bug keeps its traceback."""
+    """A UserError prints its message (no traceback) and exits 1; Ctrl-C exits 130; a bug keeps its
+    traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:

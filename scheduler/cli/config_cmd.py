@@ -4,8 +4,6 @@ Every change is validated as a whole config before it is written, and written at
 and formatting elsewhere stay as they were. Secrets are never printed (``**********``) and never written.
 """
 
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import re

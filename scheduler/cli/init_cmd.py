@@ -1,7 +1,5 @@
 """``tagcast init [DIR]``: create a workspace in which ``tagcast preview`` works at once."""
 
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 from pathlib import Path

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 PathsArgument = Annotated[
     list[Path] | None,
-    typer.Argument(help="Article files or folders [default: the workspace's posts/ folder].", show_default=False),
+    typer.Argument(
+        help="Article files or folders [default: the workspace's posts/ folder].", show_default=False
+    ),
 ]
 ChannelOption = Annotated[
     list[str] | None,
@@ -70,7 +72,8 @@ def preview(
 ) -> None:
     """Show every post exactly as it will be sent: text, length as the network counts it, slot, and rule.
 
-    Nothing is stored or sent. Articles that cannot be read are reported on stderr; the others are still shown.
+    Nothing is stored or sent. Articles that cannot be read are reported on stderr; the others are still
+    shown.
     """
     result = run_pipeline(config, paths, channel, now)
     if as_json:

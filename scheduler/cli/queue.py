@@ -3,7 +3,7 @@
 Every change is a transition kept with its reason (``tagcast queue show ID`` lists them). SQLAlchemy and rich
 are imported inside the commands, so that ``tagcast --help`` stays fast.
 """
-# ruff: noqa: PLC0415, PLR0917
+# ruff: noqa: PLR0917
 
 from __future__ import annotations
 

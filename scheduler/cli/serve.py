@@ -2,7 +2,6 @@
 
 Heavy modules are imported inside the command, so that ``tagcast --help`` stays fast.
 """
-# ruff: noqa: PLC0415
 
 from __future__ import annotations
 

@@ -80,5 +80,6 @@ def show_check(posts: Sequence[Post], bad: Sequence[Post], article_errors: int) 
             console.print(Text(f"{post.source} -> {post.channel}: {problem}", style="red"), soft_wrap=True)
     status = "ok" if not bad and not article_errors else "problems found"
     console.print(
-        f"checked {len(posts)} post(s): {len(bad)} with problems, {article_errors} unreadable article(s): {status}"
+        f"checked {len(posts)} post(s): {len(bad)} with problems, "
+        f"{article_errors} unreadable article(s): {status}"
     )

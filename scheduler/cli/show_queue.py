@@ -114,13 +114,15 @@ def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
 
 
 def show_ingest(report: IngestReport) -> None:
+    shown = [item for item in report.items if item.post.active]
+    disabled = sorted({item.channel for item in report.items if not item.post.active})
     table = Table(show_edge=False, header_style="bold")
     table.add_column("outcome", no_wrap=True, min_width=12)
     table.add_column("source", overflow="fold", min_width=10)
     table.add_column("channel", no_wrap=True)
     table.add_column("id", no_wrap=True, min_width=12)
     table.add_column("when", no_wrap=True)
-    for item in report.items:
+    for item in shown:
         delivery = item.delivery
         table.add_row(
             Text(item.outcome.value, style=OUTCOME_STYLES[item.outcome]),
@@ -130,12 +132,22 @@ def show_ingest(report: IngestReport) -> None:
             when_text(delivery) if delivery else "-",
         )
     console = stdout()
-    if report.items:
+    if shown:
         console.print(table)
-    for item in report.items:
+    for item in shown:
         if item.detail:
             style = "red" if item.post.problems else "dim"
-            console.print(Text(f"{item.source} -> {item.channel}: {item.detail}", style=style))
+            console.print(
+                Text(f"{item.source} -> {item.channel}: {item.detail}", style=style), soft_wrap=True
+            )
+    if disabled:
+        console.print(
+            Text(
+                f"not queued for disabled channels ({', '.join(disabled)}): set enabled = true to queue",
+                style="dim",
+            ),
+            soft_wrap=True,
+        )
     counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
     console.print(f"{counts}; {len(report.errors)} unreadable article(s)")
     for error in report.errors:

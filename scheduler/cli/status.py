@@ -3,7 +3,6 @@
 
 SQLAlchemy and rich are imported inside the functions, so that ``tagcast --help`` stays fast.
 """
-# ruff: noqa: PLC0415
 
 from __future__ import annotations
 

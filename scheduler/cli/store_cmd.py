@@ -4,7 +4,6 @@ from the default SQLite file to PostgreSQL before running several ``tagcast serv
 Passwords in database URLs never reach the terminal: every URL is shown redacted, and error messages are
 scrubbed of the passwords of the URLs given. SQLAlchemy and rich are imported inside the commands.
 """
-# ruff: noqa: PLC0415
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Configuration: ``config/tagcast.toml`` validated by pydantic-settings, with ``.env`` and ``TAGCAST_*`` overrides."""
+"""Configuration: ``config/tagcast.toml`` validated by pydantic-settings, with ``.env`` and ``TAGCAST_*``
+overrides."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Find the workspace, read ``config/tagcast.toml``, and turn every mistake into a ConfigError with key and line."""
+"""Find the workspace, read ``config/tagcast.toml``, and turn every mistake into a ConfigError with key and
+line."""
 
 from __future__ import annotations
 
@@ -115,7 +116,8 @@ def parse_settings(text: str, *, shown: str, root: Path) -> Settings:
 
 
 def describe_error(err: Any, text: str, shown: str) -> str:
-    """One line for one pydantic error: the key, where it came from, what is wrong (never the secret value)."""
+    """One line for one pydantic error: the key, where it came from, what is wrong (never the secret
+    value)."""
     loc = [str(p) for p in err["loc"]]
     key = ".".join(loc)
     where = _origin(loc, text, shown)

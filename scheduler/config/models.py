@@ -65,17 +65,23 @@ class ChannelSettings(Section):
 
     network: str = Field(description="Adapter name, e.g. mastodon, bluesky, x, telegram, discord, file.")
     enabled: bool = True
-    schedule: str | None = Field(None, description="Name of a [schedules.*] table; default: defaults.schedule.")
+    schedule: str | None = Field(
+        None, description="Name of a [schedules.*] table; default: defaults.schedule."
+    )
     template: str | None = Field(None, description="Template file in config/templates/ (or a built-in).")
     thread: bool = Field(False, description="Split a post that is too long into a numbered thread.")
     max_hashtags: int | None = Field(None, ge=0, description="At most this many hashtags in a post.")
-    limit: int | None = Field(None, ge=1, description="Override the network's length limit (e.g. your instance's).")
+    limit: int | None = Field(
+        None, ge=1, description="Override the network's length limit (e.g. your instance's)."
+    )
     base_url: str | None = Field(None, description="Server URL for self-hosted or compatible servers.")
     handle: str | None = None
     username: str | None = None
     visibility: str | None = None
     language: str | None = None
-    spoiler_text: str | None = Field(None, description="Mastodon content warning; it counts toward the limit.")
+    spoiler_text: str | None = Field(
+        None, description="Mastodon content warning; it counts toward the limit."
+    )
     chat_id: str | None = None
     parse_mode: str | None = None
     client_id: str | None = None
@@ -145,17 +151,26 @@ class ServiceSettings(Section):
     """How ``tagcast serve`` dispatches, retries and catches up."""
 
     misfire_grace: Duration = Field(  # type: ignore[assignment]
-        default="30m", description="A post missed by less than this (downtime) goes out late; later ones are re-slotted."
+        default="30m",
+        description="A post missed by less than this (downtime) goes out late; later ones are re-slotted.",
     )
     max_attempts: int = Field(8, ge=1, description="Give up (failed) after this many transient failures.")
     max_age: Duration = Field(default="2d", description="Give up retrying this long after the planned time.")  # type: ignore[assignment]
-    backoff_base: Duration = Field(default="30s", description="First retry delay; doubles each attempt, with jitter.")  # type: ignore[assignment]
+    backoff_base: Duration = Field(
+        default="30s", description="First retry delay; doubles each attempt, with jitter."
+    )  # type: ignore[assignment]
     backoff_max: Duration = Field(default="1h", description="Longest delay between two attempts.")  # type: ignore[assignment]
     concurrency: int = Field(4, ge=1, description="Channels sending at the same time.")
-    lease: Duration = Field(default="5m", description="How long a claimed delivery stays reserved for one worker.")  # type: ignore[assignment]
-    watch_interval: Duration = Field(default="10s", description="How often posts/ and the config are re-read.")  # type: ignore[assignment]
+    lease: Duration = Field(
+        default="5m", description="How long a claimed delivery stays reserved for one worker."
+    )  # type: ignore[assignment]
+    watch_interval: Duration = Field(
+        default="10s", description="How often posts/ and the config are re-read."
+    )  # type: ignore[assignment]
     request_timeout: Duration = Field(default="30s", description="Timeout of one HTTP request to a network.")  # type: ignore[assignment]
-    shutdown_timeout: Duration = Field(default="30s", description="On SIGTERM, wait this long for sends in flight.")  # type: ignore[assignment]
+    shutdown_timeout: Duration = Field(
+        default="30s", description="On SIGTERM, wait this long for sends in flight."
+    )  # type: ignore[assignment]
 
 
 class DefaultsSettings(Section):

@@ -20,17 +20,18 @@ from scheduler.config.models import (
 )
 
 CONFIG_VERSION = 1
-_toml_data: ContextVar[dict[str, Any]] = ContextVar("tagcast_toml_data", default={})
+_toml_data: ContextVar[dict[str, Any] | None] = ContextVar("tagcast_toml_data", default=None)
 
 
 class _TomlDataSource(PydanticBaseSettingsSource):
-    """Values already read from ``config/tagcast.toml`` (the loader reads the text once, for line numbers too)."""
+    """Values already read from ``config/tagcast.toml`` (the loader reads the text once, for line numbers
+    too)."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return _toml_data.get().get(field_name), field_name, False
+        return (_toml_data.get() or {}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_toml_data.get())
+        return dict(_toml_data.get() or {})
 
 
 class Settings(BaseSettings):

@@ -90,8 +90,8 @@ class LengthRules:
             return threads_length(text)
         return _UNIT_COUNTERS.get(self.unit, len)(text)
 
-    def violations(self, text: str) -> list[str]:
-        """Every limit ``text`` breaks, one readable line each (``[]`` when it fits)."""
+    def measure(self, text: str) -> tuple[int, list[str]]:
+        """``(self.count(text), self.violations(text))``, counting ``text`` once."""
         problems: list[str] = []
         if self.refuses_empty and not text.strip():
             problems.append(f"empty text: {self.network} refuses a post without text")
@@ -103,11 +103,13 @@ class LengthRules:
             problems.append(f"{size} UTF-8 bytes, limit {self.byte_limit}")
         if self.network == "x" and not _X_REFUSED_CHARACTERS.isdisjoint(text):
             problems.append("contains a character X refuses (U+FFFE, U+FEFF or U+FFFF)")
-        if self.network == "threads":
-            links = {url for _, _, url in find_urls(text, without_protocol=True)}
-            if len(links) > THREADS_MAX_LINKS:
-                problems.append(f"{len(links)} different links, limit {THREADS_MAX_LINKS}")
-        return problems
+        if self.network == "threads" and _distinct_links(text) > THREADS_MAX_LINKS:
+            problems.append(f"{_distinct_links(text)} different links, limit {THREADS_MAX_LINKS}")
+        return length, problems
+
+    def violations(self, text: str) -> list[str]:
+        """Every limit ``text`` breaks, one readable line each (``[]`` when it fits)."""
+        return self.measure(text)[1]
 
     def describe(self, length: int) -> str:
         """``length`` with its unit spelled out: ``"312 graphemes"``, ``"290 weighted characters"``."""
@@ -115,8 +117,51 @@ class LengthRules:
         return f"{length} {_UNIT_NAMES.get(self.unit, self.unit)}{emoji}"
 
     def fits(self, text: str) -> bool:
-        """Whether the network accepts ``text`` as it is."""
-        return not self.violations(text)
+        """Whether the network accepts ``text`` as it is: exactly ``not self.violations(text)``, checked
+        cheapest first and without writing any message."""
+        return (
+            not (self.refuses_empty and not text.strip())
+            and (self.byte_limit is None or utf8_length(text) <= self.byte_limit)
+            and (self.network != "x" or _X_REFUSED_CHARACTERS.isdisjoint(text))
+            and self.count(text) <= self.limit
+            and (self.network != "threads" or _distinct_links(text) <= THREADS_MAX_LINKS)
+        )
+
+    def slice_fits(self, text: str) -> Callable[[int, int, str], bool]:
+        """A function ``(start, end, suffix) -> self.fits(text[start:end] + suffix)``, for probing many slices
+        of one text (``0 <= start <= end <= len(text)``), as splitting a thread does.
+
+        An ASCII text and suffix are counted from the slice's bounds alone, without building the slice, when
+        every ASCII character counts one: code points, UTF-8 bytes, UTF-16 units, and graphemes when there is
+        no CR (CR LF is one grapheme). X (URLs weigh 23), Mastodon (URLs, mentions), LinkedIn (escapes) and
+        Threads (links) always count the built text.
+        """
+
+        def exact(start: int, end: int, suffix: str) -> bool:
+            return self.fits(text[start:end] + suffix)
+
+        if not (text.isascii() and self._counts_ascii_as_one(text)):
+            return exact
+
+        def by_size(start: int, end: int, suffix: str) -> bool:
+            if not (suffix.isascii() and self._counts_ascii_as_one(suffix)):
+                return exact(start, end, suffix)
+            if self.refuses_empty and not suffix.strip():
+                return exact(start, end, suffix)
+            size = end - start + len(suffix)
+            return size <= self.limit and (self.byte_limit is None or size <= self.byte_limit)
+
+        return by_size
+
+    def _counts_ascii_as_one(self, ascii_text: str) -> bool:
+        """Whether each character of ``ascii_text`` counts one, in ``count`` and in every other limit."""
+        if self.network in ("mastodon", "linkedin", "threads") or self.unit == "weighted":
+            return False
+        return self.unit != "graphemes" or "\r" not in ascii_text
+
+
+def _distinct_links(text: str) -> int:
+    return len({url for _, _, url in find_urls(text, without_protocol=True)})
 
 
 _DEFAULTS: dict[str, tuple[int, str]] = {

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,6 +47,17 @@ LATE_NOTICE = timedelta(minutes=1)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def outgoing_for(delivery: Delivery) -> Outgoing:
+    """The delivery as its adapter sees it: the parts exactly as stored, the key chosen at insert."""
+    return Outgoing(
+        delivery_id=delivery.id,
+        idempotency_key=delivery.idempotency_key,
+        parts=delivery.parts,
+        article=delivery.to_article(),
+        channel=delivery.channel,
+    )
 
 
 @dataclass
@@ -171,25 +182,17 @@ class Dispatcher:
         """Publish through the channel's adapter: its receipt, or the exception it raised."""
         try:
             adapter = self.adapters.get(delivery.channel)
-            outgoing = Outgoing(
-                delivery_id=delivery.id,
-                idempotency_key=delivery.idempotency_key,
-                parts=delivery.parts,
-                article=delivery.to_article(),
-                channel=delivery.channel,
-            )
-            journal = Journal(state=dict(delivery.journal), saver=self.journal_saver(delivery.id))
-            return await adapter.publish(outgoing, journal)
+            return await adapter.publish(outgoing_for(delivery), self.journal_for(delivery))
         except Exception as exc:
             return exc
 
-    def journal_saver(self, delivery_id: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
-        """What ``Journal.save`` calls: commit the adapter's state to the delivery's row."""
+    def journal_for(self, delivery: Delivery) -> Journal:
+        """The delivery's journal as saved; ``Journal.save`` commits it to the row before returning."""
 
         async def save(state: dict[str, Any]) -> None:
-            await self.calls(self.store.save_journal, delivery_id, dict(state))
+            await self.calls(self.store.save_journal, delivery.id, dict(state))
 
-        return save
+        return Journal(state=dict(delivery.journal), saver=save)
 
     def _note_lateness(self, delivery: Delivery) -> None:
         started = self.clock()

@@ -31,7 +31,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from scheduler.adapters.base import Journal, Outgoing, Receipt
+from scheduler.adapters.base import Receipt
 from scheduler.config.durations import format_duration
 from scheduler.config.settings import Settings
 from scheduler.errors import DeliveryError, ScheduleError, TransientDeliveryError, UnknownOutcome
@@ -39,7 +39,7 @@ from scheduler.models import Post
 from scheduler.pipeline import Pipeline
 from scheduler.planning import Planner
 from scheduler.service.channels import ChannelUnavailable, scrub
-from scheduler.service.dispatcher import LATE_NOTICE, Dispatcher
+from scheduler.service.dispatcher import LATE_NOTICE, Dispatcher, outgoing_for
 from scheduler.service.outcomes import label
 from scheduler.store import Delivery, DeliveryConflict, DeliveryState, Store
 
@@ -82,16 +82,10 @@ async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:
     try:
         try:
             adapter = dispatcher.adapters.get(delivery.channel)
-            outgoing = Outgoing(
-                delivery_id=delivery.id,
-                idempotency_key=delivery.idempotency_key,
-                parts=delivery.parts,
-                article=delivery.to_article(),
-                channel=delivery.channel,
-            )
-            journal = Journal(state=dict(delivery.journal), saver=dispatcher.journal_saver(delivery.id))
             async with dispatcher.keep_lease(delivery):
-                receipt: Receipt | None = await adapter.reconcile(outgoing, journal)
+                receipt: Receipt | None = await adapter.reconcile(
+                    outgoing_for(delivery), dispatcher.journal_for(delivery)
+                )
         except UnknownOutcome as exc:
             reason = scrub(exc.reason, settings)
             await calls(

@@ -82,6 +82,14 @@ class WorkerRegistry:
         """Mark this worker stopped (a clean shutdown); a killed one just falls silent."""
         await self.calls(self.store.stop_worker, self.worker_id, now=self.clock())
 
+    async def others_alive(self, silence: timedelta) -> list[str]:
+        """The other workers that beat within ``silence`` and did not stop. When there are any, the cluster
+        was not down, so the misfire policy ("missed during downtime") does not apply at this start: what is
+        late is a backlog that the live workers are sending."""
+        now = self.clock()
+        seen = await self.calls(self.store.workers, since=now - silence)
+        return [w.id for w in seen if w.id != self.worker_id and w.alive(now, silence)]
+
     async def prune(self) -> None:
         """Forget workers silent for :data:`FORGET_AFTER` that hold nothing."""
         forgotten = await self.calls(self.store.prune_workers, before=self.clock() - FORGET_AFTER)

@@ -88,7 +88,7 @@ def create_store_engine(url: str, root: Path) -> Engine:
     except Exception as exc:  # a missing driver is an ImportError / NoSuchModuleError
         raise StoreError(
             f"cannot use store.url {parsed.render_as_string(hide_password=True)}: {exc}",
-            hint="install the database driver (e.g. `pip install psycopg`) or use a sqlite:/// URL",
+            hint="install the driver (PostgreSQL: pip install 'tagcast[postgres]') or use a sqlite:/// URL",
         ) from exc
     if engine.dialect.name == "sqlite":
         _install_sqlite_events(engine)

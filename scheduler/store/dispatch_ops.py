@@ -101,9 +101,14 @@ class DispatchMixin(StoreBase):
         claimed: list[str] = []
         with self._write() as connection:
             paused = set(active_pauses(connection, now))
+            sending = select(deliveries.c.channel).where(deliveries.c.state == DeliveryState.SENDING.value)
             channels = connection.execute(
                 select(deliveries.c.channel, func.min(deliveries.c.scheduled_at).label("first"))
-                .where(deliveries.c.due_at <= now, deliveries.c.channel.not_in(paused))
+                .where(
+                    deliveries.c.due_at <= now,
+                    deliveries.c.channel.not_in(paused),
+                    deliveries.c.channel.not_in(sending),  # busy: skipped here, and checked again under lock
+                )
                 .group_by(deliveries.c.channel)
                 .order_by("first", deliveries.c.channel)
             ).all()

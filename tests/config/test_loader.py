@@ -78,7 +78,9 @@ def test_dotenv_file_is_read_and_environment_wins(
 
 
 def test_secret_file_relative_to_workspace(make_workspace: WriteWorkspace) -> None:
-    root = make_workspace(BASE.replace('handle = "alice.test"', 'handle = "a.test"\npassword_file = "secrets/pw"'))
+    root = make_workspace(
+        BASE.replace('handle = "alice.test"', 'handle = "a.test"\npassword_file = "secrets/pw"')
+    )
     (root / "secrets").mkdir()
     (root / "secrets" / "pw").write_text("s3cret\n", encoding="utf-8")
     assert load_workspace(root).settings.channels["bsky"].secret_value("password") == "s3cret"
@@ -122,7 +124,9 @@ def test_bad_value_from_environment_names_the_variable(
     assert "environment variable TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS" in str(caught.value)
 
 
-def test_invalid_secret_value_is_never_echoed(make_workspace: WriteWorkspace, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_secret_value_is_never_echoed(
+    make_workspace: WriteWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = make_workspace(BASE + "extra_key = 1\n")
     monkeypatch.setenv("TAGCAST_CHANNELS__BSKY__PASSWORD", "never-print-me")
     with pytest.raises(ConfigError) as caught:
@@ -146,7 +150,12 @@ def test_no_workspace_says_how_to_make_one(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("90s", timedelta(seconds=90)), ("1h30m", timedelta(minutes=90)), ("2d", timedelta(days=2)), (45, timedelta(seconds=45))],
+    [
+        ("90s", timedelta(seconds=90)),
+        ("1h30m", timedelta(minutes=90)),
+        ("2d", timedelta(days=2)),
+        (45, timedelta(seconds=45)),
+    ],
 )
 def test_durations_round_trip(text: str | int, expected: timedelta) -> None:
     assert parse_duration(text) == expected

@@ -17,9 +17,9 @@ from scheduler.store import Store
 
 
 class SlowWebhook(WebhookFake):
-    """The webhook fake (dedupes by ``Idempotency-Key``; ``deliveries`` are the accepted POSTs, ``replays`` the
-    duplicates it answered without acting) that takes ``delay`` seconds per request, outside its lock, like a
-    real network: each worker then holds claims while it waits."""
+    """The webhook fake (it dedupes by ``Idempotency-Key``: ``deliveries`` are the POSTs it accepted,
+    ``replays`` the duplicates it answered without acting) taking ``delay`` seconds per request outside its
+    lock, like a real network: each worker then holds claims while it waits."""
 
     def __init__(self, delay: float) -> None:
         super().__init__(secret=None)

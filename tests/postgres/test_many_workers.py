@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from postgres.cluster_support import SlowWebhook, fill, workspace
 from service.processes import Serve
 from sqlalchemy import func, select
 
-from postgres.cluster_support import SlowWebhook, fill, workspace
 from scheduler.store import DeliveryState, Store
 from scheduler.store.schema import deliveries, transitions
 
@@ -68,8 +69,6 @@ def held_by(store: Store, pid: int) -> list[str]:
 
 
 def wait_until(condition: object, what: str, workers: list[Serve], timeout: float = DEADLINE) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():  # type: ignore[operator]
@@ -81,8 +80,6 @@ def wait_until(condition: object, what: str, workers: list[Serve], timeout: floa
 
 def kill_while_holding(store: Store, victim: Serve, workers: list[Serve]) -> list[str]:
     """Freeze the victim until a moment it holds deliveries, then SIGKILL it; what it held."""
-    import time
-
     pid = victim.process.pid
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -101,8 +98,10 @@ def test_three_workers_one_killed_every_delivery_sent_exactly_once(
     hook: SlowWebhook, pg_url: str, tmp_path: Path
 ) -> None:
     root = workspace(tmp_path / "ws", store_url=pg_url, hook_url=hook.url, channels=CHANNELS, service=SERVICE)
+    started = time.monotonic()
     with Store.open(pg_url, root=root) as store:
         fill(store, DELIVERIES, CHANNELS, now=datetime.now(UTC))
+        filled = time.monotonic()
         keys = {d.idempotency_key for d in store.list(limit=DELIVERIES + 1)}
         assert len(keys) == DELIVERIES
 
@@ -114,6 +113,7 @@ def test_three_workers_one_killed_every_delivery_sent_exactly_once(
             victim, survivors = workers[0], workers[1:]
             held = kill_while_holding(store, victim, workers)
             wait_until(lambda: sent_count(store) == DELIVERIES, "every delivery sent", survivors)
+            done = time.monotonic()
         finally:
             codes = [worker.stop(timeout=60) for worker in workers if worker.process.poll() is None]
             for worker in workers:
@@ -138,6 +138,13 @@ def test_three_workers_one_killed_every_delivery_sent_exactly_once(
             assert victim_prefix in takeover[0].reason and history[-1].to_state is DeliveryState.SENT
             assert f"-{victim.process.pid}-" not in takeover[0].reason.split("taken over by")[1]
 
+        # the registry: the survivors stopped cleanly; the victim fell silent, holding nothing any more
+        registered = {w.pid: w for w in store.workers()}
+        assert set(registered) == {w.process.pid for w in workers}
+        assert registered[victim.process.pid].stopped_at is None
+        assert all(registered[w.process.pid].stopped_at is not None for w in survivors)
+        assert all(w.holding == () for w in registered.values())
+
         # one channel, one delivery in flight, in slot order, across all workers
         query = (
             select(
@@ -161,7 +168,7 @@ def test_three_workers_one_killed_every_delivery_sent_exactly_once(
         assert states == ["sending", "sent"] * (len(states) // 2), channel
         slots = [at for state, at in sequence if state == "sending"]
         assert slots == sorted(slots), channel
-    print(  # noqa: T201  (shown with -s: what the run looked like)
+    print(
         f"\nheld by the killed worker: {len(held)}; replays answered by the fake: {hook.replays}; "
-        f"POSTs: {len(hook.requests)}"
+        f"POSTs: {len(hook.requests)}; queued in {filled - started:.1f}s, sent in {done - filled:.1f}s"
     )

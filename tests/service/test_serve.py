@@ -105,8 +105,7 @@ def test_the_service_follows_edits_reloads_its_config_and_stops_on_sigterm(
         # an edit before its slot updates the queued text
         site.write_post("later.md", article("Later", publish_at="2031-01-01T09:00:00Z", body="Second draft."))
         serve.wait_for(
-            lambda: "Second draft." in (site.store.find("posts/later.md", "hook") or _none()).parts[0],
-            "the queued text to follow the edit",
+            lambda: "Second draft." in queued_text(site, "posts/later.md"), "the queued text to follow"
         )
 
         # an edit after it was sent is reported and never reposted
@@ -135,11 +134,9 @@ def test_the_service_follows_edits_reloads_its_config_and_stops_on_sigterm(
     assert site.store.find("posts/later.md", "hook").state is DeliveryState.PLANNED  # type: ignore[union-attr]
 
 
-def _none() -> object:
-    class Nothing:
-        parts = ("",)
-
-    return Nothing()
+def queued_text(site: Site, source: str) -> str:
+    delivery = site.store.find(source, "hook")
+    return delivery.parts[0] if delivery is not None else ""
 
 
 def test_sigterm_lets_a_send_in_flight_finish(site: Site) -> None:
