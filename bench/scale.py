@@ -49,7 +49,7 @@ from scheduler.store.schema import deliveries  # noqa: E402
 
 SERVICE = {"lease": "30s", "watch_interval": "1s", "concurrency": "4", "misfire_grace": "1h"}
 LEAD = timedelta(seconds=2)
-TIMEOUT = 600.0
+TIMEOUT = 180.0
 
 
 # --- the receiver: asyncio, keep-alive, dedupe by Idempotency-Key ------------------------------------------
@@ -173,7 +173,10 @@ def run_once(label: str, url: str, root: Path, *, workers: int, count: int, chan
             sent, last = _sent(store)
             while sent < count:
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"{label}: only {sent}/{count} sent in {TIMEOUT}s")
+                    tails = "\n".join(
+                        f"--- {log}:\n{log.read_text(errors='replace')[-4000:]}" for log in logs
+                    )
+                    raise SystemExit(f"{label} x{workers}: only {sent}/{count} sent in {TIMEOUT}s\n{tails}")
                 time.sleep(0.2)
                 sent, last = _sent(store)
         finally:

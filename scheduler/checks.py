@@ -53,6 +53,8 @@ def reference_problems(
         template_ref(f"{label}.template", rule.template)
     for name in settings.defaults.channels:
         channel_ref("defaults.channels", name)
+    for name in settings.alerts.channels:
+        channel_ref("alerts.channels", name)
     schedule_ref("defaults.schedule", settings.defaults.schedule)
     return problems
 

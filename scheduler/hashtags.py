@@ -41,13 +41,25 @@ class TagMatch:
 
 def grapheme_count(text: str) -> int:
     """The number of extended grapheme clusters in ``text``."""
+    if text.isascii():  # one cluster per character, but CR LF
+        return len(text) - text.count("\r\n")
     return sum(1 for _ in _GRAPHEME.finditer(text))
 
 
 def find_hashtags(text: str) -> list[TagMatch]:
-    """Every hashtag in ``text``, in order, with code-point offsets (Bluesky's reference rules)."""
+    """Every hashtag in ``text``, in order, with code-point offsets (Bluesky's reference rules).
+
+    A hashtag starts at a ``#`` or ``＃`` that starts the text or follows whitespace, so the search starts
+    one character before the first of them (none: no hashtag).
+    """
+    first = _first_hash(text)
+    return [] if first < 0 else _hashtags_from(text, max(first - 1, 0))
+
+
+def _hashtags_from(text: str, position: int) -> list[TagMatch]:
+    """The hashtags of ``text`` that start at or after ``position``."""
     found: list[TagMatch] = []
-    for match in _TAG_REGEX.finditer(text):
+    for match in _TAG_REGEX.finditer(text, position):
         raw = match.group("tag")
         if not raw:
             continue
@@ -57,6 +69,14 @@ def find_hashtags(text: str) -> list[TagMatch]:
         start = match.start("hash")
         found.append(TagMatch(start=start, end=start + 1 + len(tag), tag=tag))
     return found
+
+
+def _first_hash(text: str) -> int:
+    """The index of the first ``#`` or ``＃`` in ``text``, -1 if there is none."""
+    ascii_mark, wide_mark = text.find("#"), text.find("＃")
+    if ascii_mark < 0 or wide_mark < 0:
+        return max(ascii_mark, wide_mark)
+    return min(ascii_mark, wide_mark)
 
 
 def is_hashtag(tag: str) -> bool:

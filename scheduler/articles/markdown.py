@@ -101,8 +101,7 @@ _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 
 def _parse_front_matter(text: str, *, first_line: int, source: str) -> tuple[dict[str, Any], dict[str, int]]:
     try:
-        node = yaml.compose(text, Loader=_SAFE_LOADER)
-        values = yaml.load(text, Loader=_SAFE_LOADER)
+        node, entries, values = _compose_and_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = ": ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
@@ -124,11 +123,25 @@ def _parse_front_matter(text: str, *, first_line: int, source: str) -> tuple[dic
         )
     key_lines = {
         str(key.value): first_line + key.start_mark.line
-        for key, _ in node.value
+        for key, _ in entries
         if isinstance(key, yaml.ScalarNode)
     }
     _check_commented_tags(text, values, key_lines, first_line=first_line, source=source)
     return {str(key): value for key, value in values.items()}, key_lines
+
+
+def _compose_and_load(text: str) -> tuple[yaml.Node | None, list[tuple[yaml.Node, yaml.Node]], Any]:
+    """``yaml.compose(text)`` and ``yaml.load(text)`` from one parse: the node, the (key, value) nodes of a
+    mapping as written, and the values. The entries are taken before the values are built, because building
+    a mapping with merge keys (``<<``) rewrites its node."""
+    loader = _SAFE_LOADER(text)
+    try:
+        node = loader.get_single_node()
+        entries = list(node.value) if isinstance(node, yaml.MappingNode) else []
+        values = None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
+    return node, entries, values
 
 
 def _check_commented_tags(

@@ -1,16 +1,27 @@
 """``tagcast status``: the outbox at a glance: per channel counts, next due, pauses, the last errors, and the
 ``tagcast serve`` workers seen in the last day (host, pid, last heartbeat, what each holds).
 
+``--check`` prints only what needs a person and exits 1 when anything does
+(:mod:`scheduler.cli.status_check`). Every configured secret is masked in what it prints.
+
 SQLAlchemy and rich are imported inside the functions, so that ``tagcast --help`` stays fast.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scheduler.cli.common import ConfigOption, JsonOption, handle_errors, open_workspace, print_json, stdout
+from scheduler.cli.common import (
+    EXIT_PROBLEM,
+    ConfigOption,
+    JsonOption,
+    handle_errors,
+    open_workspace,
+    print_json,
+    stdout,
+)
 
 if TYPE_CHECKING:
     from scheduler.config.loader import Workspace
@@ -18,6 +29,34 @@ if TYPE_CHECKING:
 
 ERRORS_SHOWN = 10
 WORKERS_SEEN_WITHIN_HOURS = 24
+
+CheckOption = Annotated[
+    bool,
+    typer.Option(
+        "--check",
+        help="Print only what needs a person (failed or unknown deliveries, paused channels, no recent "
+        "worker heartbeat) and exit 1 if anything does, else 0: for cron and monitoring agents.",
+    ),
+]
+MaxHeartbeatAgeOption = Annotated[
+    str,
+    typer.Option(
+        "--max-heartbeat-age",
+        metavar="DURATION",
+        help="With --check: a problem when no worker beat for this long (e.g. 10m, 1h).",
+    ),
+]
+
+
+def redacted(data: Any, redact: Any) -> Any:
+    """``data`` (JSON-like) with every string passed through ``redact``."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {key: redacted(value, redact) for key, value in data.items()}
+    if isinstance(data, list):
+        return [redacted(value, redact) for value in data]
+    return data
 
 
 def collect(workspace: Workspace, store: Store) -> dict[str, Any]:
@@ -147,15 +186,66 @@ def show_workers(workers: list[dict[str, Any]]) -> None:
             console.print(f"{escape(worker['id'])} holds: {', '.join(worker['holding'])}", soft_wrap=True)
 
 
-@handle_errors
-def status(as_json: JsonOption = False, config: ConfigOption = None) -> None:
-    """Per channel: how many deliveries in each state, the next one due, and pauses; then the last errors and
-    the workers seen in the last day."""
+def _max_age(text: str) -> Any:
+    from datetime import timedelta
+
+    from scheduler.config.durations import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--max-heartbeat-age") from None
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise typer.BadParameter(
+            f"{text!r} is not a positive duration, e.g. 10m", param_hint="--max-heartbeat-age"
+        )
+    return value
+
+
+def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> None:
+    """``--check``: the problems, or "ok"; exit 1 when there are any."""
+    from datetime import UTC, datetime
+
     from scheduler.cli.outbox import open_store
+    from scheduler.cli.status_check import needs_a_person
+    from scheduler.config.redact import Redactor
+
+    max_age = _max_age(max_heartbeat_age)
+    redact = Redactor.from_settings(workspace.settings)
+    with open_store(workspace) as store:
+        problems = needs_a_person(store, now=datetime.now(UTC), max_heartbeat_age=max_age)
+    problems = [redact(problem) for problem in problems]
+    if as_json:
+        print_json({"ok": not problems, "problems": problems})
+    elif problems:
+        stdout().print(f"{len(problems)} thing(s) need a person:", soft_wrap=True)
+        for problem in problems:
+            stdout().print(f"- {problem}", soft_wrap=True, markup=False)
+    else:
+        stdout().print("ok: nothing needs a person")
+    if problems:
+        raise typer.Exit(EXIT_PROBLEM)
+
+
+@handle_errors
+def status(
+    *,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    check_only: CheckOption = False,
+    max_heartbeat_age: MaxHeartbeatAgeOption = "10m",
+) -> None:
+    """Per channel: how many deliveries in each state, the next one due, and pauses; then the last errors and
+    the workers seen in the last day. With --check: only what needs a person, and exit 1 if anything does."""
+    from scheduler.cli.outbox import open_store
+    from scheduler.config.redact import Redactor
 
     workspace = open_workspace(config)
+    if check_only:
+        check(workspace, as_json=as_json, max_heartbeat_age=max_heartbeat_age)
+        return
     with open_store(workspace) as store:
-        data = collect(workspace, store)
+        data = redacted(collect(workspace, store), Redactor.from_settings(workspace.settings))
     if as_json:
         print_json(data)
     else:

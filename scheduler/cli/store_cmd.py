@@ -97,13 +97,15 @@ def _same_database(first: str, second: str, root: Path) -> bool:
 def _warn_about_live_workers(source: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from rich.markup import escape
+
     now = datetime.now(UTC)
     live = [w for w in source.workers(since=now - timedelta(minutes=5)) if w.stopped_at is None]
     if live:
         names = ", ".join(f"{w.id} (pid {w.pid} on {w.host})" for w in live)
         stderr().print(
-            f"[yellow]warning:[/] workers were sending from the source in the last 5 minutes: {names}. Stop "
-            "`tagcast serve` before copying, and point store.url at the target before starting it again.",
+            f"[yellow]warning:[/] tagcast serve ran on the source in the last 5 minutes: {escape(names)}. "
+            "Stop it before copying, and point store.url at the target before starting it again.",
             soft_wrap=True,
         )
 
@@ -117,7 +119,7 @@ def _run_copy(root: Path, source_url: str, target_url: str, *, force: bool, batc
     with Store.open(source_url, root=root) as source, Store.open(target_url, root=root) as target:
         _warn_about_live_workers(source)
         columns = (
-            TextColumn("{task.description:<12}"),
+            TextColumn("{task.description:<14}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from scheduler.config.alerts import AlertsSettings
 from scheduler.config.models import (
     ChannelSettings,
     DefaultsSettings,
@@ -54,6 +55,7 @@ class Settings(BaseSettings):
     schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     rules: list[RuleSettings] = Field(default_factory=list)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

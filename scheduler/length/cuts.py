@@ -9,8 +9,10 @@ followed by a letter, digit, ``#`` or ``@`` (which would start a new link or tag
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from enum import IntEnum
+from itertools import accumulate
 
 import regex
 
@@ -23,11 +25,13 @@ BREAKING_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u
 """Whitespace at which every detector ends a URL or hashtag (a character-class body)."""
 
 _SPACE_RUN = re.compile(f"[{BREAKING_SPACE}]+")
+_SPACE_SPLIT = re.compile(f"([{BREAKING_SPACE}]+)")
 _SENTENCE_END = re.compile(rf"[.!?…‽。！？][\"'”’)\]»」』）】]*(?=[{BREAKING_SPACE}])")
 _WIDE_SENTENCE_END = re.compile(r"[。！？][」』）】\]]*")
 _STARTS_ENTITY = re.compile(f"[{BREAKING_SPACE}A-Za-z0-9#＃@]")
 """After a full-width stop, a part must not start with what could begin a link, tag or mention there."""
-_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+_BLANK_LINE = re.compile(f"\n[{BREAKING_SPACE.replace(chr(10), '')}]*\n")
+"""Two line breaks with only breaking spaces between: the run of whitespace holding one is a paragraph."""
 _GRAPHEME = regex.compile(r"\X")
 
 
@@ -64,35 +68,115 @@ def protected_positions(text: str) -> set[int]:
     return {position for start, end in entity_spans(text) for position in range(start + 1, end)}
 
 
-def find_cuts(text: str) -> list[Cut]:
-    """Every place ``text`` may be cut, in order."""
+@dataclass(frozen=True, slots=True)
+class CutTable:
+    """Every place a text may be cut, in order, as three lists: the i-th cut is ``ends[i]``, ``resumes[i]``,
+    ``kinds[i]`` (see :class:`Cut`). Fitting searches these; building them costs less than a Cut each."""
+
+    ends: list[int]
+    resumes: list[int]
+    kinds: list[Kind]
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+
+def cut_table(text: str) -> CutTable:
+    """Every place ``text`` may be cut, in order (:func:`find_cuts`, as a :class:`CutTable`).
+
+    Each run of breaking whitespace is a cut, unless it starts the text or falls inside a URL, a hashtag or a
+    grapheme cluster; the rest resumes after the run, or where the cluster holding that place starts. A run
+    is a PARAGRAPH break when it holds a blank line, else a SENTENCE break after a sentence end that no
+    lower-case letter follows, else a WORD break. Full-width sentence ends are cuts of their own.
+    """
     inside = inside_clusters(text)
     forbidden = protected_positions(text) | inside
-    cuts: list[Cut] = []
-    sentence_ends = {match.end() for match in _SENTENCE_END.finditer(text)}
-    for run in _SPACE_RUN.finditer(text):
-        end, resume = run.span()
-        if end == 0 or end in forbidden:
-            continue
-        while resume in inside:
-            resume -= 1
-        if "\n" in run[0] and _PARAGRAPH_BREAK.search(run[0]):
-            kind = Kind.PARAGRAPH
-        elif end in sentence_ends and not text[run.end() : run.end() + 1].islower():
-            kind = Kind.SENTENCE
-        else:
-            kind = Kind.WORD
-        cuts.append(Cut(end, resume, kind))
-    for mark in _WIDE_SENTENCE_END.finditer(text):
-        end = mark.end()
-        if end < len(text) and end not in forbidden and not _STARTS_ENTITY.match(text, end):
-            cuts.append(Cut(end, end, Kind.SENTENCE))
-    cuts.sort(key=lambda cut: cut.end)
-    return cuts
+    ends, after_runs = _space_runs(text)
+    if ends[:1] == [0] or not forbidden.isdisjoint(ends):
+        kept = [
+            (end, after) for end, after in zip(ends, after_runs, strict=True) if end and end not in forbidden
+        ]
+        ends, after_runs = [end for end, _ in kept], [after for _, after in kept]
+    resumes = [_cluster_start(after, inside) for after in after_runs] if inside else after_runs
+    table = CutTable(ends, resumes, _run_kinds(text, ends, after_runs))
+    wide = _wide_cuts(text, forbidden)
+    if not wide:
+        return table
+    merged = sorted(
+        [*zip(table.ends, table.resumes, table.kinds, strict=True), *wide], key=lambda cut: cut[0]
+    )
+    return CutTable([cut[0] for cut in merged], [cut[1] for cut in merged], [cut[2] for cut in merged])
+
+
+def _run_kinds(text: str, ends: list[int], after_runs: list[int]) -> list[Kind]:
+    """The kind of each run of whitespace that is a cut (``text[ends[i]:after_runs[i]]``, in order)."""
+    kinds = [Kind.WORD] * len(ends)
+    for end in {match.end() for match in _SENTENCE_END.finditer(text)}:
+        index = _index_of(ends, end)
+        if index >= 0 and not text[after_runs[index] : after_runs[index] + 1].islower():
+            kinds[index] = Kind.SENTENCE
+    for blank_line in _BLANK_LINE.finditer(text):
+        index = bisect_right(ends, blank_line.start()) - 1
+        if index >= 0 and blank_line.start() < after_runs[index]:
+            kinds[index] = Kind.PARAGRAPH
+    return kinds
+
+
+def _wide_cuts(text: str, forbidden: set[int]) -> list[tuple[int, int, Kind]]:
+    """The cuts right after a full-width sentence end (none in ASCII text)."""
+    if text.isascii():
+        return []
+    return [
+        (mark.end(), mark.end(), Kind.SENTENCE)
+        for mark in _WIDE_SENTENCE_END.finditer(text)
+        if mark.end() < len(text)
+        and mark.end() not in forbidden
+        and not _STARTS_ENTITY.match(text, mark.end())
+    ]
+
+
+def _space_runs(text: str) -> tuple[list[int], list[int]]:
+    """Where each run of breaking whitespace starts, and where it ends.
+
+    Splitting keeps the runs (``[word, run, word, ..., word]``), so the running total of the pieces'
+    lengths alternates between the start and the end of a run.
+    """
+    bounds = list(accumulate(map(len, _SPACE_SPLIT.split(text))))
+    return bounds[0:-1:2], bounds[1::2]
+
+
+def _cluster_start(position: int, inside: set[int]) -> int:
+    """``position``, or the start of the grapheme cluster it falls inside."""
+    while position in inside:
+        position -= 1
+    return position
+
+
+def _index_of(ordered: list[int], value: int) -> int:
+    """The index of ``value`` in the sorted list ``ordered``, -1 if it is not there."""
+    index = bisect_left(ordered, value)
+    return index if index < len(ordered) and ordered[index] == value else -1
+
+
+def find_cuts(text: str) -> list[Cut]:
+    """Every place ``text`` may be cut, in order."""
+    table = cut_table(text)
+    return [Cut(*cut) for cut in zip(table.ends, table.resumes, table.kinds, strict=True)]
 
 
 def trim(text: str) -> str:
-    """``text`` without leading and trailing breaking whitespace, removing whole grapheme clusters only."""
+    """``text`` without leading and trailing breaking whitespace, removing whole grapheme clusters only.
+
+    A text that neither starts nor ends with breaking whitespace is returned as it is: its first and last
+    clusters hold a character that is not whitespace, so no cluster is removed.
+    """
+    if not text or (_SPACE_RUN.match(text[0]) is None and _SPACE_RUN.match(text[-1]) is None):
+        return text
+    return _trim_clusters(text)
+
+
+def _trim_clusters(text: str) -> str:
+    """:func:`trim`, cluster by cluster."""
     clusters = _GRAPHEME.findall(text)
     kept = [index for index, cluster in enumerate(clusters) if not _SPACE_RUN.fullmatch(cluster)]
     return "".join(clusters[kept[0] : kept[-1] + 1]) if kept else ""

@@ -7,7 +7,9 @@ space: ``"... first part 1/3"``. Neither ever cuts inside a grapheme cluster, a 
 :mod:`scheduler.length.cuts`). What cannot fit is returned whole, with its problems, for the preview to show.
 
 Every search assumes that a longer prefix never counts less, and probes prefixes of growing size before
-bisecting, so the cost depends on the size of the post, not of the article.
+bisecting, so the cost depends on the size of the post, not of the article. Each body is rendered once,
+however often the searches probe it. A thread part whose length the rules can tell from its size alone
+(:meth:`LengthRules.slice_reach`) is not built to be probed: its end is bisected among the cuts.
 
 >>> from scheduler.length import rules_for
 >>> rules = rules_for("bluesky", limit=40)
@@ -18,10 +20,11 @@ bisecting, so the cost depends on the size of the post, not of the article.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from scheduler.length.cuts import BREAKING_SPACE, Cut, Kind, entity_spans, find_cuts, trim
+from scheduler.length.cuts import BREAKING_SPACE, CutTable, Kind, cut_table, entity_spans, trim
 from scheduler.length.networks import LengthRules
 
 _MAX_NUMBERING_ROUNDS = 8
@@ -47,14 +50,30 @@ def fit(
 ) -> Fitted:
     """Fit ``render(body)`` to ``rules``: as it is, with a shorter body, or (``thread=True``) in parts.
 
-    ``render`` renders the whole post around a given body; it must not count less for a longer body.
+    ``render`` renders the whole post around a given body; it must not count less for a longer body. It is
+    called once per distinct body: the searches probe the body they keep before keeping it.
     """
+    render = _once_per_body(render)
     full = render(body)
-    if rules.fits(full):
-        return Fitted([full], [rules.count(full)])
+    length, problems = rules.measure(full)
+    if not problems:
+        return Fitted([full], [length])
     if thread:
         return _split(full, rules)
     return _shorten(render, body, full, rules, ellipsis)
+
+
+def _once_per_body(render: Callable[[str], str]) -> Callable[[str], str]:
+    """``render``, remembering the text of every body it was given."""
+    rendered: dict[str, str] = {}
+
+    def remembered(body: str) -> str:
+        text = rendered.get(body)
+        if text is None:
+            text = rendered[body] = render(body)
+        return text
+
+    return remembered
 
 
 def _last_true(count: int, accepts: Callable[[int], bool]) -> int:
@@ -81,16 +100,16 @@ def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRu
     bare = render("")
     if trim(bare) and not rules.fits(bare):
         return _unfittable(full, rules, "even without its body: " + "; ".join(rules.violations(bare)))
-    cuts = find_cuts(body[: _region(render, body, rules)])
-    sentences = [cut for cut in cuts if cut.kind >= Kind.SENTENCE]
-    found = _last_true(len(sentences), lambda index: rules.fits(render(body[: sentences[index].end])))
+    cuts = cut_table(body[: _region(render, body, rules)])
+    sentences = [end for end, kind in zip(cuts.ends, cuts.kinds, strict=True) if kind >= Kind.SENTENCE]
+    found = _last_true(len(sentences), lambda index: rules.fits(render(body[: sentences[index]])))
     if found >= 0:
-        return _shortened(render(body[: sentences[found].end]), rules)
+        return _shortened(render(body[: sentences[found]]), rules)
 
     def with_ellipsis(index: int) -> str:
-        word_start = cuts[index - 1].resume if index > 0 else 0
-        kept = body[: cuts[index].end]
-        word = body[word_start : cuts[index].end]
+        word_start = cuts.resumes[index - 1] if index > 0 else 0
+        kept = body[: cuts.ends[index]]
+        word = body[word_start : cuts.ends[index]]
         joiner = " " if ellipsis and (entity_spans(word) or entity_spans(word + ellipsis)) else ""
         return render(kept + joiner + ellipsis)
 
@@ -121,15 +140,16 @@ def _shortened(text: str, rules: LengthRules) -> Fitted:
 
 
 def _unfittable(full: str, rules: LengthRules, reason: str) -> Fitted:
-    problems = rules.violations(full)
-    return Fitted([full], [rules.count(full)], [*problems, f"cannot be shortened to fit: {reason}"])
+    length, problems = rules.measure(full)
+    return Fitted([full], [length], [*problems, f"cannot be shortened to fit: {reason}"])
 
 
 def _split(full: str, rules: LengthRules) -> Fitted:
     text = trim(full)
     if not text:
-        return Fitted([full], [rules.count(full)], rules.violations(full))
-    cuts = find_cuts(text)
+        length, violations = rules.measure(full)
+        return Fitted([full], [length], violations)
+    cuts = cut_table(text)
     total = 1
     for _ in range(_MAX_NUMBERING_ROUNDS):
         chunks, oversized = _greedy_chunks(text, cuts, rules, total)
@@ -138,26 +158,30 @@ def _split(full: str, rules: LengthRules) -> Fitted:
         total = len(chunks)
     total = len(chunks)
     parts = [f"{chunk} {number}/{total}" for number, chunk in enumerate(chunks, 1)]
+    measured = [rules.measure(part) for part in parts]
     problems: list[str] = []
-    for number, part in enumerate(parts, 1):
-        too_long = number - 1 in oversized and rules.count(part) > rules.limit
+    for number, (length, violations) in enumerate(measured, 1):
+        too_long = number - 1 in oversized and length > rules.limit
         hint = " (one word or URL is longer than a whole post)" if too_long else ""
-        problems += [f"part {number}/{total}: {problem}{hint}" for problem in rules.violations(part)]
-    return Fitted(parts, [rules.count(part) for part in parts], problems)
+        problems += [f"part {number}/{total}: {problem}{hint}" for problem in violations]
+    return Fitted(parts, [length for length, _ in measured], problems)
 
 
-def _greedy_chunks(text: str, cuts: list[Cut], rules: LengthRules, total: int) -> tuple[list[str], set[int]]:
+def _greedy_chunks(text: str, cuts: CutTable, rules: LengthRules, total: int) -> tuple[list[str], set[int]]:
     """Fill each part as far as it goes, numbered ``i/total``; also the indices of parts that cannot fit."""
     chunks: list[str] = []
     oversized: set[int] = set()
+    reach = rules.slice_reach(text)
+    ends, count = cuts.ends, len(cuts)
     start, first = 0, 0
     while start < len(text):
-        while first < len(cuts) and cuts[first].end <= start:
+        while first < count and ends[first] <= start:
             first += 1
         suffix = f" {len(chunks) + 1}/{total}"
-        available = len(cuts) - first
-        found = _last_true(available, _part_fits(text, start, cuts[first:], suffix, rules))
-        if found == available - 1 and rules.fits(text[start:] + suffix):
+        part = _Part(text, start, suffix, rules, reach(start, suffix))
+        available = count - first
+        found = part.last_fitting(ends, first)
+        if found == available - 1 and part.fits_up_to(len(text)):
             chunks.append(text[start:])
             break
         if found < 0:
@@ -165,31 +189,55 @@ def _greedy_chunks(text: str, cuts: list[Cut], rules: LengthRules, total: int) -
             if not available:
                 chunks.append(text[start:])
                 break
-            chosen = cuts[first]
+            chosen = first
         else:
             chosen = _strongest(cuts, first, first + found, start)
-        chunks.append(text[start : chosen.end])
-        start = chosen.resume
+        chunks.append(text[start : ends[chosen]])
+        start = cuts.resumes[chosen]
     return chunks, oversized
 
 
-def _part_fits(
-    text: str, start: int, cuts: list[Cut], suffix: str, rules: LengthRules
-) -> Callable[[int], bool]:
-    """Whether the part from ``start`` to ``cuts[index]``, numbered with ``suffix``, fits."""
-    return lambda index: rules.fits(text[start : cuts[index].end] + suffix)
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A part of a thread: ``text`` from ``start`` on, followed by its number (``suffix``).
+
+    ``reach`` is :meth:`LengthRules.slice_reach`'s answer for it: when known, the part fits exactly when it
+    ends at or before ``reach``, and no slice is built or counted.
+    """
+
+    text: str
+    start: int
+    suffix: str
+    rules: LengthRules
+    reach: int | None
+
+    def fits_up_to(self, end: int) -> bool:
+        if self.reach is not None:
+            return end <= self.reach
+        return self.rules.fits(self.text[self.start : end] + self.suffix)
+
+    def last_fitting(self, ends: list[int], first: int) -> int:
+        """The largest ``index`` such that the part up to ``ends[first + index]`` fits (-1 if none).
+
+        With a known ``reach`` the answer is where ``reach`` falls among the (increasing) ends: the index that
+        probing each part would find, since fitting is true up to ``reach`` and false beyond.
+        """
+        if self.reach is not None:
+            return bisect_right(ends, self.reach, first) - first - 1
+        return _last_true(len(ends) - first, lambda index: self.fits_up_to(ends[first + index]))
 
 
-def _strongest(cuts: list[Cut], first: int, last: int, start: int) -> Cut:
-    """The last paragraph, else sentence, break that keeps the part at least a third as full as ``last``.
+def _strongest(cuts: CutTable, first: int, last: int, start: int) -> int:
+    """The index of the last paragraph, else sentence, break that keeps the part at least a third as full as
+    the cut at ``last``.
 
     A part a third full reads better than a sentence cut in two across posts.
     """
-    half = start + (cuts[last].end - start) // 3
+    half = start + (cuts.ends[last] - start) // 3
     for kind in (Kind.PARAGRAPH, Kind.SENTENCE):
         for index in range(last, first - 1, -1):
-            if cuts[index].end < half:
+            if cuts.ends[index] < half:
                 break
-            if cuts[index].kind >= kind:
-                return cuts[index]
-    return cuts[last]
+            if cuts.kinds[index] >= kind:
+                return index
+    return last

@@ -59,6 +59,8 @@ def grapheme_count(text: str) -> int:
 
 def inside_clusters(text: str) -> set[int]:
     """The indices that fall strictly inside a grapheme cluster: no text may be cut there."""
+    if text.isascii():
+        return {match.start() + 1 for match in _CRLF.finditer(text)}
     inside: set[int] = set()
     for start, end, segment in _pieces(text):
         if segment:

@@ -23,14 +23,52 @@ _LINK = re.compile(
     rf"(?:https?://[^{JS_WHITESPACE}]+|(?P<domain>[a-z][a-z0-9]*(?:\.[a-z0-9]+)+)[^{JS_WHITESPACE}]*)",
     re.IGNORECASE,
 )
+_DOT_HINT = re.compile(r"\.[a-z0-9]", re.IGNORECASE)
+"""What a link without a scheme has: a dot followed by a domain label (a link with one has ``://``)."""
+_TOKEN_REST = re.compile(rf"[^{JS_WHITESPACE}]*")
+_WHITESPACE_CHARS = frozenset("\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff") | frozenset(
+    map(chr, range(0x2000, 0x200B))
+)
+"""The characters of ``JS_WHITESPACE``."""
 _TRAILING_PUNCTUATION = ".,;:!?"
 _SCHEME = re.compile("https?://", re.IGNORECASE)
 
 
 def find_bluesky_links(text: str) -> list[tuple[int, int, str]]:
     """Every link in ``text`` as ``(start, end, uri)``: code-point offsets of the link text, and its URI."""
+    return [link for start, end in _hinted_tokens(text) for link in _links_between(text, start, end)]
+
+
+def _hinted_tokens(text: str) -> list[tuple[int, int]]:
+    """The spans of the whitespace-free tokens of ``text`` that hold a ``://`` or a ``_DOT_HINT``: a link
+    never spans whitespace, so no link lies outside them."""
+    spans: list[tuple[int, int]] = []
+    token_end = 0
+    for hint in _hints(text):
+        if hint < token_end:
+            continue
+        token_start = hint
+        while token_start > 0 and text[token_start - 1] not in _WHITESPACE_CHARS:
+            token_start -= 1
+        rest = _TOKEN_REST.match(text, hint)
+        token_end = rest.end() if rest else hint + 1
+        spans.append((token_start, token_end))
+    return spans
+
+
+def _hints(text: str) -> list[int]:
+    """Where each ``://`` and each ``_DOT_HINT`` of ``text`` starts, in order."""
+    starts = [match.start() for match in _DOT_HINT.finditer(text)]
+    scheme = text.find("://")
+    while scheme >= 0:
+        starts.append(scheme)
+        scheme = text.find("://", scheme + 1)
+    return sorted(starts)
+
+
+def _links_between(text: str, token_start: int, token_end: int) -> list[tuple[int, int, str]]:
     links: list[tuple[int, int, str]] = []
-    for match in _LINK.finditer(text):
+    for match in _LINK.finditer(text, token_start, token_end):
         start, end, written = match.start(), match.end(), match[0]
         domain = match["domain"]
         if domain is not None and domain.rsplit(".", 1)[1].lower() not in TLDS:

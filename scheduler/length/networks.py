@@ -101,10 +101,10 @@ class LengthRules:
             problems.append(f"{self.describe(length)}{where}, limit {self.limit}")
         if self.byte_limit is not None and (size := utf8_length(text)) > self.byte_limit:
             problems.append(f"{size} UTF-8 bytes, limit {self.byte_limit}")
-        if self.network == "x" and not _X_REFUSED_CHARACTERS.isdisjoint(text):
+        if self.network == "x" and _has_refused_character(text):
             problems.append("contains a character X refuses (U+FFFE, U+FEFF or U+FFFF)")
-        if self.network == "threads" and _distinct_links(text) > THREADS_MAX_LINKS:
-            problems.append(f"{_distinct_links(text)} different links, limit {THREADS_MAX_LINKS}")
+        if self.network == "threads" and (links := _distinct_links(text)) > THREADS_MAX_LINKS:
+            problems.append(f"{links} different links, limit {THREADS_MAX_LINKS}")
         return length, problems
 
     def violations(self, text: str) -> list[str]:
@@ -122,42 +122,60 @@ class LengthRules:
         return (
             not (self.refuses_empty and not text.strip())
             and (self.byte_limit is None or utf8_length(text) <= self.byte_limit)
-            and (self.network != "x" or _X_REFUSED_CHARACTERS.isdisjoint(text))
-            and self.count(text) <= self.limit
+            and (self.network != "x" or not _has_refused_character(text))
+            and self._within_limit(text)
             and (self.network != "threads" or _distinct_links(text) <= THREADS_MAX_LINKS)
         )
 
-    def slice_fits(self, text: str) -> Callable[[int, int, str], bool]:
-        """A function ``(start, end, suffix) -> self.fits(text[start:end] + suffix)``, for probing many slices
-        of one text (``0 <= start <= end <= len(text)``), as splitting a thread does.
+    def _within_limit(self, text: str) -> bool:
+        """``self.count(text) <= self.limit``, without counting a text that has no more code points than the
+        limit in a unit where a grapheme or character never counts more than its code points."""
+        if len(text) <= self.limit and self._counts_at_most_code_points():
+            return True
+        return self.count(text) <= self.limit
 
-        An ASCII text and suffix are counted from the slice's bounds alone, without building the slice, when
-        every ASCII character counts one: code points, UTF-8 bytes, UTF-16 units, and graphemes when there is
-        no CR (CR LF is one grapheme). X (URLs weigh 23), Mastodon (URLs, mentions), LinkedIn (escapes) and
-        Threads (links) always count the built text.
+    def _counts_at_most_code_points(self) -> bool:
+        return self.network not in ("mastodon", "linkedin", "threads") and self.unit in (
+            "graphemes",
+            "characters",
+        )
+
+    def slice_reach(self, text: str) -> Callable[[int, str], int | None]:
+        """A function ``reach(start, suffix)`` for the slices of one text, each followed by ``suffix``: the
+        largest ``end`` such that ``text[start:end] + suffix`` fits for every ``end`` from ``start`` up to it
+        and for none beyond it, or None when sizes alone cannot tell and each slice must be counted.
+
+        Sizes tell when the text and the suffix are ASCII and every character of them counts one in every
+        limit: code points, UTF-8 bytes, UTF-16 units, and graphemes without CR (CR LF is one grapheme). X
+        (URLs weigh 23), Mastodon (URLs, mentions), LinkedIn (escapes) and Threads (links) always count.
         """
-
-        def exact(start: int, end: int, suffix: str) -> bool:
-            return self.fits(text[start:end] + suffix)
-
         if not (text.isascii() and self._counts_ascii_as_one(text)):
-            return exact
+            return _unknown_reach
+        most = self.limit if self.byte_limit is None else min(self.limit, self.byte_limit)
 
-        def by_size(start: int, end: int, suffix: str) -> bool:
+        def reach(start: int, suffix: str) -> int | None:
             if not (suffix.isascii() and self._counts_ascii_as_one(suffix)):
-                return exact(start, end, suffix)
+                return None
             if self.refuses_empty and not suffix.strip():
-                return exact(start, end, suffix)
-            size = end - start + len(suffix)
-            return size <= self.limit and (self.byte_limit is None or size <= self.byte_limit)
+                return None
+            return start + most - len(suffix)
 
-        return by_size
+        return reach
 
     def _counts_ascii_as_one(self, ascii_text: str) -> bool:
         """Whether each character of ``ascii_text`` counts one, in ``count`` and in every other limit."""
         if self.network in ("mastodon", "linkedin", "threads") or self.unit == "weighted":
             return False
         return self.unit != "graphemes" or "\r" not in ascii_text
+
+
+def _has_refused_character(text: str) -> bool:
+    """Whether ``text`` holds U+FFFE, U+FEFF or U+FFFF, which X refuses (never in ASCII)."""
+    return not text.isascii() and not _X_REFUSED_CHARACTERS.isdisjoint(text)
+
+
+def _unknown_reach(start: int, suffix: str) -> None:
+    return None
 
 
 def _distinct_links(text: str) -> int:

@@ -80,7 +80,7 @@ def _entities(normalized: str, config: TwitterConfig) -> list[tuple[int, int, in
         start: (end, config.transformed_url_length * config.scale)
         for start, end, _ in find_urls(normalized, without_protocol=True)
     }
-    if config.emoji_parsing:
+    if config.emoji_parsing and not normalized.isascii():  # every emoji has a non-ASCII code point
         for match in EMOJI.finditer(normalized):
             found.setdefault(match.start(), (match.end(), config.default_weight))
     entities: list[tuple[int, int, int]] = []
@@ -104,8 +104,17 @@ def _range_patterns(config: TwitterConfig) -> tuple[tuple[re.Pattern[str], int],
     return tuple((re.compile(f"[{body}]"), weight) for weight, body in classes.items())
 
 
+@cache
+def _ascii_weight(config: TwitterConfig) -> int | None:
+    """The weight every ASCII code point has, if they all have the same (100 in v2 and v3)."""
+    weights = {config.weight(chr(code)) for code in range(128)}
+    return weights.pop() if len(weights) == 1 else None
+
+
 def _plain_weight(segment: str, config: TwitterConfig) -> int:
     """The summed weights of code points outside URLs and emoji, counted a range at a time."""
+    if segment.isascii() and (weight := _ascii_weight(config)) is not None:
+        return weight * len(segment)
     total = config.default_weight * len(segment)
     for pattern, weight in _range_patterns(config):
         total += (weight - config.default_weight) * pattern.subn("", segment)[1]
@@ -116,7 +125,7 @@ def _plain_weight(segment: str, config: TwitterConfig) -> int:
 
 def twitter_weighted_length(text: str, config: TwitterConfig = TWITTER_V3) -> int:
     """The number X compares with 280 (twitter-text ``weightedLength``, already divided by the scale)."""
-    normalized = unicodedata.normalize("NFC", text)
+    normalized = text if text.isascii() else unicodedata.normalize("NFC", text)
     total = 0
     position = 0
     for start, end, weight in _entities(normalized, config):

@@ -57,17 +57,25 @@ class TemplateRenderer:
             extensions=["jinja2.ext.loopcontrols"],
         )
         self._env.filters.update(FILTERS)
+        self._found: set[str] = set()
 
     def names(self) -> list[str]:
         """Every template name there is (``*.j2`` in the template folder and the built-ins), sorted."""
         return self._env.list_templates(extensions=["j2"])
 
     def exists(self, name: str) -> bool:
-        """Whether a template called ``name`` can be loaded (without compiling it)."""
+        """Whether a template called ``name`` can be loaded (without compiling it).
+
+        A name found once is not looked up again: like the compiled templates (``auto_reload=False``), what
+        this renderer has found stays found for its life.
+        """
+        if name in self._found:
+            return True
         try:
             self._loader.get_source(self._env, name)
         except TemplateNotFound:
             return False
+        self._found.add(name)
         return True
 
     def check(self, name: str) -> None:

@@ -14,6 +14,13 @@ time. It holds exactly two jobs, in its memory job store:
     leftovers of other workers, re-arm ``dispatch``. ``misfire_grace_time`` = the interval, ``coalesce=True``:
     missed runs (a suspended laptop) collapse into one.
 
+and, when ``[alerts.digest]`` is set, a third: a daily ``cron`` job (:meth:`Clock.add_daily`) at a local
+time of day, ``coalesce=True`` and ``misfire_grace_time`` of an hour (a digest an hour late still goes out,
+one more than that is skipped). A digest time in a DST gap fires at APScheduler's idea of it: harmless for a
+summary, which is why posts never use these triggers.
+
+:meth:`Clock.problem` says whether the clock still runs (for ``/healthz``).
+
 A job only sets an :class:`asyncio.Event`; the work runs in the service's own tasks, so a long round never
 makes APScheduler skip or overlap a job ("maximum number of running instances reached").
 
@@ -33,11 +40,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
 
 from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
@@ -45,6 +55,8 @@ log = logging.getLogger("tagcast.service")
 
 DISPATCH_JOB = "dispatch"
 WATCH_JOB = "watch"
+DAILY_GRACE = 3600
+"""Seconds a daily job may run late (after a suspend or a busy loop) before that day's run is skipped."""
 
 
 class Clock:
@@ -60,6 +72,9 @@ class Clock:
         self.dispatch_due = asyncio.Event()
         self.watch_due = asyncio.Event()
         self.armed_at: datetime | None = None
+        self.last_tick: float | None = None
+        """``time.monotonic()`` of the last ``watch`` run (None before the first)."""
+        self._started_at: float | None = None
         self._watch_interval = watch_interval
         self._scheduler = AsyncIOScheduler(
             jobstores={"default": MemoryJobStore()},
@@ -70,6 +85,7 @@ class Clock:
     def start(self) -> None:
         """Start the scheduler on the running loop with the ``watch`` job."""
         self._scheduler.start()
+        self._started_at = time.monotonic()
         self._add_watch()
 
     def _add_watch(self) -> None:
@@ -123,7 +139,48 @@ class Clock:
         self.dispatch_due.set()
 
     async def _fire_watch(self) -> None:
+        self.last_tick = time.monotonic()
         self.watch_due.set()
+
+    def add_daily(self, job_id: str, at: time_of_day, timezone: str) -> asyncio.Event:
+        """A daily job at local time ``at`` in ``timezone`` (replacing one with the same id); the returned
+        Event is set each time it fires."""
+        fired = asyncio.Event()
+
+        async def fire() -> None:
+            fired.set()
+
+        self._scheduler.add_job(
+            fire,
+            CronTrigger(hour=at.hour, minute=at.minute, timezone=timezone),
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=DAILY_GRACE,
+            max_instances=1,
+        )
+        return fired
+
+    def remove(self, job_id: str) -> None:
+        """Remove the job ``job_id`` if there is one."""
+        if self._scheduler.get_job(job_id) is not None:
+            self._scheduler.remove_job(job_id)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def problem(self) -> str | None:
+        """None while the scheduler runs and its ``watch`` job keeps firing; else what is wrong."""
+        if not self.running:
+            return "the clock (APScheduler) is not running"
+        interval = max(self._watch_interval.total_seconds(), 0.05)
+        allowed = max(3 * interval, 30.0)
+        last = self.last_tick if self.last_tick is not None else self._started_at
+        if last is not None and time.monotonic() - last > allowed:
+            silent = time.monotonic() - last
+            return f"the clock's watch job has not run for {silent:.0f}s (every {interval:g}s)"
+        return None
 
     async def shutdown(self) -> None:
         """Stop the scheduler (its shutdown runs on the loop: give it one turn)."""

@@ -6,24 +6,32 @@
         dispatcher = Dispatcher(workspace, store, http, worker_id="host-1234")
         report = await dispatcher.run_due(datetime.now(UTC))
 
-Order and parallelism: :meth:`Store.claim_due` hands out at most one delivery per channel and none for a
-channel that is still sending, so the posts of one channel go out one after the other in slot order, while up
-to ``service.concurrency`` channels send at once over the one shared HTTP client.
+Order and parallelism: :meth:`Store.claim_due` hands a channel its next due deliveries only when it has none
+in ``sending``, and a channel's batch (as many as it sends in a moment: :mod:`scheduler.service.ahead`) is
+sent one delivery at a time, in slot order, by one task; up to ``service.concurrency`` channels send at once
+over the one shared HTTP client.
 
-Exactly once: the claim (``sending``, attempts + 1) is committed before the adapter runs, the adapter's
-journal is committed before each network call (``Journal.save`` -> ``store.save_journal``), and the outcome
-after it (:mod:`scheduler.service.outcomes`). While a send is in flight its lease is renewed, so a long thread
-is not taken over by another worker; a worker that dies leaves the row in ``sending`` until its lease expires
-and :mod:`scheduler.service.recovery` reconciles it.
+Exactly once: the claim (``sending``, attempts + 1) is committed, on disk, before the adapter runs; the
+adapter's journal is committed before each network call (``Journal.save`` -> ``store.save_journal``); and the
+outcome after it (:mod:`scheduler.service.outcomes`). The receipts of a batch are held while its next posts
+go out, and recorded together (:meth:`Store.mark_sent_many`) when it ends, before anything else is recorded
+for it, and at least every :data:`HOLD_RECEIPTS`: until then their deliveries stay ``sending`` and their
+channel busy. Anything else (a failure, a pause the network asks for, a stop) ends the batch, is recorded
+before it goes on, and what was not started is given back (:meth:`Store.release`). So a delivery starts only
+after the one before it in its batch was answered with a receipt, and after a crash
+:mod:`scheduler.service.recovery` knows which of a dead worker's batch may have gone out. While a batch is
+sent its leases are renewed; a worker that dies leaves its rows in ``sending`` until their lease expires and
+they are reconciled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,18 +39,25 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Journal, Outgoing, Receipt
+from scheduler.adapters.http import PAUSE_KEY
 from scheduler.config.durations import format_duration
 from scheduler.config.loader import Workspace
+from scheduler.config.models import ChannelSettings
+from scheduler.service.ahead import Ahead
 from scheduler.service.channels import AdapterCache
 from scheduler.service.outcomes import Settled, Settler, label
 from scheduler.service.retry import RetryPolicy
 from scheduler.service.storecalls import StoreCalls
 from scheduler.store import Delivery, DeliveryConflict, Store
+from scheduler.store.dispatch_ops import SentReceipt
 
 log = logging.getLogger("tagcast.service")
 
 LATE_NOTICE = timedelta(minutes=1)
 """A first attempt this much after its slot is logged as late."""
+
+HOLD_RECEIPTS = 1.0
+"""Seconds the receipts of a batch that goes on are held at most before they are recorded."""
 
 
 def utc_now() -> datetime:
@@ -58,6 +73,46 @@ def outgoing_for(delivery: Delivery) -> Outgoing:
         article=delivery.to_article(),
         channel=delivery.channel,
     )
+
+
+def batches(claimed: list[Delivery]) -> Iterator[list[Delivery]]:
+    """The deliveries of :meth:`Store.claim_due` channel by channel (each channel's in slot order)."""
+    for _channel, batch in itertools.groupby(claimed, key=lambda delivery: delivery.channel):
+        yield list(batch)
+
+
+@dataclass
+class _Batch:
+    """One channel's claimed deliveries while its task sends them."""
+
+    claimed: list[Delivery]
+    waiting: list[Delivery]
+    """Claimed, not started yet (in slot order)."""
+    sending: Delivery | None = None
+    """The one in flight."""
+    receipts: list[SentReceipt] = field(default_factory=list)
+    """Receipts not recorded yet, in the order they came."""
+    recorded: asyncio.Future[Sequence[Exception | None]] | None = None
+    """Resolved with the outcome of each of ``receipts`` once they are recorded."""
+    held_since: float = 0.0
+
+    def hold(
+        self, delivery: Delivery, receipt: Receipt, now: datetime
+    ) -> Callable[[datetime], Awaitable[None]]:
+        """Keep a receipt to record with the batch's others; the ``record`` for :meth:`Settler.sent`, which
+        returns once it is recorded (or raises what recording it raised)."""
+        loop = asyncio.get_running_loop()
+        if self.recorded is None:
+            self.recorded, self.held_since = loop.create_future(), loop.time()
+        recorded, index = self.recorded, len(self.receipts)
+        self.receipts.append((delivery.id, receipt, now))
+
+        async def record(_now: datetime) -> None:
+            outcome = (await asyncio.shield(recorded))[index]
+            if outcome is not None:
+                raise outcome
+
+        return record
 
 
 @dataclass
@@ -105,12 +160,14 @@ class Dispatcher:
             rng=rng,
         )
         self.workspace = workspace
+        self.ahead = Ahead(workspace.settings)
         self._claiming = True
 
     def reload(self, workspace: Workspace) -> None:
         """Use a new config: adapters are rebuilt on next use; sends in flight finish with the old ones."""
         self.workspace = workspace
         self.adapters.reload(workspace.settings)
+        self.ahead.reload(workspace.settings)
         self.settler.policy = RetryPolicy.from_settings(workspace.settings.service)
 
     def stop_claiming(self) -> None:
@@ -138,10 +195,16 @@ class Dispatcher:
                     # due by ``now``; leased from the real clock, however long this round has run
                     moment = max(now, self.clock())
                     claimed = await self.calls(
-                        self.store.claim_due, moment, worker=self.worker_id, lease=self.lease, limit=free
+                        self.store.claim_due,
+                        moment,
+                        worker=self.worker_id,
+                        lease=self.lease,
+                        limit=free,
+                        per_channel=self.ahead.sizes(),
                     )
-                    for delivery in claimed:
-                        running.add(asyncio.create_task(self._deliver(delivery, report), name=delivery.id))
+                    for batch in batches(claimed):
+                        task = asyncio.create_task(self._run_batch(batch, report), name=batch[0].channel)
+                        running.add(task)
                 if not running:
                     return report
                 _done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -151,19 +214,81 @@ class Dispatcher:
             await asyncio.gather(*running, return_exceptions=True)
             raise
 
-    async def _deliver(self, delivery: Delivery, report: DispatchReport) -> None:
-        """One attempt at one claimed delivery; never raises (but for cancellation)."""
+    async def _run_batch(self, claimed: list[Delivery], report: DispatchReport) -> None:
+        """Send one channel's claimed deliveries one at a time, in slot order, and settle each.
+
+        Receipts are held and recorded together when the batch ends (at least every :data:`HOLD_RECEIPTS`);
+        the channel stays busy, so nothing else of it can be claimed, until every one is settled. Anything
+        but a receipt (a failure, a pause the network asks for) ends the batch and is recorded, after the
+        receipts held, before anything else happens; a stop ends it too. What was not started is given back
+        (:meth:`Store.release`).
+        """
+        batch = _Batch(claimed, list(claimed))
+        recording: list[asyncio.Task[Any]] = []
+        ended: str | None = None
+        loop = asyncio.get_running_loop()
+        try:
+            async with self.keep_leases(batch):
+                while batch.waiting and ended is None:
+                    if not self._claiming:
+                        ended = "the service is stopping"
+                        break
+                    if batch.receipts and loop.time() - batch.held_since > HOLD_RECEIPTS:
+                        recording.append(asyncio.create_task(self._record_receipts(batch)))
+                    ended = await self._deliver(batch.waiting.pop(0), batch, report, recording)
+                await self._record_receipts(batch)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._record_receipts(batch))
+            await asyncio.shield(self._give_back(batch.waiting, "the service stopped before it was sent"))
+            if recording:
+                await asyncio.shield(asyncio.wait(recording))
+            raise
+        await self._give_back(batch.waiting, ended or "")
+        if recording:
+            await asyncio.wait(recording)
+
+    async def _deliver(
+        self, delivery: Delivery, batch: _Batch, report: DispatchReport, recording: list[asyncio.Task[Any]]
+    ) -> str | None:
+        """One attempt at one claimed delivery; never raises (but for cancellation). None: its batch goes on
+        (a receipt, held by the batch, settled in the background, in ``recording``); else why it ends
+        (anything else, recorded, after the receipts held, before this returns)."""
         self._note_lateness(delivery)
         settings = self.adapters.channel_settings(delivery.channel)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        batch.sending = delivery
         try:
-            async with self.keep_lease(delivery):
-                outcome = await self._attempt(delivery)
+            outcome = await self._attempt(delivery)
         except asyncio.CancelledError:
             await self._release(delivery)
             raise
+        finally:
+            batch.sending = None
+        self.ahead.sent(delivery.channel, loop.time() - started)
+        if isinstance(outcome, Receipt) and PAUSE_KEY not in outcome.extra:
+            record = batch.hold(delivery, outcome, self.clock()) if len(batch.claimed) > 1 else None
+            recording.append(asyncio.create_task(self._settle(delivery, outcome, settings, report, record)))
+            return None
+        await self._record_receipts(batch)
+        await self._settle(delivery, outcome, settings, report)
+        if isinstance(outcome, Receipt):
+            return f"the network asked to pause the channel after {delivery.id}"
+        return f"{delivery.id} before it in the channel ended {report.outcomes.get(delivery.id, 'unsettled')}"
+
+    async def _settle(
+        self,
+        delivery: Delivery,
+        outcome: Receipt | Exception,
+        settings: ChannelSettings | None,
+        report: DispatchReport,
+        record: Callable[[datetime], Awaitable[None]] | None = None,
+    ) -> None:
+        """Record the outcome of an attempt (a receipt with ``record`` when given); never raises (but for
+        cancellation)."""
         try:
             if isinstance(outcome, Receipt):
-                settled = await self.settler.sent(delivery, outcome)
+                settled = await self.settler.sent(delivery, outcome, record=record)
             else:
                 settled = await self.settler.failed(delivery, outcome, settings)
         except DeliveryConflict as exc:
@@ -177,6 +302,33 @@ class Dispatcher:
             )
             settled = Settled("sending", "store error")
         report.outcomes[delivery.id] = settled.state
+
+    async def _record_receipts(self, batch: _Batch) -> None:
+        """Record the receipts ``batch`` holds, in one transaction; their settlers hear how it went."""
+        receipts, recorded = batch.receipts, batch.recorded
+        if recorded is None:
+            return
+        batch.receipts, batch.recorded = [], None
+        try:
+            outcomes = await self.calls(self.store.mark_sent_many, receipts)
+        except BaseException as exc:  # each settler logs it; the rows stay in sending until reconciled
+            recorded.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        else:
+            recorded.set_result(outcomes)
+
+    async def _give_back(self, waiting: list[Delivery], why: str) -> None:
+        """Release the deliveries of a batch that were not started, saying ``why``."""
+        if not waiting:
+            return
+        ids = [delivery.id for delivery in waiting]
+        waiting.clear()
+        reason = f"given back unsent by {self.worker_id}: {why}"
+        try:
+            await self.calls(self.store.release, ids, worker=self.worker_id, reason=reason, now=self.clock())
+        except Exception:
+            log.exception("could not give back %s; they are reconciled when their lease ends", ", ".join(ids))
 
     async def _attempt(self, delivery: Delivery) -> Receipt | Exception:
         """Publish through the channel's adapter: its receipt, or the exception it raised."""
@@ -237,6 +389,36 @@ class Dispatcher:
                 return
             except Exception:
                 log.exception("%s: could not renew the lease", label(delivery))
+
+    @contextlib.asynccontextmanager
+    async def keep_leases(self, batch: _Batch) -> AsyncIterator[None]:
+        """Renew the claims of ``batch`` every third of the lease while the body runs."""
+        renewer = asyncio.create_task(self._renew_batch(batch))
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew_batch(self, batch: _Batch) -> None:
+        """Keep the claims of a batch; one taken over meanwhile is not sent."""
+        ids = [delivery.id for delivery in batch.claimed]
+        while True:
+            await asyncio.sleep(max(self.lease.total_seconds() / 3, 0.05))
+            sending = batch.sending
+            try:
+                held = await self.calls(
+                    self.store.renew_leases, ids, worker=self.worker_id, lease_until=self.clock() + self.lease
+                )
+            except Exception:
+                log.exception("could not renew the leases of %s", ", ".join(ids))
+                continue
+            if sending is not None and sending.id not in held and sending is batch.sending:
+                log.error("%s: lost the claim while sending", label(sending))
+            for delivery in [d for d in batch.waiting if d.id not in held]:
+                batch.waiting.remove(delivery)
+                log.error("%s: lost the claim before it was sent; left to its new owner", label(delivery))
 
     async def _release(self, delivery: Delivery) -> None:
         """Shutdown cut a send short: end the lease now, so that the next start reconciles it at once."""

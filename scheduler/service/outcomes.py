@@ -14,6 +14,10 @@ ChannelUnavailable                 ``retrying`` now, and the channel pauses unti
 any other exception (a bug)        ``retrying`` by the policy with the error's type and message; traceback
                                    logged
 =================================  ==========================================================================
+
+Each outcome is also emitted as an event (:mod:`scheduler.service.events`) once the store has it, for metrics
+and alerts, and logged as one line naming the delivery (:func:`label`) with the event's fields as ``extra``
+(the JSON log format prints them as fields of their own).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import logging
 import random
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +34,15 @@ from scheduler.adapters.http import PAUSE_KEY
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
 from scheduler.service.channels import ChannelUnavailable, auth_fix_hint, scrub
+from scheduler.service.events import (
+    ChannelPaused,
+    DeliveryFailed,
+    DeliverySent,
+    DeliveryUnknown,
+    EventBus,
+    FailureKind,
+    PauseCause,
+)
 from scheduler.service.retry import RetryPolicy
 from scheduler.service.storecalls import StoreCalls
 from scheduler.store import Delivery, DeliveryConflict, Store
@@ -37,9 +50,24 @@ from scheduler.store import Delivery, DeliveryConflict, Store
 log = logging.getLogger("tagcast.service")
 
 
-def label(delivery: Delivery) -> str:
+class DeliveryLabel(str):
+    """``"<id> [<channel>] <source>"``: how every log line names a delivery. A ``str`` that keeps its parts,
+    so that a structured log formatter finds them among a record's arguments
+    (:mod:`scheduler.service.logs`)."""
+
+    delivery_id: str
+    channel: str
+    source: str
+
+    def __new__(cls, delivery: Delivery) -> DeliveryLabel:
+        self = super().__new__(cls, f"{delivery.id} [{delivery.channel}] {delivery.source}")
+        self.delivery_id, self.channel, self.source = delivery.id, delivery.channel, delivery.source
+        return self
+
+
+def label(delivery: Delivery) -> DeliveryLabel:
     """How every log line names a delivery: id, channel and source."""
-    return f"{delivery.id} [{delivery.channel}] {delivery.source}"
+    return DeliveryLabel(delivery)
 
 
 @dataclass(frozen=True)
@@ -61,31 +89,97 @@ class Settler:
         policy: RetryPolicy,
         clock: Callable[[], datetime],
         rng: random.Random | None = None,
+        events: EventBus | None = None,
     ) -> None:
         self.store = store
         self.calls = calls
         self.policy = policy
         self.clock = clock
         self.rng = rng or random.Random()
+        self.events = events or EventBus()
+        """Where outcomes are emitted; the service replaces it with its own bus."""
 
-    async def sent(self, delivery: Delivery, receipt: Receipt) -> Settled:
+    async def sent(
+        self,
+        delivery: Delivery,
+        receipt: Receipt,
+        *,
+        record: Callable[[datetime], Awaitable[object]] | None = None,
+    ) -> Settled:
+        """Record ``receipt`` with ``record(now)`` when given (the dispatcher's: it also claims the channel's
+        next delivery, in the same transaction), else with :meth:`Store.mark_sent`; then log and emit it."""
         now = self.clock()
         pause_for = receipt.extra.get(PAUSE_KEY)
         if isinstance(pause_for, int | float) and pause_for > 0:
             until = now + timedelta(seconds=float(pause_for))
             reason = f"rate-limit quota used up by {delivery.id}: no request before {until.isoformat()}"
-            await self._pause(delivery, until, reason, now)
-        await self.calls(self.store.mark_sent, delivery.id, receipt, now=now)
+            await self._pause(delivery, until, reason, now, PauseCause.QUOTA)
+        if record is None:
+            await self.calls(self.store.mark_sent, delivery.id, receipt, now=now)
+        else:
+            await record(now)
         where = receipt.url or ", ".join(receipt.remote_ids) or "no remote id"
-        log.info("%s: sent (attempt %d): %s", label(delivery), delivery.attempts, where)
+        event = DeliverySent(
+            at=now,
+            delivery_id=delivery.id,
+            channel=delivery.channel,
+            source=delivery.source,
+            network=delivery.network,
+            attempt=delivery.attempts,
+            scheduled_at=delivery.scheduled_at,
+            url=receipt.url,
+            remote_ids=tuple(receipt.remote_ids),
+        )
+        log.info("%s: sent (attempt %d): %s", label(delivery), delivery.attempts, where, extra=event.fields())
+        self.events.emit(event)
         return Settled("sent", where)
 
-    async def _pause(self, delivery: Delivery, until: datetime | None, reason: str, now: datetime) -> None:
+    async def _pause(
+        self, delivery: Delivery, until: datetime | None, reason: str, now: datetime, cause: PauseCause
+    ) -> None:
         """Pause the channel BEFORE the delivery leaves ``sending``: until then no other post of the channel
         can be claimed, so none slips through between the two transactions."""
         await self.calls(self.store.pause_channel, delivery.channel, until=until, reason=reason, now=now)
+        event = ChannelPaused(
+            at=now,
+            channel=delivery.channel,
+            until=until,
+            reason=reason,
+            cause=cause,
+            delivery_id=delivery.id,
+            source=delivery.source,
+        )
         shown = until.isoformat() if until is not None else "it is resumed"
-        log.warning("%s: channel %s paused until %s: %s", label(delivery), delivery.channel, shown, reason)
+        log.warning(
+            "%s: channel %s paused until %s: %s",
+            label(delivery),
+            delivery.channel,
+            shown,
+            reason,
+            extra=event.fields(),
+        )
+        self.events.emit(event)
+
+    def _failure(
+        self,
+        delivery: Delivery,
+        kind: FailureKind,
+        reason: str,
+        now: datetime,
+        retry_at: datetime | None = None,
+    ) -> DeliveryFailed:
+        return DeliveryFailed(
+            at=now,
+            delivery_id=delivery.id,
+            channel=delivery.channel,
+            source=delivery.source,
+            network=delivery.network,
+            attempt=delivery.attempts,
+            kind=kind,
+            reason=reason,
+            final=retry_at is None,
+            retry_at=retry_at,
+        )
 
     async def failed(
         self, delivery: Delivery, error: BaseException, settings: ChannelSettings | None
@@ -104,22 +198,29 @@ class Settler:
     ) -> Settled:
         now = self.clock()
         if isinstance(error, ChannelUnavailable):
-            await self._pause(delivery, None, error.reason, now)
+            await self._pause(delivery, None, error.reason, now, PauseCause.UNAVAILABLE)
             await self.calls(self.store.mark_retry, delivery.id, at=now, reason=error.reason, now=now)
+            self.events.emit(
+                self._failure(delivery, FailureKind.UNAVAILABLE, error.reason, now, retry_at=now)
+            )
             return Settled("retrying", error.reason)
         if isinstance(error, AuthError):
             reason = scrub(error.reason, settings)
             fix = auth_fix_hint(delivery.channel, settings.network if settings else "")
             pause = f"credentials rejected ({reason}); {fix}"
             failed = f"{reason}; after fixing the credentials run `tagcast queue retry {delivery.id}`"
-            await self._pause(delivery, None, pause, now)
+            await self._pause(delivery, None, pause, now, PauseCause.AUTH)
             await self.calls(self.store.mark_failed, delivery.id, reason=failed, now=now)
-            log.error("%s: failed: %s", label(delivery), failed)
+            event = self._failure(delivery, FailureKind.AUTH, failed, now)
+            log.error("%s: failed: %s", label(delivery), failed, extra=event.fields())
+            self.events.emit(event)
             return Settled("failed", reason)
         if isinstance(error, PermanentDeliveryError):
             reason = scrub(error.reason, settings)
             await self.calls(self.store.mark_failed, delivery.id, reason=reason, now=now)
-            log.error("%s: failed: %s", label(delivery), reason)
+            event = self._failure(delivery, FailureKind.PERMANENT, reason, now)
+            log.error("%s: failed: %s", label(delivery), reason, extra=event.fields())
+            self.events.emit(event)
             return Settled("failed", reason)
         if isinstance(error, UnknownOutcome):
             reason = scrub(error.reason, settings)
@@ -129,24 +230,38 @@ class Settler:
                     "or `--not-sent`"
                 )
             await self.calls(self.store.mark_unknown, delivery.id, reason=reason, now=now)
-            log.warning("%s: outcome unknown, not resent: %s", label(delivery), reason)
+            unknown = DeliveryUnknown(
+                at=now,
+                delivery_id=delivery.id,
+                channel=delivery.channel,
+                source=delivery.source,
+                network=delivery.network,
+                attempt=delivery.attempts,
+                reason=reason,
+            )
+            log.warning(
+                "%s: outcome unknown, not resent: %s", label(delivery), reason, extra=unknown.fields()
+            )
+            self.events.emit(unknown)
             return Settled("unknown", reason)
         if isinstance(error, TransientDeliveryError):
-            return await self._retry(delivery, scrub(error.reason, settings), error.retry_after, now)
+            reason = scrub(error.reason, settings)
+            return await self._retry(delivery, reason, error.retry_after, now, FailureKind.TRANSIENT)
         text = scrub("".join(traceback.format_exception(error)), settings)
         log.error(
             "%s: unexpected error in the %s adapter (a bug):\n%s", label(delivery), delivery.network, text
         )
         message = scrub(f"{type(error).__name__}: {error}", settings)
-        return await self._retry(delivery, f"unexpected error (a bug; see the log): {message}", None, now)
+        reason = f"unexpected error (a bug; see the log): {message}"
+        return await self._retry(delivery, reason, None, now, FailureKind.BUG)
 
     async def _retry(
-        self, delivery: Delivery, reason: str, retry_after: float | None, now: datetime
+        self, delivery: Delivery, reason: str, retry_after: float | None, now: datetime, kind: FailureKind
     ) -> Settled:
         if retry_after:
             until = now + timedelta(seconds=retry_after)
             pause = f"rate limited: the server asked to wait {retry_after:g} s (until {until.isoformat()})"
-            await self._pause(delivery, until, pause, now)
+            await self._pause(delivery, until, pause, now, PauseCause.RATE_LIMIT)
         decision = self.policy.decide(
             attempts=delivery.attempts,
             scheduled_at=delivery.scheduled_at,
@@ -157,8 +272,14 @@ class Settler:
         full = f"{reason}; {decision.reason}"
         if decision.at is None:
             await self.calls(self.store.mark_failed, delivery.id, reason=full, now=now)
-            log.error("%s: failed: %s", label(delivery), full)
+            event = self._failure(delivery, kind, full, now)
+            log.error("%s: failed: %s", label(delivery), full, extra=event.fields())
+            self.events.emit(event)
             return Settled("failed", full)
         await self.calls(self.store.mark_retry, delivery.id, at=decision.at, reason=full, now=now)
-        log.warning("%s: will retry at %s: %s", label(delivery), decision.at.isoformat(), full)
+        event = self._failure(delivery, kind, full, now, retry_at=decision.at)
+        log.warning(
+            "%s: will retry at %s: %s", label(delivery), decision.at.isoformat(), full, extra=event.fields()
+        )
+        self.events.emit(event)
         return Settled("retrying", full)

@@ -8,6 +8,13 @@ Crash leftovers
     network cannot be asked right now (a transient error), the row stays in ``sending`` and is asked again
     when its new, short lease ends. This runs at start and then periodically (other workers die too).
 
+    A dead worker may have held a batch of a channel (:mod:`scheduler.service.dispatcher`): several rows in
+    ``sending``, of which it sent them one at a time, each only after the one before was answered with a
+    receipt. They are reconciled one at a time in slot order (``claim_stale`` takes none behind a live one of
+    its channel). When one is surely not posted (``None``: now ``retrying``), none after it was started:
+    they are given back unsent, with no network call. When one cannot be asked now, the ones after it wait
+    for it, so that the channel's posts still go out in slot order.
+
 Misfire policy (after downtime)
     A ``planned`` delivery whose slot passed while the service was down is handled at start by how late it is:
 
@@ -52,25 +59,62 @@ PAGE = 200
 
 
 async def reconcile_stale(dispatcher: Dispatcher, now: datetime) -> dict[str, str]:
-    """Take over every ``sending`` delivery whose lease expired and settle it through its adapter.
+    """Take over every ``sending`` delivery whose lease expired and settle it through its adapter: channels
+    in parallel (``service.concurrency``), the deliveries of one channel one at a time, in slot order (see
+    the module docstring).
 
-    Returns delivery id -> the state it was left in (``sending`` when the network could not be asked).
+    Returns delivery id -> the state it was left in (``sending`` when the network could not be asked,
+    ``planned``/``retrying`` when given back unsent).
     """
     outcomes: dict[str, str] = {}
     limit = asyncio.Semaphore(dispatcher.workspace.settings.service.concurrency)
+    unsent: set[str] = set()  # channels whose remaining deliveries were surely not started
+    waiting: set[str] = set()  # channels waiting for one that could not be asked now
 
-    async def one(delivery: Delivery) -> None:
+    async def channel(name: str, deliveries: list[Delivery]) -> None:
         async with limit:
-            outcomes[delivery.id] = await _reconcile(dispatcher, delivery)
+            for index, delivery in enumerate(deliveries):
+                if name in unsent:
+                    await _give_back(dispatcher, deliveries[index:], outcomes)
+                    return
+                outcome = outcomes[delivery.id] = await _reconcile(dispatcher, delivery)
+                if outcome == DeliveryState.RETRYING.value:
+                    unsent.add(name)
+                elif outcome == DeliveryState.SENDING.value:
+                    waiting.add(name)
+                    return
 
     while True:
         taken = await dispatcher.calls(
             dispatcher.store.claim_stale, now, worker=dispatcher.worker_id, lease=dispatcher.lease, limit=50
         )
-        fresh = [d for d in taken if d.id not in outcomes]
+        fresh = [d for d in taken if d.id not in outcomes and d.channel not in waiting]
         if not fresh:
             return outcomes
-        await asyncio.gather(*(one(delivery) for delivery in fresh))
+        by_channel: dict[str, list[Delivery]] = {}
+        for delivery in fresh:  # in slot order
+            by_channel.setdefault(delivery.channel, []).append(delivery)
+        await asyncio.gather(*(channel(name, batch) for name, batch in by_channel.items()))
+
+
+async def _give_back(dispatcher: Dispatcher, deliveries: list[Delivery], outcomes: dict[str, str]) -> None:
+    """Release deliveries of a dead worker's batch that were surely not started (no network call)."""
+    reason = (
+        "reconciled after an interrupted batch: the delivery before it in its channel was not posted, "
+        "so this one was never started; queued again"
+    )
+    released = await dispatcher.calls(
+        dispatcher.store.release,
+        [d.id for d in deliveries],
+        worker=dispatcher.worker_id,
+        reason=reason,
+        now=dispatcher.clock(),
+    )
+    for delivery in deliveries:
+        if delivery.id in released:
+            back = DeliveryState.RETRYING if delivery.next_attempt_at is not None else DeliveryState.PLANNED
+            outcomes[delivery.id] = back.value
+            log.warning("%s: was claimed but not sent before the interruption; queued again", label(delivery))
 
 
 async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:

@@ -11,8 +11,12 @@ misfire policy (:mod:`scheduler.service.recovery`); ingest ``posts/``. Then eith
   and re-arms the clock (a ``tagcast queue`` command in another process changes the queue too).
 
 A reload validates first: an invalid config is logged with its full reason and the running one stays in
-force. SIGTERM and SIGINT stop claiming, let sends in flight finish for up to ``service.shutdown_timeout``,
-and return 0; a send cut short then is reconciled at the next start, like one left by a hard kill.
+force. What happens is emitted as events to the service's :class:`~scheduler.service.monitor.Monitor`
+(metrics, alerts, and with ``http`` the ``/healthz`` and ``/metrics`` endpoint); it also learns at start
+whether the previous run on this host stopped cleanly (:mod:`scheduler.service.previous_run`).
+
+SIGTERM and SIGINT stop claiming, let sends in flight finish for up to ``service.shutdown_timeout``, and
+return 0; a send cut short then is reconciled at the next start, like one left by a hard kill.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ from scheduler.ingest import IngestReport, ingest
 from scheduler.pipeline import Pipeline
 from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
+from scheduler.service.endpoint import Address
+from scheduler.service.monitor import Monitor
+from scheduler.service.previous_run import previous_run
 from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
 from scheduler.service.retry import human
 from scheduler.service.storecalls import StoreCalls
@@ -60,16 +67,18 @@ def serve(
     once: bool,
     exit_after_start: bool = False,
     on_open: Callable[[Store], None] | None = None,
+    http: Address | None = None,
 ) -> int:
     """Run the service for ``workspace`` (see the module docstring); the exit code (0).
 
-    ``on_open`` is called with the opened outbox before anything else (the CLI prints its banner).
+    ``on_open`` is called with the opened outbox before anything else (the CLI prints its banner); ``http``
+    is where to serve ``/healthz`` and ``/metrics`` (None: nowhere).
     """
     store = Store.open(workspace.settings.store.url, root=workspace.root)
     try:
         if on_open is not None:
             on_open(store)
-        service = Service(workspace, store)
+        service = Service(workspace, store, http=http)
         return asyncio.run(service.run(once=once, exit_after_start=exit_after_start))
     finally:
         store.close()
@@ -85,11 +94,14 @@ class Service:
         *,
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utc_now,
+        http: Address | None = None,
     ) -> None:
         self.workspace = workspace
         self.store = store
         self.worker_id = worker_id or new_worker_id()
         self.now = clock
+        self.monitor = Monitor(workspace, store, worker_id=self.worker_id, http=http)
+        self._once_mode = False
         self.pipeline = Pipeline(workspace)
         self.calls = StoreCalls()
         self.registry = WorkerRegistry(store, self.calls, self.worker_id, clock=clock)
@@ -110,8 +122,11 @@ class Service:
         self._dispatcher = Dispatcher(
             self.workspace, self.store, http, worker_id=self.worker_id, clock=self.now, calls=self.calls
         )
+        self._dispatcher.settler.events = self.monitor.bus
+        self._once_mode = once
         self._install_signals()
         try:
+            await self.monitor.start(self.clock_problem)
             await self._start_up()
             if exit_after_start:
                 return 0
@@ -128,6 +143,7 @@ class Service:
             self._remove_signals()
             if self._clock is not None:
                 await self._clock.shutdown()
+            await self.monitor.stop()
             await http.aclose()
             try:
                 await self.registry.stop()
@@ -138,13 +154,17 @@ class Service:
     async def _start_up(self) -> None:
         dispatcher = self._require_dispatcher()
         now = self.now()
+        previous = await self.calls(previous_run, self.store, host=self.registry.host, pid=self.registry.pid)
         await self.registry.start()
         leftovers = await reconcile_stale(dispatcher, now)
         if leftovers:
             log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(leftovers))
+        self.monitor.started(previous, leftovers, now)
+        await self.monitor.reconciled(leftovers, self.calls)
         misfire = await self.calls(
             apply_misfire_policy, self.store, self.pipeline, self.workspace.settings, now=now
         )
+        await self.monitor.misfired(misfire.late, misfire.moved, self.calls, now)
         if misfire.late or misfire.moved:
             log.warning(
                 "after downtime: %d post(s) go out late (within service.misfire_grace = %s), "
@@ -180,6 +200,7 @@ class Service:
         self._clock = clock
         clock.start()
         clock.wake_now()
+        self.monitor.arm_digest(clock, self.registry.run_once_cluster_wide)
         tasks = [
             asyncio.create_task(self._dispatch_loop(clock), name="tagcast-dispatch"),
             asyncio.create_task(self._watch_loop(clock), name="tagcast-watch"),
@@ -252,6 +273,7 @@ class Service:
         settled = await reconcile_stale(self._require_dispatcher(), self.now())
         if settled:
             log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(settled))
+            await self.monitor.reconciled(settled, self.calls)
         await self._rearm(clock, idle=False)
 
     async def _rearm(self, clock: Clock, *, idle: bool) -> None:
@@ -299,7 +321,22 @@ class Service:
                 level = logging.DEBUG
             else:
                 level = logging.INFO
-            log.log(level, "%s[%s] %s: %s%s", ident, item.channel, item.source, item.outcome.value, detail)
+            fields = {
+                "event": f"ingest.{item.outcome.value}",
+                "delivery_id": delivery.id if delivery is not None else None,
+                "channel": item.channel,
+                "source": item.source,
+            }
+            log.log(
+                level,
+                "%s[%s] %s: %s%s",
+                ident,
+                item.channel,
+                item.source,
+                item.outcome.value,
+                detail,
+                extra=fields,
+            )
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
         log.info("%s posts/: %s", "ingested" if full else "re-ingested edits in", counts)
 
@@ -309,7 +346,12 @@ class Service:
             workspace = await asyncio.to_thread(load_workspace, self.workspace.config_path)
             pipeline = await asyncio.to_thread(Pipeline, workspace)
         except UserError as exc:
-            log.error("config reload refused; the running config stays in force:\n%s", exc)
+            log.error(
+                "config reload refused; the running config stays in force:\n%s",
+                exc,
+                extra={"event": "config.reload_refused"},
+            )
+            self.monitor.reload_refused(str(exc), str(self.workspace.config_path))
             return False
         old = self.workspace
         if workspace.settings.store.url != old.settings.store.url:
@@ -320,13 +362,23 @@ class Service:
         self._require_dispatcher().adapters.http.timeout = httpx.Timeout(
             service.request_timeout.total_seconds()
         )
+        self.monitor.reload(workspace)
         if self._clock is not None:
             self._clock.set_watch_interval(service.watch_interval)
+            self.monitor.arm_digest(self._clock, self.registry.run_once_cluster_wide)
         self._config = self._config_watch()
         self._posts = FolderWatch(self._posts_folder())
         log.info("config reloaded from %s", workspace.config_path)
         await self._ingest(self._posts.files, full=True)
         return True
+
+    def clock_problem(self) -> str | None:
+        """For ``/healthz``: None while the clock runs (or with ``--once``, which has none), else why not."""
+        if self._once_mode:
+            return None
+        if self._clock is None:
+            return "starting up: the clock is not running yet"
+        return self._clock.problem()
 
     # --- signals -------------------------------------------------------------------------------------------
 

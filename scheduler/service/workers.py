@@ -20,6 +20,7 @@ How the service uses it (``scheduler/service/runner.py``)::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -27,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from scheduler.service.storecalls import StoreCalls
-from scheduler.store import Store
+from scheduler.store import PeriodicClaim, Store
 
 log = logging.getLogger("tagcast.service")
 
@@ -66,6 +67,7 @@ class WorkerRegistry:
         self.clock = clock
         self.host = host or socket.gethostname()
         self.pid = pid if pid is not None else os.getpid()
+        self._releasing: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         """Register this worker (started now)."""
@@ -90,6 +92,17 @@ class WorkerRegistry:
         seen = await self.calls(self.store.workers, since=now - silence)
         return [w.id for w in seen if w.id != self.worker_id and w.alive(now, silence)]
 
+    def _give_back(self, asking: asyncio.Future[PeriodicClaim | None]) -> None:
+        if asking.cancelled() or asking.exception() is not None:
+            return
+        claim = asking.result()
+        if claim is not None:
+            release = asyncio.ensure_future(
+                self.calls(self.store.end_periodic, claim, now=self.clock(), done=False)
+            )
+            self._releasing.add(release)
+            release.add_done_callback(self._releasing.discard)
+
     async def prune(self) -> None:
         """Forget workers silent for :data:`FORGET_AFTER` that hold nothing."""
         forgotten = await self.calls(self.store.prune_workers, before=self.clock() - FORGET_AFTER)
@@ -112,9 +125,15 @@ class WorkerRegistry:
         raises is given back (the next look, here or elsewhere, runs it again) and the error propagates.
         """
         hold = hold or max(period, timedelta(minutes=1))
-        claim = await self.calls(
-            self.store.try_periodic, name, worker=self.worker_id, period=period, now=self.clock(), hold=hold
+        ask = self.store.try_periodic
+        asking = asyncio.ensure_future(
+            self.calls(ask, name, worker=self.worker_id, period=period, now=self.clock(), hold=hold)
         )
+        try:
+            claim = await asyncio.shield(asking)
+        except asyncio.CancelledError:  # the claim may still be granted: give it back, never leak its lock
+            asking.add_done_callback(self._give_back)
+            raise
         if claim is None:
             return False
         done = False

@@ -2,21 +2,55 @@
 
 Every state change goes through :meth:`StoreBase._move`: a compare-and-set ``UPDATE`` (the row must still
 be in the state it was read in) plus a row in ``transitions`` with the reason, in the same transaction.
+
+Group commit: :meth:`StoreBase.transaction` makes the store methods called inside it (on that thread) share
+ONE transaction and so one commit (one ``fsync``); the service's store thread runs the calls that queued up
+meanwhile that way when they are marked :func:`groupable` (:mod:`scheduler.service.storecalls`). Nothing
+of a call is durable before the shared commit, and its caller hears back only after it: every guarantee of a
+single call holds for a grouped one.
+
+The statements of the dispatch hot path are built once, at import (building a SQLAlchemy statement costs
+several times more than running it); their values are bound parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, RowMapping, select
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, select
 
-from scheduler.store.dialect import writer
+from scheduler.store.dialect import relaxed, writer
 from scheduler.store.errors import DeliveryConflict, DeliveryNotFound
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.schema import deliveries, transitions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_GROUPABLE = "_tagcast_groupable"
+
+ROW = select(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
+"""One delivery by id (``delivery_id``)."""
+INSERT_TRANSITION = transitions.insert()
+
+
+def groupable(method: F) -> F:
+    """Mark a store method that may share a transaction with others (:meth:`StoreBase.transaction`): it is one
+    transaction, touches nothing but the database, and gives the same answer when run again after a rollback
+    (its clock is an argument)."""
+    setattr(method, _GROUPABLE, True)
+    return method
+
+
+def group_of(func: Callable[..., Any]) -> StoreBase | None:
+    """The store whose shared transaction ``func`` may join: a bound :func:`groupable` method; else None."""
+    owner = getattr(func, "__self__", None)
+    if isinstance(owner, StoreBase) and getattr(func, _GROUPABLE, False):
+        return owner
+    return None
 
 
 def due_at_for(
@@ -36,21 +70,53 @@ class StoreBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = writer(engine)
+        self._relaxed = relaxed(engine)
+        self._shared = threading.local()
+
+    def _current(self) -> Connection | None:
+        """The connection of this thread's :meth:`transaction`, if one is open."""
+        connection: Connection | None = getattr(self._shared, "connection", None)
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the store methods called in this block, on this thread, in ONE write transaction: one commit
+        when the block ends; an exception rolls all of them back. Nested blocks join the outer one."""
+        if self._current() is not None:
+            yield
+            return
+        with self._writer.begin() as connection:
+            self._shared.connection = connection
+            try:
+                yield
+            finally:
+                self._shared.connection = None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        """A connection for reads (inside :meth:`transaction`: its connection, which sees its writes)."""
+        shared = self._current()
+        if shared is not None:
+            yield shared
+            return
         with self.engine.connect() as connection:
             yield connection
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
-        with self._writer.begin() as connection:
+    def _write(self, *, durable: bool = True) -> Iterator[Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success; inside
+        :meth:`transaction`, a part of that one. ``durable=False``: a commit that a power cut may lose
+        (:func:`~scheduler.store.dialect.relaxed`)."""
+        shared = self._current()
+        if shared is not None:
+            yield shared
+            return
+        with (self._writer if durable else self._relaxed).begin() as connection:
             yield connection
 
     @staticmethod
     def _row(connection: Connection, delivery_id: str) -> RowMapping:
-        row = connection.execute(select(deliveries).where(deliveries.c.id == delivery_id)).mappings().first()
+        row = connection.execute(ROW, {"delivery_id": delivery_id}).mappings().first()
         if row is None:
             raise DeliveryNotFound(delivery_id)
         return row
@@ -68,13 +134,14 @@ class StoreBase:
         if not reason:
             raise ValueError("every transition needs a reason")
         connection.execute(
-            transitions.insert().values(
-                delivery_id=delivery_id,
-                at=utc(at),
-                from_state=from_state.value if from_state is not None else None,
-                to_state=to_state.value,
-                reason=reason,
-            )
+            INSERT_TRANSITION,
+            {
+                "delivery_id": delivery_id,
+                "at": utc(at),
+                "from_state": from_state.value if from_state is not None else None,
+                "to_state": to_state.value,
+                "reason": reason,
+            },
         )
 
     def _move(

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
-from scheduler.store.dialect import reset_sequences, snapshot
+from scheduler.store.dialect import reset_sequences, snapshot, writer
 from scheduler.store.errors import StoreError
 from scheduler.store.migrations import current_version
 from scheduler.store.schema import channel_pauses, deliveries, transitions
@@ -74,12 +74,12 @@ def copy_outbox(
     """
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    with snapshot(source.engine).connect() as reader, target.engine.begin() as writer:
+    with snapshot(source.engine).connect() as reader, writer(target.engine).begin() as output:
         version = current_version(reader)
-        target_version = current_version(writer)
+        target_version = current_version(output)
         if version != target_version:
             raise StoreError(f"the source has schema version {version}, the target {target_version}")
-        before = _counts(writer)
+        before = _counts(output)
         if any(before.values()):
             if not force:
                 held = ", ".join(f"{n} {name}" for name, n in before.items() if n)
@@ -88,19 +88,19 @@ def copy_outbox(
                     hint="copy into a new, empty database, or pass --force to replace what it holds",
                 )
             for table in reversed(COPIED):
-                writer.execute(table.delete())
+                output.execute(table.delete())
         totals = _counts(reader)
         for table in COPIED:
-            _copy_table(reader, writer, table, batch=batch, total=totals[table.name], progress=progress)
-        reset_sequences(writer, transitions.name)
-        after = _counts(writer)
+            _copy_table(reader, output, table, batch=batch, total=totals[table.name], progress=progress)
+        reset_sequences(output, transitions.name)
+        after = _counts(output)
         if after != totals:
             raise StoreError(f"the copy is incomplete: the source has {totals}, the target {after}")
     return CopyReport(source=totals, target=after, schema_version=version or 0)
 
 
 def _copy_table(
-    reader: Connection, writer: Connection, table: Table, *, batch: int, total: int, progress: Progress | None
+    reader: Connection, output: Connection, table: Table, *, batch: int, total: int, progress: Progress | None
 ) -> None:
     key = _key(table)
     done, last = 0, None
@@ -113,7 +113,7 @@ def _copy_table(
         rows = [dict(row) for row in reader.execute(query).mappings()]
         if not rows:
             return
-        writer.execute(table.insert(), rows)
+        output.execute(table.insert(), rows)
         done += len(rows)
         last = rows[-1][key.name]
         if progress is not None:

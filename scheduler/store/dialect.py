@@ -2,7 +2,8 @@
 
 SQLite
     WAL journal (readers never block the writer), ``synchronous = FULL`` (a commit survives a power cut:
-    the journal saved before a network call must), a busy timeout, and foreign keys. pysqlite's own
+    the journal saved before a network call must; but see :func:`relaxed`), a busy timeout, and foreign
+    keys. pysqlite's own
     transaction handling is switched off so that SQLAlchemy's ``begin`` event can emit the ``BEGIN``:
     ``BEGIN IMMEDIATE`` for writes (taken through :func:`writer`), so that two processes claiming from one
     file are serialised at the start of the transaction instead of failing at commit, and a plain deferred
@@ -35,6 +36,8 @@ from scheduler.store.errors import StoreError
 
 WRITE_OPTION = "tagcast_write"
 """Execution option that marks a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+RELAXED_OPTION = "tagcast_relaxed"
+"""Execution option of a write transaction whose commit need not wait for the disk (:func:`relaxed`)."""
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -100,6 +103,24 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
+def relaxed(engine: Engine) -> Engine:
+    """:func:`writer` for transactions that may be lost in a power cut, never in a crash of the process:
+    SQLite commits them with ``synchronous = NORMAL`` (written to the WAL, not flushed to the disk).
+
+    What is guaranteed: SQLite's WAL is replayed after a power cut up to the last commit that reached the
+    disk, in commit order, and a ``synchronous = FULL`` commit flushes every commit before it. So a relaxed
+    commit is on disk at the latest with the next full one (a claim, a journal, any operator action) or the
+    next checkpoint; a power cut before that loses it, and whatever was committed after it, but never
+    anything a full commit made durable, nor anything of a commit it lost only in part. Only the receipts of
+    a batch are recorded this way (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.mark_sent_many`):
+    losing one leaves its delivery in ``sending``, claimed, and it is reconciled after the restart, which
+    never sends a post twice on a network without idempotency keys (there the adapter's journal, saved in a
+    full commit before the network call, tells what went out). Losing a claim instead could send a post
+    twice, so claims are full commits. PostgreSQL commits are unchanged.
+    """
+    return engine.execution_options(**{WRITE_OPTION: True, RELAXED_OPTION: True})
+
+
 def _install_sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -115,8 +136,15 @@ def _install_sqlite_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if not options.get(WRITE_OPTION, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        synchronous = "NORMAL" if options.get(RELAXED_OPTION, False) else "FULL"
+        if connection.info.get("synchronous", "FULL") != synchronous:  # outside a transaction, as it must be
+            connection.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+            connection.info["synchronous"] = synchronous
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def select_for_claim(stmt: Select[Any], connection: Connection) -> Select[Any]:
@@ -132,6 +160,26 @@ def select_for_claim(stmt: Select[Any], connection: Connection) -> Select[Any]:
 
 def is_postgresql(connection: Connection | Engine) -> bool:
     return connection.dialect.name == "postgresql"
+
+
+def locks_rows(connection: Connection) -> bool:
+    """Whether a claim must lock the rows it read (PostgreSQL, with :func:`select_for_claim`); SQLite's
+    ``BEGIN IMMEDIATE`` transaction already has the database to itself, so what it read stays as read."""
+    return is_postgresql(connection)
+
+
+def claims_per_channel(connection: Connection) -> int | None:
+    """The most deliveries of one channel a claim may take at once (None: as many as asked).
+
+    SQLite: as many as asked. Its outbox serves the workers of one machine, and every commit there waits for
+    the disk, so a claim takes a channel's next posts in one go and their receipts are committed together
+    (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.claim_due`).
+
+    PostgreSQL: one. Several workers share its channels: a worker holds only the post it is sending, so a
+    channel moves to whichever worker is free after every post, and a worker that dies strands at most one
+    post per channel until its lease ends (its history shows each post claimed just before it is sent).
+    """
+    return 1 if is_postgresql(connection) else None
 
 
 def lock_channel(connection: Connection, channel: str) -> bool:

@@ -1,15 +1,34 @@
-"""What the dispatcher needs: find the next due time, claim due deliveries, record what the network said."""
+"""What the dispatcher needs: find the next due time, claim due deliveries, record what the network said.
+
+Claims
+    A channel sends one delivery at a time, in slot order. A claim gives a worker the head of a channel's due
+    queue (its earliest slot), never for a paused channel, never while the channel has a delivery in
+    ``sending``, and commits it (``synchronous = FULL`` on SQLite: on disk) before it returns, so before any
+    network call. :meth:`DispatchMixin.claim_due` may give a channel a batch: the head and the due
+    deliveries right after it, all in ``sending`` at once. The worker sends them one at a time in slot order,
+    records each receipt, and gives back (:meth:`DispatchMixin.release`) what it did not start. One claim
+    transaction then serves many posts, and each receipt need not be committed before the next post goes
+    out: the channel stays busy, so nobody else can take it, until the whole batch is settled.
+
+    In a batch only the first unsettled delivery can be in flight; the rest have not been started. After a
+    crash, :mod:`scheduler.service.recovery` reconciles a dead worker's batch in slot order, relying on this:
+    a delivery starts only after the one before it was answered with a receipt.
+
+The statements used for every post are built once, in :mod:`scheduler.store.dispatch_sql`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, RowMapping, exists, func, select, tuple_
 
-from scheduler.store.base import StoreBase
-from scheduler.store.dialect import lock_channel, select_for_claim
-from scheduler.store.errors import DeliveryConflict
+from scheduler.store import dispatch_sql as sql
+from scheduler.store.base import INSERT_TRANSITION, StoreBase, groupable
+from scheduler.store.dialect import claims_per_channel, lock_channel, locks_rows, select_for_claim
+from scheduler.store.errors import DeliveryConflict, DeliveryNotFound
 from scheduler.store.models import Delivery, DeliveryState, utc
 from scheduler.store.rows import delivery_from_row
 from scheduler.store.schema import channel_pauses, deliveries
@@ -31,6 +50,14 @@ class Receipt(Protocol):
     def extra(self) -> dict[str, Any]: ...
 
 
+SentReceipt = tuple[str, Receipt, datetime]
+"""A receipt to record: (delivery id, receipt, when it came)."""
+
+
+class _MixedStates(Exception):
+    """Rolls back a set-based write whose rows were not all in the expected state (see mark_sent_many)."""
+
+
 def active_pauses(connection: Connection, now: datetime) -> dict[str, datetime | None]:
     """Channels paused at ``now``: channel -> until (None: until resumed)."""
     rows = connection.execute(
@@ -49,9 +76,24 @@ def busy_channels(connection: Connection) -> set[str]:
     return set(rows)
 
 
+def where_sent(receipt: Receipt) -> str:
+    """How a receipt is named in the history and the log: its URL, else its remote ids."""
+    return receipt.url or ", ".join(receipt.remote_ids) or "no remote id"
+
+
+def _execute_each(connection: Connection, statement: Any, params: list[dict[str, Any]]) -> int | None:
+    """Run ``statement`` for every parameter set; the rows it changed in all, or None when the driver cannot
+    count them over an ``executemany``."""
+    if len(params) == 1:
+        return int(connection.execute(statement, params[0]).rowcount)
+    result = connection.execute(statement, params)
+    return int(result.rowcount) if connection.dialect.supports_sane_multi_rowcount else None
+
+
 class DispatchMixin(StoreBase):
     """Claims and outcomes. Every method is one transaction; every state change records its reason."""
 
+    @groupable
     def next_due(self, now: datetime | None = None) -> datetime | None:
         """The earliest time a claim can succeed: the first due planned or retrying delivery of a channel that
         is neither paused nor busy sending (a channel paused ``until`` counts from then). None: nothing to do.
@@ -86,117 +128,230 @@ class DispatchMixin(StoreBase):
             )
         ).scalar()
 
-    def claim_due(self, now: datetime, *, worker: str, lease: timedelta, limit: int) -> list[Delivery]:
+    @groupable
+    def claim_due(
+        self,
+        now: datetime,
+        *,
+        worker: str,
+        lease: timedelta,
+        limit: int,
+        per_channel: int | Mapping[str, int] = 1,
+    ) -> list[Delivery]:
         """Atomically move due planned/retrying deliveries to ``sending`` (attempts + 1, claimed by
-        ``worker``, leased until ``now + lease``), at most one per channel and at most ``limit`` in all.
+        ``worker``, leased until ``now + lease``) for at most ``limit`` channels.
 
-        In each channel the due delivery with the earliest slot goes first; a paused channel and a channel
-        that already has a delivery in ``sending`` get nothing. The whole claim is one write transaction
-        (``BEGIN IMMEDIATE`` on SQLite, row and channel locks on PostgreSQL), so no two processes can claim
-        the same delivery.
+        Each channel gets the head of its due queue (its earliest slot) and, when ``per_channel`` allows
+        more (a number, or a number per channel name, 1 for a channel it does not name), the due deliveries
+        right after it: a batch, in slot order, that its worker sends one at a time. PostgreSQL, where
+        several workers share the channels, claims one at a time whatever is asked
+        (:func:`~scheduler.store.dialect.claims_per_channel`). The channels whose heads are oldest go
+        first; a paused channel and a channel that already has a delivery in ``sending`` get nothing. The
+        whole claim is one write transaction (``BEGIN IMMEDIATE`` on SQLite, row and channel locks on
+        PostgreSQL), so no two processes can claim the same delivery. Returned channel by channel, each
+        channel's in slot order.
         """
         now = utc(now)
         if limit < 1:
             return []
-        claimed: list[str] = []
+        claimed: list[Delivery] = []
+        channels = 0
         with self._write() as connection:
-            paused = set(active_pauses(connection, now))
-            sending = select(deliveries.c.channel).where(deliveries.c.state == DeliveryState.SENDING.value)
-            channels = connection.execute(
-                select(deliveries.c.channel, func.min(deliveries.c.scheduled_at).label("first"))
-                .where(
-                    deliveries.c.due_at <= now,
-                    deliveries.c.channel.not_in(paused),
-                    deliveries.c.channel.not_in(sending),  # busy: skipped here, and checked again under lock
-                )
-                .group_by(deliveries.c.channel)
-                .order_by("first", deliveries.c.channel)
-            ).all()
-            for channel, _first in channels:
-                if len(claimed) >= limit:
+            cap = claims_per_channel(connection)
+            for channel, _first in connection.execute(sql.CHANNELS, {"now": now}).all():
+                if channels >= limit:
                     break
-                row_id = self._claim_one(connection, channel, now=now, worker=worker, lease=lease)
-                if row_id is not None:
-                    claimed.append(row_id)
-            return [delivery_from_row(self._row(connection, row_id)) for row_id in claimed]
+                wanted = per_channel if isinstance(per_channel, int) else per_channel.get(channel, 1)
+                size = max(1, min(wanted, cap) if cap is not None else wanted)
+                batch = self._claim_heads(connection, channel, size, now=now, worker=worker, lease=lease)
+                if batch:
+                    claimed.extend(batch)
+                    channels += 1
+        return claimed
 
-    def _claim_one(
-        self, connection: Connection, channel: str, *, now: datetime, worker: str, lease: timedelta
-    ) -> str | None:
+    def _claim_heads(
+        self, connection: Connection, channel: str, size: int, *, now: datetime, worker: str, lease: timedelta
+    ) -> list[Delivery]:
+        """Claim the first ``size`` deliveries of ``channel``'s due queue in this transaction."""
         if not lock_channel(connection, channel):
-            return None
-        sending = connection.execute(
-            select(deliveries.c.id)
-            .where(deliveries.c.channel == channel, deliveries.c.state == DeliveryState.SENDING.value)
-            .limit(1)
-        ).first()
-        if sending is not None:
-            return None
-        head = connection.execute(
-            select(deliveries.c.id)
-            .where(deliveries.c.channel == channel, deliveries.c.due_at <= now)
-            .order_by(deliveries.c.scheduled_at, deliveries.c.id)
-            .limit(1)
-        ).scalar()
-        if head is None:
-            return None
-        # Lock the head of the channel's queue, not merely the first unlocked row: when another transaction
-        # holds the head (an operator's edit, an ingest), the channel waits a round instead of jumping ahead.
-        query = select(deliveries).where(deliveries.c.id == head, deliveries.c.due_at <= now)
-        row = connection.execute(select_for_claim(query, connection)).mappings().first()
-        if row is None:
-            return None
-        attempt = row["attempts"] + 1
-        self._move(
+            return []
+        rows = connection.execute(sql.HEADS, {"channel": channel, "now": now, "n": size}).mappings().all()
+        if rows and locks_rows(connection):
+            rows = self._lock_heads(connection, rows, now)
+        if not rows:
+            return []
+        lease_until = now + lease
+        taken = _execute_each(
             connection,
-            row,
-            DeliveryState.SENDING,
-            reason=f"claimed by {worker} (attempt {attempt})",
-            now=now,
-            attempts=attempt,
-            claimed_by=worker,
-            lease_until=now + lease,
+            sql.TAKE,
+            [
+                {
+                    "delivery_id": row["id"],
+                    "from_state": row["state"],
+                    "attempts": row["attempts"] + 1,
+                    "worker": worker,
+                    "lease_until": lease_until,
+                    "now": now,
+                }
+                for row in rows
+            ],
         )
-        return str(row["id"])
+        if taken is not None and taken != len(rows):  # cannot happen under the locks; never claim on a guess
+            raise DeliveryConflict(f"deliveries of channel {channel} changed while they were being claimed")
+        connection.execute(
+            INSERT_TRANSITION,
+            [
+                {
+                    "delivery_id": row["id"],
+                    "at": now,
+                    "from_state": row["state"],
+                    "to_state": DeliveryState.SENDING.value,
+                    "reason": f"claimed by {worker} (attempt {row['attempts'] + 1})",
+                }
+                for row in rows
+            ],
+        )
+        claimed = {
+            "state": DeliveryState.SENDING.value,
+            "claimed_by": worker,
+            "lease_until": lease_until,
+            "due_at": None,
+            "updated_at": now,
+        }
+        return [delivery_from_row({**row, **claimed, "attempts": row["attempts"] + 1}) for row in rows]
 
-    def save_journal(self, delivery_id: str, journal: dict[str, Any]) -> None:
-        """Store the adapter's journal; committed (and on disk) when this returns, before the network call."""
-        with self._write() as connection:
-            self._row(connection, delivery_id)
-            connection.execute(
-                deliveries.update().where(deliveries.c.id == delivery_id).values(journal=dict(journal))
-            )
+    @staticmethod
+    def _lock_heads(connection: Connection, rows: Sequence[RowMapping], now: datetime) -> list[RowMapping]:
+        """Read the rows again under row locks that skip rows locked elsewhere (PostgreSQL); the ones before
+        the first row that could not be locked.
 
-    def renew_lease(self, delivery_id: str, *, worker: str, lease_until: datetime) -> None:
-        """Extend the claim of ``worker``; DeliveryConflict when the claim is no longer its own."""
+        The head of the channel's queue is locked, not merely the first unlocked row: when another
+        transaction holds the head (an operator's edit, an ingest), the channel waits a round instead of
+        jumping ahead.
+        """
+        query = select(deliveries).where(
+            deliveries.c.id.in_([row["id"] for row in rows]), deliveries.c.due_at <= now
+        )
+        locked = {
+            row["id"]: row for row in connection.execute(select_for_claim(query, connection)).mappings()
+        }
+        prefix: list[RowMapping] = []
+        for row in rows:
+            if row["id"] not in locked:
+                break
+            prefix.append(locked[row["id"]])
+        return prefix
+
+    @groupable
+    def release(self, delivery_ids: Iterable[str], *, worker: str, reason: str, now: datetime) -> list[str]:
+        """Give back claimed deliveries that ``worker`` did not start: ``sending`` -> the state they were
+        claimed from (``planned``, or ``retrying`` when they have a next attempt time), attempts - 1, with
+        ``reason``. Only the ones ``worker`` still holds; their ids."""
+        ids = list(delivery_ids)
+        if not ids:
+            return []
+        now = utc(now)
         with self._write() as connection:
-            row = self._row(connection, delivery_id)
-            updated = connection.execute(
-                deliveries.update()
+            rows = connection.execute(
+                select(deliveries)
                 .where(
-                    deliveries.c.id == delivery_id,
+                    deliveries.c.id.in_(ids),
                     deliveries.c.state == DeliveryState.SENDING.value,
                     deliveries.c.claimed_by == worker,
                 )
-                .values(lease_until=utc(lease_until))
-            )
-            if updated.rowcount != 1:
-                raise DeliveryConflict(
-                    f"{worker} no longer holds delivery {delivery_id}: it is {row['state']}, "
-                    f"claimed by {row['claimed_by'] or 'nobody'}",
-                    hint="stop working on it; its new owner (or the operator) decides",
+                .order_by(deliveries.c.scheduled_at, deliveries.c.id)
+            ).mappings()
+            released = []
+            for row in rows.all():
+                back = DeliveryState.PLANNED if row["next_attempt_at"] is None else DeliveryState.RETRYING
+                self._move(
+                    connection,
+                    row,
+                    back,
+                    reason=reason,
+                    now=now,
+                    attempts=max(0, row["attempts"] - 1),
+                    claimed_by=None,
+                    lease_until=None,
                 )
+                released.append(row["id"])
+        return released
 
+    @groupable
+    def save_journal(self, delivery_id: str, journal: dict[str, Any]) -> None:
+        """Store the adapter's journal; committed (and on disk) when this returns, before the network call."""
+        with self._write() as connection:
+            saved = connection.execute(sql.JOURNAL, {"delivery_id": delivery_id, "journal": dict(journal)})
+            if saved.rowcount != 1:
+                self._row(connection, delivery_id)  # DeliveryNotFound
+
+    @groupable
+    def renew_lease(self, delivery_id: str, *, worker: str, lease_until: datetime) -> None:
+        """Extend the claim of ``worker``; DeliveryConflict when the claim is no longer its own."""
+        with self._write() as connection:
+            params = {"delivery_id": delivery_id, "worker": worker, "lease_until": utc(lease_until)}
+            if connection.execute(sql.RENEW, params).rowcount == 1:
+                return
+            row = self._row(connection, delivery_id)
+            raise DeliveryConflict(
+                f"{worker} no longer holds delivery {delivery_id}: it is {row['state']}, "
+                f"claimed by {row['claimed_by'] or 'nobody'}",
+                hint="stop working on it; its new owner (or the operator) decides",
+            )
+
+    @groupable
+    def renew_leases(self, delivery_ids: Iterable[str], *, worker: str, lease_until: datetime) -> set[str]:
+        """Extend the claims ``worker`` still holds among ``delivery_ids``; the ids it still holds."""
+        ids = list(delivery_ids)
+        if not ids:
+            return set()
+        with self._write() as connection:
+            params = [{"delivery_id": i, "worker": worker, "lease_until": utc(lease_until)} for i in ids]
+            if _execute_each(connection, sql.RENEW, params) == len(ids):
+                return set(ids)
+            held = connection.execute(
+                select(deliveries.c.id).where(
+                    deliveries.c.id.in_(ids),
+                    deliveries.c.state == DeliveryState.SENDING.value,
+                    deliveries.c.claimed_by == worker,
+                )
+            ).scalars()
+            return set(held)
+
+    @groupable
     def mark_sent(self, delivery_id: str, receipt: Receipt, *, now: datetime) -> None:
         """Record the receipt, in any state but ``sent``: when the network has the post, it is sent."""
         with self._write() as connection:
+            self._mark_sent(connection, delivery_id, receipt, now=utc(now))
+
+    def _mark_sent(
+        self, connection: Connection, delivery_id: str, receipt: Receipt, *, now: datetime
+    ) -> None:
+        """Record ``receipt`` for ``delivery_id`` in this transaction."""
+        where = where_sent(receipt)
+        params = {
+            "delivery_id": delivery_id,
+            "remote_ids": list(receipt.remote_ids),
+            "remote_url": receipt.url,
+            "receipt": dict(receipt.extra),
+            "now": now,
+        }
+        if connection.execute(sql.SENT, params).rowcount == 1:  # it was sending: the usual case
+            self._record(
+                connection,
+                delivery_id,
+                at=now,
+                from_state=DeliveryState.SENDING,
+                to_state=DeliveryState.SENT,
+                reason=f"sent: {where}",
+            )
+        else:
             row = self._row(connection, delivery_id)
             if row["state"] == DeliveryState.SENT.value:
                 raise DeliveryConflict(
                     f"delivery {delivery_id} is already sent ({row['remote_url'] or row['remote_ids']})",
                     hint="a second receipt means the post went out twice: check the account",
                 )
-            where = receipt.url or ", ".join(receipt.remote_ids) or "no remote id"
             self._move(
                 connection,
                 row,
@@ -211,6 +366,61 @@ class DispatchMixin(StoreBase):
                 next_attempt_at=None,
             )
 
+    def mark_sent_many(self, receipts: Sequence[SentReceipt]) -> list[Exception | None]:
+        """:meth:`mark_sent` for each of ``receipts``, in one transaction: one commit for the receipts that
+        came in together. For each, None or the error :meth:`mark_sent` gave it (the others are recorded).
+
+        The commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): a power cut may
+        lose it, and then the deliveries are reconciled (a crash of the process cannot lose it)."""
+        stamped = [(delivery_id, receipt, utc(now)) for delivery_id, receipt, now in receipts]
+        try:
+            with self._write(durable=False) as connection:
+                self._record_receipts(connection, stamped)
+            return [None] * len(stamped)
+        except _MixedStates:
+            pass
+        outcomes: list[Exception | None] = []
+        for delivery_id, receipt, now in stamped:  # one by one, each with its own outcome
+            try:
+                self.mark_sent(delivery_id, receipt, now=now)
+                outcomes.append(None)
+            except (DeliveryConflict, DeliveryNotFound) as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def _record_receipts(self, connection: Connection, stamped: list[tuple[str, Receipt, datetime]]) -> None:
+        """Record receipts of deliveries that are all in ``sending`` (else _MixedStates: roll back)."""
+        changed = _execute_each(
+            connection,
+            sql.SENT,
+            [
+                {
+                    "delivery_id": delivery_id,
+                    "remote_ids": list(receipt.remote_ids),
+                    "remote_url": receipt.url,
+                    "receipt": dict(receipt.extra),
+                    "now": now,
+                }
+                for delivery_id, receipt, now in stamped
+            ],
+        )
+        if changed != len(stamped):
+            raise _MixedStates
+        connection.execute(
+            INSERT_TRANSITION,
+            [
+                {
+                    "delivery_id": delivery_id,
+                    "at": now,
+                    "from_state": DeliveryState.SENDING.value,
+                    "to_state": DeliveryState.SENT.value,
+                    "reason": f"sent: {where_sent(receipt)}",
+                }
+                for delivery_id, receipt, now in stamped
+            ],
+        )
+
+    @groupable
     def mark_retry(self, delivery_id: str, *, at: datetime, reason: str, now: datetime) -> None:
         """``sending`` -> ``retrying``: claimable again at ``at`` (with the same idempotency key)."""
         self._settle(
@@ -222,10 +432,12 @@ class DispatchMixin(StoreBase):
             next_attempt_at=utc(at),
         )
 
+    @groupable
     def mark_failed(self, delivery_id: str, *, reason: str, now: datetime) -> None:
         """``sending`` -> ``failed``: permanent; only ``tagcast queue retry`` brings it back."""
         self._settle(delivery_id, DeliveryState.FAILED, reason=f"failed: {reason}", error=reason, now=now)
 
+    @groupable
     def mark_unknown(self, delivery_id: str, *, reason: str, now: datetime) -> None:
         """``sending`` -> ``unknown``: maybe posted; never resent until ``tagcast queue resolve``."""
         self._settle(
@@ -265,15 +477,26 @@ class DispatchMixin(StoreBase):
 
     def claim_stale(self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10) -> list[Delivery]:
         """Take over ``sending`` deliveries with an expired lease (to reconcile them), atomically, so that
-        only one worker reconciles each. Attempts are not counted again."""
+        only one worker reconciles each. Attempts are not counted again.
+
+        In slot order, and never one behind a delivery of its channel that is still ``sending`` under a live
+        lease (a batch is reconciled in order, from its head)."""
         now = utc(now)
         taken: list[str] = []
+        earlier = deliveries.alias("earlier")
         with self._write() as connection:
             query = (
                 select(deliveries)
                 .where(
                     deliveries.c.state == DeliveryState.SENDING.value,
                     deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until < now),
+                    ~exists().where(
+                        earlier.c.channel == deliveries.c.channel,
+                        earlier.c.state == DeliveryState.SENDING.value,
+                        earlier.c.lease_until >= now,
+                        tuple_(earlier.c.scheduled_at, earlier.c.id)
+                        < tuple_(deliveries.c.scheduled_at, deliveries.c.id),
+                    ),
                 )
                 .order_by(deliveries.c.scheduled_at, deliveries.c.id)
                 .limit(limit)

@@ -17,6 +17,7 @@ from scheduler.store.schema import channel_pauses, deliveries, transitions
 
 _ERROR_STATES = (DeliveryState.RETRYING, DeliveryState.FAILED, DeliveryState.UNKNOWN)
 _SHOW_HINT = "see its history with `tagcast queue show {id}`"
+_IDS_PER_QUERY = 500
 
 
 def _now(now: datetime | None) -> datetime:
@@ -63,6 +64,17 @@ class OperatorMixin(StoreBase):
         """The delivery ``delivery_id``; DeliveryNotFound (with a hint) when there is none."""
         with self._read() as connection:
             return delivery_from_row(self._row(connection, delivery_id))
+
+    def get_many(self, delivery_ids: Iterable[str]) -> dict[str, Delivery]:
+        """The deliveries of ``delivery_ids`` that exist, by id (a few queries for any number of ids)."""
+        wanted = list(dict.fromkeys(delivery_ids))
+        found: dict[str, Delivery] = {}
+        with self._read() as connection:
+            for start in range(0, len(wanted), _IDS_PER_QUERY):
+                chunk = wanted[start : start + _IDS_PER_QUERY]
+                rows = connection.execute(select(deliveries).where(deliveries.c.id.in_(chunk))).mappings()
+                found.update((row["id"], delivery_from_row(row)) for row in rows)
+        return found
 
     def history(self, delivery_id: str) -> list[Transition]:
         """Every transition of the delivery, oldest first."""
@@ -250,3 +262,22 @@ class OperatorMixin(StoreBase):
                 .limit(limit)
             ).all()
             return [(delivery_from_row(self._row(connection, row_id)), reason) for row_id, reason in rows]
+
+    def sent_since(self, since: datetime, limit: int = 500) -> list[Delivery]:
+        """Deliveries that went out at or after ``since``, in the order they did, at most ``limit`` (for the
+        daily digest; an index on transitions finds them)."""
+        with self._read() as connection:
+            ids = (
+                connection.execute(
+                    select(transitions.c.delivery_id)
+                    .where(transitions.c.to_state == DeliveryState.SENT.value, transitions.c.at >= utc(since))
+                    .order_by(transitions.c.at, transitions.c.id)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            rows = connection.execute(select(deliveries).where(deliveries.c.id.in_(ids))).mappings()
+            found = {row["id"]: delivery_from_row(row) for row in rows}
+        ordered = [found[i] for i in dict.fromkeys(ids) if i in found]
+        return [d for d in ordered if d.state is DeliveryState.SENT]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from scheduler.store.cluster_ops import ClusterMixin
 from scheduler.store.dialect import create_store_engine, writer
@@ -54,6 +55,25 @@ class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixi
         with writer(engine).begin() as connection:
             migrate(connection)
         return cls(engine)
+
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers a trivial query (for health checks). A SQLite file
+        must also still be there, readable and writable: an open connection keeps answering after its file
+        was deleted, or its folder removed."""
+        if self.engine.dialect.name == "sqlite":
+            database = self.engine.url.database or ""
+            if database not in ("", ":memory:") and not database.startswith("file:"):
+                path = Path(database)
+                if not path.is_file() or not os.access(path, os.R_OK | os.W_OK):
+                    raise StoreError(f"the outbox file {path} is missing, or not readable and writable")
+        try:
+            with self._read() as connection:
+                connection.execute(select(1)).scalar()
+        except SQLAlchemyError as exc:
+            shown = self.engine.url.render_as_string(hide_password=True)
+            raise StoreError(
+                f"the outbox {shown} does not answer: {getattr(exc, 'orig', None) or exc}"
+            ) from exc
 
     def close(self) -> None:
         """Close every pooled connection."""

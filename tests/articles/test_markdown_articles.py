@@ -186,6 +186,11 @@ class TestErrors:
         assert error.line == 3
         assert repr(tag) in error.message
 
+    def test_keys_merged_from_an_anchor_point_at_the_front_matter(self, write: Write, tmp_path: Path) -> None:
+        error = load_error(write, tmp_path, "---\ntitle: T\nbase: &b {tags: 5}\n<<: *b\n---\n")
+        assert error.line == 2
+        assert "tags: expected a list" in error.message
+
     def test_tags_commented_out_by_yaml(self, write: Write, tmp_path: Path) -> None:
         error = load_error(write, tmp_path, "---\ntitle: T\ntags: #History #Science\n---\n")
         assert error.line == 3

@@ -71,6 +71,29 @@ class TestLoading:
         package = Path(__file__).resolve().parents[2] / "scheduler"
         assert package / "defaults" / "templates" == BUILTIN_TEMPLATES
 
+    def test_a_template_written_after_a_failed_lookup_is_found(
+        self, renderer: TemplateRenderer, write: Write
+    ) -> None:
+        assert not renderer.exists("later.j2")
+        write("later.j2", "{{ title }}")
+        assert renderer.exists("later.j2")
+        assert renderer.exists("later.j2")
+        assert renderer.render("later.j2", context_for(simple())) == "Title"
+
+    def test_every_global_is_there_and_a_template_keeps_its_own(
+        self, renderer: TemplateRenderer, write: Write
+    ) -> None:
+        write(
+            "globals.j2",
+            "{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = ns.n + i %}{% endfor %}"
+            "{{ ns.n }} {{ dict(a=1)['a'] }} {{ cycler('x', 'y').next() }} {{ joiner(',')() }}|"
+            "{{ lipsum(1, html=False) | length > 0 }}",
+        )
+        assert renderer.render("globals.j2", {}) == "3 1 x |True"
+        template = renderer._env.from_string("{{ own }} {{ range(2) | list }}", globals={"own": "mine"})
+        assert template.render() == "mine [0, 1]"
+        assert "own" not in renderer._env.globals
+
     def test_template_names_cannot_leave_the_folders(self, renderer: TemplateRenderer, write: Write) -> None:
         write("ok.j2", "x")
         assert not renderer.exists("../templates/ok.j2")

@@ -130,3 +130,28 @@ def test_a_failed_run_is_given_back_and_its_error_raised(cluster: tuple[list[Wor
 
     asyncio.run(scenario())
     assert ran == ["w1"]
+
+
+def test_a_cancelled_look_gives_a_granted_claim_back(cluster: tuple[list[WorkerRegistry], Clock]) -> None:
+    (one, two), _clock = cluster
+    ran: list[str] = []
+
+    async def never() -> None:
+        raise AssertionError("a cancelled look must not run the work")
+
+    async def fine() -> None:
+        ran.append("w1")
+
+    async def scenario() -> None:
+        look = asyncio.create_task(one.run_once_cluster_wide("feeds", timedelta(hours=1), never))
+        await asyncio.sleep(0)  # it is waiting for the store's answer now
+        look.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await look
+        for _attempt in range(500):  # the claim granted meanwhile is given back, then two may run it
+            if await two.run_once_cluster_wide("feeds", timedelta(hours=1), fine):
+                return
+            await asyncio.sleep(0.01)
+
+    asyncio.run(scenario())
+    assert ran == ["w1"]

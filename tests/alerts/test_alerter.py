@@ -1,0 +1,209 @@
+"""The alerts task with real alert channels on loopback: grouping, the hourly limit, a full queue, and alert
+channels that are down. Assertions are on what the receivers got."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fakes.webhook import WebhookFake
+
+from scheduler.alerts.alerter import QUEUE_SIZE, Alerter
+from scheduler.alerts.limits import HourlyLimit
+from scheduler.alerts.sender import AlertSender, alert_ids
+from scheduler.config.loader import Workspace
+from scheduler.service.events import DeliveryFailed, FailureKind
+
+from .conftest import alerts_table, closed_port, workspace_with
+
+
+def failure(number: int, channel: str = "masto") -> DeliveryFailed:
+    return DeliveryFailed(
+        at=datetime.now(UTC),
+        delivery_id=f"d-{number:02d}",
+        channel=channel,
+        source=f"posts/p{number}.md",
+        attempt=1,
+        kind=FailureKind.AUTH,
+        reason="401 The access token is invalid",
+        final=True,
+    )
+
+
+def alert_workspace(tmp_path: Path, channels: dict[str, str], **alerts: object) -> Workspace:
+    """Webhook alert channels (name -> url) and the channel ``masto`` whose failures are reported."""
+    config = "".join(
+        f'[channels.{name}]\nnetwork = "webhook"\nurl = "{url}"\n' for name, url in channels.items()
+    )
+    config += '[channels.masto]\nnetwork = "mastodon"\nbase_url = "https://masto.example"\n'
+    config += alerts_table(list(channels), **alerts)
+    return workspace_with(tmp_path / "ws", config)
+
+
+async def with_alerter(
+    workspace: Workspace, body: Callable[[Alerter], Awaitable[None]], limit: HourlyLimit | None = None
+) -> Alerter:
+    async with httpx.AsyncClient(timeout=5) as http:
+        sender = AlertSender(workspace.settings, workspace.root, http)
+        alerter = Alerter(workspace.settings, sender, host="box", limit=limit)
+        alerter.start()
+        try:
+            await body(alerter)
+        finally:
+            await alerter.close(timeout=10)
+    return alerter
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+    assert condition(), what
+
+
+def texts(fake: WebhookFake) -> list[str]:
+    return [delivery.body["parts"][0] for delivery in fake.deliveries]
+
+
+def test_twenty_failures_of_one_channel_make_one_message(tmp_path: Path, webhook: WebhookFake) -> None:
+    workspace = alert_workspace(tmp_path, {"ops": webhook.url}, group_window="0.3s")
+
+    async def body(alerter: Alerter) -> None:
+        for number in range(20):
+            alerter.offer(failure(number))
+        await until(lambda: len(webhook.deliveries) == 1, "the grouped alert")
+
+    asyncio.run(with_alerter(workspace, body))
+    [text] = texts(webhook)  # and nothing more came when the task stopped
+    assert 'channel "masto" needs a person (20 problems)' in text
+    assert "d-00" in text and "posts/p0.md" in text and "401 The access token is invalid" in text
+    assert "… and 15 more failed" in text
+    [delivery] = webhook.deliveries
+    assert delivery.body["delivery_id"].startswith("alert-") and delivery.key.startswith("tagcast-alert-")
+
+
+def test_what_is_still_grouped_at_shutdown_is_sent(tmp_path: Path, webhook: WebhookFake) -> None:
+    workspace = alert_workspace(tmp_path, {"ops": webhook.url}, group_window="1h")
+
+    async def body(alerter: Alerter) -> None:
+        alerter.offer(failure(1))
+        alerter.offer(failure(2, channel="tg"))
+
+    asyncio.run(with_alerter(workspace, body))
+    assert sorted(text.splitlines()[0] for text in texts(webhook)) == [
+        'tagcast on box: channel "masto" needs a person (1 problem)',
+        'tagcast on box: channel "tg" needs a person (1 problem)',
+    ]
+
+
+def test_past_the_hourly_limit_one_line_says_how_many_were_suppressed(
+    tmp_path: Path, webhook: WebhookFake
+) -> None:
+    workspace = alert_workspace(tmp_path, {"ops": webhook.url}, group_window="0.05s", max_per_hour=2)
+
+    async def body(alerter: Alerter) -> None:
+        for number, channel in enumerate(["a", "b", "c", "d", "e"]):
+            alerter.offer(failure(number, channel=channel))
+            await asyncio.sleep(0.1)  # one group per channel, one after the other
+        await until(lambda: len(webhook.deliveries) == 3, "two alerts and the summary")
+
+    # an "hour" of three seconds, so that the window reopens within the test
+    asyncio.run(with_alerter(workspace, body, limit=HourlyLimit(2, period=3.0)))
+    found = texts(webhook)
+    assert len(found) == 3
+    assert [text.split('"')[1] for text in found[:2]] == ["a", "b"]
+    assert found[2] == (
+        "tagcast on box: 3 more alerts suppressed in the last hour (alerts.max_per_hour = 2); "
+        "run: tagcast status"
+    )
+
+
+def test_a_full_queue_drops_alerts_without_blocking_and_counts_them(
+    tmp_path: Path, webhook: WebhookFake
+) -> None:
+    workspace = alert_workspace(tmp_path, {"ops": webhook.url}, group_window="1h")
+    tally: list[tuple[str, int]] = []
+
+    async def go() -> None:
+        async with httpx.AsyncClient(timeout=5) as http:
+            sender = AlertSender(workspace.settings, workspace.root, http)
+            alerter = Alerter(workspace.settings, sender, host="box", tally=lambda r, n: tally.append((r, n)))
+            for number in range(QUEUE_SIZE + 5):  # the task is not running: nothing takes them off
+                alerter.offer(failure(number % 100))
+            await alerter.close(timeout=10)
+
+    asyncio.run(go())
+    assert tally.count(("dropped", 1)) == 5
+    grouped, summary = texts(webhook)  # the queued thousand as one message, then the dropped ones
+    assert f"({QUEUE_SIZE} problems)" in grouped
+    assert summary.startswith("tagcast on box: 5 more alerts suppressed")
+
+
+def test_an_alert_channel_that_is_down_is_logged_and_the_others_still_get_it(
+    tmp_path: Path, webhook: WebhookFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    with WebhookFake(secret=None).running() as failing:
+        failing.faults.server_error(status=500, times=100)
+        dead = f"http://127.0.0.1:{closed_port()}/hooks/tagcast"
+        workspace = alert_workspace(
+            tmp_path, {"dead": dead, "failing": failing.url, "ops": webhook.url}, group_window="0.1s"
+        )
+        tally: list[str] = []
+
+        async def go() -> None:
+            async with httpx.AsyncClient(timeout=5) as http:
+                sender = AlertSender(workspace.settings, workspace.root, http)
+                alerter = Alerter(workspace.settings, sender, host="box", tally=lambda r, n: tally.append(r))
+                alerter.start()
+                alerter.offer(failure(1))
+                await until(lambda: tally == ["sent"], "the alert to be handled")
+                await alerter.close(timeout=10)
+
+        with caplog.at_level(logging.WARNING, logger="tagcast.alerts"):
+            asyncio.run(go())
+        assert len(failing.requests) == 1 and len(webhook.deliveries) == 1
+    logged = caplog.text
+    assert "alert not sent through channel dead" in logged
+    assert "alert not sent through channel failing" in logged
+
+
+def test_when_every_alert_channel_is_down_the_alert_counts_as_failed(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}/hooks/tagcast"
+    workspace = alert_workspace(tmp_path, {"dead": dead}, group_window="0.05s")
+    tally: list[str] = []
+
+    async def go() -> None:
+        async with httpx.AsyncClient(timeout=5) as http:
+            sender = AlertSender(workspace.settings, workspace.root, http)
+            alerter = Alerter(workspace.settings, sender, host="box", tally=lambda r, n: tally.append(r))
+            alerter.start()
+            alerter.offer(failure(1))
+            await until(lambda: tally == ["failed"], "the alert to fail")
+            await alerter.close(timeout=10)
+
+    asyncio.run(go())
+
+
+def test_the_file_channel_can_carry_alerts(tmp_path: Path) -> None:
+    config = '[channels.ops]\nnetwork = "file"\n' + alerts_table(["ops"], group_window="1h")
+    workspace = workspace_with(tmp_path / "ws", config)
+    asyncio.run(with_alerter(workspace, _offer_one))
+    [written] = sorted((workspace.root / "var" / "outbox" / "ops").glob("alert-*.json"))
+    assert "d-01" in json.loads(written.read_text(encoding="utf-8"))["parts"][0]
+
+
+async def _offer_one(alerter: Alerter) -> None:
+    alerter.offer(failure(1))
+
+
+def test_alert_ids_are_stable_for_the_same_text_and_differ_by_salt() -> None:
+    assert alert_ids("text", "a") == alert_ids("text", "a")
+    assert alert_ids("text", "a") != alert_ids("text", "b")
+    delivery_id, key = alert_ids("text")
+    assert delivery_id.startswith("alert-") and len(delivery_id) == 18 and key.startswith("tagcast-alert-")
