@@ -252,8 +252,7 @@ def main() -> None:
             )  # fmt: skip
         report(runs, runs[0], args, server)
     finally:
-        server.stop()
-        shutil.rmtree(server.folder, ignore_errors=True)
+        server.remove()
         shutil.rmtree(folder, ignore_errors=True)
         receiver.terminate()
 

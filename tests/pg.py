@@ -171,6 +171,16 @@ class PostgresServer:
     def stop(self) -> None:
         self._run(str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate", timeout=60)
 
+    def remove(self) -> None:
+        """Stop the server and delete its folder."""
+        try:
+            self.stop()
+            deadline = time.monotonic() + 30
+            while (self.data / "postmaster.pid").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
     def execute(self, sql: str, database: str = "postgres") -> None:
         """Run one statement outside a transaction (``CREATE DATABASE`` needs that)."""
         import psycopg
@@ -213,7 +223,11 @@ def start_server(*, durable: bool = False) -> PostgresServer:
         except RuntimeError as exc:
             last = exc
             continue
-        server.execute(f'CREATE DATABASE "{DATABASE}"')
+        try:
+            server.execute(f'CREATE DATABASE "{DATABASE}"')
+        except BaseException:
+            server.remove()
+            raise
         return server
     shutil.rmtree(folder, ignore_errors=True)
     raise RuntimeError(f"could not start a throw-away PostgreSQL cluster: {last}")
@@ -237,11 +251,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         yield server
     finally:
-        server.stop()
-        deadline = time.monotonic() + 30
-        while (server.data / "postmaster.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        shutil.rmtree(server.folder, ignore_errors=True)
+        server.remove()
 
 
 @pytest.fixture(scope="session")

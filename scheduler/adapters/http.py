@@ -374,17 +374,17 @@ async def send(
         content=content,
         timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
     )
-    where = describe_request(network, request)
     try:
         response = await client.send(request)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        where = describe_request(network, request)  # only now: redacting the URL costs, on every post
         raise TransientDeliveryError(
             f"{where}: cannot connect to {request.url.host} ({_describe(exc, request.url)})"
         ) from exc
     except (httpx.TimeoutException, httpx.TransportError) as exc:
         timed_out = isinstance(exc, httpx.TimeoutException)
         what = "timed out waiting for the answer" if timed_out else "lost the answer"
-        detail = f"{where}: {what} ({_describe(exc, request.url)})"
+        detail = f"{describe_request(network, request)}: {what} ({_describe(exc, request.url)})"
         if idempotent:
             raise TransientDeliveryError(detail) from exc
         raise UnknownOutcome(f"{detail}; the server may have processed it, so it is not resent") from exc

@@ -4,8 +4,9 @@ A batch costs one claim transaction for many posts, and their receipts are commi
 channel goes on sending (:mod:`scheduler.service.dispatcher`). But its posts wait in ``sending`` for their
 turn: meanwhile an edit of their article is refused, ``tagcast queue cancel`` cannot take them back, and other
 channels may wait for a free slot. So a channel gets about as many as it sends in :data:`HOLD` (measured on
-its recent sends), at most :data:`MOST`; one at a time until it has been measured, and when its adapter
-cannot tell a delivery that never started from one cut short (:func:`~scheduler.adapters.base.claims_ahead`)::
+its recent sends), at most :data:`MOST` (:data:`FIRST` until it has been timed); one at a time when its
+adapter cannot tell a delivery that never started from one cut short
+(:func:`~scheduler.adapters.base.claims_ahead`)::
 
     ahead = Ahead(settings)
     store.claim_due(now, worker=w, lease=lease, limit=4, per_channel=ahead.sizes())
@@ -21,11 +22,14 @@ from scheduler.adapters.registry import load_adapter
 from scheduler.config.settings import Settings
 from scheduler.errors import UserError
 
-HOLD = timedelta(milliseconds=250)
+HOLD = timedelta(seconds=1)
 """About how long the last post of a batch waits for its turn."""
 
-MOST = 32
+MOST = 256
 """The most deliveries of one channel claimed at once."""
+
+FIRST = 8
+"""How many a channel gets before its sends have been timed."""
 
 SMOOTHING = 0.2
 """Weight of the newest send in a channel's average send time."""
@@ -51,9 +55,11 @@ class Ahead:
 
     def size(self, channel: str) -> int:
         """How many due deliveries of ``channel`` to claim at once."""
-        seconds = self._seconds.get(channel)
-        if seconds is None or not self._can_batch(channel):
+        if not self._can_batch(channel):
             return 1
+        seconds = self._seconds.get(channel)
+        if seconds is None:
+            return FIRST
         return max(1, min(MOST, int(HOLD.total_seconds() / max(seconds, 1e-6))))
 
     def sizes(self) -> dict[str, int]:

@@ -14,14 +14,14 @@ over the one shared HTTP client.
 Exactly once: the claim (``sending``, attempts + 1) is committed, on disk, before the adapter runs; the
 adapter's journal is committed before each network call (``Journal.save`` -> ``store.save_journal``); and the
 outcome after it (:mod:`scheduler.service.outcomes`). The receipts of a batch are held while its next posts
-go out, and recorded together (:meth:`Store.mark_sent_many`) when it ends, before anything else is recorded
-for it, and at least every :data:`HOLD_RECEIPTS`: until then their deliveries stay ``sending`` and their
-channel busy. Anything else (a failure, a pause the network asks for, a stop) ends the batch, is recorded
-before it goes on, and what was not started is given back (:meth:`Store.release`). So a delivery starts only
-after the one before it in its batch was answered with a receipt, and after a crash
-:mod:`scheduler.service.recovery` knows which of a dead worker's batch may have gone out. While a batch is
-sent its leases are renewed; a worker that dies leaves its rows in ``sending`` until their lease expires and
-they are reconciled.
+go out, and recorded together (:meth:`Store.mark_sent_many`) by :data:`RECORD_EVERY`, after
+:data:`HOLD_RECEIPTS` at the latest, and when the batch ends, before anything else is recorded for it: until
+then their deliveries stay ``sending`` and their channel busy. Anything else (a failure, a pause the network
+asks for, a stop) ends the batch, is recorded before it goes on, and what was not started is given back
+(:meth:`Store.release`). So a delivery starts only after the one before it in its batch was answered with a
+receipt, and after a crash :mod:`scheduler.service.recovery` knows which of a dead worker's batch may have
+gone out. While a batch is sent its leases are renewed; a worker that dies leaves its rows in ``sending``
+until their lease expires and they are reconciled.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ log = logging.getLogger("tagcast.service")
 LATE_NOTICE = timedelta(minutes=1)
 """A first attempt this much after its slot is logged as late."""
 
+RECORD_EVERY = 16
+"""The receipts of a batch are recorded in the background by this many (so that few are left at its end,
+when its channel waits for them)."""
 HOLD_RECEIPTS = 1.0
 """Seconds the receipts of a batch that goes on are held at most before they are recorded."""
 
@@ -217,11 +220,11 @@ class Dispatcher:
     async def _run_batch(self, claimed: list[Delivery], report: DispatchReport) -> None:
         """Send one channel's claimed deliveries one at a time, in slot order, and settle each.
 
-        Receipts are held and recorded together when the batch ends (at least every :data:`HOLD_RECEIPTS`);
-        the channel stays busy, so nothing else of it can be claimed, until every one is settled. Anything
-        but a receipt (a failure, a pause the network asks for) ends the batch and is recorded, after the
-        receipts held, before anything else happens; a stop ends it too. What was not started is given back
-        (:meth:`Store.release`).
+        Receipts are held and recorded together (in the background by :data:`RECORD_EVERY`, and when the
+        batch ends); the channel stays busy, so nothing else of it can be claimed, until every one is
+        settled. Anything but a receipt (a failure, a pause the network asks for) ends the batch and is
+        recorded, after the receipts held, before anything else happens; a stop ends it too. What was not
+        started is given back (:meth:`Store.release`).
         """
         batch = _Batch(claimed, list(claimed))
         recording: list[asyncio.Task[Any]] = []
@@ -233,7 +236,8 @@ class Dispatcher:
                     if not self._claiming:
                         ended = "the service is stopping"
                         break
-                    if batch.receipts and loop.time() - batch.held_since > HOLD_RECEIPTS:
+                    held = len(batch.receipts)
+                    if held >= RECORD_EVERY or (held and loop.time() - batch.held_since > HOLD_RECEIPTS):
                         recording.append(asyncio.create_task(self._record_receipts(batch)))
                     ended = await self._deliver(batch.waiting.pop(0), batch, report, recording)
                 await self._record_receipts(batch)

@@ -47,7 +47,7 @@ from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
 from scheduler.service.retry import human
 from scheduler.service.storecalls import StoreCalls
 from scheduler.service.watch import FilesWatch, FolderWatch
-from scheduler.service.workers import PRUNE_EVERY, WorkerRegistry
+from scheduler.service.workers import PRUNE_EVERY, WorkerRegistry, silence_limit
 from scheduler.store import Store
 
 log = logging.getLogger("tagcast.service")
@@ -161,6 +161,19 @@ class Service:
             log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(leftovers))
         self.monitor.started(previous, leftovers, now)
         await self.monitor.reconciled(leftovers, self.calls)
+        silence = silence_limit(self.workspace.settings.service.watch_interval)
+        others = await self.registry.others_alive(silence)
+        if others:
+            log.info(
+                "workers %s are alive: the cluster was not down, so late posts are their backlog",
+                ", ".join(others),
+            )
+        else:
+            await self._apply_misfire_policy(now)
+        await self._watch_and_ingest()
+
+    async def _apply_misfire_policy(self, now: datetime) -> None:
+        """Posts missed while the whole service was down: late within the grace, else re-slotted."""
         misfire = await self.calls(
             apply_misfire_policy, self.store, self.pipeline, self.workspace.settings, now=now
         )
@@ -173,6 +186,8 @@ class Service:
                 human(self.workspace.settings.service.misfire_grace),
                 len(misfire.moved),
             )
+
+    async def _watch_and_ingest(self) -> None:
         self._posts = FolderWatch(self._posts_folder())
         self._config = self._config_watch()
         await self._ingest(self._posts.files, full=True)

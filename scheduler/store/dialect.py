@@ -25,6 +25,8 @@ PostgreSQL
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +123,21 @@ def relaxed(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True, RELAXED_OPTION: True})
 
 
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL (it stays so). SQLite answers "database is locked" at once, without waiting in
+    its busy handler, when another connection switches a new file at the same moment (workers starting
+    together): try again, up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _install_sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -128,7 +145,7 @@ def _install_sqlite_events(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:

@@ -181,36 +181,15 @@ class DispatchMixin(StoreBase):
         if not rows:
             return []
         lease_until = now + lease
-        taken = _execute_each(
-            connection,
-            sql.TAKE,
-            [
-                {
-                    "delivery_id": row["id"],
-                    "from_state": row["state"],
-                    "attempts": row["attempts"] + 1,
-                    "worker": worker,
-                    "lease_until": lease_until,
-                    "now": now,
-                }
-                for row in rows
-            ],
-        )
-        if taken is not None and taken != len(rows):  # cannot happen under the locks; never claim on a guess
+        params = {
+            "ids": [row["id"] for row in rows],
+            "worker": worker,
+            "lease_until": lease_until,
+            "now": now,
+        }
+        connection.execute(sql.CLAIMED, params)
+        if connection.execute(sql.TAKE, params).rowcount != len(rows):  # cannot happen under the locks
             raise DeliveryConflict(f"deliveries of channel {channel} changed while they were being claimed")
-        connection.execute(
-            INSERT_TRANSITION,
-            [
-                {
-                    "delivery_id": row["id"],
-                    "at": now,
-                    "from_state": row["state"],
-                    "to_state": DeliveryState.SENDING.value,
-                    "reason": f"claimed by {worker} (attempt {row['attempts'] + 1})",
-                }
-                for row in rows
-            ],
-        )
         claimed = {
             "state": DeliveryState.SENDING.value,
             "claimed_by": worker,

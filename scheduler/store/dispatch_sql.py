@@ -7,10 +7,10 @@ here once, with bound parameters for its values. Times are bound with the column
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import String, bindparam, cast, exists, func, literal, or_, select
 
 from scheduler.store.models import DeliveryState
-from scheduler.store.schema import channel_pauses, deliveries
+from scheduler.store.schema import UTCDateTime, channel_pauses, deliveries, transitions
 
 SENDING = DeliveryState.SENDING.value
 
@@ -50,17 +50,43 @@ HEADS = (
 
 TAKE = (
     deliveries.update()
-    .where(deliveries.c.id == bindparam("delivery_id"), deliveries.c.state == bindparam("from_state"))
+    .where(
+        deliveries.c.id.in_(bindparam("ids", expanding=True)),
+        or_(
+            deliveries.c.state == DeliveryState.PLANNED.value,
+            deliveries.c.state == DeliveryState.RETRYING.value,
+        ),
+    )
     .values(
         state=SENDING,
-        attempts=bindparam("attempts"),
+        attempts=deliveries.c.attempts + 1,
         claimed_by=bindparam("worker"),
         lease_until=bindparam("lease_until"),
         due_at=None,
         updated_at=bindparam("now"),
     )
 )
-"""The claim of one delivery: a compare-and-set (it must still be in the state it was read in)."""
+"""The claim of the deliveries ``ids``, just read in this transaction: a compare-and-set (each must still be
+claimable)."""
+
+CLAIMED = transitions.insert().from_select(
+    ["delivery_id", "at", "from_state", "to_state", "reason"],
+    select(
+        deliveries.c.id,
+        bindparam("now", type_=UTCDateTime),
+        deliveries.c.state,
+        literal(SENDING),
+        literal("claimed by ")
+        + bindparam("worker", type_=String)
+        + " (attempt "
+        + cast(deliveries.c.attempts + 1, String)
+        + ")",
+    )
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(deliveries.c.scheduled_at, deliveries.c.id),
+)
+"""The transitions of a claim of ``ids`` (``claimed by <worker> (attempt <n>)``), in slot order; run before
+:data:`TAKE`, which changes the state and attempts it reads."""
 
 SENT = (
     deliveries.update()
