@@ -10,22 +10,10 @@ import httpx
 
 from scheduler.adapters.base import Adapter
 from scheduler.adapters.registry import load_adapter
+from scheduler.config.credentials import NETWORK_SECRETS
 from scheduler.config.models import SECRET_KEYS, ChannelSettings
 from scheduler.config.settings import Settings
 from scheduler.errors import UserError
-
-CREDENTIALS: dict[str, tuple[str, ...]] = {
-    "mastodon": ("token",),
-    "bluesky": ("password",),
-    "x": ("api_key", "api_secret", "access_token", "access_token_secret"),
-    "threads": ("access_token",),
-    "linkedin": ("access_token",),
-    "telegram": ("bot_token",),
-    "discord": ("webhook_url",),
-    "slack": ("webhook_url",),
-    "webhook": ("secret",),
-}
-"""The secret keys of each built-in network (DESIGN.md, "Credential keys")."""
 
 MASK = "**********"
 
@@ -47,7 +35,7 @@ def env_name(channel: str, key: str) -> str:
 
 def auth_fix_hint(channel: str, network: str) -> str:
     """How to repair rejected credentials of ``channel``: which variables, how to test, how to resume."""
-    keys = CREDENTIALS.get(network)
+    keys = NETWORK_SECRETS.get(network)
     if keys:
         names = ", ".join(env_name(channel, key) for key in keys)
         where = f"set {names} (in the environment, .env, or a *_file key) to valid values"
