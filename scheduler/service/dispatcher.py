@@ -9,7 +9,9 @@
 Order and parallelism: :meth:`Store.claim_due` hands a channel its next due deliveries only when it has none
 in ``sending``, and a channel's batch (as many as it sends in a moment: :mod:`scheduler.service.ahead`) is
 sent one delivery at a time, in slot order, by one task; up to ``service.concurrency`` channels send at once
-over the one shared HTTP client.
+over the one shared HTTP client. While it runs low, a batch claims the channel's next due posts in the
+background (:meth:`Store.claim_more`), for up to :data:`GO_ON_FOR`, so that its slot does not wait for a
+claim between one batch and the next.
 
 Exactly once: the claim (``sending``, attempts + 1) is committed, on disk, before the adapter runs; the
 adapter's journal is committed before each network call (``Journal.save`` -> ``store.save_journal``); and the
@@ -56,11 +58,14 @@ log = logging.getLogger("tagcast.service")
 LATE_NOTICE = timedelta(minutes=1)
 """A first attempt this much after its slot is logged as late."""
 
-RECORD_EVERY = 16
+RECORD_EVERY = 64
 """The receipts of a batch are recorded in the background by this many (so that few are left at its end,
 when its channel waits for them)."""
 HOLD_RECEIPTS = 1.0
 """Seconds the receipts of a batch that goes on are held at most before they are recorded."""
+GO_ON_FOR = 5.0
+"""Seconds a batch may go on claiming its channel's next posts; then its slot goes back to
+:meth:`Store.claim_due`, which serves the channel whose due post is oldest."""
 
 
 def utc_now() -> datetime:
@@ -93,6 +98,11 @@ class _Batch:
     """Claimed, not started yet (in slot order)."""
     sending: Delivery | None = None
     """The one in flight."""
+    more: asyncio.Task[list[Delivery]] | None = None
+    """The claim of the channel's next posts, while it runs (:meth:`Dispatcher._claim_more`)."""
+    asked: int = 0
+    """How many that claim asked for: when it brings fewer, the channel has no more due, and the batch
+    claims no more."""
     receipts: list[SentReceipt] = field(default_factory=list)
     """Receipts not recorded yet, in the order they came."""
     recorded: asyncio.Future[Sequence[Exception | None]] | None = None
@@ -230,24 +240,59 @@ class Dispatcher:
         recording: list[asyncio.Task[Any]] = []
         ended: str | None = None
         loop = asyncio.get_running_loop()
+        until = loop.time() + GO_ON_FOR
         try:
             async with self.keep_leases(batch):
-                while batch.waiting and ended is None:
+                while ended is None and await self._has_next(batch):
                     if not self._claiming:
                         ended = "the service is stopping"
                         break
                     held = len(batch.receipts)
                     if held >= RECORD_EVERY or (held and loop.time() - batch.held_since > HOLD_RECEIPTS):
                         recording.append(asyncio.create_task(self._record_receipts(batch)))
+                    if batch.more is None and batch.asked >= 0 and loop.time() < until:
+                        batch.more = self._claim_more(batch)
                     ended = await self._deliver(batch.waiting.pop(0), batch, report, recording)
-                await self._record_receipts(batch)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._record_receipts(batch))
-            await asyncio.shield(self._give_back(batch.waiting, "the service stopped before it was sent"))
-            if recording:
-                await asyncio.shield(asyncio.wait(recording))
-            raise
-        await self._give_back(batch.waiting, ended or "")
+        finally:  # however it ended (even cancelled: a shutdown that could not wait), it is settled
+            why = ended or "the service stopped before it was sent"
+            await asyncio.shield(self._end_batch(batch, recording, why))
+
+    def _claim_more(self, batch: _Batch) -> asyncio.Task[list[Delivery]] | None:
+        """Start claiming the channel's next due posts when ``batch`` runs low (None: not yet)."""
+        last = batch.claimed[-1]
+        size = self.ahead.size(last.channel)
+        if size < 2 or len(batch.waiting) > max(2, size // 4):
+            return None
+        batch.asked = size
+        claiming = self.calls(
+            self.store.claim_more, last, self.clock(), worker=self.worker_id, lease=self.lease, size=size
+        )
+        return asyncio.ensure_future(claiming)
+
+    async def _has_next(self, batch: _Batch) -> bool:
+        """Whether ``batch`` has a delivery to send next, with what its claim of more brought, if it had to
+        wait for it."""
+        more = batch.more
+        if more is not None and (more.done() or not batch.waiting):
+            batch.more = None
+            try:
+                claimed = await more
+            except Exception:
+                log.exception("could not claim more of channel %s; its batch ends", batch.claimed[0].channel)
+                claimed = []
+            batch.claimed += claimed
+            batch.waiting += claimed
+            if len(claimed) < batch.asked:
+                batch.asked = -1  # nothing more due there now
+        return bool(batch.waiting)
+
+    async def _end_batch(self, batch: _Batch, recording: list[asyncio.Task[Any]], why: str) -> None:
+        """Record the receipts ``batch`` holds, give back what it did not start, let its settlers finish."""
+        await self._record_receipts(batch)
+        if batch.more is not None:  # claimed for a batch that ended meanwhile
+            with contextlib.suppress(Exception):
+                batch.waiting += await batch.more
+        await self._give_back(batch.waiting, why)
         if recording:
             await asyncio.wait(recording)
 
@@ -407,9 +452,9 @@ class Dispatcher:
 
     async def _renew_batch(self, batch: _Batch) -> None:
         """Keep the claims of a batch; one taken over meanwhile is not sent."""
-        ids = [delivery.id for delivery in batch.claimed]
         while True:
             await asyncio.sleep(max(self.lease.total_seconds() / 3, 0.05))
+            ids = [delivery.id for delivery in batch.claimed]
             sending = batch.sending
             try:
                 held = await self.calls(

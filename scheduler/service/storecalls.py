@@ -120,7 +120,12 @@ class StoreCalls:
                     carried.append(following)
                     break
                 batch.append(following)
-            self._run(batch)
+            try:
+                self._run(batch)
+            except BaseException as exc:  # a bug here must not leave callers waiting for ever
+                for waiting in batch:
+                    waiting.outcome = (False, exc)
+                    waiting.report()
 
     @staticmethod
     def _run(batch: list[_Call]) -> None:

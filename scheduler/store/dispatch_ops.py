@@ -169,6 +169,31 @@ class DispatchMixin(StoreBase):
                     channels += 1
         return claimed
 
+    @groupable
+    def claim_more(
+        self, after: Delivery, now: datetime, *, worker: str, lease: timedelta, size: int
+    ) -> list[Delivery]:
+        """Make ``worker``'s batch of ``after.channel`` go on: claim the channel's next ``size`` due
+        deliveries after ``after`` (the last it claimed), in slot order, which it sends after those it
+        holds. None when the channel is paused, or another worker has a delivery of it in ``sending``;
+        none where batches are not claimed (PostgreSQL: :func:`~scheduler.store.dialect.claims_per_channel`).
+        A delivery due meanwhile with an earlier slot is left for the channel's next claim, after the batch:
+        a batch is sent in slot order, which its reconciliation after a crash relies on."""
+        now = utc(now)
+        with self._write() as connection:
+            if claims_per_channel(connection) is not None:
+                return []
+            params = {
+                "channel": after.channel,
+                "now": now,
+                "after_at": after.scheduled_at,
+                "after_id": after.id,
+                "worker": worker,
+                "n": size,
+            }
+            rows = connection.execute(sql.FOLLOWING, params).mappings().all()
+            return self._take(connection, rows, after.channel, now=now, worker=worker, lease=lease)
+
     def _claim_heads(
         self, connection: Connection, channel: str, size: int, *, now: datetime, worker: str, lease: timedelta
     ) -> list[Delivery]:
@@ -178,6 +203,19 @@ class DispatchMixin(StoreBase):
         rows = connection.execute(sql.HEADS, {"channel": channel, "now": now, "n": size}).mappings().all()
         if rows and locks_rows(connection):
             rows = self._lock_heads(connection, rows, now)
+        return self._take(connection, rows, channel, now=now, worker=worker, lease=lease)
+
+    def _take(
+        self,
+        connection: Connection,
+        rows: Sequence[RowMapping],
+        channel: str,
+        *,
+        now: datetime,
+        worker: str,
+        lease: timedelta,
+    ) -> list[Delivery]:
+        """Move ``rows`` (read in this transaction) to ``sending`` for ``worker``, with their transitions."""
         if not rows:
             return []
         lease_until = now + lease

@@ -7,7 +7,7 @@ here once, with bound parameters for its values. Times are bound with the column
 
 from __future__ import annotations
 
-from sqlalchemy import String, bindparam, cast, exists, func, literal, or_, select
+from sqlalchemy import String, bindparam, cast, exists, func, literal, or_, select, tuple_
 
 from scheduler.store.models import DeliveryState
 from scheduler.store.schema import UTCDateTime, channel_pauses, deliveries, transitions
@@ -47,6 +47,30 @@ HEADS = (
     .limit(bindparam("n"))
 )
 """The first ``n`` due deliveries of ``channel`` in slot order; none when it is busy or paused at ``now``."""
+
+FOLLOWING = (
+    select(deliveries)
+    .where(
+        deliveries.c.channel == bindparam("channel"),
+        or_(
+            deliveries.c.state == DeliveryState.PLANNED.value,
+            deliveries.c.state == DeliveryState.RETRYING.value,
+        ),
+        deliveries.c.due_at <= bindparam("now"),
+        tuple_(deliveries.c.scheduled_at, deliveries.c.id)
+        > tuple_(bindparam("after_at", type_=UTCDateTime), bindparam("after_id", type_=String)),
+        ~exists().where(
+            _busy.c.channel == bindparam("channel"),
+            _busy.c.state == SENDING,
+            _busy.c.claimed_by != bindparam("worker"),
+        ),
+        ~exists().where(channel_pauses.c.channel == bindparam("channel"), _PAUSED_NOW),
+    )
+    .order_by(deliveries.c.scheduled_at, deliveries.c.id)
+    .limit(bindparam("n"))
+)
+"""The next ``n`` due deliveries of ``channel`` after slot ``(after_at, after_id)``, while no worker but
+``worker`` has one of its deliveries in ``sending`` and it is not paused at ``now``."""
 
 TAKE = (
     deliveries.update()

@@ -64,6 +64,20 @@ def test_a_channels_due_posts_go_out_one_at_a_time_in_slot_order(site: Site, web
     assert len({site.store.history(d.id)[1].at for d in site.store.list()}) == 1
 
 
+def test_a_batch_claims_the_channels_next_posts_before_it_runs_out(site: Site, webhook: WebhookFake) -> None:
+    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
+    posts(site, 20, publish_at="2020-01-01T00:00:00Z")
+    site.ingest(real_now())
+    order = slot_order(site, "hook")
+    assert dispatch(site.workspace, site.store).count("sent") == 20
+    assert [d.body["delivery_id"] for d in webhook.deliveries] == order
+    claimed_at = [site.store.history(i)[1].at for i in order]
+    sent_at = [site.store.history(i)[2].at for i in order]
+    assert claimed_at[:FIRST] == [claimed_at[0]] * FIRST  # the first batch: before the channel was timed
+    # the rest was claimed while the first batch was still being sent: the slot never waited for a claim
+    assert claimed_at[FIRST] > claimed_at[0] and claimed_at[FIRST] < sent_at[FIRST - 1]
+
+
 def test_a_failure_ends_the_batch_and_gives_back_what_was_not_started(
     site: Site, webhook: WebhookFake
 ) -> None:

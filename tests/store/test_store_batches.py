@@ -60,6 +60,25 @@ def test_the_limit_counts_channels_not_deliveries(store: Store) -> None:
     assert len(claimed) == (2 if one_at_a_time(store) else 6)
 
 
+def test_a_batch_goes_on_with_the_channels_next_posts_in_slot_order(store: Store) -> None:
+    a = queue(store, "a", -5, -4, -3, -2, -1, 5)
+    batch = store.claim_due(NOW, worker="w", lease=LEASE, limit=1, per_channel=2)
+    if one_at_a_time(store):  # PostgreSQL: a worker holds one delivery per channel, no more
+        assert store.claim_more(batch[-1], NOW, worker="w", lease=LEASE, size=3) == []
+        return
+    assert [d.id for d in batch] == a[:2]
+    assert store.claim_more(batch[-1], NOW, worker="other", lease=LEASE, size=3) == []  # w holds the channel
+    more = store.claim_more(batch[-1], NOW, worker="w", lease=LEASE, size=3)
+    assert [d.id for d in more] == a[2:5]
+    assert all(d.state is DeliveryState.SENDING and d.claimed_by == "w" for d in more)
+    # a post due meanwhile with an earlier slot is not taken behind the batch: it waits for the next claim
+    early = queue(store, "a", -30)[0]
+    assert store.claim_more(more[-1], NOW, worker="w", lease=LEASE, size=3) == []  # a[5] is not due
+    store.pause_channel("a", until=None, reason="paused", now=NOW)
+    assert store.claim_more(more[-1], NOW + timedelta(hours=1), worker="w", lease=LEASE, size=3) == []
+    assert store.get(early).state is DeliveryState.PLANNED
+
+
 def test_what_was_not_started_is_given_back_as_it_was(store: Store) -> None:
     a = queue(store, "a", -3, -2, -1)
     [first] = store.claim_due(NOW, worker="w", lease=LEASE, limit=1)
