@@ -33,7 +33,7 @@ import contextlib
 import itertools
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -411,16 +411,21 @@ class Dispatcher:
             "%s: sending (attempt %d, %d part(s))", label(delivery), delivery.attempts, len(delivery.parts)
         )
 
+    @staticmethod
     @contextlib.asynccontextmanager
-    async def keep_lease(self, delivery: Delivery) -> AsyncIterator[None]:
-        """Renew the claim on ``delivery`` every third of the lease while the body runs."""
-        renewer = asyncio.create_task(self._renew(delivery))
+    async def _alongside(renewal: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+        """Run ``renewal`` while the body runs, and stop it when the body ends."""
+        renewer = asyncio.create_task(renewal)
         try:
             yield
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
+
+    def keep_lease(self, delivery: Delivery) -> contextlib.AbstractAsyncContextManager[None]:
+        """Renew the claim on ``delivery`` every third of the lease while the body runs."""
+        return self._alongside(self._renew(delivery))
 
     async def _renew(self, delivery: Delivery) -> None:
         """Keep the claim while the send runs (a long thread must not be taken over)."""
@@ -439,16 +444,9 @@ class Dispatcher:
             except Exception:
                 log.exception("%s: could not renew the lease", label(delivery))
 
-    @contextlib.asynccontextmanager
-    async def keep_leases(self, batch: _Batch) -> AsyncIterator[None]:
+    def keep_leases(self, batch: _Batch) -> contextlib.AbstractAsyncContextManager[None]:
         """Renew the claims of ``batch`` every third of the lease while the body runs."""
-        renewer = asyncio.create_task(self._renew_batch(batch))
-        try:
-            yield
-        finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+        return self._alongside(self._renew_batch(batch))
 
     async def _renew_batch(self, batch: _Batch) -> None:
         """Keep the claims of a batch; one taken over meanwhile is not sent."""
