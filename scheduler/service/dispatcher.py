@@ -33,7 +33,7 @@ import contextlib
 import itertools
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,15 +50,14 @@ from scheduler.service.channels import AdapterCache
 from scheduler.service.outcomes import Settled, Settler, label
 from scheduler.service.retry import RetryPolicy
 from scheduler.service.storecalls import StoreCalls
-from scheduler.store import Delivery, DeliveryConflict, Store
-from scheduler.store.dispatch_ops import SentReceipt
+from scheduler.store import Delivery, DeliveryConflict, DeliveryNotFound, Store
 
 log = logging.getLogger("tagcast.service")
 
 LATE_NOTICE = timedelta(minutes=1)
 """A first attempt this much after its slot is logged as late."""
 
-RECORD_EVERY = 64
+RECORD_EVERY = 256
 """The receipts of a batch are recorded in the background by this many (so that few are left at its end,
 when its channel waits for them)."""
 HOLD_RECEIPTS = 1.0
@@ -66,6 +65,14 @@ HOLD_RECEIPTS = 1.0
 GO_ON_FOR = 5.0
 """Seconds a batch may go on claiming its channel's next posts; then its slot goes back to
 :meth:`Store.claim_due`, which serves the channel whose due post is oldest."""
+
+
+NOT_RECORDED = (
+    "%s: could not record the outcome; it stays in sending until its lease ends and it is reconciled"
+)
+
+STOPPED = "the service stopped before it was sent"
+"""Why the deliveries a batch had not started are given back, when nothing else ended it."""
 
 
 def utc_now() -> datetime:
@@ -103,29 +110,15 @@ class _Batch:
     asked: int = 0
     """How many that claim asked for: when it brings fewer, the channel has no more due, and the batch
     claims no more."""
-    receipts: list[SentReceipt] = field(default_factory=list)
-    """Receipts not recorded yet, in the order they came."""
-    recorded: asyncio.Future[Sequence[Exception | None]] | None = None
-    """Resolved with the outcome of each of ``receipts`` once they are recorded."""
+    held: list[tuple[Delivery, Receipt, datetime]] = field(default_factory=list)
+    """Receipts not recorded yet, in the order they came, with when they came."""
     held_since: float = 0.0
 
-    def hold(
-        self, delivery: Delivery, receipt: Receipt, now: datetime
-    ) -> Callable[[datetime], Awaitable[None]]:
-        """Keep a receipt to record with the batch's others; the ``record`` for :meth:`Settler.sent`, which
-        returns once it is recorded (or raises what recording it raised)."""
-        loop = asyncio.get_running_loop()
-        if self.recorded is None:
-            self.recorded, self.held_since = loop.create_future(), loop.time()
-        recorded, index = self.recorded, len(self.receipts)
-        self.receipts.append((delivery.id, receipt, now))
-
-        async def record(_now: datetime) -> None:
-            outcome = (await asyncio.shield(recorded))[index]
-            if outcome is not None:
-                raise outcome
-
-        return record
+    def hold(self, delivery: Delivery, receipt: Receipt, now: datetime) -> None:
+        """Keep a receipt to record with the batch's others (:meth:`Dispatcher._record_receipts`)."""
+        if not self.held:
+            self.held_since = asyncio.get_running_loop().time()
+        self.held.append((delivery, receipt, now))
 
 
 @dataclass
@@ -201,6 +194,10 @@ class Dispatcher:
         """
         report = DispatchReport()
         running: set[asyncio.Task[None]] = set()
+        """Batches sending: at most ``service.concurrency``."""
+        settling: set[asyncio.Task[None]] = set()
+        """Batches done sending, recording their receipts: their channels stay busy until then, but their
+        slots are free for other channels."""
         try:
             while True:
                 free = self.workspace.settings.service.concurrency - len(running)
@@ -216,25 +213,34 @@ class Dispatcher:
                         per_channel=self.ahead.sizes(),
                     )
                     for batch in batches(claimed):
-                        task = asyncio.create_task(self._run_batch(batch, report), name=batch[0].channel)
+                        task = asyncio.create_task(
+                            self._run_batch(batch, report, settling), name=batch[0].channel
+                        )
                         running.add(task)
-                if not running:
+                if not running and not settling:
                     return report
-                _done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(running | settling, return_when=asyncio.FIRST_COMPLETED)
+                running -= done
+                settling -= done
         except asyncio.CancelledError:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.shield(asyncio.gather(*settling, return_exceptions=True))
             raise
 
-    async def _run_batch(self, claimed: list[Delivery], report: DispatchReport) -> None:
+    async def _run_batch(
+        self, claimed: list[Delivery], report: DispatchReport, settling: set[asyncio.Task[None]]
+    ) -> None:
         """Send one channel's claimed deliveries one at a time, in slot order, and settle each.
 
         Receipts are held and recorded together (in the background by :data:`RECORD_EVERY`, and when the
         batch ends); the channel stays busy, so nothing else of it can be claimed, until every one is
         settled. Anything but a receipt (a failure, a pause the network asks for) ends the batch and is
         recorded, after the receipts held, before anything else happens; a stop ends it too. What was not
-        started is given back (:meth:`Store.release`).
+        started is given back (:meth:`Store.release`). The end of the batch is recorded by a task added to
+        ``settling``, so that this one, and the batch's slot, end with its last send; when cancelled (a
+        shutdown that could not wait), it is recorded before this returns.
         """
         batch = _Batch(claimed, list(claimed))
         recording: list[asyncio.Task[Any]] = []
@@ -247,15 +253,16 @@ class Dispatcher:
                     if not self._claiming:
                         ended = "the service is stopping"
                         break
-                    held = len(batch.receipts)
+                    held = len(batch.held)
                     if held >= RECORD_EVERY or (held and loop.time() - batch.held_since > HOLD_RECEIPTS):
-                        recording.append(asyncio.create_task(self._record_receipts(batch)))
+                        recording.append(asyncio.create_task(self._record_receipts(batch, report)))
                     if batch.more is None and batch.asked >= 0 and loop.time() < until:
                         batch.more = self._claim_more(batch)
                     ended = await self._deliver(batch.waiting.pop(0), batch, report, recording)
-        finally:  # however it ended (even cancelled: a shutdown that could not wait), it is settled
-            why = ended or "the service stopped before it was sent"
-            await asyncio.shield(self._end_batch(batch, recording, why))
+        except BaseException:  # cancelled, or a bug: settled before this returns
+            await asyncio.shield(self._end_batch(batch, report, recording, ended or STOPPED))
+            raise
+        settling.add(asyncio.create_task(self._end_batch(batch, report, recording, ended or STOPPED)))
 
     def _claim_more(self, batch: _Batch) -> asyncio.Task[list[Delivery]] | None:
         """Start claiming the channel's next due posts when ``batch`` runs low (None: not yet)."""
@@ -286,9 +293,11 @@ class Dispatcher:
                 batch.asked = -1  # nothing more due there now
         return bool(batch.waiting)
 
-    async def _end_batch(self, batch: _Batch, recording: list[asyncio.Task[Any]], why: str) -> None:
+    async def _end_batch(
+        self, batch: _Batch, report: DispatchReport, recording: list[asyncio.Task[Any]], why: str
+    ) -> None:
         """Record the receipts ``batch`` holds, give back what it did not start, let its settlers finish."""
-        await self._record_receipts(batch)
+        await self._record_receipts(batch, report)
         if batch.more is not None:  # claimed for a batch that ended meanwhile
             with contextlib.suppress(Exception):
                 batch.waiting += await batch.more
@@ -316,10 +325,12 @@ class Dispatcher:
             batch.sending = None
         self.ahead.sent(delivery.channel, loop.time() - started)
         if isinstance(outcome, Receipt) and PAUSE_KEY not in outcome.extra:
-            record = batch.hold(delivery, outcome, self.clock()) if len(batch.claimed) > 1 else None
-            recording.append(asyncio.create_task(self._settle(delivery, outcome, settings, report, record)))
+            if len(batch.claimed) > 1:
+                batch.hold(delivery, outcome, self.clock())
+            else:
+                recording.append(asyncio.create_task(self._settle(delivery, outcome, settings, report)))
             return None
-        await self._record_receipts(batch)
+        await self._record_receipts(batch, report)
         await self._settle(delivery, outcome, settings, report)
         if isinstance(outcome, Receipt):
             return f"the network asked to pause the channel after {delivery.id}"
@@ -331,41 +342,41 @@ class Dispatcher:
         outcome: Receipt | Exception,
         settings: ChannelSettings | None,
         report: DispatchReport,
-        record: Callable[[datetime], Awaitable[None]] | None = None,
     ) -> None:
-        """Record the outcome of an attempt (a receipt with ``record`` when given); never raises (but for
-        cancellation)."""
+        """Record the outcome of an attempt; never raises (but for cancellation)."""
         try:
             if isinstance(outcome, Receipt):
-                settled = await self.settler.sent(delivery, outcome, record=record)
+                settled = await self.settler.sent(delivery, outcome)
             else:
                 settled = await self.settler.failed(delivery, outcome, settings)
         except DeliveryConflict as exc:
             log.error("%s: could not record the outcome: %s", label(delivery), exc)
             settled = Settled("conflict", str(exc))
         except Exception:
-            log.exception(
-                "%s: could not record the outcome; it stays in sending until its lease ends and it is "
-                "reconciled",
-                label(delivery),
-            )
+            log.exception(NOT_RECORDED, label(delivery))
             settled = Settled("sending", "store error")
         report.outcomes[delivery.id] = settled.state
 
-    async def _record_receipts(self, batch: _Batch) -> None:
-        """Record the receipts ``batch`` holds, in one transaction; their settlers hear how it went."""
-        receipts, recorded = batch.receipts, batch.recorded
-        if recorded is None:
+    async def _record_receipts(self, batch: _Batch, report: DispatchReport) -> None:
+        """Record the receipts ``batch`` holds, in one transaction, then announce each (log, event); never
+        raises (but for cancellation)."""
+        held, batch.held = batch.held, []
+        if not held:
             return
-        batch.receipts, batch.recorded = [], None
+        receipts = [(delivery.id, receipt, at) for delivery, receipt, at in held]
         try:
-            outcomes = await self.calls(self.store.mark_sent_many, receipts)
-        except BaseException as exc:  # each settler logs it; the rows stay in sending until reconciled
-            recorded.set_exception(exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-        else:
-            recorded.set_result(outcomes)
+            outcomes: Sequence[Exception | None] = await self.calls(self.store.mark_sent_many, receipts)
+        except Exception as exc:  # nothing of it was committed
+            outcomes = [exc] * len(held)
+        for (delivery, receipt, at), error in zip(held, outcomes, strict=True):
+            if error is None:
+                report.outcomes[delivery.id] = self.settler.announce_sent(delivery, receipt, at).state
+            elif isinstance(error, DeliveryConflict | DeliveryNotFound):
+                log.error("%s: could not record the outcome: %s", label(delivery), error)
+                report.outcomes[delivery.id] = "conflict"
+            else:
+                log.error(NOT_RECORDED + ": %s", label(delivery), error)
+                report.outcomes[delivery.id] = "sending"
 
     async def _give_back(self, waiting: list[Delivery], why: str) -> None:
         """Release the deliveries of a batch that were not started, saying ``why``."""
@@ -407,9 +418,9 @@ class Dispatcher:
                     delivery.local_scheduled_at.isoformat(),
                 )
                 return
-        log.info(
-            "%s: sending (attempt %d, %d part(s))", label(delivery), delivery.attempts, len(delivery.parts)
-        )
+        if log.isEnabledFor(logging.DEBUG):  # the outcome of the attempt is the line at info
+            parts = len(delivery.parts)
+            log.debug("%s: sending (attempt %d, %d part(s))", label(delivery), delivery.attempts, parts)
 
     @staticmethod
     @contextlib.asynccontextmanager

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import random
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -99,25 +99,21 @@ class Settler:
         self.events = events or EventBus()
         """Where outcomes are emitted; the service replaces it with its own bus."""
 
-    async def sent(
-        self,
-        delivery: Delivery,
-        receipt: Receipt,
-        *,
-        record: Callable[[datetime], Awaitable[object]] | None = None,
-    ) -> Settled:
-        """Record ``receipt`` with ``record(now)`` when given (the dispatcher's: it also claims the channel's
-        next delivery, in the same transaction), else with :meth:`Store.mark_sent`; then log and emit it."""
+    async def sent(self, delivery: Delivery, receipt: Receipt) -> Settled:
+        """Record ``receipt`` (:meth:`Store.mark_sent`), then log and emit it (:meth:`announce_sent`). A
+        rate-limit quota the receipt says is used up pauses the channel first."""
         now = self.clock()
         pause_for = receipt.extra.get(PAUSE_KEY)
         if isinstance(pause_for, int | float) and pause_for > 0:
             until = now + timedelta(seconds=float(pause_for))
             reason = f"rate-limit quota used up by {delivery.id}: no request before {until.isoformat()}"
             await self._pause(delivery, until, reason, now, PauseCause.QUOTA)
-        if record is None:
-            await self.calls(self.store.mark_sent, delivery.id, receipt, now=now)
-        else:
-            await record(now)
+        await self.calls(self.store.mark_sent, delivery.id, receipt, now=now)
+        return self.announce_sent(delivery, receipt, now)
+
+    def announce_sent(self, delivery: Delivery, receipt: Receipt, now: datetime) -> Settled:
+        """Log and emit a receipt the store has recorded (the dispatcher records a batch's receipts together,
+        :meth:`Store.mark_sent_many`, and announces each once they are committed)."""
         where = receipt.url or ", ".join(receipt.remote_ids) or "no remote id"
         event = DeliverySent(
             at=now,

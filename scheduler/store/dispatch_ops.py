@@ -54,8 +54,14 @@ SentReceipt = tuple[str, Receipt, datetime]
 """A receipt to record: (delivery id, receipt, when it came)."""
 
 
-class _MixedStates(Exception):
+class _MixedStates(DeliveryConflict):
     """Rolls back a set-based write whose rows were not all in the expected state (see mark_sent_many)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "not every delivery of these receipts is in sending",
+            hint="record them one at a time to learn which (mark_sent_many does, alone)",
+        )
 
 
 def active_pauses(connection: Connection, now: datetime) -> dict[str, datetime | None]:
@@ -383,19 +389,24 @@ class DispatchMixin(StoreBase):
                 next_attempt_at=None,
             )
 
+    @groupable
     def mark_sent_many(self, receipts: Sequence[SentReceipt]) -> list[Exception | None]:
         """:meth:`mark_sent` for each of ``receipts``, in one transaction: one commit for the receipts that
         came in together. For each, None or the error :meth:`mark_sent` gave it (the others are recorded).
 
         The commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): a power cut may
-        lose it, and then the deliveries are reconciled (a crash of the process cannot lose it)."""
+        lose it, and then the deliveries are reconciled (a crash of the process cannot lose it). Inside a
+        shared :meth:`transaction` (group commit) it commits with the others, and when one of the receipts
+        would fail it raises instead, so that the whole transaction is rolled back and this call runs again
+        alone (:mod:`scheduler.service.storecalls`), where each receipt gets its own outcome."""
         stamped = [(delivery_id, receipt, utc(now)) for delivery_id, receipt, now in receipts]
         try:
             with self._write(durable=False) as connection:
                 self._record_receipts(connection, stamped)
             return [None] * len(stamped)
         except _MixedStates:
-            pass
+            if self._current() is not None:  # part of it is written in the shared transaction
+                raise
         outcomes: list[Exception | None] = []
         for delivery_id, receipt, now in stamped:  # one by one, each with its own outcome
             try:
@@ -422,7 +433,7 @@ class DispatchMixin(StoreBase):
             ],
         )
         if changed != len(stamped):
-            raise _MixedStates
+            raise _MixedStates()
         connection.execute(
             INSERT_TRANSITION,
             [

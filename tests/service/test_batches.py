@@ -137,6 +137,74 @@ def test_a_stop_ends_the_batch_after_the_send_in_flight(site: Site) -> None:
     )
 
 
+class SlowReceipts(StoreCalls):
+    """The real store thread, but recording receipts takes ``delay`` seconds longer (what a loaded store
+    thread looks like to the event loop); ``recorded`` keeps when each recording finished."""
+
+    def __init__(self, delay: float, *, fail: Exception | None = None) -> None:
+        super().__init__()
+        self.delay, self.fail, self.recorded = delay, fail, list[float]()
+
+    async def __call__(self, func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if getattr(func, "__name__", "") != "mark_sent_many":
+            return await super().__call__(func, *args, **kwargs)
+        await asyncio.sleep(self.delay)
+        if self.fail is not None:
+            raise self.fail
+        try:
+            return await super().__call__(func, *args, **kwargs)
+        finally:
+            self.recorded.append(time.time())
+
+
+def run_with(site: Site, calls: StoreCalls) -> DispatchReport:
+    async def go() -> DispatchReport:
+        async with httpx.AsyncClient(timeout=5) as http:
+            dispatcher = Dispatcher(site.workspace, site.store, http, worker_id="w", calls=calls)
+            try:
+                return await dispatcher.run_due(real_now())
+            finally:
+                calls.close()
+
+    return asyncio.run(go())
+
+
+def test_a_batch_frees_its_slot_with_its_last_send_not_its_last_record(
+    site: Site, webhook: WebhookFake
+) -> None:
+    """With one slot, the second channel starts while the first one's receipts are still being recorded;
+    the first channel stays busy (in ``sending``) until they are."""
+    channels = {
+        "a": {"network": "webhook", "url": webhook.url},
+        "b": {"network": "webhook", "url": webhook.url},
+    }
+    site.write_config(config_text(channels, service={"concurrency": 1}))
+    posts(site, 3, publish_at="2020-01-01T00:00:00Z")
+    site.ingest(real_now())
+    calls = SlowReceipts(0.5)
+    report = run_with(site, calls)
+    assert report.count("sent") == 6
+    by_channel = {
+        name: [r.at for r in webhook.requests if r.body and name == r.json()["channel"]] for name in "ab"
+    }
+    first, second = sorted(by_channel.values(), key=min)
+    assert max(first) < min(second)  # one slot: one channel after the other
+    assert min(second) < min(calls.recorded)  # ... without waiting for the first one's receipts
+
+
+def test_receipts_that_cannot_be_recorded_stay_in_sending_for_reconciliation(
+    site: Site, webhook: WebhookFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
+    posts(site, 3, publish_at="2020-01-01T00:00:00Z")
+    site.ingest(real_now())
+    report = run_with(site, SlowReceipts(0, fail=OSError("disk I/O error")))
+    assert report.count("sending") == 3 and len(webhook.deliveries) == 3
+    assert {d.state for d in site.store.list()} == {DeliveryState.SENDING}
+    lines = [r.getMessage() for r in caplog.records if "could not record the outcome" in r.getMessage()]
+    assert len(lines) == 3 and all("reconciled: disk I/O error" in line for line in lines)
+
+
 def test_a_dead_workers_batch_on_telegram_is_queued_again_without_a_request(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -168,6 +168,21 @@ def test_receipts_skip_the_disk_flush_and_claims_do_not(sqlite_url: str, tmp_pat
         ]
 
 
+def test_receipts_in_a_shared_transaction_fail_together_to_be_run_again_alone(store: Store) -> None:
+    """In a group commit, a receipt that would fail must not leave the others half-written: the whole call
+    raises, the transaction rolls back, and the call alone then gives each receipt its outcome."""
+    ids = [queue(store, channel, -1)[0] for channel in ("a", "b")]
+    store.claim_due(NOW, worker="w", lease=LEASE, limit=2)
+    store.mark_sent(ids[1], RECEIPT, now=NOW)
+    receipts = [(ids[0], RECEIPT, NOW), (ids[1], RECEIPT, NOW)]
+    with pytest.raises(DeliveryConflict, match="not every delivery"), store.transaction():
+        store.mark_sent_many(receipts)
+    assert store.get(ids[0]).state is DeliveryState.SENDING  # rolled back with the group
+    outcomes = store.mark_sent_many(receipts)
+    assert outcomes[0] is None and isinstance(outcomes[1], DeliveryConflict)
+    assert store.get(ids[0]).state is DeliveryState.SENT
+
+
 def test_a_shared_transaction_commits_several_calls_at_once(store: Store) -> None:
     ids = [queue(store, channel, -1)[0] for channel in ("a", "b")]
     store.claim_due(NOW, worker="w", lease=LEASE, limit=2)
