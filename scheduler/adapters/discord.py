@@ -31,10 +31,9 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import error_reason, read_json, refuse_over_length, send
+from scheduler.adapters.parts import PartsJournal
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 
-JOURNAL_KEY = "discord"
-JOURNAL_VERSION = 1
 UNKNOWN_WEBHOOK = 10015
 UNKNOWN_CHANNEL = 10003
 INVALID_FORM_BODY = 50035
@@ -128,17 +127,9 @@ class DiscordAdapter(Adapter):
 
     # --- publishing ----------------------------------------------------------------------------------------
 
-    def _state(self, post: Outgoing, journal: Journal) -> dict[str, Any]:
-        state = journal.state.get(JOURNAL_KEY)
-        if state is None:
-            state = journal.state[JOURNAL_KEY] = {"version": JOURNAL_VERSION, "sent": [], "in_flight": None}
-        if not isinstance(state, dict) or state.get("version") != JOURNAL_VERSION:
-            version = state.get("version") if isinstance(state, dict) else None
-            raise PermanentDeliveryError(
-                f"discord: delivery {post.delivery_id} has journal version {version!r}, "
-                f"this tagcast understands {JOURNAL_VERSION}"
-            )
-        return state
+    def _parts(self, post: Outgoing, journal: Journal) -> PartsJournal:
+        advice = "webhooks have no idempotency key: check the channel"
+        return PartsJournal(journal, post, network=self.network, advice=advice)
 
     def _payload(self, text: str) -> dict[str, Any]:
         payload: dict[str, Any] = {"content": text, "allowed_mentions": {"parse": []}}
@@ -155,15 +146,10 @@ class DiscordAdapter(Adapter):
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         url = self._webhook_url()
-        state = self._state(post, journal)
+        parts = self._parts(post, journal)
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
-        if state["in_flight"] is not None:
-            raise self._unknown(post, state)
-        sent: list[dict[str, str]] = state["sent"]
-        for index in range(len(sent), len(post.parts)):
-            state["in_flight"] = index
-            await journal.save()
-            try:
+        for index in parts.pending():
+            async with parts.attempt(index):
                 response = await send(
                     self.http,
                     "POST",
@@ -175,25 +161,17 @@ class DiscordAdapter(Adapter):
                     idempotent=False,
                 )
                 message = read_json(response, network=self.network, idempotent=False)
-            except UnknownOutcome:
-                raise
-            except DeliveryError:
-                state["in_flight"] = None
-                await journal.save()
-                raise
             if "id" not in message:
                 raise UnknownOutcome(
                     f"discord: the webhook answered {response.status_code} without a message id for "
                     f"part {index + 1} of delivery {post.delivery_id}; check the channel, then "
                     "`tagcast queue resolve`"
                 )
-            sent.append({"id": str(message["id"]), "channel_id": str(message.get("channel_id") or "")})
-            state["in_flight"] = None
-            await journal.save()
-        return await self._receipt(state)
+            await parts.done({"id": str(message["id"]), "channel_id": str(message.get("channel_id") or "")})
+        return await self._receipt(parts)
 
-    async def _receipt(self, state: dict[str, Any]) -> Receipt:
-        sent: list[dict[str, str]] = state["sent"]
+    async def _receipt(self, parts: PartsJournal) -> Receipt:
+        sent: list[dict[str, str]] = parts.sent
         guild_id = await self._guild_id()
         urls = [message_url(guild_id, m.get("channel_id"), m["id"]) for m in sent]
         return Receipt(
@@ -219,24 +197,11 @@ class DiscordAdapter(Adapter):
             self._webhook = read_json(response, network=self.network)
         return self._webhook
 
-    def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
-        index = int(state["in_flight"])
-        return UnknownOutcome(
-            f"discord cannot tell whether part {index + 1} of {len(post.parts)} of delivery "
-            f"{post.delivery_id} was posted ({len(state['sent'])} part(s) before it are out); webhooks have "
-            f"no idempotency key: check the channel, then run `tagcast queue resolve {post.delivery_id} "
-            "--sent URL` or `--not-sent`"
-        )
-
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
         """The receipt when the journal has every part, UnknownOutcome for a part in flight, else ``None``
         (no part was in flight: ``publish`` resumes after the parts already sent)."""
-        state = self._state(post, journal)
-        if state["in_flight"] is not None:
-            raise self._unknown(post, state)
-        if len(state["sent"]) >= len(post.parts):
-            return await self._receipt(state)
-        return None
+        parts = self._parts(post, journal)
+        return await self._receipt(parts) if parts.finished() else None
 
     # --- checking ------------------------------------------------------------------------------------------
 

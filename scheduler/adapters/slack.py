@@ -27,16 +27,12 @@ The webhook URL is the secret: messages and errors show it redacted (``/services
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import redact_url, refuse_over_length, send
-from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
-
-JOURNAL_KEY = "slack"
-JOURNAL_VERSION = 1
+from scheduler.adapters.parts import PartsJournal
+from scheduler.errors import AuthError, DeliveryError
 
 _MRKDWN_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
@@ -95,28 +91,16 @@ class SlackAdapter(Adapter):
             )
         return None
 
-    def _state(self, post: Outgoing, journal: Journal) -> dict[str, Any]:
-        state = journal.state.get(JOURNAL_KEY)
-        if state is None:
-            state = journal.state[JOURNAL_KEY] = {"version": JOURNAL_VERSION, "sent": 0, "in_flight": None}
-        if not isinstance(state, dict) or state.get("version") != JOURNAL_VERSION:
-            version = state.get("version") if isinstance(state, dict) else None
-            raise PermanentDeliveryError(
-                f"slack: delivery {post.delivery_id} has journal version {version!r}, "
-                f"this tagcast understands {JOURNAL_VERSION}"
-            )
-        return state
+    def _parts(self, post: Outgoing, journal: Journal) -> PartsJournal:
+        advice = "incoming webhooks have no idempotency and no history: check the channel"
+        return PartsJournal(journal, post, network=self.network, advice=advice, keep_ids=False)
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         url = self._webhook_url()
-        state = self._state(post, journal)
+        parts = self._parts(post, journal)
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
-        if state["in_flight"] is not None:
-            raise self._unknown(post, state)
-        for index in range(int(state["sent"]), len(post.parts)):
-            state["in_flight"] = index
-            await journal.save()
-            try:
+        for index in parts.pending():
+            async with parts.attempt(index):
                 await send(
                     self.http,
                     "POST",
@@ -126,39 +110,18 @@ class SlackAdapter(Adapter):
                     errors=self._errors,
                     idempotent=False,
                 )
-            except UnknownOutcome:
-                raise
-            except DeliveryError:
-                state["in_flight"] = None
-                await journal.save()
-                raise
-            state["sent"] = index + 1
-            state["in_flight"] = None
-            await journal.save()
-        return self._receipt(state)
+            await parts.done()
+        return self._receipt(parts)
 
     @staticmethod
-    def _receipt(state: dict[str, Any]) -> Receipt:
-        return Receipt(remote_ids=(), url=None, extra={"messages": int(state["sent"])})
-
-    def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
-        index = int(state["in_flight"])
-        return UnknownOutcome(
-            f"slack cannot tell whether part {index + 1} of {len(post.parts)} of delivery "
-            f"{post.delivery_id} was posted ({state['sent']} part(s) before it are out); incoming webhooks "
-            "have no idempotency and no history: check the channel, then run "
-            f"`tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
-        )
+    def _receipt(parts: PartsJournal) -> Receipt:
+        return Receipt(remote_ids=(), url=None, extra={"messages": parts.count})
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
         """The receipt when the journal has every part, UnknownOutcome for a part in flight, else ``None``
         (no part was in flight: ``publish`` resumes after the parts already sent)."""
-        state = self._state(post, journal)
-        if state["in_flight"] is not None:
-            raise self._unknown(post, state)
-        if int(state["sent"]) >= len(post.parts):
-            return self._receipt(state)
-        return None
+        parts = self._parts(post, journal)
+        return self._receipt(parts) if parts.finished() else None
 
     async def check(self) -> Identity:
         """Checks the webhook URL's shape only: Slack incoming webhooks cannot be verified without posting."""

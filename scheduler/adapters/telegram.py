@@ -32,11 +32,10 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import error_reason, read_json, refuse_over_length, send
+from scheduler.adapters.parts import PartsJournal
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
-JOURNAL_KEY = "telegram"
-JOURNAL_VERSION = 1
 
 MARKDOWN_V2_RESERVED = frozenset("\\_*[]()~`>#+-=|{}.!")
 """Characters to backslash-escape in MarkdownV2 text outside code and link URLs (NETWORKS.md, Telegram §5)."""
@@ -208,56 +207,35 @@ class TelegramAdapter(Adapter):
             payload["disable_notification"] = True
         return payload
 
-    def _state(self, post: Outgoing, journal: Journal) -> dict[str, Any]:
-        state = journal.state.get(JOURNAL_KEY)
-        if state is None:
-            state = journal.state[JOURNAL_KEY] = {"version": JOURNAL_VERSION, "sent": [], "in_flight": None}
-        if not isinstance(state, dict) or state.get("version") != JOURNAL_VERSION:
-            version = state.get("version") if isinstance(state, dict) else None
-            raise PermanentDeliveryError(
-                f"telegram: delivery {post.delivery_id} has journal version {version!r}, "
-                f"this tagcast understands {JOURNAL_VERSION}"
-            )
-        return state
+    def _parts(self, post: Outgoing, journal: Journal) -> PartsJournal:
+        advice = "the Bot API has no idempotency key and cannot read the chat: check the chat"
+        return PartsJournal(journal, post, network=self.network, advice=advice)
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         self._token()
-        state = self._state(post, journal)
+        parts = self._parts(post, journal)
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
         payloads = [self._payload(post, index) for index in range(len(post.parts))]
-        if state["in_flight"] is not None:
-            raise self._unknown(post, state)
-        sent: list[int] = state["sent"]
-        for index in range(len(sent), len(post.parts)):
+        for index in parts.pending():
             payload = payloads[index]
-            if sent:
-                payload["reply_parameters"] = {"message_id": sent[-1]}
-            state["in_flight"] = index
-            await journal.save()
-            try:
+            if parts.sent:
+                payload["reply_parameters"] = {"message_id": parts.sent[-1]}
+            async with parts.attempt(index):
                 message = await self._call("sendMessage", payload, idempotent=False)
-            except UnknownOutcome:
-                raise
-            except DeliveryError:
-                state["in_flight"] = None
-                await journal.save()
-                raise
             if not isinstance(message, dict) or "message_id" not in message:
                 raise UnknownOutcome(
                     f"telegram: sendMessage answered ok without a message_id for part {index + 1} of "
                     f"delivery {post.delivery_id}; check the chat, then run "
                     f"`tagcast queue resolve {post.delivery_id}`"
                 )
-            sent.append(int(message["message_id"]))
             chat = message.get("chat") or {}
-            state["chat"] = {"id": chat.get("id"), "username": chat.get("username")}
-            state["in_flight"] = None
-            await journal.save()
-        return self._receipt(state)
+            parts.state["chat"] = {"id": chat.get("id"), "username": chat.get("username")}
+            await parts.done(int(message["message_id"]))
+        return self._receipt(parts)
 
-    def _receipt(self, state: dict[str, Any]) -> Receipt:
-        sent = [str(message_id) for message_id in state["sent"]]
-        chat = state.get("chat") or {}
+    def _receipt(self, parts: PartsJournal) -> Receipt:
+        sent = [str(message_id) for message_id in parts.sent]
+        chat = parts.state.get("chat") or {}
         urls = [message_link(chat, message_id) for message_id in sent]
         return Receipt(
             remote_ids=tuple(sent),
@@ -265,24 +243,11 @@ class TelegramAdapter(Adapter):
             extra={"chat_id": chat.get("id"), "urls": urls},
         )
 
-    def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
-        index = int(state["in_flight"])
-        return UnknownOutcome(
-            f"telegram cannot tell whether part {index + 1} of {len(post.parts)} of delivery "
-            f"{post.delivery_id} was posted ({len(state['sent'])} part(s) before it are out); the Bot API "
-            "has no idempotency key and cannot read the chat: check the chat, then run "
-            f"`tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
-        )
-
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
         """The receipt when the journal has every part, UnknownOutcome for a part in flight, else ``None``
         (no part was in flight: ``publish`` resumes after the parts already sent)."""
-        state = self._state(post, journal)
-        if state["in_flight"] is not None:
-            raise self._unknown(post, state)
-        if len(state["sent"]) >= len(post.parts):
-            return self._receipt(state)
-        return None
+        parts = self._parts(post, journal)
+        return self._receipt(parts) if parts.finished() else None
 
     # --- checking ------------------------------------------------------------------------------------------
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import httpx
 
 from scheduler.adapters.base import Adapter, Journal, Outgoing
-from scheduler.adapters.registry import load_adapter
 from scheduler.alerts.render import fit
 from scheduler.config.settings import Settings
 from scheduler.models import Article
+from scheduler.service.channels import AdapterCache
 
 log = logging.getLogger("tagcast.alerts")
 
@@ -38,36 +38,34 @@ def alert_ids(text: str, salt: str = "") -> tuple[str, str]:
 
 
 class AlertSender:
-    """The alert channels' adapters (built on first use, dropped by :meth:`reload`)."""
+    """The alert channels' adapters, kept in an :class:`~scheduler.service.channels.AdapterCache` of their
+    own (built on first use, dropped by :meth:`reload`)."""
 
     def __init__(self, settings: Settings, root: Path, http: httpx.AsyncClient) -> None:
-        self.settings = settings
-        self.root = root
-        self.http = http
-        self._adapters: dict[str, Adapter] = {}
+        self.adapters = AdapterCache(settings, root, http)
+
+    @property
+    def settings(self) -> Settings:
+        return self.adapters.settings
 
     def reload(self, settings: Settings) -> None:
-        self.settings = settings
-        self._adapters = {}
+        """Use ``settings`` from now on: the adapters are built again on next use."""
+        self.adapters.reload(settings)
 
     @property
     def timeout(self) -> float:
         return max(self.settings.alerts.send_timeout.total_seconds(), 0.1)
 
     def _adapter(self, channel: str) -> Adapter | None:
-        adapter = self._adapters.get(channel)
-        if adapter is not None:
-            return adapter
-        settings = self.settings.channels.get(channel)
+        """The adapter of a configured, enabled channel; otherwise None, logged."""
+        settings = self.adapters.channel_settings(channel)
         if settings is None:
             log.warning("alerts: channel %r is not configured; no alert goes through it", channel)
             return None
         if not settings.enabled:
             log.warning("alerts: channel %r is disabled (enabled = false); no alert goes through it", channel)
             return None
-        adapter = load_adapter(settings.network)(channel, settings, http=self.http, root=self.root)
-        self._adapters[channel] = adapter
-        return adapter
+        return self.adapters.adapter(channel, settings)
 
     async def send(self, text: str, *, redact: Callable[[str], str], salt: str = "") -> bool:
         """Send ``text`` (masked with ``redact``) to every alert channel at once; True when at least one took

@@ -7,6 +7,8 @@ settings, so a secret value never leaves the process in any of the forms it is l
 
     redactor = Redactor.from_settings(workspace.settings)
     redactor("token abc123 rejected")          # -> "token ********** rejected"
+
+The failures of one channel's adapter are masked with :meth:`Redactor.for_channel`, its secrets only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from urllib.parse import quote, quote_plus
 
 from sqlalchemy.engine import make_url
 
-from scheduler.config.models import SECRET_KEYS
+from scheduler.config.models import SECRET_KEYS, ChannelSettings
 from scheduler.config.settings import Settings
 
 MASK = "**********"
@@ -28,14 +30,14 @@ MIN_LENGTH = 4
 def secret_values(settings: Settings) -> list[str]:
     """Every secret the settings hold: each channel's secret keys (from the environment, ``.env`` or a
     ``*_file``) and the password of ``store.url``."""
-    values: list[str] = []
-    for channel in settings.channels.values():
-        for key in SECRET_KEYS:
-            value = channel.secret_value(key)
-            if value:
-                values.append(value)
+    values = [value for channel in settings.channels.values() for value in channel_secret_values(channel)]
     values.extend(_store_password(settings.store.url))
     return values
+
+
+def channel_secret_values(channel: ChannelSettings) -> list[str]:
+    """The values of one channel's secret keys that are set."""
+    return [value for key in SECRET_KEYS if (value := channel.secret_value(key))]
 
 
 def _store_password(url: str) -> list[str]:
@@ -67,7 +69,13 @@ class Redactor:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
+        """Masks every secret of ``settings``: all channels' and the store's (:func:`secret_values`)."""
         return cls(secret_values(settings))
+
+    @classmethod
+    def for_channel(cls, channel: ChannelSettings | None) -> Redactor:
+        """Masks the secrets of one channel only (for the errors of its adapter); None masks nothing."""
+        return cls(channel_secret_values(channel) if channel is not None else ())
 
     def __bool__(self) -> bool:
         return bool(self._forms)

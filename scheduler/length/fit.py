@@ -24,6 +24,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from scheduler.hashtags import find_hashtags
 from scheduler.length.cuts import BREAKING_SPACE, CutTable, Kind, cut_table, entity_spans, trim
 from scheduler.length.networks import LengthRules
 
@@ -157,6 +158,7 @@ def _split(full: str, rules: LengthRules) -> Fitted:
             break
         total = len(chunks)
     total = len(chunks)
+    _keep_tags_with_text(text, cuts, rules, chunks)
     parts = [f"{chunk} {number}/{total}" for number, chunk in enumerate(chunks, 1)]
     measured = [rules.measure(part) for part in parts]
     problems: list[str] = []
@@ -165,6 +167,37 @@ def _split(full: str, rules: LengthRules) -> Fitted:
         hint = " (one word or URL is longer than a whole post)" if too_long else ""
         problems += [f"part {number}/{total}: {problem}{hint}" for problem in violations]
     return Fitted(parts, [length for length, _ in measured], problems)
+
+
+def _only_hashtags(chunk: str) -> bool:
+    """Whether ``chunk`` is nothing but hashtags and the space between them."""
+    tags = find_hashtags(chunk)
+    rest = chunk
+    for tag in reversed(tags):
+        rest = rest[: tag.start] + rest[tag.end :]
+    return bool(tags) and not _SPACE.sub("", rest)
+
+
+def _keep_tags_with_text(text: str, cuts: CutTable, rules: LengthRules, chunks: list[str]) -> None:
+    """A thread whose last part is only the hashtags reads as if they belonged to nothing: move the last
+    sentences (or, failing that, paragraphs) of the part before into it, as few as make it read, when the
+    last part still fits. The number of parts does not change; when nothing fits, the parts stay."""
+    if len(chunks) < 2 or not _only_hashtags(chunks[-1]):
+        return
+    total = len(chunks)
+    last_start = len(text) - len(chunks[-1])
+    before_start = text.rindex(chunks[-2], 0, last_start)
+    suffix = f" {total}/{total}"
+    for index in range(bisect_right(cuts.ends, last_start) - 1, -1, -1):
+        end, resume = cuts.ends[index], cuts.resumes[index]
+        if end <= before_start:
+            return
+        if resume >= last_start or cuts.kinds[index] < Kind.SENTENCE:
+            continue
+        if not rules.fits(text[resume:] + suffix):
+            return  # moving more only makes the last part longer
+        chunks[-2:] = [text[before_start:end], text[resume:]]
+        return
 
 
 def _greedy_chunks(text: str, cuts: CutTable, rules: LengthRules, total: int) -> tuple[list[str], set[int]]:

@@ -11,11 +11,10 @@ import httpx
 from scheduler.adapters.base import Adapter
 from scheduler.adapters.registry import load_adapter
 from scheduler.config.credentials import NETWORK_SECRETS
-from scheduler.config.models import SECRET_KEYS, ChannelSettings
+from scheduler.config.models import ChannelSettings
+from scheduler.config.redact import Redactor
 from scheduler.config.settings import Settings
-from scheduler.errors import UserError
-
-MASK = "**********"
+from scheduler.errors import UnknownNetwork
 
 
 class ChannelUnavailable(Exception):
@@ -49,13 +48,7 @@ def auth_fix_hint(channel: str, network: str) -> str:
 
 def scrub(text: str, settings: ChannelSettings | None) -> str:
     """``text`` with every secret value of ``settings`` masked (for messages from foreign exceptions)."""
-    if settings is None:
-        return text
-    for key in SECRET_KEYS:
-        value = settings.secret_value(key)
-        if value and len(value) >= 4:
-            text = text.replace(value, MASK)
-    return text
+    return Redactor.for_channel(settings)(text)
 
 
 class AdapterCache:
@@ -77,9 +70,6 @@ class AdapterCache:
 
     def get(self, channel: str) -> Adapter:
         """The adapter of ``channel``; ChannelUnavailable when it is gone, disabled or has no adapter."""
-        adapter = self._adapters.get(channel)
-        if adapter is not None:
-            return adapter
         settings = self.settings.channels.get(channel)
         if settings is None:
             raise ChannelUnavailable(
@@ -93,11 +83,17 @@ class AdapterCache:
                 f"set enabled = true and run `tagcast queue resume {channel}`, or cancel them"
             )
         try:
-            cls = load_adapter(settings.network)
-        except UserError as exc:
+            return self.adapter(channel, settings)
+        except UnknownNetwork as exc:
             raise ChannelUnavailable(
                 f"channel '{channel}': {exc}; install the adapter, then run `tagcast queue resume {channel}`"
             ) from exc
-        adapter = cls(channel, settings, http=self.http, root=self.root)
-        self._adapters[channel] = adapter
+
+    def adapter(self, channel: str, settings: ChannelSettings) -> Adapter:
+        """The adapter of ``channel``, built from ``settings`` on first use, whether or not the channel is
+        enabled (:meth:`get` checks that); UnknownNetwork when no adapter is installed for its network."""
+        adapter = self._adapters.get(channel)
+        if adapter is None:
+            cls = load_adapter(settings.network)
+            adapter = self._adapters[channel] = cls(channel, settings, http=self.http, root=self.root)
         return adapter

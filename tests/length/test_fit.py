@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scheduler.length import Fitted, find_urls, fit, rules_for, twitter_weighted_length
 from scheduler.length.cuts import Kind, find_cuts
 
@@ -178,3 +180,30 @@ def test_a_twenty_thousand_character_body() -> None:
         thread = fit(render, body, rules, thread=True)
         assert not thread.problems
         assert all(rules.fits(part) for part in thread.parts)
+
+
+@pytest.mark.parametrize(
+    ("body", "tags", "parts"),
+    [
+        (  # the last sentence goes with the hashtags
+            "Word Word Word Word Word Word. Word Word Word Word Word.",
+            "#KhalkhinGol #Nomonhan",
+            ["Word Word Word Word Word Word. 1/2", "Word Word Word Word Word.\n\n#KhalkhinGol #Nomonhan 2/2"],
+        ),
+        (  # it would not fit with them: the hashtags stay alone
+            "The first sentence runs to forty letters. The second one runs to forty letters too.",
+            "#KhalkhinGol #Nomonhan #History",
+            [
+                "The first sentence runs to forty letters. 1/3",
+                "The second one runs to forty letters too. 2/3",
+                "#KhalkhinGol #Nomonhan #History 3/3",
+            ],
+        ),
+    ],
+)
+def test_a_threads_hashtags_keep_the_last_sentence_company_when_it_fits(
+    body: str, tags: str, parts: list[str]
+) -> None:
+    result = fit(lambda text: f"{text}\n\n{tags}", body, rules_for("bluesky", limit=60), thread=True)
+    assert result.parts == parts
+    assert not result.problems
