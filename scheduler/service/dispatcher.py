@@ -11,14 +11,16 @@ in ``sending``, and a channel's batch (as many as it sends in a moment: :mod:`sc
 sent one delivery at a time, in slot order, by one task; up to ``service.concurrency`` channels send at once
 over the one shared HTTP client. While it runs low, a batch claims the channel's next due posts in the
 background (:meth:`Store.claim_more`), for up to :data:`GO_ON_FOR`, so that its slot does not wait for a
-claim between one batch and the next.
+claim between one batch and the next. A batch gives its slot up with its last send: its receipts are recorded
+after that, while the next channel starts, and its channel stays busy until they are.
 
 Exactly once: the claim (``sending``, attempts + 1) is committed, on disk, before the adapter runs; the
 adapter's journal is committed before each network call (``Journal.save`` -> ``store.save_journal``); and the
 outcome after it (:mod:`scheduler.service.outcomes`). The receipts of a batch are held while its next posts
 go out, and recorded together (:meth:`Store.mark_sent_many`) by :data:`RECORD_EVERY`, after
 :data:`HOLD_RECEIPTS` at the latest, and when the batch ends, before anything else is recorded for it: until
-then their deliveries stay ``sending`` and their channel busy. Anything else (a failure, a pause the network
+then their deliveries stay ``sending`` and their channel busy. Each is logged and emitted as an event once
+its commit is done. Anything else (a failure, a pause the network
 asks for, a stop) ends the batch, is recorded before it goes on, and what was not started is given back
 (:meth:`Store.release`). So a delivery starts only after the one before it in its batch was answered with a
 receipt, and after a crash :mod:`scheduler.service.recovery` knows which of a dead worker's batch may have
@@ -58,8 +60,10 @@ LATE_NOTICE = timedelta(minutes=1)
 """A first attempt this much after its slot is logged as late."""
 
 RECORD_EVERY = 256
-"""The receipts of a batch are recorded in the background by this many (so that few are left at its end,
-when its channel waits for them)."""
+"""The receipts of a batch are recorded in the background by this many at most: one transaction for many,
+since each costs the store thread about as much as a hundred receipts (:data:`HOLD_RECEIPTS` bounds how long
+they wait). Only adapters that can tell what went out get batches: receipts lost in a crash are found again
+by reconciling their deliveries, like any left in ``sending``."""
 HOLD_RECEIPTS = 1.0
 """Seconds the receipts of a batch that goes on are held at most before they are recorded."""
 GO_ON_FOR = 5.0
