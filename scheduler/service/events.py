@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, Self
 
 log = logging.getLogger("tagcast.events")
 
@@ -59,6 +59,21 @@ class Event:
         return {"event": self.name}
 
 
+class AboutDelivery(Protocol):
+    """What a delivery event takes from the delivery it is about (a :class:`scheduler.store.Delivery`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeliveryEvent(Event):
     """An event about one delivery: its id, channel, network, article source and attempt number."""
@@ -68,6 +83,19 @@ class DeliveryEvent(Event):
     source: str
     network: str = ""
     attempt: int = 0
+
+    @classmethod
+    def of(cls, delivery: AboutDelivery, *, at: datetime, **details: Any) -> Self:
+        """The event about ``delivery`` (its id, channel, source, network and attempt), with ``details``."""
+        return cls(
+            at=at,
+            delivery_id=delivery.id,
+            channel=delivery.channel,
+            source=delivery.source,
+            network=delivery.network,
+            attempt=delivery.attempts,
+            **details,
+        )
 
     def fields(self) -> dict[str, Any]:
         return {

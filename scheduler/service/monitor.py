@@ -232,17 +232,8 @@ class Monitor:
             return
         now = _utc_now()
         for delivery in (await calls(self.store.get_many, unknown)).values():
-            self.bus.emit(
-                DeliveryUnknown(
-                    at=now,
-                    delivery_id=delivery.id,
-                    channel=delivery.channel,
-                    source=delivery.source,
-                    network=delivery.network,
-                    attempt=delivery.attempts,
-                    reason=delivery.last_error or "the outcome of an interrupted send is unknown",
-                )
-            )
+            reason = delivery.last_error or "the outcome of an interrupted send is unknown"
+            self.bus.emit(DeliveryUnknown.of(delivery, at=now, reason=reason))
 
     async def misfired(
         self, late: dict[str, timedelta], moved: dict[str, datetime], calls: StoreCalls, now: datetime
@@ -255,18 +246,8 @@ class Monitor:
             return
         found = await calls(self.store.get_many, [*late, *moved])
         for delivery_id, delivery in found.items():
-            self.bus.emit(
-                SlotMissed(
-                    at=now,
-                    delivery_id=delivery.id,
-                    channel=delivery.channel,
-                    source=delivery.source,
-                    network=delivery.network,
-                    attempt=delivery.attempts,
-                    missed_by=late.get(delivery_id),
-                    moved_to=moved.get(delivery_id),
-                )
-            )
+            missed_by, moved_to = late.get(delivery_id), moved.get(delivery_id)
+            self.bus.emit(SlotMissed.of(delivery, at=now, missed_by=missed_by, moved_to=moved_to))
 
     def reload_refused(self, reason: str, config: str) -> None:
         self.bus.emit(ConfigReloadRefused(at=_utc_now(), reason=reason, config=config))

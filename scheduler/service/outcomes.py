@@ -115,13 +115,9 @@ class Settler:
         """Log and emit a receipt the store has recorded (the dispatcher records a batch's receipts together,
         :meth:`Store.mark_sent_many`, and announces each once they are committed)."""
         where = receipt.url or ", ".join(receipt.remote_ids) or "no remote id"
-        event = DeliverySent(
+        event = DeliverySent.of(
+            delivery,
             at=now,
-            delivery_id=delivery.id,
-            channel=delivery.channel,
-            source=delivery.source,
-            network=delivery.network,
-            attempt=delivery.attempts,
             scheduled_at=delivery.scheduled_at,
             url=receipt.url,
             remote_ids=tuple(receipt.remote_ids),
@@ -164,17 +160,8 @@ class Settler:
         now: datetime,
         retry_at: datetime | None = None,
     ) -> DeliveryFailed:
-        return DeliveryFailed(
-            at=now,
-            delivery_id=delivery.id,
-            channel=delivery.channel,
-            source=delivery.source,
-            network=delivery.network,
-            attempt=delivery.attempts,
-            kind=kind,
-            reason=reason,
-            final=retry_at is None,
-            retry_at=retry_at,
+        return DeliveryFailed.of(
+            delivery, at=now, kind=kind, reason=reason, final=retry_at is None, retry_at=retry_at
         )
 
     async def failed(
@@ -226,15 +213,7 @@ class Settler:
                     "or `--not-sent`"
                 )
             await self.calls(self.store.mark_unknown, delivery.id, reason=reason, now=now)
-            unknown = DeliveryUnknown(
-                at=now,
-                delivery_id=delivery.id,
-                channel=delivery.channel,
-                source=delivery.source,
-                network=delivery.network,
-                attempt=delivery.attempts,
-                reason=reason,
-            )
+            unknown = DeliveryUnknown.of(delivery, at=now, reason=reason)
             log.warning(
                 "%s: outcome unknown, not resent: %s", label(delivery), reason, extra=unknown.fields()
             )
