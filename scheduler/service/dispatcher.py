@@ -19,13 +19,13 @@ adapter's journal is committed before each network call (``Journal.save`` -> ``s
 outcome after it (:mod:`scheduler.service.outcomes`). The receipts of a batch are held while its next posts
 go out, and recorded together (:meth:`Store.mark_sent_many`) by :data:`RECORD_EVERY`, after
 :data:`HOLD_RECEIPTS` at the latest, and when the batch ends, before anything else is recorded for it: until
-then their deliveries stay ``sending`` and their channel busy. Each is logged and emitted as an event once
-its commit is done. Anything else (a failure, a pause the network
-asks for, a stop) ends the batch, is recorded before it goes on, and what was not started is given back
-(:meth:`Store.release`). So a delivery starts only after the one before it in its batch was answered with a
-receipt, and after a crash :mod:`scheduler.service.recovery` knows which of a dead worker's batch may have
-gone out. While a batch is sent its leases are renewed; a worker that dies leaves its rows in ``sending``
-until their lease expires and they are reconciled.
+then their deliveries stay ``sending`` and their channel busy; each is logged and emitted as an event once
+their commit is done. Anything else (a failure, a pause the network asks for, a stop) ends the batch, is
+recorded before it goes on, and what was not started is given back (:meth:`Store.release`). So a delivery
+starts only after the one before it in its batch was answered with a receipt, and after a crash
+:mod:`scheduler.service.recovery` knows which of a dead worker's batch may have gone out. While a batch is
+sent its leases are renewed; a worker that dies leaves its rows in ``sending`` until their lease expires and
+they are reconciled.
 """
 
 from __future__ import annotations
