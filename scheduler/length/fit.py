@@ -179,9 +179,9 @@ def _only_hashtags(chunk: str) -> bool:
 
 
 def _keep_tags_with_text(text: str, cuts: CutTable, rules: LengthRules, chunks: list[str]) -> None:
-    """A thread whose last part is only the hashtags reads as if they belonged to nothing: move the last
-    sentences (or, failing that, paragraphs) of the part before into it, as few as make it read, when the
-    last part still fits. The number of parts does not change; when nothing fits, the parts stay."""
+    """A thread whose last part is only hashtags reads as if they belonged to nothing: move the last sentence
+    of the part before (from its last sentence or paragraph break) into it, when the last part still fits.
+    The number of parts does not change; when it would not fit, the parts stay as they are."""
     if len(chunks) < 2 or not _only_hashtags(chunks[-1]):
         return
     total = len(chunks)

@@ -46,6 +46,7 @@ from scheduler.service.events import (
 from scheduler.service.retry import RetryPolicy
 from scheduler.service.storecalls import StoreCalls
 from scheduler.store import Delivery, DeliveryConflict, Store
+from scheduler.store.dispatch_ops import where_sent
 
 log = logging.getLogger("tagcast.service")
 
@@ -114,7 +115,7 @@ class Settler:
     def announce_sent(self, delivery: Delivery, receipt: Receipt, now: datetime) -> Settled:
         """Log and emit a receipt the store has recorded (the dispatcher records a batch's receipts together,
         :meth:`Store.mark_sent_many`, and announces each once they are committed)."""
-        where = receipt.url or ", ".join(receipt.remote_ids) or "no remote id"
+        where = where_sent(receipt)
         event = DeliverySent.of(
             delivery,
             at=now,
