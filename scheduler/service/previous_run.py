@@ -47,15 +47,18 @@ def process_running(pid: int) -> bool:
     return True
 
 
+def ended_here(store: Store, *, host: str, pid: int | None = None) -> list[WorkerInfo]:
+    """The workers of ``host`` whose process is not running any more. ``pid`` is this process (a row with the
+    same pid belongs to an earlier process that had it); call this before this worker registers, or leave
+    its own row out."""
+    own = os.getpid() if pid is None else pid
+    return [w for w in store.workers() if w.host == host and (w.pid == own or not process_running(w.pid))]
+
+
 def previous_run(store: Store, *, host: str, pid: int | None = None) -> PreviousRun | None:
     """The previous run on ``host`` (see the module docstring); None when there is none. ``pid`` is this
     process (a row with the same pid belongs to an earlier process that had it)."""
-    own = os.getpid() if pid is None else pid
-
-    def ended(worker: WorkerInfo) -> bool:
-        return worker.pid == own or not process_running(worker.pid)
-
-    candidates = [w for w in store.workers() if w.host == host and ended(w)]
+    candidates = ended_here(store, host=host, pid=pid)
     if not candidates:
         return None
     last = max(candidates, key=lambda w: (w.started_at, w.heartbeat_at))

@@ -43,7 +43,7 @@ from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
 from scheduler.service.endpoint import Address
 from scheduler.service.monitor import Monitor
-from scheduler.service.previous_run import previous_run
+from scheduler.service.previous_run import ended_here, previous_run
 from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
 from scheduler.service.retry import human
 from scheduler.service.storecalls import StoreCalls
@@ -162,13 +162,10 @@ class Service:
             self.calls.close()
 
     async def _start_up(self) -> None:
-        dispatcher = self._require_dispatcher()
         now = self.now()
         previous = await self.calls(previous_run, self.store, host=self.registry.host, pid=self.registry.pid)
         await self.registry.start()
-        leftovers = await reconcile_stale(dispatcher, now)
-        if leftovers:
-            log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(leftovers))
+        leftovers = await self._settle_leftovers(now)
         self.monitor.started(previous, leftovers, now)
         await self.monitor.reconciled(leftovers, self.calls)
         silence = silence_limit(self.workspace.settings.service.watch_interval)
@@ -181,6 +178,26 @@ class Service:
         else:
             await self._apply_misfire_policy(now)
         await self._watch_and_ingest()
+
+    async def _settle_leftovers(self, now: datetime) -> dict[str, str]:
+        """Reconcile what stopped workers left in ``sending`` (:func:`reconcile_stale`): when their lease
+        runs out, or at once for a worker of this machine whose process is gone (one outbox file: it surely
+        died; elsewhere a pid tells nothing). Delivery id -> the state it was left in."""
+        if self.store.one_machine:
+            here = await self.calls(ended_here, self.store, host=self.registry.host, pid=self.registry.pid)
+            gone = [w.id for w in here if w.id != self.worker_id and w.holding]
+            if gone:
+                ended = await self.calls(self.store.end_leases_of, gone, now=now)
+                log.warning(
+                    "worker(s) %s of this host are gone: their %d delivery(ies) in sending are reconciled "
+                    "now, without waiting for their leases to end",
+                    ", ".join(gone),
+                    ended,
+                )
+        settled = await reconcile_stale(self._require_dispatcher(), now)
+        if settled:
+            log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(settled))
+        return settled
 
     async def _apply_misfire_policy(self, now: datetime) -> None:
         """Posts missed while the whole service was down: late within the grace, else re-slotted."""
@@ -295,9 +312,8 @@ class Service:
             changed = self._posts.changes()
             if changed:
                 await self._ingest(changed, full=False)
-        settled = await reconcile_stale(self._require_dispatcher(), self.now())
+        settled = await self._settle_leftovers(self.now())
         if settled:
-            log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(settled))
             await self.monitor.reconciled(settled, self.calls)
         await self._rearm(clock, idle=False)
 

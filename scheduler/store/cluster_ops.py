@@ -23,13 +23,14 @@ Periodic work
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from scheduler.store.base import StoreBase
-from scheduler.store.dialect import release_session_lock, try_session_lock
+from scheduler.store.base import StoreBase, groupable
+from scheduler.store.dialect import one_machine, release_session_lock, try_session_lock
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.schema import deliveries, periodic_runs, workers
 
@@ -66,6 +67,12 @@ class PeriodicClaim:
 class ClusterMixin(StoreBase):
     """Worker heartbeats and once-per-period claims (see the module docstring)."""
 
+    @property
+    def one_machine(self) -> bool:
+        """Whether every worker of this outbox runs on this machine (see
+        :func:`scheduler.store.dialect.one_machine`)."""
+        return one_machine(self.engine)
+
     def register_worker(self, worker: str, *, host: str, pid: int, now: datetime) -> None:
         """Record that ``worker`` (re)started now on ``host`` as ``pid``."""
         now = utc(now)
@@ -90,6 +97,27 @@ class ClusterMixin(StoreBase):
             connection.execute(
                 workers.update().where(workers.c.id == worker).values(heartbeat_at=now, stopped_at=now)
             )
+
+    @groupable
+    def end_leases_of(self, worker_ids: Iterable[str], *, now: datetime) -> int:
+        """End now the leases of the ``sending`` deliveries that ``worker_ids`` hold (workers known to be
+        dead): they are then reconciled at once (:meth:`claim_stale`) instead of when their leases run out.
+        How many."""
+        ids = builtins.list(worker_ids)
+        if not ids:
+            return 0
+        now = utc(now)
+        with self._write() as connection:
+            ended = connection.execute(
+                deliveries.update()
+                .where(
+                    deliveries.c.state == DeliveryState.SENDING.value,
+                    deliveries.c.claimed_by.in_(ids),
+                    deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until > now),
+                )
+                .values(lease_until=now)
+            )
+            return int(ended.rowcount)
 
     def workers(self, *, since: datetime | None = None) -> builtins.list[WorkerInfo]:
         """Workers with a heartbeat at or after ``since`` (default: all), newest first, and their holdings."""

@@ -179,6 +179,13 @@ def is_postgresql(connection: Connection | Engine) -> bool:
     return connection.dialect.name == "postgresql"
 
 
+def one_machine(connection: Connection | Engine) -> bool:
+    """Whether every worker of this outbox runs on one machine (SQLite: the file is local to it), so that a
+    worker of this host whose process is gone is surely dead. Not PostgreSQL: workers of other machines (or
+    containers with a host name alike) share it, and a pid says nothing about them."""
+    return not is_postgresql(connection)
+
+
 def locks_rows(connection: Connection) -> bool:
     """Whether a claim must lock the rows it read (PostgreSQL, with :func:`select_for_claim`); SQLite's
     ``BEGIN IMMEDIATE`` transaction already has the database to itself, so what it read stays as read."""

@@ -491,21 +491,21 @@ class DispatchMixin(StoreBase):
             )
 
     def stale_sending(self, now: datetime) -> list[Delivery]:
-        """``sending`` deliveries whose lease ran out before ``now``: a worker died while sending them."""
+        """``sending`` deliveries whose lease ran out by ``now``: a worker died while sending them."""
         with self._read() as connection:
             rows = connection.execute(
                 select(deliveries)
                 .where(
                     deliveries.c.state == DeliveryState.SENDING.value,
-                    deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until < utc(now)),
+                    deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until <= utc(now)),
                 )
                 .order_by(deliveries.c.scheduled_at, deliveries.c.id)
             ).mappings()
             return [delivery_from_row(row) for row in rows]
 
     def claim_stale(self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10) -> list[Delivery]:
-        """Take over ``sending`` deliveries with an expired lease (to reconcile them), atomically, so that
-        only one worker reconciles each. Attempts are not counted again.
+        """Take over ``sending`` deliveries whose lease ended by ``now`` (to reconcile them), atomically, so
+        that only one worker reconciles each. Attempts are not counted again.
 
         In slot order, and never one behind a delivery of its channel that is still ``sending`` under a live
         lease (a batch is reconciled in order, from its head)."""
@@ -517,11 +517,11 @@ class DispatchMixin(StoreBase):
                 select(deliveries)
                 .where(
                     deliveries.c.state == DeliveryState.SENDING.value,
-                    deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until < now),
+                    deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until <= now),
                     ~exists().where(
                         earlier.c.channel == deliveries.c.channel,
                         earlier.c.state == DeliveryState.SENDING.value,
-                        earlier.c.lease_until >= now,
+                        earlier.c.lease_until > now,
                         tuple_(earlier.c.scheduled_at, earlier.c.id)
                         < tuple_(deliveries.c.scheduled_at, deliveries.c.id),
                     ),

@@ -58,6 +58,21 @@ def run(store: Store, name: str, worker: str, at: datetime, period: timedelta = 
     return store.try_periodic(name, worker=worker, period=period, now=at, hold=timedelta(minutes=5))
 
 
+def test_the_leases_of_dead_workers_end_now_and_their_deliveries_are_taken_over(store: Store) -> None:
+    for n, channel in enumerate(("a", "b", "c")):
+        store.upsert(make_post(f"posts/{n}.md", channel, at=NOW - timedelta(minutes=3 - n)), now=NOW)
+    [dead_a, dead_b] = store.claim_due(NOW, worker="dead", lease=LEASE, limit=2)
+    [alive] = store.claim_due(NOW, worker="alive", lease=LEASE, limit=1)
+    store.mark_sent(dead_b.id, RECEIPT, now=NOW)
+    later = NOW + timedelta(seconds=10)
+    assert store.claim_stale(later, worker="w", lease=LEASE) == []  # their leases run for minutes
+    assert store.end_leases_of(["dead", "nobody"], now=later) == 1  # the sent one holds no lease
+    assert store.end_leases_of([], now=later) == 0
+    taken = store.claim_stale(later, worker="w", lease=LEASE)
+    assert [d.id for d in taken] == [dead_a.id]
+    assert store.get(alive.id).claimed_by == "alive" and store.get(alive.id).lease_until == NOW + LEASE
+
+
 def test_periodic_work_runs_once_per_period_across_workers(store: Store) -> None:
     claim = run(store, "cleanup", "w1", NOW)
     assert claim is not None and claim.previous_run is None
