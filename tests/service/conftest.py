@@ -15,6 +15,7 @@ from fakes.webhook import WebhookFake
 from scheduler.config.loader import Workspace, load_workspace
 from scheduler.ingest import IngestReport, ingest
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
+from scheduler.service.storecalls import StoreCalls
 from scheduler.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -141,14 +142,21 @@ def dispatch(
     now: datetime | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
+    calls: StoreCalls | None = None,
 ) -> DispatchReport:
-    """One :meth:`Dispatcher.run_due` at ``now`` (default: the real time), with a fresh HTTP client."""
+    """One :meth:`Dispatcher.run_due` at ``now`` (default: the real time), with a fresh HTTP client (and
+    ``calls`` for the store thread, when given)."""
 
     async def go() -> DispatchReport:
         async with httpx.AsyncClient(timeout=5) as http:
             moment = now or real_now()
             dispatcher = Dispatcher(
-                workspace, store, http, worker_id="test-worker", clock=clock or (lambda: now or real_now())
+                workspace,
+                store,
+                http,
+                worker_id="test-worker",
+                clock=clock or (lambda: now or real_now()),
+                calls=calls,
             )
             try:
                 return await dispatcher.run_due(moment)

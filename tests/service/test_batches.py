@@ -157,18 +157,6 @@ class SlowReceipts(StoreCalls):
             self.recorded.append(time.time())
 
 
-def run_with(site: Site, calls: StoreCalls) -> DispatchReport:
-    async def go() -> DispatchReport:
-        async with httpx.AsyncClient(timeout=5) as http:
-            dispatcher = Dispatcher(site.workspace, site.store, http, worker_id="w", calls=calls)
-            try:
-                return await dispatcher.run_due(real_now())
-            finally:
-                calls.close()
-
-    return asyncio.run(go())
-
-
 def test_a_batch_frees_its_slot_with_its_last_send_not_its_last_record(
     site: Site, webhook: WebhookFake
 ) -> None:
@@ -182,7 +170,7 @@ def test_a_batch_frees_its_slot_with_its_last_send_not_its_last_record(
     posts(site, 3, publish_at="2020-01-01T00:00:00Z")
     site.ingest(real_now())
     calls = SlowReceipts(0.5)
-    report = run_with(site, calls)
+    report = dispatch(site.workspace, site.store, calls=calls)
     assert report.count("sent") == 6
     by_channel = {
         name: [r.at for r in webhook.requests if r.body and name == r.json()["channel"]] for name in "ab"
@@ -198,7 +186,7 @@ def test_receipts_that_cannot_be_recorded_stay_in_sending_for_reconciliation(
     site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
     posts(site, 3, publish_at="2020-01-01T00:00:00Z")
     site.ingest(real_now())
-    report = run_with(site, SlowReceipts(0, fail=OSError("disk I/O error")))
+    report = dispatch(site.workspace, site.store, calls=SlowReceipts(0, fail=OSError("disk I/O error")))
     assert report.count("sending") == 3 and len(webhook.deliveries) == 3
     assert {d.state for d in site.store.list()} == {DeliveryState.SENDING}
     lines = [r.getMessage() for r in caplog.records if "could not record the outcome" in r.getMessage()]
