@@ -34,8 +34,9 @@ CheckOption = Annotated[
     bool,
     typer.Option(
         "--check",
-        help="Print only what needs a person (failed or unknown deliveries, paused channels, no recent "
-        "worker heartbeat) and exit 1 if anything does, else 0: for cron and monitoring agents.",
+        help="Print only what needs a person (articles that cannot be read, failed or unknown deliveries, "
+        "paused channels, queued work and no service, a service that crashed, no recent worker heartbeat) "
+        "and exit 1 if anything does, else 0: for cron and monitoring agents.",
     ),
 ]
 MaxHeartbeatAgeOption = Annotated[
@@ -204,16 +205,27 @@ def _max_age(text: str) -> Any:
 
 def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> None:
     """``--check``: the problems, or "ok"; exit 1 when there are any."""
+    import socket
     from datetime import UTC, datetime
 
     from scheduler.cli.outbox import open_store
     from scheduler.cli.status_check import needs_a_person
     from scheduler.config.redact import Redactor
+    from scheduler.pipeline import Pipeline
 
     max_age = _max_age(max_heartbeat_age)
     redact = Redactor.from_settings(workspace.settings)
+    pipeline = Pipeline(workspace)
+    folders = [path for path in pipeline.article_paths(None) if path.exists()]  # no posts/: nothing to read
+    unreadable = pipeline.load(folders)[1] if folders else []
     with open_store(workspace) as store:
-        problems = needs_a_person(store, now=datetime.now(UTC), max_heartbeat_age=max_age)
+        problems = needs_a_person(
+            store,
+            now=datetime.now(UTC),
+            max_heartbeat_age=max_age,
+            host=socket.gethostname(),
+            unreadable=unreadable,
+        )
     problems = [redact(problem) for problem in problems]
     if as_json:
         print_json({"ok": not problems, "problems": problems})
