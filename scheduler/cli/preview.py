@@ -36,6 +36,7 @@ NowOption = Annotated[
     datetime | None,
     typer.Option(
         "--now",
+        metavar="TIME",
         help="Plan as if it were this time (ISO 8601; default: now).",
         formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
         show_default=False,

@@ -16,10 +16,11 @@ import typer
 from scheduler.cli.common import (
     EXIT_PROBLEM,
     ConfigOption,
-    JsonOption,
+    JsonObjectOption,
     handle_errors,
     open_workspace,
     print_json,
+    print_table,
     stdout,
 )
 
@@ -137,7 +138,7 @@ def show(data: dict[str, Any]) -> None:
 
     table = Table(show_edge=False, header_style="bold")
     for column in ("channel", "network", "queued", "next due", "paused"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("channel", "next due"))
     for name, info in data["channels"].items():
         counts = ", ".join(f"{n} {state}" for state, n in sorted(info["counts"].items())) or "-"
         pause = info["paused"]
@@ -146,15 +147,15 @@ def show(data: dict[str, Any]) -> None:
         )
         label = name if info["enabled"] else f"{name} (disabled)"
         table.add_row(label, info["network"] or "?", counts, _when(info["next_due"]), paused)
+    print_table(table)
     console = stdout()
-    console.print(table)
     if data["errors"]:
         errors = Table(show_edge=False, header_style="bold", title="last errors", title_justify="left")
         for column in ("id", "channel", "state", "reason"):
             errors.add_column(column, no_wrap=column != "reason")
         for error in data["errors"]:
-            errors.add_row(error["id"], error["channel"], error["state"], error["reason"])
-        console.print(errors)
+            errors.add_row(error["id"], error["channel"], error["state"], Text(error["reason"]))
+        print_table(errors)
     else:
         console.print("no errors")
     show_workers(data["workers"])
@@ -170,7 +171,7 @@ def show_workers(workers: list[dict[str, Any]]) -> None:
         return
     table = Table(show_edge=False, header_style="bold", title="workers", title_justify="left")
     for column in ("worker", "host", "pid", "last heartbeat", "state", "holds"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("worker", "host"))
     styles = {"alive": "green", "stopped": "dim", "silent": "yellow"}
     for worker in workers:
         table.add_row(
@@ -181,7 +182,7 @@ def show_workers(workers: list[dict[str, Any]]) -> None:
             f"[{styles[worker['state']]}]{worker['state']}[/]",
             str(len(worker["holding"])),
         )
-    console.print(table)
+    print_table(table)
     for worker in workers:
         if worker["holding"]:
             console.print(f"{escape(worker['id'])} holds: {', '.join(worker['holding'])}", soft_wrap=True)
@@ -242,7 +243,7 @@ def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> Non
 @handle_errors
 def status(
     *,
-    as_json: JsonOption = False,
+    as_json: JsonObjectOption = False,
     config: ConfigOption = None,
     check_only: CheckOption = False,
     max_heartbeat_age: MaxHeartbeatAgeOption = "10m",
