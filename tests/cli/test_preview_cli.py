@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from scheduler.cli.app import app
-from tests.conftest import REPO, WriteWorkspace
+from tests.conftest import REPO, SHARED, WriteWorkspace
 
 CONFIG = """\
 [channels.file]
@@ -186,3 +186,16 @@ def test_a_thread_longer_than_the_channels_max_parts_fails_the_check(make_worksp
     )
     code, out, _ = run("check", "--config", str(root))
     assert code == 0, out
+
+
+def test_the_file_channel_keeps_the_explore_line_of_a_plain_text_article(
+    make_workspace: WriteWorkspace,
+) -> None:
+    sample = (SHARED / "samples" / "article-plain-text.txt").read_text(encoding="utf-8")
+    root = make_workspace('[channels.file]\nnetwork = "file"\n', {"stalin.txt": sample})
+    code, out, err = run("preview", "--json", "--config", str(root))
+    assert code == 0, err
+    (post,) = json.loads(out)
+    lines = post["parts"][0].splitlines()
+    assert "Explore the Life Moments of Joseph Stalin" in lines
+    assert "Reference: Battles of Khalkhin Gol" in lines
