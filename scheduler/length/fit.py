@@ -215,7 +215,8 @@ def _too_many_parts(
     needed = len(run.chunks)
     if not exact:
         needed = max(needed, ceil(len(text) * needed / max(run.consumed, 1)))
-        run = _greedy_chunks(text[:prefix_end], cuts, rules, needed, stop_after=max_parts)
+    # the parts shown are cut for their own numbers (a longer "i/N" leaves less room than "i/1" did)
+    run = _greedy_chunks(text[:prefix_end], cuts, rules, needed, stop_after=max_parts)
     parts = [f"{chunk} {number}/{needed}" for number, chunk in enumerate(run.chunks[:max_parts], 1)]
     fitted = _measured(parts, needed, run.oversized, rules)
     fitted.problems.insert(

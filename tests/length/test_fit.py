@@ -316,3 +316,18 @@ def test_a_long_thread_within_max_parts_is_split_as_without_a_bound(network: str
     over = fit(render, body, rules, thread=True, max_parts=len(unbounded.parts) - 1)
     assert len(over.parts) == len(unbounded.parts) - 1
     assert over.problems[0].startswith(f"the thread needs {len(unbounded.parts)} parts;")
+
+
+def test_the_parts_of_a_thread_over_max_parts_are_cut_for_their_own_numbers() -> None:
+    # 9 parts numbered "i/1" fill a part; numbered "i/10" they would be one character too long
+    rules = rules_for("bluesky", limit=36)
+    words = (
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau"
+    )
+    body = " ".join([words] * 3)
+    assert len(fit(lambda text: text, body, rules, thread=True).parts) == 10
+    bounded = fit(lambda text: text, body, rules, thread=True, max_parts=9)
+    assert bounded.problems == [
+        "the thread needs 10 parts; the channel allows max_parts = 9: shorten the article or raise max_parts"
+    ]
+    assert all(rules.fits(part) and part.endswith(f" {n}/10") for n, part in enumerate(bounded.parts, 1))

@@ -155,3 +155,6 @@ def test_max_parts_bounds_a_thread_and_changes_nothing_within_it(
         assert bounded.problems[0].endswith(
             f"the channel allows max_parts = {needed - fewer}: shorten the article or raise max_parts"
         )
+        if not unbounded.problems:  # every part shown fits with its own number
+            assert len(bounded.problems) == 1
+            assert all(rules.fits(part) for part in bounded.parts)
