@@ -26,6 +26,9 @@ from jinja2.exceptions import SecurityError
 
 Clock = Callable[[], float]
 
+STEPS_PER_LOOK = 16
+"""A budget reads its clock once every this many steps."""
+
 
 @dataclass(frozen=True)
 class RenderLimits:
@@ -73,6 +76,7 @@ class RenderBudget:
         article_deadline: float | None = None,
     ) -> None:
         self.limits = limits
+        self._countdown = 1
         self._clock = clock
         self._stop = stop
         self.deadline = clock() + limits.timeout
@@ -94,7 +98,14 @@ class RenderBudget:
         self.built = 0
 
     def tick(self) -> None:
-        """One step (a loop iteration, a call, a filter, an output): raise when out of time or stopped."""
+        """One step (a loop iteration, a call, a filter, an output): raise when out of time or stopped.
+
+        The clock and ``stop`` are looked at every :data:`STEPS_PER_LOOK` steps (each step is bounded work).
+        """
+        self._countdown -= 1
+        if self._countdown:
+            return
+        self._countdown = STEPS_PER_LOOK
         if self._stop is not None and self._stop.is_set():
             raise RenderCancelled("rendering stopped: the service is shutting down")
         if self._clock() > self.deadline:

@@ -146,14 +146,12 @@ def guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         budget = current_budget()
-        budget.tick()
-        if len(args) > skip:
+        if estimate is not None and len(args) > skip:
             values = list(args[skip:])
-            if estimate is not None:
-                budget.allow(estimate(values, kwargs, budget.value_cap), f"the filter {name}")
-                args = (*args[:skip], *values)
-            elif isinstance(values[0], _CONTAINERS):
-                budget.allow(weight(values[0], budget.value_cap), f"the filter {name}")
+            budget.allow(estimate(values, kwargs, budget.value_cap), f"the filter {name}")
+            args = (*args[:skip], *values)
+        elif len(args) > skip and isinstance(args[skip], _CONTAINERS):
+            budget.allow(weight(args[skip], budget.value_cap), f"the filter {name}")
         result = func(*args, **kwargs)
         budget.charge(sized(result))
         return result
@@ -234,23 +232,22 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
         """Call ``__obj`` as the sandbox does, once a str or bytes method's result is known to be of a sane
         size; charge the step and what the call returns."""
         budget = current_budget()
-        budget.tick()
         owner = getattr(__obj, "__self__", None)
-        if isinstance(owner, str | bytes) and not kwargs:
+        if isinstance(owner, str | bytes):
             name = getattr(__obj, "__name__", "")
             size: int | None
             if name == "join" and args:
                 args = (list(args[0]), *args[1:])
                 size = join_size(owner, args[0], budget.value_cap)
             else:
-                size = method_size(owner, name, args, budget.value_cap)
+                size = method_size(owner, name, (*args, *kwargs.values()), budget.value_cap)
             if size is not None:
                 budget.allow(size, f"{name}()")
         result = super().call(__context, __obj, *args, **kwargs)
-        if isinstance(result, _CONTAINERS):
-            budget.allow(weight(result, budget.value_cap), "a call")
+        if isinstance(result, _CONTAINERS) and not isinstance(owner, str | bytes):
+            budget.allow(weight(result, budget.value_cap), "a call")  # dict(a=x, b=x, ...)
         else:
-            budget.charge(sized(result))
+            budget.charge(sized(result))  # a str method's pieces are no bigger than the str
         return result
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
