@@ -19,7 +19,8 @@ _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL
 
 def weight(value: Any, cap: int) -> int:
     """Characters and items in ``value``, its containers walked (shared ones counted each time they occur,
-    as printing them would); stops counting once past ``cap``."""
+    as printing them would), numbers by their digits and other objects by their ``repr``; stops counting once
+    past ``cap``."""
     total = 0
     pending = [value]
     while pending and total <= cap:
@@ -36,8 +37,12 @@ def weight(value: Any, cap: int) -> int:
         elif isinstance(item, Namespace):
             total += 1
             pending.append(object.__getattribute__(item, "_Namespace__attrs"))
-        else:
+        elif isinstance(item, int):
+            total += item.bit_length() // 3 + 1  # at least its decimal digits
+        elif item is None or isinstance(item, float):
             total += 1
+        else:
+            total += len(repr(item))  # an object from the context (an article, a tag) prints as its repr
     return total
 
 

@@ -113,14 +113,18 @@ class RenderBudget:
 
     def emit(self, size: int) -> None:
         """Charge ``size`` characters of output (anywhere: printed, or captured by set, macro or filter)."""
+        self.expect(size)
         self.output += size
-        if self.output > self.output_cap:
+        self.tick()
+
+    def expect(self, size: int) -> None:
+        """Raise when ``size`` more characters of output would be over the cap (nothing is charged)."""
+        if self.output + size > self.output_cap:
             raise RenderBudgetExceeded(
                 "output",
                 f"produced more than {self.output_cap} characters (render.max_output = "
                 f"{self.limits.max_output}, plus 4 times the article's own text)",
             )
-        self.tick()
 
     def allow(self, size: int, what: str) -> None:
         """Refuse (:class:`TooLarge`) an operation that would build a value of ``size`` characters or items

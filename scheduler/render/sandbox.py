@@ -283,18 +283,19 @@ def _loop(context: Context, iterable: Any) -> Iterator[Any]:
         yield item
 
 
-def _size_of_output(value: Any, cap: int) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, _CONTAINERS):
-        return weight(value, cap)
-    return 16
-
-
 def _output(context: Context, value: Any, extra: int = 0) -> Any:
+    """A printed value, charged as output; anything but a string or None is turned into its text here (as
+    Jinja2 would next), once its size is known to fit (a list of big values is refused before it is
+    printed)."""
     budget = current_budget()
-    budget.emit(_size_of_output(value, budget.output_cap) + extra)
-    return value
+    if value is None or isinstance(value, str):
+        budget.emit(extra if value is None else len(value) + extra)
+        return value
+    if isinstance(value, _CONTAINERS):
+        budget.expect(weight(value, budget.output_cap))
+    text = str(value)
+    budget.emit(len(text) + extra)
+    return text
 
 
 def _emit(context: Context, size: int) -> str:
@@ -304,7 +305,8 @@ def _emit(context: Context, size: int) -> str:
 
 def _concat(context: Context, parts: tuple[Any, ...]) -> str:
     budget = current_budget()
-    budget.allow(sum(_size_of_output(part, budget.value_cap) for part in parts), "the operator ~")
+    size = sum(len(part) if isinstance(part, str) else weight(part, budget.value_cap) for part in parts)
+    budget.allow(size, "the operator ~")
     return str_join(parts)
 
 

@@ -130,6 +130,7 @@ class Service:
 
     async def run(self, *, once: bool, exit_after_start: bool = False) -> int:
         self._stop = asyncio.Event()
+        self._render_stop.clear()
         service = self.workspace.settings.service
         http = httpx.AsyncClient(timeout=service.request_timeout.total_seconds())
         self._dispatcher = Dispatcher(

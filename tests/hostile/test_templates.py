@@ -15,6 +15,7 @@ import pytest
 from fakes.webhook import WebhookFake
 
 from scheduler.errors import TemplateError
+from scheduler.models import Article
 from scheduler.render import TemplateRenderer
 from scheduler.render.budget import RenderBudgetExceeded, RenderLimits, TooLarge
 from tests.service.conftest import Site, article, config_text
@@ -36,6 +37,9 @@ def webhook() -> Iterator[WebhookFake]:
     with WebhookFake(secret=None).running() as fake:
         yield fake  # type: ignore[misc]
 
+
+ARTICLE = Article(source="posts/big.md", title="Big", body="word " * 2000)
+"""An object in the context that prints as a long text (its repr holds its body)."""
 
 MEMORY_FILLERS = {
     "center method": "{{ 'a'.center(1000000000) }}",
@@ -68,6 +72,7 @@ MEMORY_FILLERS = {
     "tojson indent": "{{ range(1000) | list | tojson(indent=100000) }}",
     "hashtags separator": "{{ range(100000) | map('string') | hashtags(sep='x' * 100000) }}",
     "power": "{{ 10 ** 100000 }}",
+    "a list of articles": "{{ [article] * 100000 }}",
 }
 
 OVER_BUDGET = {
@@ -75,6 +80,7 @@ OVER_BUDGET = {
     "captured output": (
         "{% set a %}{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}{% endset %}{{ a }}"
     ),
+    "an article printed in a loop": "{% for i in range(100000) %}{{ article }}{% endfor %}",
     "text built in a loop": (
         "{% set ns = namespace(s='') %}{% for i in range(100000) %}{% set ns.s = ns.s ~ 'xxxxxxxxxx' %}"
         "{% endfor %}{{ ns.s | length }}"
@@ -95,7 +101,7 @@ def renderer(tmp_path: Path) -> TemplateRenderer:
 def test_memory_filling_operations_are_refused_before_they_run(renderer: TemplateRenderer, name: str) -> None:
     number = list(MEMORY_FILLERS).index(name)
     with pytest.raises(TemplateError) as caught:
-        renderer.render(f"t{number}.j2", {"title": "T"})
+        renderer.render(f"t{number}.j2", {"title": "T", "article": ARTICLE})
     message = str(caught.value)
     assert f"t{number}.j2, line 1: refused by the sandbox: " in message
     if isinstance(caught.value.__cause__, TooLarge):
@@ -109,7 +115,7 @@ def test_memory_filling_operations_are_refused_before_they_run(renderer: Templat
 def test_printing_or_building_too_much_is_over_budget(renderer: TemplateRenderer, name: str) -> None:
     number = len(MEMORY_FILLERS) + list(OVER_BUDGET).index(name)
     with pytest.raises(TemplateError) as caught:
-        renderer.render(f"t{number}.j2", {})
+        renderer.render(f"t{number}.j2", {"article": ARTICLE})
     assert isinstance(caught.value.__cause__, RenderBudgetExceeded)
     assert caught.value.__cause__.kind in ("output", "text")
     assert "produced more than 65536 characters" in str(caught.value) or "built more than" in str(
@@ -121,14 +127,16 @@ CHILD = """
 import json, resource, sys
 from pathlib import Path
 from scheduler.errors import TemplateError
+from scheduler.models import Article
 from scheduler.render import TemplateRenderer
 from scheduler.render.budget import RenderLimits
 
+article = Article(source="posts/big.md", title="Big", body="word " * 2000)
 renderer = TemplateRenderer(Path(sys.argv[1]), limits=RenderLimits(timeout=60.0, article_timeout=60.0))
 outcomes = {}
 for path in sorted(Path(sys.argv[1]).glob("*.j2")):
     try:
-        text = renderer.render(path.name, {"title": "T"})
+        text = renderer.render(path.name, {"title": "T", "article": article})
         outcomes[path.name] = f"rendered {len(text)} characters"
     except TemplateError as exc:
         outcomes[path.name] = "refused: " + exc.message

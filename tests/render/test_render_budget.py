@@ -6,6 +6,7 @@ known number of steps (loop iterations, calls, outputs), without any test waitin
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -222,3 +223,18 @@ def test_a_post_over_budget_is_a_problem_and_the_other_posts_render(make_workspa
     assert "slow.j2, line 1: took longer than 1 s to render (render.timeout)" in problem
     assert posts["good"].problems == []
     assert posts["good"].parts and "The body." in posts["good"].parts[0]
+
+
+def test_the_readme_render_table_is_a_valid_config(make_workspace: WriteWorkspace) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(\[render\]\n.*?)```", readme, re.DOTALL)
+    assert block is not None, "README shows the [render] table"
+    root = make_workspace(block.group(1))
+    render = load_workspace(root).settings.render
+    assert (render.timeout.total_seconds(), render.article_timeout.total_seconds(), render.max_output) == (
+        2.0,
+        10.0,
+        65536,
+    )
+    limits = Pipeline(load_workspace(root)).renderer.limits
+    assert limits == RenderLimits(timeout=2.0, article_timeout=10.0, max_output=65536)
