@@ -1,6 +1,6 @@
 """Benchmark: what the render budget costs, against a plain Jinja2 SandboxedEnvironment, in the same process.
 
-    python bench/render.py [--articles 2000] [--rounds 5]
+    python bench/render.py [--articles 500] [--rounds 15]
 
 Renders every shipped template (the built-ins and the workspace's ``config/templates``) for N generated
 articles with three environments set up alike (same loader, filters and options): Jinja2's plain
@@ -8,14 +8,16 @@ articles with three environments set up alike (same loader, filters and options)
 immutability alone); and tagcast's :class:`~scheduler.render.TemplateRenderer`, whose sandbox charges a
 :class:`~scheduler.render.budget.RenderBudget` at every loop step, call, filter and output. A second set of
 runs renders a template that loops over words and tags, calls methods and joins strings: the budget's worst
-case among ordinary templates. Each figure is the best of ``--rounds``; the ratios are budgeted time over
-the other two (goal against the plain sandbox: at most 1.5 on the shipped templates).
+case among ordinary templates. Each round times the three once, in rotating order; the ratios are budgeted
+time over each of the other two in the same round, their median over the rounds (goal against the plain
+sandbox: at most 1.5 on the shipped templates).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -77,21 +79,31 @@ def contexts(items: list[Article], network: str) -> list[dict[str, Any]]:
     ]
 
 
-def best(rounds: int, run: Callable[[], None]) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def timed(run: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def rounds_of(count: int, runs: list[Callable[[], None]]) -> list[list[float]]:
+    """``count`` rounds, each timing every run once, in an order that rotates from round to round (so that a
+    busy spell of the machine falls on all of them alike): per round, the seconds of each run."""
+    out = []
+    for number in range(count):
+        order = [(number + shift) % len(runs) for shift in range(len(runs))]
+        seconds = [0.0] * len(runs)
+        for index in order:
+            seconds[index] = timed(runs[index])
+        out.append(seconds)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--articles", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     items = articles(args.articles)
 
@@ -131,22 +143,23 @@ def main() -> None:
         for label, work in (("shipped templates", jobs), ("looping template", loops)):
             for warm_up in (run_plain(work, plain), run_plain(work, immutable), run_budgeted(work)):
                 warm_up()  # compile
-            base = best(args.rounds, run_plain(work, plain))
-            unbudgeted = best(args.rounds, run_plain(work, immutable))
-            mine = best(args.rounds, run_budgeted(work))
-            rows.append((label, len(work), base, unbudgeted, mine))
+            runs = [run_plain(work, plain), run_plain(work, immutable), run_budgeted(work)]
+            rows.append((label, len(work), rounds_of(args.rounds, runs)))
 
-    print(f"articles: {args.articles}, templates: {', '.join(names)}; best of {args.rounds} rounds")
-    for label, count, base, unbudgeted, mine in rows:
+    print(f"articles: {args.articles}, templates: {', '.join(names)}; {args.rounds} rounds")
+    for label, count, measured in rows:
+        base, unbudgeted, mine = (min(seconds[i] for seconds in measured) for i in range(3))
         print(
-            f"{label:18} {count:6} renders/round: SandboxedEnvironment {count / base:7,.0f}/s, "
-            f"ImmutableSandboxedEnvironment {count / unbudgeted:7,.0f}/s, "
-            f"tagcast (budgeted) {count / mine:7,.0f}/s"
+            f"{label}, {count} renders a round, best round: SandboxedEnvironment {count / base:,.0f}/s, "
+            f"ImmutableSandboxedEnvironment {count / unbudgeted:,.0f}/s, "
+            f"tagcast (budgeted) {count / mine:,.0f}/s"
         )
-        print(
-            f"{'':18} ratio budgeted / plain sandbox {mine / base:.2f} (goal <= 1.5), "
-            f"budgeted / immutable sandbox {mine / unbudgeted:.2f}"
-        )
+        for name, index in (("plain sandbox", 0), ("immutable sandbox", 1)):
+            ratios = sorted(seconds[2] / seconds[index] for seconds in measured)
+            print(
+                f"  budgeted time / {name}: median {statistics.median(ratios):.2f} "
+                f"(rounds {ratios[0]:.2f}-{ratios[-1]:.2f})"
+            )
 
 
 if __name__ == "__main__":
