@@ -7,7 +7,7 @@ result, so ``"a".center(10 ** 9)`` is refused without allocating a gigabyte.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from jinja2.utils import Namespace
@@ -214,8 +214,9 @@ def lipsum_size(n: Any, maximum: Any) -> int:
     return max(_number(n, 5), 0) * max(_number(maximum, 100), 0) * 12
 
 
-Estimate = Any
-"""``(args, kwargs, cap) -> size``; ``args`` as the filter gets them (after any context or environment)."""
+Estimate = Callable[[list[Any], dict[str, Any], int], int]
+"""``(args, kwargs, cap) -> size``; ``args`` as the filter gets them (after any context or environment); an
+estimate may turn an iterable argument into a list in place, so that counting does not consume it."""
 
 FILTER_SIZES: dict[str, Estimate] = {
     "center": _center,

@@ -6,7 +6,8 @@ that mutate lists, dicts or sets. On top of that, :class:`TemplateSandbox`
 - refuses, before building it, any value larger than the render's budget allows (``"x" * 10 ** 9``,
   ``"a".center(10 ** 9)``, ``"%999999999s" % "a"``, ``"{:999999999}".format(1)``, ``indent(10 ** 9)``,
   ``lipsum(10 ** 7)``, ``10 ** 10 ** 10``), even where Jinja2 would have folded it into a constant while
-  compiling; such a refusal is a :class:`~jinja2.sandbox.SecurityError`;
+  compiling; such a refusal is a :class:`~scheduler.render.budget.TooLarge`, a
+  :class:`~jinja2.sandbox.SecurityError`;
 - charges the render's :class:`~scheduler.render.budget.RenderBudget` at every loop iteration (``range()`` is
   lazy and counts each step), call, filter, ``~`` and output, so that a template that loops for ever, or
   prints or builds too much, ends with :class:`~scheduler.render.budget.RenderBudgetExceeded`.
@@ -25,7 +26,6 @@ from string import Formatter
 from typing import Any, SupportsIndex, overload
 
 from jinja2 import nodes
-from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context, str_join
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, SandboxedFormatter
 from jinja2.utils import _PassArg, generate_lorem_ipsum
@@ -42,7 +42,7 @@ from scheduler.render.bounds import (
     weight,
     widest_in_spec,
 )
-from scheduler.render.budget import current_budget
+from scheduler.render.budget import TooLarge, current_budget
 
 MAX_ITEMS = MAX_RANGE
 """The most items a template may build with ``range()`` or ``*`` repetition."""
@@ -64,7 +64,7 @@ class BudgetedRange(Sequence[int]):
         except OverflowError:
             size = MAX_ITEMS + 1
         if size > MAX_ITEMS:
-            raise SecurityError(f"range() of more than {MAX_ITEMS} items is refused in templates")
+            raise TooLarge(f"range() of more than {MAX_ITEMS} items is refused in templates")
 
     def __iter__(self) -> Iterator[int]:
         tick = current_budget().tick
@@ -115,14 +115,14 @@ def _check_power(base: Any, exponent: Any) -> None:
     if not (isinstance(base, int) and isinstance(exponent, int) and exponent > 0):
         return
     if abs(base) > 1 and base.bit_length() * exponent > MAX_POWER_BITS:
-        raise SecurityError(f"{base} ** {exponent} is too large for a template")
+        raise TooLarge(f"{base} ** {exponent} is too large for a template")
 
 
 def _check_repeat(left: Any, right: Any) -> None:
     for items, times in ((left, right), (right, left)):
         sized_ = isinstance(items, str | bytes | list | tuple) and isinstance(times, int)
         if sized_ and len(items) * times > MAX_ITEMS:
-            raise SecurityError(f"repeating {len(items)} items {times} times is refused in templates")
+            raise TooLarge(f"repeating {len(items)} items {times} times is refused in templates")
         if sized_ and times > 0:
             cap = current_budget().value_cap
             current_budget().allow(weight(items, cap) * times, f"repeating {len(items)} items {times} times")
