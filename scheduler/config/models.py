@@ -184,3 +184,19 @@ class DefaultsSettings(Section):
     )
     posts: str = Field("posts", description="Folder of articles, relative to the workspace.")
     templates: str = Field("config/templates", description="Folder of templates, relative to the workspace.")
+
+
+class RenderSettings(Section):
+    """What rendering one post may spend; a template over budget is a problem of that post, not a hang."""
+
+    timeout: Duration = Field(
+        default="2s", description="Longest time to render one post (every render fitting it needs)."
+    )  # type: ignore[assignment]
+    article_timeout: Duration = Field(
+        default="10s", description="Longest time to render all the posts of one article."
+    )  # type: ignore[assignment]
+    max_output: int = Field(
+        65_536,
+        ge=1,
+        description="Most characters a render may produce, besides 4 times the article's own text.",
+    )
