@@ -6,7 +6,9 @@
 - :class:`TrickleServer`: answers ``200`` and then one byte of body every ``interval`` seconds, forever (until
   the client goes away or the server stops), or trickles its headers the same way;
 - :class:`HugeServer`: answers ``200`` with a body of ``size`` bytes (50 MB by default), generated as it is
-  sent, and counts how many bytes it managed to write before the client hung up.
+  sent, and counts how many bytes it managed to write before the client hung up;
+- :class:`EchoingMastodon`: repeats the access token it was sent in its answers, verbatim, in another case,
+  base64-encoded, URL-encoded, or inside a text long enough to be cut.
 
 Each records what it received (``requests`` / ``connections``), so a test asserts on the client's behaviour
 as the server saw it, not on time.
@@ -14,6 +16,7 @@ as the server saw it, not on time.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import socket
 import threading
@@ -21,8 +24,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self
+from urllib.parse import quote
 
-from fakes.server import Reply, Request
+from fakes.server import FakeServer, Reply, Request, route
 from fakes.webhook import WebhookFake
 
 PATH = "/hooks/tagcast"
@@ -188,3 +192,65 @@ class HugeServer(_RawServer):
                 self.bytes_sent += len(piece)
         out.flush()
         return "complete"
+
+
+EchoForm = Literal["verbatim", "upper", "lower", "base64", "base64url", "basic", "urlencoded", "long"]
+ECHO_FORMS: tuple[EchoForm, ...] = (
+    "verbatim",
+    "upper",
+    "lower",
+    "base64",
+    "base64url",
+    "basic",
+    "urlencoded",
+    "long",
+)
+
+
+def echo(token: str, form: EchoForm) -> str:
+    """``token`` the way a careless server repeats it back."""
+    raw = token.encode()
+    if form == "upper":
+        return token.upper()
+    if form == "lower":
+        return token.lower()
+    if form == "base64":
+        return base64.b64encode(raw).decode()
+    if form == "base64url":
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    if form == "basic":
+        return "Basic " + base64.b64encode(b"tagcast:" + raw).decode()
+    if form == "urlencoded":
+        return quote(token, safe="")
+    if form == "long":  # in a refused status, the token straddles the 300-character cut of the reason
+        return "x" * 252 + " Bearer " + token + " " + "y" * 500
+    return token
+
+
+class EchoingMastodon(FakeServer):
+    """A Mastodon-like server that repeats the access token it was sent (``Authorization: Bearer ...``) in
+    the form :attr:`form`: in the account name and URL of ``verify_credentials``, in the 500 of
+    ``/api/v2/instance`` and in the 422 refusing every new status."""
+
+    name = "echoing-mastodon"
+
+    def __init__(self, form: EchoForm = "verbatim") -> None:
+        super().__init__()
+        self.form: EchoForm = form
+
+    def _echo(self, request: Request) -> str:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return echo(token, self.form)
+
+    @route("GET", "/api/v1/accounts/verify_credentials")
+    def me(self, request: Request) -> Reply:
+        said = self._echo(request)
+        return Reply.json({"id": "1", "acct": said, "url": f"https://social.example/@{quote(said)}"})
+
+    @route("GET", "/api/v2/instance")
+    def instance(self, request: Request) -> Reply:
+        return Reply.text(f"proxy error for request with {self._echo(request)}", 500)
+
+    @route("POST", "/api/v1/statuses")
+    def post(self, request: Request) -> Reply:
+        return Reply.json({"error": f"Validation failed: token {self._echo(request)} is not allowed"}, 422)
