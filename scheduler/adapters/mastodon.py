@@ -263,5 +263,5 @@ async def _record(journal: Journal, state: dict[str, Any], status: dict[str, Any
 def _created(status: dict[str, Any]) -> float:
     try:
         return datetime.fromisoformat(str(status.get("created_at"))).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or one out of range (year 1 with an offset)
         return 0.0

@@ -223,7 +223,7 @@ class TelegramAdapter(Adapter):
                 payload["reply_parameters"] = {"message_id": parts.sent[-1]}
             async with parts.attempt(index):
                 message = await self._call("sendMessage", payload, idempotent=False)
-            if not isinstance(message, dict) or "message_id" not in message:
+            if not isinstance(message, dict) or not isinstance(message.get("message_id"), int):
                 raise UnknownOutcome(
                     f"telegram: sendMessage answered ok without a message_id for part {index + 1} of "
                     f"delivery {post.delivery_id}; check the chat, then run "
