@@ -48,6 +48,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from scheduler.config.redact import Redactor
 from scheduler.errors import (
     AuthError,
     DeliveryError,
@@ -114,11 +115,10 @@ def redact_url(url: str | httpx.URL) -> str:
 
 def _scrub(text: str, url: httpx.URL) -> str:
     """``text`` with the URL and its path (which may hold a secret) replaced by their redacted forms."""
-    text = text.replace(str(url), redact_url(url))
-    for path in {url.raw_path.decode("ascii", "replace"), url.path}:
-        if len(path) > 1:
-            text = text.replace(path, urlsplit(redact_url(url)).path)
-    return text
+    shown = redact_url(url)
+    path = urlsplit(shown).path
+    paths = {url.raw_path.decode("ascii", "replace"), url.path}
+    return Redactor(shown={str(url): shown, **{p: path for p in paths if len(p) > 1}})(text)
 
 
 # --- rate limits -----------------------------------------------------------------------------------------

@@ -63,14 +63,13 @@ def scrub(text: str, urls: list[str]) -> str:
 
     passwords: list[str] = []
     for url in urls:
-        text = text.replace(url, redacted(url))
         try:
             password = make_url(url).password
         except Exception:
             continue
         if password:
             passwords.append(str(password))
-    return Redactor(passwords)(text)
+    return Redactor(passwords, shown={url: redacted(url) for url in urls})(text)
 
 
 def _root_and_source(config: str | None, source: str | None) -> tuple[Path, str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
 from sqlalchemy.engine import make_url
@@ -94,7 +94,14 @@ class Redactor:
     Apply it BEFORE cutting a text where possible: then no beginning is left to guess at.
     Longer forms are masked first, so a secret that contains another is masked whole."""
 
-    def __init__(self, values: Iterable[str] = ()) -> None:
+    def __init__(self, values: Iterable[str] = (), *, shown: Mapping[str, str] | None = None) -> None:
+        """``values`` are masked as :data:`MASK`; each key of ``shown`` (a URL that may hold a secret, say) is
+        replaced, as written, by its value (the URL's redacted form) before that."""
+        self._shown = sorted(
+            ((text, instead) for text, instead in (shown or {}).items() if text and text != instead),
+            key=lambda pair: len(pair[0]),
+            reverse=True,
+        )
         forms: set[str] = set()
         for value in values:
             if value and len(value) >= MIN_LENGTH:
@@ -123,9 +130,11 @@ class Redactor:
         return cls(channel_secret_values(channel) if channel is not None else ())
 
     def __bool__(self) -> bool:
-        return bool(self._forms)
+        return bool(self._forms or self._shown)
 
     def __call__(self, text: str) -> str:
+        for written, instead in self._shown:
+            text = text.replace(written, instead)
         if not self._forms:
             return text
         text = self._mask_forms(text)

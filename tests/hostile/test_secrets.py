@@ -128,3 +128,15 @@ def test_short_pieces_and_other_text_are_left_alone() -> None:
     redact = Redactor([TOKEN])
     assert redact(f"the word {TOKEN[:7]} stays") == f"the word {TOKEN[:7]} stays"
     assert redact("nothing secret here…") == "nothing secret here…"
+
+
+def test_a_database_password_is_masked_in_every_form_by_the_store_commands() -> None:
+    from scheduler.cli.store_cmd import scrub
+
+    password = "S3cretPassw0rd-42"
+    url = f"postgresql://tagcast:{password}@db.example/tagcast"
+    encoded = base64.b64encode(password.encode()).decode()
+    text = f"cannot reach {url}: password {password.upper()} rejected ({encoded}); tried {password[:10]}…"
+    shown = scrub(text, [url])
+    assert "postgresql://tagcast:***@db.example/tagcast" in shown
+    assert password[:8].lower() not in shown.lower() and encoded[:8] not in shown
