@@ -14,7 +14,9 @@ outcome                                raised
 connect error / connect or pool        :class:`TransientDeliveryError` (the request never left)
 timeout
 read timeout, reset, server closed     :class:`TransientDeliveryError` when ``idempotent=True`` (the
-without answering                      default: a retry cannot duplicate), else :class:`UnknownOutcome`
+without answering, the request         default: a retry cannot duplicate), else :class:`UnknownOutcome`
+deadline passed, a 2xx answer over
+the size cap
 408, 425, 429, 5xx                     :class:`TransientDeliveryError` with ``retry_after`` from the headers
 401, 403                               :class:`AuthError`
 other 4xx, unexpected 3xx              :class:`PermanentDeliveryError` with the server's own reason
@@ -23,6 +25,11 @@ other 4xx, unexpected 3xx              :class:`PermanentDeliveryError` with the 
 An adapter refines this with ``errors=``: a function called with every non-2xx response before the default
 mapping; it returns the error to raise (for example X's duplicate-content 403 as :class:`UnknownOutcome`) or
 ``None`` to keep the default.
+
+Every request is bounded (:class:`RequestGuard`, from the channel's ``request_deadline`` and
+``max_response_bytes``): a total deadline, however slowly the server trickles, and a cap on the bytes of the
+answer that are read. A body the JSON parser cannot read, even one nested too deeply for it, is a bad
+response (:func:`decode_json`), never an unexpected exception.
 
 Messages name the network, the method and the host, never a secret: every URL goes through :func:`redact_url`
 (Telegram tokens and Discord/Slack webhook secrets live in URL paths).
@@ -141,8 +148,8 @@ def bounded_seconds(value: object) -> float | None:
     """A wait a server asked for, as seconds in ``[0, MAX_SERVER_WAIT]`` (rounded up to the millisecond).
 
     The one place a server's number becomes a wait: negative is 0, anything longer than
-    :data:`MAX_SERVER_WAIT` (``1e12``, ``inf``, a date in year 9999) is cut to it, and what is not a number
-    (``NaN``, text, ``true``, an integer too large for a float) is ``None``. Never raises, so the arithmetic
+    :data:`MAX_SERVER_WAIT` (``1e12``, ``inf``, an integer too large for a float, a date in year 9999) is cut
+    to it, and what is not a number (``NaN``, text, ``true``) is ``None``. Never raises, so the arithmetic
     done on the result (``now + timedelta(seconds=...)``) cannot overflow::
 
         >>> bounded_seconds("1.5"), bounded_seconds(-3), bounded_seconds("1e12"), bounded_seconds("nan")
