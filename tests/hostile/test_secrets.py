@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fakes.hostile import ECHO_FORMS, EchoForm, EchoingMastodon
 from service.conftest import Site, article, config_text, dispatch, real_now
+from service.processes import tagcast
 from typer.testing import CliRunner
 
 from scheduler.cli.app import app
@@ -140,3 +141,18 @@ def test_a_database_password_is_masked_in_every_form_by_the_store_commands() -> 
     shown = scrub(text, [url])
     assert "postgresql://tagcast:***@db.example/tagcast" in shown
     assert password[:8].lower() not in shown.lower() and encoded[:8] not in shown
+
+
+@pytest.mark.parametrize("form", ["upper", "base64", "long"])
+def test_serve_logs_no_echoed_token_in_text_or_json_lines(site: Site, form: EchoForm) -> None:
+    with EchoingMastodon(form).running() as fake:
+        masto(site, fake)
+        for log_format in ("text", "json"):
+            site.write_post(
+                f"p-{log_format}.md", article(f"Post {log_format}", publish_at="2020-01-01T00:00:00Z")
+            )
+            result = tagcast("serve", "--once", "--log-format", log_format, cwd=site.root, env=ENV)
+            assert result.returncode == 0, result.stderr
+            assert "refused (422)" in result.stderr  # the failure was logged
+            assert leaks(result.stderr) == []
+        assert len(fake.requests_to("POST", "/api/v1/statuses")) == 2
