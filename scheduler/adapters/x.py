@@ -19,6 +19,8 @@ part as unknown.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -53,16 +55,17 @@ class TokenRejected(AuthError):
     """A 401: the token is wrong or expired (an OAuth 2.0 token may be refreshed once)."""
 
 
-def x_errors(response: httpx.Response) -> DeliveryError | None:
+def x_errors(response: httpx.Response, redact: Callable[[str], str] | None = None) -> DeliveryError | None:
     """X's ``403 … duplicate content`` means an identical post is out, probably this one: never resend it."""
     where = describe_request("x", response.request)
     if response.status_code == 403 and "duplicate" in response.text.lower():
         return UnknownOutcome(
-            f"{where}: {error_reason(response)} "
+            f"{where}: {error_reason(response, redact=redact)} "
             "The post is probably out already (X does not say which post it duplicates)."
         )
     if response.status_code == 401:
-        return TokenRejected(f"{where} rejected the credentials (401): {error_reason(response)}")
+        reason = error_reason(response, redact=redact)
+        return TokenRejected(f"{where} rejected the credentials (401): {reason}")
     return None
 
 
@@ -130,6 +133,7 @@ class XAdapter(Adapter):
                 network=self.network,
                 data=data,
                 headers=headers,
+                guard=self.guard,
             )
         except PermanentDeliveryError as exc:
             raise AuthError(
@@ -162,7 +166,8 @@ class XAdapter(Adapter):
                     headers=headers,
                     json=json,
                     idempotent=idempotent,
-                    errors=x_errors,
+                    errors=partial(x_errors, redact=self.guard.redact),
+                    guard=self.guard,
                 )
             except TokenRejected:
                 if refreshed or not self._can_refresh():

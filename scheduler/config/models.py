@@ -6,7 +6,7 @@ Secrets (tokens, passwords, webhook URLs) are ``SecretStr``: they come from the 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -92,6 +92,13 @@ class ChannelSettings(Section):
     url: str | None = Field(None, description="Target URL of the generic webhook adapter.")
     path: str | None = Field(None, description="Folder of the file adapter (default var/outbox).")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keys for third-party adapters.")
+    request_deadline: Duration = Field(  # type: ignore[assignment]
+        default="60s",
+        description="Longest time one request to the network may take in all: connect, headers and body.",
+    )
+    max_response_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest answer read from the network, in bytes."
+    )
 
     token: SecretStr | None = None
     password: SecretStr | None = None
@@ -123,6 +130,13 @@ class ChannelSettings(Section):
     @classmethod
     def _lowercase_network(cls, value: str) -> str:
         return value.strip().lower()
+
+    @field_validator("request_deadline")
+    @classmethod
+    def _positive_deadline(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("request_deadline must be longer than 0s, e.g. '30s'")
+        return value
 
     def secret_value(self, key: str) -> str | None:
         """The plain value of a secret key, for adapters only (never log it)."""
