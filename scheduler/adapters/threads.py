@@ -22,9 +22,9 @@ never published twice and a part never gets a second container while its first m
 
 Quota: Threads allows 250 posts and 1000 replies per 24 hours. Before a delivery the adapter reads
 ``GET /{user_id}/threads_publishing_limit``; when the quota is used up it raises TransientDeliveryError with
-``retry_after`` = :data:`QUOTA_RECHECK`, which pauses the channel (the API does not say when the rolling window
-frees a post, so the quota is read again then). A receipt that used the last post of the quota carries the
-same pause.
+``retry_after`` = :data:`QUOTA_RECHECK`, which pauses the channel (the API does not say when the rolling
+window frees a post, so the quota is read again then). A receipt that used the last post of the quota
+carries the same pause.
 
 Images are not sent yet: articles carry no image for this adapter to pass as ``image_url``.
 """
@@ -214,8 +214,9 @@ class ThreadsAdapter(Adapter):
         return link if isinstance(link, str) and link else None
 
     async def _find_published(self, post: Outgoing, index: int, reply_to: str | None, container: str) -> str:
-        """The media id of part ``index``, whose container says PUBLISHED: the container does not name its post,
-        so it is the account's most recent post (``/threads``) or reply (``/replies``) with this text."""
+        """The media id of part ``index``, whose container says PUBLISHED: the container does not name its
+        post, so it is the account's most recent post (``/threads``) or reply (``/replies``) with this
+        text."""
         listing = "threads" if reply_to is None else "replies"
         answer = await self._get(
             f"{self.user_id}/{listing}", fields="id,text,permalink,timestamp,replied_to", limit=RECENT_POSTS
@@ -230,8 +231,8 @@ class ThreadsAdapter(Adapter):
             return str(item["id"])
         raise UnknownOutcome(
             f"threads: part {index + 1}/{len(post.parts)} of delivery {post.delivery_id} is published "
-            f"(container {container}), but it is not among the account's {RECENT_POSTS} most recent {listing}, "
-            "so its id is unknown. Find it on the account, then run "
+            f"(container {container}), but it is not among the account's {RECENT_POSTS} most recent "
+            f"{listing}, so its id is unknown. Find it on the account, then run "
             f"`tagcast queue resolve {post.delivery_id} --sent URL`"
         )
 

@@ -10,8 +10,8 @@
   media id; publishing it again, or a container that is not ready, is an error. 250 posts and 1000 replies per
   24 hours (``quota_used`` / ``reply_quota_used`` start the count); past them the error has subcode 2207042.
 - ``GET /{container}?fields=status`` (PUBLISHED, FINISHED, IN_PROGRESS, ERROR, EXPIRED); ``GET /{media}`` with
-  ``permalink``; ``GET /{user}/threads`` and ``/replies`` (newest first); ``GET /{user}/threads_publishing_limit``;
-  ``GET /me?fields=id,username``.
+  ``permalink``; ``GET /{user}/threads`` and ``/replies`` (newest first);
+  ``GET /{user}/threads_publishing_limit``; ``GET /me?fields=id,username``.
 
 ``fake.posts`` lists published posts, oldest first; ``fake.containers`` every container by id.
 """
@@ -146,7 +146,9 @@ class ThreadsFake(FakeServer):
         if container.reply_to is None and self.quota_used >= 250:
             return graph_error("You have reached the maximum number of posts", 9, 400, error_subcode=2207042)
         if container.reply_to is not None and self.reply_quota_used >= 1000:
-            return graph_error("You have reached the maximum number of replies", 9, 400, error_subcode=2207042)
+            return graph_error(
+                "You have reached the maximum number of replies", 9, 400, error_subcode=2207042
+            )
         media = Media(self._next_id(), container.text, container.reply_to, container.id)
         self.posts.append(media)
         container.status, container.media_id = "PUBLISHED", media.id
