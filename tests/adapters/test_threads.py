@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakes.server import Reply, Request, route
-from fakes.threads import V, ThreadsFake
+from fakes.threads import ThreadsFake, V
 from pydantic import SecretStr
 
 from scheduler.adapters.http import PAUSE_KEY
@@ -216,7 +216,8 @@ async def test_six_links_are_refused_before_sending(fake: ThreadsFake) -> None:
 
 async def test_the_user_id_key_names_the_account(fake: ThreadsFake) -> None:
     async with client() as http:
-        await adapter(fake, http, user_id=fake.user_id).publish(outgoing([SINGLE]), DurableJournal().journal())
+        numbered = adapter(fake, http, user_id=fake.user_id)
+        await numbered.publish(outgoing([SINGLE]), DurableJournal().journal())
         with pytest.raises(PermanentDeliveryError) as caught:
             await adapter(fake, http, user_id="999").publish(outgoing(["other"]), DurableJournal().journal())
     assert fake.requests_to("POST", rf"^{V}/{fake.user_id}/threads$")
