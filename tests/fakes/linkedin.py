@@ -72,6 +72,7 @@ class LinkedInFake(FakeServer):
         name: str = "Alice Example",
         organizations: tuple[str, ...] = ("2414183",),
         openid: bool = True,
+        names_duplicates: bool = True,
     ) -> None:
         super().__init__()
         self.token = token
@@ -79,6 +80,7 @@ class LinkedInFake(FakeServer):
         self.member_name = name
         self.organizations = organizations
         self.openid = openid
+        self.names_duplicates = names_duplicates
         self.posts: list[Post] = []
         self._ids = itertools.count(7_141_138_937_766_000_000 + secrets.randbelow(10**6), 3)
 
@@ -130,7 +132,8 @@ class LinkedInFake(FakeServer):
             return error(422, "/commentary: length must be at most 3000", "FIELD_LENGTH_TOO_LONG")
         for post in self.posts:
             if post.commentary == commentary and post.author == author:
-                message = f"Unable to create post: Content is a duplicate of {post.id}"
+                of = f" of {post.id}" if self.names_duplicates else ""
+                message = f"Unable to create post: Content is a duplicate{of}"
                 details = {"inputErrors": [{"code": "DUPLICATE_POST", "input": {"inputPath": {}}}]}
                 return error(422, message, errorDetails=details)
         post = Post(f"urn:li:share:{next(self._ids)}", author, commentary, read_little_text(commentary))
