@@ -96,6 +96,10 @@ class Throttled(TransientDeliveryError):
     """A 429: the post surely was not created."""
 
 
+class NoProfile(PermanentDeliveryError):
+    """``/v2/userinfo`` answered 403: the token works but lacks the OpenID scopes that name its member."""
+
+
 class LinkedInAdapter(Adapter):
     """Posts to LinkedIn as ``author``; see the module docstring for settings and duplicates."""
 
@@ -260,6 +264,12 @@ class LinkedInAdapter(Adapter):
         """The member behind the token (``GET /v2/userinfo``, OpenID scope ``profile``) and the author."""
         author = self._author()
         headers = self._headers()
+
+        def no_profile(response: httpx.Response) -> DeliveryError | None:
+            if response.status_code == 403:
+                return NoProfile(error_reason(response))
+            return self._errors(response)
+
         try:
             response = await send(
                 self.http,
@@ -267,11 +277,9 @@ class LinkedInAdapter(Adapter):
                 f"{self.base_url}/v2/userinfo",
                 network=self.network,
                 headers=headers,
-                errors=self._errors,
+                errors=no_profile,
             )
-        except AuthError as exc:
-            if "403" not in exc.reason:
-                raise
+        except NoProfile:
             return Identity(
                 account=author,
                 detail="the token is valid, but without the openid and profile scopes LinkedIn does not "
