@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import graph_error, graph_errors
+from scheduler.adapters.graph import describe_expiry, graph_error, graph_errors
 from scheduler.adapters.http import (
     describe_request,
     error_reason,
@@ -185,4 +185,24 @@ class FacebookAdapter(Adapter):
         return Identity(
             account=f"{name} (Page {page.get('id') or self._page_id()})",
             url=link if isinstance(link, str) else None,
+            detail=await self.token_expiry(),
         )
+
+    async def token_expiry(self) -> str:
+        """When the token expires, from ``GET /debug_token`` (``expires_at``, 0 for a Page token that does
+        not), or why that could not be read."""
+        try:
+            response = await send(
+                self.http,
+                "GET",
+                f"{self.base_url}/debug_token",
+                network=self.network,
+                params={"input_token": self._token(), "access_token": self._token()},
+                errors=self._errors,
+            )
+            data = read_json(response, network=self.network).get("data")
+        except DeliveryError as exc:
+            return f"could not read when the token expires: {exc.reason}"
+        expires_at = data.get("expires_at") if isinstance(data, dict) else None
+        described = describe_expiry(expires_at if isinstance(expires_at, int) else None)
+        return described or "Facebook did not say when the token expires"

@@ -3,8 +3,10 @@ message, Graph errors (token, rate limits), and who ``check`` says it posts as."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from pydantic import SecretStr
 
 from scheduler.adapters.base import Outgoing
 from scheduler.adapters.facebook import FACEBOOK_LIMIT, FacebookAdapter
-from scheduler.adapters.graph import business_use_case_wait
+from scheduler.adapters.graph import business_use_case_wait, describe_expiry
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
 from scheduler.models import Article
@@ -152,3 +154,25 @@ def test_defaults_are_those_of_the_design() -> None:
     facebook = FacebookAdapter("fb", settings, http=None, root=Path("."))  # type: ignore[arg-type]
     assert facebook.base_url == "https://graph.facebook.com/v21.0"
     assert FacebookAdapter.length_rules(settings).limit == FACEBOOK_LIMIT == 63_206
+
+
+async def test_check_says_when_the_token_expires() -> None:
+    expires_at = int(time.time()) + 40 * 86400 + 3600
+    day = datetime.fromtimestamp(expires_at, UTC).date().isoformat()
+    with FacebookFake(token=TOKEN, token_expires_at=expires_at).running() as fake:
+        async with client() as http:
+            identity = await adapter(fake, http).check()
+    assert identity.detail == f"the token expires on {day} (in 40 days)"
+
+
+async def test_check_says_a_page_token_does_not_expire(fake: FacebookFake) -> None:
+    async with client() as http:
+        identity = await adapter(fake, http).check()
+    assert identity.detail == "the token does not expire"
+
+
+def test_expiry_wording() -> None:
+    now = 1_800_000_000.0
+    assert describe_expiry(None, now=now) is None
+    assert describe_expiry(now - 10, now=now) == "the token expired on 2027-01-15"
+    assert describe_expiry(now + 86400 + 5, now=now) == "the token expires on 2027-01-16 (in 1 day)"

@@ -108,3 +108,10 @@ def test_a_token_file_is_read(tmp_path: Path, fakes: Fakes) -> None:
     result = tagcast(root, "channels", "test", "threads", tokens={})
     assert result.exit_code == 0, result.output
     assert "@alice.threads" in result.stdout
+
+
+def test_channels_test_prints_when_a_facebook_token_expires(tmp_path: Path, fakes: Fakes) -> None:
+    fakes.facebook.token_expires_at = 4_102_444_800
+    result = tagcast(workspace(tmp_path, fakes), "channels", "test", "facebook")
+    assert result.exit_code == 0, result.output
+    assert "the token expires on 2100-01-01" in result.stdout

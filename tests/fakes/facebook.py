@@ -5,7 +5,8 @@
 - ``POST /v21.0/{page_id}/feed`` with ``message`` and/or ``link``: one of them is required (code 100), the
   message is at most 63,206 characters; the same message as an earlier post is ``(#506) Duplicate status
   message``; success is ``{"id":"{page_id}_{post_id}"}``.
-- ``GET /v21.0/{page_id}?fields=name`` and ``GET /v21.0/{post_id}?fields=permalink_url``.
+- ``GET /v21.0/{page_id}?fields=name``, ``GET /v21.0/{post_id}?fields=permalink_url``, and
+  ``GET /v21.0/debug_token?input_token=`` (``expires_at``: ``token_expires_at``, 0 for never).
 - A ``500`` fault answers Graph code 2 and, like Facebook (koala#699), may have made the post: with
   ``fake.commit_on_500`` the request is handled before the error is answered.
 
@@ -46,11 +47,13 @@ class FacebookFake(FakeServer):
         token: str = "fb-page-token",
         page_id: str = "104857392011234",
         page_name: str = "Tagcast News",
+        token_expires_at: int = 0,
     ) -> None:
         super().__init__()
         self.token = token
         self.page_id = page_id
         self.page_name = page_name
+        self.token_expires_at = token_expires_at
         self.commit_on_500 = False
         self.posts: list[PagePost] = []
         self._ids = itertools.count(122_000_000_000_000_000 + secrets.randbelow(10**6), 11)
@@ -98,6 +101,22 @@ class FacebookFake(FakeServer):
         post = PagePost(f"{self.page_id}_{next(self._ids)}", str(message or ""), link)
         self.posts.append(post)
         return Reply.json({"id": post.id})
+
+    @route("GET", V + "/debug_token")
+    def debug_token(self, request: Request) -> Reply:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        if request.arg("input_token") != self.token:
+            return graph_error("(#100) The input_token is invalid", 100)
+        data = {
+            "app_id": "1234567890",
+            "type": "PAGE",
+            "is_valid": True,
+            "expires_at": self.token_expires_at,
+            "profile_id": self.page_id,
+            "scopes": ["pages_manage_posts", "pages_read_engagement", "pages_show_list"],
+        }
+        return Reply.json({"data": data})
 
     @route("GET", V + "/{node}")
     def node(self, request: Request) -> Reply:
