@@ -133,7 +133,7 @@ def describe_expiry(expires_at: int | float | None, *, now: float | None = None)
         return "the token does not expire"
     moment = time.time() if now is None else now
     day = datetime.fromtimestamp(expires_at, UTC).date().isoformat()
-    days = int((expires_at - moment) // 86400)
+    days = round((expires_at - moment) / 86400)
     if expires_at <= moment:
         return f"the token expired on {day}"
     return f"the token expires on {day} (in {days} day{'s' if days != 1 else ''})"

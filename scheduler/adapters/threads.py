@@ -26,19 +26,31 @@ Quota: Threads allows 250 posts and 1000 replies per 24 hours. Before a delivery
 window frees a post, so the quota is read again then). A receipt that used the last post of the quota
 carries the same pause.
 
+Token refresh: a long-lived token lasts 60 days and can be refreshed once it is a day old
+(``GET /refresh_access_token?grant_type=th_refresh_token``). When the token comes from the channel's
+``token_file`` (and not from the environment, which would win over the file), the adapter refreshes it before
+a post once the file is :data:`REFRESH_AGE` old, and ``tagcast channels test`` refreshes it to learn its
+expiry; the new token is written to that file (atomically, keeping its permissions), never to the TOML file.
+
 Images are not sent yet: articles carry no image for this adapter to pass as ``image_url``.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import graph_error, graph_errors
+from scheduler.adapters.graph import describe_expiry, graph_error, graph_errors
 from scheduler.adapters.http import PAUSE_KEY, read_json, refuse_over_length, send
+from scheduler.config.atomic import atomic_write_text
+from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
     DeliveryError,
@@ -47,6 +59,8 @@ from scheduler.errors import (
     UnknownOutcome,
 )
 
+log = logging.getLogger("tagcast.adapters.threads")
+
 DEFAULT_BASE_URL = "https://graph.threads.net/v1.0"
 JOURNAL_VERSION = 1
 QUOTA_RECHECK = 3600.0
@@ -54,6 +68,10 @@ QUOTA_RECHECK = 3600.0
 CONTAINER_WAIT = 30.0
 """Seconds to wait for a container still ``IN_PROGRESS`` (Meta suggests about 30 s for media)."""
 RECENT_POSTS = 25
+REFRESH_AGE = 7 * 86400
+"""A token file not rewritten for this long (its modification time) is refreshed before the next post."""
+REFRESH_RETRY = 3600.0
+"""Seconds before a failed refresh is tried again."""
 QUOTA_SUBCODES = frozenset({2207042})
 """Error subcodes read as "publishing quota reached" (Instagram's code; the Threads one is unconfirmed)."""
 TOKEN_FIX = (
@@ -77,6 +95,13 @@ class ThreadsAdapter(Adapter):
 
     network = "threads"
 
+    def __init__(
+        self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path
+    ) -> None:
+        super().__init__(channel, settings, http=http, root=root)
+        self._refreshed: str | None = None
+        self._next_refresh = 0.0
+
     @property
     def base_url(self) -> str:
         return (self.settings.base_url or DEFAULT_BASE_URL).strip().rstrip("/")
@@ -86,7 +111,7 @@ class ThreadsAdapter(Adapter):
         return (self.settings.user_id or "me").strip() or "me"
 
     def _token(self) -> str:
-        token = self.settings.secret_value("token")
+        token = self._refreshed or self.settings.secret_value("token")
         if not token:
             raise AuthError(
                 f"channels.{self.channel}.token is not set: {TOKEN_FIX} "
@@ -133,6 +158,7 @@ class ThreadsAdapter(Adapter):
         state = _state(journal)
         if len(state["parts"]) >= len(post.parts):
             return self._receipt(state, None)
+        await self._refresh_when_due()
         quota = await self.quota()
         replies = len(post.parts) - max(len(state["parts"]), 1)
         self._refuse_when_used_up(quota, first=not state["parts"], replies=replies)
@@ -290,6 +316,91 @@ class ThreadsAdapter(Adapter):
             return None
         return self._receipt(state, None)
 
+    # --- token refresh -----------------------------------------------------------------------------------
+
+    def token_file(self) -> Path | None:
+        """The channel's ``token_file`` when the token in use is the one it holds: only then does a refreshed
+        token written there take effect (an environment variable or ``.env`` wins over the file)."""
+        name = self.settings.token_file
+        if not name:
+            return None
+        path = Path(name).expanduser()
+        path = path if path.is_absolute() else self.root / path
+        try:
+            stored = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return path if stored and stored == self._token() else None
+
+    @property
+    def refresh_url(self) -> str:
+        """``/refresh_access_token`` on the API host, outside the version path."""
+        return re.sub(r"/v\d+(\.\d+)?$", "", self.base_url) + "/refresh_access_token"
+
+    async def refresh_token(self) -> int | None:
+        """Exchange the token for a fresh 60-day one, store it in :meth:`token_file`, and use it from now on.
+
+        Returns ``expires_in`` (seconds) when Threads says it. Raises AuthError when the token is no longer
+        valid, and PermanentDeliveryError when there is no token file to keep the new token in.
+        """
+        path = self.token_file()
+        if path is None:
+            raise PermanentDeliveryError(
+                f"threads: channels.{self.channel} cannot keep a refreshed token: put the token in a file, "
+                f"set token_file to it, and leave TAGCAST_CHANNELS__{self.channel.upper()}__TOKEN unset"
+            )
+        response = await send(
+            self.http,
+            "GET",
+            self.refresh_url,
+            network=self.network,
+            params={"grant_type": "th_refresh_token", "access_token": self._token()},
+            errors=self._errors,
+        )
+        answer = read_json(response, network=self.network)
+        token = answer.get("access_token")
+        if not isinstance(token, str) or not token.strip():
+            raise TransientDeliveryError("threads: the token refresh answered without an access_token")
+        atomic_write_text(path, token.strip() + "\n")
+        self._refreshed = token.strip()
+        expires_in = answer.get("expires_in")
+        days = f"; it expires in {int(expires_in) // 86400} days" if isinstance(expires_in, int) else ""
+        log.info("threads: refreshed the token of channel %s and stored it in %s%s", self.channel, path, days)
+        return expires_in if isinstance(expires_in, int) else None
+
+    async def _refresh_when_due(self) -> None:
+        """Refresh the token when its file is :data:`REFRESH_AGE` old; a failure other than a dead token is
+        logged and tried again after :data:`REFRESH_RETRY` (the token still works until it expires)."""
+        now = time.time()
+        if now < self._next_refresh:
+            return
+        path = self.token_file()
+        if path is None or now - path.stat().st_mtime < REFRESH_AGE:
+            return
+        try:
+            await self.refresh_token()
+        except AuthError:
+            raise
+        except DeliveryError as exc:
+            self._next_refresh = now + REFRESH_RETRY
+            log.warning("threads: could not refresh the token of channel %s: %s", self.channel, exc.reason)
+
+    async def _token_news(self) -> str:
+        """For ``channels test``: the token refreshed and its expiry, or why it is not refreshed."""
+        if self.token_file() is None:
+            return (
+                "the token is not refreshed by tagcast and lasts 60 days: keep it in a file named by "
+                "token_file (not in the environment) so tagcast can renew it"
+            )
+        try:
+            expires_in = await self.refresh_token()
+        except AuthError:
+            raise
+        except DeliveryError as exc:
+            return f"could not refresh the token (Threads refreshes tokens at least a day old): {exc.reason}"
+        expiry = describe_expiry(time.time() + expires_in if expires_in is not None else None)
+        return f"token refreshed and stored in {self.settings.token_file}" + (f": {expiry}" if expiry else "")
+
     # --- checks ----------------------------------------------------------------------------------------
 
     async def check(self) -> Identity:
@@ -307,6 +418,7 @@ class ThreadsAdapter(Adapter):
                 f"{quota.posts_used} of {quota.posts_total} posts and {quota.replies_used} of "
                 f"{quota.replies_total} replies used in the last 24 hours"
             )
+        detail = f"{detail}; {await self._token_news()}"
         return Identity(account=f"@{username}", url=f"https://www.threads.net/@{username}", detail=detail)
 
 

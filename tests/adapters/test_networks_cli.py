@@ -97,7 +97,7 @@ def test_the_design_keys_make_a_valid_config(tmp_path: Path, fakes: Fakes) -> No
     assert not any(token in result.output for token in TOKENS.values())
 
 
-def test_a_token_file_is_read(tmp_path: Path, fakes: Fakes) -> None:
+def test_a_token_file_is_read_and_refreshed(tmp_path: Path, fakes: Fakes) -> None:
     root = workspace(tmp_path, fakes)
     (root / "threads.token").write_text(TOKENS["THREADS"] + "\n", encoding="utf-8")
     config = root / "config" / "tagcast.toml"
@@ -108,6 +108,11 @@ def test_a_token_file_is_read(tmp_path: Path, fakes: Fakes) -> None:
     result = tagcast(root, "channels", "test", "threads", tokens={})
     assert result.exit_code == 0, result.output
     assert "@alice.threads" in result.stdout
+    assert "token refreshed and stored in threads.token: the token expires on" in result.stdout
+    fresh = (root / "threads.token").read_text(encoding="utf-8").strip()
+    assert fresh == f"{TOKENS['THREADS']}-refreshed-1"
+    assert config.read_text(encoding="utf-8") == text, "a refreshed token never goes into the TOML"
+    assert fresh not in result.output
 
 
 def test_channels_test_prints_when_a_facebook_token_expires(tmp_path: Path, fakes: Fakes) -> None:

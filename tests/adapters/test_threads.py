@@ -3,7 +3,11 @@ status after a crash, the 24-hour quota as a channel pause, and who ``check`` sa
 
 from __future__ import annotations
 
+import os
+import stat
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -231,7 +235,9 @@ async def test_check_names_the_account_and_the_quota() -> None:
             identity = await adapter(fake, http).check()
     assert identity.account == "@alice.threads"
     assert identity.url == "https://www.threads.net/@alice.threads"
-    assert identity.detail == "12 of 250 posts and 0 of 1000 replies used in the last 24 hours"
+    assert identity.detail is not None
+    assert identity.detail.startswith("12 of 250 posts and 0 of 1000 replies used in the last 24 hours; ")
+    assert "the token is not refreshed by tagcast" in identity.detail
 
 
 def test_defaults_are_those_of_the_design() -> None:
@@ -240,3 +246,84 @@ def test_defaults_are_those_of_the_design() -> None:
     assert threads.base_url == "https://graph.threads.net/v1.0"
     assert threads.user_id == "me"
     assert ThreadsAdapter.length_rules(settings).limit == 500
+
+
+# --- token refresh -----------------------------------------------------------------------------------------
+
+
+def filed(fake: ThreadsFake, http: object, root: Path, *, age_days: float) -> ThreadsAdapter:
+    """An adapter whose token comes from ``root/secrets/threads.token``, last written ``age_days`` ago."""
+    path = root / "secrets" / "threads.token"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(TOKEN + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    written = time.time() - age_days * 86400
+    os.utime(path, (written, written))
+    settings = ChannelSettings(
+        network="threads", base_url=fake.api_url, token=SecretStr(TOKEN), token_file="secrets/threads.token"
+    )
+    return ThreadsAdapter("th", settings, http=http, root=root)  # type: ignore[arg-type]
+
+
+async def test_an_old_token_file_is_refreshed_before_a_post(fake: ThreadsFake, tmp_path: Path) -> None:
+    async with client() as http:
+        threads = filed(fake, http, tmp_path, age_days=8)
+        await threads.publish(outgoing([SINGLE]), DurableJournal().journal())
+        await threads.publish(outgoing(["second"], delivery_id="d-2"), DurableJournal().journal())
+    path = tmp_path / "secrets" / "threads.token"
+    fresh = f"{TOKEN}-refreshed-1"
+    assert path.read_text(encoding="utf-8") == fresh + "\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert fake.refreshes == 1
+    [refresh] = fake.requests_to("GET", r"^/refresh_access_token$")
+    assert refresh.arg("grant_type") == "th_refresh_token"
+    assert [r.fields()["access_token"] for r in fake.requests_to("POST", r"/threads$")] == [fresh, fresh]
+    assert len(fake.posts) == 2
+
+
+async def test_a_recent_token_file_is_left_alone(fake: ThreadsFake, tmp_path: Path) -> None:
+    async with client() as http:
+        await filed(fake, http, tmp_path, age_days=2).publish(outgoing([SINGLE]), DurableJournal().journal())
+    assert fake.refreshes == 0
+    assert (tmp_path / "secrets" / "threads.token").read_text(encoding="utf-8") == TOKEN + "\n"
+
+
+async def test_a_token_from_the_environment_is_never_written_to_the_file(
+    fake: ThreadsFake, tmp_path: Path
+) -> None:
+    async with client() as http:
+        threads = filed(fake, http, tmp_path, age_days=30)
+        (tmp_path / "secrets" / "threads.token").write_text("an-older-token\n", encoding="utf-8")
+        await threads.publish(outgoing([SINGLE]), DurableJournal().journal())
+        with pytest.raises(PermanentDeliveryError) as caught:
+            await threads.refresh_token()
+    assert fake.refreshes == 0
+    assert (tmp_path / "secrets" / "threads.token").read_text(encoding="utf-8") == "an-older-token\n"
+    assert "leave TAGCAST_CHANNELS__TH__TOKEN unset" in caught.value.reason
+
+
+async def test_a_refused_refresh_does_not_stop_the_post(
+    fake: ThreadsFake, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.refresh_refused = True
+    async with client() as http:
+        threads = filed(fake, http, tmp_path, age_days=8)
+        await threads.publish(outgoing([SINGLE]), DurableJournal().journal())
+        await threads.publish(outgoing(["second"], delivery_id="d-2"), DurableJournal().journal())
+    assert len(fake.posts) == 2
+    assert len(fake.requests_to("GET", r"^/refresh_access_token$")) == 1, "retried at once"
+    assert "could not refresh the token of channel th" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+async def test_check_refreshes_a_filed_token_and_says_when_it_expires(
+    fake: ThreadsFake, tmp_path: Path
+) -> None:
+    day = datetime.fromtimestamp(time.time() + 60 * 86400, UTC).date().isoformat()
+    async with client() as http:
+        identity = await filed(fake, http, tmp_path, age_days=1).check()
+    assert identity.detail is not None
+    assert identity.detail.endswith(
+        f"token refreshed and stored in secrets/threads.token: the token expires on {day} (in 60 days)"
+    )
+    assert fake.refreshes == 1

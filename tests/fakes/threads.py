@@ -13,6 +13,10 @@
   ``permalink``; ``GET /{user}/threads`` and ``/replies`` (newest first);
   ``GET /{user}/threads_publishing_limit``; ``GET /me?fields=id,username``.
 
+- ``GET /refresh_access_token?grant_type=th_refresh_token`` (no version in the path) answers a new token
+  valid from then on, ``expires_in`` 60 days; with ``refresh_refused`` it refuses (as for a token less than a
+  day old).
+
 ``fake.posts`` lists published posts, oldest first; ``fake.containers`` every container by id.
 """
 
@@ -70,6 +74,9 @@ class ThreadsFake(FakeServer):
     ) -> None:
         super().__init__()
         self.token = token
+        self.tokens = {token}
+        self.refreshes = 0
+        self.refresh_refused = False
         self.user_id = user_id
         self.username = username
         self.quota_used = quota_used
@@ -100,7 +107,7 @@ class ThreadsFake(FakeServer):
 
     def _refused(self, request: Request, user: str | None = None) -> Reply | None:
         token = request.arg("access_token") or request.fields().get("access_token")
-        if token != self.token:
+        if token not in self.tokens:
             return graph_error("Invalid OAuth access token - Cannot parse access token", 190)
         if user is not None and user not in ("me", self.user_id):
             return graph_error(f"Unsupported request: object '{user}' does not exist", 100)
@@ -110,6 +117,19 @@ class ThreadsFake(FakeServer):
         return str(next(self._ids))
 
     # --- API ---------------------------------------------------------------------------------------------
+
+    @route("GET", "/refresh_access_token")
+    def refresh(self, request: Request) -> Reply:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        if request.arg("grant_type") != "th_refresh_token":
+            return graph_error("Param grant_type must be th_refresh_token", 100)
+        if self.refresh_refused:
+            return graph_error("Session has not been active for at least 24 hours", 100)
+        self.refreshes += 1
+        fresh = f"{self.token}-refreshed-{self.refreshes}"
+        self.tokens.add(fresh)
+        return Reply.json({"access_token": fresh, "token_type": "bearer", "expires_in": 60 * 86400})
 
     @route("POST", V + "/{user}/threads")
     def create_container(self, request: Request) -> Reply:
