@@ -60,6 +60,8 @@ DUPLICATE_WINDOW = 60 * 60
 AUTHOR = re.compile(r"urn:li:(person|organization):[A-Za-z0-9_-]+")
 VERSION = re.compile(r"20\d{2}(0[1-9]|1[0-2])")
 DUPLICATE_OF = re.compile(r"duplicate of (urn:li:[A-Za-z]+:[0-9A-Za-z_-]+)")
+NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Failures before the request left: the post surely was not created."""
 TOKEN_FIX = "LinkedIn access tokens last 60 days: authorize the app again and set a new token for the channel"
 
 
@@ -216,9 +218,10 @@ class LinkedInAdapter(Adapter):
             state["duplicate"] = True
             await journal.save()
             return self._receipt(state, None)
-        except Throttled:
-            state["sent_at"] = None
-            await journal.save()
+        except TransientDeliveryError as exc:
+            if isinstance(exc, Throttled) or isinstance(exc.__cause__, NEVER_LEFT):
+                state["sent_at"] = None
+                await journal.save()
             raise
         urn = response.headers.get("x-restli-id")
         if not urn:

@@ -195,3 +195,21 @@ def test_defaults_are_those_of_the_design() -> None:
     linkedin = LinkedInAdapter("li", settings, http=None, root=Path("."))  # type: ignore[arg-type]
     assert linkedin.base_url == "https://api.linkedin.com"
     assert LinkedInAdapter.length_rules(settings).limit == 3000
+
+
+async def test_an_unreachable_server_leaves_nothing_in_flight(tmp_path: Path) -> None:
+    settings = ChannelSettings(
+        network="linkedin",
+        base_url="http://127.0.0.1:9",
+        author="urn:li:person:AbC123xyz",
+        version="202511",
+        token=SecretStr(TOKEN),
+    )
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError) as caught:
+            await LinkedInAdapter("li", settings, http=http, root=tmp_path).publish(
+                outgoing([SINGLE]), durable.journal()
+            )
+    assert "cannot connect" in caught.value.reason
+    assert durable.saved["sent_at"] is None
