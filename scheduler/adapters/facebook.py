@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import describe_expiry, graph_error, graph_errors
+from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import (
     describe_request,
     error_reason,
@@ -39,6 +39,7 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.parts import PartsJournal
+from scheduler.adapters.tokens import describe_expiry
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 from scheduler.length import LengthRules

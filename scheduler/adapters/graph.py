@@ -21,9 +21,7 @@ becomes the wait.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -122,18 +120,3 @@ def graph_errors(network: str, *, fix: str) -> ErrorHook:
         return None
 
     return hook
-
-
-def describe_expiry(expires_at: int | float | None, *, now: float | None = None) -> str | None:
-    """``"the token expires on 2027-02-04 (in 60 days)"``, ``"the token does not expire"`` for ``0`` (Meta's
-    way of saying never), ``None`` when unknown."""
-    if expires_at is None or isinstance(expires_at, bool):
-        return None
-    if expires_at == 0:
-        return "the token does not expire"
-    moment = time.time() if now is None else now
-    day = datetime.fromtimestamp(expires_at, UTC).date().isoformat()
-    days = round((expires_at - moment) / 86400)
-    if expires_at <= moment:
-        return f"the token expired on {day}"
-    return f"the token expires on {day} (in {days} day{'s' if days != 1 else ''})"

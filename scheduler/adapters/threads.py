@@ -47,9 +47,9 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import describe_expiry, graph_error, graph_errors
+from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import PAUSE_KEY, read_json, refuse_over_length, send
-from scheduler.config.atomic import atomic_write_text
+from scheduler.adapters.tokens import TokenFile, describe_expiry
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -318,19 +318,10 @@ class ThreadsAdapter(Adapter):
 
     # --- token refresh -----------------------------------------------------------------------------------
 
-    def token_file(self) -> Path | None:
+    def token_file(self) -> TokenFile | None:
         """The channel's ``token_file`` when the token in use is the one it holds: only then does a refreshed
         token written there take effect (an environment variable or ``.env`` wins over the file)."""
-        name = self.settings.token_file
-        if not name:
-            return None
-        path = Path(name).expanduser()
-        path = path if path.is_absolute() else self.root / path
-        try:
-            stored = path.read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
-        return path if stored and stored == self._token() else None
+        return TokenFile.of(self.settings, self.root, current=self._token())
 
     @property
     def refresh_url(self) -> str:
@@ -343,8 +334,8 @@ class ThreadsAdapter(Adapter):
         Returns ``expires_in`` (seconds) when Threads says it. Raises AuthError when the token is no longer
         valid, and PermanentDeliveryError when there is no token file to keep the new token in.
         """
-        path = self.token_file()
-        if path is None:
+        stored = self.token_file()
+        if stored is None:
             raise PermanentDeliveryError(
                 f"threads: channels.{self.channel} cannot keep a refreshed token: put the token in a file, "
                 f"set token_file to it, and leave TAGCAST_CHANNELS__{self.channel.upper()}__TOKEN unset"
@@ -361,11 +352,16 @@ class ThreadsAdapter(Adapter):
         token = answer.get("access_token")
         if not isinstance(token, str) or not token.strip():
             raise TransientDeliveryError("threads: the token refresh answered without an access_token")
-        atomic_write_text(path, token.strip() + "\n")
+        stored.store(token)
         self._refreshed = token.strip()
         expires_in = answer.get("expires_in")
         days = f"; it expires in {int(expires_in) // 86400} days" if isinstance(expires_in, int) else ""
-        log.info("threads: refreshed the token of channel %s and stored it in %s%s", self.channel, path, days)
+        log.info(
+            "threads: refreshed the token of channel %s and stored it in %s%s",
+            self.channel,
+            stored.shown,
+            days,
+        )
         return expires_in if isinstance(expires_in, int) else None
 
     async def _refresh_when_due(self) -> None:
@@ -374,8 +370,8 @@ class ThreadsAdapter(Adapter):
         now = time.time()
         if now < self._next_refresh:
             return
-        path = self.token_file()
-        if path is None or now - path.stat().st_mtime < REFRESH_AGE:
+        stored = self.token_file()
+        if stored is None or stored.age(now) < REFRESH_AGE:
             return
         try:
             await self.refresh_token()
@@ -387,7 +383,8 @@ class ThreadsAdapter(Adapter):
 
     async def _token_news(self) -> str:
         """For ``channels test``: the token refreshed and its expiry, or why it is not refreshed."""
-        if self.token_file() is None:
+        stored = self.token_file()
+        if stored is None:
             return (
                 "the token is not refreshed by tagcast and lasts 60 days: keep it in a file named by "
                 "token_file (not in the environment) so tagcast can renew it"
@@ -399,7 +396,7 @@ class ThreadsAdapter(Adapter):
         except DeliveryError as exc:
             return f"could not refresh the token (Threads refreshes tokens at least a day old): {exc.reason}"
         expiry = describe_expiry(time.time() + expires_in if expires_in is not None else None)
-        return f"token refreshed and stored in {self.settings.token_file}" + (f": {expiry}" if expiry else "")
+        return f"token refreshed and stored in {stored.shown}" + (f": {expiry}" if expiry else "")
 
     # --- checks ----------------------------------------------------------------------------------------
 

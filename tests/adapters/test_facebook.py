@@ -17,7 +17,8 @@ from pydantic import SecretStr
 
 from scheduler.adapters.base import Outgoing
 from scheduler.adapters.facebook import FACEBOOK_LIMIT, FacebookAdapter
-from scheduler.adapters.graph import business_use_case_wait, describe_expiry
+from scheduler.adapters.graph import business_use_case_wait
+from scheduler.adapters.tokens import describe_expiry
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
 from scheduler.models import Article
