@@ -4,8 +4,10 @@ Credentials (secrets) are either OAuth 1.0a user context, ``api_key``, ``api_sec
 ``access_token_secret`` (each request is signed, see :mod:`scheduler.adapters.oauth1`), or an OAuth 2.0 user
 token ``oauth2_token`` with scopes ``tweet.read tweet.write users.read`` (+ ``offline.access``). With
 ``oauth2_refresh_token`` and ``client_id`` (and ``client_secret`` for a confidential client) an expired token
-is refreshed on a 401 and the new pair is kept in memory only. X rotates refresh tokens, so after a restart
-the configured refresh token may already be used up: the adapter then raises AuthError asking for new ones.
+is refreshed on a 401. X rotates refresh tokens, so the new pair is also written to ``oauth2_token_file`` and
+``oauth2_refresh_token_file`` when the tokens in use came from those files (:class:`TokenFile`; never the
+TOML). Otherwise it is kept in memory only, and after a restart the configured refresh token may already be
+used up: the adapter then raises AuthError asking for new ones.
 
 Settings: ``base_url`` (default ``https://api.x.com``), ``username`` (for receipt links; else learned from
 :meth:`XAdapter.check`), ``limit`` (280 weighted characters unless the account has a longer one).
@@ -35,6 +37,7 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.oauth1 import Credentials, authorization_header
+from scheduler.adapters.tokens import TokenFile
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -141,10 +144,18 @@ class XAdapter(Adapter):
         access = tokens.get("access_token")
         if not isinstance(access, str) or not access:
             raise AuthError("x: the token endpoint answered without an access_token")
+        self._keep("oauth2_token", self._oauth2_token, access)
         self._oauth2_token = access
         refresh = tokens.get("refresh_token")
         if isinstance(refresh, str) and refresh:
+            self._keep("oauth2_refresh_token", self._refresh_token, refresh)
             self._refresh_token = refresh
+
+    def _keep(self, key: str, old: str | None, new: str) -> None:
+        """Write a refreshed secret to the channel's ``<key>_file`` when ``old`` came from it."""
+        stored = TokenFile.of(self.settings, self.root, key, current=old) if old else None
+        if stored is not None:
+            stored.store(new)
 
     async def _call(
         self, method: str, path: str, *, json: Any = None, idempotent: bool = True

@@ -244,6 +244,29 @@ async def test_oauth2_token_is_refreshed_once_and_kept_in_memory(fake: XFake, tm
 
 
 @pytest.mark.anyio
+async def test_refreshed_oauth2_tokens_are_written_to_their_files(fake: XFake, tmp_path: Path) -> None:
+    (tmp_path / "x.access").write_text("o2-access\n", encoding="utf-8")
+    (tmp_path / "x.refresh").write_text("o2-refresh\n", encoding="utf-8")
+    config = oauth2(fake, oauth2_token_file="x.access", oauth2_refresh_token_file="x.refresh")
+    fake.expire_oauth2_tokens()
+    async with client() as http:
+        await x(http, config, tmp_path).publish(outgoing(["first"], delivery_id="1"), fresh())
+        fake.expire_oauth2_tokens()
+        restarted = config.model_copy(
+            update={
+                "oauth2_token": SecretStr((tmp_path / "x.access").read_text().strip()),
+                "oauth2_refresh_token": SecretStr((tmp_path / "x.refresh").read_text().strip()),
+            }
+        )
+        await x(http, restarted, tmp_path).publish(outgoing(["second"], delivery_id="2"), fresh())
+    assert (tmp_path / "x.access").read_text(encoding="utf-8") == "o2-access-2\n"
+    assert (tmp_path / "x.refresh").read_text(encoding="utf-8") == "o2-refresh-2\n"
+    assert [t.text for t in fake.tweets] == ["first", "second"], (
+        "the rotated refresh token survived a restart"
+    )
+
+
+@pytest.mark.anyio
 async def test_a_failed_refresh_says_what_to_do(fake: XFake, tmp_path: Path) -> None:
     fake.expire_oauth2_tokens()
     config = oauth2(fake, oauth2_refresh_token=SecretStr("used-up-refresh-token"))
