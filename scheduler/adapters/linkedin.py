@@ -27,14 +27,18 @@ whose answer was lost is ``unknown`` rather than sent again.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import (
+    ErrorHook,
     describe_request,
     error_reason,
     pause_extra,
@@ -43,6 +47,8 @@ from scheduler.adapters.http import (
     retry_after,
     send,
 )
+from scheduler.adapters.tokens import TokenFile, describe_expiry
+from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
     DeliveryError,
@@ -52,7 +58,10 @@ from scheduler.errors import (
 )
 from scheduler.length import escape_little_text
 
+log = logging.getLogger("tagcast.adapters.linkedin")
+
 DEFAULT_BASE_URL = "https://api.linkedin.com"
+DEFAULT_OAUTH_URL = "https://www.linkedin.com"
 RESTLI_PROTOCOL = "2.0.0"
 JOURNAL_VERSION = 1
 DUPLICATE_WINDOW = 60 * 60
@@ -98,6 +107,10 @@ class Throttled(TransientDeliveryError):
     """A 429: the post surely was not created."""
 
 
+class TokenRejected(AuthError):
+    """A 401: the access token expired (60 days) or was revoked; a refresh token may renew it once."""
+
+
 class NoProfile(PermanentDeliveryError):
     """``/v2/userinfo`` answered 403: the token works but lacks the OpenID scopes that name its member."""
 
@@ -108,9 +121,23 @@ class LinkedInAdapter(Adapter):
     network = "linkedin"
     supports_threads = False
 
+    def __init__(
+        self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path
+    ) -> None:
+        super().__init__(channel, settings, http=http, root=root)
+        self._access = settings.secret_value("token")
+        self._refresh = settings.secret_value("oauth2_refresh_token")
+        self._expires_at: float | None = None
+
     @property
     def base_url(self) -> str:
         return (self.settings.base_url or DEFAULT_BASE_URL).strip().rstrip("/")
+
+    @property
+    def oauth_url(self) -> str:
+        """Where tokens are refreshed: ``www.linkedin.com``, or ``base_url`` when one is set (a proxy, a
+        fake)."""
+        return (self.settings.base_url or DEFAULT_OAUTH_URL).strip().rstrip("/")
 
     def _author(self) -> str:
         author = (self.settings.author or "").strip()
@@ -123,7 +150,7 @@ class LinkedInAdapter(Adapter):
         return author
 
     def _headers(self) -> dict[str, str]:
-        token = self.settings.secret_value("token")
+        token = self._access or ("expired" if self._can_refresh() else None)
         if not token:
             raise AuthError(
                 f"channels.{self.channel}.token is not set: create an OAuth 2.0 access token with "
@@ -148,7 +175,7 @@ class LinkedInAdapter(Adapter):
         where = describe_request(self.network, response.request)
         status = response.status_code
         if status == 401:
-            return AuthError(f"{where} rejected the token (401): {error_reason(response)}; {TOKEN_FIX}")
+            return TokenRejected(f"{where} rejected the token (401): {error_reason(response)}; {TOKEN_FIX}")
         if status == 429:
             wait = retry_after(response.headers, response.content)
             note = f"; retry in {wait:g} s" if wait is not None else ""
@@ -194,20 +221,12 @@ class LinkedInAdapter(Adapter):
         if since is not None and time.time() - since > DUPLICATE_WINDOW:
             raise self._unknown(post)
         payload = self._payload(post.parts[0])
-        headers = self._headers()
+        self._headers()
         if since is None:
             state["sent_at"] = time.time()
             await journal.save()
         try:
-            response = await send(
-                self.http,
-                "POST",
-                f"{self.base_url}/rest/posts",
-                network=self.network,
-                headers=headers,
-                json=payload,
-                errors=self._errors,
-            )
+            response = await self._send("POST", "/rest/posts", json=payload, errors=self._errors)
         except DuplicatePost as exc:
             if exc.urn is None:
                 raise UnknownOutcome(
@@ -261,12 +280,85 @@ class LinkedInAdapter(Adapter):
             return None
         return await self.publish(post, journal)
 
+    # --- tokens ----------------------------------------------------------------------------------------
+
+    async def _send(self, method: str, path: str, *, errors: ErrorHook, json: Any = None) -> httpx.Response:
+        """One API call; a 401 renews the access token with the refresh token (when the app has one) and
+        the call is made once more."""
+        refreshed = False
+        while True:
+            try:
+                return await send(
+                    self.http,
+                    method,
+                    f"{self.base_url}{path}",
+                    network=self.network,
+                    headers=self._headers(),
+                    json=json,
+                    errors=errors,
+                )
+            except TokenRejected:
+                if refreshed or not self._can_refresh():
+                    raise
+                await self.refresh_token()
+                refreshed = True
+
+    def _can_refresh(self) -> bool:
+        """LinkedIn gives refresh tokens to approved apps only; they need the app's id and secret."""
+        return bool(self._refresh and self.settings.client_id and self.settings.secret_value("client_secret"))
+
+    async def refresh_token(self) -> None:
+        """Exchange the refresh token for a new access token (oauthlib builds and reads the exchange); the new
+        token goes to ``token_file`` (and a new refresh token to ``oauth2_refresh_token_file``) when the old
+        one came from there, never to the TOML file."""
+        client_id = self.settings.client_id or ""
+        oauth = WebApplicationClient(client_id)
+        body = oauth.prepare_refresh_body(
+            refresh_token=self._refresh or "",
+            client_id=client_id,
+            client_secret=self.settings.secret_value("client_secret") or "",
+        )
+        try:
+            response = await send(
+                self.http,
+                "POST",
+                f"{self.oauth_url}/oauth/v2/accessToken",
+                network=self.network,
+                content=body.encode("utf-8"),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            tokens = oauth.parse_request_body_response(response.text)
+        except (PermanentDeliveryError, OAuth2Error, ValueError) as exc:
+            reason = exc.reason if isinstance(exc, DeliveryError) else str(exc)
+            raise AuthError(
+                f"linkedin: the access token expired and renewing it failed ({reason}); refresh tokens last "
+                f"a year: authorize the app again and set new token and oauth2_refresh_token for "
+                f"channels.{self.channel}"
+            ) from exc
+        access = tokens.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise AuthError("linkedin: the token endpoint answered without an access_token")
+        self._keep("token", self._access, access)
+        self._access = access
+        refresh = tokens.get("refresh_token")
+        if isinstance(refresh, str) and refresh and refresh != self._refresh:
+            self._keep("oauth2_refresh_token", self._refresh, refresh)
+            self._refresh = refresh
+        expires_in = tokens.get("expires_in")
+        self._expires_at = time.time() + float(expires_in) if isinstance(expires_in, int | float) else None
+        log.info("linkedin: renewed the access token of channel %s with its refresh token", self.channel)
+
+    def _keep(self, key: str, old: str | None, new: str) -> None:
+        stored = TokenFile.of(self.settings, self.root, key, current=old) if old else None
+        if stored is not None:
+            stored.store(new)
+
     # --- checks ----------------------------------------------------------------------------------------
 
     async def check(self) -> Identity:
         """The member behind the token (``GET /v2/userinfo``, OpenID scope ``profile``) and the author."""
         author = self._author()
-        headers = self._headers()
+        self._headers()
 
         def no_profile(response: httpx.Response) -> DeliveryError | None:
             if response.status_code == 403:
@@ -274,14 +366,7 @@ class LinkedInAdapter(Adapter):
             return self._errors(response)
 
         try:
-            response = await send(
-                self.http,
-                "GET",
-                f"{self.base_url}/v2/userinfo",
-                network=self.network,
-                headers=headers,
-                errors=no_profile,
-            )
+            response = await self._send("GET", "/v2/userinfo", errors=no_profile)
         except NoProfile:
             return Identity(
                 account=author,
@@ -299,11 +384,23 @@ class LinkedInAdapter(Adapter):
                     f"linkedin: the token belongs to {name.strip() or member} ({member}), but "
                     f'channels.{self.channel}.author is {author}; set author = "{member}"'
                 )
-            return Identity(account=f"{name.strip()} ({author})".strip(), detail="posts as a member")
+            return Identity(
+                account=f"{name.strip()} ({author})".strip(), detail=self._with_expiry("posts as a member")
+            )
         return Identity(
             account=f"{author}",
-            detail=f"posts as the organization, with the token of {name.strip() or member}",
+            detail=self._with_expiry(
+                f"posts as the organization, with the token of {name.strip() or member}"
+            ),
         )
+
+    def _with_expiry(self, detail: str) -> str:
+        expiry = describe_expiry(self._expires_at)
+        if expiry is not None:
+            return f"{detail}; {expiry} (refreshed with the refresh token)"
+        if self._can_refresh():
+            return f"{detail}; the token is renewed with the refresh token when it expires"
+        return detail
 
 
 def _state(journal: Journal) -> dict[str, Any]:

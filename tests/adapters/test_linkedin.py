@@ -213,3 +213,67 @@ async def test_an_unreachable_server_leaves_nothing_in_flight(tmp_path: Path) ->
             )
     assert "cannot connect" in caught.value.reason
     assert durable.saved["sent_at"] is None
+
+
+# --- refresh tokens ----------------------------------------------------------------------------------------
+
+
+def refreshing(fake: LinkedInFake, http: Any, root: Path, **keys: Any) -> LinkedInAdapter:
+    (root / "li.token").write_text(TOKEN + "\n", encoding="utf-8")
+    values = {
+        "network": "linkedin",
+        "base_url": fake.base_url,
+        "author": fake.person,
+        "version": "202511",
+        "token": SecretStr(TOKEN),
+        "token_file": "li.token",
+        "oauth2_refresh_token": SecretStr(fake.refresh_token),
+        "client_id": fake.client[0],
+        "client_secret": SecretStr(fake.client[1]),
+        **keys,
+    }
+    return LinkedInAdapter("li", ChannelSettings.model_validate(values), http=http, root=root)
+
+
+async def test_an_expired_token_is_renewed_with_the_refresh_token(fake: LinkedInFake, tmp_path: Path) -> None:
+    fake.expire_tokens()
+    async with client() as http:
+        linkedin = refreshing(fake, http, tmp_path)
+        await linkedin.publish(outgoing([SINGLE]), DurableJournal().journal())
+        await linkedin.publish(outgoing(["second"], delivery_id="d-2"), DurableJournal().journal())
+        identity = await linkedin.check()
+    assert fake.refreshes == 1
+    [exchange] = fake.requests_to("POST", r"^/oauth/v2/accessToken$")
+    assert exchange.fields() == {
+        "grant_type": "refresh_token",
+        "refresh_token": fake.refresh_token,
+        "client_id": fake.client[0],
+        "client_secret": fake.client[1],
+    }
+    assert (tmp_path / "li.token").read_text(encoding="utf-8") == f"{TOKEN}-renewed-1\n"
+    assert [p.text for p in fake.posts] == [SINGLE, "second"]
+    assert identity.detail is not None
+    assert "the token expires on" in identity.detail
+    assert "(in 60 days) (refreshed with the refresh token)" in identity.detail
+
+
+async def test_a_refused_refresh_says_to_authorize_again(fake: LinkedInFake, tmp_path: Path) -> None:
+    fake.expire_tokens()
+    async with client() as http:
+        linkedin = refreshing(fake, http, tmp_path, oauth2_refresh_token=SecretStr("revoked-refresh-55"))
+        with pytest.raises(AuthError) as caught:
+            await linkedin.publish(outgoing([SINGLE]), DurableJournal().journal())
+    assert "authorize the app again" in caught.value.reason
+    assert "revoked-refresh-55" not in caught.value.reason
+    assert (tmp_path / "li.token").read_text(encoding="utf-8") == TOKEN + "\n"
+    assert fake.posts == []
+
+
+async def test_without_the_app_secret_a_401_is_not_retried(fake: LinkedInFake, tmp_path: Path) -> None:
+    fake.expire_tokens()
+    async with client() as http:
+        linkedin = refreshing(fake, http, tmp_path, client_secret=None)
+        with pytest.raises(AuthError) as caught:
+            await linkedin.publish(outgoing([SINGLE]), DurableJournal().journal())
+    assert "last 60 days" in caught.value.reason
+    assert fake.requests_to("POST", r"^/oauth/v2/accessToken$") == []

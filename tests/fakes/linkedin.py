@@ -10,6 +10,9 @@
   escapes are removed, so ``fake.posts[i].text`` is what readers see. The same commentary as an earlier post
   is ``422 DUPLICATE_POST … duplicate of urn:li:share:…``. Success is ``201`` with the URN in
   ``x-restli-id``.
+- ``POST /oauth/v2/accessToken`` (``grant_type=refresh_token``, ``refresh_token``, ``client_id``,
+  ``client_secret`` in the form) answers a new access token (``expires_in`` 60 days) and the same refresh
+  token; ``expire_tokens()`` makes every access token stop working.
 - ``GET /v2/userinfo`` (OpenID): ``sub`` and ``name``; ``403`` for a token without the ``openid`` scope.
 
 ``fake.posts`` lists what was created, oldest first.
@@ -76,6 +79,10 @@ class LinkedInFake(FakeServer):
     ) -> None:
         super().__init__()
         self.token = token
+        self.tokens = {token}
+        self.refresh_token = "li-refresh"
+        self.client = ("li-client", "li-client-secret")
+        self.refreshes = 0
         self.member = member
         self.member_name = name
         self.organizations = organizations
@@ -101,7 +108,7 @@ class LinkedInFake(FakeServer):
         return error(404, f"No virtual resource found for {request.path}", "RESOURCE_NOT_FOUND")
 
     def _unauthorized(self, request: Request) -> Reply | None:
-        if request.headers.get("authorization") != f"Bearer {self.token}":
+        if request.headers.get("authorization") not in {f"Bearer {t}" for t in self.tokens}:
             return error(401, "Invalid access token", "INVALID_ACCESS_TOKEN", serviceErrorCode=65600)
         return None
 
@@ -139,6 +146,40 @@ class LinkedInFake(FakeServer):
         post = Post(f"urn:li:share:{next(self._ids)}", author, commentary, read_little_text(commentary))
         self.posts.append(post)
         return Reply(201, b"", {"x-restli-id": post.id, "x-linkedin-id": post.id.rsplit(":", 1)[-1]})
+
+    def expire_tokens(self) -> None:
+        """Every access token stops working, as after its 60 days."""
+        with self.lock:
+            self.tokens.clear()
+
+    @route("POST", "/oauth/v2/accessToken")
+    def access_token(self, request: Request) -> Reply:
+        form = request.fields()
+        if form.get("grant_type") != "refresh_token":
+            return Reply.json({"error": "unsupported_grant_type"}, 400)
+        if (form.get("client_id"), form.get("client_secret")) != self.client:
+            return Reply.json(
+                {"error": "invalid_client", "error_description": "Client authentication failed"}, 401
+            )
+        if form.get("refresh_token") != self.refresh_token:
+            return Reply.json(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The provided authorization grant is invalid",
+                },
+                400,
+            )
+        self.refreshes += 1
+        fresh = f"{self.token}-renewed-{self.refreshes}"
+        self.tokens.add(fresh)
+        body = {
+            "access_token": fresh,
+            "expires_in": 5_184_000,
+            "refresh_token": self.refresh_token,
+            "refresh_token_expires_in": 31_536_000,
+            "scope": "w_member_social,openid,profile",
+        }
+        return Reply.json(body)
 
     @route("GET", "/v2/userinfo")
     def userinfo(self, request: Request) -> Reply:
