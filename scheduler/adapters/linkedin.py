@@ -384,23 +384,43 @@ class LinkedInAdapter(Adapter):
                     f"linkedin: the token belongs to {name.strip() or member} ({member}), but "
                     f'channels.{self.channel}.author is {author}; set author = "{member}"'
                 )
-            return Identity(
-                account=f"{name.strip()} ({author})".strip(), detail=self._with_expiry("posts as a member")
-            )
-        return Identity(
-            account=f"{author}",
-            detail=self._with_expiry(
-                f"posts as the organization, with the token of {name.strip() or member}"
-            ),
-        )
+            detail = await self._with_expiry("posts as a member")
+            return Identity(account=f"{name.strip()} ({author})".strip(), detail=detail)
+        as_organization = f"posts as the organization, with the token of {name.strip() or member}"
+        return Identity(account=author, detail=await self._with_expiry(as_organization))
 
-    def _with_expiry(self, detail: str) -> str:
+    async def _with_expiry(self, detail: str) -> str:
         expiry = describe_expiry(self._expires_at)
         if expiry is not None:
             return f"{detail}; {expiry} (refreshed with the refresh token)"
+        expiry = await self.introspected_expiry()
+        if expiry is not None:
+            detail = f"{detail}; {expiry}"
         if self._can_refresh():
             return f"{detail}; the token is renewed with the refresh token when it expires"
         return detail
+
+    async def introspected_expiry(self) -> str | None:
+        """When the token expires, from ``POST /oauth/v2/introspectToken`` (it needs the app's ``client_id``
+        and ``client_secret``); ``None`` without them, or why it could not be read."""
+        client_id, client_secret = self.settings.client_id, self.settings.secret_value("client_secret")
+        if not (client_id and client_secret and self._access):
+            return None
+        try:
+            response = await send(
+                self.http,
+                "POST",
+                f"{self.oauth_url}/oauth/v2/introspectToken",
+                network=self.network,
+                data={"client_id": client_id, "client_secret": client_secret, "token": self._access},
+            )
+            answer = read_json(response, network=self.network)
+        except DeliveryError as exc:
+            return f"could not read when the token expires: {exc.reason}"
+        if answer.get("active") is False:
+            return "LinkedIn says the token is no longer active"
+        expires_at = answer.get("expires_at")
+        return describe_expiry(expires_at if isinstance(expires_at, int) else None)
 
 
 def _state(journal: Journal) -> dict[str, Any]:

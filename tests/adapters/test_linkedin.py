@@ -277,3 +277,21 @@ async def test_without_the_app_secret_a_401_is_not_retried(fake: LinkedInFake, t
             await linkedin.publish(outgoing([SINGLE]), DurableJournal().journal())
     assert "last 60 days" in caught.value.reason
     assert fake.requests_to("POST", r"^/oauth/v2/accessToken$") == []
+
+
+async def test_check_with_the_app_credentials_says_when_the_token_expires(fake: LinkedInFake) -> None:
+    async with client() as http:
+        app = adapter(fake, http, client_id=fake.client[0], client_secret=SecretStr(fake.client[1]))
+        identity = await app.check()
+        wrong = await adapter(fake, http, client_id="other", client_secret=SecretStr("nope-77")).check()
+    assert identity.detail is not None
+    assert identity.detail.startswith("posts as a member; the token expires on 2100-01-01 (in ")
+    introspection = fake.requests_to("POST", r"^/oauth/v2/introspectToken$")[0]
+    assert introspection.fields() == {
+        "client_id": "li-client",
+        "client_secret": "li-client-secret",
+        "token": TOKEN,
+    }
+    assert wrong.detail is not None
+    assert wrong.detail.startswith("posts as a member; could not read when the token expires")
+    assert "nope-77" not in wrong.detail

@@ -13,6 +13,8 @@
 - ``POST /oauth/v2/accessToken`` (``grant_type=refresh_token``, ``refresh_token``, ``client_id``,
   ``client_secret`` in the form) answers a new access token (``expires_in`` 60 days) and the same refresh
   token; ``expire_tokens()`` makes every access token stop working.
+- ``POST /oauth/v2/introspectToken`` (``client_id``, ``client_secret``, ``token``): ``active`` and
+  ``expires_at`` (``fake.expires_at``).
 - ``GET /v2/userinfo`` (OpenID): ``sub`` and ``name``; ``403`` for a token without the ``openid`` scope.
 
 ``fake.posts`` lists what was created, oldest first.
@@ -83,6 +85,7 @@ class LinkedInFake(FakeServer):
         self.refresh_token = "li-refresh"
         self.client = ("li-client", "li-client-secret")
         self.refreshes = 0
+        self.expires_at = 4_102_444_800
         self.member = member
         self.member_name = name
         self.organizations = organizations
@@ -180,6 +183,19 @@ class LinkedInFake(FakeServer):
             "scope": "w_member_social,openid,profile",
         }
         return Reply.json(body)
+
+    @route("POST", "/oauth/v2/introspectToken")
+    def introspect(self, request: Request) -> Reply:
+        form = request.fields()
+        if (form.get("client_id"), form.get("client_secret")) != self.client:
+            return Reply.json(
+                {"error": "invalid_client", "error_description": "Client authentication failed"}, 401
+            )
+        if form.get("token") not in self.tokens:
+            return Reply.json({"active": False, "status": "expired"})
+        return Reply.json(
+            {"active": True, "status": "active", "client_id": self.client[0], "expires_at": self.expires_at}
+        )
 
     @route("GET", "/v2/userinfo")
     def userinfo(self, request: Request) -> Reply:
