@@ -70,6 +70,8 @@ CONTAINER_WAIT = 30.0
 RECENT_POSTS = 25
 REFRESH_AGE = 7 * 86400
 """A token file not rewritten for this long (its modification time) is refreshed before the next post."""
+MIN_TOKEN_AGE = 86400
+"""Threads refreshes a long-lived token only once it is at least a day old."""
 REFRESH_RETRY = 3600.0
 """Seconds before a failed refresh is tried again."""
 QUOTA_SUBCODES = frozenset({2207042})
@@ -389,12 +391,17 @@ class ThreadsAdapter(Adapter):
                 "the token is not refreshed by tagcast and lasts 60 days: keep it in a file named by "
                 "token_file (not in the environment) so tagcast can renew it"
             )
+        if stored.age() < MIN_TOKEN_AGE:
+            return (
+                f"the token in {stored.shown} was written less than a day ago; Threads refreshes a token "
+                "once it is a day old"
+            )
         try:
             expires_in = await self.refresh_token()
         except AuthError:
             raise
         except DeliveryError as exc:
-            return f"could not refresh the token (Threads refreshes tokens at least a day old): {exc.reason}"
+            return f"could not refresh the token: {exc.reason}"
         expiry = describe_expiry(time.time() + expires_in if expires_in is not None else None)
         return f"token refreshed and stored in {stored.shown}" + (f": {expiry}" if expiry else "")
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -100,6 +102,8 @@ def test_the_design_keys_make_a_valid_config(tmp_path: Path, fakes: Fakes) -> No
 def test_a_token_file_is_read_and_refreshed(tmp_path: Path, fakes: Fakes) -> None:
     root = workspace(tmp_path, fakes)
     (root / "threads.token").write_text(TOKENS["THREADS"] + "\n", encoding="utf-8")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(root / "threads.token", (two_days_ago, two_days_ago))
     config = root / "config" / "tagcast.toml"
     text = config.read_text(encoding="utf-8").replace(
         'user_id = "me"\n', 'user_id = "me"\ntoken_file = "threads.token"\n'

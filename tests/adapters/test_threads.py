@@ -327,3 +327,14 @@ async def test_check_refreshes_a_filed_token_and_says_when_it_expires(
         f"token refreshed and stored in secrets/threads.token: the token expires on {day} (in 60 days)"
     )
     assert fake.refreshes == 1
+
+
+async def test_check_does_not_refresh_a_token_written_today(fake: ThreadsFake, tmp_path: Path) -> None:
+    async with client() as http:
+        identity = await filed(fake, http, tmp_path, age_days=0.5).check()
+    assert identity.detail is not None
+    assert identity.detail.endswith(
+        "the token in secrets/threads.token was written less than a day ago; Threads refreshes a token once "
+        "it is a day old"
+    )
+    assert fake.refreshes == 0
