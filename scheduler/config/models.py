@@ -89,6 +89,9 @@ class ChannelSettings(Section):
     parse_mode: str | None = None
     client_id: str | None = None
     author: str | None = Field(None, description="LinkedIn author URN.")
+    version: str | None = Field(None, description="LinkedIn API version sent as LinkedIn-Version (YYYYMM).")
+    user_id: str | None = Field(None, description="Threads user id (default: me).")
+    page_id: str | None = Field(None, description="Facebook Page id.")
     url: str | None = Field(None, description="Target URL of the generic webhook adapter.")
     path: str | None = Field(None, description="Folder of the file adapter (default var/outbox).")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keys for third-party adapters.")
