@@ -242,7 +242,7 @@ class Settler:
             until = later(now, wait)
             cut = ""
             if wait.total_seconds() < retry_after:
-                cut = f", cut to service.backoff_max = {format_duration(self.policy.backoff_max)}"
+                cut = f", cut to service.max_age = {format_duration(self.policy.max_age)}"
             pause = (
                 f"rate limited: the server asked to wait {retry_after:g} s{cut} (until {until.isoformat()})"
             )

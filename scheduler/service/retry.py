@@ -3,8 +3,8 @@
 Delays grow exponentially from ``service.backoff_base`` (30 s, 60 s, 120 s, ...) up to
 ``service.backoff_max``, with jitter: each delay is drawn uniformly from ``[delay / 2, delay]``, so that
 channels which failed together do not retry together. A delay is never shorter than the server's
-``Retry-After`` (or rate-limit reset), and never longer than ``service.backoff_max``: a server's wait is cut
-to it (:meth:`RetryPolicy.server_wait`). A delivery gives up (``failed``) after ``service.max_attempts``
+``Retry-After`` (or rate-limit reset), which is honoured up to ``service.max_age``
+(:meth:`RetryPolicy.server_wait`). A delivery gives up (``failed``) after ``service.max_attempts``
 attempts, once it is more than ``service.max_age`` past its planned time, or when the server asks to wait
 past the end of its ``max_age``::
 
@@ -86,8 +86,8 @@ class RetryPolicy:
     def delay(
         self, attempt: int, *, retry_after: float | None = None, rng: random.Random | None = None
     ) -> timedelta:
-        """A jittered delay in ``[ceiling / 2, ceiling]``, and never less than ``retry_after`` seconds cut to
-        ``backoff_max`` (:meth:`server_wait`)."""
+        """A jittered delay in ``[ceiling / 2, ceiling]``, and never less than the server's ``retry_after``
+        (:meth:`server_wait`): a server that asks for longer than ``backoff_max`` is honoured."""
         ceiling = self.ceiling(attempt).total_seconds()
         jittered = (rng or random).uniform(ceiling / 2, ceiling)
         floor = self.server_wait(retry_after) or timedelta(0)
@@ -95,12 +95,14 @@ class RetryPolicy:
 
     def server_wait(self, seconds: object) -> timedelta | None:
         """A wait a server asked for (``Retry-After``, a rate-limit reset), as a delay the policy allows:
-        bounded (:func:`~scheduler.adapters.http.bounded_seconds`) and cut to ``backoff_max``. ``None`` when
-        there is no wait (nothing, 0, or not a number). Never raises, whatever the server sent."""
+        bounded (:func:`~scheduler.adapters.http.bounded_seconds`) and cut to ``max_age``: we never call
+        before the server said we may (DESIGN: "never before a Retry-After"), and a wait past ``max_age``
+        fails the delivery (:meth:`decide`) rather than pausing its channel for years. ``None`` when there is
+        no wait (nothing, 0, or not a number). Never raises, whatever the server sent."""
         bounded = bounded_seconds(seconds)
         if not bounded:
             return None
-        return min(timedelta(seconds=bounded), self.backoff_max, LONGEST)
+        return min(timedelta(seconds=bounded), self.max_age, LONGEST)
 
     def decide(
         self,
@@ -134,10 +136,7 @@ class RetryPolicy:
             )
         wait = self.delay(max(1, attempts), retry_after=asked, rng=rng)
         told = ""
-        if asked and timedelta(seconds=asked) > self.backoff_max:
-            asked_for, cut = _short(timedelta(seconds=asked)), format_duration(self.backoff_max)
-            told = f"; the server asked to wait {asked_for}, cut to service.backoff_max = {cut}"
-        elif asked:
+        if asked:
             told = f", not before the server's {asked:g} s"
         return RetryDecision(later(now, wait), f"attempt {attempts + 1} in {_short(wait)}{told}")
 

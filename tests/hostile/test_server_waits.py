@@ -1,8 +1,9 @@
 """Every wait a server asks for is bounded: a 429 with ``Retry-After: 1e12``, a reset in the year 9999, a
 negative, NaN, infinite or garbage value never crashes the recording of the outcome, never leaves a delivery
-in ``sending``, never pauses a channel past ``service.backoff_max``, and a wait past ``service.max_age`` fails
-the delivery saying so. End to end: the service's dispatch against a loopback receiver, a real SQLite outbox,
-and ``tagcast serve --once`` as a process for start-up."""
+in ``sending``, is honoured (never called before it, even past ``service.backoff_max``) but never pauses a
+channel past ``service.max_age``, and a wait past ``service.max_age`` fails the delivery saying so. End to
+end: the service's dispatch against a loopback receiver, a real SQLite outbox, and ``tagcast serve --once``
+as a process for start-up."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from scheduler.service.recovery import reconcile_stale
 from scheduler.store import DeliveryState
 
 BACKOFF_MAX = timedelta(seconds=4)  # config_text's service.backoff_max
+MAX_AGE = timedelta(days=2)  # the default service.max_age
 PAST = "2020-01-01T00:00:00Z"
 
 
@@ -67,7 +69,7 @@ FAR = [
 
 
 @pytest.mark.parametrize("headers", FAR)
-def test_a_wait_past_max_age_fails_the_delivery_and_pauses_the_channel_at_most_backoff_max(
+def test_a_wait_past_max_age_fails_the_delivery_and_pauses_the_channel_at_most_max_age(
     site: Site, receiver: ScriptedWebhook, headers: dict[str, str]
 ) -> None:
     one_post(site, receiver, publish_at=just_now())  # service.max_age is the default, 2d
@@ -83,16 +85,16 @@ def test_a_wait_past_max_age_fails_the_delivery_and_pauses_the_channel_at_most_b
     assert "the server asked to wait" in (delivery.last_error or "")
     assert "longer than service.max_age = " in (delivery.last_error or "")
     pause = site.store.paused()["hook"]
-    assert pause.until is not None and pause.until <= real_now() + BACKOFF_MAX
-    assert pause.until >= before + BACKOFF_MAX - timedelta(seconds=1)
-    assert "cut to service.backoff_max = 4s" in pause.reason
+    assert pause.until is not None and pause.until <= real_now() + MAX_AGE
+    assert pause.until >= before + MAX_AGE - timedelta(seconds=1)
+    assert "cut to service.max_age = 2d" in pause.reason
 
     receiver.script(limited(**headers))  # the next serve goes on: nothing is stuck in sending
     later = dispatch(site.workspace, site.store, real_now() + timedelta(minutes=1))
     assert later.claimed == 0 and len(receiver.requests) == 1
 
 
-def test_a_wait_longer_than_backoff_max_but_within_max_age_retries_at_backoff_max(
+def test_a_wait_longer_than_backoff_max_but_within_max_age_is_honoured(
     site: Site, receiver: ScriptedWebhook
 ) -> None:
     one_post(site, receiver, publish_at=just_now())
@@ -103,10 +105,10 @@ def test_a_wait_longer_than_backoff_max_but_within_max_age_retries_at_backoff_ma
 
     [delivery] = site.store.list()
     assert delivery.state is DeliveryState.RETRYING
-    assert delivery.next_attempt_at is not None and delivery.next_attempt_at <= at + BACKOFF_MAX
-    assert "the server asked to wait 1h, cut to service.backoff_max = 4s" in (delivery.last_error or "")
+    assert delivery.next_attempt_at == at + timedelta(hours=1)  # never before the server's Retry-After
+    assert "not before the server's 3600 s" in (delivery.last_error or "")
     pause = site.store.paused()["hook"]
-    assert pause.until == at + BACKOFF_MAX
+    assert pause.until == at + timedelta(hours=1)
 
 
 def test_the_default_max_age_is_checked_against_the_servers_wait(
@@ -154,7 +156,7 @@ def test_a_wait_that_is_no_wait_retries_by_the_policy_without_pausing_long(
     assert pause is None or (pause.until is not None and pause.until <= at + BACKOFF_MAX)
 
 
-def test_a_used_up_quota_until_the_year_9999_pauses_the_channel_for_backoff_max_only(site: Site) -> None:
+def test_a_used_up_quota_until_the_year_9999_pauses_the_channel_for_max_age_only(site: Site) -> None:
     with MastodonFake(rate_limit=1).running() as fake:
         fake.window_reset = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
         channel = {"network": "mastodon", "base_url": fake.base_url, "token": "masto-token"}
@@ -168,11 +170,11 @@ def test_a_used_up_quota_until_the_year_9999_pauses_the_channel_for_backoff_max_
     [delivery] = site.store.list()
     assert delivery.state is DeliveryState.SENT
     pause = site.store.paused()["masto"]
-    assert pause.until == at + BACKOFF_MAX
+    assert pause.until == at + MAX_AGE
     assert "rate-limit quota used up" in pause.reason
 
 
-def test_reconciling_after_a_crash_with_a_far_retry_after_keeps_the_lease_short(
+def test_reconciling_after_a_crash_with_a_far_retry_after_keeps_the_lease_within_max_age(
     site: Site, receiver: ScriptedWebhook
 ) -> None:
     one_post(site, receiver, publish_at=PAST)
@@ -193,7 +195,7 @@ def test_reconciling_after_a_crash_with_a_far_retry_after_keeps_the_lease_short(
 
     assert asyncio.run(go()) == {claimed.id: "sending"}
     [delivery] = site.store.list()
-    assert delivery.lease_until is not None and delivery.lease_until <= now + BACKOFF_MAX
+    assert delivery.lease_until is not None and delivery.lease_until <= now + MAX_AGE
 
 
 def test_serve_starts_despite_stored_far_future_pauses_and_a_far_retry_after(
