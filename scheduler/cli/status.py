@@ -134,6 +134,8 @@ def show(data: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from scheduler.safe_text import markup, shown
+
     table = Table(show_edge=False, header_style="bold")
     for column in ("channel", "network", "queued", "next due", "paused"):
         table.add_column(column)
@@ -141,7 +143,9 @@ def show(data: dict[str, Any]) -> None:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(info["counts"].items())) or "-"
         pause = info["paused"]
         paused = (
-            Text(f"until {pause['until'] or 'resumed'}: {pause['reason']}", style="yellow") if pause else "-"
+            Text(f"until {pause['until'] or 'resumed'}: {shown(pause['reason'])}", style="yellow")
+            if pause
+            else "-"
         )
         label = name if info["enabled"] else f"{name} (disabled)"
         table.add_row(label, info["network"] or "?", counts, _when(info["next_due"]), paused)
@@ -152,7 +156,7 @@ def show(data: dict[str, Any]) -> None:
         for column in ("id", "channel", "state", "reason"):
             errors.add_column(column, no_wrap=column != "reason")
         for error in data["errors"]:
-            errors.add_row(error["id"], error["channel"], error["state"], error["reason"])
+            errors.add_row(error["id"], markup(error["channel"]), error["state"], markup(error["reason"]))
         console.print(errors)
     else:
         console.print("no errors")
