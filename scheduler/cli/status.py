@@ -35,7 +35,8 @@ CheckOption = Annotated[
     typer.Option(
         "--check",
         help="Print only what needs a person (failed or unknown deliveries, paused channels, no recent "
-        "worker heartbeat) and exit 1 if anything does, else 0: for cron and monitoring agents.",
+        "worker heartbeat, a stalled dispatcher) and exit 1 if anything does, else 0: for cron and "
+        "monitoring agents.",
     ),
 ]
 MaxHeartbeatAgeOption = Annotated[
@@ -211,13 +212,14 @@ def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> Non
     from datetime import UTC, datetime
 
     from scheduler.cli.outbox import open_store
-    from scheduler.cli.status_check import needs_a_person
+    from scheduler.cli.status_check import needs_a_person, stalled
     from scheduler.config.redact import Redactor
 
     max_age = _max_age(max_heartbeat_age)
     redact = Redactor.from_settings(workspace.settings)
     with open_store(workspace) as store:
         problems = needs_a_person(store, now=datetime.now(UTC), max_heartbeat_age=max_age)
+        problems += stalled(store, now=datetime.now(UTC), stall_after=workspace.settings.service.stall_after)
     problems = [redact(problem) for problem in problems]
     if as_json:
         print_json({"ok": not problems, "problems": problems})

@@ -1,8 +1,10 @@
 """``tagcast status --check``: what needs a person, for cron and monitoring agents (exit 1 when it does).
 
 A person is needed when a delivery ``failed`` for good or is ``unknown`` (it waits for ``queue resolve``),
-when a channel is paused, or when the outbox has seen ``tagcast serve`` workers but none has beaten within
-``--max-heartbeat-age`` (a worker died, or cron stopped running ``serve --once``)::
+when a channel is paused, when the outbox has seen ``tagcast serve`` workers but none has beaten within
+``--max-heartbeat-age`` (a worker died, or cron stopped running ``serve --once``), or when the dispatcher is
+stalled: a post has been due for ``service.stall_after`` and no delivery was claimed or settled meanwhile
+(:func:`stalled`)::
 
     */5 * * * *  cd /srv/tagcast && tagcast status --check --max-heartbeat-age 15m || notify-someone
 
@@ -53,3 +55,12 @@ def needs_a_person(store: Store, *, now: datetime, max_heartbeat_age: timedelta)
                 "is `tagcast serve` (or `serve --once` in cron) running?"
             )
     return problems
+
+
+def stalled(store: Store, *, now: datetime, stall_after: timedelta) -> list[str]:
+    """The dispatcher's stall as a problem (``service.stall_after``, the rule of ``/healthz``): a post due for
+    that long while no delivery was claimed or settled."""
+    from scheduler.service.health import stall_problem
+
+    problem = stall_problem(store.progress(now), now=now, stall_after=stall_after)
+    return [problem] if problem else []

@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from scheduler.store.cluster_ops import ClusterMixin
 from scheduler.store.dialect import create_store_engine, writer
-from scheduler.store.dispatch_ops import DispatchMixin
+from scheduler.store.dispatch_ops import DispatchMixin, active_pauses
 from scheduler.store.errors import StoreError
 from scheduler.store.ingest_ops import IngestMixin
 from scheduler.store.migrations import migrate
+from scheduler.store.models import DeliveryState, utc
 from scheduler.store.operator_ops import ListingMixin, OperatorMixin
+from scheduler.store.schema import deliveries, transitions
+
+PROGRESS_STATES = (
+    DeliveryState.SENDING,
+    DeliveryState.SENT,
+    DeliveryState.RETRYING,
+    DeliveryState.FAILED,
+    DeliveryState.UNKNOWN,
+)
+"""A transition into one of these is the dispatcher at work: a claim, or the outcome of a send."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Whether the dispatcher keeps up (see :meth:`Store.progress`)."""
+
+    oldest_due: datetime | None
+    """The earliest due time of a planned or retrying delivery of a channel not paused (None: nothing due)."""
+    last_progress: datetime | None
+    """When a delivery was last claimed or settled (None: never)."""
 
 
 class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin):
@@ -74,6 +97,28 @@ class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixi
             raise StoreError(
                 f"the outbox {shown} does not answer: {getattr(exc, 'orig', None) or exc}"
             ) from exc
+
+    def progress(self, now: datetime) -> Progress:
+        """How long due work has waited at ``now``, and when the dispatcher last claimed or settled a
+        delivery: what ``/healthz`` and ``status --check`` call a stall. A few index look-ups."""
+        now = utc(now)
+        with self._read() as connection:
+            paused = set(active_pauses(connection, now))
+            oldest = connection.execute(
+                select(func.min(deliveries.c.due_at)).where(
+                    deliveries.c.due_at <= now, deliveries.c.channel.not_in(paused)
+                )
+            ).scalar()
+            moments = [
+                connection.execute(
+                    select(transitions.c.at)
+                    .where(transitions.c.to_state == state.value)
+                    .order_by(transitions.c.at.desc())
+                    .limit(1)
+                ).scalar()
+                for state in PROGRESS_STATES
+            ]
+        return Progress(oldest, max((m for m in moments if m is not None), default=None))
 
     def close(self) -> None:
         """Close every pooled connection."""

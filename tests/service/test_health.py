@@ -1,18 +1,28 @@
 """``tagcast serve --http``: ``/healthz`` says 200 while the clock runs and the outbox answers, 503 with the
-reason when the outbox goes away; ``/metrics`` speaks the Prometheus text format; the address parsing."""
+reason when the outbox goes away or the dispatcher stalls (``status --check`` says so too); ``/metrics``
+speaks the Prometheus text format; the address parsing."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fakes.webhook import WebhookFake
 from prometheus_client.parser import text_string_to_metric_families
+from store.store_support import make_post
+from typer.testing import CliRunner
 
+from scheduler.adapters.base import Receipt
+from scheduler.cli.app import app
 from scheduler.service.endpoint import Address
+from scheduler.service.monitor import Monitor
 from scheduler.store import Store, StoreError
 
 from .conftest import Site, article, config_text
@@ -37,7 +47,7 @@ def test_healthz_turns_503_when_the_outbox_goes_away(site: Site, webhook: Webhoo
         serve.wait_for(lambda: httpx.get(f"{url}/healthz").status_code == 200, "the service to be healthy")
         healthy = httpx.get(f"{url}/healthz")
         assert healthy.headers["content-type"] == "application/json"
-        assert healthy.json()["checks"] == {"clock": "ok", "outbox": "ok"}
+        assert healthy.json()["checks"] == {"clock": "ok", "outbox": "ok", "dispatcher": "ok"}
         serve.wait_for(lambda: len(webhook.deliveries) == 1, "the post to go out")
 
         metrics = httpx.get(f"{url}/metrics")
@@ -103,3 +113,94 @@ def test_http_addresses_are_loopback_unless_a_host_is_named(text: str, address: 
 def test_http_addresses_that_are_not_host_and_port_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="HOST:PORT"):
         Address.parse(text)
+
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+class MovingClock:
+    """The service's clock, moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_healthz_reports_a_stalled_dispatcher_by_the_services_clock(site: Site) -> None:
+    """Two posts due at T0 on one channel, no service sending them: the test plays the dispatcher's part
+    (claims, receipts) and moves the clock the monitor reads."""
+    site.write_config(config_text({"file": {"network": "file"}}, service={"stall_after": "10m"}))
+    for source in ("posts/a.md", "posts/b.md"):
+        site.store.upsert(make_post(source, "file", at=T0), now=T0 - timedelta(hours=1))
+    clock = MovingClock(T0 + timedelta(minutes=1))
+    monitor = Monitor(
+        site.workspace, site.store, worker_id="w1", http=Address("127.0.0.1", 0), host="box", clock=clock
+    )
+
+    async def scenario() -> list[tuple[int, dict[str, Any]]]:
+        seen: list[tuple[int, dict[str, Any]]] = []
+        await monitor.start(clock_problem=lambda: None)
+        try:
+            assert monitor.bound is not None
+            async with httpx.AsyncClient(base_url=monitor.bound.url) as client:
+
+                async def look(at: datetime) -> None:
+                    clock.now = at
+                    answer = await client.get("/healthz")
+                    seen.append((answer.status_code, answer.json()["checks"]))
+
+                await look(T0 + timedelta(minutes=1))  # due for a minute: fine
+                await look(T0 + timedelta(minutes=11))  # due for 11m, never claimed: stalled
+                claimed = site.store.claim_due(clock.now, worker="w1", lease=LEASE, limit=1)
+                await look(T0 + timedelta(minutes=11))  # a claim is progress
+                await look(T0 + timedelta(minutes=22))  # the other post waits, nothing moved for 11m
+                site.store.mark_sent(claimed[0].id, Receipt(remote_ids=("1",)), now=clock.now)
+                await look(T0 + timedelta(minutes=22))  # a receipt is progress
+                site.store.pause_channel("file", until=None, reason="paused by the operator", now=clock.now)
+                await look(T0 + timedelta(hours=5))  # a paused channel's posts are not due work
+        finally:
+            await monitor.stop()
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert [status for status, _ in seen] == [200, 503, 200, 503, 200, 200]
+    assert seen[1][1] == {
+        "clock": "ok",
+        "outbox": "ok",
+        "dispatcher": "the dispatcher is stalled: a post has been due for 11m and no delivery was ever "
+        "claimed (service.stall_after = 10m); is `tagcast serve` running?",
+    }
+    assert seen[3][1]["dispatcher"] == (
+        "the dispatcher is stalled: a post has been due for 22m and no delivery was claimed or settled for "
+        "11m (service.stall_after = 10m); read the log of `tagcast serve` and restart it"
+    )
+    assert all(checks["dispatcher"] == "ok" for status, checks in seen if status == 200)
+
+
+def status_check(root: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["status", "--check", "--json", "--config", str(root)])
+    return result.exit_code, result.stdout
+
+
+def test_status_check_names_a_stalled_dispatcher(site: Site) -> None:
+    now = datetime.now(UTC)
+    site.write_config(config_text({"file": {"network": "file"}}, service={"stall_after": "5m"}))
+    site.store.upsert(
+        make_post("posts/a.md", "file", at=now - timedelta(minutes=3)), now=now - timedelta(hours=1)
+    )
+    assert status_check(site.root) == (0, json.dumps({"ok": True, "problems": []}, indent=2) + "\n")
+
+    site.store.upsert(
+        make_post("posts/b.md", "file", at=now - timedelta(minutes=30)), now=now - timedelta(hours=1)
+    )
+    code, out = status_check(site.root)
+    assert code == 1
+    [problem] = json.loads(out)["problems"]
+    assert problem.startswith("the dispatcher is stalled: a post has been due for 30m")
+    assert "(service.stall_after = 5m)" in problem
+
+    site.write_config(config_text({"file": {"network": "file"}}, service={"stall_after": "0s"}))
+    assert status_check(site.root)[0] == 0  # switched off
