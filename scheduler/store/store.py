@@ -16,10 +16,10 @@ from scheduler.store.dialect import create_store_engine, writer
 from scheduler.store.dispatch_ops import DispatchMixin, active_pauses
 from scheduler.store.errors import StoreError
 from scheduler.store.ingest_ops import IngestMixin
-from scheduler.store.migrations import migrate
+from scheduler.store.migrations import latest_version, migrate
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.operator_ops import ListingMixin, OperatorMixin
-from scheduler.store.schema import deliveries, transitions
+from scheduler.store.schema import deliveries, schema_version, transitions
 
 PROGRESS_STATES = (
     DeliveryState.SENDING,
@@ -29,6 +29,21 @@ PROGRESS_STATES = (
     DeliveryState.UNKNOWN,
 )
 """A transition into one of these is the dispatcher at work: a claim, or the outcome of a send."""
+
+
+def _up_to_date(engine: Engine) -> bool:
+    """Whether the schema is the newest already, read without a write lock: opening the outbox for ``tagcast
+    queue list`` must not wait for the service's write transactions (SQLite has one writer at a time). Any
+    doubt (a new file, no table, a newer or older version, an error) is left to :func:`migrate`, which runs
+    in a write transaction and says what is wrong."""
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                select(schema_version.c.version).where(schema_version.c.id == 1)
+            ).scalar()
+    except SQLAlchemyError:
+        return False
+    return found == latest_version()
 
 
 @dataclass(frozen=True)
@@ -55,11 +70,13 @@ class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixi
     @classmethod
     def open(cls, url: str, *, root: Path) -> Store:
         """Connect to ``url`` (a relative SQLite path is relative to ``root``; its folder is created), switch
-        on WAL for SQLite, and bring the schema up to date. SchemaTooNew when a newer tagcast wrote it."""
+        on WAL for SQLite, and bring the schema up to date (a write transaction only when it is not up to date
+        already). SchemaTooNew when a newer tagcast wrote it."""
         engine = create_store_engine(url, root)
         try:
-            with writer(engine).begin() as connection:
-                migrate(connection)
+            if not _up_to_date(engine):
+                with writer(engine).begin() as connection:
+                    migrate(connection)
         except OperationalError as exc:
             engine.dispose()
             shown = engine.url.render_as_string(hide_password=True)
