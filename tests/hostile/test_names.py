@@ -8,6 +8,7 @@ an ESC and a bidi override, go through ``tagcast serve --once`` (text and JSON l
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.safe_text import markup, on_terminal, shown
+from scheduler.service.logs import JsonFormatter, TextFormatter
 
 CONFIG = """\
 [store]
@@ -139,3 +141,26 @@ def test_the_one_helper() -> None:
     assert shown("Zürich 🚀 ok") == "Zürich 🚀 ok"
     assert markup("[bold]x\x1b") == "\\[bold]x\\x1b"
     assert on_terminal("two\nlines\x1b") == "two\nlines\\x1b"
+
+
+def record(message: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
+    exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else None
+    return logging.LogRecord("tagcast.service", logging.WARNING, __file__, 1, message, args, exc_info)
+
+
+def test_the_text_formatter_keeps_a_traceback_indented_under_its_record() -> None:
+    try:
+        raise OSError("cannot read posts/a\nERROR forged.md\x1b[2J")
+    except OSError as caught:
+        exc = caught
+    text = TextFormatter().format(record("article skipped: %s", "posts/b\rINFO x.md\u202e", exc=exc))
+    first, *rest = text.split("\n")
+    assert RECORD.match(first) and first.endswith("article skipped: posts/b\\rINFO x.md\\u202e")
+    assert rest and all(line.startswith("  ") for line in rest)
+    assert "\x1b" not in text and "ERROR forged.md\\x1b[2J" in rest[-1]
+
+
+def test_the_json_formatter_escapes_what_json_leaves_alone() -> None:
+    line = JsonFormatter().format(record("sent %s", "posts/\x9b31mx\u202e\u2028.md"))
+    assert "\x9b" not in line and "\u202e" not in line and "\u2028" not in line
+    assert json.loads(line)["message"] == "sent posts/\x9b31mx\u202e\u2028.md"
