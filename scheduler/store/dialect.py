@@ -94,9 +94,10 @@ SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 def _tighten(path: Path, mode: int) -> None:
     """chmod ``path`` to ``mode`` when it is ours and others may read it (never widens, never fails)."""
+    uid = getattr(os, "getuid", None)  # POSIX only: elsewhere there are no such modes to tighten
     with contextlib.suppress(OSError):
         info = path.lstat()
-        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+        if uid is not None and info.st_uid == uid() and stat.S_IMODE(info.st_mode) & 0o077:
             path.chmod(mode)
 
 
