@@ -36,7 +36,9 @@ def compose_post(article: Article, route: Route, renderer: TemplateRenderer, rul
             )
             return renderer.render(post.template, context)
 
-        fitted = fit(render, article.body, rules, thread=route.settings.thread)
+        fitted = fit(
+            render, article.body, rules, thread=route.settings.thread, max_parts=route.settings.max_parts
+        )
     except TemplateError as exc:
         post.problems.append(str(exc))
         return post

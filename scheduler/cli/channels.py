@@ -19,6 +19,7 @@ from scheduler.cli.common import (
     handle_errors,
     open_workspace,
     print_json,
+    print_table,
     stdout,
 )
 
@@ -67,7 +68,7 @@ def list_channels(as_json: JsonOption = False, config: ConfigOption = None) -> N
         adapter = escape(row["adapter"]) if row["adapter"] else "[red]no adapter installed[/]"
         enabled = "yes" if row["enabled"] else "[dim]no[/]"
         table.add_row(escape(row["name"]), escape(row["network"]), adapter, escape(row["schedule"]), enabled)
-    stdout().print(table)
+    print_table(table)
 
 
 NameArgument = Annotated[str, typer.Argument(help="The channel to test, as named in [channels.NAME].")]

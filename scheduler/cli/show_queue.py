@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scheduler import safe_text
-from scheduler.cli.common import stderr, stdout
+from scheduler.cli.common import print_table, stderr, stdout
 from scheduler.cli.outbox import iso, when_text
 from scheduler.store import Delivery, DeliveryState, Transition, UpsertOutcome
 
@@ -69,9 +69,10 @@ def show_deliveries(deliveries: Sequence[Delivery], *, offset: int, limit: int) 
         ]
         table.add_row(*cells, *([safe_text.markup(first_line(d))] if wide else []))
     if deliveries:
-        console.print(table)
+        print_table(table)
     more = f"; next page: --offset {offset + limit}" if len(deliveries) == limit else ""
-    console.print(f"{len(deliveries)} deliveries (from {offset + 1 if deliveries else offset}){more}")
+    noun = "delivery" if len(deliveries) == 1 else "deliveries"
+    console.print(f"{len(deliveries)} {noun} (from {offset + 1 if deliveries else offset}){more}")
 
 
 def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
@@ -117,7 +118,7 @@ def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
         )
     console = stdout()
     console.print(Panel(Group(*body), title=Text(delivery.id, style="bold"), title_align="left"))
-    console.print(history_table)
+    print_table(history_table)
 
 
 def show_ingest(report: IngestReport) -> None:
@@ -140,7 +141,7 @@ def show_ingest(report: IngestReport) -> None:
         )
     console = stdout()
     if shown:
-        console.print(table)
+        print_table(table)
     for item in shown:
         if item.detail:
             style = "red" if item.post.problems else "dim"

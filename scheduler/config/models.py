@@ -70,6 +70,9 @@ class ChannelSettings(Section):
     )
     template: str | None = Field(None, description="Template file in config/templates/ (or a built-in).")
     thread: bool = Field(False, description="Split a post that is too long into a numbered thread.")
+    max_parts: int = Field(
+        25, ge=1, description="At most this many parts in a thread; a longer one is a problem to fix."
+    )
     max_hashtags: int | None = Field(None, ge=0, description="At most this many hashtags in a post.")
     limit: int | None = Field(
         None, ge=1, description="Override the network's length limit (e.g. your instance's)."

@@ -188,14 +188,12 @@ def status_check(root: Path) -> tuple[int, str]:
 def test_status_check_names_a_stalled_dispatcher(site: Site) -> None:
     now = datetime.now(UTC)
     site.write_config(config_text({"file": {"network": "file"}}, service={"stall_after": "5m"}))
-    site.store.upsert(
-        make_post("posts/a.md", "file", at=now - timedelta(minutes=3)), now=now - timedelta(hours=1)
-    )
-    assert status_check(site.root) == (0, json.dumps({"ok": True, "problems": []}, indent=2) + "\n")
+    hour_ago = now - timedelta(hours=1)
+    site.store.upsert(make_post("posts/a.md", "file", at=now - timedelta(minutes=30)), now=hour_ago)
+    code, out = status_check(site.root)  # no service ever ran: that is the problem, not a stall
+    assert code == 1 and [p for p in json.loads(out)["problems"] if "stalled" in p] == []
 
-    site.store.upsert(
-        make_post("posts/b.md", "file", at=now - timedelta(minutes=30)), now=now - timedelta(hours=1)
-    )
+    site.store.register_worker("w1", host="elsewhere", pid=1, now=now)  # a service runs, and sends nothing
     code, out = status_check(site.root)
     assert code == 1
     [problem] = json.loads(out)["problems"]
@@ -204,3 +202,9 @@ def test_status_check_names_a_stalled_dispatcher(site: Site) -> None:
 
     site.write_config(config_text({"file": {"network": "file"}}, service={"stall_after": "0s"}))
     assert status_check(site.root)[0] == 0  # switched off
+
+    site.write_config(config_text({"file": {"network": "file"}}, service={"stall_after": "5m"}))
+    [claimed] = site.store.claim_due(now - timedelta(minutes=3), worker="w1", lease=LEASE, limit=1)
+    site.store.mark_sent(claimed.id, Receipt(remote_ids=("1",)), now=now - timedelta(minutes=3))
+    site.store.upsert(make_post("posts/b.md", "file", at=now - timedelta(minutes=20)), now=hour_ago)
+    assert status_check(site.root) == (0, json.dumps({"ok": True, "problems": []}, indent=2) + "\n")
