@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler.config.durations import format_duration
+from scheduler.safe_text import json_safe
 from scheduler.store import Store
 from scheduler.store.store import Progress
 
@@ -52,7 +53,7 @@ class Health:
 
     def to_json(self) -> str:
         data = {"status": "ok" if self.ok else "unavailable", "worker": self.worker, "checks": self.checks}
-        return json.dumps(data, ensure_ascii=False)
+        return json_safe(json.dumps(data, ensure_ascii=False))
 
 
 async def outbox_problem(store: Store, timeout: float = PING_TIMEOUT) -> str | None:
