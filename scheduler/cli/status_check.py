@@ -116,7 +116,10 @@ def stalled(store: Store, *, now: datetime, stall_after: timedelta) -> list[str]
     :func:`needs_a_person` says that already."""
     from scheduler.service.health import stall_problem
 
-    if not store.workers():
+    workers = store.workers()
+    if not workers:
         return []
-    problem = stall_problem(store.progress(now), now=now, stall_after=stall_after)
+    running = [worker.started_at for worker in workers if worker.stopped_at is None]
+    since = max(running) if running else None  # a service that has just started is not stalled yet
+    problem = stall_problem(store.progress(now), now=now, stall_after=stall_after, since=since)
     return [problem] if problem else []

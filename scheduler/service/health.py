@@ -67,22 +67,26 @@ async def outbox_problem(store: Store, timeout: float = PING_TIMEOUT) -> str | N
     return None
 
 
-def stall_problem(progress: Progress, *, now: datetime, stall_after: timedelta) -> str | None:
+def stall_problem(
+    progress: Progress, *, now: datetime, stall_after: timedelta, since: datetime | None = None
+) -> str | None:
     """None while the dispatcher keeps up at ``now``; else what is wrong. It is stalled when a delivery has
-    been due for ``stall_after`` or longer and none was claimed or settled within that time (``stall_after``
-    zero: never)."""
+    been due for ``stall_after`` or longer and none was claimed or settled within that time, counted from
+    ``since`` (when the service started) when that is later: a service that has just started, with a backlog
+    from its downtime, is not stalled yet. ``stall_after`` zero: never."""
     if stall_after <= timedelta(0) or progress.oldest_due is None:
         return None
     waited = now - progress.oldest_due
     if waited < stall_after:
         return None
     setting = f"service.stall_after = {format_duration(stall_after)}"
-    if progress.last_progress is None:
+    moments = [moment for moment in (progress.last_progress, since) if moment is not None]
+    if not moments:
         return (
             f"the dispatcher is stalled: a post has been due for {format_duration(waited)} and no delivery "
             f"was ever claimed ({setting}); is `tagcast serve` running?"
         )
-    quiet = now - progress.last_progress
+    quiet = now - max(moments)
     if quiet < stall_after:
         return None
     return (
@@ -93,7 +97,12 @@ def stall_problem(progress: Progress, *, now: datetime, stall_after: timedelta) 
 
 
 async def dispatcher_problem(
-    store: Store, *, now: datetime, stall_after: timedelta, timeout: float = PING_TIMEOUT
+    store: Store,
+    *,
+    now: datetime,
+    stall_after: timedelta,
+    since: datetime | None = None,
+    timeout: float = PING_TIMEOUT,
 ) -> str | None:
     """:func:`stall_problem` from the outbox, read in a thread within ``timeout`` (an outbox that does not
     answer is the outbox check's to report)."""
@@ -103,7 +112,7 @@ async def dispatcher_problem(
         progress = await asyncio.wait_for(asyncio.to_thread(store.progress, now), timeout)
     except (TimeoutError, SQLAlchemyError):
         return None
-    return stall_problem(progress, now=now, stall_after=stall_after)
+    return stall_problem(progress, now=now, stall_after=stall_after, since=since)
 
 
 async def check_health(
@@ -114,12 +123,16 @@ async def check_health(
     timeout: float = PING_TIMEOUT,
     now: datetime | None = None,
     stall_after: timedelta = timedelta(0),
+    since: datetime | None = None,
 ) -> Health:
-    """Check the clock, the outbox and (given ``now`` and ``stall_after``) the dispatcher now."""
+    """Check the clock, the outbox and (given ``now`` and ``stall_after``; ``since`` the service started) the
+    dispatcher now."""
     clock = clock_problem()
     outbox = await outbox_problem(store, timeout)
     checks = {"clock": clock or OK, "outbox": outbox or OK}
     if now is not None:
-        stalled = await dispatcher_problem(store, now=now, stall_after=stall_after, timeout=timeout)
+        stalled = await dispatcher_problem(
+            store, now=now, stall_after=stall_after, since=since, timeout=timeout
+        )
         checks["dispatcher"] = stalled or OK
     return Health(worker, checks)

@@ -84,6 +84,8 @@ class Monitor:
         self.workspace = workspace
         self.now = clock
         """The service's clock: ``/healthz`` judges a stalled dispatcher by it."""
+        self.started_at: datetime | None = None
+        """When :meth:`start` ran, by ``clock``: a stall is counted from then at the earliest."""
         self.store = store
         self.worker_id = worker_id
         self.address = http
@@ -106,6 +108,7 @@ class Monitor:
         """Start the alerts task and, with an address, the HTTP endpoint (UserError when it cannot
         listen)."""
         self._clock_problem = clock_problem
+        self.started_at = self.now()
         redact_secrets_of(self.workspace.settings)
         settings = self.workspace.settings
         self._client = httpx.AsyncClient(timeout=settings.alerts.send_timeout.total_seconds())
@@ -167,6 +170,7 @@ class Monitor:
             clock_problem=self._clock_problem,
             now=self.now(),
             stall_after=self.workspace.settings.service.stall_after,
+            since=self.started_at,
         )
         body = self.redactor(health.to_json()) + "\n"
         return Response(health.status, body.encode(), "application/json")

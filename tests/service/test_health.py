@@ -22,8 +22,10 @@ from typer.testing import CliRunner
 from scheduler.adapters.base import Receipt
 from scheduler.cli.app import app
 from scheduler.service.endpoint import Address
+from scheduler.service.health import stall_problem
 from scheduler.service.monitor import Monitor
 from scheduler.store import Store, StoreError
+from scheduler.store.store import Progress
 
 from .conftest import Site, article, config_text
 from .processes import Serve
@@ -130,12 +132,12 @@ class MovingClock:
 
 
 def test_healthz_reports_a_stalled_dispatcher_by_the_services_clock(site: Site) -> None:
-    """Two posts due at T0 on one channel, no service sending them: the test plays the dispatcher's part
-    (claims, receipts) and moves the clock the monitor reads."""
+    """Two posts due at T0 on one channel, a service started half an hour later that sends nothing: the test
+    plays the dispatcher's part (claims, receipts) and moves the clock the monitor reads."""
     site.write_config(config_text({"file": {"network": "file"}}, service={"stall_after": "10m"}))
     for source in ("posts/a.md", "posts/b.md"):
         site.store.upsert(make_post(source, "file", at=T0), now=T0 - timedelta(hours=1))
-    clock = MovingClock(T0 + timedelta(minutes=1))
+    clock = MovingClock(T0 + timedelta(minutes=30))
     monitor = Monitor(
         site.workspace, site.store, worker_id="w1", http=Address("127.0.0.1", 0), host="box", clock=clock
     )
@@ -147,20 +149,20 @@ def test_healthz_reports_a_stalled_dispatcher_by_the_services_clock(site: Site) 
             assert monitor.bound is not None
             async with httpx.AsyncClient(base_url=monitor.bound.url) as client:
 
-                async def look(at: datetime) -> None:
-                    clock.now = at
+                async def look(minutes: int) -> None:
+                    clock.now = T0 + timedelta(minutes=minutes)
                     answer = await client.get("/healthz")
                     seen.append((answer.status_code, answer.json()["checks"]))
 
-                await look(T0 + timedelta(minutes=1))  # due for a minute: fine
-                await look(T0 + timedelta(minutes=11))  # due for 11m, never claimed: stalled
+                await look(30)  # a backlog from the downtime, but the service has just started
+                await look(41)  # 11m since the start and nothing claimed: stalled
                 claimed = site.store.claim_due(clock.now, worker="w1", lease=LEASE, limit=1)
-                await look(T0 + timedelta(minutes=11))  # a claim is progress
-                await look(T0 + timedelta(minutes=22))  # the other post waits, nothing moved for 11m
+                await look(41)  # a claim is progress
+                await look(52)  # the other post waits, nothing moved for 11m
                 site.store.mark_sent(claimed[0].id, Receipt(remote_ids=("1",)), now=clock.now)
-                await look(T0 + timedelta(minutes=22))  # a receipt is progress
+                await look(52)  # a receipt is progress
                 site.store.pause_channel("file", until=None, reason="paused by the operator", now=clock.now)
-                await look(T0 + timedelta(hours=5))  # a paused channel's posts are not due work
+                await look(300)  # a paused channel's posts are not due work
         finally:
             await monitor.stop()
         return seen
@@ -170,14 +172,24 @@ def test_healthz_reports_a_stalled_dispatcher_by_the_services_clock(site: Site) 
     assert seen[1][1] == {
         "clock": "ok",
         "outbox": "ok",
-        "dispatcher": "the dispatcher is stalled: a post has been due for 11m and no delivery was ever "
-        "claimed (service.stall_after = 10m); is `tagcast serve` running?",
+        "dispatcher": "the dispatcher is stalled: a post has been due for 41m and no delivery was claimed or "
+        "settled for 11m (service.stall_after = 10m); read the log of `tagcast serve` and restart it",
     }
-    assert seen[3][1]["dispatcher"] == (
-        "the dispatcher is stalled: a post has been due for 22m and no delivery was claimed or settled for "
-        "11m (service.stall_after = 10m); read the log of `tagcast serve` and restart it"
+    assert seen[3][1]["dispatcher"].startswith(
+        "the dispatcher is stalled: a post has been due for 52m and no delivery was claimed or settled "
+        "for 11m"
     )
     assert all(checks["dispatcher"] == "ok" for status, checks in seen if status == 200)
+
+
+def test_a_stall_with_no_claim_ever_and_no_service_start_asks_whether_serve_runs() -> None:
+    progress = Progress(oldest_due=T0, last_progress=None)
+    assert stall_problem(progress, now=T0 + timedelta(minutes=9), stall_after=timedelta(minutes=10)) is None
+    assert stall_problem(progress, now=T0 + timedelta(minutes=12), stall_after=timedelta(minutes=10)) == (
+        "the dispatcher is stalled: a post has been due for 12m and no delivery was ever claimed "
+        "(service.stall_after = 10m); is `tagcast serve` running?"
+    )
+    assert stall_problem(progress, now=T0 + timedelta(days=9), stall_after=timedelta(0)) is None
 
 
 def status_check(root: Path) -> tuple[int, str]:
@@ -193,7 +205,8 @@ def test_status_check_names_a_stalled_dispatcher(site: Site) -> None:
     code, out = status_check(site.root)  # no service ever ran: that is the problem, not a stall
     assert code == 1 and [p for p in json.loads(out)["problems"] if "stalled" in p] == []
 
-    site.store.register_worker("w1", host="elsewhere", pid=1, now=now)  # a service runs, and sends nothing
+    site.store.register_worker("w1", host="elsewhere", pid=1, now=now - timedelta(minutes=8))
+    site.store.heartbeat("w1", now=now)  # a service runs, for 8m now, and sends nothing
     code, out = status_check(site.root)
     assert code == 1
     [problem] = json.loads(out)["problems"]
