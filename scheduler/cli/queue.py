@@ -51,9 +51,9 @@ queue_app = typer.Typer(
 
 
 def _said(delivery: Delivery, what: str) -> None:
-    from rich.markup import escape
+    from scheduler.safe_text import markup
 
-    stdout().print(f"{what} {delivery.id} ({escape(delivery.source)} -> {delivery.channel})")
+    stdout().print(f"{what} {delivery.id} ({markup(delivery.source)} -> {delivery.channel})")
 
 
 @queue_app.command("add")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.markup import escape
@@ -11,10 +12,13 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from scheduler import safe_text
 from scheduler.cli.common import print_table, stderr, stdout
 from scheduler.cli.outbox import iso, when_text
-from scheduler.ingest import IngestReport
 from scheduler.store import Delivery, DeliveryState, Transition, UpsertOutcome
+
+if TYPE_CHECKING:
+    from scheduler.ingest import IngestReport  # the whole pipeline: not for `queue list`
 
 STATE_STYLES = {
     DeliveryState.PLANNED: "cyan",
@@ -61,9 +65,9 @@ def show_deliveries(deliveries: Sequence[Delivery], *, offset: int, limit: int) 
             d.channel,
             when_text(d),
             str(d.attempts),
-            d.source,
+            safe_text.markup(d.source),
         ]
-        table.add_row(*cells, *([first_line(d)] if wide else []))
+        table.add_row(*cells, *([safe_text.markup(first_line(d))] if wide else []))
     if deliveries:
         print_table(table)
     more = f"; next page: --offset {offset + limit}" if len(deliveries) == limit else ""
@@ -95,7 +99,7 @@ def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
         ("remote url", delivery.remote_url or "-"),
     ]
     for label, value in rows:
-        facts.add_row(label, value)
+        facts.add_row(label, value if isinstance(value, Text) else safe_text.markup(value))
     body: list[Table | Text | Rule] = [facts]
     for index, (part, length) in enumerate(
         zip(delivery.parts, delivery.lengths or [0] * len(delivery.parts), strict=False)
@@ -107,7 +111,10 @@ def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
         history_table.add_column(column, no_wrap=column != "reason")
     for t in history:
         history_table.add_row(
-            iso(t.at, zone) or "", t.from_state.value if t.from_state else "-", t.to_state.value, t.reason
+            iso(t.at, zone) or "",
+            t.from_state.value if t.from_state else "-",
+            t.to_state.value,
+            safe_text.markup(t.reason),
         )
     console = stdout()
     console.print(Panel(Group(*body), title=Text(delivery.id, style="bold"), title_align="left"))
@@ -127,7 +134,7 @@ def show_ingest(report: IngestReport) -> None:
         delivery = item.delivery
         table.add_row(
             Text(item.outcome.value, style=OUTCOME_STYLES[item.outcome]),
-            item.source,
+            safe_text.markup(item.source),
             item.channel,
             delivery.id if delivery else "-",
             when_text(delivery) if delivery else "-",
@@ -139,7 +146,8 @@ def show_ingest(report: IngestReport) -> None:
         if item.detail:
             style = "red" if item.post.problems else "dim"
             console.print(
-                Text(f"{item.source} -> {item.channel}: {item.detail}", style=style), soft_wrap=True
+                Text(safe_text.shown(f"{item.source} -> {item.channel}: {item.detail}"), style=style),
+                soft_wrap=True,
             )
     if disabled:
         console.print(

@@ -191,6 +191,11 @@ class ServiceSettings(Section):
     shutdown_timeout: Duration = Field(
         default="30s", description="On SIGTERM, wait this long for sends in flight."
     )  # type: ignore[assignment]
+    stall_after: Duration = Field(
+        default="10m",
+        description="/healthz and `status --check` report a stalled dispatcher when a due post waits this "
+        "long and no delivery was claimed or settled meanwhile (0s: never).",
+    )  # type: ignore[assignment]
 
 
 class DefaultsSettings(Section):

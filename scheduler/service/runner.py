@@ -112,7 +112,7 @@ class Service:
         self.store = store
         self.worker_id = worker_id or new_worker_id()
         self.now = clock
-        self.monitor = Monitor(workspace, store, worker_id=self.worker_id, http=http)
+        self.monitor = Monitor(workspace, store, worker_id=self.worker_id, http=http, clock=clock)
         self._once_mode = False
         self._render_stop = threading.Event()
         self.pipeline = Pipeline(workspace, stop=self._render_stop)
