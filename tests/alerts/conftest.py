@@ -15,7 +15,7 @@ from service.processes import Serve
 
 from scheduler.config.loader import Workspace, load_workspace
 
-PAST = "2020-01-01T00:00:00Z"
+PAST = "now"  # due at once (a date long past would be held back by a new outbox)
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_an_interrupted_webhook_send_is_completed_by_replaying_the_same_key(site
     with SlowWebhook(delay=0.8).running() as hook:
         assert isinstance(hook, SlowWebhook)
         site.write_config(config_text({"hook": {"network": "webhook", "url": hook.url}}))
-        site.write_post("p.md", article("Post", publish_at="2020-01-01T00:00:00Z"))
+        site.write_post("p.md", article("Post", publish_at="now"))
         site.ingest(real_now())
 
         async def send_then_stop() -> None:
