@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scheduler.cli.common import stderr, stdout
-from scheduler.cli.outbox import iso, when_text
+from scheduler.cli.outbox import iso, plural, when_text
 from scheduler.ingest import IngestReport
 from scheduler.store import Delivery, DeliveryState, Transition, UpsertOutcome
 
@@ -33,12 +33,17 @@ OUTCOME_STYLES = {
     UpsertOutcome.REPOSTED: "green",
     UpsertOutcome.SKIPPED: "red",
     UpsertOutcome.IN_FLIGHT: "yellow",
+    UpsertOutcome.RENAMED: "cyan",
+    UpsertOutcome.DUPLICATE: "yellow",
+    UpsertOutcome.HELD_BACK: "yellow",
 }
+
+_WARNED = (UpsertOutcome.DUPLICATE, UpsertOutcome.IN_FLIGHT, UpsertOutcome.ALREADY_SENT)
 
 
 def first_line(delivery: Delivery, width: int = 48) -> str:
     text = (delivery.parts[0] if delivery.parts else "").replace("\n", " ")
-    more = f" (+{len(delivery.parts) - 1} parts)" if len(delivery.parts) > 1 else ""
+    more = f" (+{plural(len(delivery.parts) - 1, 'part')})" if len(delivery.parts) > 1 else ""
     return (text[: width - 1] + "…" if len(text) > width else text) + more
 
 
@@ -67,7 +72,8 @@ def show_deliveries(deliveries: Sequence[Delivery], *, offset: int, limit: int) 
     if deliveries:
         console.print(table)
     more = f"; next page: --offset {offset + limit}" if len(deliveries) == limit else ""
-    console.print(f"{len(deliveries)} deliveries (from {offset + 1 if deliveries else offset}){more}")
+    shown = plural(len(deliveries), "delivery", "deliveries")
+    console.print(f"{shown} (from {offset + 1 if deliveries else offset}){more}")
 
 
 def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
@@ -136,7 +142,7 @@ def show_ingest(report: IngestReport) -> None:
         console.print(table)
     for item in shown:
         if item.detail:
-            style = "red" if item.post.problems else "dim"
+            style = "red" if item.post.problems else "yellow" if item.outcome in _WARNED else "dim"
             console.print(
                 Text(f"{item.source} -> {item.channel}: {item.detail}", style=style), soft_wrap=True
             )
@@ -149,7 +155,11 @@ def show_ingest(report: IngestReport) -> None:
             soft_wrap=True,
         )
     counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
-    console.print(f"{counts}; {len(report.errors)} unreadable article(s)")
+    unreadable = len(report.errors)
+    console.print(f"{counts}; {unreadable} unreadable article{'' if unreadable == 1 else 's'}")
+    note = report.held_back_note()
+    if note:
+        stderr().print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     for error in report.errors:
         stderr().print(f"[bold red]article error:[/] {escape(str(error))}")
     for orphan in report.orphans:
