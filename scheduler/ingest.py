@@ -141,7 +141,7 @@ def ingest(
     for post, _ in composed:
         if post.problems or not post.active:
             continue
-        plan = store.plan_upsert(post, now=now, repost=repost, still_holds=holds)
+        plan = store.plan_upsert(post, now=now, repost=repost, files=holds)
         plans[id(post)] = plan
         if plan.match in (Match.SAME_FILE, Match.RENAMED):
             owned.add((article_identity(post.article), post.channel))
@@ -185,33 +185,39 @@ def _held_detail(post: Post) -> str:
 
 
 class _Holders:
-    """``still_holds(source, identity)`` for the store: does that file still hold that article? Answered from
-    the articles of this run, else by reading the file (a partial ingest did not load it). A file that cannot
-    be read counts as still holding it: its delivery is neither moved nor lost."""
+    """The article files as the store asks about them (:class:`~scheduler.store.ingest_ops.ArticleFiles`),
+    answered from the articles of this run, else by reading the file (a partial ingest did not load it)."""
 
     def __init__(
         self, pipeline: Pipeline, root: Path, articles: Sequence[Article], errors: Sequence[ArticleError]
     ) -> None:
         self.pipeline = pipeline
         self.root = root
-        self.identities = {article.source: article_identity(article) for article in articles}
+        self.identities: dict[str, str] = {}
+        self.sources: dict[str, set[str]] = {}
+        self._add(articles)
         self.loaded = {article.source.split("#", 1)[0] for article in articles}
         self.broken = {error.source for error in errors}
 
-    def __call__(self, source: str, identity: str) -> bool:
+    def _add(self, articles: Sequence[Article]) -> None:
+        for article in articles:
+            identity = article_identity(article)
+            self.identities[article.source] = identity
+            self.sources.setdefault(identity, set()).add(article.source)
+
+    def holds(self, source: str, identity: str) -> bool:
         file = source.split("#", 1)[0]
-        if file in self.broken:
-            return True
-        if source not in self.identities and file not in self.loaded:
+        if source not in self.identities and file not in self.loaded and file not in self.broken:
             self.loaded.add(file)
             path = self.root / file
             if path.is_file():
                 articles, errors = self.pipeline.load([path])
-                self.identities.update((a.source, article_identity(a)) for a in articles)
+                self._add(articles)
                 self.broken.update(error.source for error in errors)
-                if file in self.broken:
-                    return True
-        return self.identities.get(source) == identity
+        return file in self.broken or self.identities.get(source) == identity
+
+    def held_elsewhere(self, identity: str, source: str) -> bool:
+        return bool(self.sources.get(identity, set()) - {source})
 
 
 def _upsert(store: Store, post: Post, *, now: datetime, repost: bool, holds: _Holders) -> IngestItem:
@@ -225,7 +231,7 @@ def _upsert(store: Store, post: Post, *, now: datetime, repost: bool, holds: _Ho
         if queued is not None and queued.state in (DeliveryState.PLANNED, DeliveryState.RETRYING):
             detail += f" (delivery {queued.id} stays queued with its previous text)"
         return IngestItem(post, UpsertOutcome.SKIPPED, queued, detail)
-    result = store.upsert_result(post, now=now, repost=repost, still_holds=holds)
+    result = store.upsert_result(post, now=now, repost=repost, files=holds)
     return IngestItem(post, result.outcome, result.delivery, _detail(post, result))
 
 

@@ -104,6 +104,7 @@ def add(
             [
                 {
                     **(delivery_json(item.delivery) if item.delivery else item.post.to_json()),
+                    "source": item.source,  # a duplicate's delivery is its original's, under its own name
                     "outcome": item.outcome.value,
                     "detail": item.detail,
                     "problems": list(item.post.problems),

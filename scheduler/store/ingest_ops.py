@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
 from scheduler.identity import article_identity
@@ -95,9 +94,17 @@ def needs_slot(outcome: UpsertOutcome) -> bool:
     return outcome in (UpsertOutcome.ADDED, UpsertOutcome.REPOSTED)
 
 
-StillHolds = Callable[[str, str], bool]
-"""``still_holds(source, identity)``: whether the file ``source`` still holds an article with ``identity``
-(then another file with that identity is a copy; else that file was renamed)."""
+class ArticleFiles(Protocol):
+    """What the store asks about the article files to tell an edit, a rename and a copy apart."""
+
+    def holds(self, source: str, identity: str) -> bool:
+        """Whether the file ``source`` still holds an article with ``identity`` (one that cannot be read:
+        True, so that its delivery is neither moved nor doubled)."""
+        ...
+
+    def held_elsewhere(self, identity: str, source: str) -> bool:
+        """Whether a file other than ``source`` holds an article with ``identity`` (among those read)."""
+        ...
 
 
 class Match(StrEnum):
@@ -211,23 +218,40 @@ class IngestMixin(StoreBase):
             return list(rows)
 
     @staticmethod
+    def _match(
+        connection: Connection, post: Post, identity: str, files: ArticleFiles | None
+    ) -> tuple[RowMapping | None, Match]:
+        """The delivery ``post`` continues, and how: this file's delivery of this article; else another
+        file's delivery of it (a copy, or a rename when that file no longer holds it); else this file's
+        delivery of what it held before (an edit that changed the identity), unless another file now holds
+        that; else none."""
+        same = deliveries.c.identity == identity
+        here = deliveries.c.source == post.source
+        row = _newest_where(connection, same & here, post.channel)
+        if row is not None:
+            return row, Match.SAME_FILE
+        row = _newest_where(connection, same, post.channel)
+        if row is not None:
+            holds = files is None or files.holds(row["source"], identity)
+            return row, Match.COPY if holds else Match.RENAMED
+        row = _newest_where(connection, here, post.channel)
+        if row is not None and not (files is not None and files.held_elsewhere(row["identity"], post.source)):
+            return row, Match.SAME_FILE
+        return None, Match.NEW
+
+    @classmethod
     def _find(
+        cls,
         connection: Connection,
         post: Post,
         *,
         now: datetime,
         repost: bool,
-        still_holds: StillHolds | None,
+        files: ArticleFiles | None,
     ) -> _Found:
-        identity = article_identity(post.article)
-        row = _newest_where(connection, deliveries.c.source == post.source, post.channel)
-        match = Match.SAME_FILE
-        if row is None:
-            row = _newest_where(connection, deliveries.c.identity == identity, post.channel)
-            match = Match.NEW
-            if row is not None:
-                gone = still_holds is not None and not still_holds(row["source"], identity)
-                match = Match.RENAMED if gone else Match.COPY
+        row, match = cls._match(connection, post, article_identity(post.article), files)
+        if match is Match.NEW:
+            row = None
         if match is Match.COPY:
             outcome = UpsertOutcome.REPOSTED if repost else UpsertOutcome.DUPLICATE
             return _Found(row, match, outcome, retimed=False)
@@ -244,11 +268,11 @@ class IngestMixin(StoreBase):
         return _Found(row, match, outcome, retimed)
 
     def plan_upsert(
-        self, post: Post, *, now: datetime, repost: bool = False, still_holds: StillHolds | None = None
+        self, post: Post, *, now: datetime, repost: bool = False, files: ArticleFiles | None = None
     ) -> UpsertPlan:
         """What :meth:`upsert_result` would do with ``post`` now, without changing anything."""
         with self._read() as connection:
-            found = self._find(connection, post, now=utc(now), repost=repost, still_holds=still_holds)
+            found = self._find(connection, post, now=utc(now), repost=repost, files=files)
         existing = delivery_from_row(found.row) if found.row is not None else None
         return UpsertPlan(found.outcome, existing, found.match, found.retimed)
 
@@ -257,26 +281,24 @@ class IngestMixin(StoreBase):
         return self.upsert_result(post, now=now, repost=repost).outcome
 
     def upsert_result(
-        self, post: Post, *, now: datetime, repost: bool = False, still_holds: StillHolds | None = None
+        self, post: Post, *, now: datetime, repost: bool = False, files: ArticleFiles | None = None
     ) -> UpsertResult:
         """Like :meth:`upsert`, and also the delivery that was added, updated or left alone.
 
-        ``still_holds`` tells a renamed file from a copy (see :data:`StillHolds`); without it, another file's
+        ``files`` tells a renamed file from a copy (:class:`ArticleFiles`); without it, another file's
         delivery of the same article always makes this post a copy (never a silent move, never a second post).
         """
         if not post.active or post.problems or not post.parts:
             return UpsertResult(UpsertOutcome.SKIPPED, None)
         try:
-            return self._upsert(post, now=utc(now), repost=repost, still_holds=still_holds)
+            return self._upsert(post, now=utc(now), repost=repost, files=files)
         except IntegrityError:  # another process inserted the same article at the same time: look again
-            return self._upsert(post, now=utc(now), repost=repost, still_holds=still_holds)
+            return self._upsert(post, now=utc(now), repost=repost, files=files)
 
-    def _upsert(
-        self, post: Post, *, now: datetime, repost: bool, still_holds: StillHolds | None
-    ) -> UpsertResult:
+    def _upsert(self, post: Post, *, now: datetime, repost: bool, files: ArticleFiles | None) -> UpsertResult:
         identity = article_identity(post.article)
         with self._write() as connection:
-            found = self._find(connection, post, now=now, repost=repost, still_holds=still_holds)
+            found = self._find(connection, post, now=now, repost=repost, files=files)
             row, outcome, retimed = found.row, found.outcome, found.retimed
             moved_from = row["source"] if row is not None and found.match is Match.RENAMED else None
             if outcome is UpsertOutcome.DUPLICATE:
@@ -285,7 +307,7 @@ class IngestMixin(StoreBase):
             if needs_slot(outcome):
                 if post.scheduled_at is None:
                     return UpsertResult(UpsertOutcome.SKIPPED, None)
-                generation = row["generation"] + 1 if row is not None else 1
+                generation = self._next_generation(connection, identity, post.channel)
                 copy = found.match is Match.COPY
                 delivery_id = self._insert(
                     connection, post, generation=generation, now=now, replaces=row, copy=copy
@@ -318,6 +340,15 @@ class IngestMixin(StoreBase):
                     .values(source=post.source, identity=identity)
                 )
             return UpsertResult(outcome, delivery_from_row(self._row(connection, delivery_id)), moved_from)
+
+    @staticmethod
+    def _next_generation(connection: Connection, identity: str, channel: str) -> int:
+        newest = connection.execute(
+            select(func.max(deliveries.c.generation)).where(
+                deliveries.c.identity == identity, deliveries.c.channel == channel
+            )
+        ).scalar()
+        return int(newest or 0) + 1
 
     def _insert(
         self,

@@ -22,6 +22,7 @@ from scheduler.store.errors import SchemaTooNew, StoreError
 from scheduler.store.models import article_from_json
 from scheduler.store.schema import (
     IDENTITY_INDEX,
+    SOURCE_INDEX,
     VERSION_2_TABLES,
     VERSION_3_TABLES,
     deliveries,
@@ -63,22 +64,27 @@ def _identity(connection: Connection) -> None:
         .where(deliveries.c.id == bindparam("row_id"))
         .values(identity=bindparam("new_identity"))
     )
-    last = ""
-    while True:
-        rows = connection.execute(
-            select(deliveries.c.id, deliveries.c.article)
-            .where(deliveries.c.id > last)
-            .order_by(deliveries.c.id)
-            .limit(_BATCH)
-        ).all()
-        if not rows:
-            break
-        values = [
-            {"row_id": row_id, "new_identity": article_identity(article_from_json(dict(article or {})))}
-            for row_id, article in rows
-        ]
-        connection.execute(update, values)
-        last = rows[-1][0]
+    taken: set[tuple[str, str, int]] = set()
+    values = []
+    rows = connection.execute(
+        select(
+            deliveries.c.id,
+            deliveries.c.source,
+            deliveries.c.channel,
+            deliveries.c.generation,
+            deliveries.c.article,
+        ).order_by(deliveries.c.created_at, deliveries.c.id)
+    )
+    for row_id, source, channel, generation, article in rows:
+        identity = article_identity(article_from_json(dict(article or {})))
+        if (identity, channel, generation) in taken:  # two files of one article, both queued before
+            identity = f"{identity} ({source})"  # the later one keeps its delivery, matched by its file
+        taken.add((identity, channel, generation))
+        values.append({"row_id": row_id, "new_identity": identity})
+    for start in range(0, len(values), _BATCH):
+        connection.execute(update, values[start : start + _BATCH])
+    connection.execute(text(f"DROP INDEX {SOURCE_INDEX.name}"))
+    SOURCE_INDEX.create(connection)
     IDENTITY_INDEX.create(connection, checkfirst=True)
     metadata.create_all(connection, tables=list(VERSION_3_TABLES))
     first = connection.execute(select(func.min(deliveries.c.created_at))).scalar()

@@ -98,12 +98,9 @@ Index(
 )
 Index("ix_deliveries_scheduled", deliveries.c.scheduled_at, deliveries.c.id)
 Index("ix_deliveries_due", deliveries.c.due_at, deliveries.c.channel)
-Index(
-    "ix_deliveries_source_channel",
-    deliveries.c.source,
-    deliveries.c.channel,
-    deliveries.c.generation,
-    unique=True,
+# unique up to schema version 2; since version 3 a file may hold another article than its deliveries name
+SOURCE_INDEX = Index(
+    "ix_deliveries_source_channel", deliveries.c.source, deliveries.c.channel, deliveries.c.generation
 )
 
 transitions = Table(
@@ -166,7 +163,11 @@ VERSION_2_TABLES = (workers, periodic_runs)
 # --- schema version 3: deliveries.identity, and facts about the outbox itself ------------------------------
 
 IDENTITY_INDEX = Index(
-    "ix_deliveries_identity_channel", deliveries.c.identity, deliveries.c.channel, deliveries.c.generation
+    "ix_deliveries_identity_channel",
+    deliveries.c.identity,
+    deliveries.c.channel,
+    deliveries.c.generation,
+    unique=True,
 )
 
 store_meta = Table(
