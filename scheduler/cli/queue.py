@@ -209,6 +209,8 @@ def reschedule(
 
     A past time means now, like `tagcast queue send-now ID`.
     """
+    from datetime import UTC
+
     from scheduler.cli.outbox import open_store, parse_when
 
     with open_store(open_workspace(config)) as store:
@@ -217,7 +219,13 @@ def reschedule(
         assert zone is not None
         when = parse_when(at, zone, option="--at")
         moment = _moment(now)
-        moved = store.reschedule(delivery_id, when, now=moment)
+        reason = None
+        if when < moment:  # never "missed during downtime": the operator asked for it to go out
+            reason = (
+                f"rescheduled by the operator from {current.scheduled_at.isoformat()} to now "
+                f"({when.astimezone(UTC).isoformat()} is past)"
+            )
+        moved = store.reschedule(delivery_id, max(when, moment), now=moment, reason=reason)
         _said_when(moved, moment)
 
 

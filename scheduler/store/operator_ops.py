@@ -106,8 +106,7 @@ class OperatorMixin(StoreBase):
     ) -> Delivery:
         """planned, retrying, failed or cancelled -> planned at ``at`` (same id and idempotency key).
 
-        A time already past means now: it is sent at the next dispatch, never counted as missed during
-        downtime. A failed or cancelled delivery starts counting attempts from 0 again.
+        A failed or cancelled delivery starts counting attempts from 0 again.
         """
         allowed = (
             DeliveryState.PLANNED,
@@ -115,22 +114,18 @@ class OperatorMixin(StoreBase):
             DeliveryState.FAILED,
             DeliveryState.CANCELLED,
         )
-        moment = _now(now)
-        asked = utc(at)
-        at = max(asked, moment)
+        at = utc(at)
         with self._write() as connection:
             row = self._row(connection, delivery_id)
             state = self._require(row, allowed, "reschedule", _SHOW_HINT.format(id=delivery_id))
             fresh = state in (DeliveryState.FAILED, DeliveryState.CANCELLED)
-            if reason is None:
-                target = at.isoformat() if asked >= moment else f"now ({asked.isoformat()} is past)"
-                reason = f"rescheduled by the operator from {row['scheduled_at'].isoformat()} to {target}"
             self._move(
                 connection,
                 row,
                 DeliveryState.PLANNED,
-                reason=reason,
-                now=moment,
+                reason=reason
+                or f"rescheduled by the operator from {row['scheduled_at'].isoformat()} to {at.isoformat()}",
+                now=_now(now),
                 scheduled_at=at,
                 next_attempt_at=None,
                 attempts=0 if fresh else row["attempts"],
