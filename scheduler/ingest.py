@@ -267,20 +267,27 @@ def _outcome_detail(outcome: UpsertOutcome, delivery: Delivery | None) -> str:
 
 
 def find_orphans(store: Store, *, composed: Sequence[Post], errors: Sequence[ArticleError]) -> list[Orphan]:
-    """Planned or retrying deliveries that no loaded article produced (articles that failed to load excepted:
-    their deliveries are not touched and not reported as gone)."""
-    routed = {(post.source, post.channel) for post in composed}
-    loaded = {post.source for post in composed}
+    """Planned or retrying deliveries whose article no loaded file holds on that channel (articles that failed
+    to load excepted: their deliveries are not touched and not reported as gone)."""
+    routed = {(article_identity(post.article), post.channel) for post in composed}
+    unqueued = {(post.source, post.channel) for post in composed if post.problems or not post.active}
+    loaded = {post.source: article_identity(post.article) for post in composed}
     broken = {error.source for error in errors}
     orphans: list[Orphan] = []
     offset = 0
     while True:
         page = store.list(states=[DeliveryState.PLANNED, DeliveryState.RETRYING], limit=_PAGE, offset=offset)
         for delivery in page:
-            if (delivery.source, delivery.channel) in routed or delivery.source.split("#", 1)[0] in broken:
+            if (
+                (delivery.identity, delivery.channel) in routed
+                or (delivery.source, delivery.channel) in unqueued
+                or delivery.source.split("#", 1)[0] in broken
+            ):
                 continue
-            if delivery.source in loaded:
+            if loaded.get(delivery.source) == delivery.identity:
                 reason = f"{delivery.source} no longer routes to channel {delivery.channel}; still queued"
+            elif delivery.source in loaded:
+                reason = f"{delivery.source} now holds another article; the one queued is gone; still queued"
             else:
                 reason = f"{delivery.source} is gone from the posts folder; still queued"
             orphans.append(Orphan(delivery, reason + f" (cancel with `tagcast queue cancel {delivery.id}`)"))

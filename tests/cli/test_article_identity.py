@@ -289,3 +289,30 @@ def test_identity_prefers_id_then_the_canonical_url_then_the_text() -> None:
     text_only = Article(source="x", title="T", body="B\ttext\n")
     assert article_identity(text_only) == f"sha256:{fingerprint('T', 'B text')}"
     assert fingerprint("T", "B text") != fingerprint("T", "B texts")
+
+
+def test_an_item_removed_from_a_json_list_does_not_shift_the_others_deliveries(workspace: Path) -> None:
+    items = [
+        {"title": name, "body": f"About {name}.", "url": f"https://example.org/{name.lower()}"}
+        for name in ("One", "Two", "Three")
+    ]
+    (workspace / "posts" / "list.json").write_text(json.dumps(items), encoding="utf-8")
+    first = by_source(add(workspace))
+    del items[1]
+    (workspace / "posts" / "list.json").write_text(json.dumps(items), encoding="utf-8")
+
+    result = tagcast(workspace, "queue", "add", "--now", NOW, "--json")
+    rows = by_source(json.loads(result.stdout))
+    assert rows["posts/list.json#0"]["outcome"] == "unchanged"
+    assert (rows["posts/list.json#1"]["outcome"], rows["posts/list.json#1"]["id"]) == (
+        "renamed",
+        first["posts/list.json#2"]["id"],  # Three keeps its delivery and its text
+    )
+    assert rows["posts/list.json#1"]["parts"] == ["Three\n\nAbout Three."]
+    two = first["posts/list.json#1"]["id"]
+    assert (
+        f"posts/list.json#1 now holds another article; the one queued is gone; still queued "
+        f"(cancel with `tagcast queue cancel {two}`)" in flat(result.stderr)
+    )
+    with open_store(workspace) as store:
+        assert store.get(two).parts == ("Two\n\nAbout Two.",)  # not overwritten with Three's text
