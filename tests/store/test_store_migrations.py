@@ -197,3 +197,30 @@ def test_an_upgraded_outbox_recognises_its_articles_under_new_names(tmp_path: Pa
         "posts/bravo.md": before["posts/bravo.md"],
     }
     assert after["posts/2026-alpha.md"].state is DeliveryState.SENT
+
+
+def test_version_3_upgrades_a_version_2_schema_on_every_backend(db_url: str, tmp_path: Path) -> None:
+    """The same upgrade on PostgreSQL: a database taken back to the version 2 schema, then opened."""
+    with Store.open(db_url, root=tmp_path) as store:
+        store.upsert(make_post(), now=NOW)
+        store.upsert(make_post("posts/b.md"), now=NOW)
+        with store.engine.begin() as connection:
+            connection.execute(text("DROP INDEX ix_deliveries_identity_channel"))
+            connection.execute(text("ALTER TABLE deliveries DROP COLUMN identity"))
+            connection.execute(text("DROP TABLE store_meta"))
+            connection.execute(text("DROP INDEX ix_deliveries_source_channel"))
+            connection.execute(
+                text(
+                    "CREATE UNIQUE INDEX ix_deliveries_source_channel "
+                    "ON deliveries (source, channel, generation)"
+                )
+            )
+            connection.execute(schema_version.update().values(version=2))
+    with Store.open(db_url, root=tmp_path) as store:
+        with store.engine.connect() as connection:
+            assert current_version(connection) == latest_version() == 3
+        assert {d.source: d.identity for d in store.list()} == {
+            "posts/a.md": "url:https://example.org/posts/a.md",
+            "posts/b.md": "url:https://example.org/posts/b.md",
+        }
+        assert store.epoch(NOW + timedelta(days=9)) == NOW
