@@ -41,6 +41,7 @@ StateOption = Annotated[
         show_default=False,
     ),
 ]
+ObjectJsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 ChannelOption = Annotated[
     str | None, typer.Option("--channel", "-C", help="Only this channel.", show_default=False)
 ]
@@ -164,7 +165,7 @@ def list_deliveries(
 
 @queue_app.command("show")
 @handle_errors
-def show(delivery_id: IdArgument, as_json: JsonOption = False, config: ConfigOption = None) -> None:
+def show(delivery_id: IdArgument, as_json: ObjectJsonOption = False, config: ConfigOption = None) -> None:
     """Everything about one delivery: its text, state, receipt and the history of its transitions."""
     from scheduler.cli.outbox import delivery_detail_json, open_store
 

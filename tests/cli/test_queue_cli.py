@@ -476,3 +476,12 @@ def test_a_channel_the_outbox_still_holds_can_be_listed_and_paused_after_it_left
     assert len(json.loads(listed.stdout)) == 2
     assert tagcast(workspace, "queue", "pause", "file").exit_code == 0
     assert tagcast(workspace, "queue", "resume", "file").exit_code == 0
+
+
+def test_help_says_what_json_prints() -> None:
+    show = flat(CliRunner().invoke(app, ["queue", "show", "--help"]).stdout)
+    assert "Print one JSON object for scripts." in show
+    listing = flat(CliRunner().invoke(app, ["queue", "list", "--help"]).stdout)
+    assert "Print one JSON array for scripts." in listing
+    add_help = flat(CliRunner().invoke(app, ["queue", "add", "--help"]).stdout)
+    assert "--backfill" in add_help and "--repost" in add_help
