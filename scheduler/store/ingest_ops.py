@@ -194,13 +194,15 @@ class IngestMixin(StoreBase):
     def epoch(self, now: datetime) -> datetime:
         """When this outbox first took in articles: read, or (the first time) set to ``now``. An outbox from
         before schema version 3 has the time of its first delivery."""
-        with self._write() as connection:
-            value = connection.execute(
-                select(store_meta.c.value).where(store_meta.c.key == EPOCH)
-            ).scalar_one_or_none()
-            if value is None:
-                value = utc(now).isoformat()
-                connection.execute(store_meta.insert().values(key=EPOCH, value=value))
+        query = select(store_meta.c.value).where(store_meta.c.key == EPOCH)
+        with self._read() as connection:
+            value = connection.execute(query).scalar_one_or_none()
+        if value is None:
+            with self._write() as connection:
+                value = connection.execute(query).scalar_one_or_none()
+                if value is None:
+                    value = utc(now).isoformat()
+                    connection.execute(store_meta.insert().values(key=EPOCH, value=value))
         return utc(datetime.fromisoformat(value))
 
     def taken_slots(self, channel: str, *, since: datetime | None = None) -> list[datetime]:
