@@ -198,11 +198,15 @@ class IngestMixin(StoreBase):
         with self._read() as connection:
             value = connection.execute(query).scalar_one_or_none()
         if value is None:
-            with self._write() as connection:
-                value = connection.execute(query).scalar_one_or_none()
-                if value is None:
-                    value = utc(now).isoformat()
-                    connection.execute(store_meta.insert().values(key=EPOCH, value=value))
+            try:
+                with self._write() as connection:
+                    value = connection.execute(query).scalar_one_or_none()
+                    if value is None:
+                        value = utc(now).isoformat()
+                        connection.execute(store_meta.insert().values(key=EPOCH, value=value))
+            except IntegrityError:  # another process set it first: theirs counts
+                with self._read() as connection:
+                    value = connection.execute(query).scalar_one()
         return utc(datetime.fromisoformat(value))
 
     def taken_slots(self, channel: str, *, since: datetime | None = None) -> list[datetime]:
