@@ -15,9 +15,9 @@ free slot after what is queued, and a queued post keeps its slot. The rules
   read is reported and nothing queued for it is touched;
 - a queued delivery whose article left ``posts/`` (or no longer routes to its channel) stays queued and is
   reported: nothing queued is ever lost by editing files;
-- a post is matched by its file first, then by its article's identity (:mod:`scheduler.identity`): a renamed
-  file takes its delivery along (``renamed``), a copy under another name is a ``duplicate`` (reported, not
-  posted; ``repost`` posts it);
+- a post continues the delivery of its article's identity (:mod:`scheduler.identity`), else its file's: a
+  renamed file takes its delivery along (``renamed``), a copy under another name is a ``duplicate``
+  (reported, not posted; ``repost`` posts it); see :meth:`~scheduler.store.Store.upsert_result`;
 - a new outbox does not flood: an article never queued whose ``publish_at`` is more than :data:`HOLD_BACK`
   before the outbox's epoch (its first ingest) is ``held-back``; ``backfill`` queues it.
 """
