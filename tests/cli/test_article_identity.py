@@ -14,6 +14,7 @@ from service.processes import tagcast as run_tagcast
 from typer.testing import CliRunner, Result
 
 from scheduler.adapters.base import Receipt
+from scheduler.articles import load_articles
 from scheduler.cli.app import app
 from scheduler.config.loader import load_workspace
 from scheduler.identity import article_identity, canonical_url, fingerprint
@@ -316,3 +317,19 @@ def test_an_item_removed_from_a_json_list_does_not_shift_the_others_deliveries(w
     )
     with open_store(workspace) as store:
         assert store.get(two).parts == ("Two\n\nAbout Two.",)  # not overwritten with Three's text
+
+
+def test_id_and_publish_at_now_are_read_from_front_matter_and_json(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(
+        "---\ntitle: A\nid: story-7\npublish_at: now\n---\nText.\n", encoding="utf-8"
+    )
+    (tmp_path / "b.json").write_text(json.dumps({"title": "B", "body": "Text.", "id": 42}), encoding="utf-8")
+    before = datetime.now(UTC)
+    result = load_articles([tmp_path], root=tmp_path)
+    after = datetime.now(UTC)
+    assert result.errors == []
+    a, b = sorted(result.articles, key=lambda article: article.source)
+    assert (a.id, b.id) == ("story-7", "42")
+    assert "id" not in a.extra and "id" not in b.extra
+    assert a.publish_at is not None and before <= a.publish_at <= after
+    assert article_identity(b) == "id:42"
