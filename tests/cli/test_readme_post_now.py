@@ -1,4 +1,4 @@
-"""The README's "post it now" tour runs exactly as printed, in a copy of the shipped workspace."""
+"""The README's tour as printed: its article (with an ``id``) reads, and "post it now" sends at once."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 
 from service.processes import clean_env
 
+from scheduler.articles import load_articles
+from scheduler.identity import article_identity
 from tests.conftest import REPO
 
 
@@ -44,3 +46,15 @@ def test_the_post_it_now_tour_sends_the_article_at_once(tmp_path: Path) -> None:
     assert "Hello from tagcast" in text.read_text(encoding="utf-8")
     assert "A first post, sent at once." in text.read_text(encoding="utf-8")
     assert f"{text.stem}.json" in done.stdout.split()  # what `ls var/outbox/file/` printed
+
+
+def test_the_tour_article_with_its_id_reads_as_written(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"```markdown\n(.*?)```", readme, re.DOTALL)
+    assert found is not None
+    (tmp_path / "nomonhan.md").write_text(found.group(1), encoding="utf-8")
+    result = load_articles([tmp_path], root=tmp_path)
+    assert result.errors == []
+    [article] = result.articles
+    assert article.id == "nomonhan-picture"
+    assert article_identity(article) == "id:nomonhan-picture"
