@@ -114,6 +114,23 @@ class IngestReport:
         return dict(Counter(item.outcome.value for item in self.items))
 
 
+@dataclass(frozen=True)
+class Composed:
+    """The articles of some paths read and rendered: all of ingestion that does not touch the outbox."""
+
+    posts: list[tuple[Post, str]]
+    errors: list[ArticleError]
+    articles: list[Article] = field(default_factory=list)
+
+
+def compose_articles(pipeline: Pipeline, paths: Sequence[Path] | None = None) -> Composed:
+    """Load and compose the articles in ``paths``; the service runs this away from its store thread, so a
+    slow template never holds up delivery."""
+    articles, errors = pipeline.load(paths)
+    posts = [pair for article in articles for pair in pipeline.compose(article)]
+    return Composed(posts, list(errors), list(articles))
+
+
 def ingest(
     workspace: Workspace,
     store: Store,
@@ -123,15 +140,17 @@ def ingest(
     repost: bool = False,
     backfill: bool = False,
     pipeline: Pipeline | None = None,
+    prepared: Composed | None = None,
 ) -> IngestReport:
     """Load, compose and (where a new delivery is needed) plan the articles in ``paths`` (default: the
     workspace's posts folder), then upsert every valid post of an enabled channel into ``store``.
-    ``backfill`` also queues what a new outbox holds back."""
+    ``backfill`` also queues what a new outbox holds back. ``prepared``: what :func:`compose_articles` made
+    of the same paths, so that only the outbox work is left."""
     now = utc(now)
     pipeline = pipeline or Pipeline(workspace)
-    articles, errors = pipeline.load(paths)
-    composed = [pair for article in articles for pair in pipeline.compose(article)]
-    holds = _Holders(pipeline, workspace.root, articles, errors)
+    prepared = prepared or compose_articles(pipeline, paths)
+    composed, errors = prepared.posts, prepared.errors
+    holds = _Holders(pipeline, workspace.root, prepared.articles, errors)
     epoch = store.epoch(now)
     cutoff = None if backfill else epoch - HOLD_BACK
 

@@ -11,7 +11,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from scheduler.cli.common import stderr, stdout
+from scheduler.cli.common import print_table, stderr, stdout
 from scheduler.cli.outbox import iso, plural, when_text
 from scheduler.ingest import IngestReport
 from scheduler.store import Delivery, DeliveryState, Transition, UpsertOutcome
@@ -70,7 +70,7 @@ def show_deliveries(deliveries: Sequence[Delivery], *, offset: int, limit: int) 
         ]
         table.add_row(*cells, *([first_line(d)] if wide else []))
     if deliveries:
-        console.print(table)
+        print_table(table)
     more = f"; next page: --offset {offset + limit}" if len(deliveries) == limit else ""
     shown = plural(len(deliveries), "delivery", "deliveries")
     console.print(f"{shown} (from {offset + 1 if deliveries else offset}){more}")
@@ -116,7 +116,7 @@ def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
         )
     console = stdout()
     console.print(Panel(Group(*body), title=Text(delivery.id, style="bold"), title_align="left"))
-    console.print(history_table)
+    print_table(history_table)
 
 
 def show_ingest(report: IngestReport) -> None:
@@ -139,7 +139,7 @@ def show_ingest(report: IngestReport) -> None:
         )
     console = stdout()
     if shown:
-        console.print(table)
+        print_table(table)
     for item in shown:
         if item.detail:
             style = "red" if item.post.problems else "yellow" if item.outcome in _WARNED else "dim"
