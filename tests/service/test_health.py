@@ -15,10 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from scheduler.service.endpoint import Address
 from scheduler.store import Store, StoreError
 
-from .conftest import Site, article, config_text
+from .conftest import DUE, Site, article, config_text
 from .processes import Serve
 
-PAST = "now"  # due at once (a date long past would be held back by a new outbox)
+PAST = DUE
 
 
 def endpoint(serve: Serve) -> str:
