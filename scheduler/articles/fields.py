@@ -19,14 +19,16 @@ from scheduler.hashtags import is_hashtag, normalize_hashtags, strip_hash
 from scheduler.models import Article
 
 KNOWN_KEYS = frozenset(
-    {"title", "url", "tags", "publish_at", "published", "channels", "template", "reference", "explore"}
+    {"title", "url", "tags", "publish_at", "published", "channels", "template", "reference", "explore", "id"}
 )
 
 _SEPARATORS = re.compile(r"[\s,]+")
 _URL = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
 
 TAGS_HINT = 'write a list, tags: [KhalkhinGol, MilitaryHistory], or a string, tags: "#KhalkhinGol #History"'
-PUBLISH_AT_HINT = "write ISO 8601 with a UTC offset, e.g. 2027-03-01T09:00:00+01:00 or 2027-03-01T08:00:00Z"
+PUBLISH_AT_HINT = (
+    "write ISO 8601 with a UTC offset, e.g. 2027-03-01T09:00:00+01:00 or 2027-03-01T08:00:00Z, or now"
+)
 PUBLISHED_HINT = "write an ISO 8601 date such as 2024-05-17 (or a date and time such as 2024-05-17T10:00:00Z)"
 
 
@@ -74,8 +76,14 @@ def build_article(
         publish_at=reader.publish_at(),
         channels=reader.channels(),
         template=reader.text("template"),
+        id=reader.text("id"),
         extra={str(key): value for key, value in raw.values.items() if key not in KNOWN_KEYS},
     )
+
+
+def _means_now(value: Any) -> bool:
+    """``publish_at: now``: send as soon as possible (the time the article is read)."""
+    return isinstance(value, str) and value.strip().casefold() == "now"
 
 
 def _kind(value: Any) -> str:
@@ -149,6 +157,8 @@ class _Reader:
         value = self.get("publish_at")
         if value is None:
             return None
+        if _means_now(value):
+            return datetime.now(UTC)
         moment = self._datetime("publish_at", value, PUBLISH_AT_HINT)
         if moment is None:
             raise self.fail("publish_at", f"{value!s} is a date without a time", PUBLISH_AT_HINT)

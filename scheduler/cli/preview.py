@@ -90,8 +90,12 @@ def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
 def report_article_errors(result: PipelineResult) -> None:
     from rich.markup import escape
 
+    from scheduler.identity import find_copies
+
     for error in result.errors:
         stderr().print(f"[bold red]article error:[/] {escape(str(error))}", soft_wrap=True)
+    for copy in find_copies(post.article for post in result.posts):
+        stderr().print(f"[yellow]warning:[/] {escape(copy.warning())}", soft_wrap=True)
 
 
 @handle_errors

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from scheduler import safe_text
 from scheduler.cli.common import print_table, stderr, stdout
-from scheduler.cli.outbox import iso, when_text
+from scheduler.cli.outbox import iso, plural, when_text
 from scheduler.store import Delivery, DeliveryState, Transition, UpsertOutcome
 
 if TYPE_CHECKING:
@@ -37,12 +37,17 @@ OUTCOME_STYLES = {
     UpsertOutcome.REPOSTED: "green",
     UpsertOutcome.SKIPPED: "red",
     UpsertOutcome.IN_FLIGHT: "yellow",
+    UpsertOutcome.RENAMED: "cyan",
+    UpsertOutcome.DUPLICATE: "yellow",
+    UpsertOutcome.HELD_BACK: "yellow",
 }
+
+_WARNED = (UpsertOutcome.DUPLICATE, UpsertOutcome.IN_FLIGHT, UpsertOutcome.ALREADY_SENT)
 
 
 def first_line(delivery: Delivery, width: int = 48) -> str:
     text = (delivery.parts[0] if delivery.parts else "").replace("\n", " ")
-    more = f" (+{len(delivery.parts) - 1} parts)" if len(delivery.parts) > 1 else ""
+    more = f" (+{plural(len(delivery.parts) - 1, 'part')})" if len(delivery.parts) > 1 else ""
     return (text[: width - 1] + "…" if len(text) > width else text) + more
 
 
@@ -71,8 +76,8 @@ def show_deliveries(deliveries: Sequence[Delivery], *, offset: int, limit: int) 
     if deliveries:
         print_table(table)
     more = f"; next page: --offset {offset + limit}" if len(deliveries) == limit else ""
-    noun = "delivery" if len(deliveries) == 1 else "deliveries"
-    console.print(f"{len(deliveries)} {noun} (from {offset + 1 if deliveries else offset}){more}")
+    shown = plural(len(deliveries), "delivery", "deliveries")
+    console.print(f"{shown} (from {offset + 1 if deliveries else offset}){more}")
 
 
 def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
@@ -144,7 +149,7 @@ def show_ingest(report: IngestReport) -> None:
         print_table(table)
     for item in shown:
         if item.detail:
-            style = "red" if item.post.problems else "dim"
+            style = "red" if item.post.problems else "yellow" if item.outcome in _WARNED else "dim"
             console.print(
                 Text(safe_text.shown(f"{item.source} -> {item.channel}: {item.detail}"), style=style),
                 soft_wrap=True,
@@ -158,7 +163,11 @@ def show_ingest(report: IngestReport) -> None:
             soft_wrap=True,
         )
     counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
-    console.print(f"{counts}; {len(report.errors)} unreadable article(s)")
+    unreadable = len(report.errors)
+    console.print(f"{counts}; {unreadable} unreadable article{'' if unreadable == 1 else 's'}")
+    note = report.held_back_note()
+    if note:
+        stderr().print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     for error in report.errors:
         stderr().print(f"[bold red]article error:[/] {escape(str(error))}")
     for orphan in report.orphans:

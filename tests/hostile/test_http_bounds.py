@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from fakes.hostile import HugeServer, ScriptedWebhook, TrickleServer, deep_json
 from fakes.server import Reply
-from service.conftest import Site, article, config_text, dispatch, real_now
+from service.conftest import DUE, Site, article, config_text, dispatch, real_now
 
 from scheduler.config.loader import load_workspace
 from scheduler.errors import ConfigError
 from scheduler.store import DeliveryState
 
-PAST = "2020-01-01T00:00:00Z"
+PAST = DUE
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fakes.hostile import ECHO_FORMS, EchoForm, EchoingMastodon
-from service.conftest import Site, article, config_text, dispatch, real_now
+from service.conftest import DUE, Site, article, config_text, dispatch, real_now
 from service.processes import tagcast
 from typer.testing import CliRunner
 
@@ -69,7 +69,7 @@ def test_an_echoed_token_reaches_no_log_no_outbox_row_and_no_queue_show(
 ) -> None:
     with EchoingMastodon(form).running() as fake:
         masto(site, fake)
-        site.write_post("p1.md", article("Post 1", publish_at="2020-01-01T00:00:00Z"))
+        site.write_post("p1.md", article("Post 1", publish_at=DUE))
         site.ingest(real_now())
         with caplog.at_level(logging.DEBUG):
             dispatch(site.workspace, site.store)
@@ -148,9 +148,7 @@ def test_serve_logs_no_echoed_token_in_text_or_json_lines(site: Site, form: Echo
     with EchoingMastodon(form).running() as fake:
         masto(site, fake)
         for log_format in ("text", "json"):
-            site.write_post(
-                f"p-{log_format}.md", article(f"Post {log_format}", publish_at="2020-01-01T00:00:00Z")
-            )
+            site.write_post(f"p-{log_format}.md", article(f"Post {log_format}", publish_at=DUE))
             result = tagcast("serve", "--once", "--log-format", log_format, cwd=site.root, env=ENV)
             assert result.returncode == 0, result.stderr
             assert "refused (422)" in result.stderr  # the failure was logged

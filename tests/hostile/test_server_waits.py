@@ -17,7 +17,7 @@ import pytest
 from fakes.hostile import ScriptedWebhook
 from fakes.mastodon import MastodonFake
 from fakes.server import Reply
-from service.conftest import Site, article, config_text, dispatch, real_now
+from service.conftest import DUE, Site, article, config_text, dispatch, real_now
 from service.processes import tagcast
 
 from scheduler.service.dispatcher import Dispatcher
@@ -26,7 +26,7 @@ from scheduler.store import DeliveryState
 
 BACKOFF_MAX = timedelta(seconds=4)  # config_text's service.backoff_max
 MAX_AGE = timedelta(days=2)  # the default service.max_age
-PAST = "2020-01-01T00:00:00Z"
+PAST = DUE
 
 
 @pytest.fixture

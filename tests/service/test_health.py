@@ -27,10 +27,10 @@ from scheduler.service.monitor import Monitor
 from scheduler.store import Store, StoreError
 from scheduler.store.store import Progress
 
-from .conftest import Site, article, config_text
+from .conftest import DUE, Site, article, config_text
 from .processes import Serve
 
-PAST = "2020-01-01T00:00:00Z"
+PAST = DUE
 
 
 def endpoint(serve: Serve) -> str:
