@@ -35,7 +35,7 @@ import contextlib
 import itertools
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -156,10 +156,13 @@ class Dispatcher:
         clock: Callable[[], datetime] = utc_now,
         calls: StoreCalls | None = None,
         rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
         self.worker_id = worker_id
         self.clock = clock
+        self.sleep = sleep
+        """How lease renewals wait (seconds); a test passes one that waits on its own clock, with ``clock``."""
         self.calls = calls or StoreCalls()
         self.adapters = AdapterCache(workspace.settings, workspace.root, http_client)
         self.settler = Settler(
@@ -445,7 +448,7 @@ class Dispatcher:
     async def _renew(self, delivery: Delivery) -> None:
         """Keep the claim while the send runs (a long thread must not be taken over)."""
         while True:
-            await asyncio.sleep(max(self.lease.total_seconds() / 3, 0.05))
+            await self.sleep(max(self.lease.total_seconds() / 3, 0.05))
             try:
                 await self.calls(
                     self.store.renew_lease,
@@ -466,7 +469,7 @@ class Dispatcher:
     async def _renew_batch(self, batch: _Batch) -> None:
         """Keep the claims of a batch; one taken over meanwhile is not sent."""
         while True:
-            await asyncio.sleep(max(self.lease.total_seconds() / 3, 0.05))
+            await self.sleep(max(self.lease.total_seconds() / 3, 0.05))
             ids = [delivery.id for delivery in batch.claimed]
             sending = batch.sending
             try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from typing import Any
 from fakes.server import FakeServer, Reply, Request, route
 
 PATH = "/hooks/tagcast"
+GUARD = 30.0
+"""Seconds a held request waits for its release at most: a guard against a hung test, never an outcome."""
 
 
 @dataclass
@@ -103,3 +106,23 @@ class WebhookFake(FakeServer):
             reply = Reply.text("accepted")
         self._answers[key] = (digest, reply)
         return reply
+
+
+class HeldWebhook(WebhookFake):
+    """A receiver that holds each request until the test lets it go: ``arrived`` is set when a request is in,
+    it is handled once ``release`` is set, and ``handled`` is set once it has been (its answer leaves then).
+    A test waits on these events, never on the wall clock."""
+
+    def __init__(self) -> None:
+        super().__init__(secret=None)
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.handled = threading.Event()
+
+    def _locked_route(self, request: Request) -> Reply:
+        self.arrived.set()
+        self.release.wait(GUARD)
+        try:
+            return super()._locked_route(request)
+        finally:
+            self.handled.set()

@@ -6,14 +6,15 @@ commit and the batch sizes."""
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from fakes.server import Reply, Request
 from fakes.telegram import TelegramFake
-from fakes.webhook import WebhookFake
+from fakes.webhook import GUARD, HeldWebhook, WebhookFake
 from sqlalchemy import event
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
@@ -24,7 +25,6 @@ from scheduler.service.storecalls import StoreCalls
 from scheduler.store import DeliveryConflict, DeliveryState
 
 from .conftest import DUE, Site, article, config_text, dispatch, real_now
-from .test_dispatcher import SlowWebhook
 from .test_recovery import reconcile
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -110,21 +110,23 @@ def test_a_failure_ends_the_batch_and_gives_back_what_was_not_started(
 
 
 def test_a_stop_ends_the_batch_after_the_send_in_flight(site: Site) -> None:
-    with SlowWebhook(delay=0.4).running() as slow:
-        assert isinstance(slow, SlowWebhook)
+    with HeldWebhook().running() as slow:
+        assert isinstance(slow, HeldWebhook)
         site.write_config(config_text({"hook": {"network": "webhook", "url": slow.url}}))
         posts(site, 4, publish_at=DUE)
         site.ingest(real_now())
 
         async def stop_while_sending() -> DispatchReport:
-            async with httpx.AsyncClient(timeout=5) as http:
+            async with httpx.AsyncClient(timeout=30) as http:
                 dispatcher = Dispatcher(site.workspace, site.store, http, worker_id="stopping")
                 round_ = asyncio.create_task(dispatcher.run_due(real_now()))
-                await asyncio.sleep(0.2)  # the first post is at the receiver
-                dispatcher.stop_claiming()
                 try:
+                    assert await asyncio.to_thread(slow.arrived.wait, GUARD)  # the first post is in flight
+                    dispatcher.stop_claiming()
+                    slow.release.set()
                     return await round_
                 finally:
+                    slow.release.set()
                     dispatcher.calls.close()
 
         report = asyncio.run(stop_while_sending())
@@ -138,46 +140,59 @@ def test_a_stop_ends_the_batch_after_the_send_in_flight(site: Site) -> None:
 
 
 class SlowReceipts(StoreCalls):
-    """The real store thread, but recording receipts takes ``delay`` seconds longer (what a loaded store
-    thread looks like to the event loop); ``recorded`` keeps when each recording finished."""
+    """The real store thread, but recording receipts waits until ``until`` is set (what a loaded store
+    thread looks like to the event loop), and may then fail with ``fail``; ``waited`` keeps whether each
+    recording saw ``until`` set (False: it gave up after the guard)."""
 
-    def __init__(self, delay: float, *, fail: Exception | None = None) -> None:
+    def __init__(self, *, until: threading.Event | None = None, fail: Exception | None = None) -> None:
         super().__init__()
-        self.delay, self.fail, self.recorded = delay, fail, list[float]()
+        self.until, self.fail, self.waited = until, fail, list[bool]()
 
     async def __call__(self, func: Any, /, *args: Any, **kwargs: Any) -> Any:
         if getattr(func, "__name__", "") != "mark_sent_many":
             return await super().__call__(func, *args, **kwargs)
-        await asyncio.sleep(self.delay)
+        if self.until is not None:
+            self.waited.append(await asyncio.to_thread(self.until.wait, GUARD))
         if self.fail is not None:
             raise self.fail
-        try:
-            return await super().__call__(func, *args, **kwargs)
-        finally:
-            self.recorded.append(time.time())
+        return await super().__call__(func, *args, **kwargs)
 
 
-def test_a_batch_frees_its_slot_with_its_last_send_not_its_last_record(
-    site: Site, webhook: WebhookFake
-) -> None:
-    """With one slot, the second channel starts while the first one's receipts are still being recorded;
-    the first channel stays busy (in ``sending``) until they are."""
-    channels = {
-        "a": {"network": "webhook", "url": webhook.url},
-        "b": {"network": "webhook", "url": webhook.url},
-    }
-    site.write_config(config_text(channels, service={"concurrency": 1}))
-    posts(site, 3, publish_at=DUE)
-    site.ingest(real_now())
-    calls = SlowReceipts(0.5)
-    report = dispatch(site.workspace, site.store, calls=calls)
+class TwoChannelWebhook(WebhookFake):
+    """A receiver that sets ``second_began`` when a request of a second channel arrives."""
+
+    def __init__(self) -> None:
+        super().__init__(secret=None)
+        self.channels: list[str] = []
+        self.second_began = threading.Event()
+
+    def _locked_route(self, request: Request) -> Reply:
+        with self.lock:
+            channel = request.json()["channel"]
+            if self.channels and channel != self.channels[0]:
+                self.second_began.set()
+            self.channels.append(channel)
+        return super()._locked_route(request)
+
+
+def test_a_batch_frees_its_slot_with_its_last_send_not_its_last_record(site: Site) -> None:
+    """With one slot, the second channel starts while the first one's receipts are still being recorded
+    (they are held until it has); the first channel stays busy (in ``sending``) until they are."""
+    with TwoChannelWebhook().running() as webhook:
+        assert isinstance(webhook, TwoChannelWebhook)
+        channels = {
+            "a": {"network": "webhook", "url": webhook.url},
+            "b": {"network": "webhook", "url": webhook.url},
+        }
+        site.write_config(config_text(channels, service={"concurrency": 1}))
+        posts(site, 3, publish_at=DUE)
+        site.ingest(real_now())
+        calls = SlowReceipts(until=webhook.second_began)
+        report = dispatch(site.workspace, site.store, calls=calls)
     assert report.count("sent") == 6
-    by_channel = {
-        name: [r.at for r in webhook.requests if r.body and name == r.json()["channel"]] for name in "ab"
-    }
-    first, second = sorted(by_channel.values(), key=min)
-    assert max(first) < min(second)  # one slot: one channel after the other
-    assert min(second) < min(calls.recorded)  # ... without waiting for the first one's receipts
+    first, second = webhook.channels[0], next(c for c in webhook.channels if c != webhook.channels[0])
+    assert webhook.channels == [first] * 3 + [second] * 3  # one slot: one channel after the other
+    assert calls.waited and all(calls.waited)  # ... without waiting for the first one's receipts
 
 
 def test_receipts_that_cannot_be_recorded_stay_in_sending_for_reconciliation(
@@ -186,7 +201,7 @@ def test_receipts_that_cannot_be_recorded_stay_in_sending_for_reconciliation(
     site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
     posts(site, 3, publish_at=DUE)
     site.ingest(real_now())
-    report = dispatch(site.workspace, site.store, calls=SlowReceipts(0, fail=OSError("disk I/O error")))
+    report = dispatch(site.workspace, site.store, calls=SlowReceipts(fail=OSError("disk I/O error")))
     assert report.count("sending") == 3 and len(webhook.deliveries) == 3
     assert {d.state for d in site.store.list()} == {DeliveryState.SENDING}
     lines = [r.getMessage() for r in caplog.records if "could not record the outcome" in r.getMessage()]
@@ -240,6 +255,18 @@ def test_a_dead_workers_batch_on_a_webhook_is_completed_in_slot_order(
 # --- the store thread -------------------------------------------------------------------------------------
 
 
+class Gate:
+    """A call that keeps the store thread busy until the test releases it (``entered`` once it runs)."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def hold(self) -> None:
+        self.entered.set()
+        self.release.wait(GUARD)
+
+
 def test_calls_waiting_together_share_one_transaction(site: Site) -> None:
     site.write_config(config_text({"out": {"network": "file"}}))
     posts(site, 1)
@@ -256,9 +283,14 @@ def test_calls_waiting_together_share_one_transaction(site: Site) -> None:
     async def go() -> list[Any]:
         calls = StoreCalls()
         try:
-            blocker = asyncio.ensure_future(calls(time.sleep, 0.3))  # not a store method: runs alone
-            await asyncio.sleep(0.05)
-            saves = [calls(store.save_journal, delivery.id, {"n": n}) for n in range(3)]
+            gate = Gate()
+            blocker = asyncio.ensure_future(calls(gate.hold))  # not a store method: runs alone
+            assert await asyncio.to_thread(gate.entered.wait, GUARD)  # the store thread is busy
+            saves = [
+                asyncio.ensure_future(calls(store.save_journal, delivery.id, {"n": n})) for n in range(3)
+            ]
+            await asyncio.sleep(0)  # one turn of the loop: each of them is queued now
+            gate.release.set()
             return await asyncio.gather(blocker, *saves)
         finally:
             calls.close()
@@ -278,13 +310,17 @@ def test_a_failing_call_in_a_group_fails_alone(site: Site) -> None:
     async def go() -> list[Any]:
         calls = StoreCalls()
         try:
-            blocker = asyncio.ensure_future(calls(time.sleep, 0.3))
-            await asyncio.sleep(0.05)
+            gate = Gate()
+            blocker = asyncio.ensure_future(calls(gate.hold))
+            assert await asyncio.to_thread(gate.entered.wait, GUARD)
             waiting = [
-                calls(store.save_journal, delivery.id, {"before": True}),
-                calls(store.mark_failed, delivery.id, reason="x", now=NINE),  # not claimed: a conflict
-                calls(store.save_journal, delivery.id, {"after": True}),
+                asyncio.ensure_future(calls(store.save_journal, delivery.id, {"before": True})),
+                # not claimed: a conflict
+                asyncio.ensure_future(calls(store.mark_failed, delivery.id, reason="x", now=NINE)),
+                asyncio.ensure_future(calls(store.save_journal, delivery.id, {"after": True})),
             ]
+            await asyncio.sleep(0)  # one turn of the loop: each of them is queued now
+            gate.release.set()
             return await asyncio.gather(blocker, *waiting, return_exceptions=True)
         finally:
             calls.close()

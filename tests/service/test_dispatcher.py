@@ -3,16 +3,19 @@ fake. Assertions are on what the receivers got and on the outbox's states and hi
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from fakes.clock import ManualClock
 from fakes.server import Reply, Request
 from fakes.telegram import TelegramFake
-from fakes.webhook import WebhookFake
+from fakes.webhook import GUARD, HeldWebhook, WebhookFake
 
+from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.store import DeliveryState
 
 from .conftest import DUE, Site, article, config_text, dispatch, real_now
@@ -76,21 +79,20 @@ def test_a_rate_limited_channel_pauses_and_others_go_on(
     site.ingest(real_now())
     webhook.faults.rate_limited(wait=1.0)
 
-    first = dispatch(site.workspace, site.store)
+    start = real_now()
+    first = dispatch(site.workspace, site.store, start)
     assert len(other_webhook.deliveries) == 3  # the other channel went on
     assert first.count("retrying") == 1 and len(webhook.requests) == 1
     pause = site.store.paused()["hook"]
-    assert "rate limited" in pause.reason and pause.until is not None
+    assert "rate limited" in pause.reason and pause.until == start + timedelta(seconds=1)  # Retry-After: 1
     [limited] = site.store.list(channel="hook", states=[DeliveryState.RETRYING])
     assert "429" in (limited.last_error or "")
 
-    deadline = time.monotonic() + 15
-    while len(webhook.deliveries) < 3 and time.monotonic() < deadline:
-        dispatch(site.workspace, site.store)
-        time.sleep(0.1)
+    just_before = start + timedelta(milliseconds=999)
+    assert dispatch(site.workspace, site.store, just_before).claimed == 0  # nothing before the reset
+    assert len(webhook.requests) == 1
+    assert dispatch(site.workspace, site.store, start + timedelta(seconds=1)).count("sent") == 3
     assert len(webhook.deliveries) == 3
-    reset = webhook.announcements[0].reset
-    assert all(request.at >= reset for request in webhook.requests[1:])  # nothing before the reset
     assert {d.state for d in site.store.list()} == {DeliveryState.SENT}
     queue_order = [d.id for d in site.store.list(channel="hook")]  # by slot, then id
     assert [d.body["delivery_id"] for d in webhook.deliveries] == queue_order  # the order survived the pause
@@ -249,31 +251,43 @@ class SlowWebhook(WebhookFake):
 
 
 def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None:
-    with SlowWebhook(delay=1.5).running() as slow:
-        assert isinstance(slow, SlowWebhook)
+    """The send is held at the receiver while the test moves the dispatcher's clock two leases on, a third
+    of a lease at a time: the claim never becomes claimable by another worker."""
+    with HeldWebhook().running() as held:
+        assert isinstance(held, HeldWebhook)
         site.write_config(
-            config_text({"hook": {"network": "webhook", "url": slow.url}}, service={"lease": "0.6s"})
+            config_text({"hook": {"network": "webhook", "url": held.url}}, service={"lease": "30s"})
         )
         site.write_post("p.md", article("Post", publish_at=DUE))
         site.ingest(real_now())
-        stale: list[str] = []
-        done = threading.Event()
+        clock = ManualClock(real_now())
+        lease = timedelta(seconds=30)
 
-        def watch() -> None:
-            while not done.is_set():
-                stale.extend(d.id for d in site.store.stale_sending(real_now()))
-                time.sleep(0.05)
+        async def scenario() -> DispatchReport:
+            async with httpx.AsyncClient(timeout=30) as http:
+                dispatcher = Dispatcher(
+                    site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
+                )
+                round_ = asyncio.create_task(dispatcher.run_due(clock.now()))
+                try:
+                    assert await asyncio.to_thread(held.arrived.wait, GUARD)  # the send is in flight
+                    await clock.sleeping_past_now()
+                    [sending] = site.store.list(states=[DeliveryState.SENDING])
+                    assert [d.id for d in site.store.stale_sending(clock.now() + lease)] == [sending.id]
+                    for _third in range(6):
+                        clock.advance(lease.total_seconds() / 3)
+                        await clock.sleeping_past_now()  # the renewal ran
+                        assert site.store.stale_sending(clock.now()) == []
+                    held.release.set()
+                    return await round_
+                finally:
+                    held.release.set()
+                    await asyncio.gather(round_, return_exceptions=True)
+                    dispatcher.calls.close()
 
-        watcher = threading.Thread(target=watch)
-        watcher.start()
-        try:
-            report = dispatch(site.workspace, site.store)
-        finally:
-            done.set()
-            watcher.join()
+        report = asyncio.run(scenario())
         assert report.count("sent") == 1
-        assert stale == []  # never claimable by another worker while it was being sent
-        assert len(slow.requests) == 1
+        assert len(held.requests) == 1
 
 
 def test_channels_send_in_parallel_within_the_concurrency_bound(site: Site) -> None:

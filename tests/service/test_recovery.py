@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fakes.telegram import TelegramFake
-from fakes.webhook import WebhookFake
+from fakes.webhook import GUARD, HeldWebhook, WebhookFake
 
 from scheduler.adapters.base import Journal, Outgoing
 from scheduler.adapters.file import FileAdapter
@@ -23,7 +23,6 @@ from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
 from scheduler.store import Delivery, DeliveryState
 
 from .conftest import DUE, Site, article, config_text, dispatch, real_now
-from .test_dispatcher import SlowWebhook
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 NINE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -80,22 +79,26 @@ def killed_after_the_journal_was_saved(site: Site, delivery: Delivery) -> None:
 
 
 def test_an_interrupted_webhook_send_is_completed_by_replaying_the_same_key(site: Site) -> None:
-    with SlowWebhook(delay=0.8).running() as hook:
-        assert isinstance(hook, SlowWebhook)
+    with HeldWebhook().running() as hook:
+        assert isinstance(hook, HeldWebhook)
         site.write_config(config_text({"hook": {"network": "webhook", "url": hook.url}}))
         site.write_post("p.md", article("Post", publish_at=DUE))
         site.ingest(real_now())
 
         async def send_then_stop() -> None:
-            async with httpx.AsyncClient(timeout=5) as http:
+            async with httpx.AsyncClient(timeout=30) as http:
                 dispatcher = Dispatcher(site.workspace, site.store, http, worker_id="stopping")
                 round_ = asyncio.create_task(dispatcher.run_due(real_now()))
-                await asyncio.sleep(0.3)  # the request is at the receiver, the answer not back yet
-                round_.cancel()
-                await asyncio.gather(round_, return_exceptions=True)
-                dispatcher.calls.close()
+                try:
+                    assert await asyncio.to_thread(hook.arrived.wait, GUARD)  # at the receiver, unanswered
+                    round_.cancel()
+                    await asyncio.gather(round_, return_exceptions=True)
+                finally:
+                    hook.release.set()  # the receiver acts on it now; its answer finds nobody
+                    dispatcher.calls.close()
 
         asyncio.run(send_then_stop())
+        assert hook.handled.wait(GUARD)
         [left] = site.store.list()
         assert left.state is DeliveryState.SENDING  # interrupted: the outcome is not known here
         assert site.store.stale_sending(real_now() + timedelta(milliseconds=1))  # lease released at once
