@@ -38,12 +38,13 @@ production) and knows how to start its fake and read back what the fake publishe
 
 What the suite checks (see ``test_contract.py``): a single post; a thread as a reply chain, one remote id per
 part; ``check()`` names the account; rejected credentials raise AuthError and post nothing; a 429 raises
-TransientDeliveryError whose ``retry_after`` covers the announced reset, and the fake sees no request before
-that reset; a 5xx raises TransientDeliveryError and the retry posts once; a lost answer (timeout, or "commit
-then crash") raises TransientDeliveryError on an ``idempotent`` network and UnknownOutcome on others; an
-over-length part is refused before any request; a failed later part never reposts the earlier ones; after a
-crash, :meth:`Adapter.reconcile` on a fresh adapter with the saved journal ends with exactly one post
-(``idempotent``) or raises UnknownOutcome without resending. Fault tests skip for a case without a fake.
+TransientDeliveryError whose ``retry_after`` covers the announced reset, the adapter sends nothing more
+itself, and the retry posts once; a 5xx raises TransientDeliveryError and the retry posts once; a lost answer
+(timeout, or "commit then crash") raises TransientDeliveryError on an ``idempotent`` network and
+UnknownOutcome on others; an over-length part is refused before any request; a failed later part never reposts
+the earlier ones; after a crash, :meth:`Adapter.reconcile` on a fresh adapter with the saved journal ends with
+exactly one post (``idempotent``) or raises UnknownOutcome without resending. Fault tests skip for a case
+without a fake.
 
 The journal given to adapters is :class:`DurableJournal`: ``reconcile`` sees only what was *saved*, and the
 saved state must be JSON. A ``cases_*`` module that fails to import fails ``test_cases_module_imports`` and
