@@ -162,7 +162,7 @@ class Dispatcher:
         self.worker_id = worker_id
         self.clock = clock
         self.sleep = sleep
-        """How lease renewals wait (seconds); a test passes one that waits on its own clock, with ``clock``."""
+        """How lease renewals wait (seconds); a test passes one that waits on a clock it moves."""
         self.calls = calls or StoreCalls()
         self.adapters = AdapterCache(workspace.settings, workspace.root, http_client)
         self.settler = Settler(

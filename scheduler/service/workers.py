@@ -67,6 +67,8 @@ class WorkerRegistry:
         self.clock = clock
         self.host = host or socket.gethostname()
         self.pid = pid if pid is not None else os.getpid()
+        self._asking: set[asyncio.Future[PeriodicClaim | None]] = set()
+        """Claims asked for by looks that were cancelled: given back once granted."""
         self._releasing: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
@@ -93,6 +95,7 @@ class WorkerRegistry:
         return [w.id for w in seen if w.id != self.worker_id and w.alive(now, silence)]
 
     def _give_back(self, asking: asyncio.Future[PeriodicClaim | None]) -> None:
+        self._asking.discard(asking)
         if asking.cancelled() or asking.exception() is not None:
             return
         claim = asking.result()
@@ -102,6 +105,11 @@ class WorkerRegistry:
             )
             self._releasing.add(release)
             release.add_done_callback(self._releasing.discard)
+
+    async def given_back(self) -> None:
+        """Wait until every claim granted to a cancelled look has been given back."""
+        while self._asking or self._releasing:
+            await asyncio.gather(*self._asking, *self._releasing, return_exceptions=True)
 
     async def prune(self) -> None:
         """Forget workers silent for :data:`FORGET_AFTER` that hold nothing."""
@@ -132,6 +140,7 @@ class WorkerRegistry:
         try:
             claim = await asyncio.shield(asking)
         except asyncio.CancelledError:  # the claim may still be granted: give it back, never leak its lock
+            self._asking.add(asking)
             asking.add_done_callback(self._give_back)
             raise
         if claim is None:
