@@ -1,9 +1,10 @@
 """Bluesky rich-text facets: where hashtags and links are in a post, in UTF-8 byte offsets.
 
-The PDS does not check facet offsets (NETWORKS.md, Bluesky), so they must be right here: ``byteStart`` is
-inclusive, ``byteEnd`` exclusive, both on character boundaries, facets sorted and never overlapping. Hashtags
-follow the Bluesky app's ``TAG_REGEX`` (:func:`scheduler.hashtags.find_hashtags`), links its ``URL_REGEX``
-(:func:`scheduler.length.links.find_bluesky_links`). Mentions are not detected: they need a DID lookup.
+The PDS does not check facet offsets (docs/networks.md, Bluesky: facets), so they must be right here:
+``byteStart`` is inclusive, ``byteEnd`` exclusive, both on character boundaries, facets sorted and never
+overlapping. Hashtags follow the Bluesky app's ``TAG_REGEX`` (:func:`scheduler.hashtags.find_hashtags`), links
+its ``URL_REGEX`` (:func:`scheduler.length.links.find_bluesky_links`). Mentions are not detected: they need a
+DID lookup.
 
 >>> detect_facets("#python at example.com")
 ... # doctest: +NORMALIZE_WHITESPACE

@@ -1,6 +1,6 @@
 """Find hashtags in text exactly as Bluesky does, and normalize tag lists (aliases, blocklist, dedupe, limit).
 
-Detection follows the reference ``TAG_REGEX`` of the Bluesky API (NETWORKS.md, Bluesky §5)::
+Detection follows the reference ``TAG_REGEX`` of the Bluesky API (docs/networks.md, Bluesky: facets)::
 
     >>> [m.tag for m in find_hashtags("Read this #KhalkhinGol! and a#b, #123 #ノモンハン事件")]
     ['KhalkhinGol', 'ノモンハン事件']

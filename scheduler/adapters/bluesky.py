@@ -1,6 +1,6 @@
 """The ``bluesky`` adapter: AT Protocol records on a PDS (bsky.social or a self-hosted one), exactly once.
 
-How a delivery stays exactly-once (NETWORKS.md, Bluesky 7):
+How a delivery stays exactly-once (docs/networks.md, Bluesky: never twice):
 
 1. Before the first request, every part gets its record key (a TID, :func:`make_tid`) and its ``createdAt``,
    and these are saved in ``journal.state`` (``await journal.save()``).

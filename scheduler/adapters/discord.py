@@ -1,4 +1,4 @@
-"""The ``discord`` adapter: posts through a channel webhook (NETWORKS.md, Discord webhooks).
+"""The ``discord`` adapter: posts through a channel webhook (docs/networks.md, Discord webhooks).
 
 Configuration (``[channels.<name>]``)::
 

@@ -10,16 +10,16 @@ Configuration (``[channels.<name>]``)::
 
 The post is ``message`` (the part as previewed) and, when the article has a ``url``, ``link`` (Facebook shows
 it as a card). The token is the ``access_token`` parameter, sent in the form body. Length: 63,206 characters
-(:data:`FACEBOOK_LIMIT`; unconfirmed, NETWORKS.md Facebook Pages 3), counted in code points.
+(:data:`FACEBOOK_LIMIT`; unconfirmed, docs/networks.md, Facebook Pages: length), counted in code points.
 
 Page posts have no reply chain (:attr:`FacebookAdapter.supports_threads` is false): a post split into
 several parts is refused before anything is sent; at this limit a thread is never needed.
 
 Exactly once: Facebook has no idempotency key, and a ``500`` can still have created the post
-(NETWORKS.md, Facebook Pages 4). So the part is saved as in flight before the POST (:class:`PartsJournal`),
-and a lost answer, a ``500``, or a duplicate-message refusal (codes 506 and 368) makes the delivery
-:class:`~scheduler.errors.UnknownOutcome`: it waits for ``tagcast queue resolve``, never resent. ``502``,
-``503`` and ``504`` come from in front of the API and are retried.
+(docs/networks.md, Facebook Pages: errors). So the part is saved as in flight before the POST
+(:class:`PartsJournal`), and a lost answer, a ``500``, or a duplicate-message refusal (codes 506 and 368)
+makes the delivery :class:`~scheduler.errors.UnknownOutcome`: it waits for ``tagcast queue resolve``, never
+resent. ``502``, ``503`` and ``504`` come from in front of the API and are retried.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Meta's Graph error bodies, shared by the ``threads`` and ``facebook`` adapters.
 
 Both APIs answer a failure with ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``
-(NETWORKS.md, Threads 6 and Facebook Pages 4), often with HTTP 400 whatever the cause, so the status alone
-does not say whether to retry. :func:`graph_errors` reads the code:
+(docs/networks.md, Threads: limits and errors; Facebook Pages: errors), often with HTTP 400 whatever the
+cause, so the status alone does not say whether to retry. :func:`graph_errors` reads the code:
 
 ==============================================  ============================================================
 code                                            raised

@@ -10,9 +10,9 @@ Configuration (``[channels.<name>]``)::
 
 The part is sent as ``commentary`` in LinkedIn's "little text" format: every reserved character is escaped
 (:func:`scheduler.length.escape_little_text`), and the 3000-character rule counts the escaped text, because an
-unescaped one can make LinkedIn cut the post short without saying so (NETWORKS.md, LinkedIn 5). The headers
-are ``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0``; the new post's URN comes back in the
-``x-restli-id`` header and its link is ``https://www.linkedin.com/feed/update/<urn>/``.
+unescaped one can make LinkedIn cut the post short without saying so (docs/networks.md, LinkedIn: little
+text). The headers are ``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0``; the new post's URN comes
+back in the ``x-restli-id`` header and its link is ``https://www.linkedin.com/feed/update/<urn>/``.
 
 LinkedIn posts have no replies (:attr:`LinkedInAdapter.supports_threads` is false): a post split into several
 parts is refused before anything is sent. Give a LinkedIn channel ``thread = false`` (the default) so a long

@@ -1,4 +1,4 @@
-"""The ``slack`` adapter: posts through an incoming webhook (NETWORKS.md, Slack incoming webhooks).
+"""The ``slack`` adapter: posts through an incoming webhook (docs/networks.md, Slack incoming webhooks).
 
 Configuration (``[channels.<name>]``)::
 

@@ -1,4 +1,4 @@
-"""The ``telegram`` adapter: a bot posts to a channel or group through the Bot API (NETWORKS.md, Telegram).
+"""The ``telegram`` adapter: a bot posts to a channel or group through the Bot API (docs/networks.md).
 
 Configuration (``[channels.<name>]``)::
 
@@ -38,7 +38,8 @@ from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, U
 DEFAULT_BASE_URL = "https://api.telegram.org"
 
 MARKDOWN_V2_RESERVED = frozenset("\\_*[]()~`>#+-=|{}.!")
-"""Characters to backslash-escape in MarkdownV2 text outside code and link URLs (NETWORKS.md, Telegram §5)."""
+"""Characters to backslash-escape in MarkdownV2 text outside code and link URLs (docs/networks.md,
+Telegram: MarkdownV2)."""
 
 PARSE_MODES = {"markdownv2": "MarkdownV2", "html": "HTML"}
 

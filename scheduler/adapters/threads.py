@@ -8,10 +8,11 @@ Configuration (``[channels.<name>]``)::
     # token from TAGCAST_CHANNELS__<NAME>__TOKEN (or token_file): a long-lived Threads user token with
     # threads_basic and threads_content_publish
 
-Each part is two calls (NETWORKS.md, Threads 2): ``POST /{user_id}/threads`` with ``media_type=TEXT``,
-``text`` and, after the first part, ``reply_to_id`` (the previous part's media id), answering a container id;
-then ``POST /{user_id}/threads_publish`` with ``creation_id``, answering the media id. The token travels as
-the ``access_token`` parameter, in the form body of a POST (never in a URL that could be logged).
+Each part is two calls (docs/networks.md, Threads: posting): ``POST /{user_id}/threads`` with
+``media_type=TEXT``, ``text`` and, after the first part, ``reply_to_id`` (the previous part's media id),
+answering a container id; then ``POST /{user_id}/threads_publish`` with ``creation_id``, answering the media
+id. The token travels as the ``access_token`` parameter, in the form body of a POST (never in a URL that could
+be logged).
 
 Exactly once: the container id is saved in the journal *before* it is published. Whatever happens next (a
 lost answer, a 5xx, a crash), the next attempt asks the container for its ``status``: ``PUBLISHED`` means the

@@ -1,7 +1,8 @@
 """LinkedIn's "little text" format: reserved characters must be escaped, and the escapes count toward 3000.
 
-An unescaped reserved character can make LinkedIn silently truncate the post at that point (NETWORKS.md,
-LinkedIn 5), so the adapter sends ``escape_little_text(text)`` and the length rule counts that escaped text.
+An unescaped reserved character can make LinkedIn silently truncate the post at that point (docs/networks.md,
+LinkedIn: little text), so the adapter sends ``escape_little_text(text)`` and the length rule counts that
+escaped text.
 
 >>> escape_little_text("C# (and F#) @ 50% off_now")
 'C\\\\# \\\\(and F\\\\#\\\\) \\\\@ 50% off\\\\_now'
@@ -25,6 +26,7 @@ def escape_little_text(text: str) -> str:
 def linkedin_length(text: str) -> int:
     """Characters (code points) of the escaped text: what LinkedIn receives as ``commentary``.
 
-    The unit LinkedIn counts in is unconfirmed (NETWORKS.md, LinkedIn 4); code points is the usual reading.
+    The unit LinkedIn counts in is unconfirmed (docs/networks.md, LinkedIn: length); code points is the usual
+    reading.
     """
     return len(escape_little_text(text))

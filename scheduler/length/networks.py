@@ -201,8 +201,8 @@ def rules_for(network: str, *, limit: int | None = None, spoiler_text: str = "")
     """The length rules of ``network``, optionally with another ``limit`` (a Mastodon instance's
     ``max_characters``, a channel's override) and Mastodon's content warning, which counts toward the limit.
 
-    Telegram counts UTF-16 code units and Discord code points: neither unit is confirmed (NETWORKS.md), and
-    UTF-16 is the safer reading for Telegram, whose entity offsets are UTF-16. An unknown network gets a
+    Telegram counts UTF-16 code units and Discord code points: neither unit is confirmed (docs/networks.md),
+    and UTF-16 is the safer reading for Telegram, whose entity offsets are UTF-16. An unknown network gets a
     ``characters`` rule with ``limit`` (or no practical limit) rather than an error.
     """
     default_limit, unit = _DEFAULTS.get(network, (NO_PRACTICAL_LIMIT, "characters"))

@@ -24,7 +24,7 @@ summary, which is why posts never use these triggers.
 A job only sets an :class:`asyncio.Event`; the work runs in the service's own tasks, so a long round never
 makes APScheduler skip or overlap a job ("maximum number of running instances reached").
 
-Why not one APScheduler job per post (DESIGN.md, "Scheduling", measured on 3.11):
+Why not one APScheduler job per post (docs/design.md, "Scheduling", measured on 3.11):
 
 - jobs cannot be listed, edited or claimed by several workers, and 3.x job stores cannot be shared by two
   processes ("You can't", says its FAQ): two ``serve`` processes would duplicate and drop posts;

@@ -96,7 +96,7 @@ class RetryPolicy:
     def server_wait(self, seconds: object) -> timedelta | None:
         """A wait a server asked for (``Retry-After``, a rate-limit reset), as a delay the policy allows:
         bounded (:func:`~scheduler.adapters.http.bounded_seconds`) and cut to ``max_age``: we never call
-        before the server said we may (DESIGN: "never before a Retry-After"), and a wait past ``max_age``
+        before the server said we may (docs/design.md, "Retries"), and a wait past ``max_age``
         fails the delivery (:meth:`decide`) rather than pausing its channel for years. ``None`` when there is
         no wait (nothing, 0, or not a number). Never raises, whatever the server sent."""
         bounded = bounded_seconds(seconds)

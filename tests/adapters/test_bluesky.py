@@ -34,7 +34,7 @@ from scheduler.facets import detect_facets
 from .contract import CHANNEL, DurableJournal, client, outgoing
 
 TID_REGEX = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
-"""Copied from NETWORKS.md (Bluesky 7, syntax/src/tid.ts)."""
+"""As docs/networks.md (Bluesky: never twice) gives it, from the reference syntax/src/tid.ts."""
 
 PUT = r"/xrpc/com\.atproto\.repo\.putRecord$"
 

@@ -1,5 +1,5 @@
-"""``tagcast channels test`` for threads, linkedin and facebook channels written with the keys of DESIGN.md
-("The contract, extended"), each against its fake: who the channel posts as, and a rejected token."""
+"""``tagcast channels test`` for threads, linkedin and facebook channels written with the keys
+docs/networks.md shows, each against its fake: who the channel posts as, and a rejected token."""
 
 from __future__ import annotations
 

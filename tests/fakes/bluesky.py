@@ -1,4 +1,4 @@
-"""A fake Bluesky PDS that enforces what the reference PDS measurably enforces (NETWORKS.md, Bluesky).
+"""A fake Bluesky PDS that enforces what the reference PDS measurably enforces (docs/networks.md, Bluesky).
 
 - sessions: ``createSession`` (handle or DID + password), ``refreshSession`` (single-use refresh tokens),
   ``getSession``; an access token expires after ``token_uses`` calls (400 ``ExpiredToken``);

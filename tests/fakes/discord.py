@@ -1,4 +1,4 @@
-"""A fake Discord webhook endpoint that enforces NETWORKS.md (Discord webhooks).
+"""A fake Discord webhook endpoint that enforces docs/networks.md (Discord webhooks).
 
 - ``POST /api/webhooks/<id>/<token>``: an unknown (or deleted) webhook is ``404 {"message":"Unknown Webhook",
   "code":10015}``, a wrong token ``401 {"message":"Invalid Webhook Token","code":50027}``;

@@ -1,4 +1,4 @@
-"""A fake Facebook Graph API for Page posts, enforcing the rules of NETWORKS.md (Facebook Pages section).
+"""A fake Facebook Graph API for Page posts, enforcing the rules of docs/networks.md (Facebook Pages section).
 
 - Auth: the ``access_token`` parameter (query string or form body) must be the Page token; otherwise
   ``400 {"error":{"type":"OAuthException","code":190}}``. Another page id is ``400`` code 100.

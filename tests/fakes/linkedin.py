@@ -1,4 +1,4 @@
-"""A fake LinkedIn Posts API enforcing the rules of NETWORKS.md (LinkedIn section).
+"""A fake LinkedIn Posts API enforcing the rules of docs/networks.md (LinkedIn section).
 
 - Auth: ``Authorization: Bearer <token>``; a wrong one gets ``401 INVALID_ACCESS_TOKEN``. A token may post as
   its member and as the organizations it administers; another author is ``403``.

@@ -1,4 +1,4 @@
-"""A fake Mastodon server enforcing the rules of NETWORKS.md (Mastodon section).
+"""A fake Mastodon server enforcing the rules of docs/networks.md (Mastodon section).
 
 - ``Authorization: Bearer`` must name a known token, else ``401 {"error":"The access token is invalid"}``.
 - ``POST /api/v1/statuses`` (form or JSON): length counted Mastodon's way (graphemes, URL = 23, the content

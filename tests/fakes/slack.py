@@ -1,4 +1,4 @@
-"""A fake Slack incoming webhook that enforces NETWORKS.md (Slack incoming webhooks).
+"""A fake Slack incoming webhook that enforces docs/networks.md (Slack incoming webhooks).
 
 - ``POST /services/<team>/<bot>/<secret>``, JSON ``{"text", "blocks"?, "thread_ts"?}`` (or a form field
   ``payload`` holding that JSON); it answers ``200`` with the text ``ok`` and **no** ``ts``;

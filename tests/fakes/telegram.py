@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API that enforces NETWORKS.md (Telegram) the way the real server answers.
+"""A fake Telegram Bot API that enforces docs/networks.md (Telegram) the way the real server answers.
 
 - ``/bot<token>/<method>``: a wrong token is ``401 Unauthorized``, a token that is not ``<digits>:<secret>``
   ``404 Not Found``, an unknown method ``404 Not Found``; every answer is ``{"ok", "result"}`` or

@@ -1,4 +1,4 @@
-"""A fake Threads API (``graph.threads.net/v1.0``) enforcing the rules of NETWORKS.md (Threads section).
+"""A fake Threads API (``graph.threads.net/v1.0``) enforcing the rules of docs/networks.md (Threads section).
 
 - Auth: the ``access_token`` parameter (query string or form body) must be the user's token; otherwise
   ``400 {"error":{"type":"OAuthException","code":190}}``. The user is ``me`` or its numeric id.

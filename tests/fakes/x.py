@@ -1,4 +1,4 @@
-"""A fake X API v2 enforcing the rules of NETWORKS.md (X section).
+"""A fake X API v2 enforcing the rules of docs/networks.md (X section).
 
 - Auth: OAuth 1.0a, whose HMAC-SHA1 signature the fake recomputes from the request with the same secrets
   (its own implementation of RFC 5849, not the adapter's; a reused nonce is refused), or an OAuth 2.0 user
