@@ -35,7 +35,6 @@ class PipelineResult:
 
     posts: list[Post] = field(default_factory=list)
     errors: list[ArticleError] = field(default_factory=list)
-    schedules: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -127,8 +126,4 @@ class Pipeline:
         articles, errors = self.load(paths)
         planned = [pair for article in articles for pair in self.compose(article, channels)]
         plan_posts(planned, self.schedules, now=now, taken=taken)
-        return PipelineResult(
-            posts=[post for post, _ in planned],
-            errors=errors,
-            schedules={f"{post.source}|{post.channel}": schedule for post, schedule in planned},
-        )
+        return PipelineResult(posts=[post for post, _ in planned], errors=errors)

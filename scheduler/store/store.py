@@ -89,13 +89,6 @@ class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixi
             raise
         return cls(engine)
 
-    @classmethod
-    def from_engine(cls, engine: Engine) -> Store:
-        """A Store on an engine from :func:`scheduler.store.dialect.create_store_engine`; migrates it."""
-        with writer(engine).begin() as connection:
-            migrate(connection)
-        return cls(engine)
-
     def ping(self) -> None:
         """Raise StoreError unless the database answers a trivial query (for health checks). A SQLite file
         must also still be there, readable and writable: an open connection keeps answering after its file
