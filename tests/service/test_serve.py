@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fakes.webhook import WebhookFake
+from fakes.webhook import GUARD, HeldWebhook, WebhookFake
 
 from scheduler.cli.serve import redacted_url
 from scheduler.store import DeliveryState, Store
@@ -140,12 +139,16 @@ def queued_text(site: Site, source: str) -> str:
 
 
 def test_sigterm_lets_a_send_in_flight_finish(site: Site) -> None:
-    with SlowWebhook(delay=1.5).running() as slow:
-        assert isinstance(slow, SlowWebhook)
-        site.write_config(config_text({"hook": {"network": "webhook", "url": slow.url}}))
+    """The receiver holds the request until the service has said it is stopping, then answers."""
+    with HeldWebhook().running() as held:
+        assert isinstance(held, HeldWebhook)
+        site.write_config(config_text({"hook": {"network": "webhook", "url": held.url}}))
         site.write_post("p.md", article("Post", publish_at=PAST))
         serve = Serve(site.root, log=site.root / "serve.log")
-        serve.wait_for(lambda: len(slow.requests) == 1, "the request to reach the receiver")
+        assert held.arrived.wait(GUARD), serve.output
+        serve.signal(signal.SIGTERM)
+        serve.wait_for_log("stopping: no new claims")
+        held.release.set()
         code = serve.stop()
         assert code == 0, serve.output
     [delivery] = site.store.list()
@@ -154,8 +157,9 @@ def test_sigterm_lets_a_send_in_flight_finish(site: Site) -> None:
 
 
 def test_a_send_cut_short_at_shutdown_is_reconciled_at_the_next_start(site: Site) -> None:
-    with SlowWebhook(delay=3).running() as slow:
-        assert isinstance(slow, SlowWebhook)
+    """The receiver holds the request until the service has exited: it did not wait for the answer."""
+    with HeldWebhook().running() as slow:
+        assert isinstance(slow, HeldWebhook)
         site.write_config(
             config_text(
                 {"hook": {"network": "webhook", "url": slow.url}}, service={"shutdown_timeout": "0.3s"}
@@ -163,13 +167,13 @@ def test_a_send_cut_short_at_shutdown_is_reconciled_at_the_next_start(site: Site
         )
         site.write_post("p.md", article("Post", publish_at=PAST))
         serve = Serve(site.root, log=site.root / "serve.log")
-        serve.wait_for(lambda: len(slow.requests) == 1, "the request to reach the receiver")
-        started = time.monotonic()
-        assert serve.stop() == 0, serve.output
-        assert time.monotonic() - started < 3  # it did not wait for the slow answer
+        assert slow.arrived.wait(GUARD), serve.output
+        assert serve.stop() == 0, serve.output  # while the answer is still held
         assert "interrupting them" in serve.output
         [left] = site.store.list()
         assert left.state is DeliveryState.SENDING
+        slow.release.set()  # the receiver acts on it now; its answer finds nobody
+        assert slow.handled.wait(GUARD)
 
         again = tagcast("serve", "--once", cwd=site.root)
         assert again.returncode == 0, again.stderr
