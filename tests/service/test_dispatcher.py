@@ -291,8 +291,10 @@ def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None
 
 
 def test_channels_send_in_parallel_within_the_concurrency_bound(site: Site) -> None:
-    with SlowWebhook(delay=0.3).running() as a, SlowWebhook(delay=0.3).running() as b:
-        assert isinstance(a, SlowWebhook) and isinstance(b, SlowWebhook)
+    """Both receivers hold their first request: both arrive while neither is answered (the channels send in
+    parallel), and neither channel sends its second post while its first is unanswered."""
+    with HeldWebhook().running() as a, HeldWebhook().running() as b:
+        assert isinstance(a, HeldWebhook) and isinstance(b, HeldWebhook)
         site.write_config(
             config_text(
                 {"a": {"network": "webhook", "url": a.url}, "b": {"network": "webhook", "url": b.url}},
@@ -302,8 +304,23 @@ def test_channels_send_in_parallel_within_the_concurrency_bound(site: Site) -> N
         for number in (1, 2):
             site.write_post(f"p{number}.md", article(f"Post {number}", publish_at=DUE))
         site.ingest(real_now())
-        assert dispatch(site.workspace, site.store).count("sent") == 4
-        # the first request of each channel arrived before either channel's second one: they overlapped
-        assert a.requests[0].at < b.requests[1].at and b.requests[0].at < a.requests[1].at
-        # within a channel, one at a time: the second request came after the first was answered
-        assert a.requests[1].at - a.requests[0].at >= 0.3 and b.requests[1].at - b.requests[0].at >= 0.3
+
+        async def scenario() -> DispatchReport:
+            async with httpx.AsyncClient(timeout=30) as http:
+                dispatcher = Dispatcher(site.workspace, site.store, http, worker_id="w1")
+                round_ = asyncio.create_task(dispatcher.run_due(real_now()))
+                try:
+                    for held in (a, b):
+                        assert await asyncio.to_thread(held.arrived.wait, GUARD)
+                    assert (len(a.requests), len(b.requests)) == (1, 1)  # one at a time in a channel
+                    a.release.set()
+                    b.release.set()
+                    return await round_
+                finally:
+                    a.release.set()
+                    b.release.set()
+                    await asyncio.gather(round_, return_exceptions=True)
+                    dispatcher.calls.close()
+
+        assert asyncio.run(scenario()).count("sent") == 4
+    assert len(a.deliveries) == 2 and len(b.deliveries) == 2
