@@ -1,12 +1,13 @@
 """The alerts task: events in (a bounded queue), grouped and rate-limited messages out, never in the way.
 
-:meth:`Alerter.offer` is the event bus subscriber: it turns an event into an alert item (or nothing) and
-puts it on a bounded queue without waiting; when the queue is full the item is counted as suppressed, so a
-storm of failures costs memory for at most :data:`QUEUE_SIZE` items. (The queue is a deque and an Event,
-waited on with ``asyncio.timeout_at``: ``asyncio.wait_for`` around ``Queue.get`` can miss a cancellation on
-Python 3.11 and hang the shutdown.) The task (:meth:`Alerter.start`)
-groups the items (one message per channel per ``alerts.group_window``), applies ``alerts.max_per_hour``,
-masks secrets and sends through :class:`~scheduler.alerts.sender.AlertSender`, each send bounded by
+:meth:`Alerter.offer` is the event bus subscriber: it turns an event into an alert item (or nothing) and puts
+it on a bounded queue without waiting; when the queue is full the item is counted as suppressed, so a storm of
+failures costs memory for at most :data:`QUEUE_SIZE` items. (The queue is a deque and an Event, waited on with
+``asyncio.wait`` beside a sleep until the next group is due: ``asyncio.wait_for`` around ``Queue.get`` can
+miss a cancellation on Python 3.11 and hang the shutdown.) Time comes from the ``clock`` and ``sleep`` given
+to the constructor (the event loop's by default), so a test moves it. The task (:meth:`Alerter.start`) groups
+the items (one message per channel per ``alerts.group_window``), applies ``alerts.max_per_hour``, masks
+secrets and sends through :class:`~scheduler.alerts.sender.AlertSender`, each send bounded by
 ``alerts.send_timeout``. Nothing here is awaited by the dispatcher: a slow or dead alert channel delays
 alerts, never deliveries. On shutdown :meth:`Alerter.close` sends what is still grouped, within a timeout.
 """
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from scheduler.alerts.grouping import Group, Grouper
@@ -52,6 +53,8 @@ class Alerter:
         host: str,
         tally: Tally = _no_tally,
         limit: HourlyLimit | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.sender = sender
@@ -63,6 +66,9 @@ class Alerter:
         self.limit = limit or HourlyLimit(settings.alerts.max_per_hour)
         self.redactor = Redactor.from_settings(settings)
         self._task: asyncio.Task[None] | None = None
+        self._clock = clock
+        """Monotonic seconds; None: the running event loop's ``time()``."""
+        self._sleep = sleep
 
     @property
     def enabled(self) -> bool:
@@ -110,34 +116,45 @@ class Alerter:
         groups = self.grouper.pop_all()
         if not groups and not self.limit.suppressed:
             return
-        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
                 for group in groups:
-                    await self._deliver(group, loop.time())
-                await self._summarise(loop.time())
+                    await self._deliver(group, self._now())
+                await self._summarise(self._now())
         except TimeoutError:
             log.warning("alerts: stopped before every pending alert was sent (timeout %.3gs)", timeout)
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    async def _wait(self, until: float | None) -> None:
+        """Until an item arrives, or until the clock reaches ``until`` (when there is one)."""
+        waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(self._arrived.wait())}
+        if until is not None:
+            waiters.add(asyncio.ensure_future(self._sleep(max(0.0, until - self._now()))))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
 
     def _next_wake(self) -> float | None:
         times = [t for t in (self.grouper.next_due(), self.limit.reopens_at()) if t is not None]
         return min(times, default=None)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             if not self.queue:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(self._next_wake()):
-                        await self._arrived.wait()
+                await self._wait(self._next_wake())
             self._arrived.clear()
-            now = loop.time()
+            now = self._now()
             while self.queue:
                 self.grouper.add(self.queue.popleft(), now=now)
             try:
-                for group in self.grouper.pop_due(now=loop.time()):
-                    await self._deliver(group, loop.time())
-                await self._summarise(loop.time())
+                for group in self.grouper.pop_due(now=self._now()):
+                    await self._deliver(group, self._now())
+                await self._summarise(self._now())
             except Exception:  # a bug here must not end alerting for the life of the service
                 log.exception("alerts: sending failed unexpectedly")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes.clock import ManualClock
 from fakes.webhook import WebhookFake
 
 from scheduler.alerts.alerter import QUEUE_SIZE, Alerter
@@ -47,11 +48,15 @@ def alert_workspace(tmp_path: Path, channels: dict[str, str], **alerts: object) 
 
 
 async def with_alerter(
-    workspace: Workspace, body: Callable[[Alerter], Awaitable[None]], limit: HourlyLimit | None = None
+    workspace: Workspace,
+    body: Callable[[Alerter], Awaitable[None]],
+    limit: HourlyLimit | None = None,
+    clock: ManualClock | None = None,
 ) -> Alerter:
     async with httpx.AsyncClient(timeout=5) as http:
         sender = AlertSender(workspace.settings, workspace.root, http)
-        alerter = Alerter(workspace.settings, sender, host="box", limit=limit)
+        moved = {"clock": clock.monotonic, "sleep": clock.sleep} if clock is not None else {}
+        alerter = Alerter(workspace.settings, sender, host="box", limit=limit, **moved)
         alerter.start()
         try:
             await body(alerter)
@@ -105,16 +110,23 @@ def test_what_is_still_grouped_at_shutdown_is_sent(tmp_path: Path, webhook: Webh
 def test_past_the_hourly_limit_one_line_says_how_many_were_suppressed(
     tmp_path: Path, webhook: WebhookFake
 ) -> None:
-    workspace = alert_workspace(tmp_path, {"ops": webhook.url}, group_window="0.05s", max_per_hour=2)
+    workspace = alert_workspace(tmp_path, {"ops": webhook.url}, group_window="1m", max_per_hour=2)
+    clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
 
     async def body(alerter: Alerter) -> None:
-        for number, channel in enumerate(["a", "b", "c", "d", "e"]):
+        for number, channel in enumerate(["a", "b", "c", "d", "e"]):  # one group per channel, in turn
             alerter.offer(failure(number, channel=channel))
-            await asyncio.sleep(0.1)  # one group per channel, one after the other
+            await clock.next_sleep()  # grouped: the alerter sleeps until the group's window ends
+            clock.advance(60)
+            if number < 2:
+                await until(lambda n=number + 1: len(webhook.deliveries) == n, f"the alert about {channel}")
+            else:
+                await clock.next_sleep()  # held back: it sleeps until the hour has room again
+        assert len(webhook.deliveries) == 2
+        clock.advance(3600)
         await until(lambda: len(webhook.deliveries) == 3, "two alerts and the summary")
 
-    # an "hour" of three seconds, so that the window reopens within the test
-    asyncio.run(with_alerter(workspace, body, limit=HourlyLimit(2, period=3.0)))
+    asyncio.run(with_alerter(workspace, body, clock=clock))
     found = texts(webhook)
     assert len(found) == 3
     assert [text.split('"')[1] for text in found[:2]] == ["a", "b"]

@@ -5,7 +5,7 @@
     clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     dispatcher = Dispatcher(..., clock=clock.now, sleep=clock.sleep)
     clock.advance(10)                    # wakes every sleep that ends by then
-    await clock.sleeping_past_now()      # ... and waits until one sleeps again: its work is done
+    await clock.next_sleep()             # ... and waits until one sleeps again: its work is done
 
 Everything runs on one asyncio loop; nothing here reads the wall clock except the guard timeout of
 :meth:`ManualClock.sleeping_past_now`, which only stops a hung test.
@@ -14,6 +14,7 @@ Everything runs on one asyncio loop; nothing here reads the wall clock except th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 GUARD = 30.0
@@ -25,17 +26,28 @@ class ManualClock:
 
     def __init__(self, start: datetime) -> None:
         self.at = start
+        self._start = start
         self._sleepers: list[tuple[datetime, asyncio.Future[None]]] = []
         self._slept: asyncio.Event | None = None
+        self.sleeps = 0
+        """How many sleeps have started."""
 
     def now(self) -> datetime:
         return self.at
 
+    def monotonic(self) -> float:
+        """Seconds since the clock was made, for code that takes a monotonic ``clock``."""
+        return (self.at - self._start).total_seconds()
+
     async def sleep(self, seconds: float) -> None:
-        """Return once the clock has been advanced by ``seconds`` (or more)."""
+        """Return once the clock has been advanced by ``seconds`` (or more); at once for 0 or less."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
         woken = asyncio.get_running_loop().create_future()
         entry = (self.at + timedelta(seconds=seconds), woken)
         self._sleepers.append(entry)
+        self.sleeps += 1
         self._changed().set()
         try:
             await woken
@@ -53,8 +65,17 @@ class ManualClock:
         """Wait until some task sleeps until after now: whatever :meth:`advance` woke has done its work and
         gone back to sleep."""
 
+        await self._until(lambda: any(deadline > self.at and not w.done() for deadline, w in self._sleepers))
+
+    async def next_sleep(self) -> None:
+        """Wait until a task starts a sleep after this call: whatever was just offered or woken has been
+        handled, and its task waits again. Call it right after the action, before anything else yields."""
+        seen = self.sleeps
+        await self._until(lambda: self.sleeps > seen)
+
+    async def _until(self, condition: Callable[[], bool]) -> None:
         async def wait() -> None:
-            while not any(deadline > self.at and not w.done() for deadline, w in self._sleepers):
+            while not condition():
                 changed = self._changed()
                 changed.clear()
                 await changed.wait()

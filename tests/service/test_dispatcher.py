@@ -276,7 +276,7 @@ def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None
                     assert [d.id for d in site.store.stale_sending(clock.now() + lease)] == [sending.id]
                     for _third in range(6):
                         clock.advance(lease.total_seconds() / 3)
-                        await clock.sleeping_past_now()  # the renewal ran
+                        await clock.next_sleep()  # the renewal ran, and its task sleeps again
                         assert site.store.stale_sending(clock.now()) == []
                     held.release.set()
                     return await round_
