@@ -44,6 +44,9 @@ class Receipt:
     remote_ids: tuple[str, ...]
     url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    pause_for: float | None = None
+    """Seconds the channel must wait before its next post, because this one used up a rate-limit quota
+    (:func:`scheduler.adapters.http.quota_pause`). None: the channel goes on."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import decode_json, error_reason, pause_extra, read_json, redact_url, send
+from scheduler.adapters.http import decode_json, error_reason, quota_pause, read_json, redact_url, send
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
 from scheduler.facets import detect_facets
 
@@ -391,9 +391,9 @@ class BlueskyAdapter(Adapter):
             ref, last = await self.put_record(part["rkey"], part["record"])
             part["uri"], part["cid"] = ref.uri, ref.cid
             await journal.save()
-        return self._receipt(state, extra=pause_extra(last) if last is not None else {})
+        return self._receipt(state, pause_for=quota_pause(last))
 
-    def _receipt(self, state: dict[str, Any], *, extra: dict[str, Any] | None = None) -> Receipt:
+    def _receipt(self, state: dict[str, Any], *, pause_for: float | None = None) -> Receipt:
         parts = state["parts"]
         handle = (self._session.handle if self._session else None) or state.get("handle") or state["did"]
         return Receipt(
@@ -402,8 +402,8 @@ class BlueskyAdapter(Adapter):
             extra={
                 "cids": [part["cid"] for part in parts],
                 "rkeys": [p["rkey"] for p in parts],
-                **(extra or {}),
             },
+            pause_for=pause_for,
         )
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:

@@ -33,7 +33,7 @@ from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import (
     describe_request,
     error_reason,
-    pause_extra,
+    quota_pause,
     read_json,
     refuse_over_length,
     send,
@@ -163,10 +163,11 @@ class FacebookAdapter(Adapter):
     def _receipt(parts: PartsJournal, last: httpx.Response | None) -> Receipt:
         sent = parts.sent
         extra: dict[str, Any] = {"urls": [p["url"] for p in sent]}
-        if last is not None:
-            extra.update(pause_extra(last))
         return Receipt(
-            remote_ids=tuple(p["id"] for p in sent), url=sent[0]["url"] if sent else None, extra=extra
+            remote_ids=tuple(p["id"] for p in sent),
+            url=sent[0]["url"] if sent else None,
+            extra=extra,
+            pause_for=quota_pause(last),
         )
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:

@@ -71,8 +71,6 @@ ErrorHook = Callable[[httpx.Response], DeliveryError | None]
 """Refines the mapping of a non-2xx response: return the error to raise, or ``None`` for the default."""
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
-PAUSE_KEY = "pause_for"
-"""``Receipt.extra`` key: seconds the channel should wait before its next post (the quota is used up)."""
 
 _SAFE_SEGMENT = re.compile(r"[A-Za-z][A-Za-z._~-]*|v\d{1,3}(?:\.\d{1,3})?|\d{1,20}")
 _SECRET_AFTER = frozenset({"webhooks", "services", "hooks"})
@@ -340,10 +338,10 @@ def rate_limit(headers: Mapping[str, str], *, now: float | None = None) -> RateL
     return max(exhausted, key=lambda r: r.reset_after or 0.0) if exhausted else found[0]
 
 
-def pause_extra(response: httpx.Response) -> dict[str, Any]:
-    """``{PAUSE_KEY: seconds}`` for ``Receipt.extra`` when this response used up the quota, else ``{}``."""
-    limit = rate_limit(response.headers)
-    return {PAUSE_KEY: limit.reset_after} if limit is not None and limit.exhausted else {}
+def quota_pause(response: httpx.Response | None) -> float | None:
+    """``Receipt.pause_for``: the seconds until the quota resets when ``response`` used it up, else None."""
+    limit = rate_limit(response.headers) if response is not None else None
+    return limit.reset_after if limit is not None and limit.exhausted else None
 
 
 # --- error bodies ----------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from scheduler.adapters.http import (
     ErrorHook,
     describe_request,
     error_reason,
-    pause_extra,
+    quota_pause,
     read_json,
     refuse_over_length,
     retry_after,
@@ -257,9 +257,7 @@ class LinkedInAdapter(Adapter):
         extra: dict[str, Any] = {"urls": [post_link(urn)]}
         if state.get("duplicate"):
             extra["duplicate"] = True
-        if response is not None:
-            extra.update(pause_extra(response))
-        return Receipt(remote_ids=(urn,), url=post_link(urn), extra=extra)
+        return Receipt(remote_ids=(urn,), url=post_link(urn), extra=extra, pause_for=quota_pause(response))
 
     def _unknown(self, post: Outgoing) -> UnknownOutcome:
         return UnknownOutcome(

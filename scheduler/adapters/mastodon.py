@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import decode_json, pause_extra, read_json, refuse_over_length, send
+from scheduler.adapters.http import decode_json, quota_pause, read_json, refuse_over_length, send
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
 
@@ -143,10 +143,11 @@ class MastodonAdapter(Adapter):
     def _receipt(self, state: dict[str, Any], last: httpx.Response | None) -> Receipt:
         parts = state["parts"]
         extra: dict[str, Any] = {"urls": [p["url"] for p in parts]}
-        if last is not None:
-            extra.update(pause_extra(last))
         return Receipt(
-            remote_ids=tuple(p["id"] for p in parts), url=parts[0]["url"] if parts else None, extra=extra
+            remote_ids=tuple(p["id"] for p in parts),
+            url=parts[0]["url"] if parts else None,
+            extra=extra,
+            pause_for=quota_pause(last),
         )
 
     # --- after a crash -------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.graph import graph_error, graph_errors
-from scheduler.adapters.http import PAUSE_KEY, read_json, refuse_over_length, send
+from scheduler.adapters.http import read_json, refuse_over_length, send
 from scheduler.adapters.tokens import TokenFile, describe_expiry
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
@@ -267,11 +267,12 @@ class ThreadsAdapter(Adapter):
 
     def _receipt(self, state: dict[str, Any], quota: Quota | None) -> Receipt:
         parts = state["parts"]
-        extra: dict[str, Any] = {"urls": [p["url"] for p in parts]}
-        if quota is not None and quota.posts_used + 1 >= quota.posts_total:
-            extra[PAUSE_KEY] = QUOTA_RECHECK
+        used_up = quota is not None and quota.posts_used + 1 >= quota.posts_total
         return Receipt(
-            remote_ids=tuple(p["id"] for p in parts), url=parts[0]["url"] if parts else None, extra=extra
+            remote_ids=tuple(p["id"] for p in parts),
+            url=parts[0]["url"] if parts else None,
+            extra={"urls": [p["url"] for p in parts]},
+            pause_for=QUOTA_RECHECK if used_up else None,
         )
 
     # --- quota ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receip
 from scheduler.adapters.http import (
     describe_request,
     error_reason,
-    pause_extra,
+    quota_pause,
     read_json,
     refuse_over_length,
     send,
@@ -226,9 +226,8 @@ class XAdapter(Adapter):
 
     def _receipt(self, ids: list[str], last: httpx.Response | None) -> Receipt:
         extra: dict[str, Any] = {"urls": [self._link(i) for i in ids]}
-        if last is not None:
-            extra.update(pause_extra(last))
-        return Receipt(remote_ids=tuple(ids), url=self._link(ids[0]) if ids else None, extra=extra)
+        link = self._link(ids[0]) if ids else None
+        return Receipt(remote_ids=tuple(ids), url=link, extra=extra, pause_for=quota_pause(last))
 
     def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
         index = state["inflight"]

@@ -43,7 +43,6 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Journal, Outgoing, Receipt
-from scheduler.adapters.http import PAUSE_KEY
 from scheduler.config.durations import format_duration
 from scheduler.config.loader import Workspace
 from scheduler.config.models import ChannelSettings
@@ -331,7 +330,7 @@ class Dispatcher:
         finally:
             batch.sending = None
         self.ahead.sent(delivery.channel, loop.time() - started)
-        if isinstance(outcome, Receipt) and PAUSE_KEY not in outcome.extra:
+        if isinstance(outcome, Receipt) and outcome.pause_for is None:
             if len(batch.claimed) > 1:
                 batch.hold(delivery, outcome, self.clock())
             else:

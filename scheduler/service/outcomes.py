@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scheduler.adapters.base import Receipt
-from scheduler.adapters.http import PAUSE_KEY, bounded_seconds
+from scheduler.adapters.http import bounded_seconds
 from scheduler.config.durations import format_duration
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
@@ -106,7 +106,7 @@ class Settler:
         """Record ``receipt`` (:meth:`Store.mark_sent`), then log and emit it (:meth:`announce_sent`). A
         rate-limit quota the receipt says is used up pauses the channel first."""
         now = self.clock()
-        pause = self.policy.server_wait(receipt.extra.get(PAUSE_KEY))
+        pause = self.policy.server_wait(receipt.pause_for)
         if pause is not None:
             until = later(now, pause)
             reason = f"rate-limit quota used up by {delivery.id}: no request before {until.isoformat()}"

@@ -26,7 +26,6 @@ from scheduler.adapters.bluesky import (
     languages,
     make_tid,
 )
-from scheduler.adapters.http import PAUSE_KEY
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
 from scheduler.facets import detect_facets
@@ -291,7 +290,7 @@ async def test_spent_write_budget_pauses_the_channel_then_waits_for_the_reset() 
         async with client() as http:
             adapter = adapter_for(fake, http)
             receipt = await adapter.publish(outgoing(["first"]), Journal(state={}))
-            assert receipt.extra[PAUSE_KEY] > 3000
+            assert (receipt.pause_for or 0) > 3000
             with pytest.raises(TransientDeliveryError) as caught:
                 await adapter.publish(outgoing(["second"]), Journal(state={}))
     assert caught.value.retry_after is not None

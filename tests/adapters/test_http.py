@@ -16,7 +16,6 @@ from fakes.server import FakeServer, Reply, Request, route
 
 from scheduler.adapters.http import (
     MAX_SERVER_WAIT,
-    PAUSE_KEY,
     RequestGuard,
     bounded_seconds,
     decode_json,
@@ -24,7 +23,7 @@ from scheduler.adapters.http import (
     error_reason,
     parse_reset,
     parse_retry_after,
-    pause_extra,
+    quota_pause,
     rate_limit,
     read_json,
     redact_url,
@@ -202,11 +201,14 @@ def test_rate_limit_on_success() -> None:
     assert not expired.exhausted
 
 
-def test_pause_extra() -> None:
+def test_quota_pause() -> None:
     request = httpx.Request("POST", "https://x.example/2/tweets")
     headers = {"Date": DATE, "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 120)}
-    assert pause_extra(httpx.Response(201, headers=headers, request=request)) == {PAUSE_KEY: 120.0}
-    assert pause_extra(httpx.Response(201, request=request)) == {}
+    assert quota_pause(httpx.Response(201, headers=headers, request=request)) == 120.0
+    unknown_reset = {"x-rate-limit-remaining": "0"}  # not known to be used up until a reset
+    assert quota_pause(httpx.Response(201, headers=unknown_reset, request=request)) is None
+    assert quota_pause(httpx.Response(201, request=request)) is None
+    assert quota_pause(None) is None
 
 
 # --- error bodies ----------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from fakes.mastodon import MastodonFake, render_html
 from pydantic import SecretStr
 
 from scheduler.adapters.base import Journal
-from scheduler.adapters.http import PAUSE_KEY
 from scheduler.adapters.mastodon import MastodonAdapter, status_text
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
@@ -137,7 +136,7 @@ async def test_quota_used_up_on_success_asks_for_a_pause(fake: MastodonFake, tmp
     fake.remaining = 1
     async with client() as http:
         receipt = await adapter(http, settings(fake), tmp_path).publish(outgoing(["x"]), fresh())
-    assert receipt.extra[PAUSE_KEY] > 0
+    assert (receipt.pause_for or 0) > 0
 
 
 async def test_server_refusal_keeps_its_words(fake: MastodonFake, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from fakes.server import Reply, Request, route
 from fakes.threads import ThreadsFake, V
 from pydantic import SecretStr
 
-from scheduler.adapters.http import PAUSE_KEY
 from scheduler.adapters.threads import CONTAINER_WAIT, QUOTA_RECHECK, ThreadsAdapter
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
@@ -55,7 +54,7 @@ async def test_a_post_is_a_text_container_then_its_publication(fake: ThreadsFake
     [post] = fake.posts
     assert receipt.remote_ids == (post.id,)
     assert receipt.url == post.permalink
-    assert PAUSE_KEY not in receipt.extra
+    assert receipt.pause_for is None
 
 
 async def test_a_thread_replies_to_the_previous_part(fake: ThreadsFake) -> None:
@@ -166,7 +165,7 @@ async def test_the_last_post_of_the_quota_pauses_the_channel_after_it() -> None:
         async with client() as http:
             receipt = await adapter(fake, http).publish(outgoing([SINGLE]), DurableJournal().journal())
         assert len(fake.posts) == 1
-    assert receipt.extra[PAUSE_KEY] == QUOTA_RECHECK
+    assert receipt.pause_for == QUOTA_RECHECK
 
 
 class StaleQuotaFake(ThreadsFake):

@@ -12,7 +12,6 @@ import pytest
 from fakes.x import XFake
 from pydantic import SecretStr
 
-from scheduler.adapters.http import PAUSE_KEY
 from scheduler.adapters.oauth1 import Credentials, authorization_header
 from scheduler.adapters.x import XAdapter
 from scheduler.config.models import ChannelSettings
@@ -263,4 +262,4 @@ async def test_quota_used_up_on_success_asks_for_a_pause(fake: XFake, tmp_path: 
     fake.remaining = 1
     async with client() as http:
         receipt = await x(http, oauth1(fake), tmp_path).publish(outgoing(["last one"]), fresh())
-    assert receipt.extra[PAUSE_KEY] > 0
+    assert (receipt.pause_for or 0) > 0
