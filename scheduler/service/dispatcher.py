@@ -48,7 +48,7 @@ from scheduler.config.loader import Workspace
 from scheduler.config.models import ChannelSettings
 from scheduler.service.ahead import Ahead
 from scheduler.service.channels import AdapterCache
-from scheduler.service.outcomes import Settled, Settler, label
+from scheduler.service.outcomes import Outcome, Settled, Settler, label
 from scheduler.service.retry import RetryPolicy
 from scheduler.service.storecalls import StoreCalls
 from scheduler.store import Delivery, DeliveryConflict, DeliveryNotFound, Store
@@ -111,8 +111,9 @@ class _Batch:
     more: asyncio.Task[list[Delivery]] | None = None
     """The claim of the channel's next posts, while it runs (:meth:`Dispatcher._claim_more`)."""
     asked: int = 0
-    """How many that claim asked for: when it brings fewer, the channel has no more due, and the batch
-    claims no more."""
+    """How many that claim asked for: when it brings fewer, the channel has no more due (``drained``)."""
+    drained: bool = False
+    """The channel had no more due when last asked: the batch claims no more."""
     held: list[tuple[Delivery, Receipt, datetime]] = field(default_factory=list)
     """Receipts not recorded yet, in the order they came, with when they came."""
     held_since: float = 0.0
@@ -126,9 +127,9 @@ class _Batch:
 
 @dataclass
 class DispatchReport:
-    """What one :meth:`Dispatcher.run_due` did: delivery id -> the state it was left in."""
+    """What one :meth:`Dispatcher.run_due` did: delivery id -> what it was left as."""
 
-    outcomes: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
 
     @property
     def claimed(self) -> int:
@@ -262,7 +263,7 @@ class Dispatcher:
                     held = len(batch.held)
                     if held >= RECORD_EVERY or (held and loop.time() - batch.held_since > HOLD_RECEIPTS):
                         recording.append(asyncio.create_task(self._record_receipts(batch, report)))
-                    if batch.more is None and batch.asked >= 0 and loop.time() < until:
+                    if batch.more is None and not batch.drained and loop.time() < until:
                         batch.more = self._claim_more(batch)
                     ended = await self._deliver(batch.waiting.pop(0), batch, report, recording)
         except BaseException:  # cancelled, or a bug: settled before this returns
@@ -296,7 +297,7 @@ class Dispatcher:
             batch.claimed += claimed
             batch.waiting += claimed
             if len(claimed) < batch.asked:
-                batch.asked = -1  # nothing more due there now
+                batch.drained = True
         return bool(batch.waiting)
 
     async def _end_batch(
@@ -340,7 +341,7 @@ class Dispatcher:
         await self._settle(delivery, outcome, settings, report)
         if isinstance(outcome, Receipt):
             return f"the network asked to pause the channel after {delivery.id}"
-        return f"{delivery.id} before it in the channel ended {report.outcomes.get(delivery.id, 'unsettled')}"
+        return f"{delivery.id} before it in the channel ended {report.outcomes[delivery.id]}"
 
     async def _settle(
         self,
@@ -357,10 +358,10 @@ class Dispatcher:
                 settled = await self.settler.failed(delivery, outcome, settings)
         except DeliveryConflict as exc:
             log.error("%s: could not record the outcome: %s", label(delivery), exc)
-            settled = Settled("conflict", str(exc))
+            settled = Settled(Outcome.CONFLICT, str(exc))
         except Exception:
             log.exception(NOT_RECORDED, label(delivery))
-            settled = Settled("sending", "store error")
+            settled = Settled(Outcome.SENDING, "store error")
         report.outcomes[delivery.id] = settled.state
 
     async def _record_receipts(self, batch: _Batch, report: DispatchReport) -> None:
@@ -379,10 +380,10 @@ class Dispatcher:
                 report.outcomes[delivery.id] = self.settler.announce_sent(delivery, receipt, at).state
             elif isinstance(error, DeliveryConflict | DeliveryNotFound):
                 log.error("%s: could not record the outcome: %s", label(delivery), error)
-                report.outcomes[delivery.id] = "conflict"
+                report.outcomes[delivery.id] = Outcome.CONFLICT
             else:
                 log.error(NOT_RECORDED + ": %s", label(delivery), error)
-                report.outcomes[delivery.id] = "sending"
+                report.outcomes[delivery.id] = Outcome.SENDING
 
     async def _give_back(self, waiting: list[Delivery], why: str) -> None:
         """Release the deliveries of a batch that were not started, saying ``why``."""

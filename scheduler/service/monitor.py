@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -217,7 +217,7 @@ class Monitor:
 
     # --- what the service reports --------------------------------------------------------------------------
 
-    def started(self, previous: PreviousRun | None, leftovers: dict[str, str], now: datetime) -> None:
+    def started(self, previous: PreviousRun | None, leftovers: Mapping[str, str], now: datetime) -> None:
         """This worker started; ``previous`` is the last run on this host (see
         :mod:`scheduler.service.previous_run`), ``leftovers`` what reconciling found in ``sending``."""
         crashed = previous is not None and not previous.stopped_cleanly
@@ -239,7 +239,7 @@ class Monitor:
             )
         self.bus.emit(event)
 
-    async def reconciled(self, outcomes: dict[str, str], calls: StoreCalls) -> None:
+    async def reconciled(self, outcomes: Mapping[str, str], calls: StoreCalls) -> None:
         """Report the deliveries that reconciling left ``unknown`` (the settler reports the others)."""
         unknown = [i for i, state in outcomes.items() if state == DeliveryState.UNKNOWN.value]
         if not unknown:

@@ -29,6 +29,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from scheduler.adapters.base import Receipt
 from scheduler.adapters.http import bounded_seconds
@@ -73,11 +74,27 @@ def label(delivery: Delivery) -> DeliveryLabel:
     return DeliveryLabel(delivery)
 
 
+class Outcome(StrEnum):
+    """What an attempt, or a reconcile, left a delivery as (compares equal to its string value)."""
+
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    PLANNED = "planned"
+    """Given back unsent: it was claimed but surely never started."""
+    SENDING = "sending"
+    """Left in ``sending``: the outcome could not be recorded, or the network could not be asked yet; it is
+    reconciled once its lease ends."""
+    CONFLICT = "conflict"
+    """Changed by someone else meanwhile (a ``tagcast queue`` command, another worker): left to them."""
+
+
 @dataclass(frozen=True)
 class Settled:
-    """The state a delivery was left in after an attempt (``"sent"``, ``"retrying"``, ...) and why."""
+    """What a delivery was left as after an attempt, and why."""
 
-    state: str
+    state: Outcome
     reason: str
 
 
@@ -127,7 +144,7 @@ class Settler:
         )
         log.info("%s: sent (attempt %d): %s", label(delivery), delivery.attempts, where, extra=event.fields())
         self.events.emit(event)
-        return Settled("sent", where)
+        return Settled(Outcome.SENT, where)
 
     async def _pause(
         self, delivery: Delivery, until: datetime | None, reason: str, now: datetime, cause: PauseCause
@@ -177,7 +194,7 @@ class Settler:
             log.warning(
                 "%s: changed while it was being sent, left to its new owner: %s", label(delivery), exc
             )
-            return Settled("conflict", str(exc))
+            return Settled(Outcome.CONFLICT, str(exc))
 
     async def _failed(
         self, delivery: Delivery, error: BaseException, settings: ChannelSettings | None
@@ -189,7 +206,7 @@ class Settler:
             self.events.emit(
                 self._failure(delivery, FailureKind.UNAVAILABLE, error.reason, now, retry_at=now)
             )
-            return Settled("retrying", error.reason)
+            return Settled(Outcome.RETRYING, error.reason)
         if isinstance(error, AuthError):
             reason = scrub(error.reason, settings)
             fix = auth_fix_hint(delivery.channel, settings.network if settings else "")
@@ -200,14 +217,14 @@ class Settler:
             event = self._failure(delivery, FailureKind.AUTH, failed, now)
             log.error("%s: failed: %s", label(delivery), failed, extra=event.fields())
             self.events.emit(event)
-            return Settled("failed", reason)
+            return Settled(Outcome.FAILED, reason)
         if isinstance(error, PermanentDeliveryError):
             reason = scrub(error.reason, settings)
             await self.calls(self.store.mark_failed, delivery.id, reason=reason, now=now)
             event = self._failure(delivery, FailureKind.PERMANENT, reason, now)
             log.error("%s: failed: %s", label(delivery), reason, extra=event.fields())
             self.events.emit(event)
-            return Settled("failed", reason)
+            return Settled(Outcome.FAILED, reason)
         if isinstance(error, UnknownOutcome):
             reason = scrub(error.reason, settings)
             if "tagcast queue resolve" not in reason:
@@ -221,7 +238,7 @@ class Settler:
                 "%s: outcome unknown, not resent: %s", label(delivery), reason, extra=unknown.fields()
             )
             self.events.emit(unknown)
-            return Settled("unknown", reason)
+            return Settled(Outcome.UNKNOWN, reason)
         if isinstance(error, TransientDeliveryError):
             reason = scrub(error.reason, settings)
             return await self._retry(delivery, reason, error.retry_after, now, FailureKind.TRANSIENT)
@@ -260,11 +277,11 @@ class Settler:
             event = self._failure(delivery, kind, full, now)
             log.error("%s: failed: %s", label(delivery), full, extra=event.fields())
             self.events.emit(event)
-            return Settled("failed", full)
+            return Settled(Outcome.FAILED, full)
         await self.calls(self.store.mark_retry, delivery.id, at=decision.at, reason=full, now=now)
         event = self._failure(delivery, kind, full, now, retry_at=decision.at)
         log.warning(
             "%s: will retry at %s: %s", label(delivery), decision.at.isoformat(), full, extra=event.fields()
         )
         self.events.emit(event)
-        return Settled("retrying", full)
+        return Settled(Outcome.RETRYING, full)

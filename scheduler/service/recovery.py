@@ -47,7 +47,7 @@ from scheduler.pipeline import Pipeline
 from scheduler.planning import Planner
 from scheduler.service.channels import ChannelUnavailable, scrub
 from scheduler.service.dispatcher import LATE_NOTICE, Dispatcher, outgoing_for
-from scheduler.service.outcomes import label
+from scheduler.service.outcomes import Outcome, label
 from scheduler.service.retry import later
 from scheduler.store import Delivery, DeliveryConflict, DeliveryState, Store
 
@@ -59,7 +59,7 @@ PAGE = 200
 # --- crash leftovers ---------------------------------------------------------------------------------------
 
 
-async def reconcile_stale(dispatcher: Dispatcher, now: datetime) -> dict[str, str]:
+async def reconcile_stale(dispatcher: Dispatcher, now: datetime) -> dict[str, Outcome]:
     """Take over every ``sending`` delivery whose lease expired and settle it through its adapter: channels
     in parallel (``service.concurrency``), the deliveries of one channel one at a time, in slot order (see
     the module docstring).
@@ -67,7 +67,7 @@ async def reconcile_stale(dispatcher: Dispatcher, now: datetime) -> dict[str, st
     Returns delivery id -> the state it was left in (``sending`` when the network could not be asked,
     ``planned``/``retrying`` when given back unsent).
     """
-    outcomes: dict[str, str] = {}
+    outcomes: dict[str, Outcome] = {}
     limit = asyncio.Semaphore(dispatcher.workspace.settings.service.concurrency)
     unsent: set[str] = set()  # channels whose remaining deliveries were surely not started
     waiting: set[str] = set()  # channels waiting for one that could not be asked now
@@ -79,9 +79,9 @@ async def reconcile_stale(dispatcher: Dispatcher, now: datetime) -> dict[str, st
                     await _give_back(dispatcher, deliveries[index:], outcomes)
                     return
                 outcome = outcomes[delivery.id] = await _reconcile(dispatcher, delivery)
-                if outcome == DeliveryState.RETRYING.value:
+                if outcome is Outcome.RETRYING:
                     unsent.add(name)
-                elif outcome == DeliveryState.SENDING.value:
+                elif outcome is Outcome.SENDING:
                     waiting.add(name)
                     return
 
@@ -98,7 +98,9 @@ async def reconcile_stale(dispatcher: Dispatcher, now: datetime) -> dict[str, st
         await asyncio.gather(*(channel(name, batch) for name, batch in by_channel.items()))
 
 
-async def _give_back(dispatcher: Dispatcher, deliveries: list[Delivery], outcomes: dict[str, str]) -> None:
+async def _give_back(
+    dispatcher: Dispatcher, deliveries: list[Delivery], outcomes: dict[str, Outcome]
+) -> None:
     """Release deliveries of a dead worker's batch that were surely not started (no network call)."""
     reason = (
         "reconciled after an interrupted batch: the delivery before it in its channel was not posted, "
@@ -113,12 +115,12 @@ async def _give_back(dispatcher: Dispatcher, deliveries: list[Delivery], outcome
     )
     for delivery in deliveries:
         if delivery.id in released:
-            back = DeliveryState.RETRYING if delivery.next_attempt_at is not None else DeliveryState.PLANNED
-            outcomes[delivery.id] = back.value
+            back = Outcome.RETRYING if delivery.next_attempt_at is not None else Outcome.PLANNED
+            outcomes[delivery.id] = back
             log.warning("%s: was claimed but not sent before the interruption; queued again", label(delivery))
 
 
-async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:
+async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> Outcome:
     store, calls = dispatcher.store, dispatcher.calls
     settings = dispatcher.adapters.channel_settings(delivery.channel)
     log.warning(
@@ -142,7 +144,7 @@ async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:
             log.warning(
                 "%s: outcome unknown after an interrupted send, not resent: %s", label(delivery), reason
             )
-            return DeliveryState.UNKNOWN.value
+            return Outcome.UNKNOWN
         except TransientDeliveryError as exc:
             policy = dispatcher.settler.policy
             wait = max(policy.backoff_base, policy.server_wait(exc.retry_after) or timedelta(0))
@@ -158,7 +160,7 @@ async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:
                 scrub(exc.reason, settings),
                 format_duration(wait),
             )
-            return DeliveryState.SENDING.value
+            return Outcome.SENDING
         except (DeliveryError, ChannelUnavailable) as exc:
             reason = scrub(str(exc), settings)
             await calls(
@@ -168,7 +170,7 @@ async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:
                 now=dispatcher.clock(),
             )
             log.warning("%s: could not reconcile, marked unknown: %s", label(delivery), reason)
-            return DeliveryState.UNKNOWN.value
+            return Outcome.UNKNOWN
         except Exception as exc:
             text = scrub("".join(traceback.format_exception(exc)), settings)
             log.error("%s: reconcile crashed (a bug), marked unknown:\n%s", label(delivery), text)
@@ -179,10 +181,10 @@ async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:
                 reason=f"reconcile failed (a bug; see the log): {reason}",
                 now=dispatcher.clock(),
             )
-            return DeliveryState.UNKNOWN.value
+            return Outcome.UNKNOWN
         if receipt is not None:
             await dispatcher.settler.sent(delivery, receipt)
-            return DeliveryState.SENT.value
+            return Outcome.SENT
         now = dispatcher.clock()
         await calls(
             store.mark_retry,
@@ -192,10 +194,10 @@ async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:
             reason="reconciled after an interrupted send: it was not posted, so it is safe to send again",
         )
         log.warning("%s: was not posted before the interruption; sending it again", label(delivery))
-        return DeliveryState.RETRYING.value
+        return Outcome.RETRYING
     except DeliveryConflict as exc:
         log.warning("%s: changed while it was being reconciled: %s", label(delivery), exc)
-        return "conflict"
+        return Outcome.CONFLICT
 
 
 # --- misfire policy ----------------------------------------------------------------------------------------

@@ -46,13 +46,14 @@ from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
 from scheduler.service.endpoint import Address
 from scheduler.service.monitor import Monitor
+from scheduler.service.outcomes import Outcome
 from scheduler.service.previous_run import ended_here, previous_run
 from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
 from scheduler.service.retry import human
 from scheduler.service.storecalls import StoreCalls
 from scheduler.service.watch import FilesWatch, FolderWatch
 from scheduler.service.workers import PRUNE_EVERY, WorkerRegistry, silence_limit
-from scheduler.store import Store
+from scheduler.store import Store, UpsertOutcome
 
 log = logging.getLogger("tagcast.service")
 
@@ -185,7 +186,7 @@ class Service:
             await self._apply_misfire_policy(now)
         await self._watch_and_ingest()
 
-    async def _settle_leftovers(self, now: datetime) -> dict[str, str]:
+    async def _settle_leftovers(self, now: datetime) -> dict[str, Outcome]:
         """Reconcile what stopped workers left in ``sending`` (:func:`reconcile_stale`): when their lease
         runs out, or at once for a worker of this machine whose process is gone (one outbox file: it surely
         died; elsewhere a pid tells nothing). Delivery id -> the state it was left in."""
@@ -375,7 +376,7 @@ class Service:
         for error in report.errors:
             log.warning("article skipped: %s", error)
         for item in report.items:
-            if item.outcome.value == "unchanged":
+            if item.outcome is UpsertOutcome.UNCHANGED:
                 continue
             delivery = item.delivery
             ident = f"{delivery.id} " if delivery is not None else ""
