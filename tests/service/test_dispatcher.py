@@ -54,7 +54,7 @@ def test_sends_what_is_due_in_slot_order_and_records_the_receipts(
 
     report = dispatch(site.workspace, store, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))
     assert report.count("sent") == 6
-    assert set(report.outcomes.values()) == {Outcome.SENT}  # one enum, not strings
+    assert {type(v) for v in report.outcomes.values()} == {Outcome}  # one enum, not strings
     for fake in (webhook, other_webhook):
         titles = [d.body["article"]["title"] for d in fake.deliveries]
         assert titles == ["Post 1", "Post 2", "Post 3"]  # one channel: in slot order
