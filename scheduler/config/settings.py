@@ -74,6 +74,11 @@ class Settings(BaseSettings):
             self.schedules[self.defaults.schedule] = ScheduleSettings(timezone=self.defaults.timezone)  # type: ignore[call-arg]
         if not self.channels:
             self.channels["file"] = ChannelSettings(network="file")  # type: ignore[call-arg]
+        if "channels" not in self.defaults.model_fields_set:
+            # A key the user did not write never makes a config invalid: the implicit default rule keeps
+            # only the channels that exist (a config without [channels.file] simply has no default rule).
+            kept = [name for name in self.defaults.channels if name in self.channels]
+            object.__setattr__(self.defaults, "channels", kept)
         return self
 
     @model_validator(mode="after")
