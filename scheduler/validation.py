@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from scheduler.adapters.registry import known_networks
 from scheduler.checks import reference_problems
 from scheduler.config.atomic import atomic_write_text
+from scheduler.config.env_origin import env_origin
 from scheduler.config.keys import UnknownKey, allowed, resolve_key
 from scheduler.config.loader import describe_error, read_secret_files
 from scheduler.config.locate import find_line, toml_key_lines
@@ -121,21 +122,21 @@ def _build(
             return build_settings(data, env_file), problems
         except ValidationError as exc:
             errors = exc.errors()
-            problems += [_explain(err, text, shown) for err in errors]
+            problems += [_explain(err, text, shown, env_file) for err in errors]
             if not all(_set_aside(data, err, env_file) for err in errors):
                 return None, problems
     return None, problems
 
 
-def _explain(err: Any, text: str, shown: str) -> str:
-    line = describe_error(err, text, shown).replace("Value error, ", "", 1)
+def _explain(err: Any, text: str, shown: str, env_file: str | None = None) -> str:
+    line = describe_error(err, text, shown, env_file=env_file).replace("Value error, ", "", 1)
     if err["type"] in ("extra_forbidden", "missing"):
         return line + ("; add it" if err["type"] == "missing" else "; remove it or fix its name")
     try:
         info = resolve_key([str(p) for p in err["loc"]])
     except (UnknownKey, IndexError):
         return line
-    return f"{line}; expected {allowed(info)}"
+    return f"{line}; expected {allowed(info, in_file=env_origin(err['loc'], env_file) is None)}"
 
 
 def _set_aside(data: dict[str, Any], err: Any, env_file: str | None) -> bool:

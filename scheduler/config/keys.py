@@ -11,13 +11,14 @@ import re
 import types
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
 from scheduler.config.settings import Settings
+from scheduler.config.zones import check_zone
 from scheduler.errors import ConfigError
 
 PathPart = str | int
@@ -87,7 +88,10 @@ def split_key(key: str) -> list[str]:
 
 
 def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
-    """``int | None`` -> ``(int, True)``; anything else -> ``(annotation, False)``."""
+    """``int | None`` -> ``(int, True)``; anything else -> ``(annotation, False)``. Validators attached with
+    ``Annotated`` are dropped: ``Annotated[str, ...]`` -> ``(str, False)``."""
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1 and len(args) < len(get_args(annotation)):
@@ -174,17 +178,21 @@ def describe_type(annotation: Any, field: FieldInfo | None = None) -> str:
     if annotation is date:
         return "a date like 2026-12-25"
     if annotation is str:
-        return "text"
+        return "an IANA time zone name like Europe/Berlin" if _is_zone(field) else "text"
     if annotation is SecretStr:
         return "a secret (from the environment, .env or a *_file key)"
     if origin is list:
-        item = _PLURALS.get(args[0], "values") if args else "values"
+        item = _PLURALS.get(unwrap_optional(args[0])[0], "values") if args else "values"
         return f'a list of {item}, as ["a", "b"] or a, b' + _length(field)
     if origin is dict:
         return 'a table like {name = "value"}' if not is_model(args[1]) else "a table of tables"
     if is_model(annotation):
         return "a table"
     return "any TOML value"
+
+
+def _is_zone(field: FieldInfo | None) -> bool:
+    return field is not None and any(getattr(meta, "func", None) is check_zone for meta in field.metadata)
 
 
 def _bounds(field: FieldInfo | None) -> str:
@@ -212,11 +220,11 @@ def _length(field: FieldInfo | None) -> str:
     return ""
 
 
-def allowed(info: KeyInfo) -> str:
-    """One line: what ``info``'s key accepts, and what it means."""
+def allowed(info: KeyInfo, *, in_file: bool = True) -> str:
+    """One line: what ``info``'s key accepts and means (for a key of the file: how to unset it)."""
     text = describe_type(info.annotation, info.field)
     if info.description:
         text += f" ({info.description.rstrip('.')})"
-    if info.optional:
+    if info.optional and in_file:
         text += f"; `tagcast config unset {info.dotted}` goes back to the default"
     return text

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from scheduler.config.env_origin import env_origin
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS, ChannelSettings
 from scheduler.config.settings import Settings, build_settings
@@ -108,19 +109,19 @@ def parse_settings(text: str, *, shown: str, root: Path) -> Settings:
     except ValidationError as exc:
         raise ConfigError(
             f"{shown} has {exc.error_count()} invalid value(s)",
-            problems=[describe_error(err, text, shown) for err in exc.errors()],
+            problems=[describe_error(err, text, shown, env_file=env_file) for err in exc.errors()],
             hint="see `tagcast config schema` for every key and its type",
         ) from None
     read_secret_files(settings, root, text, shown)
     return settings
 
 
-def describe_error(err: Any, text: str, shown: str) -> str:
-    """One line for one pydantic error: the key, where it came from, what is wrong (never the secret
-    value)."""
+def describe_error(err: Any, text: str, shown: str, *, env_file: Path | str | None = None) -> str:
+    """One line for one pydantic error: the key, where it came from (the TOML line, the environment variable
+    or the line of ``env_file``), what is wrong (never the secret value)."""
     loc = [str(p) for p in err["loc"]]
     key = ".".join(loc)
-    where = _origin(loc, text, shown)
+    where = env_origin(err["loc"], env_file) or _toml_origin(loc, text, shown)
     message = str(err["msg"])
     if err["type"] == "extra_forbidden":
         known = _known_keys(loc[:-1])
@@ -133,10 +134,7 @@ def describe_error(err: Any, text: str, shown: str) -> str:
     return f"{key} ({where}): {message}"
 
 
-def _origin(loc: list[str], text: str, shown: str) -> str:
-    env_name = "TAGCAST_" + "__".join(loc).upper()
-    if env_name in os.environ:
-        return f"environment variable {env_name}"
+def _toml_origin(loc: list[str], text: str, shown: str) -> str:
     line = find_line(toml_key_lines(text), loc)
     return f"{shown}:{line}" if line else shown
 

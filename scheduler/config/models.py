@@ -7,11 +7,14 @@ Secrets (tokens, passwords, webhook URLs) are ``SecretStr``: they come from the 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from scheduler.config.durations import Duration
+from scheduler.config.zones import ZoneName
+from scheduler.errors import ScheduleError
+from scheduler.slots.spec import parse_slot
 
 SECRET_KEYS: tuple[str, ...] = (
     "token",
@@ -28,6 +31,18 @@ SECRET_KEYS: tuple[str, ...] = (
     "secret",
 )
 """Channel keys that hold secrets. Each may also be given as ``<key>_file`` naming a file that holds it."""
+
+
+def _check_slot(text: str) -> str:
+    try:
+        parse_slot(text)
+    except ScheduleError as exc:
+        raise ValueError(f"{exc.message}; {exc.hint}" if exc.hint else exc.message) from None
+    return text
+
+
+SlotText = Annotated[str, AfterValidator(_check_slot)]
+"""One slot of a schedule, as written: ``"mon-fri 09:00"`` (each bad one is reported at its own line)."""
 
 
 class Section(BaseModel):
@@ -49,8 +64,8 @@ class HashtagSettings(Section):
 
 
 class ScheduleSettings(Section):
-    timezone: str = Field("UTC", description="IANA time zone of the slots, e.g. Europe/Berlin.")
-    slots: list[str] = Field(
+    timezone: ZoneName = Field("UTC", description="IANA time zone of the slots, e.g. Europe/Berlin.")
+    slots: list[SlotText] = Field(
         default_factory=lambda: ["daily 09:00", "daily 13:00", "daily 18:00"],
         description='Posting times: "mon-fri 09:00", "sat,sun 10:30", "daily 18:00".',
     )
@@ -174,7 +189,7 @@ class ServiceSettings(Section):
 
 
 class DefaultsSettings(Section):
-    timezone: str = Field("UTC", description="Zone of the built-in schedule and of dates without one.")
+    timezone: ZoneName = Field("UTC", description="Zone of the built-in schedule and of dates without one.")
     schedule: str = Field("default", description="Schedule of channels and rules that name none.")
     channels: list[str] = Field(
         default_factory=lambda: ["file"], description="The default rule: where articles no rule matches go."

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
         env_prefix="TAGCAST_",
         env_nested_delimiter="__",
         env_file_encoding="utf-8",
+        dotenv_filtering="match_prefix",  # .env may hold other programs' variables; TAGCAST_* are checked
         extra="forbid",
         case_sensitive=False,
         validate_default=True,

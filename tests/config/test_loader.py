@@ -121,7 +121,7 @@ def test_bad_value_from_environment_names_the_variable(
     monkeypatch.setenv("TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS", "lots")
     with pytest.raises(ConfigError) as caught:
         load_workspace(root)
-    assert "environment variable TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS" in str(caught.value)
+    assert "from the environment variable TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS" in str(caught.value)
 
 
 def test_invalid_secret_value_is_never_echoed(

@@ -1,0 +1,89 @@
+"""Where a config value from outside ``config/tagcast.toml`` came from: an environment variable, or a line
+of the workspace's ``.env``. Error messages point there, not at the TOML line of the value it overrides::
+
+    channels.bsky.max_hashtags (from .env line 3: TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS): ...
+    service.lease (from the environment variable TAGCAST_SERVICE__LEASE): ...
+
+Names are matched as pydantic-settings matches them: ``TAGCAST_`` plus the key path joined by ``__``, in
+any case; a variable naming a table (``TAGCAST_STORE='{"url": "..."}'``) is the origin of the keys its JSON
+value holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from dotenv.parser import Original, parse_stream
+
+PREFIX = "TAGCAST_"
+
+
+def env_name(path: Sequence[str | int]) -> str:
+    """``["channels", "bsky", "password"]`` -> ``TAGCAST_CHANNELS__BSKY__PASSWORD``."""
+    return PREFIX + "__".join(str(part) for part in path).upper()
+
+
+def dotenv_entries(env_file: Path | str | None) -> dict[str, tuple[str, int, str | None]]:
+    """Upper-cased name -> (name as written, 1-based line, value) of each variable in ``env_file``; a name
+    set twice counts where it is set last (as python-dotenv reads it)."""
+    if env_file is None:
+        return {}
+    try:
+        with open(env_file, encoding="utf-8") as stream:
+            bindings = list(parse_stream(stream))
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return {
+        binding.key.upper(): (binding.key, _first_line(binding.original), binding.value)
+        for binding in bindings
+        if binding.key is not None and not binding.error
+    }
+
+
+def _first_line(original: Original) -> int:
+    """The line of a binding's name: python-dotenv counts from the blank lines that come before it."""
+    text = original.string
+    return original.line + text[: len(text) - len(text.lstrip())].count("\n")
+
+
+def env_origin(
+    loc: Sequence[str | int],
+    env_file: Path | str | None,
+    environ: Mapping[str, str] | None = None,
+) -> str | None:
+    """Where the value at ``loc`` came from, when not from the TOML file: ``from the environment variable
+    NAME`` or ``from .env line N: NAME``; ``None`` when no variable sets it."""
+    environ = os.environ if environ is None else environ
+    in_environment = {name.upper(): (name, value) for name, value in environ.items()}
+    for size in range(len(loc), 0, -1):
+        found = in_environment.get(env_name(loc[:size]))
+        if found is not None and _holds(found[1], loc[size:]):
+            return f"from the environment variable {found[0]}"
+    in_dotenv = dotenv_entries(env_file)
+    for size in range(len(loc), 0, -1):
+        entry = in_dotenv.get(env_name(loc[:size]))
+        if entry is not None and _holds(entry[2], loc[size:]):
+            return f"from .env line {entry[1]}: {entry[0]}"
+    return None
+
+
+def _holds(value: str | None, rest: Sequence[str | int]) -> bool:
+    """Whether a variable's value sets the key ``rest`` below it (a table given as JSON)."""
+    if not rest:
+        return True
+    try:
+        node: Any = json.loads(value or "")
+    except (ValueError, RecursionError):
+        return False
+    for part in rest:
+        if isinstance(node, dict) and str(part) in node:
+            node = node[str(part)]
+        elif isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
