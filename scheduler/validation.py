@@ -143,6 +143,10 @@ def _set_aside(data: dict[str, Any], err: Any, env_file: str | None) -> bool:
     """Remove the invalid value from ``data`` (a broken channel or rule becomes a harmless stand-in);
     False when it cannot be (it comes from the environment, or concerns the whole file)."""
     loc = list(err["loc"])
+    if env_origin(loc, env_file) is not None:
+        return False
+    if loc and loc[-1] == "[key]":  # a name that cannot be used: its whole table is set aside
+        loc = loc[:-1]
     if not loc or _from_environment(loc, env_file):
         return False
     parents: list[Any] = [data]

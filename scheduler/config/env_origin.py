@@ -59,11 +59,20 @@ def env_origin(
     NAME`` or ``from .env line N: NAME``; ``None`` when no variable sets it."""
     environ = os.environ if environ is None else environ
     in_environment = {name.upper(): (name, value) for name, value in environ.items()}
+    in_dotenv = dotenv_entries(env_file)
+    if loc and loc[-1] == "[key]":  # a table's name is wrong: any variable setting a key below it named it
+        loc = loc[:-1]
+        below = env_name(loc) + "__"
+        for name, _ in in_environment.values():
+            if name.upper().startswith(below):
+                return f"from the environment variable {name}"
+        for name, line, _ in in_dotenv.values():
+            if name.upper().startswith(below):
+                return f"from .env line {line}: {name}"
     for size in range(len(loc), 0, -1):
         found = in_environment.get(env_name(loc[:size]))
         if found is not None and _holds(found[1], loc[size:]):
             return f"from the environment variable {found[0]}"
-    in_dotenv = dotenv_entries(env_file)
     for size in range(len(loc), 0, -1):
         entry = in_dotenv.get(env_name(loc[:size]))
         if entry is not None and _holds(entry[2], loc[size:]):

@@ -7,8 +7,10 @@ value typed on the command line is read and what is allowed.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -17,6 +19,7 @@ import annotated_types
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
+from scheduler.config.names import check_template
 from scheduler.config.settings import Settings
 from scheduler.config.zones import check_zone
 from scheduler.errors import ConfigError
@@ -55,10 +58,19 @@ class UnknownKey(ConfigError, LookupError):
     """A dotted key that the config models do not have."""
 
 
-def dotted(path: tuple[PathPart, ...] | list[PathPart]) -> str:
-    """``("channels", "my.bot", "token")`` -> ``channels."my.bot".token``."""
+def dotted(path: Sequence[PathPart]) -> str:
+    """``("channels", "my.bot", "token")`` -> ``channels."my.bot".token``; a part with quotes, control
+    characters or escapes is quoted as a TOML string, so that it shows (and pastes) safely."""
     return ".".join(
-        str(p) if isinstance(p, int) or re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{p}"' for p in path
+        str(p) if isinstance(p, int) or re.fullmatch(r"[A-Za-z0-9_-]+", p) else _quoted(p) for p in path
+    )
+
+
+def _quoted(part: str) -> str:
+    text = json.dumps(part, ensure_ascii=False)
+    return "".join(
+        ch if ch.isprintable() else f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+        for ch in text
     )
 
 
@@ -95,7 +107,7 @@ def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1 and len(args) < len(get_args(annotation)):
-            return args[0], True
+            return unwrap_optional(args[0])[0], True
     return annotation, False
 
 
@@ -178,7 +190,10 @@ def describe_type(annotation: Any, field: FieldInfo | None = None) -> str:
     if annotation is date:
         return "a date like 2026-12-25"
     if annotation is str:
-        return "an IANA time zone name like Europe/Berlin" if _is_zone(field) else "text"
+        checks = _checks(field)
+        if check_zone in checks:
+            return "an IANA time zone name like Europe/Berlin"
+        return "a template file name like history.j2" if check_template in checks else "text"
     if annotation is SecretStr:
         return "a secret (from the environment, .env or a *_file key)"
     if origin is list:
@@ -191,8 +206,15 @@ def describe_type(annotation: Any, field: FieldInfo | None = None) -> str:
     return "any TOML value"
 
 
-def _is_zone(field: FieldInfo | None) -> bool:
-    return field is not None and any(getattr(meta, "func", None) is check_zone for meta in field.metadata)
+def _checks(field: FieldInfo | None) -> set[Any]:
+    """The functions that validate a field's value (also inside ``Annotated[...] | None``)."""
+    if field is None:
+        return set()
+    metadata = list(field.metadata)
+    for arg in get_args(field.annotation):
+        if get_origin(arg) is Annotated:
+            metadata += get_args(arg)[1:]
+    return {getattr(meta, "func", None) for meta in metadata} - {None}
 
 
 def _bounds(field: FieldInfo | None) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from scheduler.config.env_origin import env_origin
+from scheduler.config.keys import dotted
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS, ChannelSettings
 from scheduler.config.settings import Settings, build_settings
@@ -119,8 +120,8 @@ def parse_settings(text: str, *, shown: str, root: Path) -> Settings:
 def describe_error(err: Any, text: str, shown: str, *, env_file: Path | str | None = None) -> str:
     """One line for one pydantic error: the key, where it came from (the TOML line, the environment variable
     or the line of ``env_file``), what is wrong (never the secret value)."""
-    loc = [str(p) for p in err["loc"]]
-    key = ".".join(loc)
+    loc = [str(p) for p in err["loc"] if p != "[key]"]  # "[key]": the name of a table is wrong
+    key = dotted(loc)
     where = env_origin(err["loc"], env_file) or _toml_origin(loc, text, shown)
     message = str(err["msg"])
     if err["type"] == "extra_forbidden":

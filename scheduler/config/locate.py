@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import tomllib
 from collections.abc import Sequence
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
@@ -13,8 +14,16 @@ _KEY = re.compile(
 
 
 def _split_key(text: str) -> list[str]:
-    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_\-]+)', text)
-    return [next(p for p in groups if p) if any(groups) else "" for groups in parts]
+    parts = re.findall(r'("(?:[^"\\]|\\.)*")|\'([^\']*)\'|([A-Za-z0-9_\-]+)', text)
+    return [_unquote(quoted) if quoted else literal or bare for quoted, literal, bare in parts]
+
+
+def _unquote(quoted: str) -> str:
+    """A TOML basic string key (``"a\\u001bb"``) as the name it stands for."""
+    try:
+        return str(tomllib.loads(f"k = {quoted}")["k"])
+    except tomllib.TOMLDecodeError:
+        return quoted[1:-1]
 
 
 def toml_key_lines(text: str) -> dict[tuple[str, ...], int]:

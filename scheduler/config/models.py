@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from scheduler.config.durations import Duration
+from scheduler.config.names import TemplateName
 from scheduler.config.zones import ZoneName
 from scheduler.errors import ScheduleError
 from scheduler.slots.spec import parse_slot
@@ -83,7 +84,9 @@ class ChannelSettings(Section):
     schedule: str | None = Field(
         None, description="Name of a [schedules.*] table; default: defaults.schedule."
     )
-    template: str | None = Field(None, description="Template file in config/templates/ (or a built-in).")
+    template: TemplateName | None = Field(
+        None, description="Template file in config/templates/ (or a built-in)."
+    )
     thread: bool = Field(False, description="Split a post that is too long into a numbered thread.")
     max_hashtags: int | None = Field(None, ge=0, description="At most this many hashtags in a post.")
     limit: int | None = Field(
@@ -150,7 +153,9 @@ class RuleSettings(Section):
     all: list[str] = Field(default_factory=list, description="... and ALL of these are present.")
     none: list[str] = Field(default_factory=list, description="... and NONE of these is present.")
     channels: list[str] = Field(min_length=1, description="Channels that get the article.")
-    template: str | None = Field(None, description="Template for these posts (before the channel's own).")
+    template: TemplateName | None = Field(
+        None, description="Template for these posts (before the channel's own)."
+    )
     schedule: str | None = Field(None, description="Schedule for these posts (before the channel's own).")
     priority: int = Field(0, description="Higher first; equal priorities keep file order.")
     stop: bool = Field(False, description="When this rule matches, later rules are not considered.")

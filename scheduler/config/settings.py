@@ -19,6 +19,7 @@ from scheduler.config.models import (
     ServiceSettings,
     StoreSettings,
 )
+from scheduler.config.names import ChannelName, ScheduleName
 
 CONFIG_VERSION = 1
 _toml_data: ContextVar[dict[str, Any] | None] = ContextVar("tagcast_toml_data", default=None)
@@ -53,8 +54,8 @@ class Settings(BaseSettings):
     defaults: DefaultsSettings = Field(default_factory=DefaultsSettings)  # type: ignore[arg-type]
     hashtags: HashtagSettings = Field(default_factory=HashtagSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)  # type: ignore[arg-type]
-    schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
-    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+    schedules: dict[ScheduleName, ScheduleSettings] = Field(default_factory=dict)
+    channels: dict[ChannelName, ChannelSettings] = Field(default_factory=dict)
     rules: list[RuleSettings] = Field(default_factory=list)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)  # type: ignore[arg-type]
 
