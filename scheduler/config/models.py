@@ -88,6 +88,9 @@ class ChannelSettings(Section):
         None, description="Template file in config/templates/ (or a built-in)."
     )
     thread: bool = Field(False, description="Split a post that is too long into a numbered thread.")
+    max_parts: int = Field(
+        25, ge=1, description="The most parts a thread may have before the post is a problem."
+    )
     max_hashtags: int | None = Field(None, ge=0, description="At most this many hashtags in a post.")
     limit: int | None = Field(
         None, ge=1, description="Override the network's length limit (e.g. your instance's)."
