@@ -54,23 +54,31 @@ def env_origin(
     loc: Sequence[str | int],
     env_file: Path | str | None,
     environ: Mapping[str, str] | None = None,
+    *,
+    table: bool = False,
 ) -> str | None:
     """Where the value at ``loc`` came from, when not from the TOML file: ``from the environment variable
-    NAME`` or ``from .env line N: NAME``; ``None`` when no variable sets it."""
+    NAME`` or ``from .env line N: NAME``; ``None`` when no variable sets it.
+
+    With ``table`` (or a ``loc`` ending in pydantic's ``"[key]"``), ``loc`` is a table, and a variable that
+    sets any key below it made it: the origin of a table's bad name, or of a key missing from it.
+    """
     environ = os.environ if environ is None else environ
-    in_environment = {name.upper(): (name, value) for name, value in environ.items()}
+    in_environment = [(name, value) for name, value in environ.items()]
     in_dotenv = dotenv_entries(env_file)
-    if loc and loc[-1] == "[key]":  # a table's name is wrong: any variable setting a key below it named it
-        loc = loc[:-1]
+    if loc and loc[-1] == "[key]":
+        loc, table = loc[:-1], True
+    if table:
         below = env_name(loc) + "__"
-        for name, _ in in_environment.values():
+        for name, _ in in_environment:
             if name.upper().startswith(below):
                 return f"from the environment variable {name}"
         for name, line, _ in in_dotenv.values():
             if name.upper().startswith(below):
                 return f"from .env line {line}: {name}"
+    by_name = {name.upper(): (name, value) for name, value in in_environment}
     for size in range(len(loc), 0, -1):
-        found = in_environment.get(env_name(loc[:size]))
+        found = by_name.get(env_name(loc[:size]))
         if found is not None and _holds(found[1], loc[size:]):
             return f"from the environment variable {found[0]}"
     for size in range(len(loc), 0, -1):

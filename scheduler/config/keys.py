@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 
 from scheduler.config.names import check_template
 from scheduler.config.settings import Settings
+from scheduler.config.urls import check_database_url, check_http_url
 from scheduler.config.zones import check_zone
 from scheduler.errors import ConfigError
 
@@ -191,9 +192,10 @@ def describe_type(annotation: Any, field: FieldInfo | None = None) -> str:
         return "a date like 2026-12-25"
     if annotation is str:
         checks = _checks(field)
-        if check_zone in checks:
-            return "an IANA time zone name like Europe/Berlin"
-        return "a template file name like history.j2" if check_template in checks else "text"
+        for check, text in _CHECKED_TEXT.items():
+            if check in checks:
+                return text
+        return "text"
     if annotation is SecretStr:
         return "a secret (from the environment, .env or a *_file key)"
     if origin is list:
@@ -204,6 +206,14 @@ def describe_type(annotation: Any, field: FieldInfo | None = None) -> str:
     if is_model(annotation):
         return "a table"
     return "any TOML value"
+
+
+_CHECKED_TEXT: dict[Any, str] = {
+    check_zone: "an IANA time zone name like Europe/Berlin",
+    check_template: "a template file name like history.j2",
+    check_http_url: "an http(s) URL like https://mastodon.social",
+    check_database_url: "a database URL like sqlite:///var/tagcast.db",
+}
 
 
 def _checks(field: FieldInfo | None) -> set[Any]:

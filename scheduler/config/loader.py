@@ -21,6 +21,7 @@ from scheduler.errors import ConfigError
 
 CONFIG_RELATIVE = Path("config") / "tagcast.toml"
 CONFIG_ENV = "TAGCAST_CONFIG"
+_CONTAINER_ERRORS = {"list_type", "dict_type", "model_type", "model_attributes_type"}
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,8 @@ def describe_error(err: Any, text: str, shown: str, *, env_file: Path | str | No
     or the line of ``env_file``), what is wrong (never the secret value)."""
     loc = [str(p) for p in err["loc"] if p != "[key]"]  # "[key]": the name of a table is wrong
     key = dotted(loc)
-    where = env_origin(err["loc"], env_file) or _toml_origin(loc, text, shown)
-    message = str(err["msg"])
+    where = _env_or_none(err, text, env_file) or _toml_origin(loc, text, shown)
+    message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         known = _known_keys(loc[:-1])
         close = difflib.get_close_matches(loc[-1], known, n=1)
@@ -132,7 +133,21 @@ def describe_error(err: Any, text: str, shown: str, *, env_file: Path | str | No
             message += f" (allowed here: {', '.join(sorted(known))})"
     elif err["type"] == "missing":
         message = "required key is missing"
+    elif where.startswith("from ") and err["type"] in _CONTAINER_ERRORS:
+        message += (
+            '; a list or table from the environment or .env is JSON, e.g. ["a", "b"] or {"key": "value"}'
+        )
     return f"{key} ({where}): {message}"
+
+
+def _env_or_none(err: Any, text: str, env_file: Path | str | None) -> str | None:
+    """The variable an error comes from; a key missing from a table comes from where the table does."""
+    loc = list(err["loc"])
+    if err["type"] == "missing" and len(loc) > 1:
+        if tuple(str(p) for p in loc[:-1]) in toml_key_lines(text):
+            return None
+        return env_origin(loc[:-1], env_file, table=True)
+    return env_origin(loc, env_file)
 
 
 def _toml_origin(loc: list[str], text: str, shown: str) -> str:

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, fi
 
 from scheduler.config.durations import Duration
 from scheduler.config.names import TemplateName
+from scheduler.config.urls import DatabaseUrl, HttpUrl
 from scheduler.config.zones import ZoneName
 from scheduler.errors import ScheduleError
 from scheduler.slots.spec import parse_slot
@@ -51,7 +52,7 @@ class Section(BaseModel):
 
 
 class StoreSettings(Section):
-    url: str = Field(
+    url: DatabaseUrl = Field(
         "sqlite:///var/tagcast.db",
         description="SQLAlchemy URL of the outbox. Relative SQLite paths are relative to the workspace.",
     )
@@ -95,7 +96,7 @@ class ChannelSettings(Section):
     limit: int | None = Field(
         None, ge=1, description="Override the network's length limit (e.g. your instance's)."
     )
-    base_url: str | None = Field(None, description="Server URL for self-hosted or compatible servers.")
+    base_url: HttpUrl | None = Field(None, description="Server URL for self-hosted or compatible servers.")
     handle: str | None = None
     username: str | None = None
     visibility: str | None = None
@@ -107,7 +108,7 @@ class ChannelSettings(Section):
     parse_mode: str | None = None
     client_id: str | None = None
     author: str | None = Field(None, description="LinkedIn author URN.")
-    url: str | None = Field(None, description="Target URL of the generic webhook adapter.")
+    url: HttpUrl | None = Field(None, description="Target URL of the generic webhook adapter.")
     path: str | None = Field(None, description="Folder of the file adapter (default var/outbox).")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keys for third-party adapters.")
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
 from pydantic import Field, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from scheduler.config.alerts import AlertsSettings
 from scheduler.config.models import (
@@ -34,6 +41,29 @@ class _TomlDataSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return dict(_toml_data.get() or {})
+
+
+def _json_or_text(decode: Callable[[], Any], value: Any) -> Any:
+    """A list or table from the environment is JSON; anything else stays text, so that validation reports it
+    at its key, naming the variable (pydantic-settings would raise SettingsError, naming neither)."""
+    try:
+        return decode()
+    except (ValueError, RecursionError):
+        return value
+
+
+class _EnvSource(EnvSettingsSource):
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        return _json_or_text(
+            lambda: super(_EnvSource, self).decode_complex_value(field_name, field, value), value
+        )
+
+
+class _DotEnvSource(DotEnvSettingsSource):
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        return _json_or_text(
+            lambda: super(_DotEnvSource, self).decode_complex_value(field_name, field, value), value
+        )
 
 
 class Settings(BaseSettings):
@@ -68,7 +98,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, dotenv_settings, _TomlDataSource(settings_cls)
+        env_file = getattr(dotenv_settings, "env_file", None)
+        return (
+            init_settings,
+            _EnvSource(settings_cls),
+            _DotEnvSource(settings_cls, env_file=env_file),
+            _TomlDataSource(settings_cls),
+        )
 
     @model_validator(mode="after")
     def _builtin_defaults(self) -> Settings:
