@@ -100,7 +100,8 @@ def check_config_text(text: str, root: Path, *, shown: str = "config/tagcast.tom
         template_exists=TemplateRenderer(_template_dir(settings, root)).exists,
     )
     later += _schedule_problems(settings)
-    problems += [_with_line(p, lines, shown) for p in later if _PRUNED not in p]
+    env = str(env_file) if env_file.is_file() else None
+    problems += [_with_line(p, lines, shown, env) for p in later if _PRUNED not in p]
     problems += _template_problems(settings, root)
     problems += _secret_file_problems(settings, root, lines, shown)
     return ConfigReport(settings, list(dict.fromkeys(p.replace("\n  hint: ", "; ") for p in problems)))
@@ -202,13 +203,19 @@ def _schedule_problems(settings: Settings) -> list[str]:
     return []
 
 
-def _with_line(problem: str, lines: dict[tuple[str, ...], int], shown: str) -> str:
-    """``rules[0] (x).channels: ...`` -> ``rules[0] (x).channels (config/tagcast.toml:40): ...``."""
+def _with_line(
+    problem: str, lines: dict[tuple[str, ...], int], shown: str, env_file: str | None = None
+) -> str:
+    """``rules[0] (x).channels: ...`` -> ``rules[0] (x).channels (config/tagcast.toml:40): ...`` (or
+    ``(from .env line 3: TAGCAST_...)`` when the value comes from there)."""
     match = _PROBLEM_KEY.match(problem)
     if match is None:
         return problem
     key = match.group(1)
     path = re.sub(r"\[(\d+)\]", r".\1", re.sub(r" \([^)]*\)", "", key)).split(".")
+    origin = env_origin(path, env_file)
+    if origin is not None:
+        return f"{key} ({origin}): {problem[match.end() :]}"
     line = find_line(lines, path)
     return f"{key} ({shown}:{line}): {problem[match.end() :]}" if line else problem
 

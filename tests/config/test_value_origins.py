@@ -180,3 +180,14 @@ def test_a_bad_slot_from_dotenv_points_at_dotenv(tmp_path: Path) -> None:
     assert problem.startswith(
         "schedules.daily.slots.1 (from .env line 1: TAGCAST_SCHEDULES__DAILY__SLOTS): invalid slot 'never'"
     )
+
+
+def test_a_dangling_name_from_dotenv_points_at_dotenv_not_the_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text('\nTAGCAST_DEFAULTS__CHANNELS=["ghost"]\n', encoding="utf-8")
+    text = '[defaults]\nchannels = ["file"]\n\n[channels.file]\nnetwork = "file"\n'
+    with pytest.raises(ConfigError) as caught:
+        validate_config_text(text, tmp_path)
+    assert caught.value.problems == [
+        "defaults.channels (from .env line 2: TAGCAST_DEFAULTS__CHANNELS): no channel named 'ghost' "
+        "(configured: file); add [channels.ghost] or fix the name"
+    ]
