@@ -13,6 +13,7 @@ from scheduler.cli.app import app
 from scheduler.config.env_origin import env_origin
 from scheduler.errors import ConfigError
 from scheduler.validation import validate_config_text
+from tests.conftest import REPO
 
 CONFIG = """\
 [channels.bsky]
@@ -191,3 +192,24 @@ def test_a_dangling_name_from_dotenv_points_at_dotenv_not_the_file(tmp_path: Pat
         "defaults.channels (from .env line 2: TAGCAST_DEFAULTS__CHANNELS): no channel named 'ghost' "
         "(configured: file); add [channels.ghost] or fix the name"
     ]
+
+
+def test_the_readme_example_of_a_dotenv_problem_is_what_validate_prints(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    shown = "service.lease (from .env line 3: TAGCAST_SERVICE__LEASE): 'soon' is not a duration"
+    assert f"`{shown}`" in readme
+    (root / ".env").write_text("# overrides\n\nTAGCAST_SERVICE__LEASE=soon\n", encoding="utf-8")
+    (found,) = problems(validate(root, monkeypatch))
+    assert found.startswith(shown)
+
+
+def test_the_readme_example_of_a_list_from_the_environment_is_valid(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "`TAGCAST_SCHEDULES__DAILY__SLOTS='[\"mon-fri 09:00\"]'`" in readme
+    monkeypatch.setenv("TAGCAST_SCHEDULES__DAILY__SLOTS", '["mon-fri 09:00"]')
+    result = validate(root, monkeypatch)
+    assert result.exit_code == 0, result.output
