@@ -42,6 +42,8 @@ def toml_key_lines(text: str) -> dict[tuple[str, ...], int]:
         key = None if header else _KEY.match(line)
         if header:
             path = tuple(_split_key(header.group(2)))
+            for size in range(1, len(path) + 1):  # [a.b.c] also writes the tables a and a.b
+                lines.setdefault(path[:size], number)
             if header.group(1) == "[[":
                 index = array_counts.get(path, -1) + 1
                 array_counts[path] = index

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import tomlkit
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
@@ -134,3 +136,56 @@ def test_a_dotenv_value_is_valid_or_a_problem_naming_its_line(workspace: Path, n
         assert_valid_or_named(validate(workspace), name, f"from .env line 2: {name}")
     finally:
         env_file.unlink()
+
+
+KEYS = [
+    ("service", "lease"),
+    ("service", "max_attempts"),
+    ("channels", "bsky", "max_parts"),
+    ("channels", "bsky", "thread"),
+    ("channels", "bsky", "base_url"),
+    ("channels", "bsky", "template"),
+    ("store", "url"),
+    ("defaults", "timezone"),
+    ("defaults", "channels"),
+    ("schedules", "daily", "slots"),
+    ("schedules", "daily", "quiet_dates"),
+    ("schedules", "daily", "jitter"),
+    ("hashtags", "aliases"),
+    ("alerts", "digest"),
+    ("alerts", "events"),
+]
+toml_values = st.recursive(
+    st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats()
+    | st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+    | st.dates()
+    | st.datetimes(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(KEYS), value=toml_values)
+def test_a_file_value_is_valid_or_a_problem_naming_its_line(
+    tmp_path_factory: pytest.TempPathFactory, key: tuple[str, ...], value: object
+) -> None:
+    """The same for values written in config/tagcast.toml, of any TOML type."""
+    data = tomllib.loads(CONFIG)
+    node = data
+    for part in key[:-1]:
+        node = node.setdefault(part, {})
+    node[key[-1]] = value
+    root = tmp_path_factory.mktemp("toml")
+    (root / "config").mkdir()
+    (root / "config" / "tagcast.toml").write_text(tomlkit.dumps(data), encoding="utf-8")
+    result = validate(root)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (0, 1), result.output
+    if result.exit_code == 1:
+        assert "tagcast.toml:" in result.output, result.output

@@ -87,3 +87,10 @@ def test_each_item_of_a_written_array_is_found_on_its_line(items: list[str]) -> 
 def test_any_text_is_scanned_without_an_error(text: str) -> None:
     toml_key_lines(text)
     toml_key_lines("k = " + text)
+
+
+def test_a_header_also_writes_the_tables_above_it() -> None:
+    lines = toml_key_lines("x = 1\n\n[service.lease.a]\n\n[[rules]]\n[[rules]]\n")
+    assert lines[("service",)] == lines[("service", "lease")] == 3
+    assert lines[("rules",)] == 5
+    assert lines[("rules", "1")] == 6
