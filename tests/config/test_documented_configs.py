@@ -24,6 +24,7 @@ import pytest
 import tomlkit
 from typer.testing import CliRunner
 
+from scheduler.adapters.registry import GROUP
 from scheduler.cli.app import app
 from scheduler.config import load_workspace
 from scheduler.config.settings import Settings
@@ -65,13 +66,19 @@ def toml_blocks(document: Path) -> list[Block]:
     ]
 
 
-def config_blocks() -> list[Block]:
+def all_blocks() -> list[Block]:
     assert SHARED.is_dir(), f"the shared docs are expected at {SHARED} (../shared from the repository)"
-    blocks = [block for document in DOCUMENTS for block in toml_blocks(document)]
-    return [block for block in blocks if not NOT_CONFIG & set(block.data)]
+    return [block for document in DOCUMENTS for block in toml_blocks(document)]
 
 
-BLOCKS = config_blocks()
+BLOCKS = [block for block in all_blocks() if not NOT_CONFIG & set(block.data)]
+
+
+def test_the_other_toml_blocks_are_the_adapter_entry_point() -> None:
+    """The one block that is not a config: a third-party adapter's pyproject.toml, naming tagcast's group."""
+    others = [block for block in all_blocks() if NOT_CONFIG & set(block.data)]
+    assert [block.label for block in others] == ['README.md: [project.entry-points."tagcast.adapters"]']
+    assert others[0].data["project"]["entry-points"][GROUP] == {"pigeon": "tagcast_pigeon:PigeonAdapter"}
 
 
 def _id(block: Block) -> str:
