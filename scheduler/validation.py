@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from scheduler.adapters.registry import known_networks
 from scheduler.checks import reference_problems
 from scheduler.config.atomic import atomic_write_text
-from scheduler.config.env_origin import env_origin
+from scheduler.config.env_origin import dotenv_problems, env_origin
 from scheduler.config.keys import UnknownKey, allowed, resolve_key
 from scheduler.config.loader import describe_error, read_secret_files
 from scheduler.config.locate import find_line, toml_key_lines
@@ -90,7 +90,11 @@ def check_config_text(text: str, root: Path, *, shown: str = "config/tagcast.tom
     except tomllib.TOMLDecodeError as exc:
         return ConfigReport(None, [f"{shown} is not valid TOML: {exc}; fix the syntax at that line"])
     env_file = root / ".env"
+    env_problems, readable = dotenv_problems(env_file if env_file.is_file() else None)
+    if not readable:
+        return ConfigReport(None, env_problems)
     settings, problems = _build(data, text, shown, str(env_file) if env_file.is_file() else None)
+    problems = env_problems + problems
     if settings is None:
         return ConfigReport(None, problems)
     lines = toml_key_lines(text)

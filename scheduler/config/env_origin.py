@@ -44,6 +44,27 @@ def dotenv_entries(env_file: Path | str | None) -> dict[str, tuple[str, int, str
     }
 
 
+def dotenv_problems(env_file: Path | str | None) -> tuple[list[str], bool]:
+    """What is wrong with ``env_file`` as a whole (not UTF-8, a ``TAGCAST_`` line that is no ``NAME=value``),
+    and whether it can be read at all. python-dotenv skips a line it cannot parse; here a line meant for
+    tagcast is a problem (other programs' lines are theirs to judge)."""
+    if env_file is None:
+        return [], True
+    try:
+        with open(env_file, encoding="utf-8") as stream:
+            bindings = list(parse_stream(stream))
+    except UnicodeDecodeError as exc:
+        return [f".env: not UTF-8 text (byte {exc.start}); save it as UTF-8"], False
+    except OSError as exc:
+        return [f".env: cannot be read: {exc.strerror or exc}"], False
+    return [
+        f".env line {_first_line(binding.original)}: not NAME=value; quote a value that holds spaces, '#' or "
+        "quotes (NAME='a value'), and write a line break inside a value as \\n between double quotes"
+        for binding in bindings
+        if binding.error and PREFIX.casefold() in binding.original.string.casefold()
+    ], True
+
+
 def _first_line(original: Original) -> int:
     """The line of a binding's name: python-dotenv counts from the blank lines that come before it."""
     text = original.string

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from scheduler.config.env_origin import env_origin
+from scheduler.config.env_origin import dotenv_problems, env_origin
 from scheduler.config.keys import dotted
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS, ChannelSettings
@@ -21,6 +21,7 @@ from scheduler.errors import ConfigError
 
 CONFIG_RELATIVE = Path("config") / "tagcast.toml"
 CONFIG_ENV = "TAGCAST_CONFIG"
+_DOTENV_HINT = "fix it or move it away: tagcast reads the .env beside config/ for TAGCAST_* variables"
 _CONTAINER_ERRORS = {"list_type", "dict_type", "model_type", "model_attributes_type"}
 
 
@@ -106,6 +107,11 @@ def parse_settings(text: str, *, shown: str, root: Path) -> Settings:
             f"{shown} is not valid TOML: {exc}", hint="fix the syntax at that line (quotes, brackets, '=')"
         ) from exc
     env_file = root / ".env"
+    env_problems, _ = dotenv_problems(env_file if env_file.is_file() else None)
+    if env_problems:
+        raise ConfigError(
+            f"{display_path(env_file, Path.cwd())} cannot be read", problems=env_problems, hint=_DOTENV_HINT
+        )
     try:
         settings = build_settings(data, str(env_file) if env_file.is_file() else None)
     except ValidationError as exc:

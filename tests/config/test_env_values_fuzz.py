@@ -189,3 +189,25 @@ def test_a_file_value_is_valid_or_a_problem_naming_its_line(
     assert result.exit_code in (0, 1), result.output
     if result.exit_code == 1:
         assert "tagcast.toml:" in result.output, result.output
+
+
+DOTENV_NAMES = [*VARIABLES, "OTHER", "tagcast_service__lease", "export TAGCAST_X"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    content=st.binary(max_size=80)
+    | st.lists(
+        st.tuples(st.sampled_from(DOTENV_NAMES), env_text),
+        max_size=4,
+    ).map(lambda pairs: "".join(f"{name}={value}\n" for name, value in pairs).encode("utf-8", "replace"))
+)
+def test_any_dotenv_file_is_read_or_a_problem(workspace: Path, content: bytes) -> None:
+    env_file = workspace / ".env"
+    env_file.write_bytes(content)
+    try:
+        result = validate(workspace)
+    finally:
+        env_file.unlink()
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (0, 1), result.output

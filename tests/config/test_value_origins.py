@@ -213,3 +213,22 @@ def test_the_readme_example_of_a_list_from_the_environment_is_valid(
     monkeypatch.setenv("TAGCAST_SCHEDULES__DAILY__SLOTS", '["mon-fri 09:00"]')
     result = validate(root, monkeypatch)
     assert result.exit_code == 0, result.output
+
+
+def test_a_dotenv_that_is_not_utf8_is_a_problem_not_a_traceback(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (root / ".env").write_bytes(b"TAGCAST_SERVICE__LEASE=\xff\xfe\n")
+    assert problems(validate(root, monkeypatch)) == [".env: not UTF-8 text (byte 23); save it as UTF-8"]
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 1
+    assert "- .env: not UTF-8 text (byte 23); save it as UTF-8" in result.stderr
+
+
+def test_a_tagcast_line_dotenv_cannot_read_is_a_problem(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (root / ".env").write_text(
+        "# overrides\nOTHER='not closed\nTAGCAST_SERVICE__LEASE=\"also not closed\n", encoding="utf-8"
+    )
+    found = problems(validate(root, monkeypatch))
+    assert len(found) == 1, found
+    assert found[0].startswith(".env line 3: not NAME=value; quote a value that holds spaces")
