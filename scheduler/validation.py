@@ -244,6 +244,14 @@ def _template_problems(settings: Settings, root: Path) -> list[str]:
     return problems
 
 
+def _utf8(path: Path) -> bool:
+    try:
+        path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return True
+
+
 def _secret_file_problems(
     settings: Settings, root: Path, lines: dict[tuple[str, ...], int], shown: str
 ) -> list[str]:
@@ -255,10 +263,10 @@ def _secret_file_problems(
                 continue
             path = Path(file_name).expanduser()
             path = path if path.is_absolute() else root / path
-            if not os.access(path, os.R_OK) or not path.is_file():
+            if not os.access(path, os.R_OK) or not path.is_file() or not _utf8(path):
                 line = find_line(lines, ["channels", name, f"{key}_file"])
                 problems.append(
-                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}; create that file, "
-                    f"or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead"
+                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path} as UTF-8 text; "
+                    f"create that file, or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead"
                 )
     return problems

@@ -190,10 +190,11 @@ def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> 
             path = path if path.is_absolute() else root / path
             try:
                 updates[key] = SecretStr(path.read_text(encoding="utf-8").strip())
-            except OSError as exc:
+            except (OSError, UnicodeDecodeError) as exc:
                 line = find_line(toml_key_lines(text), ["channels", name, f"{key}_file"])
+                why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
                 raise ConfigError(
-                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}: {exc.strerror}",
+                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}: {why}",
                     hint=f"create the file, or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead",
                 ) from None
         if updates:

@@ -232,3 +232,18 @@ def test_a_tagcast_line_dotenv_cannot_read_is_a_problem(root: Path, monkeypatch:
     found = problems(validate(root, monkeypatch))
     assert len(found) == 1, found
     assert found[0].startswith(".env line 3: not NAME=value; quote a value that holds spaces")
+
+
+def test_a_secret_file_that_is_not_utf8_is_a_problem_in_validate_and_on_load(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (root / "token").write_bytes(b"\xff\xfe")
+    config = root / "config" / "tagcast.toml"
+    with_file = CONFIG.replace('handle = "alice.test"', 'handle = "alice.test"\npassword_file = "token"')
+    config.write_text(with_file, encoding="utf-8")
+    (found,) = problems(validate(root, monkeypatch))
+    assert found.startswith("channels.bsky.password_file (config/tagcast.toml:4): cannot read ")
+    assert "as UTF-8 text" in found
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 1
+    assert "cannot read" in result.stderr and "it is not UTF-8 text" in result.stderr
