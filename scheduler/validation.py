@@ -26,7 +26,7 @@ from scheduler.checks import reference_problems
 from scheduler.config.atomic import atomic_write_text
 from scheduler.config.env_origin import dotenv_problems, env_origin
 from scheduler.config.keys import UnknownKey, allowed, resolve_key
-from scheduler.config.loader import describe_error, read_secret_files
+from scheduler.config.loader import describe_error, read_secret_files, secret_file_origin
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS
 from scheduler.config.settings import Settings, build_settings
@@ -264,9 +264,9 @@ def _secret_file_problems(
             path = Path(file_name).expanduser()
             path = path if path.is_absolute() else root / path
             if not os.access(path, os.R_OK) or not path.is_file() or not _utf8(path):
-                line = find_line(lines, ["channels", name, f"{key}_file"])
+                where = secret_file_origin(name, key, root, lines, shown)
                 problems.append(
-                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path} as UTF-8 text; "
+                    f"channels.{name}.{key}_file ({where}): cannot read {path} as UTF-8 text; "
                     f"create that file, or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead"
                 )
     return problems

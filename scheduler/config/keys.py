@@ -19,7 +19,7 @@ import annotated_types
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from scheduler.config.names import check_template
+from scheduler.config.names import check_path, check_template
 from scheduler.config.settings import Settings
 from scheduler.config.urls import check_database_url, check_http_url
 from scheduler.config.zones import check_zone
@@ -213,6 +213,7 @@ _CHECKED_TEXT: dict[Any, str] = {
     check_template: "a template file name like history.j2",
     check_http_url: "an http(s) URL like https://mastodon.social",
     check_database_url: "a database URL like sqlite:///var/tagcast.db",
+    check_path: "a file or folder, relative to the workspace or absolute",
 }
 
 

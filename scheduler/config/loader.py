@@ -178,6 +178,19 @@ def _known_keys(parent: list[str]) -> list[str]:
     return list(model.model_fields) if model is not None else []
 
 
+def secret_file_origin(
+    channel: str, key: str, root: Path, lines: dict[tuple[str, ...], int], shown: str
+) -> str:
+    """Where ``channels.CHANNEL.KEY_file`` was set: a variable of the environment or ``.env``, or a line."""
+    loc = ["channels", channel, f"{key}_file"]
+    env_file = root / ".env"
+    origin = env_origin(loc, env_file if env_file.is_file() else None)
+    if origin is not None:
+        return origin
+    line = find_line(lines, loc)
+    return f"{shown}:{line}" if line else shown
+
+
 def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> None:
     """Fill each secret from its ``<key>_file`` (relative to the workspace) where the secret is not set."""
     for name, channel in settings.channels.items():
@@ -191,10 +204,10 @@ def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> 
             try:
                 updates[key] = SecretStr(path.read_text(encoding="utf-8").strip())
             except (OSError, UnicodeDecodeError) as exc:
-                line = find_line(toml_key_lines(text), ["channels", name, f"{key}_file"])
+                where = secret_file_origin(name, key, root, toml_key_lines(text), shown)
                 why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
                 raise ConfigError(
-                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}: {why}",
+                    f"channels.{name}.{key}_file ({where}): cannot read {path}: {why}",
                     hint=f"create the file, or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead",
                 ) from None
         if updates:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from scheduler.config.durations import Duration
-from scheduler.config.names import TemplateName
+from scheduler.config.names import PathText, TemplateName
 from scheduler.config.urls import DatabaseUrl, HttpUrl
 from scheduler.config.zones import ZoneName
 from scheduler.errors import ScheduleError
@@ -109,7 +109,7 @@ class ChannelSettings(Section):
     client_id: str | None = None
     author: str | None = Field(None, description="LinkedIn author URN.")
     url: HttpUrl | None = Field(None, description="Target URL of the generic webhook adapter.")
-    path: str | None = Field(None, description="Folder of the file adapter (default var/outbox).")
+    path: PathText | None = Field(None, description="Folder of the file adapter (default var/outbox).")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keys for third-party adapters.")
 
     token: SecretStr | None = None
@@ -125,18 +125,18 @@ class ChannelSettings(Section):
     webhook_url: SecretStr | None = None
     secret: SecretStr | None = None
 
-    token_file: str | None = None
-    password_file: str | None = None
-    api_key_file: str | None = None
-    api_secret_file: str | None = None
-    access_token_file: str | None = None
-    access_token_secret_file: str | None = None
-    oauth2_token_file: str | None = None
-    oauth2_refresh_token_file: str | None = None
-    client_secret_file: str | None = None
-    bot_token_file: str | None = None
-    webhook_url_file: str | None = None
-    secret_file: str | None = None
+    token_file: PathText | None = None
+    password_file: PathText | None = None
+    api_key_file: PathText | None = None
+    api_secret_file: PathText | None = None
+    access_token_file: PathText | None = None
+    access_token_secret_file: PathText | None = None
+    oauth2_token_file: PathText | None = None
+    oauth2_refresh_token_file: PathText | None = None
+    client_secret_file: PathText | None = None
+    bot_token_file: PathText | None = None
+    webhook_url_file: PathText | None = None
+    secret_file: PathText | None = None
 
     @field_validator("network")
     @classmethod
@@ -203,5 +203,7 @@ class DefaultsSettings(Section):
     channels: list[str] = Field(
         default_factory=lambda: ["file"], description="The default rule: where articles no rule matches go."
     )
-    posts: str = Field("posts", description="Folder of articles, relative to the workspace.")
-    templates: str = Field("config/templates", description="Folder of templates, relative to the workspace.")
+    posts: PathText = Field("posts", description="Folder of articles, relative to the workspace.")
+    templates: PathText = Field(
+        "config/templates", description="Folder of templates, relative to the workspace."
+    )

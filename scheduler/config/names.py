@@ -9,7 +9,7 @@ why names are lower case: ``Bsky`` would never receive ``TAGCAST_CHANNELS__BSKY_
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Annotated
 
 from pydantic import AfterValidator, WithJsonSchema
@@ -86,3 +86,27 @@ def check_template(name: str) -> str:
 
 
 TemplateName = Annotated[str, AfterValidator(check_template)]
+
+
+def check_path(value: str) -> str:
+    """``value`` when it can name a file or folder: no NUL, line break or other control character."""
+    if not value.strip() or any(not ch.isprintable() for ch in value):
+        raise ValueError(f"{shown(value)} cannot be a path: it is empty or holds control characters")
+    if len(value.encode("utf-8")) > 4096 or any(len(part.encode("utf-8")) > 255 for part in value.split("/")):
+        raise ValueError(f"{shown(value[:40])}... cannot be a path: too long (a name: at most 255 bytes)")
+    home_folder(value)
+    return value
+
+
+def home_folder(value: str) -> str:
+    """``value`` when a leading ``~`` or ``~user`` in it can be expanded; else a ValueError."""
+    try:
+        Path(value).expanduser()
+    except RuntimeError:
+        user = value.split("/", 1)[0]
+        raise ValueError(f"{shown(value)}: {user} names no home folder on this machine") from None
+    return value
+
+
+PathText = Annotated[str, AfterValidator(check_path)]
+"""A file or folder, relative to the workspace or absolute."""

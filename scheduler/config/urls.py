@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
+from scheduler.config.names import home_folder
+
 _DATABASE = re.compile(r"[A-Za-z][A-Za-z0-9+_]*://\S*")
 
 
@@ -29,11 +31,13 @@ def check_http_url(value: str) -> str:
 
 def check_database_url(value: str) -> str:
     """``value`` when it looks like a SQLAlchemy URL (``dialect+driver://...``); the store parses it fully."""
-    if not _DATABASE.fullmatch(value.strip()):
+    if not _DATABASE.fullmatch(value.strip()) or not value.isprintable():
         raise ValueError(
             "is not a database URL; write it like sqlite:///var/tagcast.db or "
             "postgresql+psycopg://user@host/db (the password from the environment)"
         )
+    if value.startswith("sqlite:///~"):
+        home_folder(value.removeprefix("sqlite:///"))
     return value
 
 

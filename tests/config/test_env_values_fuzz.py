@@ -49,6 +49,8 @@ VARIABLES = [
     "TAGCAST_RULES",  # a list of tables
     "TAGCAST_CHANNELS",  # a table of tables
     "TAGCAST_CHANNELS__BSKY",
+    "TAGCAST_CHANNELS__BSKY__PASSWORD_FILE",  # a path
+    "TAGCAST_DEFAULTS__TEMPLATES",
 ]
 
 json_values = st.recursive(
@@ -154,6 +156,11 @@ KEYS = [
     ("hashtags", "aliases"),
     ("alerts", "digest"),
     ("alerts", "events"),
+    ("defaults", "templates"),
+    ("defaults", "posts"),
+    ("channels", "bsky", "password_file"),
+    ("channels", "bsky", "path"),
+    ("channels", "bsky", "options"),
 ]
 toml_values = st.recursive(
     st.booleans()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -193,3 +194,35 @@ def test_channels_add_accepts_a_hyphen_and_remove_clears_a_refused_name(
         validate_config_text(config.read_text(encoding="utf-8"), tmp_path).channels["my-bot"].network
         == "file"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("a\x00b", "holds control characters"),
+        ("posts\n", "holds control characters"),
+        ("", "is empty"),
+        ("x" * 256, "too long"),
+        ("~no-such-user-here/posts", "names no home folder on this machine"),
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize(
+    "key",
+    [
+        ("defaults", "posts"),
+        ("defaults", "templates"),
+        ("channels", "f", "path"),
+        ("channels", "f", "token_file"),
+    ],
+)
+def test_a_path_that_no_file_can_have_is_refused(
+    key: tuple[str, ...], value: str, words: str, tmp_path: Path
+) -> None:
+    table, name = ".".join(key[:-1]), key[-1]
+    text = f"[{table}]\n{name} = {json.dumps(value)}\n"
+    if key[0] == "channels":
+        text = f'[{table}]\nnetwork = "file"\n{name} = {json.dumps(value)}\n'
+    (problem,) = refused(text, tmp_path)
+    assert problem.startswith(f"{'.'.join(key)} (config/tagcast.toml:")
+    assert words in problem
