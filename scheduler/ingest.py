@@ -86,6 +86,21 @@ class IngestReport:
         return dict(Counter(item.outcome.value for item in self.items))
 
 
+@dataclass(frozen=True)
+class Composed:
+    """The articles of some paths read and rendered: all of ingestion that does not touch the outbox."""
+
+    posts: list[tuple[Post, str]]
+    errors: list[ArticleError]
+
+
+def compose_articles(pipeline: Pipeline, paths: Sequence[Path] | None = None) -> Composed:
+    """Load and compose the articles in ``paths``; the service runs this away from its store thread, so a
+    slow template never holds up delivery."""
+    articles, errors = pipeline.load(paths)
+    return Composed([pair for article in articles for pair in pipeline.compose(article)], list(errors))
+
+
 def ingest(
     workspace: Workspace,
     store: Store,
@@ -94,13 +109,16 @@ def ingest(
     now: datetime,
     repost: bool = False,
     pipeline: Pipeline | None = None,
+    prepared: Composed | None = None,
 ) -> IngestReport:
     """Load, compose and (where a new delivery is needed) plan the articles in ``paths`` (default: the
-    workspace's posts folder), then upsert every valid post of an enabled channel into ``store``."""
+    workspace's posts folder), then upsert every valid post of an enabled channel into ``store``.
+    ``prepared``: what :func:`compose_articles` made of the same paths, so that only the outbox work is
+    left."""
     now = utc(now)
     pipeline = pipeline or Pipeline(workspace)
-    articles, errors = pipeline.load(paths)
-    composed = [pair for article in articles for pair in pipeline.compose(article)]
+    prepared = prepared or compose_articles(pipeline, paths)
+    composed, errors = prepared.posts, prepared.errors
 
     to_plan = [(post, schedule) for post, schedule in composed if _wants_new_slot(store, post, repost=repost)]
     channels = sorted({post.channel for post, _ in to_plan})

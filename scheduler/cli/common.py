@@ -16,6 +16,7 @@ import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from scheduler.config.loader import Workspace
 
@@ -38,6 +39,7 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON array for scripts.")]
+JsonObjectOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
 @functools.cache
@@ -52,6 +54,20 @@ def stderr() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` on stdout. On a terminal it fits the window; piped or redirected, it is printed as wide
+    as its widest row, so that no id, source or time is folded or cut for the program that reads it."""
+    console = stdout()
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    Console(highlight=False, width=max(natural, 1)).print(table)
 
 
 def print_json(data: Any) -> None:

@@ -63,14 +63,19 @@ def post_panel(post: Post) -> Panel:
     )
 
 
-def show_posts(posts: Sequence[Post]) -> None:
+def show_posts(posts: Sequence[Post], *, unreadable: int = 0) -> None:
+    """Every post as a panel, then a summary that counts the ``unreadable`` articles (listed on stderr)."""
     console = stdout()
     for post in posts:
         console.print(post_panel(post))
     bad = sum(1 for post in posts if post.problems)
     articles = len({post.source for post in posts})
     summary = f"{len(posts)} post(s) from {articles} article(s)"
-    console.print(f"{summary}, [red]{bad} with problems[/]" if bad else f"{summary}, all valid")
+    if bad:
+        summary += f", [red]{bad} with problems[/]"
+    if unreadable:
+        summary += f", [red]{unreadable} article(s) could not be read[/] (see stderr)"
+    console.print(summary if bad or unreadable else f"{summary}, all valid")
 
 
 def show_check(posts: Sequence[Post], bad: Sequence[Post], article_errors: int) -> None:

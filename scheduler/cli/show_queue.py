@@ -11,7 +11,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from scheduler.cli.common import stderr, stdout
+from scheduler.cli.common import print_table, stderr, stdout
 from scheduler.cli.outbox import iso, when_text
 from scheduler.ingest import IngestReport
 from scheduler.store import Delivery, DeliveryState, Transition, UpsertOutcome
@@ -65,9 +65,10 @@ def show_deliveries(deliveries: Sequence[Delivery], *, offset: int, limit: int) 
         ]
         table.add_row(*cells, *([first_line(d)] if wide else []))
     if deliveries:
-        console.print(table)
+        print_table(table)
     more = f"; next page: --offset {offset + limit}" if len(deliveries) == limit else ""
-    console.print(f"{len(deliveries)} deliveries (from {offset + 1 if deliveries else offset}){more}")
+    noun = "delivery" if len(deliveries) == 1 else "deliveries"
+    console.print(f"{len(deliveries)} {noun} (from {offset + 1 if deliveries else offset}){more}")
 
 
 def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
@@ -110,7 +111,7 @@ def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
         )
     console = stdout()
     console.print(Panel(Group(*body), title=Text(delivery.id, style="bold"), title_align="left"))
-    console.print(history_table)
+    print_table(history_table)
 
 
 def show_ingest(report: IngestReport) -> None:
@@ -133,7 +134,7 @@ def show_ingest(report: IngestReport) -> None:
         )
     console = stdout()
     if shown:
-        console.print(table)
+        print_table(table)
     for item in shown:
         if item.detail:
             style = "red" if item.post.problems else "dim"

@@ -21,6 +21,7 @@ from scheduler.config.models import (
     ChannelSettings,
     DefaultsSettings,
     HashtagSettings,
+    RenderSettings,
     RuleSettings,
     ScheduleSettings,
     ServiceSettings,
@@ -84,6 +85,7 @@ class Settings(BaseSettings):
     defaults: DefaultsSettings = Field(default_factory=DefaultsSettings)  # type: ignore[arg-type]
     hashtags: HashtagSettings = Field(default_factory=HashtagSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)  # type: ignore[arg-type]
+    render: RenderSettings = Field(default_factory=RenderSettings)  # type: ignore[arg-type]
     schedules: dict[ScheduleName, ScheduleSettings] = Field(default_factory=dict)
     channels: dict[ChannelName, ChannelSettings] = Field(default_factory=dict)
     rules: list[RuleSettings] = Field(default_factory=list)

@@ -32,7 +32,7 @@ def test_max_parts_is_a_whole_number_of_at_least_one(value: str, tmp_path: Path)
     (problem,) = caught.value.problems
     assert problem.startswith("channels.bsky.max_parts (config/tagcast.toml:4): ")
     assert problem.endswith(
-        "expected a whole number >= 1 (The most parts a thread may have before the post is a problem)"
+        "expected a whole number >= 1 (At most this many parts in a thread; a longer one is a problem to fix)"
     )
 
 
@@ -40,7 +40,7 @@ def test_max_parts_is_in_the_schema() -> None:
     field = config_schema()["$defs"]["ChannelSettings"]["properties"]["max_parts"]
     assert field == {
         "default": 25,
-        "description": "The most parts a thread may have before the post is a problem.",
+        "description": "At most this many parts in a thread; a longer one is a problem to fix.",
         "minimum": 1,
         "title": "Max Parts",
         "type": "integer",
