@@ -92,6 +92,16 @@ def test_a_rule_naming_a_refused_channel_says_so_too(tmp_path: Path) -> None:
     assert [p.split(" ", 1)[0] for p in problems] == ['channels."../x"', "rules[0].channels"]
 
 
+@pytest.mark.parametrize("name", ["a\x1b[31mred", "news\nforged", "bsky\u202e"], ids=repr)
+def test_a_rule_naming_a_channel_with_control_characters_shows_them_escaped(
+    name: str, tmp_path: Path
+) -> None:
+    text = channel_config("bsky") + f'\n[[rules]]\ntags = ["a"]\nchannels = [{json.dumps(name)}]\n'
+    problems = refused(text, tmp_path)
+    assert any(problem.startswith("rules[0].channels") for problem in problems)
+    assert all(problem.isprintable() for problem in problems), problems
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(min_size=1, max_size=80))
 def test_any_name_is_either_an_identifier_or_a_problem(name: str) -> None:
