@@ -25,7 +25,9 @@ _SIGNIFICANT_CHAR = rf"[^0-9{_JS_WHITESPACE}\p{{P}}{_TERMINATORS}]"
 _TAG_REGEX = regex.compile(
     rf"(?:^|[{_JS_WHITESPACE}])(?P<hash>[#＃])(?P<tag>(?!\ufe0f){_TAG_CHAR}*?{_SIGNIFICANT_CHAR}+{_TAG_CHAR}*)?"
 )
-_TRAILING_PUNCTUATION = regex.compile(r"\p{P}+$")
+_LEADING_PUNCTUATION = regex.compile(r"\p{P}+")
+"""Matched on the reversed tag: an anchored match is linear, where a search for punctuation at the end of the
+tag would start again at every character of a long run of punctuation (``#a!!!...!a``: quadratic)."""
 _GRAPHEME = regex.compile(r"\X")
 _HASH_MARKS = "#＃"
 
@@ -63,12 +65,17 @@ def _hashtags_from(text: str, position: int) -> list[TagMatch]:
         raw = match.group("tag")
         if not raw:
             continue
-        tag = _TRAILING_PUNCTUATION.sub("", raw)
+        tag = _without_trailing_punctuation(raw)
         if not tag or grapheme_count(tag) > MAX_TAG_GRAPHEMES:
             continue
         start = match.start("hash")
         found.append(TagMatch(start=start, end=start + 1 + len(tag), tag=tag))
     return found
+
+
+def _without_trailing_punctuation(tag: str) -> str:
+    trailing = _LEADING_PUNCTUATION.match(tag[::-1])
+    return tag[: len(tag) - trailing.end()] if trailing else tag
 
 
 def _first_hash(text: str) -> int:
