@@ -17,12 +17,11 @@ An optional ``URL: https://...`` line, or a line holding only a web address, giv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler.articles.bodytext import tag_line_tags
-from scheduler.articles.fields import RawArticle, build_article
+from scheduler.articles.fields import ArticleOptions, RawArticle, build_article
 from scheduler.errors import ArticleError
 from scheduler.models import Article
 
@@ -57,9 +56,7 @@ class _Parsed:
     tags: list[str] = field(default_factory=list)
 
 
-def load_plaintext(
-    text: str, *, source: str, aliases: Mapping[str, str] = {}, blocklist: Iterable[str] = ()
-) -> Article:
+def load_plaintext(text: str, *, source: str, options: ArticleOptions) -> Article:
     """Read one plain-text article; ``source`` names the file in errors and on the article."""
     lines = text.splitlines()
     title_index = next((index for index, line in enumerate(lines) if line.strip()), None)
@@ -79,7 +76,7 @@ def load_plaintext(
         body=body,
         extra_tags=parsed.tags,
     )
-    return build_article(raw, aliases=aliases, blocklist=blocklist)
+    return build_article(raw, options)
 
 
 def is_noise(line: str) -> bool:
