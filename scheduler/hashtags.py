@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import regex
 
+from scheduler.clusters import clusters
 from scheduler.models import Hashtag
 
 MAX_TAG_GRAPHEMES = 64
@@ -28,7 +29,6 @@ _TAG_REGEX = regex.compile(
 _LEADING_PUNCTUATION = regex.compile(r"\p{P}+")
 """Matched on the reversed tag: an anchored match is linear, where a search for punctuation at the end of the
 tag would start again at every character of a long run of punctuation (``#a!!!...!a``: quadratic)."""
-_GRAPHEME = regex.compile(r"\X")
 _HASH_MARKS = "#＃"
 
 
@@ -45,7 +45,7 @@ def grapheme_count(text: str) -> int:
     """The number of extended grapheme clusters in ``text``."""
     if text.isascii():  # one cluster per character, but CR LF
         return len(text) - text.count("\r\n")
-    return sum(1 for _ in _GRAPHEME.finditer(text))
+    return len(clusters(text))
 
 
 def find_hashtags(text: str) -> list[TagMatch]:

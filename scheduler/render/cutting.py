@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import regex
 
+from scheduler.clusters import cluster_starts
 from scheduler.hashtags import find_hashtags, grapheme_count
 
 _URL = regex.compile(
@@ -27,7 +28,6 @@ _ABBREVIATIONS = frozenset(
     | {"gen", "col", "lt", "capt", "sgt", "maj", "adm", "gov", "rev"}
 )
 _OPENING_MARKS = "(\"'“‘«["
-_GRAPHEME = regex.compile(r"\X")
 _DANGLING = regex.compile(r"[\s,;:.\-–—]+$")
 
 
@@ -65,7 +65,7 @@ def truncate_words(text: str | None, length: int, end: str = "…") -> str:
         {{ body | truncate_words(200, end=" [...]") }}
     """
     text = text or ""
-    starts = [match.start() for match in _GRAPHEME.finditer(text)]
+    starts = cluster_starts(text)
     if len(starts) <= length:
         return text
     budget = length - grapheme_count(end)
