@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
+# Starts only where a number starts: tried again at every digit of "111...1!", it was quadratic.
+_PART = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
 _UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 
 
