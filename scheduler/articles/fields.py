@@ -87,7 +87,8 @@ class RawArticle:
     """The keys of one article as read from its file, before any checking.
 
     ``key_lines`` gives the 1-based line of each key; ``start_line`` is where a missing key would go.
-    ``render`` turns the body (without its closing hashtag lines) into the text that is posted.
+    ``closing_tags`` are the tags of the body's closing hashtag lines when the format module took them out
+    itself (Markdown, before rendering); None: :func:`build_article` takes them out of ``body``.
     """
 
     source: str
@@ -102,9 +103,10 @@ class RawArticle:
     label: str = ""
     """Put before each message (``items.json#2: ``) when one file holds several articles."""
     also_known: frozenset[str] = frozenset()
+    closing_tags: Sequence[str] | None = None
 
 
-def build_article(raw: RawArticle, options: ArticleOptions, *, render: Any = None) -> Article:
+def build_article(raw: RawArticle, options: ArticleOptions) -> Article:
     """Check and convert ``raw``; raise :class:`ArticleProblems` naming each key's line and how to fix it."""
     reader = _Reader(raw, options)
     title = reader.read(reader.text, "title") or raw.fallback_title
@@ -118,8 +120,10 @@ def build_article(raw: RawArticle, options: ArticleOptions, *, render: Any = Non
                 else 'add "title: ..." to the front matter (or a "# Title" line in Markdown)',
             )
         )
-    text, closing = split_closing_tags(raw.body)
-    body = render(text) if render is not None else text
+    if raw.closing_tags is None:
+        body, closing = split_closing_tags(raw.body)
+    else:
+        body, closing = raw.body, list(raw.closing_tags)
     written_tags = [*(reader.read(reader.tags, "tags") or ()), *raw.extra_tags]
     written_tags += [match.tag for match in find_hashtags(body)] + closing
     fields = {

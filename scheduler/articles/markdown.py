@@ -10,9 +10,10 @@ from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
+from scheduler.articles.bodytext import split_closing_tags
 from scheduler.articles.fields import ArticleOptions, RawArticle, build_article
 from scheduler.articles.frontmatter import parse_front_matter
-from scheduler.articles.mdtext import inline_text, markdown_text, parser
+from scheduler.articles.mdtext import blocks_text, inline_text, parse
 from scheduler.errors import ArticleError
 from scheduler.models import Article
 
@@ -37,16 +38,16 @@ def load_markdown(text: str, *, source: str, options: ArticleOptions) -> Article
             )
         values, key_lines = parse_front_matter("\n".join(lines[1:end]), first_line=2, source=source)
         body_start = end + 1
-    body_lines = lines[body_start:]
+    body, closing = split_closing_tags("\n".join(lines[body_start:]))
+    blocks = parse(body)
     title = values.get("title")
-    heading = _first_heading(body_lines)
+    heading = _first_heading(blocks)
     fallback = None
     if heading is not None:
-        (first, last), heading_title = heading
         written = title.strip() if isinstance(title, str) else ""
-        if not written or heading_title.casefold() == written.casefold():
-            fallback = heading_title
-            _remove_lines(body_lines, first, last)
+        if not written or heading[1].casefold() == written.casefold():
+            fallback = heading[1]
+            blocks.remove(heading[0])
     return build_article(
         RawArticle(
             source=source,
@@ -54,27 +55,19 @@ def load_markdown(text: str, *, source: str, options: ArticleOptions) -> Article
             values=values,
             key_lines=key_lines,
             start_line=2 if body_start else 1,
-            body="\n".join(body_lines),
+            body=blocks_text(blocks),
             fallback_title=fallback,
+            closing_tags=closing,
         ),
         options,
-        render=markdown_text,
     )
 
 
-def _remove_lines(lines: list[str], first: int, last: int) -> None:
-    del lines[first:last]
-    blank_before = first == 0 or not lines[first - 1].strip()
-    if blank_before and first < len(lines) and not lines[first].strip():
-        del lines[first]
-
-
-def _first_heading(lines: list[str]) -> tuple[tuple[int, int], str] | None:
-    """The lines (first, end) and the text of the first top-level ``# Heading`` (or ``===`` underlined)."""
-    tree = SyntaxTreeNode(parser().parse("\n".join(lines)))
-    for node in tree.children:
-        if node.type == "heading" and node.tag == "h1" and node.map and node.children:
+def _first_heading(blocks: list[SyntaxTreeNode]) -> tuple[SyntaxTreeNode, str] | None:
+    """The first top-level ``# Heading`` (or ``===`` underlined) and its text."""
+    for node in blocks:
+        if node.type == "heading" and node.tag == "h1" and node.children:
             title = inline_text(node.children[0])
             if title:
-                return (node.map[0], node.map[1]), title
+                return node, title
     return None

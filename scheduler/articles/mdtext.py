@@ -27,10 +27,17 @@ def parser() -> MarkdownIt:
 
 def markdown_text(text: str) -> str:
     """The plain text of the Markdown ``text``."""
-    if not text.strip():
-        return ""
-    tree = SyntaxTreeNode(parser().parse(text))
-    return _BLOCK_SEPARATOR.join(block for block in _blocks(tree.children) if block).strip()
+    return blocks_text(parse(text))
+
+
+def parse(text: str) -> list[SyntaxTreeNode]:
+    """The top-level blocks of the Markdown ``text``."""
+    return list(SyntaxTreeNode(parser().parse(text)).children) if text.strip() else []
+
+
+def blocks_text(blocks: list[SyntaxTreeNode]) -> str:
+    """The plain text of some blocks (from :func:`parse`), a blank line between two."""
+    return _BLOCK_SEPARATOR.join(block for block in _blocks(blocks) if block).strip()
 
 
 def inline_text(node: SyntaxTreeNode) -> str:

@@ -1,0 +1,61 @@
+"""Benchmark: every function that runs a regex over article, template, feed or server text, on hostile input.
+
+    python bench/regexes.py [--small 10000] [--large 100000] [--only NAME]
+
+Each function gets every input of :data:`HOSTILE` (repetitions of the characters regexes trip on: runs of
+punctuation, spaces, ``#``, ``<``, dots, URL pieces...) at two sizes, and the bench prints the worst ratio of
+the two times per function. A linear function scales with the size: about 10x for 10k -> 100k characters. A
+quadratic one shows 100x (and takes minutes at 100k). The same functions and inputs are fed to the test
+``tests/hostile/test_regex_linear.py``, guarded there only by a generous timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from hostile.regex_cases import FUNCTIONS, HOSTILE  # noqa: E402
+
+
+def best_time(function: Callable[[str], object], text: str, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function(text)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--only", default="", help="only functions whose name contains this")
+    args = parser.parse_args()
+    size_ratio = args.large / args.small
+    header = f"{'function':<34} {'worst input':<24} {'small s':>9} {'large s':>9} {'ratio':>7}"
+    print(f"{header}  (linear ~{size_ratio:.0f}x)")
+    for name, function in FUNCTIONS.items():
+        if args.only not in name:
+            continue
+        worst: tuple[float, str, float, float] = (0.0, "", 0.0, 0.0)
+        for label, build in HOSTILE.items():
+            small = best_time(function, build(args.small))
+            large = best_time(function, build(args.large), repeat=1)
+            # Below a millisecond the ratio is noise; the floor keeps it honest.
+            ratio = large / max(small, 1e-3)
+            if ratio > worst[0]:
+                worst = (ratio, label, small, large)
+        ratio, label, small, large = worst
+        print(f"{name:<34} {label:<24} {small:>9.4f} {large:>9.4f} {ratio:>7.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
