@@ -41,7 +41,8 @@ NOISE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 
 FIELD_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("reference", re.compile(r"primary reference:\s*(?P<value>.+)", re.IGNORECASE)),
-    ("explore", re.compile(r"explore the life moments of\s+(?P<value>.+?)(?:\s*\|)?", re.IGNORECASE)),
+    # The closing " |" is taken off in _field: a lazy value before an optional "\s*\|" was quadratic.
+    ("explore", re.compile(r"explore the life moments of\s+(?P<value>.+)", re.IGNORECASE)),
     ("url", re.compile(r"(?:url|link):\s*(?P<value>https?://\S+)", re.IGNORECASE)),
     ("url", re.compile(r"(?P<value>https?://\S+)", re.IGNORECASE)),
 )
@@ -114,5 +115,8 @@ def _field(line: str) -> tuple[str, str] | None:
     for key, pattern in FIELD_PATTERNS:
         match = pattern.fullmatch(line)
         if match:
-            return key, match["value"].strip()
+            value = match["value"]
+            if key == "explore" and value.endswith("|") and value[:-1].strip():
+                value = value[:-1]
+            return key, value.strip()
     return None

@@ -8,7 +8,9 @@ punctuation or spaces that end in something a pattern does not expect, unclosed 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from scheduler.adapters.mastodon import _comparable, status_text
 from scheduler.articles.bodytext import split_body_hashtags, tag_line_tags
@@ -25,6 +27,7 @@ from scheduler.length import rules_for
 from scheduler.length.cuts import find_cuts
 from scheduler.length.links import find_bluesky_links
 from scheduler.length.twitter import parse_tweet
+from scheduler.render import TemplateRenderer
 from scheduler.render.cutting import sentences, truncate_words
 from scheduler.render.filters import camel, escape_markdown_v2
 
@@ -89,6 +92,10 @@ HOSTILE: dict[str, Callable[[int], str]] = {
     "flags": _repeat("🇲"),
     "combining": _repeat("e\u0301"),
     "explore a |": _repeat("a |", "Explore the Life Moments of "),
+    "explore a   b": _repeat(" ", "Explore the Life Moments of a", "b"),
+    "reference a   b": _repeat(" ", "Primary Reference: a", "b"),
+    "url: http a   b": _repeat(" ", "URL: http://a", "b"),
+    "newline tabs": _repeat("\t", "\n", "\n"),
     "published a|": _repeat("a|", "Published: "),
     "updated by": _repeat(" a", "Updated By:"),
     "a logo": _repeat("a ", "", "x"),
@@ -97,6 +104,9 @@ HOSTILE: dict[str, Callable[[int], str]] = {
 }
 
 _OPTIONS = ArticleOptions()
+_TEMPLATES = Path(tempfile.mkdtemp(prefix="tagcast-regex-cases-"))
+(_TEMPLATES / "body.j2").write_text("{{ body }}\n\n\n\nEnd.", encoding="utf-8")
+_RENDERER = TemplateRenderer(_TEMPLATES)
 NETWORKS = ("bluesky", "mastodon", "x", "threads", "linkedin", "telegram", "discord", "slack")
 
 
@@ -148,6 +158,7 @@ FUNCTIONS: dict[str, Callable[[str], object]] = {
     "mastodon.status_text": status_text,
     "mastodon._comparable": _comparable,
     "durations.parse_duration": _duration,
+    "TemplateRenderer.render": lambda text: _RENDERER.render("body.j2", {"body": text}),
     **{f"length.{network}": rules_for(network).measure for network in NETWORKS},
 }
 """Every function that runs a regex over text a user, a template or a server wrote."""
@@ -193,6 +204,9 @@ MARKDOWN = (
     "1.1.1.",
 )
 NOISE = (
+    "explore a   b",
+    "reference a   b",
+    "url: http a   b",
     "a|a|",
     "| a |",
     "quotes",
@@ -226,6 +240,7 @@ TROUBLE: dict[str, tuple[str, ...]] = {
     "mastodon.status_text": ("<<<", "</p><p", "<p<p"),
     "mastodon._comparable": MENTION,
     "durations.parse_duration": ("111...!", "1d1d", "1.1.1.1d", "1.1.1."),
+    "TemplateRenderer.render": ("newlines", "newline space", "space newline", "newline tabs", "a    ...x"),
     **{f"length.{network}": LENGTH for network in NETWORKS},
 }
 """For each function, the hostile inputs aimed at its patterns (the test feeds these; the bench feeds all)."""
