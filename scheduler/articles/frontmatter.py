@@ -48,7 +48,7 @@ class _FrontMatterLoader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
         except (ValueError, OverflowError) as exc:
             raise _BadScalar(
                 node,
-                f"{node.value} is not a real date and time ({exc})",
+                f"{node.value[:60]} is not a real date{' and time' if len(node.value) > 10 else ''} ({exc})",
                 "write a date that exists, e.g. 2024-02-29 or 2027-03-01T09:00:00+01:00 (offsets lie "
                 'within ±23:59); put it in quotes, "...", if it is only text',
             ) from None
