@@ -27,6 +27,7 @@ from scheduler.config import load_workspace
 from scheduler.errors import ArticleError
 from scheduler.models import Article
 from scheduler.pipeline import Pipeline
+from scheduler.render import TemplateRenderer, build_context
 from scheduler.store.models import article_to_json
 
 NOW = datetime(2027, 1, 4, 12, tzinfo=UTC)
@@ -260,3 +261,28 @@ def test_dates_that_exist_stay_dates_for_templates(base: Path) -> None:
     assert errors == []
     [article] = [article for article in articles if article.source == "posts/d.md"]
     assert article.extra["updated"] == date(2024, 2, 29)
+
+
+@pytest.fixture(scope="module")
+def extras_renderer(tmp_path_factory: pytest.TempPathFactory) -> TemplateRenderer:
+    folder = tmp_path_factory.mktemp("templates")
+    (folder / "extras.j2").write_text(EXTRAS, encoding="utf-8")
+    return TemplateRenderer(folder)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.dictionaries(extra_keys, values, max_size=5))
+def test_any_extra_values_that_load_can_be_rendered(
+    base: Path, extras_renderer: TemplateRenderer, extra: dict[str, Any]
+) -> None:
+    text = "---\n" + yaml.safe_dump({"title": "T", **extra}, width=10**9) + "---\nText.\n"
+    _, articles, errors = load_with_sibling(base, "r.md", text)
+    check("r.md", articles, errors)
+    for article in articles:
+        context = build_context(
+            article, body=article.body, tags=article.hashtags, channel="c", network="x", limit=9
+        )
+        rendered = extras_renderer.render("extras.j2", context)
+        assert rendered.startswith(article.title)
+        for key in article.extra:
+            assert f"{key}=" in rendered
