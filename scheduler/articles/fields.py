@@ -254,6 +254,8 @@ class _Reader:
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value.isoformat()  # title: 2024-05-17 is read by YAML as a date
         raise self.error(key, f"expected text, got {_kind(value)}")
 
     def url(self, key: str) -> str | None:

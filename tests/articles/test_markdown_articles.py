@@ -250,3 +250,8 @@ class TestErrors:
         error = load_error(write, tmp_path, "---\ntitle: T\nchannels: [1, 2]\n---\n")
         assert error.line == 3
         assert "channel names" in error.message
+
+
+def test_a_title_yaml_reads_as_a_date_is_the_date_as_written(load_one: LoadOne) -> None:
+    article = load_one("a.md", "---\ntitle: 2024-05-17\n---\nText.\n")
+    assert article.title == "2024-05-17"

@@ -7,7 +7,9 @@ punctuation or spaces that end in something a pattern does not expect, unclosed 
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -105,6 +107,7 @@ HOSTILE: dict[str, Callable[[int], str]] = {
 
 _OPTIONS = ArticleOptions()
 _TEMPLATES = Path(tempfile.mkdtemp(prefix="tagcast-regex-cases-"))
+atexit.register(shutil.rmtree, _TEMPLATES, ignore_errors=True)
 (_TEMPLATES / "body.j2").write_text("{{ body }}\n\n\n\nEnd.", encoding="utf-8")
 _RENDERER = TemplateRenderer(_TEMPLATES)
 NETWORKS = ("bluesky", "mastodon", "x", "threads", "linkedin", "telegram", "discord", "slack")
