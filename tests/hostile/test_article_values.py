@@ -175,3 +175,51 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+SERVE_CONFIG = """\
+[defaults]
+channels = ["file"]
+
+[channels.file]
+network = "file"
+"""
+
+
+def test_check_reports_and_serve_sends_the_good_articles(tmp_path: Path) -> None:
+    from service.processes import tagcast
+
+    root = tmp_path / "site"
+    (root / "config").mkdir(parents=True)
+    (root / "posts").mkdir()
+    (root / "config" / "tagcast.toml").write_text(SERVE_CONFIG, encoding="utf-8")
+    posts = {
+        "bad-date.md": "---\ntitle: Bad\npublish_at: 2020-13-45T00:00:00Z\n---\nText.\n",
+        "bad-offset.md": "---\ntitle: Bad\npublish_at: 2027-01-01T00:00:00+25:00\n---\nText.\n",
+        "far.md": "---\ntitle: Far\npublish_at: 9999-12-31T23:00:00-05:00\n---\nText.\n",
+        "list.json": json.dumps(
+            [
+                {"title": "Bad item", "body": "b", "published": "2024-02-30"},
+                {"title": "Good item", "body": "g"},
+            ]
+        ),
+        "good.md": "---\ntitle: Good\npublish_at: now\n---\nA **good**\nwrapped text.\n",
+    }
+    for name, text in posts.items():
+        (root / "posts" / name).write_text(text, encoding="utf-8")
+
+    check = tagcast("check", cwd=root)
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "Traceback" not in check.stderr
+
+    served = tagcast("serve", "--once", cwd=root)
+    assert served.returncode == 0, served.stderr
+    assert "Traceback" not in served.stderr
+    sent = sorted((root / "var" / "outbox" / "file").glob("*.txt"))
+    texts = [path.read_text(encoding="utf-8") for path in sent]
+    assert len(texts) == 1 and "A good wrapped text." in texts[0]
+    listed = tagcast("queue", "list", "--json", cwd=root)
+    assert {row["source"]: row["state"] for row in json.loads(listed.stdout)} == {
+        "posts/good.md": "sent",
+        "posts/list.json#1": "planned",
+    }
