@@ -4,8 +4,9 @@
 
 Each function gets every input of :data:`HOSTILE` (repetitions of the characters regexes trip on: runs of
 punctuation, spaces, ``#``, ``<``, dots, URL pieces...) at two sizes, and the bench prints the worst ratio of
-the two times per function. A linear function scales with the size: about 10x for 10k -> 100k characters. A
-quadratic one shows 100x (and takes minutes at 100k). The same functions and inputs are fed to the test
+the two times per function. A linear function scales with the size: about 10x for 10k -> 100k characters (up
+to ~30x on a busy machine, where 10k fits in the CPU caches and 100k does not). A quadratic one shows 100x
+and more, with seconds at 100k and minutes beyond. The same functions and inputs are fed to the test
 ``tests/hostile/test_regex_linear.py``, guarded there only by a generous timeout.
 """
 

@@ -223,3 +223,23 @@ def test_check_reports_and_serve_sends_the_good_articles(tmp_path: Path) -> None
         "posts/good.md": "sent",
         "posts/list.json#1": "planned",
     }
+
+
+def test_the_pipeline_reads_times_without_offset_in_defaults_timezone(tmp_path: Path) -> None:
+    from scheduler.config import load_workspace
+    from scheduler.pipeline import Pipeline
+
+    root = tmp_path / "site"
+    (root / "config").mkdir(parents=True)
+    (root / "posts").mkdir()
+    config = SERVE_CONFIG.replace("[defaults]\n", '[defaults]\ntimezone = "America/New_York"\n')
+    (root / "config" / "tagcast.toml").write_text(config, encoding="utf-8")
+    (root / "posts" / "a.md").write_text("---\ntitle: T\npublish_at: 2027-07-01T09:00:00\n---\nText.\n")
+    now = datetime(2027, 6, 1, tzinfo=UTC)
+
+    result = Pipeline(load_workspace(root)).run(now=now)
+
+    assert result.errors == []
+    [post] = result.posts
+    assert post.article.publish_at == datetime(2027, 7, 1, 13, tzinfo=UTC)
+    assert post.scheduled_at == datetime(2027, 7, 1, 13, tzinfo=UTC)
