@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Literal
 
 from scheduler.articles.bodytext import split_closing_tags
-from scheduler.articles.values import BadValue, check_moment, plain_value, shown
+from scheduler.articles.values import BadValue, check_moment, check_text, plain_value, shown
 from scheduler.errors import ArticleError, UserError
 from scheduler.hashtags import find_hashtags, is_hashtag, normalize_hashtags, strip_hash
 from scheduler.models import Article
@@ -193,6 +193,11 @@ class _Reader:
         self.failed: set[str] = set()
         self.values: dict[str, Any] = {}
         for key, value in raw.values.items():
+            try:
+                check_text(key)
+            except BadValue as exc:
+                self.problems.append(self.error(shown(key), exc.message, exc.hint))
+                continue
             if key in _DATE_KEYS and isinstance(value, date):
                 self.values[key] = value  # checked by its reader, with words for that key
                 continue

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
+from scheduler.articles.values import BadValue, check_text
 from scheduler.errors import ArticleError
 from scheduler.models import Article
 
@@ -85,6 +86,11 @@ def _article(
             file, f"{prefix}the article has no text", line=entry.line, hint='add "body": "..." to it'
         )
     body = item[body_key]
+    try:
+        check_text(body if isinstance(body, str) else "")
+    except BadValue as exc:
+        line = entry.key_lines.get(body_key, entry.line)
+        raise ArticleError(file, f"{prefix}{body_key}: {exc.message}", line=line, hint=exc.hint) from None
     if not isinstance(body, str):
         raise ArticleError(
             file,

@@ -68,7 +68,10 @@ class _Walk:
                 f"holds more than {MAX_ITEMS:,} items (YAML aliases can repeat a list many times)",
                 "keep lists and mappings small; write repeated values out instead of using * aliases",
             )
-        if value is None or isinstance(value, str | bool):
+        if isinstance(value, str):
+            check_text(value)
+            return value
+        if value is None or isinstance(value, bool):
             return value
         if isinstance(value, int):
             check_int(value)
@@ -100,7 +103,20 @@ def key_text(key: Any) -> str:
     """A mapping key as text (YAML keys may be numbers, dates, true/false or null)."""
     if isinstance(key, int) and not isinstance(key, bool):
         check_int(key)
-    return key if isinstance(key, str) else str(key)
+    text = key if isinstance(key, str) else str(key)
+    check_text(text)
+    return text
+
+
+def check_text(text: str) -> None:
+    """Text that can be stored and sent: no lone surrogate (JSON's ``"\\ud800"``), which UTF-8 cannot hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadValue(
+            f"holds {shown(text[exc.start])}, half of a UTF-16 pair, which no text can carry",
+            "write the character itself, or both halves of its \\u escape (e.g. \\ud83d\\ude00)",
+        ) from None
 
 
 def check_int(value: int) -> None:

@@ -171,7 +171,7 @@ def test_any_front_matter_value_is_loaded_or_reported(
     )
     check("bad.md", articles, errors)
     for article in articles:
-        json.dumps(article_to_json(article), allow_nan=False)
+        json.dumps(article_to_json(article), allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
 @FUZZ
@@ -186,7 +186,7 @@ def test_any_json_value_is_loaded_or_reported(
     _, articles, errors = load_with_sibling(base, "bad.json", "[\n" + ",\n".join(items) + "\n]\n")
     check("bad.json", articles, errors)
     for article in articles:
-        json.dumps(article_to_json(article), allow_nan=False)
+        json.dumps(article_to_json(article), allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
 CONFIG = """\
@@ -253,7 +253,7 @@ def test_any_extra_values_that_load_can_be_stored(base: Path, extra: dict[str, A
     _, articles, errors = load_with_sibling(base, "x.md", text)
     check("x.md", articles, errors)
     for article in articles:
-        json.dumps(article_to_json(article), allow_nan=False)
+        json.dumps(article_to_json(article), allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
 def test_dates_that_exist_stay_dates_for_templates(base: Path) -> None:

@@ -243,3 +243,16 @@ def test_the_pipeline_reads_times_without_offset_in_defaults_timezone(tmp_path: 
     [post] = result.posts
     assert post.article.publish_at == datetime(2027, 7, 1, 13, tzinfo=UTC)
     assert post.scheduled_at == datetime(2027, 7, 1, 13, tzinfo=UTC)
+
+
+def test_a_lone_surrogate_is_a_problem_not_a_crash_in_the_store(tmp_path: Path) -> None:
+    items = [
+        '{"title": "Half \\ud800 pair", "body": "b"}',
+        '{"title": "T", "body": "half \\udc00 pair"}',
+        '{"title": "T", "body": "b", "note\\ud800": 1}',
+        '{"title": "Whole \\ud83d\\ude00 pair", "body": "b"}',
+    ]
+    loaded, errors = load(tmp_path, {"items.json": "[\n" + ",\n".join(items) + "\n]\n"})
+    assert loaded == ["posts/good.md", "posts/items.json#3"]
+    assert [error.line for error in errors] == [2, 3, 4]
+    assert all("half of a UTF-16 pair" in error.message for error in errors)
