@@ -120,6 +120,11 @@ def build_article(raw: RawArticle, options: ArticleOptions) -> Article:
                 else 'add "title: ..." to the front matter (or a "# Title" line in Markdown)',
             )
         )
+    try:
+        check_text(raw.body)
+    except BadValue as exc:
+        label = f"{raw.label}: " if raw.label else ""
+        reader.problems.append(ArticleError(raw.file, f"{label}the text {exc.message}", hint=exc.hint))
     if raw.closing_tags is None:
         body, closing = split_closing_tags(raw.body)
     else:

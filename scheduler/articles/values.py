@@ -109,7 +109,10 @@ def key_text(key: Any) -> str:
 
 
 def check_text(text: str) -> None:
-    """Text that can be stored and sent: no lone surrogate (JSON's ``"\\ud800"``), which UTF-8 cannot hold."""
+    """Text that can be stored and sent: no lone surrogate (JSON's ``"\\ud800"``), which UTF-8 cannot hold,
+    and no NUL character, which PostgreSQL cannot store."""
+    if "\x00" in text:
+        raise BadValue("holds a NUL character (\\0)", "remove it (a damaged file may need saving again)")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

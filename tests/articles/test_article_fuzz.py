@@ -229,7 +229,7 @@ def test_odd_extra_values_go_through_the_whole_pipeline(tmp_path: Path) -> None:
         nested: {a: [1, {b: [2, 3]}], c: null}
         keys: {1: one, 2024-01-01: date, null: none}
         empty: ""
-        unicode: "\\u202e\\u0000 #tag"
+        unicode: "\\u202e\\u0007 #tag"
         ---
         Body with **bold** and #Tag.
         """

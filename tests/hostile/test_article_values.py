@@ -256,3 +256,21 @@ def test_a_lone_surrogate_is_a_problem_not_a_crash_in_the_store(tmp_path: Path) 
     assert loaded == ["posts/good.md", "posts/items.json#3"]
     assert [error.line for error in errors] == [2, 3, 4]
     assert all("half of a UTF-16 pair" in error.message for error in errors)
+
+
+def test_a_nul_character_is_a_problem(tmp_path: Path) -> None:
+    loaded, errors = load(
+        tmp_path,
+        {
+            "title.md": '---\ntitle: "Nul \\0 here"\n---\nText.\n',
+            "body.txt": "Title\n\nText \x00 with a NUL.\n",
+            "body.json": '{"title": "T", "body": "b\\u0000"}',
+            "markdown.md": "---\ntitle: T\n---\nText \x00 with a NUL.\n",  # CommonMark makes it U+FFFD
+        },
+    )
+    assert loaded == ["posts/good.md", "posts/markdown.md"]
+    assert sorted((error.source, "NUL character" in error.message) for error in errors) == [
+        ("posts/body.json", True),
+        ("posts/body.txt", True),
+        ("posts/title.md", True),
+    ]
