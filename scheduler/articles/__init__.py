@@ -43,6 +43,11 @@ _LOADERS: dict[str, _Loader] = {
 ARTICLE_SUFFIXES = frozenset(_LOADERS)
 """The file endings read as articles when a folder is loaded."""
 
+MAX_ARTICLE_BYTES = 256 * 1024
+"""The largest Markdown or plain-text article file (a summary to post, not a book: parsing stays fast)."""
+MAX_LIST_BYTES = 16 * 1024 * 1024
+"""The largest JSON file; each article in it is held to :data:`MAX_ARTICLE_BYTES` of text."""
+
 _SKIPPED_STEMS = frozenset({"readme"})
 
 
@@ -122,12 +127,20 @@ def _load(
             f"unknown article format {path.suffix or '(no ending)'!r}",
             hint="name article files " + ", ".join(f"*{suffix}" for suffix in sorted(ARTICLE_SUFFIXES)),
         )
+    limit = MAX_LIST_BYTES if path.suffix.lower() == ".json" else MAX_ARTICLE_BYTES
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(limit + 1)
     except OSError as exc:
         raise ArticleError(
             source, f"cannot read the file: {exc.strerror}", hint="check the path and permissions"
         ) from None
+    if len(data) > limit:
+        raise ArticleError(
+            source,
+            f"the file is larger than {limit // 1024:,} KiB",
+            hint="an article is a summary to post: shorten it, or split a JSON list into several files",
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -16,6 +16,8 @@ from scheduler.errors import ArticleError
 from scheduler.models import Article
 
 BODY_KEYS = ("body", "summary", "text")
+MAX_BODY_CHARS = 256 * 1024
+"""The longest text of one article in a JSON file (as for a Markdown or plain-text file)."""
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 _DECODE_HINTS = (
@@ -91,6 +93,13 @@ def _article(
     except BadValue as exc:
         line = entry.key_lines.get(body_key, entry.line)
         raise ArticleError(file, f"{prefix}{body_key}: {exc.message}", line=line, hint=exc.hint) from None
+    if isinstance(body, str) and len(body) > MAX_BODY_CHARS:
+        raise ArticleError(
+            file,
+            f"{prefix}{body_key}: the text is longer than {MAX_BODY_CHARS:,} characters",
+            line=entry.key_lines.get(body_key, entry.line),
+            hint="an article is a summary to post: shorten it",
+        )
     if not isinstance(body, str):
         raise ArticleError(
             file,

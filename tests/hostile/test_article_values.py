@@ -274,3 +274,21 @@ def test_a_nul_character_is_a_problem(tmp_path: Path) -> None:
         ("posts/body.txt", True),
         ("posts/title.md", True),
     ]
+
+
+def test_an_article_file_the_size_of_a_book_is_a_problem(tmp_path: Path) -> None:
+    book = "A sentence of a very long book. " * 10_000
+    loaded, errors = load(
+        tmp_path,
+        {
+            "book.md": "---\ntitle: Book\n---\n" + book,
+            "book.txt": "Book\n\n" + book,
+            "books.json": json.dumps([{"title": "Book", "body": book}, {"title": "Short", "body": "s"}]),
+        },
+    )
+    assert loaded == ["posts/books.json#1", "posts/good.md"]
+    assert sorted((error.source, error.message.split(": ", 1)[1]) for error in errors) == [
+        ("posts/book.md", "the file is larger than 256 KiB"),
+        ("posts/book.txt", "the file is larger than 256 KiB"),
+        ("posts/books.json", "posts/books.json#0: body: the text is longer than 262,144 characters"),
+    ]
