@@ -99,7 +99,7 @@ def ingest(
     workspace's posts folder), then upsert every valid post of an enabled channel into ``store``."""
     now = utc(now)
     pipeline = pipeline or Pipeline(workspace)
-    articles, errors = pipeline.load(paths, now=now)
+    articles, errors = pipeline.load(paths)
     composed = [pair for article in articles for pair in pipeline.compose(article)]
 
     to_plan = [(post, schedule) for post, schedule in composed if _wants_new_slot(store, post, repost=repost)]
