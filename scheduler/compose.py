@@ -8,11 +8,24 @@ from scheduler.length import LengthRules
 from scheduler.length.fit import fit
 from scheduler.models import Article, Post
 from scheduler.render import TemplateRenderer, build_context, resolve_template_name
+from scheduler.render.budget import RenderBudget
 from scheduler.routing import Route
 
 
-def compose_post(article: Article, route: Route, renderer: TemplateRenderer, rules: LengthRules) -> Post:
-    """Render ``article`` with the route's template and fit it to the network; problems go into the Post."""
+def compose_post(
+    article: Article,
+    route: Route,
+    renderer: TemplateRenderer,
+    rules: LengthRules,
+    *,
+    budget: RenderBudget | None = None,
+) -> Post:
+    """Render ``article`` with the route's template and fit it to the network; problems go into the Post.
+
+    Every render fitting needs is charged to ``budget`` (a fresh one for this post when None): a template
+    that runs out of it is a problem of this post.
+    """
+    budget = budget or renderer.budget()
     network = route.settings.network
     tags = list(limit_hashtags(article.hashtags, route.settings.max_hashtags))
     post = Post(
@@ -34,9 +47,11 @@ def compose_post(article: Article, route: Route, renderer: TemplateRenderer, rul
             context = build_context(
                 article, body=body, tags=tags, channel=route.channel, network=network, limit=rules.limit
             )
-            return renderer.render(post.template, context)
+            return renderer.render(post.template, context, budget=budget)
 
-        fitted = fit(render, article.body, rules, thread=route.settings.thread)
+        fitted = fit(
+            render, article.body, rules, thread=route.settings.thread, max_parts=route.settings.max_parts
+        )
     except TemplateError as exc:
         post.problems.append(str(exc))
         return post

@@ -7,6 +7,8 @@ exactly what is posted.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +25,7 @@ from scheduler.length import LengthRules
 from scheduler.models import Article, Post
 from scheduler.planning import build_schedules, plan_posts
 from scheduler.render import TemplateRenderer
+from scheduler.render.budget import Clock, RenderLimits
 from scheduler.routing import Router
 from scheduler.slots import Schedule
 
@@ -41,12 +44,29 @@ class PipelineResult:
 
 
 class Pipeline:
-    """The stages, built once from a workspace (config validated, templates and adapters looked up)."""
+    """The stages, built once from a workspace (config validated, templates and adapters looked up).
 
-    def __init__(self, workspace: Workspace) -> None:
+    Rendering reads time from ``render_clock``; setting ``stop`` ends a render in progress (the service,
+    shutting down) with :class:`~scheduler.render.budget.RenderCancelled`.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        render_clock: Clock = time.monotonic,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.workspace = workspace
         settings = workspace.settings
-        self.renderer = TemplateRenderer(workspace.path(settings.defaults.templates))
+        limits = RenderLimits(
+            timeout=settings.render.timeout.total_seconds(),
+            article_timeout=settings.render.article_timeout.total_seconds(),
+            max_output=settings.render.max_output,
+        )
+        self.renderer = TemplateRenderer(
+            workspace.path(settings.defaults.templates), limits=limits, clock=render_clock, stop=stop
+        )
         raise_for_problems(
             reference_problems(
                 settings, known_networks=known_networks(), template_exists=self.renderer.exists
@@ -94,10 +114,12 @@ class Pipeline:
     def compose(self, article: Article, channels: Collection[str] | None = None) -> list[tuple[Post, str]]:
         """Route, render and fit one article: (post, schedule name) for every channel it goes to."""
         out = []
+        deadline = self.renderer.article_deadline()
         for route in self.router.route(article):
             if channels is not None and route.channel not in channels:
                 continue
-            post = compose_post(article, route, self.renderer, self.rules[route.channel])
+            budget = self.renderer.budget(article_deadline=deadline)
+            post = compose_post(article, route, self.renderer, self.rules[route.channel], budget=budget)
             out.append((post, route.schedule))
         return out
 

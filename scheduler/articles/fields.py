@@ -22,9 +22,9 @@ from scheduler.hashtags import find_hashtags, is_hashtag, normalize_hashtags, st
 from scheduler.models import Article
 
 KNOWN_KEYS = frozenset(
-    {"title", "url", "tags", "publish_at", "published", "channels", "template", "reference", "explore"}
+    {"title", "url", "tags", "publish_at", "published", "channels", "template", "reference", "explore", "id"}
 )
-LATER_KEYS = frozenset({"id", "summary", "image", "image_alt", "images"})
+LATER_KEYS = frozenset({"summary", "image", "image_alt", "images"})
 """Keys other parts of tagcast read from ``extra``: a near miss of one of them is reported too."""
 
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -139,6 +139,7 @@ def build_article(raw: RawArticle, options: ArticleOptions) -> Article:
         "publish_at": reader.read(reader.publish_at, "publish_at"),
         "channels": reader.read(reader.channels, "channels"),
         "template": reader.read(reader.text, "template"),
+        "id": reader.read(reader.text, "id"),
     }
     extra = {key: value for key, value in reader.values.items() if key not in KNOWN_KEYS}
     for key in extra:
@@ -153,6 +154,11 @@ def build_article(raw: RawArticle, options: ArticleOptions) -> Article:
         extra=extra,
         **fields,
     )
+
+
+def _means_now(value: Any) -> bool:
+    """``publish_at: now``: send as soon as possible (the time the article is read)."""
+    return isinstance(value, str) and value.strip().casefold() == "now"
 
 
 def _kind(value: Any) -> str:

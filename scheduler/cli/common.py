@@ -16,6 +16,7 @@ import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from scheduler.config.loader import Workspace
 
@@ -38,20 +39,50 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON array for scripts.")]
+JsonObjectOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+
+
+def _safe_console(*, stderr: bool, width: int | None = None) -> Console:
+    """A rich Console that writes no control character it did not make itself: an ESC or a bidi override
+    in a file name or a title is printed as a visible escape (:func:`scheduler.safe_text.on_terminal`)."""
+    from collections.abc import Iterable
+
+    from rich.console import Console
+    from rich.segment import Segment
+
+    from scheduler.safe_text import on_terminal
+
+    class SafeConsole(Console):
+        def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+            return super()._render_buffer(
+                segment if segment.control else Segment(on_terminal(segment.text), segment.style)
+                for segment in buffer
+            )
+
+    return SafeConsole(stderr=stderr, highlight=False, width=width)
 
 
 @functools.cache
 def stdout() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False)
+    return _safe_console(stderr=False)
 
 
 @functools.cache
 def stderr() -> Console:
-    from rich.console import Console
+    return _safe_console(stderr=True)
 
-    return Console(stderr=True, highlight=False)
+
+def print_table(table: Table) -> None:
+    """Print ``table`` on stdout. On a terminal it fits the window; piped or redirected, it is printed as wide
+    as its widest row, so that no id, source or time is folded or cut for the program that reads it."""
+    console = stdout()
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    _safe_console(stderr=False, width=max(natural, 1)).print(table)
 
 
 def print_json(data: Any) -> None:

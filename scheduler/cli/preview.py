@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,7 @@ from scheduler.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from scheduler.errors import ArticleError
     from scheduler.pipeline import PipelineResult
 
 PathsArgument = Annotated[
@@ -35,6 +36,7 @@ NowOption = Annotated[
     datetime | None,
     typer.Option(
         "--now",
+        metavar="TIME",
         help="Plan as if it were this time (ISO 8601; default: now).",
         formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
         show_default=False,
@@ -55,11 +57,45 @@ def run_pipeline(
     return Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
 
 
+def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
+    """The articles that could not be read, as entries of the ``--json`` array: one per file, with every key
+    a post has (``channel``, ``network``, ``limit``, ``scheduled_at``, ... ``null``; ``parts`` and ``lengths``
+    empty; ``active`` false) and its ``problems``, each naming the file and line."""
+    problems: dict[str, list[str]] = {}
+    for error in errors:
+        problems.setdefault(error.source, []).append(str(error).replace("\n  hint: ", "; "))
+    return [
+        {
+            "source": source,
+            "title": None,
+            "channel": None,
+            "network": None,
+            "rule": None,
+            "template": None,
+            "parts": [],
+            "lengths": [],
+            "limit": None,
+            "unit": None,
+            "shortened": False,
+            "active": False,
+            "scheduled_at": None,
+            "slot_note": None,
+            "hashtags": [],
+            "problems": found,
+        }
+        for source, found in problems.items()
+    ]
+
+
 def report_article_errors(result: PipelineResult) -> None:
     from rich.markup import escape
 
+    from scheduler.identity import find_copies
+
     for error in result.errors:
         stderr().print(f"[bold red]article error:[/] {escape(str(error))}", soft_wrap=True)
+    for copy in find_copies(post.article for post in result.posts):
+        stderr().print(f"[yellow]warning:[/] {escape(copy.warning())}", soft_wrap=True)
 
 
 @handle_errors
@@ -72,16 +108,16 @@ def preview(
 ) -> None:
     """Show every post exactly as it will be sent: text, length as the network counts it, slot, and rule.
 
-    Nothing is stored or sent. Articles that cannot be read are reported on stderr; the others are still
-    shown.
+    Nothing is stored or sent. Articles that cannot be read are reported on stderr and counted in the
+    summary (with --json: an entry each, with channel null and its problems); the others are still shown.
     """
     result = run_pipeline(config, paths, channel, now)
     if as_json:
-        print_json([post.to_json() for post in result.posts])
+        print_json([post.to_json() for post in result.posts] + unreadable_entries(result.errors))
     else:
         from scheduler.cli.show_posts import show_posts
 
-        show_posts(result.posts)
+        show_posts(result.posts, unreadable=len({error.source for error in result.errors}))
     report_article_errors(result)
 
 
@@ -93,15 +129,18 @@ def check(
     now: NowOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Like preview, but print only the problems; exit 1 when any post or article has one (for CI)."""
+    """Like preview, but print only the problems; exit 1 when any post or article has one (for CI).
+
+    With --json: the posts with problems and the articles that cannot be read (channel null), as in preview.
+    """
     result = run_pipeline(config, paths, channel, now)
     bad = [post for post in result.posts if post.problems]
     if as_json:
-        print_json([post.to_json() for post in bad])
+        print_json([post.to_json() for post in bad] + unreadable_entries(result.errors))
     else:
         from scheduler.cli.show_posts import show_check
 
-        show_check(result.posts, bad, len(result.errors))
+        show_check(result.posts, bad, len({error.source for error in result.errors}))
     report_article_errors(result)
     if bad or result.errors:
         raise typer.Exit(EXIT_PROBLEM)

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from scheduler.cli.common import stdout
 from scheduler.models import Post
+from scheduler.safe_text import shown
 
 
 def _length_line(post: Post) -> Text:
@@ -52,32 +53,39 @@ def post_panel(post: Post) -> Panel:
     body.append(_length_line(post))
     body.append(_meta_line(post))
     for problem in post.problems:
-        body.append(Text(f"✗ {problem}", style="bold red"))
+        body.append(Text(f"✗ {shown(problem)}", style="bold red"))
     return Panel(
         Group(*body),
         title=Text(f"{post.channel} · {post.network}", style="bold"),
         title_align="left",
-        subtitle=Text(post.source, style="dim"),
+        subtitle=Text(shown(post.source), style="dim"),
         subtitle_align="right",
         border_style="red" if post.problems else "blue",
     )
 
 
-def show_posts(posts: Sequence[Post]) -> None:
+def show_posts(posts: Sequence[Post], *, unreadable: int = 0) -> None:
+    """Every post as a panel, then a summary that counts the ``unreadable`` articles (listed on stderr)."""
     console = stdout()
     for post in posts:
         console.print(post_panel(post))
     bad = sum(1 for post in posts if post.problems)
     articles = len({post.source for post in posts})
     summary = f"{len(posts)} post(s) from {articles} article(s)"
-    console.print(f"{summary}, [red]{bad} with problems[/]" if bad else f"{summary}, all valid")
+    if bad:
+        summary += f", [red]{bad} with problems[/]"
+    if unreadable:
+        summary += f", [red]{unreadable} article(s) could not be read[/] (see stderr)"
+    console.print(summary if bad or unreadable else f"{summary}, all valid")
 
 
 def show_check(posts: Sequence[Post], bad: Sequence[Post], article_errors: int) -> None:
     console = stdout()
     for post in bad:
         for problem in post.problems:
-            console.print(Text(f"{post.source} -> {post.channel}: {problem}", style="red"), soft_wrap=True)
+            console.print(
+                Text(shown(f"{post.source} -> {post.channel}: {problem}"), style="red"), soft_wrap=True
+            )
     status = "ok" if not bad and not article_errors else "problems found"
     console.print(
         f"checked {len(posts)} post(s): {len(bad)} with problems, "

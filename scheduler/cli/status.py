@@ -16,10 +16,11 @@ import typer
 from scheduler.cli.common import (
     EXIT_PROBLEM,
     ConfigOption,
-    JsonOption,
+    JsonObjectOption,
     handle_errors,
     open_workspace,
     print_json,
+    print_table,
     stdout,
 )
 
@@ -34,8 +35,9 @@ CheckOption = Annotated[
     bool,
     typer.Option(
         "--check",
-        help="Print only what needs a person (failed or unknown deliveries, paused channels, no recent "
-        "worker heartbeat) and exit 1 if anything does, else 0: for cron and monitoring agents.",
+        help="Print only what needs a person (articles that cannot be read, failed or unknown deliveries, "
+        "paused channels, queued work and no service, a service that crashed, no recent worker heartbeat, a "
+        "stalled dispatcher) and exit 1 if anything does, else 0: for cron and monitoring agents.",
     ),
 ]
 MaxHeartbeatAgeOption = Annotated[
@@ -134,26 +136,30 @@ def show(data: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from scheduler.safe_text import shown
+
     table = Table(show_edge=False, header_style="bold")
     for column in ("channel", "network", "queued", "next due", "paused"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("channel", "next due"))
     for name, info in data["channels"].items():
         counts = ", ".join(f"{n} {state}" for state, n in sorted(info["counts"].items())) or "-"
         pause = info["paused"]
         paused = (
-            Text(f"until {pause['until'] or 'resumed'}: {pause['reason']}", style="yellow") if pause else "-"
+            Text(f"until {pause['until'] or 'resumed'}: {shown(pause['reason'])}", style="yellow")
+            if pause
+            else "-"
         )
         label = name if info["enabled"] else f"{name} (disabled)"
         table.add_row(label, info["network"] or "?", counts, _when(info["next_due"]), paused)
+    print_table(table)
     console = stdout()
-    console.print(table)
     if data["errors"]:
         errors = Table(show_edge=False, header_style="bold", title="last errors", title_justify="left")
         for column in ("id", "channel", "state", "reason"):
             errors.add_column(column, no_wrap=column != "reason")
         for error in data["errors"]:
-            errors.add_row(error["id"], error["channel"], error["state"], error["reason"])
-        console.print(errors)
+            errors.add_row(error["id"], error["channel"], error["state"], Text(error["reason"]))
+        print_table(errors)
     else:
         console.print("no errors")
     show_workers(data["workers"])
@@ -169,7 +175,7 @@ def show_workers(workers: list[dict[str, Any]]) -> None:
         return
     table = Table(show_edge=False, header_style="bold", title="workers", title_justify="left")
     for column in ("worker", "host", "pid", "last heartbeat", "state", "holds"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("worker", "host"))
     styles = {"alive": "green", "stopped": "dim", "silent": "yellow"}
     for worker in workers:
         table.add_row(
@@ -180,7 +186,7 @@ def show_workers(workers: list[dict[str, Any]]) -> None:
             f"[{styles[worker['state']]}]{worker['state']}[/]",
             str(len(worker["holding"])),
         )
-    console.print(table)
+    print_table(table)
     for worker in workers:
         if worker["holding"]:
             console.print(f"{escape(worker['id'])} holds: {', '.join(worker['holding'])}", soft_wrap=True)
@@ -204,16 +210,28 @@ def _max_age(text: str) -> Any:
 
 def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> None:
     """``--check``: the problems, or "ok"; exit 1 when there are any."""
+    import socket
     from datetime import UTC, datetime
 
     from scheduler.cli.outbox import open_store
-    from scheduler.cli.status_check import needs_a_person
+    from scheduler.cli.status_check import needs_a_person, stalled
     from scheduler.config.redact import Redactor
+    from scheduler.pipeline import Pipeline
 
     max_age = _max_age(max_heartbeat_age)
     redact = Redactor.from_settings(workspace.settings)
+    pipeline = Pipeline(workspace)
+    folders = [path for path in pipeline.article_paths(None) if path.exists()]  # no posts/: nothing to read
+    unreadable = pipeline.load(folders)[1] if folders else []
     with open_store(workspace) as store:
-        problems = needs_a_person(store, now=datetime.now(UTC), max_heartbeat_age=max_age)
+        problems = needs_a_person(
+            store,
+            now=datetime.now(UTC),
+            max_heartbeat_age=max_age,
+            host=socket.gethostname(),
+            unreadable=unreadable,
+        )
+        problems += stalled(store, now=datetime.now(UTC), stall_after=workspace.settings.service.stall_after)
     problems = [redact(problem) for problem in problems]
     if as_json:
         print_json({"ok": not problems, "problems": problems})
@@ -230,7 +248,7 @@ def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> Non
 @handle_errors
 def status(
     *,
-    as_json: JsonOption = False,
+    as_json: JsonObjectOption = False,
     config: ConfigOption = None,
     check_only: CheckOption = False,
     max_heartbeat_age: MaxHeartbeatAgeOption = "10m",

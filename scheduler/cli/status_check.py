@@ -1,8 +1,16 @@
 """``tagcast status --check``: what needs a person, for cron and monitoring agents (exit 1 when it does).
 
-A person is needed when a delivery ``failed`` for good or is ``unknown`` (it waits for ``queue resolve``),
-when a channel is paused, or when the outbox has seen ``tagcast serve`` workers but none has beaten within
-``--max-heartbeat-age`` (a worker died, or cron stopped running ``serve --once``)::
+A person is needed when
+
+- an article in ``posts/`` cannot be read (it is not sent until it is fixed);
+- a delivery ``failed`` for good or is ``unknown`` (it waits for ``queue resolve``), or a channel is paused;
+- deliveries are queued but no ``tagcast serve`` has ever run on this outbox (nothing will send them);
+- the last ``tagcast serve`` did not stop cleanly (killed or crashed) and none runs now: a worker row with no
+  ``stopped_at`` whose process is gone (on this host) or that has not beaten within ``--max-heartbeat-age``;
+- workers were seen but none has beaten within ``--max-heartbeat-age`` (a worker died, or cron stopped
+  running ``serve --once``);
+- the dispatcher is stalled: a post has been due for ``service.stall_after`` and no delivery was claimed or
+  settled meanwhile (:func:`stalled`, the rule of ``/healthz``)::
 
     */5 * * * *  cd /srv/tagcast && tagcast status --check --max-heartbeat-age 15m || notify-someone
 
@@ -11,22 +19,43 @@ Imported inside the command (it pulls in the store).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from scheduler.config.durations import format_duration
-from scheduler.store import Store
+from scheduler.errors import ArticleError
+from scheduler.service.previous_run import process_running
+from scheduler.store import Store, WorkerInfo
 
 DEFAULT_MAX_HEARTBEAT_AGE = timedelta(minutes=10)
+PENDING_STATES = ("planned", "retrying", "sending")
+"""States of a delivery that a running ``tagcast serve`` still has to send."""
 
 
 def _plural(number: int, word: str) -> str:
-    return f"{number} {word}{'s' if number != 1 else ''}"
+    if number == 1:
+        return f"{number} {word}"
+    return f"{number} {word[:-1]}ies" if word.endswith("y") else f"{number} {word}s"
 
 
-def needs_a_person(store: Store, *, now: datetime, max_heartbeat_age: timedelta) -> list[str]:
-    """One line per problem, each saying what to run; empty when nothing needs a person."""
-    problems: list[str] = []
-    for channel, states in sorted(store.counts().items()):
+def needs_a_person(
+    store: Store,
+    *,
+    now: datetime,
+    max_heartbeat_age: timedelta,
+    host: str | None = None,
+    unreadable: Sequence[ArticleError] = (),
+) -> list[str]:
+    """One line per problem, each saying what to run; empty when nothing needs a person. ``host`` is this
+    machine's name (a worker of it whose process is gone has stopped, whatever its heartbeat says);
+    ``unreadable`` the articles that cannot be read."""
+    problems = [
+        f"cannot read {str(error).replace(chr(10) + '  hint: ', '; ')} "
+        "(not sent until fixed; `tagcast check` lists every problem)"
+        for error in unreadable
+    ]
+    counts = store.counts()
+    for channel, states in sorted(counts.items()):
         failed, unknown = states.get("failed", 0), states.get("unknown", 0)
         if failed:
             problems.append(
@@ -42,14 +71,55 @@ def needs_a_person(store: Store, *, now: datetime, max_heartbeat_age: timedelta)
     for channel, pause in sorted(store.paused(now).items()):
         until = pause.until.isoformat(timespec="minutes") if pause.until else "resumed"
         problems.append(f"{channel}: paused until {until}: {pause.reason}")
-    workers = store.workers()
-    if workers:
-        newest = max(worker.heartbeat_at for worker in workers)
-        silent = now - newest
-        if silent > max_heartbeat_age:
-            problems.append(
-                f"no worker heartbeat for {format_duration(silent)} (--max-heartbeat-age "
-                f"{format_duration(max_heartbeat_age)}): "
-                "is `tagcast serve` (or `serve --once` in cron) running?"
-            )
+    pending = sum(states.get(state, 0) for states in counts.values() for state in PENDING_STATES)
+    problems += _service_problems(store.workers(), pending, now, max_heartbeat_age, host)
     return problems
+
+
+def _service_problems(
+    workers: list[WorkerInfo], pending: int, now: datetime, max_heartbeat_age: timedelta, host: str | None
+) -> list[str]:
+    if not workers:
+        if not pending:
+            return []
+        return [
+            f"{_plural(pending, 'delivery')} queued, but no `tagcast serve` has ever run on this outbox: "
+            "start `tagcast serve` (or run `tagcast serve --once` from cron)"
+        ]
+    problems: list[str] = []
+
+    def running(worker: WorkerInfo) -> bool:
+        if worker.stopped_at is not None or now - worker.heartbeat_at > max_heartbeat_age:
+            return False
+        return worker.host != host or process_running(worker.pid)
+
+    last = max(workers, key=lambda worker: (worker.started_at, worker.heartbeat_at))
+    if last.stopped_at is None and not any(running(worker) for worker in workers):
+        problems.append(
+            f"the last `tagcast serve` (worker {last.id} on {last.host}, pid {last.pid}, last heartbeat "
+            f"{last.heartbeat_at.isoformat(timespec='seconds')}) did not stop cleanly: it was killed or "
+            "crashed; see its log, then start `tagcast serve` again (it reconciles what that one was sending)"
+        )
+    silent = now - max(worker.heartbeat_at for worker in workers)
+    if silent > max_heartbeat_age:
+        problems.append(
+            f"no worker heartbeat for {format_duration(silent)} (--max-heartbeat-age "
+            f"{format_duration(max_heartbeat_age)}): "
+            "is `tagcast serve` (or `serve --once` in cron) running?"
+        )
+    return problems
+
+
+def stalled(store: Store, *, now: datetime, stall_after: timedelta) -> list[str]:
+    """The dispatcher's stall as a problem (``service.stall_after``, the rule of ``/healthz``): a post due for
+    that long while no delivery was claimed or settled. Not before any ``tagcast serve`` ran on this outbox:
+    :func:`needs_a_person` says that already."""
+    from scheduler.service.health import stall_problem
+
+    workers = store.workers()
+    if not workers:
+        return []
+    running = [worker.started_at for worker in workers if worker.stopped_at is None]
+    since = max(running) if running else None  # a service that has just started is not stalled yet
+    problem = stall_problem(store.progress(now), now=now, stall_after=stall_after, since=since)
+    return [problem] if problem else []

@@ -6,7 +6,7 @@ Secrets (tokens, passwords, webhook URLs) are ``SecretStr``: they come from the 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -70,6 +70,9 @@ class ChannelSettings(Section):
     )
     template: str | None = Field(None, description="Template file in config/templates/ (or a built-in).")
     thread: bool = Field(False, description="Split a post that is too long into a numbered thread.")
+    max_parts: int = Field(
+        25, ge=1, description="At most this many parts in a thread; a longer one is a problem to fix."
+    )
     max_hashtags: int | None = Field(None, ge=0, description="At most this many hashtags in a post.")
     limit: int | None = Field(
         None, ge=1, description="Override the network's length limit (e.g. your instance's)."
@@ -86,9 +89,19 @@ class ChannelSettings(Section):
     parse_mode: str | None = None
     client_id: str | None = None
     author: str | None = Field(None, description="LinkedIn author URN.")
+    version: str | None = Field(None, description="LinkedIn API version sent as LinkedIn-Version (YYYYMM).")
+    user_id: str | None = Field(None, description="Threads user id (default: me).")
+    page_id: str | None = Field(None, description="Facebook Page id.")
     url: str | None = Field(None, description="Target URL of the generic webhook adapter.")
     path: str | None = Field(None, description="Folder of the file adapter (default var/outbox).")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keys for third-party adapters.")
+    request_deadline: Duration = Field(  # type: ignore[assignment]
+        default="60s",
+        description="Longest time one request to the network may take in all: connect, headers and body.",
+    )
+    max_response_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest answer read from the network, in bytes."
+    )
 
     token: SecretStr | None = None
     password: SecretStr | None = None
@@ -120,6 +133,13 @@ class ChannelSettings(Section):
     @classmethod
     def _lowercase_network(cls, value: str) -> str:
         return value.strip().lower()
+
+    @field_validator("request_deadline")
+    @classmethod
+    def _positive_deadline(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("request_deadline must be longer than 0s, e.g. '30s'")
+        return value
 
     def secret_value(self, key: str) -> str | None:
         """The plain value of a secret key, for adapters only (never log it)."""
@@ -171,6 +191,11 @@ class ServiceSettings(Section):
     shutdown_timeout: Duration = Field(
         default="30s", description="On SIGTERM, wait this long for sends in flight."
     )  # type: ignore[assignment]
+    stall_after: Duration = Field(
+        default="10m",
+        description="/healthz and `status --check` report a stalled dispatcher when a due post waits this "
+        "long and no delivery was claimed or settled meanwhile (0s: never).",
+    )  # type: ignore[assignment]
 
 
 class DefaultsSettings(Section):
@@ -181,3 +206,19 @@ class DefaultsSettings(Section):
     )
     posts: str = Field("posts", description="Folder of articles, relative to the workspace.")
     templates: str = Field("config/templates", description="Folder of templates, relative to the workspace.")
+
+
+class RenderSettings(Section):
+    """What rendering one post may spend; a template over budget is a problem of that post, not a hang."""
+
+    timeout: Duration = Field(
+        default="2s", description="Longest time to render one post (every render fitting it needs)."
+    )  # type: ignore[assignment]
+    article_timeout: Duration = Field(
+        default="10s", description="Longest time to render all the posts of one article."
+    )  # type: ignore[assignment]
+    max_output: int = Field(
+        65_536,
+        ge=1,
+        description="Most characters a render may produce, besides 4 times the article's own text.",
+    )

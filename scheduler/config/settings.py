@@ -14,6 +14,7 @@ from scheduler.config.models import (
     ChannelSettings,
     DefaultsSettings,
     HashtagSettings,
+    RenderSettings,
     RuleSettings,
     ScheduleSettings,
     ServiceSettings,
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     defaults: DefaultsSettings = Field(default_factory=DefaultsSettings)  # type: ignore[arg-type]
     hashtags: HashtagSettings = Field(default_factory=HashtagSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)  # type: ignore[arg-type]
+    render: RenderSettings = Field(default_factory=RenderSettings)  # type: ignore[arg-type]
     schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     rules: list[RuleSettings] = Field(default_factory=list)

@@ -14,9 +14,9 @@ from dotenv import dotenv_values
 
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS
+from scheduler.config.redact import MASK
 from scheduler.config.settings import Settings
 
-MASK = "**********"
 _SECRET_NAME = re.compile(r"(^|_)(token|password|secret|api_key|webhook_url)$", re.IGNORECASE)
 _URL_PASSWORD = re.compile(
     r"^(?P<head>[a-z][a-z0-9+.\-]*://[^/@:\s]*:)(?P<password>[^/@\s]+)(?P<tail>@.*)$", re.I

@@ -3,8 +3,10 @@
 Shortening keeps what the template puts around the body (title, link, hashtags) and cuts the body after the
 last whole sentence that fits, else after the last whole word that fits, followed by the ellipsis. Splitting
 cuts the whole rendered text at paragraph, sentence or word breaks and ends each part with its number, after a
-space: ``"... first part 1/3"``. Neither ever cuts inside a grapheme cluster, a URL or a hashtag (see
-:mod:`scheduler.length.cuts`). What cannot fit is returned whole, with its problems, for the preview to show.
+space: ``"... first part 1/3"``; a last part of a word or two takes the last sentence of the part
+before (else half of it), and a thread of more than ``max_parts`` parts is a problem. Neither ever cuts
+inside a grapheme cluster, a URL or a hashtag (see :mod:`scheduler.length.cuts`). What cannot fit is
+returned whole, with its problems, for the preview to show.
 
 Every search assumes that a longer prefix never counts less, and probes prefixes of growing size before
 bisecting, so the cost depends on the size of the post, not of the article. Each body is rendered once,
@@ -20,9 +22,10 @@ however often the searches probe it. A thread part whose length the rules can te
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from math import ceil
 
 from scheduler.hashtags import find_hashtags
 from scheduler.length.cuts import BREAKING_SPACE, CutTable, Kind, cut_table, entity_spans, trim
@@ -30,6 +33,11 @@ from scheduler.length.networks import LengthRules
 
 _MAX_NUMBERING_ROUNDS = 8
 _FIRST_REGION = 128
+_FIRST_SPLIT_REGION = 16_384
+"""Characters of a long post split first when its parts are bounded: ``max_parts`` parts of most networks
+fit in it; it doubles while more are needed."""
+_FEWEST_LAST_WORDS = 3
+"""A last thread part with fewer words than this (hashtags aside) takes words from the part before."""
 _SPACE = re.compile(f"[{BREAKING_SPACE}]")
 
 
@@ -47,9 +55,18 @@ class Fitted:
 
 
 def fit(
-    render: Callable[[str], str], body: str, rules: LengthRules, *, thread: bool = False, ellipsis: str = "…"
+    render: Callable[[str], str],
+    body: str,
+    rules: LengthRules,
+    *,
+    thread: bool = False,
+    max_parts: int | None = None,
+    ellipsis: str = "…",
 ) -> Fitted:
     """Fit ``render(body)`` to ``rules``: as it is, with a shorter body, or (``thread=True``) in parts.
+
+    A thread that needs more than ``max_parts`` parts is a problem; its first ``max_parts`` parts are
+    returned, and no more of it is cut than it takes to know.
 
     ``render`` renders the whole post around a given body; it must not count less for a longer body. It is
     called once per distinct body: the searches probe the body they keep before keeping it.
@@ -60,7 +77,7 @@ def fit(
     if not problems:
         return Fitted([full], [length])
     if thread:
-        return _split(full, rules)
+        return _split(full, rules, max_parts)
     return _shorten(render, body, full, rules, ellipsis)
 
 
@@ -145,21 +162,72 @@ def _unfittable(full: str, rules: LengthRules, reason: str) -> Fitted:
     return Fitted([full], [length], [*problems, f"cannot be shortened to fit: {reason}"])
 
 
-def _split(full: str, rules: LengthRules) -> Fitted:
+def _split(full: str, rules: LengthRules, max_parts: int | None) -> Fitted:
     text = trim(full)
     if not text:
         length, violations = rules.measure(full)
         return Fitted([full], [length], violations)
-    cuts = cut_table(text)
+    region = len(text) if max_parts is None else _FIRST_SPLIT_REGION
+    while True:
+        end = _region_end(text, region)
+        cuts = cut_table(text[:end])
+        run = _numbered_chunks(text[:end], cuts, rules, max_parts)
+        if end == len(text) or (max_parts is not None and run.reliable > max_parts):
+            break
+        region *= 2
+    if max_parts is not None and len(run.chunks) > max_parts:
+        return _too_many_parts(text, run, rules, max_parts, cuts=cuts, prefix_end=end)
+    chunks = run.chunks
+    _keep_last_part_company(text, cuts, rules, chunks)
+    total = len(chunks)
+    parts = [f"{chunk} {number}/{total}" for number, chunk in enumerate(chunks, 1)]
+    return _measured(parts, total, run.oversized, rules)
+
+
+def _region_end(text: str, region: int) -> int:
+    """Where a prefix of ``text`` of about ``region`` characters ends: before the first breaking whitespace
+    from ``region`` on, so that no word, URL or hashtag is cut off (``len(text)`` when there is none)."""
+    if region >= len(text):
+        return len(text)
+    space = _SPACE.search(text, region)
+    return len(text) if space is None else space.start()
+
+
+def _numbered_chunks(text: str, cuts: CutTable, rules: LengthRules, max_parts: int | None) -> _Chunks:
+    """The chunks of ``text``, numbered ``i/total`` with their final total (a few rounds: a longer number
+    may need one more part). With ``max_parts`` the chunking stops as soon as there are more parts than
+    that, so an article of 5 MB costs ``max_parts + 1`` parts, not its thousands."""
     total = 1
     for _ in range(_MAX_NUMBERING_ROUNDS):
-        chunks, oversized = _greedy_chunks(text, cuts, rules, total)
-        if len(chunks) == total:
-            break
-        total = len(chunks)
-    total = len(chunks)
-    _keep_tags_with_text(text, cuts, rules, chunks)
-    parts = [f"{chunk} {number}/{total}" for number, chunk in enumerate(chunks, 1)]
+        run = _greedy_chunks(text, cuts, rules, total, stop_after=max_parts)
+        if len(run.chunks) == total or (max_parts is not None and len(run.chunks) > max_parts):
+            return run
+        total = len(run.chunks)
+    return run
+
+
+def _too_many_parts(
+    text: str, run: _Chunks, rules: LengthRules, max_parts: int, *, cuts: CutTable, prefix_end: int
+) -> Fitted:
+    """The first ``max_parts`` parts, numbered against the whole thread, and the problem: how many parts the
+    thread needs (estimated from the text the first parts hold, unless they hold all of it)."""
+    exact = run.complete and run.consumed == len(text)
+    needed = len(run.chunks)
+    if not exact:
+        needed = max(needed, ceil(len(text) * needed / max(run.consumed, 1)))
+    # the parts shown are cut for their own numbers (a longer "i/N" leaves less room than "i/1" did)
+    run = _greedy_chunks(text[:prefix_end], cuts, rules, needed, stop_after=max_parts)
+    parts = [f"{chunk} {number}/{needed}" for number, chunk in enumerate(run.chunks[:max_parts], 1)]
+    fitted = _measured(parts, needed, run.oversized, rules)
+    fitted.problems.insert(
+        0,
+        f"the thread needs {'' if exact else 'about '}{needed:,} parts; the channel allows "
+        f"max_parts = {max_parts}: shorten the article or raise max_parts",
+    )
+    return fitted
+
+
+def _measured(parts: list[str], total: int, oversized: set[int], rules: LengthRules) -> Fitted:
     measured = [rules.measure(part) for part in parts]
     problems: list[str] = []
     for number, (length, violations) in enumerate(measured, 1):
@@ -171,49 +239,88 @@ def _split(full: str, rules: LengthRules) -> Fitted:
 
 def _only_hashtags(chunk: str) -> bool:
     """Whether ``chunk`` is nothing but hashtags and the space between them."""
+    return bool(find_hashtags(chunk)) and not _words(chunk)
+
+
+def _words(chunk: str) -> list[str]:
+    """The words of ``chunk`` that are not hashtags."""
     tags = find_hashtags(chunk)
     rest = chunk
     for tag in reversed(tags):
-        rest = rest[: tag.start] + rest[tag.end :]
-    return bool(tags) and not _SPACE.sub("", rest)
+        rest = rest[: tag.start] + " " + rest[tag.end :]
+    return [word for word in _SPACE.split(rest) if word]
 
 
-def _keep_tags_with_text(text: str, cuts: CutTable, rules: LengthRules, chunks: list[str]) -> None:
-    """A thread whose last part is only hashtags reads as if they belonged to nothing: move the last sentence
-    of the part before (from its last sentence or paragraph break) into it, when the last part still fits.
-    The number of parts does not change; when it would not fit, the parts stay as they are."""
-    if len(chunks) < 2 or not _only_hashtags(chunks[-1]):
+def _keep_last_part_company(text: str, cuts: CutTable, rules: LengthRules, chunks: list[str]) -> None:
+    """A thread whose last part is only hashtags, or a word or two (``channel. 5/5``), reads as if it
+    belonged to nothing: move the last sentence of the part before (from its last sentence or paragraph
+    break) into it, when the last part still fits. A lone word or two with no sentence that fits takes
+    the word break that shares the two parts' text most evenly instead; hashtags alone stay alone then. The
+    number of parts never changes; nothing moves when it would not fit."""
+    if len(chunks) < 2:
+        return
+    tags_only = _only_hashtags(chunks[-1])
+    if not tags_only and len(_words(chunks[-1])) >= _FEWEST_LAST_WORDS:
         return
     total = len(chunks)
     last_start = len(text) - len(chunks[-1])
     before_start = text.rindex(chunks[-2], 0, last_start)
     suffix = f" {total}/{total}"
-    for index in range(bisect_right(cuts.ends, last_start) - 1, -1, -1):
-        end, resume = cuts.ends[index], cuts.resumes[index]
-        if end <= before_start:
-            return
-        if resume >= last_start or cuts.kinds[index] < Kind.SENTENCE:
-            continue
-        if not rules.fits(text[resume:] + suffix):
-            return  # moving more only makes the last part longer
-        chunks[-2:] = [text[before_start:end], text[resume:]]
+    first = bisect_right(cuts.ends, before_start)  # the cuts strictly inside the part before
+    last = bisect_left(cuts.resumes, last_start, first) - 1
+    if last < first:
         return
+    # how far back the cut may move: fitting only gets harder the more text the last part takes
+    reach = _last_true(last - first + 1, lambda back: rules.fits(text[cuts.resumes[last - back] :] + suffix))
+    if reach < 0:
+        return
+    earliest = last - reach
+    for index in range(last, earliest - 1, -1):
+        if cuts.kinds[index] >= Kind.SENTENCE:
+            chunks[-2:] = [text[before_start : cuts.ends[index]], text[cuts.resumes[index] :]]
+            return
+    if tags_only:
+        return
+    middle = (before_start + len(text)) // 2
+    index = min(range(earliest, last + 1), key=lambda i: abs(cuts.ends[i] - middle))
+    chunks[-2:] = [text[before_start : cuts.ends[index]], text[cuts.resumes[index] :]]
 
 
-def _greedy_chunks(text: str, cuts: CutTable, rules: LengthRules, total: int) -> tuple[list[str], set[int]]:
-    """Fill each part as far as it goes, numbered ``i/total``; also the indices of parts that cannot fit."""
+@dataclass
+class _Chunks:
+    """The chunks of one chunking, and the indices of those that cannot fit (``oversized``). ``consumed`` is
+    how much of the text they hold, ``complete`` whether they hold all of it (not stopped after enough parts),
+    ``reliable`` how many of the first chunks the end of the text did not decide (a prefix of a longer text
+    chunks the same up to there)."""
+
+    chunks: list[str]
+    oversized: set[int]
+    consumed: int
+    complete: bool
+    reliable: int
+
+
+def _greedy_chunks(
+    text: str, cuts: CutTable, rules: LengthRules, total: int, *, stop_after: int | None = None
+) -> _Chunks:
+    """Fill each part as far as it goes, numbered ``i/total``; stop past ``stop_after`` parts."""
     chunks: list[str] = []
     oversized: set[int] = set()
+    reliable: int | None = None
     reach = rules.slice_reach(text)
     ends, count = cuts.ends, len(cuts)
     start, first = 0, 0
     while start < len(text):
+        if stop_after is not None and len(chunks) > stop_after:
+            return _Chunks(chunks, oversized, start, False, len(chunks) if reliable is None else reliable)
         while first < count and ends[first] <= start:
             first += 1
         suffix = f" {len(chunks) + 1}/{total}"
         part = _Part(text, start, suffix, rules, reach(start, suffix))
         available = count - first
         found = part.last_fitting(ends, first)
+        if found == available - 1 and reliable is None:
+            reliable = len(chunks)  # a longer text could have a later cut that fits
         if found == available - 1 and part.fits_up_to(len(text)):
             chunks.append(text[start:])
             break
@@ -227,7 +334,7 @@ def _greedy_chunks(text: str, cuts: CutTable, rules: LengthRules, total: int) ->
             chosen = _strongest(cuts, first, first + found, start)
         chunks.append(text[start : ends[chosen]])
         start = cuts.resumes[chosen]
-    return chunks, oversized
+    return _Chunks(chunks, oversized, len(text), True, len(chunks) if reliable is None else reliable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,16 @@ from jinja2.exceptions import (
 )
 
 from scheduler.errors import TemplateError
+from scheduler.render.budget import RenderBudgetExceeded, TooLarge
 from scheduler.render.filters import FILTERS
+
+_BUDGET_HINTS = {
+    "time": "a loop runs too long (nested for loops, a big range()): loop over less; if the template truly "
+    "needs longer, raise timeout in the [render] table of config/tagcast.toml",
+    "output": "a loop or a repetition prints too much text: print less; if the post truly needs more, raise "
+    "max_output in the [render] table of config/tagcast.toml",
+    "text": "the template builds too much text along the way (a ~, + or filter inside a loop): build less",
+}
 
 
 def explain(
@@ -44,6 +53,15 @@ def explain(
         return TemplateError(where[0], f"template {exc.name!r} not found", line=where[1], hint=available)
     file, line = where or (template, None)
     names = ", ".join(sorted(variables)) or "none"
+    if isinstance(exc, RenderBudgetExceeded):
+        return TemplateError(file, str(exc), line=line, hint=_BUDGET_HINTS[exc.kind])
+    if isinstance(exc, TooLarge):
+        return TemplateError(
+            file,
+            f"refused by the sandbox: {exc}",
+            line=line,
+            hint="a post is a few thousand characters at most: use a smaller width, count or repetition",
+        )
     if isinstance(exc, SecurityError):
         return TemplateError(
             file,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import regex
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, nodes
 
 from scheduler.errors import TemplateError
+from scheduler.render.budget import Clock, RenderBudget, RenderCancelled, RenderLimits, charging
 from scheduler.render.diagnostics import explain
 from scheduler.render.filters import FILTERS
 from scheduler.render.sandbox import TemplateSandbox
@@ -41,7 +44,17 @@ class TemplateRenderer:
                                                              channel="masto", network="mastodon", limit=500))
     """
 
-    def __init__(self, template_dir: Path | None) -> None:
+    def __init__(
+        self,
+        template_dir: Path | None,
+        *,
+        limits: RenderLimits | None = None,
+        clock: Clock = time.monotonic,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.limits = limits or RenderLimits()
+        self._clock = clock
+        self._stop = stop
         folders = (template_dir, BUILTIN_TEMPLATES)
         self._roots = [os.fspath(folder) for folder in folders if folder is not None]
         self._loader = ChoiceLoader([FileSystemLoader(root) for root in self._roots])
@@ -57,6 +70,7 @@ class TemplateRenderer:
             extensions=["jinja2.ext.loopcontrols"],
         )
         self._env.filters.update(FILTERS)
+        self._env.guard_filters()
         self._found: set[str] = set()
 
     def names(self) -> list[str]:
@@ -101,11 +115,31 @@ class TemplateRenderer:
                     )
                 pending.append(referenced)
 
-    def render(self, name: str, context: Mapping[str, Any]) -> str:
-        """``name`` rendered with ``context``, stripped, with runs of blank lines collapsed to one."""
+    def article_deadline(self) -> float:
+        """When the posts of an article that starts rendering now must all be rendered by
+        (``render.article_timeout``), on this renderer's clock."""
+        return self._clock() + self.limits.article_timeout
+
+    def budget(self, *, article_deadline: float | None = None) -> RenderBudget:
+        """A fresh budget for one post (every render fitting needs), starting now."""
+        return RenderBudget(
+            self.limits, clock=self._clock, stop=self._stop, article_deadline=article_deadline
+        )
+
+    def render(self, name: str, context: Mapping[str, Any], *, budget: RenderBudget | None = None) -> str:
+        """``name`` rendered with ``context``, stripped, with runs of blank lines collapsed to one.
+
+        The render is charged to ``budget`` (a fresh one when None): out of time, output or text, it is a
+        :class:`~scheduler.errors.TemplateError` saying so; stopped from outside, :class:`RenderCancelled`.
+        """
         variables = dict(context)
+        budget = budget or self.budget()
+        budget.begin(_text_size(variables))
         try:
-            text = self._env.get_template(name).render(variables)
+            with charging(budget):
+                text = self._env.get_template(name).render(variables)
+        except RenderCancelled:
+            raise
         except Exception as exc:
             raise self._explain(exc, name, variables) from exc
         return _BLANK_LINES.sub("\n\n", text).strip()
@@ -129,6 +163,13 @@ class TemplateRenderer:
 
     def _explain(self, exc: Exception, name: str, variables: Mapping[str, Any]) -> TemplateError:
         return explain(exc, template=name, roots=self._roots, variables=variables, templates=self.names)
+
+
+def _text_size(variables: Mapping[str, Any]) -> int:
+    """Characters in the strings a template is given (its own and ``extra``'s): the article's text."""
+    extra = variables.get("extra")
+    values = [*variables.values(), *(extra.values() if isinstance(extra, Mapping) else ())]
+    return sum(len(value) for value in values if isinstance(value, str))
 
 
 def resolve_template_name(renderer: TemplateRenderer, *, explicit: str | None, network: str) -> str:

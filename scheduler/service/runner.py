@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import os
 import secrets
 import signal
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,8 +39,9 @@ import httpx
 
 from scheduler.config.loader import Workspace, load_workspace
 from scheduler.errors import UserError
-from scheduler.ingest import IngestReport, ingest
+from scheduler.ingest import IngestReport, compose_articles, ingest
 from scheduler.pipeline import Pipeline
+from scheduler.render.budget import RenderCancelled
 from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
 from scheduler.service.endpoint import Address
@@ -109,9 +112,10 @@ class Service:
         self.store = store
         self.worker_id = worker_id or new_worker_id()
         self.now = clock
-        self.monitor = Monitor(workspace, store, worker_id=self.worker_id, http=http)
+        self.monitor = Monitor(workspace, store, worker_id=self.worker_id, http=http, clock=clock)
         self._once_mode = False
-        self.pipeline = Pipeline(workspace)
+        self._render_stop = threading.Event()
+        self.pipeline = Pipeline(workspace, stop=self._render_stop)
         self.calls = StoreCalls()
         self.registry = WorkerRegistry(store, self.calls, self.worker_id, clock=clock)
         self._stop = asyncio.Event()
@@ -126,6 +130,7 @@ class Service:
 
     async def run(self, *, once: bool, exit_after_start: bool = False) -> int:
         self._stop = asyncio.Event()
+        self._render_stop.clear()
         service = self.workspace.settings.service
         http = httpx.AsyncClient(timeout=service.request_timeout.total_seconds())
         self._dispatcher = Dispatcher(
@@ -150,6 +155,7 @@ class Service:
                 raise work.exception()  # type: ignore[misc]
             return 0
         finally:
+            self._render_stop.set()
             self._remove_signals()
             if self._clock is not None:
                 await self._clock.shutdown()
@@ -336,11 +342,29 @@ class Service:
         )
 
     async def _ingest(self, paths: Sequence[Path], *, full: bool) -> None:
-        """Queue new and edited articles (``full``: every article of posts/, after start or a reload)."""
+        """Queue new and edited articles (``full``: every article of posts/, after start or a reload).
+
+        Articles are read and rendered on a thread of their own (each post within its render budget), and
+        only then queued on the store thread, so a slow template never holds up delivery; a stop request
+        ends the rendering at once.
+        """
         if not paths:
             return
+        pipeline = self.pipeline
+        log.info("reading %d article file(s) of posts/", len(paths))
+        try:
+            prepared = await asyncio.to_thread(compose_articles, pipeline, list(paths))
+        except RenderCancelled:
+            log.info("stopping: reading posts/ interrupted; it is done again at the next start")
+            return
         report = await self.calls(
-            ingest, self.workspace, self.store, list(paths), now=self.now(), pipeline=self.pipeline
+            ingest,
+            self.workspace,
+            self.store,
+            list(paths),
+            now=self.now(),
+            pipeline=pipeline,
+            prepared=prepared,
         )
         self._log_ingest(report, full=full)
         if self._clock is not None:
@@ -356,7 +380,7 @@ class Service:
             delivery = item.delivery
             ident = f"{delivery.id} " if delivery is not None else ""
             detail = f": {item.detail}" if item.detail else ""
-            if item.post.problems or item.outcome.value in ("in-flight", "already-sent"):
+            if item.post.problems or item.outcome.value in ("in-flight", "already-sent", "duplicate"):
                 level = logging.WARNING
             elif not item.post.active:
                 level = logging.DEBUG
@@ -380,12 +404,15 @@ class Service:
             )
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
         log.info("%s posts/: %s", "ingested" if full else "re-ingested edits in", counts)
+        held_back = report.held_back_note()
+        if held_back:
+            log.warning("%s", held_back, extra={"event": "ingest.held_back"})
 
     async def reload(self) -> bool:
         """Load and validate the config again; swap it in when valid (True), else keep the running one."""
         try:
             workspace = await asyncio.to_thread(load_workspace, self.workspace.config_path)
-            pipeline = await asyncio.to_thread(Pipeline, workspace)
+            pipeline = await asyncio.to_thread(functools.partial(Pipeline, workspace, stop=self._render_stop))
         except UserError as exc:
             log.error(
                 "config reload refused; the running config stays in force:\n%s",
@@ -428,6 +455,7 @@ class Service:
         if not self._stop.is_set():
             log.info("stop requested")
         self._stop.set()
+        self._render_stop.set()
 
     def request_reload(self) -> None:
         """What SIGHUP does: reload the config at the next look (now)."""

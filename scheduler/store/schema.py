@@ -85,6 +85,8 @@ deliveries = Table(
     Column("lease_until", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # schema version 3: the article's identity (scheduler.identity), whatever its file is called
+    Column("identity", String(1100), nullable=False, server_default=""),
 )
 Index("ix_deliveries_state_scheduled", deliveries.c.state, deliveries.c.scheduled_at, deliveries.c.id)
 Index(
@@ -96,12 +98,9 @@ Index(
 )
 Index("ix_deliveries_scheduled", deliveries.c.scheduled_at, deliveries.c.id)
 Index("ix_deliveries_due", deliveries.c.due_at, deliveries.c.channel)
-Index(
-    "ix_deliveries_source_channel",
-    deliveries.c.source,
-    deliveries.c.channel,
-    deliveries.c.generation,
-    unique=True,
+# unique up to schema version 2; since version 3 a file may hold another article than its deliveries name
+SOURCE_INDEX = Index(
+    "ix_deliveries_source_channel", deliveries.c.source, deliveries.c.channel, deliveries.c.generation
 )
 
 transitions = Table(
@@ -160,3 +159,23 @@ periodic_runs = Table(
 )
 
 VERSION_2_TABLES = (workers, periodic_runs)
+
+# --- schema version 3: deliveries.identity, and facts about the outbox itself ------------------------------
+
+IDENTITY_INDEX = Index(
+    "ix_deliveries_identity_channel",
+    deliveries.c.identity,
+    deliveries.c.channel,
+    deliveries.c.generation,
+    unique=True,
+)
+
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""``epoch``: when the outbox first took in articles (ISO 8601, UTC); see :mod:`scheduler.ingest`."""
+
+VERSION_3_TABLES = (store_meta,)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from scheduler.cli.app import app
-from tests.conftest import REPO, WriteWorkspace
+from tests.conftest import REPO, SHARED, WriteWorkspace
 
 CONFIG = """\
 [channels.file]
@@ -51,7 +51,8 @@ def test_preview_json_follows_the_contract(make_workspace: WriteWorkspace) -> No
     root = make_workspace(CONFIG, POSTS)
     code, out, err = run("preview", "--json", "--config", str(root), "--now", "2026-06-01T08:00:00+00:00")
     assert code == 0
-    posts = json.loads(out)
+    entries = json.loads(out)
+    posts = [entry for entry in entries if entry["channel"] is not None]
     assert {(p["source"], p["channel"]) for p in posts} == {("posts/ok.md", "file"), ("posts/ok.md", "x")}
     for post in posts:
         assert set(post) >= CONTRACT_FIELDS
@@ -62,6 +63,39 @@ def test_preview_json_follows_the_contract(make_workspace: WriteWorkspace) -> No
     assert x_post["limit"] == 280
     assert x_post["parts"][0].startswith("Fine")
     assert "posts/broken.json:2: invalid JSON" in err, "the broken article is reported with file and line"
+    (broken,) = [entry for entry in entries if entry["channel"] is None]
+    assert set(broken) == set(posts[0]), "an unreadable article has every key a post has"
+    assert broken["source"] == "posts/broken.json"
+    assert broken["problems"] == [
+        'posts/broken.json:2: invalid JSON: Expecting value (column 1); remove the comma just before "]" '
+        'or "}", or add the missing value'
+    ]
+    assert (broken["parts"], broken["lengths"], broken["active"]) == ([], [], False)
+    assert broken["network"] is broken["limit"] is broken["scheduled_at"] is None
+
+
+def test_preview_never_says_all_valid_when_an_article_cannot_be_read(make_workspace: WriteWorkspace) -> None:
+    root = make_workspace(CONFIG, POSTS)
+    code, out, err = run("preview", "--config", str(root), "--now", "2026-06-01T08:00:00+00:00")
+    assert code == 0
+    assert "all valid" not in out
+    assert out.splitlines()[-1] == (
+        "2 post(s) from 1 article(s), 1 article(s) could not be read (see stderr)"
+    )
+    assert "article error: posts/broken.json:2: invalid JSON" in err
+    (root / "posts" / "broken.json").unlink()
+    code, out, _ = run("preview", "--config", str(root), "--now", "2026-06-01T08:00:00+00:00")
+    assert out.splitlines()[-1] == "2 post(s) from 1 article(s), all valid"
+
+
+def test_check_json_lists_the_unreadable_articles_it_fails_for(make_workspace: WriteWorkspace) -> None:
+    root = make_workspace(CONFIG, POSTS)
+    code, out, _ = run("check", "--json", "--config", str(root))
+    assert code == 1
+    entries = json.loads(out)
+    assert [(entry["source"], entry["channel"]) for entry in entries] == [("posts/broken.json", None)]
+    assert set(entries[0]) >= CONTRACT_FIELDS
+    assert entries[0]["problems"][0].startswith("posts/broken.json:2: invalid JSON")
 
 
 def test_preview_for_people_shows_text_length_rule_and_slot(make_workspace: WriteWorkspace) -> None:
@@ -130,3 +164,38 @@ def test_python_dash_m_and_help_do_not_import_heavy_modules(tmp_path: Path) -> N
     )
     assert "preview" in done.stdout
     assert "HEAVY []" in done.stdout
+
+
+def test_a_thread_longer_than_the_channels_max_parts_fails_the_check(make_workspace: WriteWorkspace) -> None:
+    config = '[channels.bsky]\nnetwork = "bluesky"\nhandle = "a.test"\nthread = true\nmax_parts = 3\n'
+    sentence = "Small boats crossed the channel again and again to bring the soldiers home. "
+    root = make_workspace(
+        '[defaults]\nchannels = ["bsky"]\n\n' + config,
+        {"long.md": "---\ntitle: Long\n---\n" + sentence * 20},
+    )
+    code, out, _ = run("check", "--json", "--config", str(root))
+    assert code == 1
+    (post,) = json.loads(out)
+    assert len(post["parts"]) == 3
+    assert post["problems"] == [
+        "the thread needs about 7 parts; the channel allows max_parts = 3: "
+        "shorten the article or raise max_parts"
+    ]
+    (root / "config" / "tagcast.toml").write_text(
+        '[defaults]\nchannels = ["bsky"]\n\n' + config.replace("max_parts = 3", "max_parts = 7")
+    )
+    code, out, _ = run("check", "--config", str(root))
+    assert code == 0, out
+
+
+def test_the_file_channel_keeps_the_explore_line_of_a_plain_text_article(
+    make_workspace: WriteWorkspace,
+) -> None:
+    sample = (SHARED / "samples" / "article-plain-text.txt").read_text(encoding="utf-8")
+    root = make_workspace('[channels.file]\nnetwork = "file"\n', {"stalin.txt": sample})
+    code, out, err = run("preview", "--json", "--config", str(root))
+    assert code == 0, err
+    (post,) = json.loads(out)
+    lines = post["parts"][0].splitlines()
+    assert "Explore the Life Moments of Joseph Stalin" in lines
+    assert "Reference: Battles of Khalkhin Gol" in lines

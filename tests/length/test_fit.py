@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from scheduler.length import Fitted, find_urls, fit, rules_for, twitter_weighted_length
+from scheduler.length import Fitted, LengthRules, find_urls, fit, rules_for, twitter_weighted_length
 from scheduler.length.cuts import Kind, find_cuts
 
 LINK = "https://example.com/articles/2024/08/the-battle-of-khalkhin-gol-and-what-it-changed-for-the-war"
@@ -207,3 +209,125 @@ def test_a_threads_hashtags_keep_the_last_sentence_company_when_it_fits(
     result = fit(lambda text: f"{text}\n\n{tags}", body, rules_for("bluesky", limit=60), thread=True)
     assert result.parts == parts
     assert not result.problems
+
+
+LONE_WORD = (
+    "Hundreds of small boats left the English coast that week and every one of them took the long and "
+    "dangerous way across the channel."
+)
+
+
+@pytest.mark.parametrize(
+    ("limit", "body", "parts"),
+    [
+        (  # a greedy split would leave "channel. 2/2": the cut moves back to share the words evenly
+            127,
+            LONE_WORD,
+            [
+                "Hundreds of small boats left the English coast that week and every 1/2",
+                "one of them took the long and dangerous way across the channel. 2/2",
+            ],
+        ),
+        (  # ... and "channel. 3/3" here
+            64,
+            LONE_WORD,
+            [
+                "Hundreds of small boats left the English coast that week and 1/3",
+                "every one of them took the long and 2/3",
+                "dangerous way across the channel. 3/3",
+            ],
+        ),
+        (  # with a sentence that fits, the last part takes the whole last sentence
+            160,
+            "The little ships sailed at dawn. " + LONE_WORD,
+            ["The little ships sailed at dawn. 1/2", LONE_WORD + " 2/2"],
+        ),
+    ],
+)
+def test_the_last_part_of_a_thread_is_never_a_lone_word(limit: int, body: str, parts: list[str]) -> None:
+    rules = rules_for("bluesky", limit=limit)
+    result = fit(lambda text: text, body, rules, thread=True)
+    assert result.parts == parts
+    assert not result.problems
+
+
+def test_a_last_word_that_cannot_take_more_stays() -> None:
+    # the part before is one long word: no cut can move
+    rules = rules_for("bluesky", limit=40)
+    result = fit(lambda text: text, "Supercalifragilisticexpialidociously-long word.", rules, thread=True)
+    assert result.parts == ["Supercalifragilisticexpialidociously-long 1/2", "word. 2/2"]
+
+
+def test_a_thread_longer_than_max_parts_is_a_problem_with_its_first_parts() -> None:
+    rules = rules_for("bluesky")
+    body = " ".join(SENTENCES * 40)  # about 13,000 characters: 50-odd parts of 300
+    unbounded = fit(render, body, rules, thread=True)
+    bounded = fit(render, body, rules, thread=True, max_parts=25)
+    needed = len(unbounded.parts)
+    assert needed > 40
+    assert len(bounded.parts) == 25
+    assert bounded.problems[0] == (
+        f"the thread needs about {needed} parts; the channel allows max_parts = 25: "
+        "shorten the article or raise max_parts"
+    )
+    assert bounded.problems[1:] == []
+    assert [part.rsplit(" ", 1)[1] for part in bounded.parts] == [f"{n}/{needed}" for n in range(1, 26)]
+    assert all(rules.fits(part) for part in bounded.parts)
+    within = fit(render, body, rules, thread=True, max_parts=needed)
+    assert within == unbounded
+
+
+def test_a_five_megabyte_article_costs_what_its_first_parts_cost() -> None:
+    """Splitting stops after ``max_parts`` parts and one more: the rest of the article is never cut."""
+
+    class CountingRules(LengthRules):
+        calls = 0
+
+        def slice_reach(self, text: str) -> Callable[[int, str], int | None]:
+            return lambda start, suffix: None
+
+        def fits(self, text: str) -> bool:
+            CountingRules.calls += 1
+            return super().fits(text)
+
+    base = rules_for("mastodon")
+    rules = CountingRules(base.network, base.limit, base.unit)
+    calls = []
+    for size in (100_000, 5_000_000):
+        body = (" ".join(SENTENCES) + " ") * (size // 320)
+        CountingRules.calls = 0
+        result = fit(render, body, rules, thread=True, max_parts=25)
+        calls.append(CountingRules.calls)
+        assert len(result.parts) == 25
+        assert result.problems[0].startswith("the thread needs about ")
+        needed = int(result.problems[0].split()[4].replace(",", ""))
+        assert abs(needed - len(body) / 470) < len(body) / 470 / 5  # a fair estimate: ~470 characters a part
+    assert calls[0] == calls[1]
+
+
+@pytest.mark.parametrize("network", ["bluesky", "mastodon", "telegram"])
+def test_a_long_thread_within_max_parts_is_split_as_without_a_bound(network: str) -> None:
+    rules = rules_for(network)
+    body = "\n\n".join(" ".join(SENTENCES[i % 4 :] + SENTENCES[: i % 4]) for i in range(300))
+    assert len(body) > 90_000  # more than the first region: the bounded split looks further, in steps
+    unbounded = fit(render, body, rules, thread=True)
+    assert not unbounded.problems
+    assert fit(render, body, rules, thread=True, max_parts=len(unbounded.parts)) == unbounded
+    over = fit(render, body, rules, thread=True, max_parts=len(unbounded.parts) - 1)
+    assert len(over.parts) == len(unbounded.parts) - 1
+    assert over.problems[0].startswith(f"the thread needs {len(unbounded.parts)} parts;")
+
+
+def test_the_parts_of_a_thread_over_max_parts_are_cut_for_their_own_numbers() -> None:
+    # 9 parts numbered "i/1" fill a part; numbered "i/10" they would be one character too long
+    rules = rules_for("bluesky", limit=36)
+    words = (
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau"
+    )
+    body = " ".join([words] * 3)
+    assert len(fit(lambda text: text, body, rules, thread=True).parts) == 10
+    bounded = fit(lambda text: text, body, rules, thread=True, max_parts=9)
+    assert bounded.problems == [
+        "the thread needs 10 parts; the channel allows max_parts = 9: shorten the article or raise max_parts"
+    ]
+    assert all(rules.fits(part) and part.endswith(f" {n}/10") for n, part in enumerate(bounded.parts, 1))

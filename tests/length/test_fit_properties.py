@@ -136,3 +136,25 @@ def test_thread_parts_fit_and_rebuild_the_text(body: str, rules: LengthRules) ->
     for chunk in chunks:
         assert detected(chunk) <= detected(full)
     assert " ".join(chunks).split() == full.split() or "。" in full or "！" in full or "？" in full
+
+
+@PROPERTY_SETTINGS
+@given(body=bodies(), rules=st.sampled_from(RULES), fewer=st.integers(1, 3))
+def test_max_parts_bounds_a_thread_and_changes_nothing_within_it(
+    body: str, rules: LengthRules, fewer: int
+) -> None:
+    def render(text: str) -> str:
+        return f"Title\n\n{text}\n\n{TAIL}"
+
+    unbounded = fit(render, body, rules, thread=True)
+    needed = len(unbounded.parts)
+    assert fit(render, body, rules, thread=True, max_parts=needed) == unbounded
+    if needed - fewer >= 1:
+        bounded = fit(render, body, rules, thread=True, max_parts=needed - fewer)
+        assert len(bounded.parts) == needed - fewer
+        assert bounded.problems[0].endswith(
+            f"the channel allows max_parts = {needed - fewer}: shorten the article or raise max_parts"
+        )
+        if not unbounded.problems:  # every part shown fits with its own number
+            assert len(bounded.problems) == 1
+            assert all(rules.fits(part) for part in bounded.parts)

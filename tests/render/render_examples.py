@@ -43,7 +43,7 @@ def khalkhin_gol() -> Article:
             "MilitaryHistory",
         ),
         reference="Battles of Khalkhin Gol",
-        explore="Explore the Life Moments of Joseph Stalin",
+        explore="Joseph Stalin",
         published=datetime(2024, 5, 11, 9, 30, tzinfo=UTC),
     )
 
