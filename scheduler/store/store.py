@@ -9,6 +9,7 @@ from types import TracebackType
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from scheduler.store.calendar_ops import CalendarMixin
 from scheduler.store.cluster_ops import ClusterMixin
 from scheduler.store.dialect import create_store_engine, writer
 from scheduler.store.dispatch_ops import DispatchMixin
@@ -18,7 +19,7 @@ from scheduler.store.migrations import migrate
 from scheduler.store.operator_ops import ListingMixin, OperatorMixin
 
 
-class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin):
+class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin, CalendarMixin):
     """The durable outbox of deliveries, their transitions and channel pauses::
 
         with Store.open(settings.store.url, root=workspace.root) as store:
