@@ -140,8 +140,8 @@ def test_send_now_and_reschedule_move_the_slot_through_the_store(client: Client,
 
 
 def test_retry_plans_a_failed_delivery_again_now(client: Client, store: Store) -> None:
-    delivery = store.list()[0]
-    store.claim_due(delivery.scheduled_at, worker="w", lease=timedelta(minutes=5), limit=1)
+    first_slot = store.list()[0].scheduled_at
+    [delivery] = store.claim_due(first_slot, worker="w", lease=timedelta(minutes=5), limit=1)
     store.mark_failed(delivery.id, reason="401 Unauthorized", now=delivery.scheduled_at)
     page = client.get(f"/deliveries/{delivery.id}").text
     assert "401 Unauthorized" in page
