@@ -96,7 +96,7 @@ def snippet(text: str, length: int = SNIPPET_LENGTH) -> str:
 
 
 def lay_out(week: Week, entries: list[CalendarEntry], zone: tzinfo, today: date) -> list[Day]:
-    """The seven days of ``week``, each with its deliveries (in ``zone``) by time."""
+    """The seven days of ``week``, each with its deliveries (in ``zone``) by time, then channel."""
     days = {day: Day(day, day == today) for day in week.days}
     for entry in entries:
         local = entry.scheduled_at.astimezone(zone)
@@ -113,4 +113,6 @@ def lay_out(week: Week, entries: list[CalendarEntry], zone: tzinfo, today: date)
                 snippet=snippet(entry.first_part),
             )
         )
+    for day in days.values():
+        day.entries.sort(key=lambda entry: (entry.time, entry.channel))
     return list(days.values())

@@ -75,7 +75,9 @@ class Guard:
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("content-security-policy", self.policy)
                 headers["x-content-type-options"] = "nosniff"
-                headers["referrer-policy"] = "no-referrer"
+                headers["referrer-policy"] = (
+                    "same-origin"  # "no-referrer" would make a form post say Origin: null
+                )
                 headers["x-frame-options"] = "DENY"
                 headers["cache-control"] = "no-store"
             await send(message)

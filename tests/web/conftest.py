@@ -20,6 +20,7 @@ from scheduler.web.app import create_app
 NOW = datetime(2027, 1, 11, 7, 0, tzinfo=UTC)  # Monday 2027-W02, 08:00 in Berlin
 """The dashboard's clock: the next slots are 09:00 and 18:00 Berlin time, from Monday 11 January 2027."""
 BASE = "http://127.0.0.1:8464"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = """\
 version = 1

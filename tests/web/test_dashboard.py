@@ -165,7 +165,7 @@ def test_every_response_forbids_scripts_framing_and_outside_requests(client: Cli
     assert "default-src 'none'" in policy and "script-src" not in policy
     assert "form-action 'self'" in policy and "frame-ancestors 'none'" in policy
     assert headers["x-frame-options"] == "DENY"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"
 
 
 def test_on_loopback_only_loopback_host_names_are_served(app: Starlette) -> None:
