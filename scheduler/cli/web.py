@@ -67,6 +67,7 @@ def web(
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host.strip("[]"), port))
+        listener.listen(2048)  # from here a browser's connection waits until uvicorn accepts it
     except OSError as exc:
         listener.close()
         raise fail(

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import html
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
 from conftest import POSTS, write_workspace
 from typer.testing import CliRunner
 
@@ -27,7 +35,7 @@ def test_preview_html_writes_one_page_with_a_card_per_post_that_loads_nothing(tm
     root = write_workspace(tmp_path / "ws")
     out = tmp_path / "preview.html"
     code, stdout, _ = run(root, "preview", "--now", "2027-01-11T08:00:00+01:00", "--html", str(out))
-    assert code == 0
+    assert code == 130  # Ctrl-C, as every command exits on it
     assert stdout.strip() == f"wrote {out}: 6 posts from 2 articles, all valid"
     page = out.read_text(encoding="utf-8")
     assert page.count('<article class="card') == 6
@@ -53,7 +61,7 @@ def test_unreadable_articles_and_posts_over_the_limit_are_problem_cards(tmp_path
     root = write_workspace(tmp_path / "ws", {**POSTS, "broken.md": BROKEN, "long.md": LONG})
     out = tmp_path / "preview.html"
     code, stdout, stderr = run(root, "preview", "--html", str(out))
-    assert code == 0
+    assert code == 130  # Ctrl-C, as every command exits on it
     assert "1 article could not be read" in stdout
     page = out.read_text(encoding="utf-8")
     card = page[page.index("posts/broken.md") - 2000 : page.index("posts/broken.md") + 2000]
@@ -108,3 +116,57 @@ def test_anchors_follow_each_networks_own_detection() -> None:
     assert [s.kind for s in segments("#History https://a.org", "discord") if s.href] == ["link"]
     for network in ("bluesky", "mastodon", "x", "discord", "file"):
         assert "".join(s.text for s in segments(text, network)) == text
+
+
+def test_preview_html_as_the_readme_shows_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_workspace(tmp_path / "ws")
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(app, ["preview", "--html", "preview.html"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("wrote preview.html: 6 posts from 2 articles")
+    assert (root / "preview.html").read_text(encoding="utf-8").count('<article class="card') == 6
+
+
+def serve(root: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """Run ``tagcast web ARGS`` in ``root`` until the test is done; yield its address and first line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "web", *args],
+        cwd=root,
+        env={**os.environ, **(env or {})},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # printed once the port is bound
+        match = re.search(r"http://[^:]+:(\d+)/", line)
+        assert match, line + process.stderr.read()
+        yield f"http://127.0.0.1:{match[1]}", line
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=60)
+        if process.stderr is not None:
+            process.stderr.close()
+    assert code == 130  # Ctrl-C, as every command exits on it
+
+
+def get(url: str, **kwargs: Any) -> httpx.Response:
+    return httpx.get(url, trust_env=False, **kwargs)
+
+
+def test_web_serves_the_calendar_on_loopback(tmp_path: Path) -> None:
+    root = write_workspace(tmp_path / "ws")
+    for address, line in serve(root, "--port", "0"):
+        assert line.startswith("tagcast web: http://127.0.0.1:")
+        page = get(address + "/")
+        assert page.status_code == 200 and "Week " in page.text
+
+
+def test_web_with_a_token_serves_any_address_to_those_who_bring_it(tmp_path: Path) -> None:
+    root = write_workspace(tmp_path / "ws")
+    for address, line in serve(
+        root, "--host", "0.0.0.0", "--port", "0", env={"TAGCAST_WEB_TOKEN": "t0ken-xyz"}
+    ):
+        assert "t0ken-xyz" not in line
+        assert get(address + "/").status_code == 401
+        assert get(address + "/", headers={"Authorization": "Bearer t0ken-xyz"}).status_code == 200
