@@ -65,6 +65,45 @@ def console_errors(driver: Any) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
+LOW_CONTRAST = """
+const luminance = (color) => {
+  const [r, g, b] = color.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+    v = Number(v) / 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const background = (element) => {
+  for (; element; element = element.parentElement) {
+    const color = getComputedStyle(element).backgroundColor;
+    const parts = color.match(/[\\d.]+/g);
+    if (parts && (parts.length < 4 || Number(parts[3]) > 0.5)) return color;
+  }
+  return "rgb(255, 255, 255)";
+};
+const low = [];
+for (const element of document.querySelectorAll("h1, h2, h3, p, a, span, dt, dd, li, td, th, button, time")) {
+  if (!element.textContent.trim() || !element.getClientRects().length) continue;
+  const [a, b] = [luminance(getComputedStyle(element).color), luminance(background(element))];
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) low.push(`${element.tagName}.${element.className}: ${ratio.toFixed(2)}`);
+}
+return low;
+"""
+"""Every visible text whose contrast against its background is under WCAG AA's 4.5:1."""
+
+
+def check_accessible(driver: Any) -> None:
+    """Landmarks, one h1, alt text on every image, and AA contrast for every text."""
+    from selenium.webdriver.common.by import By
+
+    for landmark in ("header", "main", "footer"):
+        assert len(driver.find_elements(By.TAG_NAME, landmark)) >= 1, landmark
+    assert len(driver.find_elements(By.TAG_NAME, "h1")) == 1
+    assert all(image.get_attribute("alt") is not None for image in driver.find_elements(By.TAG_NAME, "img"))
+    assert driver.execute_script(LOW_CONTRAST) == []
+
+
 def requested_urls(driver: Any) -> list[str]:
     """Every URL the page asked the network layer for (Chrome's performance log of DevTools events)."""
     urls = []
@@ -113,6 +152,7 @@ def test_the_preview_file_shows_every_post_with_links_and_loads_nothing(driver: 
     assert console_errors(driver) == []
     assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
     assert requested_urls(driver) == [out.as_uri()]
+    check_accessible(driver)
     shoot(driver, "preview-light")
 
     driver.execute_cdp_cmd(
@@ -120,6 +160,7 @@ def test_the_preview_file_shows_every_post_with_links_and_loads_nothing(driver: 
     )
     background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(15, 17, 21)"
+    check_accessible(driver)
     shoot(driver, "preview-dark")
     driver.set_window_size(390, 844)
     width = driver.execute_script("return document.documentElement.scrollWidth")
@@ -154,6 +195,7 @@ def test_the_calendar_and_a_cancel_through_the_browser(driver: Any, served: str,
     assert entries[0].text.startswith("09:00 bsky planned")
     assert driver.find_elements(By.CSS_SELECTOR, 'section.day[data-day="2027-01-12"] li.entry') == []
     assert console_errors(driver) == []
+    check_accessible(driver)
     shoot(driver, "calendar")
 
     delivery_id = entries[0].get_attribute("data-id")
@@ -164,6 +206,7 @@ def test_the_calendar_and_a_cancel_through_the_browser(driver: Any, served: str,
     assert driver.find_element(By.CSS_SELECTOR, "p.flash").text == "Cancelled: it will not be sent."
     assert store.get(delivery_id).state is DeliveryState.CANCELLED
     assert console_errors(driver) == []
+    check_accessible(driver)
     shoot(driver, "delivery-cancelled")
 
     driver.get(served + "/posts")
