@@ -92,7 +92,7 @@ def snippet(text: str, length: int = SNIPPET_LENGTH) -> str:
     if len(flat) <= length:
         return flat
     cut = flat[:length].rsplit(" ", 1)[0] or flat[:length]
-    return cut + "…"
+    return cut.rstrip(".,;:") + "…"
 
 
 def lay_out(week: Week, entries: list[CalendarEntry], zone: tzinfo, today: date) -> list[Day]:

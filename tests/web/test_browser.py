@@ -197,6 +197,10 @@ def test_the_calendar_and_a_cancel_through_the_browser(driver: Any, served: str,
     assert console_errors(driver) == []
     check_accessible(driver)
     shoot(driver, "calendar")
+    driver.set_window_size(390, 844)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+    shoot(driver, "calendar-phone")
+    driver.set_window_size(1280, 1600)
 
     delivery_id = entries[0].get_attribute("data-id")
     entries[0].find_element(By.TAG_NAME, "a").click()

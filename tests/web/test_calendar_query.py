@@ -47,3 +47,4 @@ def test_weeks_are_named_as_iso_8601_names_them_and_start_at_local_midnight() ->
     assert (start.isoformat(), end.isoformat()) == ("2027-03-22T00:00:00+01:00", "2027-03-29T00:00:00+02:00")
     assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=167)
     assert snippet("one  two\nthree " * 20, 20) == "one two three one…"
+    assert snippet("It ends here. And goes on", 14) == "It ends here…"
