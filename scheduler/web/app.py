@@ -87,7 +87,7 @@ def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 def _message(heading: str, error: UserError, status: int) -> HTMLResponse:
-    return _page("message.html", status, heading=heading, message=error.message, hint=error.hint, nav="none")
+    return _page("message.html", status, heading=heading, message=str(error), nav="none")
 
 
 def _dashboard(request: Request) -> Dashboard:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from conftest import NOW, Client
 from starlette.applications import Starlette
@@ -193,3 +194,11 @@ def test_with_a_token_every_request_must_bring_it(workspace: object, store: Stor
     assert client.get("/", headers={"Cookie": "tagcast_token=s3cret-token"}).status_code == 200
     assert client.get("/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
     assert client.get("/", headers={"Cookie": "tagcast_token=other"}).status_code == 401
+
+
+def test_posts_says_why_when_the_workspace_cannot_be_previewed(client: Client, workspace: Path) -> None:
+    (workspace / "config" / "templates" / "post.j2").unlink()
+    response = client.get("/posts")
+    assert response.status_code == 422
+    assert "The posts cannot be previewed" in response.text
+    assert "post.j2" in response.text
