@@ -10,6 +10,7 @@ Store and pipeline calls are blocking; they run in Starlette's thread pool.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Callable
@@ -107,11 +108,15 @@ async def calendar(request: Request) -> Response:
     except ValueError:
         return _message("No such page", UserError("offset must be a whole number"), 400)
     week = week or Week.containing(today)
+    channel = request.query_params.get("channel") or None
     start, end = week.bounds(zone)
     entries, total = await run_in_threadpool(
-        board.store.between, start, end, limit=PAGE_SIZE, offset=max(offset, 0)
+        functools.partial(board.store.between, channel=channel, limit=PAGE_SIZE, offset=max(offset, 0)),
+        start,
+        end,
     )
     more = offset + len(entries) < total
+    only = f"&channel={quote(channel)}" if channel else ""
     return _page(
         "calendar.html",
         nav="calendar",
@@ -124,7 +129,10 @@ async def calendar(request: Request) -> Response:
         shown=len(entries),
         offset=offset,
         page_size=PAGE_SIZE,
-        more_href=f"/?week={week.name}&offset={offset + PAGE_SIZE}" if more else None,
+        more_href=f"/?week={week.name}{only}&offset={offset + PAGE_SIZE}" if more else None,
+        channels=sorted(board.workspace.settings.channels),
+        channel=channel,
+        only=only,
     )
 
 

@@ -16,7 +16,7 @@ from scheduler.web.calendar import Week, snippet
 
 def plan(store: Store, statement: Select[Any]) -> str:
     """SQLite's plan for ``statement``, its bound values given as the store binds them."""
-    compiled = statement.compile(store.engine)
+    compiled = statement.compile(store.engine, compile_kwargs={"render_postcompile": True})
     values = compiled.construct_params()
     processors = compiled._bind_processors
     parameters = tuple(
@@ -37,6 +37,17 @@ def test_a_weeks_page_and_count_search_the_scheduled_index_and_never_sort(store:
     )
     assert "TEMP B-TREE" not in page
     assert "COVERING INDEX ix_deliveries_scheduled" in plan(store, count_query(start, end))
+
+
+def test_one_channels_week_seeks_the_channel_index_once_per_state(store: Store) -> None:
+    start, end = Week.parse("2027-W02").bounds(UTC)
+    page = plan(store, range_query(start, end, limit=500, channel="bsky"))
+    index = (
+        "INDEX ix_deliveries_channel_state_scheduled"
+        " (channel=? AND state=? AND scheduled_at>? AND scheduled_at<?)"
+    )
+    assert index in page, page
+    assert index in plan(store, count_query(start, end, "bsky"))
 
 
 def test_weeks_are_named_as_iso_8601_names_them_and_start_at_local_midnight() -> None:

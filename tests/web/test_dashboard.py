@@ -202,3 +202,13 @@ def test_posts_says_why_when_the_workspace_cannot_be_previewed(client: Client, w
     assert response.status_code == 422
     assert "The posts cannot be previewed" in response.text
     assert "post.j2" in response.text
+
+
+def test_the_calendar_of_one_channel(client: Client, store: Store) -> None:
+    page = client.get("/?week=2027-W02&channel=bsky").text
+    ids = [i for day in entries_by_day(page).values() for i in day]
+    assert sorted(ids) == sorted(d.id for d in store.list() if d.channel == "bsky")
+    assert "2 deliveries this week" in page and "Week 2027-W02: bsky" in page
+    assert 'href="/?week=2027-W01&amp;channel=bsky"' in page
+    assert '<a href="/?week=2027-W02&amp;channel=bsky" aria-current="page">bsky</a>' in page
+    assert "0 deliveries this week" in client.get("/?channel=nosuchchannel").text
