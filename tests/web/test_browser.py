@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 import uvicorn
-from conftest import POSTS, REPO_ROOT, write_workspace
 from typer.testing import CliRunner
 
 from scheduler.cli.app import app as cli
 from scheduler.store import DeliveryState, Store
+
+from .conftest import POSTS, REPO_ROOT, write_workspace
 
 pytestmark = pytest.mark.browser
 

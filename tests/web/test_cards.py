@@ -9,12 +9,12 @@ import zlib
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import NOW, Client
-
 from scheduler.adapters.base import Receipt
 from scheduler.store import Store
 from scheduler.web.cards import Card, Image, LinkCard, inline_image
 from scheduler.web.render import environment
+
+from .conftest import NOW, Client
 
 
 def tiny_png() -> bytes:

@@ -6,12 +6,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import NOW, Client
 from starlette.applications import Starlette
 
 from scheduler.config.loader import load_workspace
 from scheduler.store import DeliveryState, Store
 from scheduler.web.app import create_app
+
+from .conftest import NOW, Client
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

@@ -15,11 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import POSTS, write_workspace
 from typer.testing import CliRunner
 
 from scheduler.cli.app import app
 from scheduler.web.entities import segments
+
+from .conftest import POSTS, write_workspace
 
 BROKEN = "---\ntitle: Broken\npublish_at: the day after tomorrow\ntags: [History]\n---\n\nBody.\n"
 LONG = "---\ntitle: " + "Very long title " * 22 + "\ntags: [History]\n---\n\nBody.\n"
