@@ -11,6 +11,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from typer.testing import CliRunner
 from scheduler.cli.app import app as cli
 from scheduler.store import DeliveryState, Store
 
-from .conftest import POSTS, REPO_ROOT, write_workspace
+from .conftest import NOW, POSTS, REPO_ROOT, write_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -189,11 +190,18 @@ def served(app: Any) -> Iterator[str]:
 def test_the_calendar_and_a_cancel_through_the_browser(driver: Any, served: str, store: Store) -> None:
     from selenium.webdriver.common.by import By
 
+    moved = next(d for d in store.list() if d.channel == "masto" and d.source == "posts/bravo.md")
+    store.reschedule(moved.id, datetime(2027, 1, 13, 9, 30, tzinfo=UTC), now=NOW)  # 10:30 in Berlin
+
     driver.get(served + "/")
     monday = driver.find_element(By.CSS_SELECTOR, 'section.day[data-day="2027-01-11"]')
     entries = monday.find_elements(By.CSS_SELECTOR, "li.entry")
-    assert len(entries) == 6
+    assert len(entries) == 5
     assert entries[0].text.startswith("09:00 bsky planned")
+    assert entries[0].find_element(By.CSS_SELECTOR, ".snippet").is_displayed()
+    wednesday = driver.find_elements(By.CSS_SELECTOR, 'section.day[data-day="2027-01-13"] li.entry')
+    assert [entry.get_attribute("data-id") for entry in wednesday] == [moved.id]
+    assert wednesday[0].text.startswith("10:30 masto planned\nBravo story")
     assert driver.find_elements(By.CSS_SELECTOR, 'section.day[data-day="2027-01-12"] li.entry') == []
     assert console_errors(driver) == []
     check_accessible(driver)
