@@ -48,7 +48,8 @@ HtmlOption = Annotated[
     typer.Option(
         "--html",
         metavar="OUT.html",
-        help="Also write every post as a card to this self-contained HTML file (opens with no network).",
+        help="Write every post as a card to this self-contained HTML file (opens with no network), "
+        "instead of showing it here.",
         dir_okay=False,
         show_default=False,
     ),
