@@ -9,9 +9,10 @@ hanging the suite. ``bench/regexes.py`` measures the 10k -> 100k ratio of the sa
 from __future__ import annotations
 
 import pytest
-from hostile.regex_cases import FUNCTIONS, HOSTILE, TROUBLE
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from hostile.regex_cases import FUNCTIONS, HOSTILE, TROUBLE
 
 SIZE = 100_000
 
