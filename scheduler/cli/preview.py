@@ -61,9 +61,12 @@ def run_pipeline(
 ) -> PipelineResult:
     from datetime import UTC
 
+    from scheduler.cli.outbox import require_channel
     from scheduler.pipeline import Pipeline
 
     workspace = open_workspace(config)
+    for channel in channels or ():
+        require_channel(workspace, channel)  # a usage error (exit 2), as in every other command
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
