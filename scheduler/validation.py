@@ -21,6 +21,7 @@ from typing import Any
 from dotenv import dotenv_values
 from pydantic import ValidationError
 
+from scheduler import safe_text
 from scheduler.adapters.registry import known_networks
 from scheduler.checks import reference_problems
 from scheduler.config.atomic import atomic_write_text
@@ -35,6 +36,9 @@ from scheduler.planning import build_schedules
 from scheduler.render import TemplateRenderer, resolve_template_name
 
 _PRUNED = "\x00pruned"
+_PRUNED_MARKS = (_PRUNED, safe_text.shown(_PRUNED))
+"""A rule set aside for a bad value names this channel; a problem naming it (raw, or escaped as messages
+show names) is a consequence, not news."""
 _PROBLEM_KEY = re.compile(r"^([^\s:]+(?: \([^)]*\))?(?:\.[^\s:]+)?): ")
 
 
@@ -105,7 +109,9 @@ def check_config_text(text: str, root: Path, *, shown: str = "config/tagcast.tom
     )
     later += _schedule_problems(settings)
     env = str(env_file) if env_file.is_file() else None
-    problems += [_with_line(p, lines, shown, env) for p in later if _PRUNED not in p]
+    problems += [
+        _with_line(p, lines, shown, env) for p in later if not any(mark in p for mark in _PRUNED_MARKS)
+    ]
     problems += _template_problems(settings, root)
     problems += _secret_file_problems(settings, root, lines, shown)
     return ConfigReport(settings, list(dict.fromkeys(p.replace("\n  hint: ", "; ") for p in problems)))
