@@ -14,13 +14,21 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scheduler.articles.feed import load_feed, looks_like_feed
 from scheduler.articles.jsonfile import load_json
 from scheduler.articles.markdown import load_markdown
 from scheduler.articles.plaintext import load_plaintext
 from scheduler.errors import ArticleError
 from scheduler.models import Article
 
-__all__ = ["ARTICLE_SUFFIXES", "LoadResult", "find_article_files", "load_article_file", "load_articles"]
+__all__ = [
+    "ARTICLE_SUFFIXES",
+    "LoadResult",
+    "find_article_files",
+    "load_article_file",
+    "load_articles",
+    "read_article_file",
+]
 
 _Loader = Callable[..., Article | list[Article]]
 _LOADERS: dict[str, _Loader] = {
@@ -71,20 +79,49 @@ def load_article_file(
     path: Path, *, root: Path, aliases: Mapping[str, str] = {}, blocklist: Iterable[str] = ()
 ) -> list[Article]:
     """The article(s) in one file; raises :class:`ArticleError` naming the file, the line and a fix."""
+    articles, errors = read_article_file(path, root=root, aliases=aliases, blocklist=blocklist)
+    if errors:
+        raise errors[0]
+    return articles
+
+
+def read_article_file(
+    path: Path, *, root: Path, aliases: Mapping[str, str] = {}, blocklist: Iterable[str] = ()
+) -> tuple[list[Article], list[ArticleError]]:
+    """The article(s) in one file and the errors: one for a file that cannot be read, or one per bad entry
+    of a feed (an RSS, Atom or JSON Feed file, recognised by its content whatever its name)."""
     source = source_name(path, root)
     loader = _LOADERS.get(path.suffix.lower())
-    if loader is None:
-        raise ArticleError(
-            source,
-            f"unknown article format {path.suffix or '(no ending)'!r}",
-            hint="name article files " + ", ".join(f"*{suffix}" for suffix in sorted(ARTICLE_SUFFIXES)),
-        )
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ArticleError(
+        unreadable = ArticleError(
             source, f"cannot read the file: {exc.strerror}", hint="check the path and permissions"
-        ) from None
+        )
+        return [], [unreadable]
+    if looks_like_feed(data):
+        try:
+            return load_feed(data, source=source, aliases=aliases, blocklist=blocklist)
+        except ArticleError as error:
+            return [], [error]
+    if loader is None:
+        unknown = ArticleError(
+            source,
+            f"unknown article format {path.suffix or '(no ending)'!r}",
+            hint="name article files "
+            + ", ".join(f"*{suffix}" for suffix in sorted(ARTICLE_SUFFIXES))
+            + ", or give an RSS, Atom or JSON Feed file",
+        )
+        return [], [unknown]
+    try:
+        return _decode_and_load(data, loader, source, aliases, blocklist), []
+    except ArticleError as error:
+        return [], [error]
+
+
+def _decode_and_load(
+    data: bytes, loader: _Loader, source: str, aliases: Mapping[str, str], blocklist: Iterable[str]
+) -> list[Article]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -122,9 +159,7 @@ def load_articles(
             if key in seen:
                 continue
             seen.add(key)
-            try:
-                loaded = load_article_file(file, root=root, aliases=aliases, blocklist=blocklist)
-                result.articles.extend(loaded)
-            except ArticleError as error:
-                result.errors.append(error)
+            loaded, errors = read_article_file(file, root=root, aliases=aliases, blocklist=blocklist)
+            result.articles.extend(loaded)
+            result.errors.extend(errors)
     return result
