@@ -200,3 +200,13 @@ class RenderSettings(Section):
         ge=1,
         description="Most characters a render may produce, besides 4 times the article's own text.",
     )
+
+
+class SourceSettings(Section):
+    """A feed polled by ``tagcast serve``: each new entry is an article (``[sources.NAME]``)."""
+
+    url: str = Field(description='The feed: "https://..." or a file path relative to the workspace.')
+    interval: Duration = Field(default="15m", description="How often the feed is fetched.")  # type: ignore[assignment]
+    backfill: int = Field(0, ge=0, description="How many existing entries the first poll queues (newest).")
+    max_bytes: int = Field(10_000_000, ge=1, description="A larger response is refused (an error).")
+    timeout: Duration = Field(default="30s", description="Longest time for one fetch, start to end.")  # type: ignore[assignment]

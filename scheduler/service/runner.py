@@ -39,6 +39,7 @@ import httpx
 
 from scheduler.config.loader import Workspace, load_workspace
 from scheduler.errors import UserError
+from scheduler.feeds.poll import PreparedPoll, commit_poll, log_poll, prepare_poll
 from scheduler.ingest import IngestReport, compose_articles, ingest
 from scheduler.pipeline import Pipeline
 from scheduler.render.budget import RenderCancelled
@@ -125,6 +126,7 @@ class Service:
         self._round: asyncio.Task[DispatchReport] | None = None
         self._posts = FolderWatch(self._posts_folder())
         self._config = self._config_watch()
+        self._polling: asyncio.Task[None] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
@@ -156,6 +158,9 @@ class Service:
             return 0
         finally:
             self._render_stop.set()
+            if self._polling is not None:
+                self._polling.cancel()
+                await asyncio.gather(self._polling, return_exceptions=True)
             self._remove_signals()
             if self._clock is not None:
                 await self._clock.shutdown()
@@ -232,7 +237,8 @@ class Service:
         )
 
     async def _once(self) -> None:
-        """Dispatch until nothing more is due now."""
+        """Poll the sources whose interval is up, then dispatch until nothing more is due now."""
+        await self._poll_sources()
         dispatcher = self._require_dispatcher()
         total = DispatchReport()
         while not self._stop.is_set():
@@ -321,6 +327,8 @@ class Service:
         settled = await self._settle_leftovers(self.now())
         if settled:
             await self.monitor.reconciled(settled, self.calls)
+        if self.workspace.settings.sources and (self._polling is None or self._polling.done()):
+            self._polling = asyncio.create_task(self._poll_sources(), name="tagcast-sources")
         await self._rearm(clock, idle=False)
 
     async def _rearm(self, clock: Clock, *, idle: bool) -> None:
@@ -329,6 +337,35 @@ class Service:
         if due is not None and idle:
             due = max(due, now + IDLE_REARM)
         clock.arm(due)
+
+    # --- feeds ([sources.NAME]) ----------------------------------------------------------------------------
+
+    async def _poll_sources(self) -> None:
+        """Poll each source whose ``interval`` is up (once across the cluster). The fetch and the rendering
+        run on a thread of their own and only the queueing on the store thread, so a slow or huge feed never
+        holds up delivery; a failed poll is logged and recorded for ``status --check``."""
+        for name, source in self.workspace.settings.sources.items():
+            try:
+                await self.registry.run_once_cluster_wide(
+                    f"source:{name}", source.interval, functools.partial(self._poll_source, name)
+                )
+            except RenderCancelled:
+                return
+            except Exception:
+                log.exception("source %s: poll failed", name)
+
+    async def _poll_source(self, name: str) -> None:
+        workspace, pipeline = self.workspace, self.pipeline
+
+        def prepare() -> PreparedPoll:
+            with httpx.Client() as client:
+                return prepare_poll(name, workspace, self.store, pipeline, client)
+
+        prepared = await asyncio.to_thread(prepare)
+        result = await self.calls(commit_poll, prepared, workspace, self.store, pipeline, now=self.now())
+        log_poll(result)
+        if self._clock is not None:
+            self._clock.wake_now()
 
     # --- posts and config ----------------------------------------------------------------------------------
 

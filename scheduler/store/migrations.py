@@ -18,14 +18,14 @@ from sqlalchemy import Connection, inspect, select
 
 from scheduler.store.dialect import lock_migrations
 from scheduler.store.errors import SchemaTooNew, StoreError
-from scheduler.store.schema import VERSION_2_TABLES, metadata, schema_version
+from scheduler.store.schema import VERSION_2_TABLES, VERSION_3_TABLES, metadata, schema_version
 
 Migration = Callable[[Connection], None]
 
 
 def _initial(connection: Connection) -> None:
     """Version 1: deliveries, transitions, channel_pauses, schema_version."""
-    later = set(VERSION_2_TABLES)
+    later = {*VERSION_2_TABLES, *VERSION_3_TABLES}
     metadata.create_all(connection, tables=[table for table in metadata.sorted_tables if table not in later])
 
 
@@ -35,7 +35,13 @@ def _workers(connection: Connection) -> None:
     metadata.create_all(connection, tables=list(VERSION_2_TABLES))
 
 
-MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers}
+def _feeds(connection: Connection) -> None:
+    """Version 3: ``feed_states`` (ETag, Last-Modified and last error of each ``[sources.NAME]``) and
+    ``feed_entries`` (the entries each feed has shown, and whether they were queued)."""
+    metadata.create_all(connection, tables=list(VERSION_3_TABLES))
+
+
+MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers, 3: _feeds}
 
 
 def latest_version(migrations: Mapping[int, Migration] = MIGRATIONS) -> int:

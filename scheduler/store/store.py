@@ -13,12 +13,13 @@ from scheduler.store.cluster_ops import ClusterMixin
 from scheduler.store.dialect import create_store_engine, writer
 from scheduler.store.dispatch_ops import DispatchMixin
 from scheduler.store.errors import StoreError
+from scheduler.store.feed_ops import FeedMixin
 from scheduler.store.ingest_ops import IngestMixin
 from scheduler.store.migrations import migrate
 from scheduler.store.operator_ops import ListingMixin, OperatorMixin
 
 
-class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin):
+class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin, FeedMixin):
     """The durable outbox of deliveries, their transitions and channel pauses::
 
         with Store.open(settings.store.url, root=workspace.root) as store:
