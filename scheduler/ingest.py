@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from scheduler.articles.feed import FEED_SOURCES
 from scheduler.config.loader import Workspace
 from scheduler.errors import ArticleError
 from scheduler.models import Post
@@ -188,6 +189,8 @@ def find_orphans(store: Store, *, composed: Sequence[Post], errors: Sequence[Art
         page = store.list(states=[DeliveryState.PLANNED, DeliveryState.RETRYING], limit=_PAGE, offset=offset)
         for delivery in page:
             if (delivery.source, delivery.channel) in routed or delivery.source.split("#", 1)[0] in broken:
+                continue
+            if delivery.source.startswith(FEED_SOURCES):  # a [sources.NAME] entry, not a file of posts/
                 continue
             if delivery.source in loaded:
                 reason = f"{delivery.source} no longer routes to channel {delivery.channel}; still queued"

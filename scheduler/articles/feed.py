@@ -28,7 +28,19 @@ from scheduler.errors import ArticleError
 from scheduler.hashtags import is_hashtag
 from scheduler.models import Article
 
-__all__ = ["Feed", "FeedEntry", "category_tag", "feed_articles", "load_feed", "looks_like_feed", "parse_feed"]
+__all__ = [
+    "FEED_SOURCES",
+    "Feed",
+    "FeedEntry",
+    "category_tag",
+    "feed_articles",
+    "load_feed",
+    "looks_like_feed",
+    "parse_feed",
+]
+
+FEED_SOURCES = "sources/"
+"""How the sources of polled feeds' articles start: ``sources/NAME#ENTRY-ID``."""
 
 _XML_ROOT = re.compile(rb"<(?![?!])(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _FEED_ROOTS = {b"rss": "rss", b"RDF": "rdf", b"feed": "atom"}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from scheduler.articles.feed import Feed, entry_source, feed_articles, newest_first, parse_feed
+from scheduler.articles.feed import FEED_SOURCES, Feed, entry_source, feed_articles, newest_first, parse_feed
 from scheduler.config.loader import Workspace
 from scheduler.errors import ArticleError
 from scheduler.feeds.fetch import FeedFetchError, Fetched, fetch_feed
@@ -37,7 +37,7 @@ log = logging.getLogger("tagcast.feeds")
 
 def source_label(name: str) -> str:
     """The ``file`` part of the sources of a feed's articles: ``sources/NAME`` (``sources/NAME#ENTRY-ID``)."""
-    return f"sources/{name}"
+    return f"{FEED_SOURCES}{name}"
 
 
 @dataclass

@@ -186,3 +186,12 @@ def test_a_local_file_source_is_read_again_only_when_it_changed(make_workspace: 
         assert len(poller.rows()) == 4
     finally:
         poller.close()
+
+
+def test_queue_add_does_not_call_feed_entries_orphans(server: FeedServer, poller: Poller) -> None:
+    server.publish(rss2([entry(1)]))
+    poller.poll(0)
+    result = CliRunner().invoke(app, ["queue", "add", "--config", str(poller.root)])
+    assert result.exit_code == 0, result.output
+    assert "sources/history" not in result.output
+    assert len(poller.rows()) == 2
