@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from scheduler.cli import channels, config_cmd, init_cmd, preview, queue, serve, status, store_cmd
+from scheduler.cli import (
+    channels,
+    config_cmd,
+    import_cmd,
+    init_cmd,
+    preview,
+    queue,
+    serve,
+    status,
+    store_cmd,
+)
 
 app = typer.Typer(
     name="tagcast",
@@ -44,7 +54,7 @@ def _root(
     pass
 
 
-for module in (preview, channels, queue, status, serve, config_cmd, init_cmd, store_cmd):
+for module in (preview, channels, queue, status, serve, config_cmd, init_cmd, store_cmd, import_cmd):
     module.register(app)
 
 
