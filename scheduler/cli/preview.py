@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -43,18 +43,42 @@ NowOption = Annotated[
     ),
 ]
 
+OnOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--on",
+        metavar="DATE",
+        help="Show only what goes out on this day (YYYY-MM-DD), planned from its start.",
+        formats=["%Y-%m-%d"],
+        show_default=False,
+    ),
+]
+
 
 def run_pipeline(
-    config: str | None, paths: list[Path] | None, channels: list[str] | None, now: datetime | None
+    config: str | None,
+    paths: list[Path] | None,
+    channels: list[str] | None,
+    now: datetime | None,
+    on: date | None = None,
 ) -> PipelineResult:
     from datetime import UTC
+    from zoneinfo import ZoneInfo
 
     from scheduler.pipeline import Pipeline
 
     workspace = open_workspace(config)
+    if on is not None:
+        zone = ZoneInfo(workspace.settings.defaults.timezone)
+        now = datetime.combine(on, time(0), zone)
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    return Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
+    result = Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
+    if on is not None:
+        result.posts = [
+            post for post in result.posts if post.scheduled_at is not None and post.scheduled_at.date() == on
+        ]
+    return result
 
 
 def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
@@ -95,11 +119,12 @@ def report_article_errors(result: PipelineResult) -> None:
 
 
 @handle_errors
-def preview(
+def preview(  # noqa: PLR0917  (typer: every option is a parameter)
     paths: PathsArgument = None,
     channel: ChannelOption = None,
     as_json: JsonOption = False,
     now: NowOption = None,
+    on: OnOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Show every post exactly as it will be sent: text, length as the network counts it, slot, and rule.
@@ -107,7 +132,7 @@ def preview(
     Nothing is stored or sent. Articles that cannot be read are reported on stderr and counted in the
     summary (with --json: an entry each, with channel null and its problems); the others are still shown.
     """
-    result = run_pipeline(config, paths, channel, now)
+    result = run_pipeline(config, paths, channel, now, on.date() if on is not None else None)
     if as_json:
         print_json([post.to_json() for post in result.posts] + unreadable_entries(result.errors))
     else:

@@ -142,6 +142,10 @@ class RuleSettings(Section):
     schedule: str | None = Field(None, description="Schedule for these posts (before the channel's own).")
     priority: int = Field(0, description="Higher first; equal priorities keep file order.")
     stop: bool = Field(False, description="When this rule matches, later rules are not considered.")
+    anniversary: bool = Field(
+        False,
+        description="Plan articles with an event_date on its next anniversary, at the first slot that day.",
+    )
 
     @model_validator(mode="after")
     def _strip_hashes(self) -> RuleSettings:
