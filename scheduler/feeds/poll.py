@@ -60,6 +60,8 @@ class PollResult:
     report: IngestReport | None = None
     error: str | None = None
     new_entries: int = 0
+    newly_failing: bool = False
+    """The poll failed and the one before did not (or there was none): worth an alert."""
 
 
 def _identity(article: Article) -> str:
@@ -123,8 +125,10 @@ def commit_poll(
     """Ingest what :func:`prepare_poll` rendered and record the poll (on the store thread)."""
     name = prepared.name
     if prepared.error is not None:
+        before = store.feed_state(name)
         store.record_feed_poll(name, now=now, error=prepared.error)
-        return PollResult(name, error=prepared.error)
+        newly = before is None or before.error is None
+        return PollResult(name, error=prepared.error, newly_failing=newly)
     fetched = prepared.fetched
     assert fetched is not None
     if prepared.composed is None:

@@ -46,6 +46,7 @@ from scheduler.render.budget import RenderCancelled
 from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
 from scheduler.service.endpoint import Address
+from scheduler.service.events import SourcePollFailed
 from scheduler.service.monitor import Monitor
 from scheduler.service.previous_run import ended_here, previous_run
 from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
@@ -364,6 +365,8 @@ class Service:
         prepared = await asyncio.to_thread(prepare)
         result = await self.calls(commit_poll, prepared, workspace, self.store, pipeline, now=self.now())
         log_poll(result)
+        if result.newly_failing and result.error is not None:
+            self.monitor.bus.emit(SourcePollFailed(at=self.now(), source=name, reason=result.error))
         if self._clock is not None:
             self._clock.wake_now()
 
