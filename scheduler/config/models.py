@@ -146,6 +146,23 @@ class RuleSettings(Section):
         False,
         description="Plan articles with an event_date on its next anniversary, at the first slot that day.",
     )
+    recycle_every: Duration | None = Field(
+        None, description="Share an article of this rule again this long after its last post (evergreen)."
+    )
+    recycle_max: int | None = Field(None, ge=1, description="At most this many re-shares of one article.")
+    recycle_templates: list[str] = Field(
+        default_factory=list,
+        description="Templates rotated for re-shares (at least two: the same text never twice in a row).",
+    )
+
+    @model_validator(mode="after")
+    def _recycling_needs_variants(self) -> RuleSettings:
+        if self.recycle_every is not None and len(self.recycle_templates) < 2:
+            raise ValueError(
+                "recycle_every needs recycle_templates with at least two templates, rotated so that the "
+                'same text never goes out twice in a row, e.g. recycle_templates = ["again.j2", "ago.j2"]'
+            )
+        return self
 
     @model_validator(mode="after")
     def _strip_hashes(self) -> RuleSettings:

@@ -42,6 +42,7 @@ from scheduler.errors import UserError
 from scheduler.feeds.poll import PreparedPoll, commit_poll, log_poll, prepare_poll
 from scheduler.ingest import IngestReport, compose_articles, ingest
 from scheduler.pipeline import Pipeline
+from scheduler.recycling import RECYCLE_EVERY, recycle, recycling_plan
 from scheduler.render.budget import RenderCancelled
 from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
@@ -328,7 +329,8 @@ class Service:
         settled = await self._settle_leftovers(self.now())
         if settled:
             await self.monitor.reconciled(settled, self.calls)
-        if self.workspace.settings.sources and (self._polling is None or self._polling.done()):
+        recycles = any(rule.recycle_every for rule in self.workspace.settings.rules)
+        if (self.workspace.settings.sources or recycles) and (self._polling is None or self._polling.done()):
             self._polling = asyncio.create_task(self._poll_sources(), name="tagcast-sources")
         await self._rearm(clock, idle=False)
 
@@ -354,6 +356,23 @@ class Service:
                 return
             except Exception:
                 log.exception("source %s: poll failed", name)
+        if any(rule.recycle_every for rule in self.workspace.settings.rules):
+            try:
+                await self.registry.run_once_cluster_wide("recycle", RECYCLE_EVERY, self._recycle)
+            except RenderCancelled:
+                return
+            except Exception:
+                log.exception("recycling failed")
+
+    async def _recycle(self) -> None:
+        """Queue evergreen re-shares (:mod:`scheduler.recycling`): chosen and rendered on a thread of their
+        own, queued on the store thread."""
+        workspace, pipeline, now = self.workspace, self.pipeline, self.now()
+        planned = await asyncio.to_thread(recycling_plan, pipeline, self.store, now=now)
+        if not planned:
+            return
+        report = await self.calls(recycle, workspace, self.store, pipeline, now=now, planned=planned)
+        self._log_ingest(report, full=False)
 
     async def _poll_source(self, name: str) -> None:
         workspace, pipeline = self.workspace, self.pipeline
