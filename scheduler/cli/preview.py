@@ -81,6 +81,28 @@ def run_pipeline(
     return result
 
 
+def recycling_preview(config: str | None, now: datetime | None) -> PipelineResult:
+    """What :func:`scheduler.recycling.recycle` would queue at ``now``, planned against the outbox's slots."""
+    from datetime import UTC
+
+    from scheduler.pipeline import Pipeline, PipelineResult
+    from scheduler.planning import plan_posts
+    from scheduler.recycling import recycling_plan
+    from scheduler.store import Store
+
+    workspace = open_workspace(config)
+    now = now or datetime.now(UTC)
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    pipeline = Pipeline(workspace)
+    with Store.open(workspace.settings.store.url, root=workspace.root) as store:
+        planned = recycling_plan(pipeline, store, now=now)
+        taken = {post.channel: store.taken_slots(post.channel, since=now) for post, _ in planned}
+    plan_posts(planned, pipeline.schedules, now=now, taken=taken)
+    for post, _ in planned:
+        post.slot_note = f"recycled; {post.slot_note}"
+    return PipelineResult(posts=[post for post, _ in planned])
+
+
 def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
     """The articles that could not be read, as entries of the ``--json`` array: one per file, with every key
     a post has (``channel``, ``network``, ``limit``, ``scheduled_at``, ... ``null``; ``parts`` and ``lengths``
@@ -125,6 +147,10 @@ def preview(  # noqa: PLR0917  (typer: every option is a parameter)
     as_json: JsonOption = False,
     now: NowOption = None,
     on: OnOption = None,
+    recycling: Annotated[
+        bool,
+        typer.Option("--recycling", help="Show what evergreen recycling queues next (reads the outbox)."),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Show every post exactly as it will be sent: text, length as the network counts it, slot, and rule.
@@ -132,7 +158,10 @@ def preview(  # noqa: PLR0917  (typer: every option is a parameter)
     Nothing is stored or sent. Articles that cannot be read are reported on stderr and counted in the
     summary (with --json: an entry each, with channel null and its problems); the others are still shown.
     """
-    result = run_pipeline(config, paths, channel, now, on.date() if on is not None else None)
+    if recycling:
+        result = recycling_preview(config, now)
+    else:
+        result = run_pipeline(config, paths, channel, now, on.date() if on is not None else None)
     if as_json:
         print_json([post.to_json() for post in result.posts] + unreadable_entries(result.errors))
     else:

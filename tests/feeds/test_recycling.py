@@ -137,3 +137,23 @@ def test_the_docs_recycling_rule_is_valid(make_workspace: WriteWorkspace) -> Non
     root = make_workspace('[channels.file]\nnetwork = "file"\n\n' + toml.group(1))
     [rule] = load_workspace(root / "config" / "tagcast.toml").settings.rules
     assert (rule.recycle_every, rule.recycle_max) == (timedelta(days=30), 3)
+
+
+def test_preview_recycling_shows_what_goes_next_and_queues_nothing(site: Site) -> None:
+    import json
+
+    ingest(site.workspace, site.store, now=T0, pipeline=site.pipeline)
+    site.send_due(T0 + timedelta(days=3))
+    before = site.texts()
+    at = "2026-02-14T08:00:00+00:00"
+    args = ["preview", "--recycling", "--json", "--now", at, "--config", str(site.workspace.root)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    [post] = json.loads(result.stdout)
+    assert (post["source"], post["parts"], post["scheduled_at"]) == (
+        "posts/a.md",
+        ["Archive: Antikythera"],
+        "2026-02-14T09:00:00+00:00",
+    )
+    assert post["slot_note"].startswith("recycled; ")
+    assert site.texts() == before
