@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from scheduler.articles.fields import RawArticle, build_article
@@ -216,8 +217,9 @@ def entry_article(
         values["title"] = entry.title
     if entry.link:
         values["url"] = entry.link
-    if entry.published or entry.updated:
-        values["published"] = entry.published or entry.updated
+    moment = entry_moment(entry)
+    if moment is not None:
+        values["published"] = moment
     if entry.image:
         values["image"] = entry.image
     tags = [tag for tag in (category_tag(name) for name in entry.categories) if tag]
@@ -276,11 +278,21 @@ def load_feed(
     return feed_articles(parse_feed(data, source=source), file=source, aliases=aliases, blocklist=blocklist)
 
 
+def entry_moment(entry: FeedEntry) -> datetime | None:
+    """The entry's date (published, else updated) when the parser could read it; a date it could not read is
+    left out rather than making the entry an error."""
+    for value in (entry.published, entry.updated):
+        if value:
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return None
+
+
 def newest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
     """Entries by date, newest first; undated ones keep the feed's order after the dated ones."""
-    dated = sorted(
-        (entry for entry in entries if entry.published or entry.updated),
-        key=lambda entry: entry.published or entry.updated or "",
-        reverse=True,
-    )
-    return dated + [entry for entry in entries if not (entry.published or entry.updated)]
+    dated = [(moment, entry) for entry in entries if (moment := entry_moment(entry)) is not None]
+    dated.sort(key=lambda pair: pair[0], reverse=True)
+    return [entry for _, entry in dated] + [entry for entry in entries if entry_moment(entry) is None]

@@ -226,6 +226,7 @@ def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> Non
             max_heartbeat_age=max_age,
             host=socket.gethostname(),
             unreadable=unreadable,
+            sources=set(workspace.settings.sources),
         )
     problems = [redact(problem) for problem in problems]
     if as_json:

@@ -129,3 +129,30 @@ def test_html_to_text_keeps_paragraphs_and_line_breaks() -> None:
     assert html_to_text("<ul><li>one</li><li>two</li></ul>x<br/>y") == "one\n\ntwo\n\nx\ny"
     assert html_to_text("&lt;p&gt;Twice &amp;amp; escaped&lt;/p&gt;") == "Twice & escaped"
     assert html_to_text("<style>p{}</style><p>a\n  b</p>") == "a b"
+
+
+def test_an_unreadable_date_does_not_lose_the_entry() -> None:
+    from scheduler.articles.feed import FeedEntry as Entry
+    from scheduler.articles.feed import entry_article
+
+    entry = Entry(
+        "g", "Bayeux", "https://history.example/b", "<p>Tapestry.</p>", published="sometime in 1070"
+    )
+    article = entry_article(entry, file="feed.xml")
+    assert (article.title, article.published) == ("Bayeux", None)
+
+
+def test_newest_first_compares_dates_not_text() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from scheduler.articles.feed import FeedEntry as Entry
+    from scheduler.articles.feed import newest_first
+
+    early = datetime(2026, 12, 1, 23, 0, tzinfo=timezone(timedelta(hours=-5)))  # 2026-12-02 04:00 UTC
+    late = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    entries = [
+        Entry("undated", "u", None, ""),
+        Entry("late", "l", None, "", published=late.isoformat()),
+        Entry("early", "e", None, "", published=early.isoformat()),
+    ]
+    assert [entry.identity for entry in newest_first(entries)] == ["early", "late", "undated"]

@@ -195,3 +195,13 @@ def test_queue_add_does_not_call_feed_entries_orphans(server: FeedServer, poller
     assert result.exit_code == 0, result.output
     assert "sources/history" not in result.output
     assert len(poller.rows()) == 2
+
+
+def test_status_check_forgets_a_source_no_longer_configured(server: FeedServer, poller: Poller) -> None:
+    server.served = Served(status=500)
+    poller.poll(0)
+    config = poller.root / "config" / "tagcast.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.split("[sources.history]")[0], encoding="utf-8")
+    result = CliRunner().invoke(app, ["status", "--check", "--config", str(poller.root)])
+    assert "source history" not in result.stdout
