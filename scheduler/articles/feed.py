@@ -1,6 +1,6 @@
 """Feeds as articles: RSS 2.0, RSS 1.0/RDF, Atom 1.0 and JSON Feed 1.1, recognised by content.
 
-Parsing is fastfeedparser's (all four formats, 20-50 times faster than feedparser, which reads no JSON Feed:
+Parsing is fastfeedparser's (all four formats, 10-50 times faster than feedparser, which reads no JSON Feed:
 ``bench/feed_parsers.py``); an XML feed must first be well-formed (checked with lxml, entities not
 resolved, nothing fetched), so a truncated download is an error, never half an entry. Each entry becomes an
 article through :func:`~scheduler.articles.fields.build_article`, like a Markdown or JSON article:
