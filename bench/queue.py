@@ -82,6 +82,7 @@ def bulk_rows(
             "source": f"posts/bench-{index}.md",
             "channel": channels[index % len(channels)],
             "generation": 1,
+            "identity": f"url:https://example.org/{index}",
             "network": network,
             "rule": "default",
             "template": "default.j2",

@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+from scheduler.safe_text import shown
+
 
 class TagcastError(Exception):
     """Root of every error tagcast raises on purpose."""
@@ -56,7 +58,7 @@ class ArticleError(UserError):
     def __init__(
         self, source: str, message: str, *, line: int | None = None, hint: str | None = None
     ) -> None:
-        where = f"{source}:{line}" if line else source
+        where = f"{shown(source)}:{line}" if line else shown(source)
         super().__init__(f"{where}: {message}", hint=hint)
         self.source = source
         self.line = line

@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from scheduler.articles import load_article_file
-from scheduler.articles.fields import RawArticle, build_article
+from scheduler.articles.fields import ArticleOptions, RawArticle, build_article
 from scheduler.articles.jsonfile import BODY_KEYS
 from scheduler.config.atomic import atomic_write_text
 from scheduler.errors import ArticleError, UserError
@@ -196,7 +196,7 @@ def _import_row(
         body=body,
     )
     try:
-        build_article(raw)
+        build_article(raw, ArticleOptions())
     except ArticleError as error:
         where = f"{error.source}:{error.line}: " if error.line else f"{error.source}: "
         message = error.message.removeprefix(where)

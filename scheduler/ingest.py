@@ -14,7 +14,12 @@ free slot after what is queued, and a queued post keeps its slot. The rules
 - posts with problems and posts of disabled channels are reported and not queued; an article that cannot be
   read is reported and nothing queued for it is touched;
 - a queued delivery whose article left ``posts/`` (or no longer routes to its channel) stays queued and is
-  reported: nothing queued is ever lost by editing files.
+  reported: nothing queued is ever lost by editing files;
+- a post continues the delivery of its article's identity (:mod:`scheduler.identity`), else its file's: a
+  renamed file takes its delivery along (``renamed``), a copy under another name is a ``duplicate``
+  (reported, not posted; ``repost`` posts it); see :meth:`~scheduler.store.Store.upsert_result`;
+- a new outbox does not flood: an article never queued whose ``publish_at`` is more than :data:`HOLD_BACK`
+  before the outbox's epoch (its first ingest) is ``held-back``; ``backfill`` queues it.
 """
 
 from __future__ import annotations
@@ -22,20 +27,24 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from scheduler.articles.feed import FEED_SOURCES
 from scheduler.config.loader import Workspace
 from scheduler.errors import ArticleError
-from scheduler.models import Post
+from scheduler.identity import article_identity, describe
+from scheduler.models import Article, Post
 from scheduler.pipeline import Pipeline
 from scheduler.planning import plan_posts
 from scheduler.store import Delivery, DeliveryState, Store, UpsertOutcome
-from scheduler.store.ingest_ops import RECENT_SENT, decide, needs_slot, publish_at_changed
-from scheduler.store.models import content_hash, utc
+from scheduler.store.ingest_ops import RECENT_SENT, Match, UpsertPlan, UpsertResult
+from scheduler.store.models import utc
 
 _PAGE = 500
+
+HOLD_BACK = timedelta(days=1)
+"""A new outbox does not send an article by itself whose ``publish_at`` is more than this before its epoch."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,25 @@ class IngestReport:
     items: list[IngestItem] = field(default_factory=list)
     errors: list[ArticleError] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
+    epoch: datetime | None = None
+
+    @property
+    def held_back(self) -> list[str]:
+        """The articles (sources) not queued because a new outbox does not send the past by itself."""
+        return sorted({item.source for item in self.items if item.outcome is UpsertOutcome.HELD_BACK})
+
+    def held_back_note(self) -> str | None:
+        """What to tell the user about :attr:`held_back` (None when nothing was held back)."""
+        held = self.held_back
+        if not held:
+            return None
+        articles = "1 article was" if len(held) == 1 else f"{len(held)} articles were"
+        since = f" (its first use: {self.epoch.isoformat(timespec='minutes')})" if self.epoch else ""
+        return (
+            f"{articles} held back: publish_at is more than a day before this outbox was first used{since}. "
+            f"A new outbox (first start, or its database lost) does not send the past again by itself; "
+            f"`tagcast queue add --backfill` sends them"
+        )
 
     @property
     def invalid(self) -> list[IngestItem]:
@@ -93,13 +121,15 @@ class Composed:
 
     posts: list[tuple[Post, str]]
     errors: list[ArticleError]
+    articles: list[Article] = field(default_factory=list)
 
 
 def compose_articles(pipeline: Pipeline, paths: Sequence[Path] | None = None) -> Composed:
     """Load and compose the articles in ``paths``; the service runs this away from its store thread, so a
     slow template never holds up delivery."""
     articles, errors = pipeline.load(paths)
-    return Composed([pair for article in articles for pair in pipeline.compose(article)], list(errors))
+    posts = [pair for article in articles for pair in pipeline.compose(article)]
+    return Composed(posts, list(errors), list(articles))
 
 
 def ingest(
@@ -109,47 +139,108 @@ def ingest(
     *,
     now: datetime,
     repost: bool = False,
+    backfill: bool = False,
     pipeline: Pipeline | None = None,
     prepared: Composed | None = None,
 ) -> IngestReport:
     """Load, compose and (where a new delivery is needed) plan the articles in ``paths`` (default: the
     workspace's posts folder), then upsert every valid post of an enabled channel into ``store``.
-    ``prepared``: what :func:`compose_articles` made of the same paths, so that only the outbox work is
-    left."""
+    ``backfill`` also queues what a new outbox holds back. ``prepared``: what :func:`compose_articles` made
+    of the same paths, so that only the outbox work is left."""
     now = utc(now)
     pipeline = pipeline or Pipeline(workspace)
     prepared = prepared or compose_articles(pipeline, paths)
     composed, errors = prepared.posts, prepared.errors
+    holds = _Holders(pipeline, workspace.root, prepared.articles, errors)
+    epoch = store.epoch(now)
+    cutoff = None if backfill else epoch - HOLD_BACK
 
-    to_plan = [(post, schedule) for post, schedule in composed if _wants_new_slot(store, post, repost=repost)]
+    plans: dict[int, UpsertPlan] = {}
+    held: set[int] = set()
+    owned: set[tuple[str, str]] = set()
+    for post, _ in composed:
+        if post.problems or not post.active:
+            continue
+        plan = store.plan_upsert(post, now=now, repost=repost, files=holds)
+        plans[id(post)] = plan
+        if plan.match in (Match.SAME_FILE, Match.RENAMED):
+            owned.add((article_identity(post.article), post.channel))
+        elif plan.match is Match.NEW and _before(post.article, cutoff):
+            held.add(id(post))
+    to_plan = []
+    for post, schedule in composed:
+        wanted = plans.get(id(post))
+        if wanted is None or id(post) in held or not wanted.needs_slot:
+            continue
+        key = (article_identity(post.article), post.channel)
+        if wanted.match is Match.NEW and key in owned and not repost:
+            continue  # a copy of an article queued in this same run: it becomes a duplicate
+        owned.add(key)
+        to_plan.append((post, schedule))
     channels = sorted({post.channel for post, _ in to_plan})
     taken = {channel: store.taken_slots(channel, since=now - RECENT_SENT) for channel in channels}
     plan_posts(to_plan, pipeline.schedules, now=now, taken=taken)
 
-    report = IngestReport(errors=list(errors))
+    report = IngestReport(errors=list(errors), epoch=epoch)
     for post, _ in composed:
-        report.items.append(_upsert(store, post, now=now, repost=repost))
+        if id(post) in held:
+            report.items.append(IngestItem(post, UpsertOutcome.HELD_BACK, detail=_held_detail(post)))
+        else:
+            report.items.append(_upsert(store, post, now=now, repost=repost, holds=holds))
     if not paths:
         report.orphans = find_orphans(store, composed=[post for post, _ in composed], errors=errors)
     return report
 
 
-def _wants_new_slot(store: Store, post: Post, *, repost: bool) -> bool:
-    if post.problems or not post.active:
-        return False
-    existing = store.find(post.source, post.channel)
-    retimed = publish_at_changed(existing.article if existing else None, post)
-    outcome = decide(
-        existing.state if existing else None,
-        existing.content_hash if existing else None,
-        content_hash(post.parts),
-        repost=repost,
-        retimed=retimed,
+def _before(article: Article, cutoff: datetime | None) -> bool:
+    return cutoff is not None and article.publish_at is not None and article.publish_at < cutoff
+
+
+def _held_detail(post: Post) -> str:
+    assert post.article.publish_at is not None
+    return (
+        f"publish_at {post.article.publish_at.isoformat()} is more than a day before this outbox was first "
+        f"used: not sent by itself (`tagcast queue add --backfill {post.source}` sends it)"
     )
-    return needs_slot(outcome) or (retimed and outcome is UpsertOutcome.UPDATED)
 
 
-def _upsert(store: Store, post: Post, *, now: datetime, repost: bool) -> IngestItem:
+class _Holders:
+    """The article files as the store asks about them (:class:`~scheduler.store.ingest_ops.ArticleFiles`),
+    answered from the articles of this run, else by reading the file (a partial ingest did not load it)."""
+
+    def __init__(
+        self, pipeline: Pipeline, root: Path, articles: Sequence[Article], errors: Sequence[ArticleError]
+    ) -> None:
+        self.pipeline = pipeline
+        self.root = root
+        self.identities: dict[str, str] = {}
+        self.sources: dict[str, set[str]] = {}
+        self._add(articles)
+        self.loaded = {article.source.split("#", 1)[0] for article in articles}
+        self.broken = {error.source for error in errors}
+
+    def _add(self, articles: Sequence[Article]) -> None:
+        for article in articles:
+            identity = article_identity(article)
+            self.identities[article.source] = identity
+            self.sources.setdefault(identity, set()).add(article.source)
+
+    def holds(self, source: str, identity: str) -> bool:
+        file = source.split("#", 1)[0]
+        if source not in self.identities and file not in self.loaded and file not in self.broken:
+            self.loaded.add(file)
+            path = self.root / file
+            if path.is_file():
+                articles, errors = self.pipeline.load([path])
+                self._add(articles)
+                self.broken.update(error.source for error in errors)
+        return file in self.broken or self.identities.get(source) == identity
+
+    def held_elsewhere(self, identity: str, source: str) -> bool:
+        return bool(self.sources.get(identity, set()) - {source})
+
+
+def _upsert(store: Store, post: Post, *, now: datetime, repost: bool, holds: _Holders) -> IngestItem:
     if not post.active:
         return IngestItem(
             post, UpsertOutcome.SKIPPED, detail="channel disabled (enabled = false): not queued"
@@ -160,11 +251,29 @@ def _upsert(store: Store, post: Post, *, now: datetime, repost: bool) -> IngestI
         if queued is not None and queued.state in (DeliveryState.PLANNED, DeliveryState.RETRYING):
             detail += f" (delivery {queued.id} stays queued with its previous text)"
         return IngestItem(post, UpsertOutcome.SKIPPED, queued, detail)
-    result = store.upsert_result(post, now=now, repost=repost)
-    return IngestItem(post, result.outcome, result.delivery, _detail(result.outcome, result.delivery))
+    result = store.upsert_result(post, now=now, repost=repost, files=holds)
+    return IngestItem(post, result.outcome, result.delivery, _detail(post, result))
 
 
-def _detail(outcome: UpsertOutcome, delivery: Delivery | None) -> str:
+def _detail(post: Post, result: UpsertResult) -> str:
+    outcome, delivery = result.outcome, result.delivery
+    text = _outcome_detail(outcome, delivery)
+    if result.copy_of is not None and delivery is not None:
+        identity = describe(article_identity(post.article))
+        if outcome is UpsertOutcome.DUPLICATE:
+            return (
+                f"a copy of {result.copy_of} ({identity}), queued as {delivery.id}: not posted twice; "
+                f"give it its own `id:` if it is another article, or post it again on purpose with "
+                f"`tagcast queue add --repost {post.source}`"
+            )
+        return f"a copy of {result.copy_of} ({identity}): queued as a post of its own, as asked (--repost)"
+    if result.moved_from is not None and delivery is not None:
+        moved = f"renamed from {result.moved_from}: delivery {delivery.id} follows the file"
+        return f"{moved}; {text}" if text else moved
+    return text
+
+
+def _outcome_detail(outcome: UpsertOutcome, delivery: Delivery | None) -> str:
     if outcome is UpsertOutcome.IN_FLIGHT and delivery is not None:
         return (
             f"the text changed, but delivery {delivery.id} is {delivery.state.value}: left as it was "
@@ -178,22 +287,29 @@ def _detail(outcome: UpsertOutcome, delivery: Delivery | None) -> str:
 
 
 def find_orphans(store: Store, *, composed: Sequence[Post], errors: Sequence[ArticleError]) -> list[Orphan]:
-    """Planned or retrying deliveries that no loaded article produced (articles that failed to load excepted:
-    their deliveries are not touched and not reported as gone)."""
-    routed = {(post.source, post.channel) for post in composed}
-    loaded = {post.source for post in composed}
+    """Planned or retrying deliveries whose article no loaded file holds on that channel (articles that failed
+    to load excepted: their deliveries are not touched and not reported as gone)."""
+    routed = {(article_identity(post.article), post.channel) for post in composed}
+    unqueued = {(post.source, post.channel) for post in composed if post.problems or not post.active}
+    loaded = {post.source: article_identity(post.article) for post in composed}
     broken = {error.source for error in errors}
     orphans: list[Orphan] = []
     offset = 0
     while True:
         page = store.list(states=[DeliveryState.PLANNED, DeliveryState.RETRYING], limit=_PAGE, offset=offset)
         for delivery in page:
-            if (delivery.source, delivery.channel) in routed or delivery.source.split("#", 1)[0] in broken:
+            if (
+                (delivery.identity, delivery.channel) in routed
+                or (delivery.source, delivery.channel) in unqueued
+                or delivery.source.split("#", 1)[0] in broken
+            ):
                 continue
             if delivery.source.startswith(FEED_SOURCES):  # a [sources.NAME] entry, not a file of posts/
                 continue
-            if delivery.source in loaded:
+            if loaded.get(delivery.source) == delivery.identity:
                 reason = f"{delivery.source} no longer routes to channel {delivery.channel}; still queued"
+            elif delivery.source in loaded:
+                reason = f"{delivery.source} now holds another article; the one queued is gone; still queued"
             else:
                 reason = f"{delivery.source} is gone from the posts folder; still queued"
             orphans.append(Orphan(delivery, reason + f" (cancel with `tagcast queue cancel {delivery.id}`)"))

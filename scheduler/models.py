@@ -28,6 +28,7 @@ class Article:
     ``source`` is the file path relative to the workspace (``posts/a.json#2`` for the third entry of a JSON
     list).
     ``extra`` holds every other front-matter key; templates see them too.
+    ``id`` is the article's own identity key, if it has one (:mod:`scheduler.identity`).
     """
 
     source: str
@@ -42,6 +43,7 @@ class Article:
     channels: tuple[str, ...] | None = None
     template: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
 
     @property
     def tag_keys(self) -> frozenset[str]:

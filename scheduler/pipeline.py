@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.adapters.registry import known_networks, load_adapter
 from scheduler.articles import load_articles
@@ -74,6 +75,13 @@ class Pipeline:
             workspace.display_config,
         )
         self.router = Router(settings)
+        try:
+            self.timezone = ZoneInfo(settings.defaults.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"defaults.timezone: unknown time zone {settings.defaults.timezone!r}",
+                hint="write an IANA name such as Europe/Berlin or UTC",
+            ) from None
         self.schedules: dict[str, Schedule] = build_schedules(settings)
         self.rules: dict[str, LengthRules] = {}
         for name, channel in settings.channels.items():
@@ -87,13 +95,20 @@ class Pipeline:
             return list(paths)
         return [self.workspace.path(self.workspace.settings.defaults.posts)]
 
-    def load(self, paths: Sequence[Path] | None = None) -> tuple[list[Article], list[ArticleError]]:
+    def load(
+        self, paths: Sequence[Path] | None = None, *, now: datetime | None = None
+    ) -> tuple[list[Article], list[ArticleError]]:
+        """The articles in ``paths`` (default: the posts folder) and their problems; ``publish_at: now`` is
+        ``now`` (default: the clock)."""
         hashtags = self.workspace.settings.hashtags
         result = load_articles(
             self.article_paths(paths),
             root=self.workspace.root,
             aliases=hashtags.aliases,
             blocklist=hashtags.blocklist,
+            timezone=self.timezone,
+            now=now,
+            channels=frozenset(self.workspace.settings.channels),
         )
         return result.articles, result.errors
 
@@ -136,7 +151,7 @@ class Pipeline:
                     f"no channel named {', '.join(unknown)}",
                     hint=f"configured channels: {', '.join(sorted(self.workspace.settings.channels))}",
                 )
-        articles, errors = self.load(paths)
+        articles, errors = self.load(paths, now=now)
         planned = [pair for article in articles for pair in self.compose(article, channels, now=now)]
         plan_posts(planned, self.schedules, now=now, taken=taken)
         return PipelineResult(

@@ -100,6 +100,5 @@ def recycle(
     if not planned:
         return IngestReport()
     sources = [Path(post.source) for post, _ in planned]
-    return ingest(
-        workspace, store, sources, now=now, repost=True, pipeline=pipeline, prepared=Composed(planned, [])
-    )
+    prepared = Composed(planned, [], [post.article for post, _ in planned])
+    return ingest(workspace, store, sources, now=now, repost=True, pipeline=pipeline, prepared=prepared)

@@ -16,14 +16,15 @@ from scheduler.models import Article
 from tests.conftest import REPO
 
 
-def readme_adapter_class() -> type[Adapter]:
+def readme_adapter_class(name: str = "PigeonAdapter") -> type[Adapter]:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Writing a third-party adapter", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert code is not None, "the README section has a python example"
+    section = readme.split("### Writing a third-party adapter", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert blocks, "the README section has a python example"
     namespace: dict[str, Any] = {}
-    exec(compile(code.group(1), "README.md", "exec"), namespace)
-    cls = namespace["PigeonAdapter"]
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    cls = namespace[name]
     assert issubclass(cls, Adapter)
     return cls  # type: ignore[no-any-return]
 
@@ -50,6 +51,12 @@ class PigeonFake(FakeServer):
     @route("GET", "/me")
     def me(self, request: Request) -> Reply:
         return Reply.json({"name": "Pigeon Post"})
+
+    @route("POST", "/token/refresh")
+    def refresh(self, request: Request) -> Reply:
+        if request.headers.get("authorization") != "Bearer s3cret":
+            return Reply.json({"error": "bad token"}, status=401)
+        return Reply.json({"access_token": "s3cret-renewed", "expires_in": 30 * 86400})
 
 
 def test_the_readme_adapter_posts_a_thread_and_checks(tmp_path: Path) -> None:
@@ -78,3 +85,30 @@ def test_the_readme_adapter_posts_a_thread_and_checks(tmp_path: Path) -> None:
         }
         assert len(fake.requests_to("POST", "/messages")) == 2, "the journal skips parts already sent"
     assert cls.length_rules(settings).limit == 280
+
+
+def test_the_readme_refreshing_adapter_keeps_the_new_token_in_its_file(tmp_path: Path) -> None:
+    cls = readme_adapter_class("RefreshingPigeonAdapter")
+    (tmp_path / "pigeon.token").write_text("s3cret\n", encoding="utf-8")
+    with PigeonFake().running() as fake:
+        filed = ChannelSettings(
+            network="pigeon",
+            base_url=fake.base_url,
+            token="s3cret",  # type: ignore[arg-type]
+            token_file="pigeon.token",
+        )
+        from_env = ChannelSettings(network="pigeon", base_url=fake.base_url, token="s3cret")  # type: ignore[arg-type]
+
+        async def scenario() -> tuple[Any, Any]:
+            async with httpx.AsyncClient() as http:
+                refreshed = await cls("p", filed, http=http, root=tmp_path).check()
+                unfiled = await cls("p", from_env, http=http, root=tmp_path).check()
+                return refreshed, unfiled
+
+        refreshed, unfiled = asyncio.run(scenario())
+        assert len(fake.requests_to("POST", "/token/refresh")) == 1
+    assert (tmp_path / "pigeon.token").read_text(encoding="utf-8") == "s3cret-renewed\n"
+    assert refreshed.account == "Pigeon Post"
+    assert refreshed.detail.startswith("the token expires on ")
+    assert refreshed.detail.endswith("(in 30 days)")
+    assert unfiled.detail == "set token_file so the token can be refreshed"

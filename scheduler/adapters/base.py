@@ -23,12 +23,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 
+from scheduler.adapters.http import RequestGuard
 from scheduler.config.models import ChannelSettings
+from scheduler.config.redact import Redactor
 from scheduler.errors import UnknownOutcome
 from scheduler.length import LengthRules, rules_for
 from scheduler.models import Article
@@ -91,6 +94,17 @@ class Adapter(ABC):
         self.settings = settings
         self.http = http
         self.root = root
+
+    @cached_property
+    def guard(self) -> RequestGuard:
+        """What every request of this channel is held to (pass it to :func:`~scheduler.adapters.http.send`):
+        the channel's ``request_deadline`` and ``max_response_bytes``, and the masking of its secrets in
+        every message, before any cut."""
+        return RequestGuard(
+            deadline=self.settings.request_deadline.total_seconds(),
+            max_bytes=self.settings.max_response_bytes,
+            redact=Redactor.for_channel(self.settings),
+        )
 
     @classmethod
     def length_rules(cls, settings: ChannelSettings) -> LengthRules:

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import error_reason, pause_extra, read_json, redact_url, send
+from scheduler.adapters.http import decode_json, error_reason, pause_extra, read_json, redact_url, send
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
 from scheduler.facets import detect_facets
 
@@ -137,7 +137,7 @@ class _ExpiredToken(DeliveryError):
 
 def _xrpc_error(response: httpx.Response) -> str | None:
     try:
-        data = response.json()
+        data = decode_json(response.content)
     except ValueError:
         return None
     error = data.get("error") if isinstance(data, dict) else None
@@ -198,6 +198,7 @@ class BlueskyAdapter(Adapter):
             network=self.network,
             json={"identifier": handle.lstrip("@"), "password": password},
             errors=self._login_errors,
+            guard=self.guard,
         )
         self._session = self._read_session(response)
         return self._session
@@ -207,7 +208,7 @@ class BlueskyAdapter(Adapter):
             where = f"bluesky: POST {redact_url(response.request.url)}"
             return AuthError(
                 f"{where} rejected the handle or app password of channel '{self.channel}' "
-                f"({response.status_code}): {error_reason(response)}"
+                f"({response.status_code}): {error_reason(response, redact=self.guard.redact)}"
             )
         return None
 
@@ -240,6 +241,7 @@ class BlueskyAdapter(Adapter):
                 network=self.network,
                 headers={"Authorization": f"Bearer {self._session.refresh}"},
                 errors=_refine,
+                guard=self.guard,
             )
         except (_ExpiredToken, AuthError):
             return await self.login()
@@ -269,6 +271,7 @@ class BlueskyAdapter(Adapter):
                     json=json,
                     params=params,
                     errors=hook,
+                    guard=self.guard,
                 )
             except _RecordNotFound:
                 return None

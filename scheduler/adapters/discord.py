@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import error_reason, read_json, refuse_over_length, send
+from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.parts import PartsJournal
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 
@@ -89,7 +89,7 @@ class DiscordAdapter(Adapter):
 
     def _reason(self, response: httpx.Response) -> str:
         """The server's reason with the webhook token masked (a proxy's error page may echo the URL)."""
-        reason = error_reason(response)
+        reason = error_reason(response, redact=self.guard.redact)
         url = self.settings.secret_value("webhook_url") or ""
         token = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
         for secret in (url, token):
@@ -99,7 +99,7 @@ class DiscordAdapter(Adapter):
 
     def _errors(self, response: httpx.Response) -> DeliveryError | None:
         try:
-            data = response.json()
+            data = decode_json(response.content)
         except ValueError:
             return None
         if not isinstance(data, dict):
@@ -159,6 +159,7 @@ class DiscordAdapter(Adapter):
                     json=self._payload(post.parts[index]),
                     errors=self._errors,
                     idempotent=False,
+                    guard=self.guard,
                 )
                 message = read_json(response, network=self.network, idempotent=False)
             if "id" not in message:
@@ -192,7 +193,12 @@ class DiscordAdapter(Adapter):
     async def _get_webhook(self) -> dict[str, Any]:
         if self._webhook is None:
             response = await send(
-                self.http, "GET", self._webhook_url(), network=self.network, errors=self._errors
+                self.http,
+                "GET",
+                self._webhook_url(),
+                network=self.network,
+                errors=self._errors,
+                guard=self.guard,
             )
             self._webhook = read_json(response, network=self.network)
         return self._webhook

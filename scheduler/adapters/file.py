@@ -3,6 +3,11 @@
 Each delivery becomes ``<id>.txt`` (the parts, separated by a line ``---``) and ``<id>.json`` (the parts and
 metadata). Writing is atomic (temporary file, fsync, rename), so a retry after a crash rewrites the same
 files.
+
+It never writes outside the outbox folder (``path``, default ``var/outbox``): the channel's folder and every
+file in it are resolved (``..``, absolute names and symbolic links followed) and refused when they land
+anywhere else, whatever the channel is called. The config refuses such channel names too; this is the second
+line of defence. A channel that must write elsewhere names that folder in its ``path`` key.
 """
 
 from __future__ import annotations
@@ -36,18 +41,43 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+class OutsideOutbox(AuthError):
+    """A channel name (or a delivery id) that would put a file outside the outbox folder. The channel is
+    paused, like one whose credentials are wrong, until its config is fixed."""
+
+
+def inside(base: Path, *names: str) -> Path:
+    """``base / names...`` resolved; OutsideOutbox unless it lies strictly inside ``base`` (resolved)."""
+    root = base.resolve()
+    try:
+        target = root.joinpath(*names).resolve()
+    except (OSError, ValueError) as exc:  # a NUL byte, a symlink loop
+        raise OutsideOutbox(f"{'/'.join(names)!r} is not a usable file name here: {exc}") from exc
+    if target == root or not target.is_relative_to(root):
+        raise OutsideOutbox(
+            f"{'/'.join(names)!r} would write to {target}, outside the outbox folder {root}; a channel name "
+            "is an identifier like 'file' or 'my_blog' (to write elsewhere, set the channel's `path` key)"
+        )
+    return target
+
+
 class FileAdapter(Adapter):
     network = "file"
 
     @property
-    def folder(self) -> Path:
+    def base(self) -> Path:
+        """The outbox folder: the channel's ``path`` key, else ``var/outbox`` in the workspace."""
         base = Path(self.settings.path or "var/outbox").expanduser()
-        base = base if base.is_absolute() else self.root / base
-        return base / self.channel
+        return base if base.is_absolute() else self.root / base
+
+    @property
+    def folder(self) -> Path:
+        """This channel's folder inside :attr:`base` (OutsideOutbox when its name leads anywhere else)."""
+        return inside(self.base, self.channel)
 
     def _paths(self, post: Outgoing) -> tuple[Path, Path]:
-        stem = post.delivery_id.replace("/", "_")
-        return self.folder / f"{stem}.txt", self.folder / f"{stem}.json"
+        folder, stem = self.folder, post.delivery_id.replace("/", "_")
+        return inside(folder, f"{stem}.txt"), inside(folder, f"{stem}.json")
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         text_path, json_path = self._paths(post)
@@ -86,7 +116,7 @@ class FileAdapter(Adapter):
         return Receipt(remote_ids=(post.delivery_id,), url=text_path.resolve().as_uri())
 
     async def check(self) -> Identity:
-        folder = self.folder
+        folder = self.folder  # OutsideOutbox (an AuthError) for a name that leads outside
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

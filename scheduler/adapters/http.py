@@ -14,7 +14,9 @@ outcome                                raised
 connect error / connect or pool        :class:`TransientDeliveryError` (the request never left)
 timeout
 read timeout, reset, server closed     :class:`TransientDeliveryError` when ``idempotent=True`` (the
-without answering                      default: a retry cannot duplicate), else :class:`UnknownOutcome`
+without answering, the request         default: a retry cannot duplicate), else :class:`UnknownOutcome`
+deadline passed, a 2xx answer over
+the size cap
 408, 425, 429, 5xx                     :class:`TransientDeliveryError` with ``retry_after`` from the headers
 401, 403                               :class:`AuthError`
 other 4xx, unexpected 3xx              :class:`PermanentDeliveryError` with the server's own reason
@@ -23,6 +25,11 @@ other 4xx, unexpected 3xx              :class:`PermanentDeliveryError` with the 
 An adapter refines this with ``errors=``: a function called with every non-2xx response before the default
 mapping; it returns the error to raise (for example X's duplicate-content 403 as :class:`UnknownOutcome`) or
 ``None`` to keep the default.
+
+Every request is bounded (:class:`RequestGuard`, from the channel's ``request_deadline`` and
+``max_response_bytes``): a total deadline, however slowly the server trickles, and a cap on the bytes of the
+answer that are read. A body the JSON parser cannot read, even one nested too deeply for it, is a bad
+response (:func:`decode_json`), never an unexpected exception.
 
 Messages name the network, the method and the host, never a secret: every URL goes through :func:`redact_url`
 (Telegram tokens and Discord/Slack webhook secrets live in URL paths).
@@ -34,6 +41,7 @@ local clock does not shorten them.
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import math
 import re
@@ -47,6 +55,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from scheduler.config.redact import Redactor
 from scheduler.errors import (
     AuthError,
     DeliveryError,
@@ -69,6 +78,12 @@ _SAFE_SEGMENT = re.compile(r"[A-Za-z][A-Za-z._~-]*|v\d{1,3}(?:\.\d{1,3})?|\d{1,2
 _SECRET_AFTER = frozenset({"webhooks", "services", "hooks"})
 _EPOCH_THRESHOLD = 1_000_000_000
 """A numeric reset at least this large is a Unix time; a smaller one is a number of seconds from now."""
+_NUMBER = re.compile(
+    r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE
+)
+MAX_SERVER_WAIT = 366 * 24 * 3600.0
+"""The longest wait any server answer can set (a year); the retry policy then bounds it by ``backoff_max``
+and ``max_age`` (:mod:`scheduler.service.retry`)."""
 
 
 def redact_url(url: str | httpx.URL) -> str:
@@ -107,11 +122,10 @@ def redact_url(url: str | httpx.URL) -> str:
 
 def _scrub(text: str, url: httpx.URL) -> str:
     """``text`` with the URL and its path (which may hold a secret) replaced by their redacted forms."""
-    text = text.replace(str(url), redact_url(url))
-    for path in {url.raw_path.decode("ascii", "replace"), url.path}:
-        if len(path) > 1:
-            text = text.replace(path, urlsplit(redact_url(url)).path)
-    return text
+    shown = redact_url(url)
+    path = urlsplit(shown).path
+    paths = {url.raw_path.decode("ascii", "replace"), url.path}
+    return Redactor(shown={str(url): shown, **{p: path for p in paths if len(p) > 1}})(text)
 
 
 # --- rate limits -----------------------------------------------------------------------------------------
@@ -122,62 +136,121 @@ def _server_now(headers: Mapping[str, str], now: float | None) -> float:
     date = headers.get("date")
     if date:
         try:
-            return parsedate_to_datetime(date).timestamp()
+            moment = parsedate_to_datetime(date).timestamp()
         except (TypeError, ValueError, IndexError, OverflowError):
-            pass
+            moment = math.nan
+        if math.isfinite(moment):
+            return moment
     return time.time() if now is None else now
 
 
-def _seconds(value: float) -> float:
-    return max(0.0, math.ceil(value * 1000) / 1000)
+def bounded_seconds(value: object) -> float | None:
+    """A wait a server asked for, as seconds in ``[0, MAX_SERVER_WAIT]`` (rounded up to the millisecond).
 
+    The one place a server's number becomes a wait: negative is 0, anything longer than
+    :data:`MAX_SERVER_WAIT` (``1e12``, ``inf``, an integer too large for a float, a date in year 9999) is cut
+    to it, and what is not a number (``NaN``, text, ``true``) is ``None``. Never raises, so the arithmetic
+    done on the result (``now + timedelta(seconds=...)``) cannot overflow::
 
-def parse_retry_after(value: str, *, now: float) -> float | None:
-    """``Retry-After``: delay seconds (``"120"``, Discord's ``"1.5"``) or an HTTP date; seconds from now."""
-    value = value.strip()
+        >>> bounded_seconds("1.5"), bounded_seconds(-3), bounded_seconds("1e12"), bounded_seconds("nan")
+        (1.5, 0.0, 31622400.0, None)
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
     try:
-        return _seconds(float(value))
+        number = float(value)
     except ValueError:
-        pass
+        return None
+    except OverflowError:  # an integer too large for a float
+        number = math.inf if isinstance(value, int) and value > 0 else 0.0
+    if math.isnan(number):
+        return None
+    number = min(max(number, 0.0), MAX_SERVER_WAIT)
+    return math.ceil(number * 1000) / 1000
+
+
+def _date_seconds(text: str, now: float) -> float | None:
+    """Seconds from ``now`` to an HTTP date (``Retry-After``) or an ISO 8601 time; ``None`` if neither."""
+    moment: datetime | None = None
     try:
-        return _seconds(parsedate_to_datetime(value).timestamp() - now)
+        moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return bounded_seconds(moment.timestamp() - now)
+    except (OverflowError, ValueError):  # an offset that moves year 1 or 9999 out of range
         return None
 
 
+def parse_retry_after(value: str, *, now: float) -> float | None:
+    """``Retry-After``: delay seconds (``"120"``, Discord's ``"1.5"``) or an HTTP date; seconds from now,
+    bounded (:func:`bounded_seconds`); ``None`` when it is neither."""
+    value = value.strip()[:100]
+    if _NUMBER.fullmatch(value):
+        return bounded_seconds(value)
+    return _date_seconds(value, now)
+
+
 def parse_reset(value: str, *, now: float) -> float | None:
-    """A rate-limit reset as seconds from ``now``.
+    """A rate-limit reset as seconds from ``now``, bounded (:func:`bounded_seconds`).
 
     Accepts an ISO 8601 time (Mastodon's ``X-RateLimit-Reset``), Unix seconds with or without decimals
     (GoToSocial, X ``x-rate-limit-reset``, Bluesky ``RateLimit-Reset``, Discord ``X-RateLimit-Reset``), or a
     small number meaning seconds from now (servers that send a delta).
     """
-    value = value.strip()
+    value = value.strip()[:100]
+    if not _NUMBER.fullmatch(value):
+        return _date_seconds(value, now)
     try:
         number = float(value)
-    except ValueError:
-        number = None
-    if number is not None:
-        if not math.isfinite(number):
-            return None
-        return _seconds(number - now if number >= _EPOCH_THRESHOLD else number)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return _seconds(moment.timestamp() - now)
+    if math.isnan(number):
+        return None
+    return bounded_seconds(number - now if number >= _EPOCH_THRESHOLD else number)
+
+
+def decode_json(body: bytes | str) -> Any:
+    """A server's JSON answer, parsed; any way it can fail raises ``ValueError`` saying why.
+
+    Hostile answers included: bytes that are not UTF-8, broken syntax, and nesting too deep for the parser
+    (``[[[[...`` 200 000 levels, which ``json.loads`` answers with ``RecursionError``). Use it instead of
+    ``response.json()`` for every server answer, so a bad answer is a bad response, not a bug.
+    """
+    try:
+        return jsonlib.loads(body)
+    except RecursionError as exc:
+        raise ValueError("the JSON is nested too deeply to read") from exc
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise ValueError(f"not valid JSON ({type(exc).__name__}: {str(exc)[:120]})") from exc
 
 
 def _json_object(body: bytes | str) -> dict[str, Any] | None:
     if not body:
         return None
     try:
-        data = jsonlib.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = decode_json(body)
+    except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _json_problem(response: httpx.Response) -> str | None:
+    """Why a body that claims to be JSON (by its content type or its first character) is not, else None."""
+    content = response.content
+    looks_json = "json" in response.headers.get("content-type", "") or content.lstrip()[:1] in (b"{", b"[")
+    if not content or not looks_json:
+        return None
+    try:
+        decode_json(content)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _header_int(headers: Mapping[str, str], name: str) -> int | None:
@@ -185,8 +258,8 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(float(value))
-    except ValueError:
+        return int(float(value[:100]))
+    except (ValueError, OverflowError):  # "nan", "inf", garbage
         return None
 
 
@@ -220,7 +293,9 @@ def retry_after(
     candidates = [data.get("retry_after")]
     if isinstance(data.get("parameters"), dict):
         candidates.append(data["parameters"].get("retry_after"))
-    waits.extend(_seconds(c) for c in candidates if isinstance(c, int | float) and not isinstance(c, bool))
+    waits.extend(
+        w for c in candidates if isinstance(c, int | float) and (w := bounded_seconds(c)) is not None
+    )
     for remaining_name, reset_name in _RESET_FAMILIES:
         reset = headers.get(reset_name)
         if reset is None:
@@ -278,8 +353,12 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def error_reason(response: httpx.Response, *, limit: int = 300) -> str:
-    """The server's own explanation of a failed response, in one line.
+def error_reason(
+    response: httpx.Response, *, limit: int = 300, redact: Callable[[str], str] | None = None
+) -> str:
+    """The server's own explanation of a failed response, in one line of at most ``limit`` characters,
+    masked by ``redact`` (the channel's secrets, :class:`~scheduler.config.redact.Redactor`) BEFORE it is cut,
+    so that no cut leaves a secret's beginning behind.
 
     Understands Mastodon ``{"error"}``, Bluesky ``{"error","message"}``, X problem+json ``{"title","detail"}``
     and ``{"errors":[{"message"}]}``, Telegram ``{"description"}``, Discord ``{"message","code"}``, Graph
@@ -307,10 +386,15 @@ def error_reason(response: httpx.Response, *, limit: int = 300) -> str:
         if reason is None and isinstance(errors, list):
             messages = [_text(e.get("message")) for e in errors if isinstance(e, dict)]
             reason = "; ".join(m for m in messages if m) or None
+    status_line = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    if reason is None and data is None and (problem := _json_problem(response)) is not None:
+        reason = f"{status_line}, a bad response: {problem}"
     if reason is None and data is None:
         reason = _text(" ".join(response.text.split())) if response.content else None
     if reason is None:
-        reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+        reason = status_line
+    if redact is not None:
+        reason = redact(reason)
     return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
@@ -320,7 +404,12 @@ def describe_request(network: str, request: httpx.Request) -> str:
 
 
 def map_response(
-    response: httpx.Response, *, network: str, errors: ErrorHook | None = None, now: float | None = None
+    response: httpx.Response,
+    *,
+    network: str,
+    errors: ErrorHook | None = None,
+    now: float | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> DeliveryError | None:
     """The error a non-2xx ``response`` stands for (see the module table), or ``None`` for a 2xx."""
     status = response.status_code
@@ -329,7 +418,7 @@ def map_response(
     if errors is not None and (refined := errors(response)) is not None:
         return refined
     where = describe_request(network, response.request)
-    reason = _scrub(error_reason(response), response.request.url)
+    reason = error_reason(response, redact=_scrubber(response.request.url, redact))
     if status in TRANSIENT_STATUSES or status >= 500:
         wait = retry_after(response.headers, response.content, status=status, now=now)
         note = f"; retry in {wait:g} s" if wait is not None else ""
@@ -339,7 +428,42 @@ def map_response(
     return PermanentDeliveryError(f"{where} refused ({status}): {reason}")
 
 
+def _scrubber(url: httpx.URL, redact: Callable[[str], str] | None) -> Callable[[str], str]:
+    def scrub(text: str) -> str:
+        text = _scrub(text, url)
+        return redact(text) if redact is not None else text
+
+    return scrub
+
+
 # --- sending ---------------------------------------------------------------------------------------------
+
+
+def _unmasked(text: str) -> str:
+    return text
+
+
+DEFAULT_DEADLINE = 60.0
+"""Seconds a request may take in all (connect, headers, body) unless the channel sets ``request_deadline``."""
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+"""Bytes of one answer read at most unless the channel sets ``max_response_bytes``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestGuard:
+    """What every request of a channel is held to: a total ``deadline`` in seconds (connect, headers and
+    body together, however slowly the server trickles), a cap of ``max_bytes`` on the answer it reads
+    (decoded), and ``redact``, which masks the channel's secrets in every message before it is cut.
+
+    An adapter passes its own (:attr:`~scheduler.adapters.base.Adapter.guard`, from the channel keys
+    ``request_deadline`` and ``max_response_bytes``); :func:`send` without one uses the defaults."""
+
+    deadline: float = DEFAULT_DEADLINE
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    redact: Callable[[str], str] = _unmasked
+
+
+DEFAULT_GUARD = RequestGuard()
 
 
 async def send(
@@ -356,14 +480,18 @@ async def send(
     timeout: float | httpx.Timeout | None = None,
     errors: ErrorHook | None = None,
     idempotent: bool = True,
+    guard: RequestGuard | None = None,
 ) -> httpx.Response:
-    """Send one request and return its 2xx response, or raise the delivery error it stands for.
+    """Send one request and return its 2xx response (its body read), or raise the delivery error it stands
+    for.
 
     ``network`` names the adapter in messages. ``idempotent=False`` (a POST that a retry could duplicate)
-    turns a lost answer (read timeout, reset, server closed the connection) into :class:`UnknownOutcome`
-    instead of a transient error. ``timeout=None`` means the client's timeout. ``errors`` refines the status
-    mapping.
+    turns a lost answer (read timeout, reset, server closed the connection, the deadline passed, an answer
+    over the size cap) into :class:`UnknownOutcome` instead of a transient error. ``timeout=None`` means the
+    client's timeout (for each phase: connect, each read). ``guard`` bounds the whole request and the size of
+    its answer (:class:`RequestGuard`). ``errors`` refines the status mapping.
     """
+    guard = guard or DEFAULT_GUARD
     request = client.build_request(
         method,
         url,
@@ -375,38 +503,90 @@ async def send(
         timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
     )
     try:
-        response = await client.send(request)
+        async with asyncio.timeout(guard.deadline):
+            response = await client.send(request, stream=True)
+            try:
+                complete = await _read_capped(response, guard.max_bytes)
+            finally:
+                await response.aclose()
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         where = describe_request(network, request)  # only now: redacting the URL costs, on every post
         raise TransientDeliveryError(
-            f"{where}: cannot connect to {request.url.host} ({_describe(exc, request.url)})"
+            f"{where}: cannot connect to {request.url.host} ({_describe(exc, request.url, guard)})"
         ) from exc
     except (httpx.TimeoutException, httpx.TransportError) as exc:
         timed_out = isinstance(exc, httpx.TimeoutException)
         what = "timed out waiting for the answer" if timed_out else "lost the answer"
-        detail = f"{describe_request(network, request)}: {what} ({_describe(exc, request.url)})"
-        if idempotent:
-            raise TransientDeliveryError(detail) from exc
-        raise UnknownOutcome(f"{detail}; the server may have processed it, so it is not resent") from exc
-    error = map_response(response, network=network, errors=errors)
+        detail = f"{describe_request(network, request)}: {what} ({_describe(exc, request.url, guard)})"
+        raise _lost(detail, idempotent) from exc
+    except TimeoutError as exc:
+        detail = (
+            f"{describe_request(network, request)}: no complete answer within the request deadline of "
+            f"{guard.deadline:g} s (channel key request_deadline)"
+        )
+        raise _lost(detail, idempotent) from exc
+    if not complete and response.is_success:
+        detail = (
+            f"{describe_request(network, request)} answered {response.status_code} with more than "
+            f"{guard.max_bytes} bytes, the response size cap (channel key max_response_bytes); "
+            "the answer was not read"
+        )
+        raise _lost(detail, idempotent)
+    error = map_response(response, network=network, errors=errors, redact=guard.redact)
     if error is not None:
         raise error
     return response
 
 
-def _describe(exc: Exception, url: httpx.URL) -> str:
-    message = _scrub(str(exc), url)
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bool:
+    """Read the (decoded) body of a streamed ``response`` up to ``max_bytes``: True when it all fit. An
+    answer over the cap is not kept: its content becomes a short note saying so (what an error shows)."""
+    declared = response.headers.get("content-length", "")
+    too_long = declared.isdigit() and int(declared) > max_bytes
+    chunks: list[bytes] = []
+    size = 0
+    if not too_long:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                too_long = True
+                break
+            chunks.append(chunk)
+    if too_long:
+        chunks = [
+            f"(an answer of more than {max_bytes} bytes, not read: channel key max_response_bytes)".encode()
+        ]
+        response.headers["content-type"] = "text/plain; charset=utf-8"
+    # What Response.aread() does once the stream is consumed; the stream itself is closed by the caller.
+    response._content = b"".join(chunks)
+    return not too_long
+
+
+def _lost(detail: str, idempotent: bool) -> DeliveryError:
+    """A request whose answer never came whole: transient when a retry cannot duplicate it, else unknown."""
+    if idempotent:
+        return TransientDeliveryError(detail)
+    return UnknownOutcome(f"{detail}; the server may have processed it, so it is not resent")
+
+
+def _describe(exc: Exception, url: httpx.URL, guard: RequestGuard = DEFAULT_GUARD) -> str:
+    message = guard.redact(_scrub(str(exc), url))
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def read_json(response: httpx.Response, *, network: str, idempotent: bool = True) -> dict[str, Any]:
-    """The JSON object of a 2xx response; anything else is transient (unknown when not ``idempotent``)."""
-    data = _json_object(response.content)
-    if data is not None:
+    """The JSON object of a 2xx response; anything else (not JSON, not an object, nested too deeply) is a
+    bad response: transient (unknown when not ``idempotent``), naming what is wrong."""
+    try:
+        data = decode_json(response.content) if response.content else None
+        problem = "" if isinstance(data, dict) else "not a JSON object"
+    except ValueError as exc:
+        data, problem = None, str(exc)
+    if isinstance(data, dict):
         return data
     reason = (
         f"{describe_request(network, response.request)} answered {response.status_code} "
-        "with a body that is not a JSON object"
+        f"with a bad response: {problem}"
     )
     if idempotent:
         raise TransientDeliveryError(reason)

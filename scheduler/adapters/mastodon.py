@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import pause_extra, read_json, refuse_over_length, send
+from scheduler.adapters.http import decode_json, pause_extra, read_json, refuse_over_length, send
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
 
@@ -37,8 +37,9 @@ DEFAULT_LIMIT = 500
 def status_text(content: str) -> str:
     """The plain text of a status's HTML ``content`` (paragraphs and line breaks kept)."""
     text = re.sub(r"<br\s*/?>", "\n", content)
-    text = re.sub(r"</p>\s*<p[^>]*>", "\n\n", text)
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
+    # [^<>], not [^>]: from every "<" of an unclosed "<<<..." the search would run to the end (quadratic).
+    text = re.sub(r"</p>\s*<p[^<>]*>", "\n\n", text)
+    return html.unescape(re.sub(r"<[^<>]+>", "", text))
 
 
 def _comparable(text: str) -> str:
@@ -81,7 +82,15 @@ class MastodonAdapter(Adapter):
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         url = f"{self.base_url}{path}"
-        return await send(self.http, "GET", url, network=self.network, headers=self._headers(), params=params)
+        return await send(
+            self.http,
+            "GET",
+            url,
+            network=self.network,
+            headers=self._headers(),
+            params=params,
+            guard=self.guard,
+        )
 
     # --- publishing ----------------------------------------------------------------------------------------
 
@@ -125,6 +134,7 @@ class MastodonAdapter(Adapter):
             network=self.network,
             headers=headers,
             json=payload,
+            guard=self.guard,
         )
         status = read_json(response, network=self.network)
         if not isinstance(status.get("id"), str | int):
@@ -174,7 +184,7 @@ class MastodonAdapter(Adapter):
             params={"limit": RECENT_STATUSES, "exclude_reblogs": "true"},
         )
         try:
-            statuses = response.json()
+            statuses = decode_json(response.content)
         except ValueError:
             statuses = None
         if not isinstance(statuses, list):
@@ -254,5 +264,5 @@ async def _record(journal: Journal, state: dict[str, Any], status: dict[str, Any
 def _created(status: dict[str, Any]) -> float:
     try:
         return datetime.fromisoformat(str(status.get("created_at"))).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or one out of range (year 1 with an offset)
         return 0.0

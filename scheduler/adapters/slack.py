@@ -109,6 +109,7 @@ class SlackAdapter(Adapter):
                     json={"text": escape_mrkdwn(post.parts[index])},
                     errors=self._errors,
                     idempotent=False,
+                    guard=self.guard,
                 )
             await parts.done()
         return self._receipt(parts)

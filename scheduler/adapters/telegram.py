@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import error_reason, read_json, refuse_over_length, send
+from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.parts import PartsJournal
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 
@@ -127,7 +127,7 @@ class TelegramAdapter(Adapter):
 
     def _reason(self, response: httpx.Response) -> str:
         """The server's reason with the token masked (a proxy's error page may echo the URL path)."""
-        reason = error_reason(response)
+        reason = error_reason(response, redact=self.guard.redact)
         token = self.settings.secret_value("bot_token")
         return reason.replace(token, "***") if token else reason
 
@@ -136,7 +136,7 @@ class TelegramAdapter(Adapter):
         status = response.status_code
         reason = self._reason(response)
         try:
-            data = response.json()
+            data = decode_json(response.content)
         except ValueError:
             data = None
         parameters = data.get("parameters") if isinstance(data, dict) else None
@@ -173,6 +173,7 @@ class TelegramAdapter(Adapter):
             json=payload,
             errors=self._errors,
             idempotent=idempotent,
+            guard=self.guard,
         )
         data = read_json(response, network=self.network, idempotent=idempotent)
         if data.get("ok") is not True or "result" not in data:
@@ -222,7 +223,7 @@ class TelegramAdapter(Adapter):
                 payload["reply_parameters"] = {"message_id": parts.sent[-1]}
             async with parts.attempt(index):
                 message = await self._call("sendMessage", payload, idempotent=False)
-            if not isinstance(message, dict) or "message_id" not in message:
+            if not isinstance(message, dict) or not isinstance(message.get("message_id"), int):
                 raise UnknownOutcome(
                     f"telegram: sendMessage answered ok without a message_id for part {index + 1} of "
                     f"delivery {post.delivery_id}; check the chat, then run "

@@ -67,7 +67,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import redact_url, refuse_over_length, send
+from scheduler.adapters.http import decode_json, error_reason, redact_url, refuse_over_length, send
 from scheduler.errors import AuthError, DeliveryError
 from scheduler.models import Article
 
@@ -147,9 +147,10 @@ class WebhookAdapter(Adapter):
     def _errors(self, response: httpx.Response) -> DeliveryError | None:
         if response.status_code in (401, 403):
             signed = "the signature or the secret" if self.settings.secret_value("secret") else "the request"
+            reason = error_reason(response, limit=200, redact=self.guard.redact)
             return AuthError(
                 f"webhook: {redact_url(response.request.url)} refused {signed} ({response.status_code}: "
-                f"{response.text.strip()[:200]}); check secret of channel '{self.channel}' "
+                f"{reason}); check secret of channel '{self.channel}' "
                 f"(TAGCAST_CHANNELS__{self.channel.upper()}__SECRET) against the receiver's"
             )
         return None
@@ -162,14 +163,21 @@ class WebhookAdapter(Adapter):
         headers["Idempotency-Key"] = post.idempotency_key
         headers["X-Tagcast-Delivery"] = post.delivery_id
         response = await send(
-            self.http, "POST", url, network=self.network, headers=headers, content=body, errors=self._errors
+            self.http,
+            "POST",
+            url,
+            network=self.network,
+            headers=headers,
+            content=body,
+            errors=self._errors,
+            guard=self.guard,
         )
         return self._receipt(response)
 
     @staticmethod
     def _receipt(response: httpx.Response) -> Receipt:
         try:
-            data = response.json()
+            data = decode_json(response.content)
         except ValueError:
             data = None
         data = data if isinstance(data, dict) else {}
@@ -197,6 +205,7 @@ class WebhookAdapter(Adapter):
             headers=self._headers(body, "ping"),
             content=body,
             errors=self._errors,
+            guard=self.guard,
         )
         signed = (
             "signed with HMAC-SHA256" if self.settings.secret_value("secret") else "unsigned (no secret set)"

@@ -1,11 +1,14 @@
 """The ``x`` adapter: posts through X API v2 ``POST /2/tweets``, threads as reply chains.
 
 Credentials (secrets) are either OAuth 1.0a user context, ``api_key``, ``api_secret``, ``access_token`` and
-``access_token_secret`` (each request is signed, see :mod:`scheduler.adapters.oauth1`), or an OAuth 2.0 user
-token ``oauth2_token`` with scopes ``tweet.read tweet.write users.read`` (+ ``offline.access``). With
-``oauth2_refresh_token`` and ``client_id`` (and ``client_secret`` for a confidential client) an expired token
-is refreshed on a 401 and the new pair is kept in memory only. X rotates refresh tokens, so after a restart
-the configured refresh token may already be used up: the adapter then raises AuthError asking for new ones.
+``access_token_secret`` (each request is signed by oauthlib, see :mod:`scheduler.adapters.oauth1`), or an
+OAuth 2.0 user token ``oauth2_token`` with scopes ``tweet.read tweet.write users.read`` (+
+``offline.access``). With ``oauth2_refresh_token`` and ``client_id`` (and ``client_secret`` for a
+confidential client) an expired token is refreshed on a 401, the request and its answer through oauthlib.
+X rotates refresh tokens, so the new pair is also written to ``oauth2_token_file`` and
+``oauth2_refresh_token_file`` when the tokens in use came from those files (:class:`TokenFile`; never the
+TOML). Otherwise it is kept in memory only, and after a restart the configured refresh token may already be
+used up: the adapter then raises AuthError asking for new ones.
 
 Settings: ``base_url`` (default ``https://api.x.com``), ``username`` (for receipt links; else learned from
 :meth:`XAdapter.check`), ``limit`` (280 weighted characters unless the account has a longer one).
@@ -19,11 +22,14 @@ part as unknown.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import (
@@ -35,6 +41,7 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.oauth1 import Credentials, authorization_header
+from scheduler.adapters.tokens import TokenFile
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -53,16 +60,17 @@ class TokenRejected(AuthError):
     """A 401: the token is wrong or expired (an OAuth 2.0 token may be refreshed once)."""
 
 
-def x_errors(response: httpx.Response) -> DeliveryError | None:
+def x_errors(response: httpx.Response, redact: Callable[[str], str] | None = None) -> DeliveryError | None:
     """X's ``403 … duplicate content`` means an identical post is out, probably this one: never resend it."""
     where = describe_request("x", response.request)
     if response.status_code == 403 and "duplicate" in response.text.lower():
         return UnknownOutcome(
-            f"{where}: {error_reason(response)} "
+            f"{where}: {error_reason(response, redact=redact)} "
             "The post is probably out already (X does not say which post it duplicates)."
         )
     if response.status_code == 401:
-        return TokenRejected(f"{where} rejected the credentials (401): {error_reason(response)}")
+        reason = error_reason(response, redact=redact)
+        return TokenRejected(f"{where} rejected the credentials (401): {reason}")
     return None
 
 
@@ -112,13 +120,12 @@ class XAdapter(Adapter):
         return self._oauth1() is None and bool(self._refresh_token and self.settings.client_id)
 
     async def _refresh(self) -> None:
-        data = {
-            "grant_type": "refresh_token",
-            "refresh_token": self._refresh_token or "",
-            "client_id": self.settings.client_id or "",
-        }
+        oauth = WebApplicationClient(self.settings.client_id or "")
+        body = oauth.prepare_refresh_body(
+            refresh_token=self._refresh_token or "", client_id=self.settings.client_id or ""
+        )
         client_secret = self.settings.secret_value("client_secret")
-        headers = {}
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if client_secret:
             pair = f"{quote_plus(self.settings.client_id or '')}:{quote_plus(client_secret)}"
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
@@ -128,8 +135,9 @@ class XAdapter(Adapter):
                 "POST",
                 f"{self.base_url}/2/oauth2/token",
                 network=self.network,
-                data=data,
+                content=body.encode("utf-8"),
                 headers=headers,
+                guard=self.guard,
             )
         except PermanentDeliveryError as exc:
             raise AuthError(
@@ -137,14 +145,25 @@ class XAdapter(Adapter):
                 "work once, so authorize again and set new oauth2_token and oauth2_refresh_token for "
                 f"channels.{self.channel}"
             ) from exc
-        tokens = read_json(response, network=self.network)
+        try:
+            tokens = oauth.parse_request_body_response(response.text)
+        except (OAuth2Error, ValueError) as exc:
+            raise AuthError(f"x: the token endpoint's answer is not a usable token ({exc})") from exc
         access = tokens.get("access_token")
         if not isinstance(access, str) or not access:
             raise AuthError("x: the token endpoint answered without an access_token")
+        self._keep("oauth2_token", self._oauth2_token, access)
         self._oauth2_token = access
         refresh = tokens.get("refresh_token")
         if isinstance(refresh, str) and refresh:
+            self._keep("oauth2_refresh_token", self._refresh_token, refresh)
             self._refresh_token = refresh
+
+    def _keep(self, key: str, old: str | None, new: str) -> None:
+        """Write a refreshed secret to the channel's ``<key>_file`` when ``old`` came from it."""
+        stored = TokenFile.of(self.settings, self.root, key, current=old) if old else None
+        if stored is not None:
+            stored.store(new)
 
     async def _call(
         self, method: str, path: str, *, json: Any = None, idempotent: bool = True
@@ -162,7 +181,8 @@ class XAdapter(Adapter):
                     headers=headers,
                     json=json,
                     idempotent=idempotent,
-                    errors=x_errors,
+                    errors=partial(x_errors, redact=self.guard.redact),
+                    guard=self.guard,
                 )
             except TokenRejected:
                 if refreshed or not self._can_refresh():

@@ -18,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from scheduler.articles.fields import RawArticle, build_article
+from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
 from scheduler.articles.htmltext import html_to_text
 from scheduler.errors import ArticleError
 from scheduler.hashtags import is_hashtag
@@ -46,6 +46,9 @@ FEED_SOURCES = "sources/"
 _XML_ROOT = re.compile(rb"<(?![?!])(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _FEED_ROOTS = {b"rss": "rss", b"RDF": "rdf", b"feed": "atom"}
 _JSON_FEED = "https://jsonfeed.org/version/"
+_JSON_FEED_VERSION = re.compile(rb'"version"\s*:\s*"https://jsonfeed\.org/version/')
+MAX_FEED_BYTES = 16 * 1024 * 1024
+"""The largest feed file read as articles (a polled feed has its own ``max_bytes``)."""
 _WORD_BREAKS = re.compile(r"[\s\-‐‑–—_/]+")
 _NOT_TAG_CHAR = re.compile(r"[^\w]+")
 _LONGEST_ID = 200
@@ -76,10 +79,13 @@ class Feed:
     entries: list[FeedEntry] = field(default_factory=list)
 
 
-def looks_like_feed(data: bytes) -> str | None:
-    """The kind of feed ``data`` is (``rss``, ``rdf``, ``atom``, ``json``), judged by its start; else None."""
+def looks_like_feed(data: bytes, *, partial: bool = False) -> str | None:
+    """The kind of feed ``data`` is (``rss``, ``rdf``, ``atom``, ``json``), judged by its start; else None.
+    ``partial``: ``data`` is only the start of a file (a JSON Feed is then told by its ``version`` there)."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
+        if partial:
+            return "json" if _JSON_FEED_VERSION.search(head) else None
         try:
             document = json.loads(data.decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError):
@@ -208,9 +214,7 @@ def entry_source(file: str, identity: str) -> str:
     return f"{file}#{identity}"
 
 
-def entry_article(
-    entry: FeedEntry, *, file: str, aliases: Mapping[str, str] = {}, blocklist: Iterable[str] = ()
-) -> Article:
+def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None = None) -> Article:
     """The article of one feed entry, checked as any other article is."""
     values: dict[str, Any] = {"id": entry.identity}
     if entry.title:
@@ -233,7 +237,7 @@ def entry_article(
         fallback_title=_first_words(body),
         extra_tags=tuple(tags),
     )
-    return build_article(raw, aliases=aliases, blocklist=blocklist)
+    return build_article(raw, options or ArticleOptions())
 
 
 def _first_words(body: str, most: int = 80) -> str | None:
@@ -246,7 +250,7 @@ def _first_words(body: str, most: int = 80) -> str | None:
 
 
 def feed_articles(
-    feed: Feed, *, file: str, aliases: Mapping[str, str] = {}, blocklist: Iterable[str] = ()
+    feed: Feed, *, file: str, options: ArticleOptions | None = None
 ) -> tuple[list[Article], list[ArticleError]]:
     """Every entry's article; an entry that is not a valid article is one error naming it, not a stop."""
     articles: list[Article] = []
@@ -257,25 +261,27 @@ def feed_articles(
             continue
         seen.add(entry.identity)
         try:
-            articles.append(entry_article(entry, file=file, aliases=aliases, blocklist=blocklist))
+            articles.append(entry_article(entry, file=file, options=options))
+        except ArticleProblems as problems:
+            errors.extend(_entry_error(file, entry, error) for error in problems.problems)
         except ArticleError as error:
-            where = f"{error.source}:{error.line}: " if error.line else f"{error.source}: "
-            message = error.message.removeprefix(where)
-            errors.append(
-                ArticleError(
-                    entry_source(file, entry.identity),
-                    f"entry {entry.identity!r}: {message}",
-                    hint=error.hint,
-                )
-            )
+            errors.append(_entry_error(file, entry, error))
     return articles, errors
 
 
+def _entry_error(file: str, entry: FeedEntry, error: ArticleError) -> ArticleError:
+    """``error`` of an entry's article, said of the entry (a feed entry has no line of its own)."""
+    where = f"{error.source}:{error.line}: " if error.line else f"{error.source}: "
+    message = error.message.removeprefix(where)
+    source = entry_source(file, entry.identity)
+    return ArticleError(source, f"entry {entry.identity!r}: {message}", hint=error.hint)
+
+
 def load_feed(
-    data: bytes, *, source: str, aliases: Mapping[str, str] = {}, blocklist: Iterable[str] = ()
+    data: bytes, *, source: str, options: ArticleOptions | None = None
 ) -> tuple[list[Article], list[ArticleError]]:
     """The articles of a feed file (:func:`parse_feed`, then :func:`feed_articles`)."""
-    return feed_articles(parse_feed(data, source=source), file=source, aliases=aliases, blocklist=blocklist)
+    return feed_articles(parse_feed(data, source=source), file=source, options=options)
 
 
 def entry_moment(entry: FeedEntry) -> datetime | None:

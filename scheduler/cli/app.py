@@ -16,6 +16,7 @@ from scheduler.cli import (
     serve,
     status,
     store_cmd,
+    web,
 )
 
 app = typer.Typer(
@@ -54,7 +55,7 @@ def _root(
     pass
 
 
-for module in (preview, channels, queue, status, serve, config_cmd, init_cmd, store_cmd, import_cmd):
+for module in (preview, channels, queue, status, serve, config_cmd, init_cmd, store_cmd, web, import_cmd):
     module.register(app)
 
 

@@ -84,6 +84,7 @@ def test_channel(name: NameArgument, config: ConfigOption = None) -> None:
 
     from rich.markup import escape
 
+    from scheduler.config.redact import Redactor
     from scheduler.errors import DeliveryError, TransientDeliveryError
 
     workspace = open_workspace(config)
@@ -93,18 +94,20 @@ def test_channel(name: NameArgument, config: ConfigOption = None) -> None:
         message = f"no channel named '{name}' in {workspace.display_config} (channels: {known})"
         raise fail(message, code=EXIT_USAGE)
     label = f"{name} ({channel.network})"
+    redact = Redactor.from_settings(workspace.settings)  # a server may echo a token in any answer
     try:
         identity = asyncio.run(_check(workspace, name, channel))
     except TransientDeliveryError as exc:
-        raise fail(f"{label}: could not complete the check, try again later: {exc.reason}") from None
+        reason = redact(exc.reason)
+        raise fail(f"{label}: could not complete the check, try again later: {reason}") from None
     except DeliveryError as exc:
-        raise fail(f"{label} cannot post: {exc.reason}", code=EXIT_PROBLEM) from None
+        raise fail(f"{label} cannot post: {redact(exc.reason)}", code=EXIT_PROBLEM) from None
     out = stdout()
-    out.print(f"[green]ok[/] {escape(label)} posts as [bold]{escape(identity.account)}[/]")
+    out.print(f"[green]ok[/] {escape(label)} posts as [bold]{escape(redact(identity.account))}[/]")
     if identity.url:
-        out.print(f"  {escape(identity.url)}")
+        out.print(f"  {escape(redact(identity.url))}")
     if identity.detail:
-        out.print(f"  {escape(identity.detail)}")
+        out.print(f"  {escape(redact(identity.detail))}")
     if not channel.enabled:
         out.print("  [yellow]the channel is disabled (enabled = false): nothing is sent to it[/]")
 

@@ -42,18 +42,34 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON array f
 JsonObjectOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
+def _safe_console(*, stderr: bool, width: int | None = None) -> Console:
+    """A rich Console that writes no control character it did not make itself: an ESC or a bidi override
+    in a file name or a title is printed as a visible escape (:func:`scheduler.safe_text.on_terminal`)."""
+    from collections.abc import Iterable
+
+    from rich.console import Console
+    from rich.segment import Segment
+
+    from scheduler.safe_text import on_terminal
+
+    class SafeConsole(Console):
+        def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+            return super()._render_buffer(
+                segment if segment.control else Segment(on_terminal(segment.text), segment.style)
+                for segment in buffer
+            )
+
+    return SafeConsole(stderr=stderr, highlight=False, width=width)
+
+
 @functools.cache
 def stdout() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False)
+    return _safe_console(stderr=False)
 
 
 @functools.cache
 def stderr() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
+    return _safe_console(stderr=True)
 
 
 def print_table(table: Table) -> None:
@@ -63,11 +79,10 @@ def print_table(table: Table) -> None:
     if console.is_terminal:
         console.print(table)
         return
-    from rich.console import Console
     from rich.measure import Measurement
 
     natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
-    Console(highlight=False, width=max(natural, 1)).print(table)
+    _safe_console(stderr=False, width=max(natural, 1)).print(table)
 
 
 def print_json(data: Any) -> None:

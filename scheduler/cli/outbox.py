@@ -5,7 +5,8 @@ Imported only inside command functions (it pulls in SQLAlchemy through the store
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -13,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
+from scheduler.cli.common import EXIT_USAGE, fail
 from scheduler.config.loader import Workspace
-from scheduler.errors import UserError
 from scheduler.store import Delivery, Store, Transition
 
 
@@ -40,14 +41,19 @@ def channel_zone(workspace: Workspace, channel: str) -> tzinfo:
         return UTC
 
 
-def require_channel(workspace: Workspace, channel: str) -> None:
-    """A UserError listing the configured channels when ``channel`` is not one of them."""
-    channels = workspace.settings.channels
-    if channel not in channels:
-        raise UserError(
-            f"no channel named {channel!r} in {workspace.display_config}",
-            hint=f"configured channels: {', '.join(sorted(channels))}",
-        )
+def require_channel(workspace: Workspace, channel: str, *, also: Iterable[str] = ()) -> None:
+    """Exit 2 (a usage error) naming the configured channels, and the nearest one, when ``channel`` is
+    neither configured nor one of ``also`` (channels the outbox still knows, e.g. removed from the config)."""
+    known = set(workspace.settings.channels) | set(also)
+    if channel in known:
+        return
+    close = difflib.get_close_matches(channel, sorted(known), n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(sorted(workspace.settings.channels)) or "none"
+    raise fail(
+        f"no channel named {channel!r} in {workspace.display_config}{guess} (channels: {listed})",
+        code=EXIT_USAGE,
+    )
 
 
 def parse_when(text: str, zone: tzinfo, *, option: str) -> datetime:
@@ -101,6 +107,7 @@ def delivery_detail_json(delivery: Delivery, history: list[Transition]) -> dict[
     data.update(
         {
             "generation": delivery.generation,
+            "identity": delivery.identity,
             "content_hash": delivery.content_hash,
             "idempotency_key": delivery.idempotency_key,
             "article": delivery.article,
@@ -126,6 +133,11 @@ def delivery_detail_json(delivery: Delivery, history: list[Transition]) -> dict[
         }
     )
     return data
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 delivery``, ``2 deliveries``: the count and the word in the right number."""
+    return f"{count} {singular if count == 1 else plural_form or singular + 's'}"
 
 
 def when_text(delivery: Delivery) -> str:

@@ -16,6 +16,7 @@ from scheduler.cli.common import (
     open_workspace,
     print_json,
     stderr,
+    stdout,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +40,17 @@ NowOption = Annotated[
         metavar="TIME",
         help="Plan as if it were this time (ISO 8601; default: now).",
         formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        show_default=False,
+    ),
+]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="OUT.html",
+        help="Write every post as a card to this self-contained HTML file (opens with no network), "
+        "instead of showing it here.",
+        dir_okay=False,
         show_default=False,
     ),
 ]
@@ -136,12 +148,42 @@ def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
 def report_article_errors(result: PipelineResult) -> None:
     from rich.markup import escape
 
+    from scheduler.identity import find_copies
+
     for error in result.errors:
         stderr().print(f"[bold red]article error:[/] {escape(str(error))}", soft_wrap=True)
+    for copy in find_copies(post.article for post in result.posts):
+        stderr().print(f"[yellow]warning:[/] {escape(copy.warning())}", soft_wrap=True)
+
+
+def write_html(config: str | None, result: PipelineResult, out: Path) -> None:
+    """Write the cards page to ``out`` (atomically) and say where on stdout."""
+    from datetime import UTC, datetime
+
+    from scheduler.config.atomic import atomic_write_text
+    from scheduler.errors import UserError
+    from scheduler.web.preview_page import preview_page, summary_text
+
+    workspace = open_workspace(config)
+    page = preview_page(
+        result.posts,
+        result.errors,
+        workspace.settings.channels,
+        root=workspace.root,
+        generated=datetime.now(UTC),
+    )
+    try:
+        atomic_write_text(out, page)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write {out}: {exc.strerror or exc}", hint="check that its folder exists and is writable"
+        ) from None
+    unreadable = len({error.source for error in result.errors})
+    stdout().print(f"wrote {out}: {summary_text(result.posts, unreadable)}", soft_wrap=True)
 
 
 @handle_errors
-def preview(  # noqa: PLR0917  (typer: every option is a parameter)
+def preview(  # noqa: PLR0917  (typer passes parameters by keyword)
     paths: PathsArgument = None,
     channel: ChannelOption = None,
     as_json: JsonOption = False,
@@ -151,18 +193,22 @@ def preview(  # noqa: PLR0917  (typer: every option is a parameter)
         bool,
         typer.Option("--recycling", help="Show what evergreen recycling queues next (reads the outbox)."),
     ] = False,
+    html: HtmlOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Show every post exactly as it will be sent: text, length as the network counts it, slot, and rule.
 
     Nothing is stored or sent. Articles that cannot be read are reported on stderr and counted in the
     summary (with --json: an entry each, with channel null and its problems); the others are still shown.
+    With --html OUT.html the posts are written as cards to that file, and only a summary is printed.
     """
     if recycling:
         result = recycling_preview(config, now)
     else:
         result = run_pipeline(config, paths, channel, now, on.date() if on is not None else None)
-    if as_json:
+    if html is not None:
+        write_html(config, result, html)
+    elif as_json:
         print_json([post.to_json() for post in result.posts] + unreadable_entries(result.errors))
     else:
         from scheduler.cli.show_posts import show_posts

@@ -24,6 +24,8 @@ from scheduler.cli.common import (
 from scheduler.cli.preview import NowOption, PathsArgument
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from scheduler.store import Delivery
 
 IdArgument = Annotated[
@@ -39,21 +41,23 @@ StateOption = Annotated[
         show_default=False,
     ),
 ]
+ObjectJsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 ChannelOption = Annotated[
     str | None, typer.Option("--channel", "-C", help="Only this channel.", show_default=False)
 ]
 
 queue_app = typer.Typer(
     name="queue",
-    help="The outbox: add articles; list, show, cancel, reschedule, retry, resolve; pause channels.",
+    help="The outbox: add articles; list, show, cancel, reschedule, send-now, retry, resolve; "
+    "pause channels.",
     no_args_is_help=True,
 )
 
 
 def _said(delivery: Delivery, what: str) -> None:
-    from rich.markup import escape
+    from scheduler.safe_text import markup
 
-    stdout().print(f"{what} {delivery.id} ({escape(delivery.source)} -> {delivery.channel})")
+    stdout().print(f"{what} {delivery.id} ({markup(delivery.source)} -> {delivery.channel})")
 
 
 @queue_app.command("add")
@@ -61,7 +65,20 @@ def _said(delivery: Delivery, what: str) -> None:
 def add(
     paths: PathsArgument = None,
     repost: Annotated[
-        bool, typer.Option("--repost", help="Send an article again when its text changed after it was sent.")
+        bool,
+        typer.Option(
+            "--repost",
+            help="Post again on purpose: an article whose text changed after it was sent, and a copy of an "
+            "article under another file name.",
+        ),
+    ] = False,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill",
+            help="Also queue articles that a new outbox holds back (publish_at more than a day before its "
+            "first use); a past publish_at means now.",
+        ),
     ] = False,
     now: NowOption = None,
     as_json: JsonOption = False,
@@ -69,7 +86,9 @@ def add(
 ) -> None:
     """Queue the articles (default: the posts folder) into the next free slots of their channels.
 
-    Adding the same article again changes nothing; an edited one updates its queued text and keeps its slot.
+    Adding the same article again changes nothing; an edited one updates its queued text and keeps its slot;
+    a renamed file keeps its delivery; a copy of an article under another name is reported, not queued.
+    A new outbox holds back articles whose publish_at is more than a day old (--backfill sends them).
     Posts with problems are reported and not queued (exit 1).
     """
     from datetime import UTC, datetime
@@ -80,12 +99,13 @@ def add(
     workspace = open_workspace(config)
     moment = datetime.now(UTC) if now is None else now if now.tzinfo else now.replace(tzinfo=UTC)
     with open_store(workspace) as store:
-        report = ingest(workspace, store, paths or None, now=moment, repost=repost)
+        report = ingest(workspace, store, paths or None, now=moment, repost=repost, backfill=backfill)
     if as_json:
         print_json(
             [
                 {
                     **(delivery_json(item.delivery) if item.delivery else item.post.to_json()),
+                    "source": item.source,  # a duplicate's delivery is its original's, under its own name
                     "outcome": item.outcome.value,
                     "detail": item.detail,
                     "problems": list(item.post.problems),
@@ -99,6 +119,9 @@ def add(
             stderr().print(f"[bold red]article error:[/] {escape(str(error))}")
         for orphan in report.orphans:
             stderr().print(f"[yellow]note:[/] {escape(orphan.reason)}")
+        note = report.held_back_note()
+        if note:
+            stderr().print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     else:
         from scheduler.cli.show_queue import show_ingest
 
@@ -118,7 +141,7 @@ def list_deliveries(
     config: ConfigOption = None,
 ) -> None:
     """List deliveries by slot: one page of a table, or one JSON array with --json."""
-    from scheduler.cli.outbox import delivery_json, open_store
+    from scheduler.cli.outbox import delivery_json, open_store, require_channel
     from scheduler.store import DeliveryState
 
     known = [s.value for s in DeliveryState]
@@ -129,6 +152,8 @@ def list_deliveries(
             )
     workspace = open_workspace(config)
     with open_store(workspace) as store:
+        if channel is not None:
+            require_channel(workspace, channel, also=store.counts())
         page = store.list(states=state or None, channel=channel, limit=limit, offset=offset)
     if as_json:
         print_json([delivery_json(d) for d in page])
@@ -140,7 +165,7 @@ def list_deliveries(
 
 @queue_app.command("show")
 @handle_errors
-def show(delivery_id: IdArgument, as_json: JsonOption = False, config: ConfigOption = None) -> None:
+def show(delivery_id: IdArgument, as_json: ObjectJsonOption = False, config: ConfigOption = None) -> None:
     """Everything about one delivery: its text, state, receipt and the history of its transitions."""
     from scheduler.cli.outbox import delivery_detail_json, open_store
 
@@ -173,20 +198,70 @@ def reschedule(
     at: Annotated[
         str,
         typer.Option(
-            "--at", help="New time, ISO 8601; without an offset, in the zone of the delivery's schedule."
+            "--at",
+            help="New time, ISO 8601; without an offset, in the zone of the delivery's schedule. A time "
+            "already past means now.",
         ),
     ],
+    now: NowOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Move a delivery to another time (planned, retrying, failed or cancelled ones; it becomes planned)."""
-    from scheduler.cli.outbox import open_store, parse_when, when_text
+    """Move a delivery to another time (planned, retrying, failed or cancelled ones; it becomes planned).
+
+    A past time means now, like `tagcast queue send-now ID`.
+    """
+    from datetime import UTC
+
+    from scheduler.cli.outbox import open_store, parse_when
 
     with open_store(open_workspace(config)) as store:
         current = store.get(delivery_id)
         zone = current.local_scheduled_at.tzinfo
         assert zone is not None
         when = parse_when(at, zone, option="--at")
-        moved = store.reschedule(delivery_id, when)
+        moment = _moment(now)
+        reason = None
+        if when < moment:  # never "missed during downtime": the operator asked for it to go out
+            reason = (
+                f"rescheduled by the operator from {current.scheduled_at.isoformat()} to now "
+                f"({when.astimezone(UTC).isoformat()} is past)"
+            )
+        moved = store.reschedule(delivery_id, max(when, moment), now=moment, reason=reason)
+        _said_when(moved, moment)
+
+
+@queue_app.command("send-now")
+@handle_errors
+def send_now(delivery_id: IdArgument, now: NowOption = None, config: ConfigOption = None) -> None:
+    """Send a delivery now instead of at its slot (planned, retrying, failed or cancelled ones).
+
+    A running `tagcast serve` sends it at once; else the next `tagcast serve --once` does.
+    """
+    from scheduler.cli.outbox import open_store
+
+    moment = _moment(now)
+    with open_store(open_workspace(config)) as store:
+        moved = store.reschedule(
+            delivery_id, moment, now=moment, reason="send now, asked by the operator (tagcast queue send-now)"
+        )
+    _said_when(moved, moment)
+
+
+def _moment(now: datetime | None) -> datetime:
+    from datetime import UTC, datetime
+
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def _said_when(moved: Delivery, moment: datetime) -> None:
+    from scheduler.cli.outbox import when_text
+
+    if moved.scheduled_at <= moment:
+        _said(moved, "planned for now:")
+        stderr().print("a running `tagcast serve` sends it at once; else run `tagcast serve --once`")
+    else:
         _said(moved, f"rescheduled to {when_text(moved)}:")
 
 
@@ -246,10 +321,10 @@ def pause(
     from scheduler.cli.outbox import channel_zone, iso, open_store, parse_when, require_channel
 
     workspace = open_workspace(config)
-    require_channel(workspace, channel)
     zone = channel_zone(workspace, channel)
     when = parse_when(until, zone, option="--until") if until is not None else None
     with open_store(workspace) as store:
+        require_channel(workspace, channel, also=store.counts())
         store.pause_channel(channel, until=when, reason=reason)
     stdout().print(
         f"paused {channel} " + (f"until {iso(when, zone)}" if when else "until `tagcast queue resume`")
@@ -263,10 +338,11 @@ def resume(
     config: ConfigOption = None,
 ) -> None:
     """Let a paused channel send again."""
-    from scheduler.cli.outbox import open_store
+    from scheduler.cli.outbox import open_store, require_channel
 
     workspace = open_workspace(config)
     with open_store(workspace) as store:
+        require_channel(workspace, channel, also=[*store.counts(), *store.paused()])
         was_paused = store.resume_channel(channel)
     if was_paused:
         stdout().print(f"resumed {channel}")

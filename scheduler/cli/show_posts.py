@@ -11,6 +11,7 @@ from rich.text import Text
 
 from scheduler.cli.common import stdout
 from scheduler.models import Post
+from scheduler.safe_text import shown
 
 
 def _length_line(post: Post) -> Text:
@@ -52,12 +53,12 @@ def post_panel(post: Post) -> Panel:
     body.append(_length_line(post))
     body.append(_meta_line(post))
     for problem in post.problems:
-        body.append(Text(f"✗ {problem}", style="bold red"))
+        body.append(Text(f"✗ {shown(problem)}", style="bold red"))
     return Panel(
         Group(*body),
         title=Text(f"{post.channel} · {post.network}", style="bold"),
         title_align="left",
-        subtitle=Text(post.source, style="dim"),
+        subtitle=Text(shown(post.source), style="dim"),
         subtitle_align="right",
         border_style="red" if post.problems else "blue",
     )
@@ -82,7 +83,9 @@ def show_check(posts: Sequence[Post], bad: Sequence[Post], article_errors: int) 
     console = stdout()
     for post in bad:
         for problem in post.problems:
-            console.print(Text(f"{post.source} -> {post.channel}: {problem}", style="red"), soft_wrap=True)
+            console.print(
+                Text(shown(f"{post.source} -> {post.channel}: {problem}"), style="red"), soft_wrap=True
+            )
     status = "ok" if not bad and not article_errors else "problems found"
     console.print(
         f"checked {len(posts)} post(s): {len(bad)} with problems, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.markup import escape
@@ -11,10 +12,13 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from scheduler import safe_text
 from scheduler.cli.common import print_table, stderr, stdout
-from scheduler.cli.outbox import iso, when_text
-from scheduler.ingest import IngestReport
+from scheduler.cli.outbox import iso, plural, when_text
 from scheduler.store import Delivery, DeliveryState, Transition, UpsertOutcome
+
+if TYPE_CHECKING:
+    from scheduler.ingest import IngestReport  # the whole pipeline: not for `queue list`
 
 STATE_STYLES = {
     DeliveryState.PLANNED: "cyan",
@@ -33,12 +37,17 @@ OUTCOME_STYLES = {
     UpsertOutcome.REPOSTED: "green",
     UpsertOutcome.SKIPPED: "red",
     UpsertOutcome.IN_FLIGHT: "yellow",
+    UpsertOutcome.RENAMED: "cyan",
+    UpsertOutcome.DUPLICATE: "yellow",
+    UpsertOutcome.HELD_BACK: "yellow",
 }
+
+_WARNED = (UpsertOutcome.DUPLICATE, UpsertOutcome.IN_FLIGHT, UpsertOutcome.ALREADY_SENT)
 
 
 def first_line(delivery: Delivery, width: int = 48) -> str:
     text = (delivery.parts[0] if delivery.parts else "").replace("\n", " ")
-    more = f" (+{len(delivery.parts) - 1} parts)" if len(delivery.parts) > 1 else ""
+    more = f" (+{plural(len(delivery.parts) - 1, 'part')})" if len(delivery.parts) > 1 else ""
     return (text[: width - 1] + "…" if len(text) > width else text) + more
 
 
@@ -61,14 +70,14 @@ def show_deliveries(deliveries: Sequence[Delivery], *, offset: int, limit: int) 
             d.channel,
             when_text(d),
             str(d.attempts),
-            d.source,
+            safe_text.markup(d.source),
         ]
-        table.add_row(*cells, *([first_line(d)] if wide else []))
+        table.add_row(*cells, *([safe_text.markup(first_line(d))] if wide else []))
     if deliveries:
         print_table(table)
     more = f"; next page: --offset {offset + limit}" if len(deliveries) == limit else ""
-    noun = "delivery" if len(deliveries) == 1 else "deliveries"
-    console.print(f"{len(deliveries)} {noun} (from {offset + 1 if deliveries else offset}){more}")
+    shown = plural(len(deliveries), "delivery", "deliveries")
+    console.print(f"{shown} (from {offset + 1 if deliveries else offset}){more}")
 
 
 def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
@@ -95,7 +104,7 @@ def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
         ("remote url", delivery.remote_url or "-"),
     ]
     for label, value in rows:
-        facts.add_row(label, value)
+        facts.add_row(label, value if isinstance(value, Text) else safe_text.markup(value))
     body: list[Table | Text | Rule] = [facts]
     for index, (part, length) in enumerate(
         zip(delivery.parts, delivery.lengths or [0] * len(delivery.parts), strict=False)
@@ -107,7 +116,10 @@ def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
         history_table.add_column(column, no_wrap=column != "reason")
     for t in history:
         history_table.add_row(
-            iso(t.at, zone) or "", t.from_state.value if t.from_state else "-", t.to_state.value, t.reason
+            iso(t.at, zone) or "",
+            t.from_state.value if t.from_state else "-",
+            t.to_state.value,
+            safe_text.markup(t.reason),
         )
     console = stdout()
     console.print(Panel(Group(*body), title=Text(delivery.id, style="bold"), title_align="left"))
@@ -127,7 +139,7 @@ def show_ingest(report: IngestReport) -> None:
         delivery = item.delivery
         table.add_row(
             Text(item.outcome.value, style=OUTCOME_STYLES[item.outcome]),
-            item.source,
+            safe_text.markup(item.source),
             item.channel,
             delivery.id if delivery else "-",
             when_text(delivery) if delivery else "-",
@@ -137,9 +149,10 @@ def show_ingest(report: IngestReport) -> None:
         print_table(table)
     for item in shown:
         if item.detail:
-            style = "red" if item.post.problems else "dim"
+            style = "red" if item.post.problems else "yellow" if item.outcome in _WARNED else "dim"
             console.print(
-                Text(f"{item.source} -> {item.channel}: {item.detail}", style=style), soft_wrap=True
+                Text(safe_text.shown(f"{item.source} -> {item.channel}: {item.detail}"), style=style),
+                soft_wrap=True,
             )
     if disabled:
         console.print(
@@ -150,7 +163,11 @@ def show_ingest(report: IngestReport) -> None:
             soft_wrap=True,
         )
     counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
-    console.print(f"{counts}; {len(report.errors)} unreadable article(s)")
+    unreadable = len(report.errors)
+    console.print(f"{counts}; {unreadable} unreadable article{'' if unreadable == 1 else 's'}")
+    note = report.held_back_note()
+    if note:
+        stderr().print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     for error in report.errors:
         stderr().print(f"[bold red]article error:[/] {escape(str(error))}")
     for orphan in report.orphans:

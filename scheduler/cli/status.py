@@ -36,8 +36,8 @@ CheckOption = Annotated[
     typer.Option(
         "--check",
         help="Print only what needs a person (articles that cannot be read, failed or unknown deliveries, "
-        "paused channels, queued work and no service, a service that crashed, no recent worker heartbeat) "
-        "and exit 1 if anything does, else 0: for cron and monitoring agents.",
+        "paused channels, queued work and no service, a service that crashed, no recent worker heartbeat, a "
+        "stalled dispatcher) and exit 1 if anything does, else 0: for cron and monitoring agents.",
     ),
 ]
 MaxHeartbeatAgeOption = Annotated[
@@ -136,6 +136,8 @@ def show(data: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from scheduler.safe_text import shown
+
     table = Table(show_edge=False, header_style="bold")
     for column in ("channel", "network", "queued", "next due", "paused"):
         table.add_column(column, no_wrap=column in ("channel", "next due"))
@@ -143,7 +145,9 @@ def show(data: dict[str, Any]) -> None:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(info["counts"].items())) or "-"
         pause = info["paused"]
         paused = (
-            Text(f"until {pause['until'] or 'resumed'}: {pause['reason']}", style="yellow") if pause else "-"
+            Text(f"until {pause['until'] or 'resumed'}: {shown(pause['reason'])}", style="yellow")
+            if pause
+            else "-"
         )
         label = name if info["enabled"] else f"{name} (disabled)"
         table.add_row(label, info["network"] or "?", counts, _when(info["next_due"]), paused)
@@ -210,7 +214,7 @@ def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> Non
     from datetime import UTC, datetime
 
     from scheduler.cli.outbox import open_store
-    from scheduler.cli.status_check import needs_a_person
+    from scheduler.cli.status_check import needs_a_person, stalled
     from scheduler.config.redact import Redactor
     from scheduler.pipeline import Pipeline
 
@@ -228,6 +232,7 @@ def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> Non
             unreadable=unreadable,
             sources=set(workspace.settings.sources),
         )
+        problems += stalled(store, now=datetime.now(UTC), stall_after=workspace.settings.service.stall_after)
     problems = [redact(problem) for problem in problems]
     if as_json:
         print_json({"ok": not problems, "problems": problems})

@@ -9,7 +9,9 @@ A person is needed when
 - the last ``tagcast serve`` did not stop cleanly (killed or crashed) and none runs now: a worker row with no
   ``stopped_at`` whose process is gone (on this host) or that has not beaten within ``--max-heartbeat-age``;
 - workers were seen but none has beaten within ``--max-heartbeat-age`` (a worker died, or cron stopped
-  running ``serve --once``)::
+  running ``serve --once``);
+- the dispatcher is stalled: a post has been due for ``service.stall_after`` and no delivery was claimed or
+  settled meanwhile (:func:`stalled`, the rule of ``/healthz``)::
 
     */5 * * * *  cd /srv/tagcast && tagcast status --check --max-heartbeat-age 15m || notify-someone
 
@@ -116,3 +118,18 @@ def _service_problems(
             "is `tagcast serve` (or `serve --once` in cron) running?"
         )
     return problems
+
+
+def stalled(store: Store, *, now: datetime, stall_after: timedelta) -> list[str]:
+    """The dispatcher's stall as a problem (``service.stall_after``, the rule of ``/healthz``): a post due for
+    that long while no delivery was claimed or settled. Not before any ``tagcast serve`` ran on this outbox:
+    :func:`needs_a_person` says that already."""
+    from scheduler.service.health import stall_problem
+
+    workers = store.workers()
+    if not workers:
+        return []
+    running = [worker.started_at for worker in workers if worker.stopped_at is None]
+    since = max(running) if running else None  # a service that has just started is not stalled yet
+    problem = stall_problem(store.progress(now), now=now, stall_after=stall_after, since=since)
+    return [problem] if problem else []

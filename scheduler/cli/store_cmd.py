@@ -55,18 +55,21 @@ def redacted(url: str) -> str:
 
 
 def scrub(text: str, urls: list[str]) -> str:
-    """``text`` with each URL, and each URL's password, replaced by its redacted form."""
+    """``text`` with each URL replaced by its redacted form, and each URL's password masked in every form
+    (:class:`~scheduler.config.redact.Redactor`)."""
     from sqlalchemy.engine import make_url
 
+    from scheduler.config.redact import Redactor
+
+    passwords: list[str] = []
     for url in urls:
-        text = text.replace(url, redacted(url))
         try:
             password = make_url(url).password
         except Exception:
             continue
         if password:
-            text = text.replace(str(password), "***")
-    return text
+            passwords.append(str(password))
+    return Redactor(passwords, shown={url: redacted(url) for url in urls})(text)
 
 
 def _root_and_source(config: str | None, source: str | None) -> tuple[Path, str]:

@@ -6,12 +6,17 @@ Secrets (tokens, passwords, webhook URLs) are ``SecretStr``: they come from the 
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from scheduler.config.durations import Duration
+from scheduler.config.names import PathText, TemplateName
+from scheduler.config.urls import DatabaseUrl, HttpUrl
+from scheduler.config.zones import ZoneName
+from scheduler.errors import ScheduleError
+from scheduler.slots.spec import parse_slot
 
 SECRET_KEYS: tuple[str, ...] = (
     "token",
@@ -30,12 +35,24 @@ SECRET_KEYS: tuple[str, ...] = (
 """Channel keys that hold secrets. Each may also be given as ``<key>_file`` naming a file that holds it."""
 
 
+def _check_slot(text: str) -> str:
+    try:
+        parse_slot(text)
+    except ScheduleError as exc:
+        raise ValueError(f"{exc.message}; {exc.hint}" if exc.hint else exc.message) from None
+    return text
+
+
+SlotText = Annotated[str, AfterValidator(_check_slot)]
+"""One slot of a schedule, as written: ``"mon-fri 09:00"`` (each bad one is reported at its own line)."""
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class StoreSettings(Section):
-    url: str = Field(
+    url: DatabaseUrl = Field(
         "sqlite:///var/tagcast.db",
         description="SQLAlchemy URL of the outbox. Relative SQLite paths are relative to the workspace.",
     )
@@ -49,8 +66,8 @@ class HashtagSettings(Section):
 
 
 class ScheduleSettings(Section):
-    timezone: str = Field("UTC", description="IANA time zone of the slots, e.g. Europe/Berlin.")
-    slots: list[str] = Field(
+    timezone: ZoneName = Field("UTC", description="IANA time zone of the slots, e.g. Europe/Berlin.")
+    slots: list[SlotText] = Field(
         default_factory=lambda: ["daily 09:00", "daily 13:00", "daily 18:00"],
         description='Posting times: "mon-fri 09:00", "sat,sun 10:30", "daily 18:00".',
     )
@@ -68,7 +85,9 @@ class ChannelSettings(Section):
     schedule: str | None = Field(
         None, description="Name of a [schedules.*] table; default: defaults.schedule."
     )
-    template: str | None = Field(None, description="Template file in config/templates/ (or a built-in).")
+    template: TemplateName | None = Field(
+        None, description="Template file in config/templates/ (or a built-in)."
+    )
     thread: bool = Field(False, description="Split a post that is too long into a numbered thread.")
     max_parts: int = Field(
         25, ge=1, description="At most this many parts in a thread; a longer one is a problem to fix."
@@ -77,7 +96,7 @@ class ChannelSettings(Section):
     limit: int | None = Field(
         None, ge=1, description="Override the network's length limit (e.g. your instance's)."
     )
-    base_url: str | None = Field(None, description="Server URL for self-hosted or compatible servers.")
+    base_url: HttpUrl | None = Field(None, description="Server URL for self-hosted or compatible servers.")
     handle: str | None = None
     username: str | None = None
     visibility: str | None = None
@@ -89,9 +108,19 @@ class ChannelSettings(Section):
     parse_mode: str | None = None
     client_id: str | None = None
     author: str | None = Field(None, description="LinkedIn author URN.")
-    url: str | None = Field(None, description="Target URL of the generic webhook adapter.")
-    path: str | None = Field(None, description="Folder of the file adapter (default var/outbox).")
+    version: str | None = Field(None, description="LinkedIn API version sent as LinkedIn-Version (YYYYMM).")
+    user_id: str | None = Field(None, description="Threads user id (default: me).")
+    page_id: str | None = Field(None, description="Facebook Page id.")
+    url: HttpUrl | None = Field(None, description="Target URL of the generic webhook adapter.")
+    path: PathText | None = Field(None, description="Folder of the file adapter (default var/outbox).")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keys for third-party adapters.")
+    request_deadline: Duration = Field(  # type: ignore[assignment]
+        default="60s",
+        description="Longest time one request to the network may take in all: connect, headers and body.",
+    )
+    max_response_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest answer read from the network, in bytes."
+    )
 
     token: SecretStr | None = None
     password: SecretStr | None = None
@@ -106,23 +135,30 @@ class ChannelSettings(Section):
     webhook_url: SecretStr | None = None
     secret: SecretStr | None = None
 
-    token_file: str | None = None
-    password_file: str | None = None
-    api_key_file: str | None = None
-    api_secret_file: str | None = None
-    access_token_file: str | None = None
-    access_token_secret_file: str | None = None
-    oauth2_token_file: str | None = None
-    oauth2_refresh_token_file: str | None = None
-    client_secret_file: str | None = None
-    bot_token_file: str | None = None
-    webhook_url_file: str | None = None
-    secret_file: str | None = None
+    token_file: PathText | None = None
+    password_file: PathText | None = None
+    api_key_file: PathText | None = None
+    api_secret_file: PathText | None = None
+    access_token_file: PathText | None = None
+    access_token_secret_file: PathText | None = None
+    oauth2_token_file: PathText | None = None
+    oauth2_refresh_token_file: PathText | None = None
+    client_secret_file: PathText | None = None
+    bot_token_file: PathText | None = None
+    webhook_url_file: PathText | None = None
+    secret_file: PathText | None = None
 
     @field_validator("network")
     @classmethod
     def _lowercase_network(cls, value: str) -> str:
         return value.strip().lower()
+
+    @field_validator("request_deadline")
+    @classmethod
+    def _positive_deadline(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("request_deadline must be longer than 0s, e.g. '30s'")
+        return value
 
     def secret_value(self, key: str) -> str | None:
         """The plain value of a secret key, for adapters only (never log it)."""
@@ -138,7 +174,9 @@ class RuleSettings(Section):
     all: list[str] = Field(default_factory=list, description="... and ALL of these are present.")
     none: list[str] = Field(default_factory=list, description="... and NONE of these is present.")
     channels: list[str] = Field(min_length=1, description="Channels that get the article.")
-    template: str | None = Field(None, description="Template for these posts (before the channel's own).")
+    template: TemplateName | None = Field(
+        None, description="Template for these posts (before the channel's own)."
+    )
     schedule: str | None = Field(None, description="Schedule for these posts (before the channel's own).")
     priority: int = Field(0, description="Higher first; equal priorities keep file order.")
     stop: bool = Field(False, description="When this rule matches, later rules are not considered.")
@@ -195,16 +233,23 @@ class ServiceSettings(Section):
     shutdown_timeout: Duration = Field(
         default="30s", description="On SIGTERM, wait this long for sends in flight."
     )  # type: ignore[assignment]
+    stall_after: Duration = Field(
+        default="10m",
+        description="/healthz and `status --check` report a stalled dispatcher when a due post waits this "
+        "long and no delivery was claimed or settled meanwhile (0s: never).",
+    )  # type: ignore[assignment]
 
 
 class DefaultsSettings(Section):
-    timezone: str = Field("UTC", description="Zone of the built-in schedule and of dates without one.")
+    timezone: ZoneName = Field("UTC", description="Zone of the built-in schedule and of dates without one.")
     schedule: str = Field("default", description="Schedule of channels and rules that name none.")
     channels: list[str] = Field(
         default_factory=lambda: ["file"], description="The default rule: where articles no rule matches go."
     )
-    posts: str = Field("posts", description="Folder of articles, relative to the workspace.")
-    templates: str = Field("config/templates", description="Folder of templates, relative to the workspace.")
+    posts: PathText = Field("posts", description="Folder of articles, relative to the workspace.")
+    templates: PathText = Field(
+        "config/templates", description="Folder of templates, relative to the workspace."
+    )
 
 
 class RenderSettings(Section):

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from scheduler.articles.feed import FEED_SOURCES, Feed, entry_source, feed_articles, newest_first, parse_feed
+from scheduler.articles.fields import ArticleOptions
 from scheduler.config.loader import Workspace
 from scheduler.errors import ArticleError
 from scheduler.feeds.fetch import FeedFetchError, Fetched, fetch_feed
@@ -65,8 +66,7 @@ class PollResult:
 
 
 def _identity(article: Article) -> str:
-    found = getattr(article, "id", None) or article.extra.get("id")
-    return str(found) if found is not None else article.source
+    return article.id or article.source
 
 
 def prepare_poll(
@@ -93,19 +93,24 @@ def prepare_poll(
         prepared.error = str(exc).replace("\n  hint: ", "; ")
         return prepared
     first = state is None or state.ok_at is None
-    articles, errors = _articles(feed, name, workspace)
+    articles, errors = _articles(feed, name, pipeline)
     wanted = _pick(feed, articles, store.feed_entries(name), first=first, backfill=settings.backfill)
     prepared.entries = {_identity(article): queue for article, queue in wanted}
     chosen = [article for article, queue in wanted if queue]
-    prepared.composed = Composed([pair for article in chosen for pair in pipeline.compose(article)], errors)
+    posts = [pair for article in chosen for pair in pipeline.compose(article)]
+    prepared.composed = Composed(posts, errors, chosen)
     return prepared
 
 
-def _articles(feed: Feed, name: str, workspace: Workspace) -> tuple[list[Article], list[ArticleError]]:
-    hashtags = workspace.settings.hashtags
-    return feed_articles(
-        feed, file=source_label(name), aliases=hashtags.aliases, blocklist=hashtags.blocklist
+def _articles(feed: Feed, name: str, pipeline: Pipeline) -> tuple[list[Article], list[ArticleError]]:
+    settings = pipeline.workspace.settings
+    options = ArticleOptions(
+        aliases=settings.hashtags.aliases,
+        blocklist=settings.hashtags.blocklist,
+        timezone=pipeline.timezone,
+        channels=frozenset(settings.channels),
     )
+    return feed_articles(feed, file=source_label(name), options=options)
 
 
 def _pick(

@@ -14,6 +14,11 @@ among the arguments)::
 
 Levels: a sent post is INFO, a retry or a pause WARNING, a post that failed for good ERROR.
 
+A text record is one line: control characters in its message (a newline or an ESC in an article's file name or
+title) are written as visible escapes (:func:`scheduler.safe_text.shown`), and the lines of a traceback are
+indented, so nothing in a name can forge a record or reach the terminal as an escape sequence. JSON encodes
+them (and :func:`~scheduler.safe_text.json_safe` the C1 and bidi controls JSON leaves alone).
+
 :class:`RedactSecrets` is a filter on every handler: it renders the message with its arguments, the traceback
 and any extra text field, and masks every configured secret value in them (:mod:`scheduler.config.redact`),
 whatever logger the record came from (httpx logs URLs, and a Telegram URL holds the bot token).
@@ -30,6 +35,7 @@ from typing import Any, TextIO
 
 from scheduler.config.redact import Redactor
 from scheduler.config.settings import Settings
+from scheduler.safe_text import json_safe, shown
 
 STANDARD_ATTRIBUTES = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime", "taskName"}
@@ -90,6 +96,26 @@ def _capture_delivery(record: logging.LogRecord) -> None:
             return
 
 
+class TextFormatter(logging.Formatter):
+    """``TEXT_FORMAT`` with the message on one line, its control characters escaped; a traceback or stack
+    follows on lines indented by two spaces (escaped too), so every record starts a line of its own."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = shown(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        for extra in (record.exc_text, record.stack_info and self.formatStack(record.stack_info)):
+            if extra:
+                text += "".join(f"\n  {shown(line)}" for line in extra.split("\n"))
+        return text
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ``ts``, ``level``, ``logger``, ``event``, ``message``, the delivery's
     ``delivery_id``, ``channel`` and ``source`` when the line is about one, any other ``extra`` field, and
@@ -113,14 +139,14 @@ class JsonFormatter(logging.Formatter):
             data["exc"] = record.exc_text
         if record.stack_info:
             data["stack"] = record.stack_info
-        return json.dumps(data, ensure_ascii=False, default=str)
+        return json_safe(json.dumps(data, ensure_ascii=False, default=str))
 
 
 def configure(level: str, fmt: LogFormat, *, stream: TextIO | None = None) -> RedactSecrets:
     """Log at ``level`` (``"INFO"``, ...) to ``stream`` (stderr) in ``fmt``; returns the secrets filter
     (give it the secrets with :func:`redact_secrets_of`). APScheduler and httpx only say more at DEBUG."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt is LogFormat.json else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt is LogFormat.json else TextFormatter())
     redact = RedactSecrets()
     handler.addFilter(redact)
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

@@ -3,7 +3,8 @@
 One :class:`Monitor` per :class:`~scheduler.service.runner.Service`. The service gives its settler the
 monitor's event bus and reports what it finds at start-up and on reload; the monitor turns that into
 metrics (:mod:`scheduler.service.metrics`), alerts (:mod:`scheduler.alerts`) and, with ``--http``,
-``/healthz`` and ``/metrics`` (:mod:`scheduler.service.endpoint`, :mod:`scheduler.service.health`)::
+``/healthz`` and ``/metrics`` (:mod:`scheduler.service.endpoint`, :mod:`scheduler.service.health`; the
+dispatcher's health is judged by the service's clock, ``clock``)::
 
     monitor = Monitor(workspace, store, worker_id="host-1234-ab12", http=Address.parse("127.0.0.1:9464"))
     await monitor.start(clock_problem=lambda: None)
@@ -78,8 +79,13 @@ class Monitor:
         worker_id: str,
         http: Address | None = None,
         host: str | None = None,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.workspace = workspace
+        self.now = clock
+        """The service's clock: ``/healthz`` judges a stalled dispatcher by it."""
+        self.started_at: datetime | None = None
+        """When :meth:`start` ran, by ``clock``: a stall is counted from then at the earliest."""
         self.store = store
         self.worker_id = worker_id
         self.address = http
@@ -102,6 +108,7 @@ class Monitor:
         """Start the alerts task and, with an address, the HTTP endpoint (UserError when it cannot
         listen)."""
         self._clock_problem = clock_problem
+        self.started_at = self.now()
         redact_secrets_of(self.workspace.settings)
         settings = self.workspace.settings
         self._client = httpx.AsyncClient(timeout=settings.alerts.send_timeout.total_seconds())
@@ -157,7 +164,14 @@ class Monitor:
     # --- HTTP ----------------------------------------------------------------------------------------------
 
     async def _healthz(self) -> Response:
-        health = await check_health(self.store, worker=self.worker_id, clock_problem=self._clock_problem)
+        health = await check_health(
+            self.store,
+            worker=self.worker_id,
+            clock_problem=self._clock_problem,
+            now=self.now(),
+            stall_after=self.workspace.settings.service.stall_after,
+            since=self.started_at,
+        )
         body = self.redactor(health.to_json()) + "\n"
         return Response(health.status, body.encode(), "application/json")
 

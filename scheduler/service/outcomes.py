@@ -4,9 +4,10 @@
 outcome of ``adapter.publish``     what happens
 =================================  ==========================================================================
 a Receipt                          ``sent`` (remote ids, URL); a used-up quota pauses the channel until reset
-TransientDeliveryError             ``retrying`` at the policy's time (never before ``retry_after``); with a
-                                   ``retry_after`` the whole channel pauses until then, others go on; past
-                                   ``max_attempts``/``max_age``: ``failed``
+TransientDeliveryError             ``retrying`` at the policy's time (never before ``retry_after``, cut to
+                                   ``backoff_max``); with a ``retry_after`` the whole channel pauses until
+                                   then, others go on; past ``max_attempts``/``max_age``, or asked to wait
+                                   past ``max_age``: ``failed``
 AuthError                          ``failed``, and the channel pauses until resumed, saying how to fix it
 PermanentDeliveryError             ``failed`` with the server's reason
 UnknownOutcome                     ``unknown``: never resent automatically (``tagcast queue resolve``)
@@ -27,10 +28,11 @@ import random
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from scheduler.adapters.base import Receipt
-from scheduler.adapters.http import PAUSE_KEY
+from scheduler.adapters.http import PAUSE_KEY, bounded_seconds
+from scheduler.config.durations import format_duration
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
 from scheduler.service.channels import ChannelUnavailable, auth_fix_hint, scrub
@@ -43,7 +45,7 @@ from scheduler.service.events import (
     FailureKind,
     PauseCause,
 )
-from scheduler.service.retry import RetryPolicy
+from scheduler.service.retry import RetryPolicy, later
 from scheduler.service.storecalls import StoreCalls
 from scheduler.store import Delivery, DeliveryConflict, Store
 from scheduler.store.dispatch_ops import where_sent
@@ -104,9 +106,9 @@ class Settler:
         """Record ``receipt`` (:meth:`Store.mark_sent`), then log and emit it (:meth:`announce_sent`). A
         rate-limit quota the receipt says is used up pauses the channel first."""
         now = self.clock()
-        pause_for = receipt.extra.get(PAUSE_KEY)
-        if isinstance(pause_for, int | float) and pause_for > 0:
-            until = now + timedelta(seconds=float(pause_for))
+        pause = self.policy.server_wait(receipt.extra.get(PAUSE_KEY))
+        if pause is not None:
+            until = later(now, pause)
             reason = f"rate-limit quota used up by {delivery.id}: no request before {until.isoformat()}"
             await self._pause(delivery, until, reason, now, PauseCause.QUOTA)
         await self.calls(self.store.mark_sent, delivery.id, receipt, now=now)
@@ -234,9 +236,16 @@ class Settler:
     async def _retry(
         self, delivery: Delivery, reason: str, retry_after: float | None, now: datetime, kind: FailureKind
     ) -> Settled:
-        if retry_after:
-            until = now + timedelta(seconds=retry_after)
-            pause = f"rate limited: the server asked to wait {retry_after:g} s (until {until.isoformat()})"
+        retry_after = bounded_seconds(retry_after)
+        wait = self.policy.server_wait(retry_after)
+        if retry_after and wait is not None:
+            until = later(now, wait)
+            cut = ""
+            if wait.total_seconds() < retry_after:
+                cut = f", cut to service.max_age = {format_duration(self.policy.max_age)}"
+            pause = (
+                f"rate limited: the server asked to wait {retry_after:g} s{cut} (until {until.isoformat()})"
+            )
             await self._pause(delivery, until, pause, now, PauseCause.RATE_LIMIT)
         decision = self.policy.decide(
             attempts=delivery.attempts,

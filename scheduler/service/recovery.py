@@ -48,6 +48,7 @@ from scheduler.planning import Planner
 from scheduler.service.channels import ChannelUnavailable, scrub
 from scheduler.service.dispatcher import LATE_NOTICE, Dispatcher, outgoing_for
 from scheduler.service.outcomes import label
+from scheduler.service.retry import later
 from scheduler.store import Delivery, DeliveryConflict, DeliveryState, Store
 
 log = logging.getLogger("tagcast.service")
@@ -143,12 +144,13 @@ async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> str:
             )
             return DeliveryState.UNKNOWN.value
         except TransientDeliveryError as exc:
-            wait = max(dispatcher.settler.policy.backoff_base, timedelta(seconds=exc.retry_after or 0))
+            policy = dispatcher.settler.policy
+            wait = max(policy.backoff_base, policy.server_wait(exc.retry_after) or timedelta(0))
             await calls(
                 store.renew_lease,
                 delivery.id,
                 worker=dispatcher.worker_id,
-                lease_until=dispatcher.clock() + wait,
+                lease_until=later(dispatcher.clock(), wait),
             )
             log.warning(
                 "%s: cannot reconcile now (%s); asking again in %s",

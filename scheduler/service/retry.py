@@ -3,8 +3,10 @@
 Delays grow exponentially from ``service.backoff_base`` (30 s, 60 s, 120 s, ...) up to
 ``service.backoff_max``, with jitter: each delay is drawn uniformly from ``[delay / 2, delay]``, so that
 channels which failed together do not retry together. A delay is never shorter than the server's
-``Retry-After`` (or rate-limit reset). A delivery gives up (``failed``) after ``service.max_attempts``
-attempts, or once it is more than ``service.max_age`` past its planned time::
+``Retry-After`` (or rate-limit reset), which is honoured up to ``service.max_age``
+(:meth:`RetryPolicy.server_wait`). A delivery gives up (``failed``) after ``service.max_attempts``
+attempts, once it is more than ``service.max_age`` past its planned time, or when the server asks to wait
+past the end of its ``max_age``::
 
     policy = RetryPolicy.from_settings(settings.service)
     decision = policy.decide(attempts=3, scheduled_at=slot, now=now, retry_after=120.0)
@@ -21,7 +23,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from scheduler.adapters.http import bounded_seconds
 from scheduler.config.durations import format_duration
+
+LONGEST = timedelta(days=3650)
+"""No wait computed here exceeds this, whatever the config says: ``now + wait`` cannot overflow."""
+
+
+def later(moment: datetime, wait: timedelta) -> datetime:
+    """``moment + wait``, with ``wait`` cut to [0, :data:`LONGEST`]: never raises ``OverflowError``."""
+    return moment + min(max(wait, timedelta(0)), LONGEST)
 
 
 class ServiceLimits(Protocol):
@@ -75,11 +86,23 @@ class RetryPolicy:
     def delay(
         self, attempt: int, *, retry_after: float | None = None, rng: random.Random | None = None
     ) -> timedelta:
-        """A jittered delay in ``[ceiling / 2, ceiling]``, and never less than ``retry_after`` seconds."""
+        """A jittered delay in ``[ceiling / 2, ceiling]``, and never less than the server's ``retry_after``
+        (:meth:`server_wait`): a server that asks for longer than ``backoff_max`` is honoured."""
         ceiling = self.ceiling(attempt).total_seconds()
         jittered = (rng or random).uniform(ceiling / 2, ceiling)
-        floor = max(0.0, retry_after or 0.0)
-        return timedelta(seconds=max(jittered, floor))
+        floor = self.server_wait(retry_after) or timedelta(0)
+        return max(timedelta(seconds=jittered), floor)
+
+    def server_wait(self, seconds: object) -> timedelta | None:
+        """A wait a server asked for (``Retry-After``, a rate-limit reset), as a delay the policy allows:
+        bounded (:func:`~scheduler.adapters.http.bounded_seconds`) and cut to ``max_age``: we never call
+        before the server said we may (DESIGN: "never before a Retry-After"), and a wait past ``max_age``
+        fails the delivery (:meth:`decide`) rather than pausing its channel for years. ``None`` when there is
+        no wait (nothing, 0, or not a number). Never raises, whatever the server sent."""
+        bounded = bounded_seconds(seconds)
+        if not bounded:
+            return None
+        return min(timedelta(seconds=bounded), self.max_age, LONGEST)
 
     def decide(
         self,
@@ -102,9 +125,20 @@ class RetryPolicy:
                 f"gave up: {format_duration(age)} past its planned time "
                 f"(service.max_age = {format_duration(self.max_age)})",
             )
-        wait = self.delay(max(1, attempts), retry_after=retry_after, rng=rng)
-        told = f", not before the server's {retry_after:g} s" if retry_after else ""
-        return RetryDecision(now + wait, f"attempt {attempts + 1} in {_short(wait)}{told}")
+        asked = bounded_seconds(retry_after)
+        deadline = later(scheduled_at, self.max_age)
+        if asked and later(now, timedelta(seconds=asked)) > deadline:
+            left = max(deadline - now, timedelta(0))
+            return RetryDecision(
+                None,
+                f"gave up: the server asked to wait {_short(timedelta(seconds=asked))}, longer than "
+                f"service.max_age = {format_duration(self.max_age)} allows ({_short(left)} left)",
+            )
+        wait = self.delay(max(1, attempts), retry_after=asked, rng=rng)
+        told = ""
+        if asked:
+            told = f", not before the server's {asked:g} s"
+        return RetryDecision(later(now, wait), f"attempt {attempts + 1} in {_short(wait)}{told}")
 
 
 def _short(wait: timedelta) -> str:

@@ -115,7 +115,7 @@ class Service:
         self.store = store
         self.worker_id = worker_id or new_worker_id()
         self.now = clock
-        self.monitor = Monitor(workspace, store, worker_id=self.worker_id, http=http)
+        self.monitor = Monitor(workspace, store, worker_id=self.worker_id, http=http, clock=clock)
         self._once_mode = False
         self._render_stop = threading.Event()
         self.pipeline = Pipeline(workspace, stop=self._render_stop)
@@ -439,7 +439,7 @@ class Service:
             delivery = item.delivery
             ident = f"{delivery.id} " if delivery is not None else ""
             detail = f": {item.detail}" if item.detail else ""
-            if item.post.problems or item.outcome.value in ("in-flight", "already-sent"):
+            if item.post.problems or item.outcome.value in ("in-flight", "already-sent", "duplicate"):
                 level = logging.WARNING
             elif not item.post.active:
                 level = logging.DEBUG
@@ -463,6 +463,9 @@ class Service:
             )
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items())) or "no posts"
         log.info("%s posts/: %s", "ingested" if full else "re-ingested edits in", counts)
+        held_back = report.held_back_note()
+        if held_back:
+            log.warning("%s", held_back, extra={"event": "ingest.held_back"})
 
     async def reload(self) -> bool:
         """Load and validate the config again; swap it in when valid (True), else keep the running one."""

@@ -1,6 +1,12 @@
 """THE one place for database-specific behaviour: SQLite pragmas and locking, PostgreSQL row locks.
 
 SQLite
+    The file holds article text and error reasons, so it is private to its user (:func:`make_private`): a new
+    file is created ``0600`` (its ``-wal`` and ``-shm`` files take its permissions) in a folder created
+    ``0700``. The workspace's own ``var/`` folder and the files tagcast made there are tightened to that when
+    an older tagcast left them readable by others; a folder or database file elsewhere that already exists
+    keeps the permissions its owner gave it (it may be shared with a group on purpose).
+
     WAL journal (readers never block the writer), ``synchronous = FULL`` (a commit survives a power cut:
     the journal saved before a network call must; but see :func:`relaxed`), a busy timeout, and foreign
     keys. pysqlite's own
@@ -25,7 +31,10 @@ PostgreSQL
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -69,7 +78,7 @@ def resolve_url(url: str, root: Path) -> URL:
     if not path.is_absolute():
         path = root / path
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(
             f"cannot create the folder of the outbox database {path}: {exc.strerror}",
@@ -78,9 +87,48 @@ def resolve_url(url: str, root: Path) -> URL:
     return parsed.set(database=str(path))
 
 
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """chmod ``path`` to ``mode`` when it is ours and others may read it (never widens, never fails)."""
+    uid = getattr(os, "getuid", None)  # POSIX only: elsewhere there are no such modes to tighten
+    with contextlib.suppress(OSError):
+        info = path.lstat()
+        if uid is not None and info.st_uid == uid() and stat.S_IMODE(info.st_mode) & 0o077:
+            path.chmod(mode)
+
+
+def make_private(database: Path, root: Path) -> None:
+    """Create the SQLite file ``database`` (its folder exists) ``0600`` unless it exists; in the workspace's
+    ``var/`` folder, also tighten that folder to ``0700`` and the database and its side files to ``0600``
+    (see the module docstring for why only there)."""
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+        database.chmod(PRIVATE_FILE)  # whatever the umask took away (it never adds)
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # SQLite reports what is wrong when it opens the file
+    if database.parent == root / "var":
+        _tighten(database.parent, PRIVATE_FOLDER)
+        for suffix in ("", *SQLITE_SIDE_FILES):
+            _tighten(database.with_name(database.name + suffix), PRIVATE_FILE)
+
+
 def create_store_engine(url: str, root: Path) -> Engine:
-    """An Engine for the outbox with this module's per-dialect behaviour installed."""
+    """An Engine for the outbox with this module's per-dialect behaviour installed (a new SQLite file is
+    private to its user: :func:`make_private`)."""
     parsed = resolve_url(url, root)
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not database.startswith("file:")
+    ):
+        make_private(Path(database), root)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}

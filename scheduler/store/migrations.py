@@ -14,18 +14,30 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, bindparam, func, inspect, select, text
 
+from scheduler.identity import article_identity
 from scheduler.store.dialect import lock_migrations
 from scheduler.store.errors import SchemaTooNew, StoreError
-from scheduler.store.schema import VERSION_2_TABLES, VERSION_3_TABLES, metadata, schema_version
+from scheduler.store.models import article_from_json
+from scheduler.store.schema import (
+    IDENTITY_INDEX,
+    SOURCE_INDEX,
+    VERSION_2_TABLES,
+    VERSION_3_TABLES,
+    VERSION_4_TABLES,
+    deliveries,
+    metadata,
+    schema_version,
+    store_meta,
+)
 
 Migration = Callable[[Connection], None]
 
 
 def _initial(connection: Connection) -> None:
     """Version 1: deliveries, transitions, channel_pauses, schema_version."""
-    later = {*VERSION_2_TABLES, *VERSION_3_TABLES}
+    later = {*VERSION_2_TABLES, *VERSION_3_TABLES, *VERSION_4_TABLES}
     metadata.create_all(connection, tables=[table for table in metadata.sorted_tables if table not in later])
 
 
@@ -35,13 +47,59 @@ def _workers(connection: Connection) -> None:
     metadata.create_all(connection, tables=list(VERSION_2_TABLES))
 
 
-def _feeds(connection: Connection) -> None:
-    """Version 3: ``feed_states`` (ETag, Last-Modified and last error of each ``[sources.NAME]``) and
-    ``feed_entries`` (the entries each feed has shown, and whether they were queued)."""
+_BATCH = 1000
+
+
+def _identity(connection: Connection) -> None:
+    """Version 3: ``deliveries.identity`` (the article's identity, :mod:`scheduler.identity`), computed
+    for every existing row from the article stored with it, so that an old outbox recognises its articles
+    under a new file name; and ``store_meta`` with the outbox's ``epoch``, the time of its first delivery (an
+    outbox that has deliveries is not new)."""
+    columns = {column["name"] for column in inspect(connection).get_columns(deliveries.name)}
+    if "identity" not in columns:
+        connection.execute(
+            text("ALTER TABLE deliveries ADD COLUMN identity VARCHAR(1100) NOT NULL DEFAULT ''")
+        )
+    update = (
+        deliveries.update()
+        .where(deliveries.c.id == bindparam("row_id"))
+        .values(identity=bindparam("new_identity"))
+    )
+    taken: set[tuple[str, str, int]] = set()
+    values = []
+    rows = connection.execute(
+        select(
+            deliveries.c.id,
+            deliveries.c.source,
+            deliveries.c.channel,
+            deliveries.c.generation,
+            deliveries.c.article,
+        ).order_by(deliveries.c.created_at, deliveries.c.id)
+    )
+    for row_id, source, channel, generation, article in rows:
+        identity = article_identity(article_from_json(dict(article or {})))
+        if (identity, channel, generation) in taken:  # two files of one article, both queued before
+            identity = f"{identity} ({source})"  # the later one keeps its delivery, matched by its file
+        taken.add((identity, channel, generation))
+        values.append({"row_id": row_id, "new_identity": identity})
+    for start in range(0, len(values), _BATCH):
+        connection.execute(update, values[start : start + _BATCH])
+    connection.execute(text(f"DROP INDEX {SOURCE_INDEX.name}"))
+    SOURCE_INDEX.create(connection)
+    IDENTITY_INDEX.create(connection, checkfirst=True)
     metadata.create_all(connection, tables=list(VERSION_3_TABLES))
+    first = connection.execute(select(func.min(deliveries.c.created_at))).scalar()
+    if first is not None and connection.execute(select(store_meta.c.key)).first() is None:
+        connection.execute(store_meta.insert().values(key="epoch", value=first.isoformat()))
 
 
-MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers, 3: _feeds}
+def _feeds(connection: Connection) -> None:
+    """Version 4: ``feed_states`` (ETag, Last-Modified and last error of each ``[sources.NAME]``) and
+    ``feed_entries`` (the entries each feed has shown, and whether they were queued)."""
+    metadata.create_all(connection, tables=list(VERSION_4_TABLES))
+
+
+MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers, 3: _identity, 4: _feeds}
 
 
 def latest_version(migrations: Mapping[int, Migration] = MIGRATIONS) -> int:

@@ -64,6 +64,12 @@ class UpsertOutcome(StrEnum):
     """Not queued: the channel is disabled, the post has problems, or it has no slot."""
     IN_FLIGHT = "in-flight"
     """The text changed, but the delivery is sending, retrying or unknown: left alone (its key is in use)."""
+    RENAMED = "renamed"
+    """The article's file was renamed (or moved): its delivery names the new file; nothing else changed."""
+    DUPLICATE = "duplicate"
+    """Another file holds the same article (the same identity) and has the delivery: not posted twice."""
+    HELD_BACK = "held-back"
+    """A new outbox: ``publish_at`` is more than a day before the outbox's epoch; ``--backfill`` queues it."""
 
 
 def content_hash(parts: Sequence[str]) -> str:
@@ -94,6 +100,7 @@ def article_to_json(article: Article) -> dict[str, Any]:
         "publish_at": _iso(article.publish_at),
         "channels": list(article.channels) if article.channels is not None else None,
         "template": article.template,
+        "id": article.id,
         "extra": json.loads(json.dumps(article.extra, ensure_ascii=False, default=str)),
     }
 
@@ -114,6 +121,7 @@ def article_from_json(data: dict[str, Any]) -> Article:
         channels=tuple(channels) if channels is not None else None,
         template=data.get("template"),
         extra=dict(data.get("extra") or {}),
+        id=data.get("id"),
     )
 
 
@@ -132,7 +140,8 @@ class Delivery:
     Times are aware and in UTC; :attr:`local_scheduled_at` is the slot in the zone of the schedule that
     chose it. ``lengths``, ``limit``, ``unit``, ``zone``, ``generation`` and ``receipt`` extend the contract
     of ``docs/store-api.md``; ``generation`` counts the deliveries of one article on one channel (1, then
-    2 after a repost, ...).
+    2 after a repost, ...); ``identity`` is the article's (:mod:`scheduler.identity`), whatever its file is
+    called.
     """
 
     id: str
@@ -163,6 +172,7 @@ class Delivery:
     zone: str = "UTC"
     generation: int = 1
     receipt: dict[str, Any] = field(default_factory=dict)
+    identity: str = ""
 
     @property
     def title(self) -> str:

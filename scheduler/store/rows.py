@@ -83,6 +83,7 @@ def delivery_from_row(row: RowMapping | Mapping[str, Any]) -> Delivery:
         zone=row["zone"],
         generation=row["generation"],
         receipt=dict(row["receipt"]),
+        identity=row["identity"],
     )
 
 

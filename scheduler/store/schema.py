@@ -85,6 +85,8 @@ deliveries = Table(
     Column("lease_until", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # schema version 3: the article's identity (scheduler.identity), whatever its file is called
+    Column("identity", String(1100), nullable=False, server_default=""),
 )
 Index("ix_deliveries_state_scheduled", deliveries.c.state, deliveries.c.scheduled_at, deliveries.c.id)
 Index(
@@ -96,12 +98,9 @@ Index(
 )
 Index("ix_deliveries_scheduled", deliveries.c.scheduled_at, deliveries.c.id)
 Index("ix_deliveries_due", deliveries.c.due_at, deliveries.c.channel)
-Index(
-    "ix_deliveries_source_channel",
-    deliveries.c.source,
-    deliveries.c.channel,
-    deliveries.c.generation,
-    unique=True,
+# unique up to schema version 2; since version 3 a file may hold another article than its deliveries name
+SOURCE_INDEX = Index(
+    "ix_deliveries_source_channel", deliveries.c.source, deliveries.c.channel, deliveries.c.generation
 )
 
 transitions = Table(
@@ -161,7 +160,27 @@ periodic_runs = Table(
 
 VERSION_2_TABLES = (workers, periodic_runs)
 
-# --- schema version 3: the state of each polled feed ([sources.NAME]) ---------------------------------------
+# --- schema version 3: deliveries.identity, and facts about the outbox itself ------------------------------
+
+IDENTITY_INDEX = Index(
+    "ix_deliveries_identity_channel",
+    deliveries.c.identity,
+    deliveries.c.channel,
+    deliveries.c.generation,
+    unique=True,
+)
+
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""``epoch``: when the outbox first took in articles (ISO 8601, UTC); see :mod:`scheduler.ingest`."""
+
+VERSION_3_TABLES = (store_meta,)
+
+# --- schema version 4: the state of each polled feed ([sources.NAME]) ---------------------------------------
 
 feed_states = Table(
     "feed_states",
@@ -184,4 +203,4 @@ feed_entries = Table(
     Column("first_seen", UTCDateTime, nullable=False),
 )
 
-VERSION_3_TABLES = (feed_states, feed_entries)
+VERSION_4_TABLES = (feed_states, feed_entries)

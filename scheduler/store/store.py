@@ -3,23 +3,62 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from scheduler.store.calendar_ops import CalendarMixin
 from scheduler.store.cluster_ops import ClusterMixin
 from scheduler.store.dialect import create_store_engine, writer
-from scheduler.store.dispatch_ops import DispatchMixin
+from scheduler.store.dispatch_ops import DispatchMixin, active_pauses
 from scheduler.store.errors import StoreError
 from scheduler.store.feed_ops import FeedMixin
 from scheduler.store.ingest_ops import IngestMixin
-from scheduler.store.migrations import migrate
+from scheduler.store.migrations import latest_version, migrate
+from scheduler.store.models import DeliveryState, utc
 from scheduler.store.operator_ops import ListingMixin, OperatorMixin
+from scheduler.store.schema import deliveries, schema_version, transitions
+
+PROGRESS_STATES = (
+    DeliveryState.SENDING,
+    DeliveryState.SENT,
+    DeliveryState.RETRYING,
+    DeliveryState.FAILED,
+    DeliveryState.UNKNOWN,
+)
+"""A transition into one of these is the dispatcher at work: a claim, or the outcome of a send."""
 
 
-class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin, FeedMixin):
+def _up_to_date(engine: Engine) -> bool:
+    """Whether the schema is the newest already, read without a write lock: opening the outbox for ``tagcast
+    queue list`` must not wait for the service's write transactions (SQLite has one writer at a time). Any
+    doubt (a new file, no table, a newer or older version, an error) is left to :func:`migrate`, which runs
+    in a write transaction and says what is wrong."""
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                select(schema_version.c.version).where(schema_version.c.id == 1)
+            ).scalar()
+    except SQLAlchemyError:
+        return False
+    return found == latest_version()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Whether the dispatcher keeps up (see :meth:`Store.progress`)."""
+
+    oldest_due: datetime | None
+    """The earliest due time of a planned or retrying delivery of a channel not paused (None: nothing due)."""
+    last_progress: datetime | None
+    """When a delivery was last claimed or settled (None: never)."""
+
+
+class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin, CalendarMixin, FeedMixin):
     """The durable outbox of deliveries, their transitions and channel pauses::
 
         with Store.open(settings.store.url, root=workspace.root) as store:
@@ -33,11 +72,13 @@ class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixi
     @classmethod
     def open(cls, url: str, *, root: Path) -> Store:
         """Connect to ``url`` (a relative SQLite path is relative to ``root``; its folder is created), switch
-        on WAL for SQLite, and bring the schema up to date. SchemaTooNew when a newer tagcast wrote it."""
+        on WAL for SQLite, and bring the schema up to date (a write transaction only when it is not up to date
+        already). SchemaTooNew when a newer tagcast wrote it."""
         engine = create_store_engine(url, root)
         try:
-            with writer(engine).begin() as connection:
-                migrate(connection)
+            if not _up_to_date(engine):
+                with writer(engine).begin() as connection:
+                    migrate(connection)
         except OperationalError as exc:
             engine.dispose()
             shown = engine.url.render_as_string(hide_password=True)
@@ -75,6 +116,28 @@ class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixi
             raise StoreError(
                 f"the outbox {shown} does not answer: {getattr(exc, 'orig', None) or exc}"
             ) from exc
+
+    def progress(self, now: datetime) -> Progress:
+        """How long due work has waited at ``now``, and when the dispatcher last claimed or settled a
+        delivery: what ``/healthz`` and ``status --check`` call a stall. A few index look-ups."""
+        now = utc(now)
+        with self._read() as connection:
+            paused = set(active_pauses(connection, now))
+            oldest = connection.execute(
+                select(func.min(deliveries.c.due_at)).where(
+                    deliveries.c.due_at <= now, deliveries.c.channel.not_in(paused)
+                )
+            ).scalar()
+            moments = [
+                connection.execute(
+                    select(transitions.c.at)
+                    .where(transitions.c.to_state == state.value)
+                    .order_by(transitions.c.at.desc())
+                    .limit(1)
+                ).scalar()
+                for state in PROGRESS_STATES
+            ]
+        return Progress(oldest, max((m for m in moments if m is not None), default=None))
 
     def close(self) -> None:
         """Close every pooled connection."""

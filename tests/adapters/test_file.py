@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from scheduler.adapters.base import Journal, Outgoing
-from scheduler.adapters.file import FileAdapter
+from scheduler.adapters.file import FileAdapter, OutsideOutbox
 from scheduler.config.models import ChannelSettings
-from scheduler.errors import PermanentDeliveryError
+from scheduler.errors import AuthError, PermanentDeliveryError
 from scheduler.models import Article
 
 
@@ -52,3 +52,43 @@ def test_a_file_where_the_folder_should_be_is_a_permanent_delivery_error(tmp_pat
     adapter = FileAdapter("out", settings, http=httpx.AsyncClient(), root=tmp_path)
     with pytest.raises(PermanentDeliveryError, match="path"):
         asyncio.run(publish(adapter, outgoing()))
+
+
+@pytest.mark.parametrize("channel", ["../../x", "/tmp/tagcast-escape", "a/../../b", "..", ".", "x\x00y"])
+def test_a_hostile_channel_name_never_writes_outside_the_outbox(tmp_path: Path, channel: str) -> None:
+    """Built directly, past the config's validation of channel names: the adapter itself refuses."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    adapter = FileAdapter(channel, ChannelSettings(network="file"), http=httpx.AsyncClient(), root=root)
+    with pytest.raises(OutsideOutbox, match=r"outside the outbox folder|not a usable file name"):
+        asyncio.run(publish(adapter, outgoing()))
+    with pytest.raises(OutsideOutbox):
+        asyncio.run(adapter.reconcile(outgoing(), Journal(state={})))
+    with pytest.raises(AuthError):
+        asyncio.run(adapter.check())
+    assert sorted(tmp_path.rglob("*")) == before
+    assert not Path("/tmp/tagcast-escape").exists()
+
+
+def test_a_symlink_in_the_outbox_that_leads_elsewhere_is_refused(tmp_path: Path) -> None:
+    root, elsewhere = tmp_path / "ws", tmp_path / "elsewhere"
+    (root / "var" / "outbox").mkdir(parents=True)
+    elsewhere.mkdir()
+    (root / "var" / "outbox" / "out").symlink_to(elsewhere, target_is_directory=True)
+    adapter = FileAdapter("out", ChannelSettings(network="file"), http=httpx.AsyncClient(), root=root)
+    with pytest.raises(OutsideOutbox, match=str(elsewhere)):
+        asyncio.run(publish(adapter, outgoing()))
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_delivery_id_with_dots_and_slashes_stays_in_the_channel_folder(tmp_path: Path) -> None:
+    adapter = FileAdapter("out", ChannelSettings(network="file"), http=httpx.AsyncClient(), root=tmp_path)
+    article = Article(source="posts/a.md", title="A", body="B", url="https://example.org/a")
+    post = Outgoing(
+        delivery_id="../../../x", idempotency_key="k", parts=("one",), article=article, channel="out"
+    )
+    asyncio.run(publish(adapter, post))
+    folder = tmp_path / "var" / "outbox" / "out"
+    assert sorted(p.name for p in folder.iterdir()) == [".._.._.._x.json", ".._.._.._x.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["var"]

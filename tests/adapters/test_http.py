@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
+from fakes.hostile import HugeServer, TrickleServer, deep_json
 from fakes.server import FakeServer, Reply, Request, route
 
 from scheduler.adapters.http import (
+    MAX_SERVER_WAIT,
     PAUSE_KEY,
+    RequestGuard,
+    bounded_seconds,
+    decode_json,
     describe_request,
     error_reason,
     parse_reset,
@@ -412,3 +418,152 @@ async def test_fake_faults_apply_in_order_and_after_skips(echo: EchoFake) -> Non
     await post_to(echo)
     assert echo.faults.pending == 0
     assert len(echo.stored) == 2
+
+
+# --- hostile answers: waits, JSON, time and size ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("1.5", 1.5),
+        (-3, 0.0),
+        ("1e12", MAX_SERVER_WAIT),
+        ("inf", MAX_SERVER_WAIT),
+        ("-inf", 0.0),
+        (10**400, MAX_SERVER_WAIT),
+        (-(10**400), 0.0),
+        ("nan", None),
+        ("soon", None),
+        (True, None),
+        (None, None),
+        ([5], None),
+    ],
+)
+def test_bounded_seconds(value: object, seconds: float | None) -> None:
+    assert bounded_seconds(value) == seconds
+
+
+HOSTILE_WAITS = [
+    "1e12",
+    "999999999",
+    "99999999999999",
+    "-5",
+    "nan",
+    "inf",
+    "-inf",
+    "1" + "0" * 400,
+    "Fri, 31 Dec 9999 23:59:59 GMT",
+    "Mon, 01 Jan 0001 00:00:00 GMT",
+    "9999-12-31T23:59:59+00:00",
+    "0001-01-01T00:00:00-23:59",
+    "Sun, 99 Foo 99999 99:99:99 GMT",
+    "garbage",
+    "",
+    "1" * 100_000,
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_WAITS)
+def test_no_server_wait_raises_or_escapes_the_bounds(value: str) -> None:
+    for parse in (parse_retry_after, parse_reset):
+        seconds = parse(value, now=NOW)
+        assert seconds is None or 0.0 <= seconds <= MAX_SERVER_WAIT
+    headers = {
+        "Retry-After": value,
+        "X-RateLimit-Reset": value,
+        "X-RateLimit-Remaining": value,
+        "x-rate-limit-reset": value,
+        "RateLimit-Reset": value,
+        "X-RateLimit-Reset-After": value,
+        "Date": value,
+    }
+    wait = retry_after(headers, json.dumps({"retry_after": 1e308 * 10}).encode(), status=429)
+    assert wait is None or 0.0 <= wait <= MAX_SERVER_WAIT
+    limit = rate_limit(headers)
+    assert limit is None or limit.reset_after is None or 0.0 <= limit.reset_after <= MAX_SERVER_WAIT
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(400, PermanentDeliveryError), (422, PermanentDeliveryError), (503, TransientDeliveryError)],
+)
+async def test_json_nested_too_deeply_is_a_bad_response_classified_by_its_status(
+    status: int, kind: type[DeliveryError]
+) -> None:
+    error = await outcome(status, deep_json(), {"Content-Type": "application/json"})
+    assert type(error) is kind
+    assert f"HTTP {status}" in error.reason
+    assert "a bad response: the JSON is nested too deeply to read" in error.reason
+
+
+def test_a_2xx_nested_too_deeply_is_a_bad_response() -> None:
+    response = answer(200, deep_json())
+    with pytest.raises(TransientDeliveryError, match="bad response: the JSON is nested too deeply"):
+        read_json(response, network="mastodon")
+    with pytest.raises(UnknownOutcome, match="nested too deeply"):
+        read_json(response, network="mastodon", idempotent=False)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        decode_json(deep_json())
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("phase", ["body", "headers"])
+async def test_a_trickling_server_is_cut_off_at_the_request_deadline(
+    phase: Literal["body", "headers"],
+) -> None:
+    guard = RequestGuard(deadline=0.5)
+    with TrickleServer(interval=0.2, phase=phase).running() as server:
+        async with httpx.AsyncClient(timeout=5) as client:  # each read comes well within the read timeout
+            with pytest.raises(TransientDeliveryError) as transient:
+                await send(client, "POST", server.url, network="webhook", content=b"{}", guard=guard)
+            with pytest.raises(UnknownOutcome) as unknown:
+                await send(
+                    client,
+                    "POST",
+                    server.url,
+                    network="webhook",
+                    content=b"{}",
+                    guard=guard,
+                    idempotent=False,
+                )
+    for error in (transient.value, unknown.value):
+        assert "no complete answer within the request deadline of 0.5 s (channel key request_deadline)" in (
+            error.reason
+        )
+    assert len(server.requests) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("declare_length", [True, False])
+async def test_a_huge_answer_is_read_up_to_the_cap_only(declare_length: bool) -> None:
+    guard = RequestGuard(max_bytes=1024 * 1024)
+    with HugeServer(size=50 * 1024 * 1024, declare_length=declare_length).running() as server:
+        async with httpx.AsyncClient(timeout=5) as client:
+            tracemalloc.start()
+            try:
+                with pytest.raises(TransientDeliveryError) as caught:
+                    await send(client, "POST", server.url, network="webhook", content=b"{}", guard=guard)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+    assert (
+        "answered 200 with more than 1048576 bytes, the response size cap (channel key max_response_bytes)"
+        in (caught.value.reason)
+    )
+    assert peak < 8 * 1024 * 1024  # the 50 MB were never held
+    assert server.bytes_sent < 50 * 1024 * 1024  # the client hung up before the end
+
+
+@pytest.mark.anyio
+async def test_a_huge_error_answer_keeps_its_status_and_names_the_cap() -> None:
+    guard = RequestGuard(max_bytes=64 * 1024)
+    with HugeServer(size=5 * 1024 * 1024, status=400).running() as server:
+        async with httpx.AsyncClient(timeout=5) as client:
+            with pytest.raises(PermanentDeliveryError) as caught:
+                await send(client, "POST", server.url, network="webhook", content=b"{}", guard=guard)
+    assert "refused (400)" in caught.value.reason
+    assert (
+        "an answer of more than 65536 bytes, not read: channel key max_response_bytes" in caught.value.reason
+    )

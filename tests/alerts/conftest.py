@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fakes.telegram import TelegramFake
-from service.conftest import Site, site, toml_value, webhook  # noqa: F401  (fixtures)
+from service.conftest import DUE, Site, site, toml_value, webhook  # noqa: F401  (fixtures)
 from service.processes import Serve
 
 from scheduler.config.loader import Workspace, load_workspace
 
-PAST = "2020-01-01T00:00:00Z"
+PAST = DUE
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fakes.webhook import WebhookFake
-from service.conftest import Site, article, config_text
+from service.conftest import DUE, Site, article, config_text
 from store.store_support import make_post
 
 from scheduler.service.dispatcher import Dispatcher
@@ -31,7 +31,7 @@ from scheduler.service.metrics import Metrics
 from scheduler.service.previous_run import previous_run, process_running
 from scheduler.store import Store
 
-PAST = "2020-01-01T00:00:00Z"
+PAST = DUE
 
 
 def test_a_subscriber_that_raises_is_logged_and_the_others_still_hear(

@@ -284,7 +284,7 @@ def test_cancel_and_reschedule(workspace: Path) -> None:
     assert result.exit_code == 0 and f"cancelled {a}" in result.stdout
     again = tagcast(workspace, "queue", "cancel", a)
     assert again.exit_code == 1 and "it is cancelled" in again.stderr
-    moved = tagcast(workspace, "queue", "reschedule", b, "--at", "2026-07-01T10:00")  # Berlin time
+    moved = tagcast(workspace, "queue", "reschedule", b, "--at", "2026-07-01T10:00", "--now", NOW)  # Berlin
     assert moved.exit_code == 0, moved.output
     assert queued(workspace)["posts/b.md"]["scheduled_at"] == "2026-07-01T10:00:00+02:00"
     with open_store(workspace) as store:
@@ -292,6 +292,7 @@ def test_cancel_and_reschedule(workspace: Path) -> None:
         assert store.get(b).scheduled_at == datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
         reasons = [t.reason for t in store.history(b)]
     assert reasons[-1].startswith("rescheduled by the operator")
+    assert f"rescheduled to 2026-07-01 10:00 CEST: {b} (posts/b.md -> file)" in flat(moved.stdout)
     bad = tagcast(workspace, "queue", "reschedule", b, "--at", "next tuesday")
     assert bad.exit_code == 2 and "is not an ISO 8601 time" in flat(bad.output)
 
@@ -364,7 +365,7 @@ def test_pause_resume_and_status(workspace: Path) -> None:
     assert resumed.exit_code == 0 and "resumed file" in resumed.stdout
     assert "was not paused" in tagcast(workspace, "queue", "resume", "file").stderr
     unknown = tagcast(workspace, "queue", "pause", "nosuch")
-    assert unknown.exit_code == 1 and "configured channels: archive, broken, file" in unknown.stderr
+    assert unknown.exit_code == 2 and "(channels: archive, broken, file)" in flat(unknown.stderr)
 
     a = rows["posts/a.md"]["id"]
     with open_store(workspace) as store:
@@ -384,3 +385,103 @@ def test_pause_resume_and_status(workspace: Path) -> None:
     ]
     table = tagcast(workspace, "status")
     assert table.exit_code == 0 and "403: suspended" in table.stdout
+
+
+def test_a_past_reschedule_time_means_now_and_is_never_missed_during_downtime(workspace: Path) -> None:
+    add(workspace)
+    b = queued(workspace)["posts/b.md"]["id"]
+    later = (CLOCK + timedelta(hours=3)).isoformat()
+    moved = tagcast(workspace, "queue", "reschedule", b, "--at", "2026-05-01T09:00", "--now", later)
+    assert moved.exit_code == 0, moved.output
+    assert f"planned for now: {b} (posts/b.md -> file)" in flat(moved.stdout)
+    assert "tagcast serve --once" in flat(moved.stderr)
+    with open_store(workspace) as store:
+        delivery = store.get(b)
+        assert delivery.scheduled_at == CLOCK + timedelta(hours=3)
+        reason = store.history(b)[-1].reason
+        # the misfire policy of `tagcast serve` sees a post due now, not one missed hours ago
+        [claimed] = store.claim_due(CLOCK + timedelta(hours=3), worker="test", lease=LEASE, limit=5)
+    assert claimed.id == b
+    assert reason.endswith("to now (2026-05-01T07:00:00+00:00 is past)")
+
+
+def test_send_now_plans_a_delivery_for_now(workspace: Path) -> None:
+    add(workspace)
+    a = queued(workspace)["posts/a.md"]["id"]
+    sent = tagcast(workspace, "queue", "send-now", a, "--now", NOW)
+    assert sent.exit_code == 0, sent.output
+    assert f"planned for now: {a} (posts/a.md -> file)" in flat(sent.stdout)
+    with open_store(workspace) as store:
+        assert store.get(a).scheduled_at == CLOCK
+        assert store.history(a)[-1].reason == "send now, asked by the operator (tagcast queue send-now)"
+        store.claim_due(CLOCK, worker="test", lease=LEASE, limit=5)
+        store.mark_sent(a, Receipt(remote_ids=("1",)), now=CLOCK)
+    again = tagcast(workspace, "queue", "send-now", a, "--now", NOW)
+    assert again.exit_code == 1 and "cannot reschedule delivery" in flat(again.stderr)
+    missing = tagcast(workspace, "queue", "send-now", "d_nosuchthing")
+    assert missing.exit_code == 1
+    assert "send-now" in CliRunner().invoke(app, ["queue", "--help"]).stdout
+
+
+def test_counts_are_in_the_right_number(workspace: Path) -> None:
+    add(workspace)
+    rows = queued(workspace)
+    one = tagcast(workspace, "queue", "list", "--limit", "1")
+    assert "1 delivery (from 1); next page: --offset 1" in flat(one.stdout)
+    assert "2 deliveries (from 1)" in flat(tagcast(workspace, "queue", "list").stdout)
+    assert "0 deliveries (from 0)" in flat(tagcast(workspace, "queue", "list", "--state", "sent").stdout)
+    again = add(workspace)
+    assert "0 unreadable articles" in flat(again.stdout)
+    (workspace / "posts" / "bad.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    assert "1 unreadable article" in flat(add(workspace).stdout)
+    assert rows
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("queue", "pause", "fiel"),
+        ("queue", "resume", "fiel"),
+        ("queue", "list", "--channel", "fiel"),
+        ("queue", "list", "--channel", "fiel", "--json"),
+    ],
+)
+def test_an_unknown_channel_is_a_usage_error_with_did_you_mean_in_every_queue_command(
+    workspace: Path, args: tuple[str, ...]
+) -> None:
+    add(workspace)
+    result = tagcast(workspace, *args)
+    assert result.exit_code == 2, result.output
+    assert "config/tagcast.toml; did you mean 'file'? (channels: archive, broken, file)" in flat(
+        result.stderr
+    )
+    assert "no channel named 'fiel' in " in flat(result.stderr) and result.stdout == ""
+
+
+def test_a_channel_the_outbox_still_holds_can_be_listed_and_paused_after_it_left_the_config(
+    workspace: Path,
+) -> None:
+    add(workspace)
+    config = workspace / "config" / "tagcast.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        .replace('[channels.file]\nnetwork = "file"', '[channels.file2]\nnetwork = "file"')
+        .replace('channels = ["file"]', 'channels = ["file2"]')
+        .replace('channels = ["file", "archive"]', 'channels = ["file2", "archive"]'),
+        encoding="utf-8",
+    )
+    assert "[channels.file]\n" not in config.read_text(encoding="utf-8")
+    listed = tagcast(workspace, "queue", "list", "--channel", "file", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.stdout)) == 2
+    assert tagcast(workspace, "queue", "pause", "file").exit_code == 0
+    assert tagcast(workspace, "queue", "resume", "file").exit_code == 0
+
+
+def test_help_says_what_json_prints() -> None:
+    show = flat(CliRunner().invoke(app, ["queue", "show", "--help"]).stdout)
+    assert "Print one JSON object for scripts." in show
+    listing = flat(CliRunner().invoke(app, ["queue", "list", "--help"]).stdout)
+    assert "Print one JSON array for scripts." in listing
+    add_help = flat(CliRunner().invoke(app, ["queue", "add", "--help"]).stdout)
+    assert "--backfill" in add_help and "--repost" in add_help

@@ -58,7 +58,7 @@ def test_every_format_gives_the_same_articles(tmp_path: Path, kind: str) -> None
         "Битва на Халхин-Голе ended on 16 September."
     )
     assert [tag.text for tag in first.hashtags] == ["KhalkhinGol", "MilitaryHistory"]
-    assert first.extra["id"] == "urn:moment:1"
+    assert first.id == "urn:moment:1"
     assert first.published is not None and first.published.year == 2026
     expected_image = None if kind == "rss1" else "https://history.example/img/1.jpg"
     assert first.extra.get("image") == expected_image
@@ -94,7 +94,7 @@ def test_a_bad_entry_is_one_problem_and_the_others_still_load(tmp_path: Path) ->
     path = tmp_path / "feed.json"
     path.write_bytes(WRITERS["jsonfeed"]([bad, ENTRIES[1]]))
     result = load_articles([path], root=tmp_path)
-    assert [article.extra["id"] for article in result.articles] == ["urn:moment:2"]
+    assert [article.id for article in result.articles] == ["urn:moment:2"]
     [error] = result.errors
     assert error.source == "feed.json#urn:bad"
     assert "entry 'urn:bad': url: 'ftp://history.example/x' is not a web address" in str(error)

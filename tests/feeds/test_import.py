@@ -38,13 +38,13 @@ def test_csv_rows_become_articles_and_bad_rows_name_their_line(make_workspace: W
     code, err = run(*args, *mapping)
     assert code == 1
     assert "catalogue.csv:3: url: 'ftp://history.example/x' is not a web address" in err
-    assert "catalogue.csv:6: the article has no title" in err
+    assert "catalogue.csv:6: title: the article has no title" in err
     assert "4 row(s) of catalogue.csv: 2 new, 0 updated, 0 unchanged, 2 bad" in err
     loaded = load_articles([root / "posts"], root=root)
     assert loaded.errors == []
     by_title = {article.title: article for article in loaded.articles}
     assert set(by_title) == {"Khalkhin Gol", "Dunkirk, the little ships"}
-    assert by_title["Dunkirk, the little ships"].body == "Seven hundred boats.\nThey crossed the Channel."
+    assert by_title["Dunkirk, the little ships"].body == "Seven hundred boats. They crossed the Channel."
     assert [tag.text for tag in by_title["Khalkhin Gol"].hashtags] == ["KhalkhinGol", "History"]
     assert all(a.source.startswith("posts/imported/catalogue/") for a in loaded.articles)
 
@@ -74,7 +74,7 @@ def test_json_and_json_lines(make_workspace: WriteWorkspace, kind: str) -> None:
     assert f"{where} published: 'yesterday' is not an ISO 8601 date" in err
     loaded = load_articles([root / "posts" / "batch"], root=root)
     assert sorted(a.title for a in loaded.articles) == ["Antikythera", "Comet"]
-    assert sorted(a.extra["id"] for a in loaded.articles) == ["m1", "m3"]
+    assert sorted(str(a.id) for a in loaded.articles) == ["m1", "m3"]
     # the row fixed and imported again: only that one is new
     rows[1]["published"] = "2024-05-17"
     path.write_text(json.dumps(rows) if kind == "json" else "\n".join(json.dumps(r) for r in rows), "utf-8")

@@ -18,7 +18,7 @@ from scheduler.errors import TemplateError
 from scheduler.models import Article
 from scheduler.render import TemplateRenderer
 from scheduler.render.budget import RenderBudgetExceeded, RenderLimits, TooLarge
-from tests.service.conftest import Site, article, config_text
+from tests.service.conftest import DUE, Site, article, config_text
 from tests.service.processes import Serve, tagcast
 
 REPO = Path(__file__).resolve().parents[2]
@@ -195,9 +195,7 @@ def hostile_site(site: Site, webhook: WebhookFake, render: str, **service: objec
 
 
 def hostile_article() -> str:
-    return article("Hostile", publish_at="2020-01-01T00:00:00Z").replace(
-        "---\n\n", "template: hostile.j2\n---\n\n"
-    )
+    return article("Hostile", publish_at=DUE).replace("---\n\n", "template: hostile.j2\n---\n\n")
 
 
 @pytest.mark.parametrize(("command", "code"), [(["preview"], 0), (["check"], 1), (["queue", "add"], 1)])
@@ -246,7 +244,7 @@ def test_a_service_rendering_a_hostile_template_delivers_and_stops_on_sigterm(
 def test_serve_once_with_a_hostile_template_sends_the_good_post(site: Site, webhook: WebhookFake) -> None:
     hostile_site(site, webhook, '[render]\ntimeout = "0.3s"\n')
     site.write_post("hostile.md", hostile_article())
-    site.write_post("good.md", article("Good", publish_at="2020-01-01T00:00:00Z"))
+    site.write_post("good.md", article("Good", publish_at=DUE))
 
     done = tagcast("serve", "--once", cwd=site.root, timeout=300)
 

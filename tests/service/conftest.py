@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -130,6 +130,11 @@ def webhook() -> Iterator[WebhookFake]:
 def other_webhook() -> Iterator[WebhookFake]:
     with WebhookFake(secret=None).running() as fake:
         yield fake  # type: ignore[misc]
+
+
+DUE = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+"""A ``publish_at`` already due: an hour ago. (A date long past would be held back by a new outbox, and
+``now`` is read when the article is loaded, a moment after a test took its clock.)"""
 
 
 def real_now() -> datetime:

@@ -23,7 +23,7 @@ from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.service.storecalls import StoreCalls
 from scheduler.store import DeliveryConflict, DeliveryState
 
-from .conftest import Site, article, config_text, dispatch, real_now
+from .conftest import DUE, Site, article, config_text, dispatch, real_now
 from .test_dispatcher import SlowWebhook
 from .test_recovery import reconcile
 
@@ -66,7 +66,7 @@ def test_a_channels_due_posts_go_out_one_at_a_time_in_slot_order(site: Site, web
 
 def test_a_batch_claims_the_channels_next_posts_before_it_runs_out(site: Site, webhook: WebhookFake) -> None:
     site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
-    posts(site, 20, publish_at="2020-01-01T00:00:00Z")
+    posts(site, 20, publish_at=DUE)
     site.ingest(real_now())
     order = slot_order(site, "hook")
     assert dispatch(site.workspace, site.store).count("sent") == 20
@@ -113,7 +113,7 @@ def test_a_stop_ends_the_batch_after_the_send_in_flight(site: Site) -> None:
     with SlowWebhook(delay=0.4).running() as slow:
         assert isinstance(slow, SlowWebhook)
         site.write_config(config_text({"hook": {"network": "webhook", "url": slow.url}}))
-        posts(site, 4, publish_at="2020-01-01T00:00:00Z")
+        posts(site, 4, publish_at=DUE)
         site.ingest(real_now())
 
         async def stop_while_sending() -> DispatchReport:
@@ -167,7 +167,7 @@ def test_a_batch_frees_its_slot_with_its_last_send_not_its_last_record(
         "b": {"network": "webhook", "url": webhook.url},
     }
     site.write_config(config_text(channels, service={"concurrency": 1}))
-    posts(site, 3, publish_at="2020-01-01T00:00:00Z")
+    posts(site, 3, publish_at=DUE)
     site.ingest(real_now())
     calls = SlowReceipts(0.5)
     report = dispatch(site.workspace, site.store, calls=calls)
@@ -184,7 +184,7 @@ def test_receipts_that_cannot_be_recorded_stay_in_sending_for_reconciliation(
     site: Site, webhook: WebhookFake, caplog: pytest.LogCaptureFixture
 ) -> None:
     site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
-    posts(site, 3, publish_at="2020-01-01T00:00:00Z")
+    posts(site, 3, publish_at=DUE)
     site.ingest(real_now())
     report = dispatch(site.workspace, site.store, calls=SlowReceipts(0, fail=OSError("disk I/O error")))
     assert report.count("sending") == 3 and len(webhook.deliveries) == 3

@@ -25,7 +25,7 @@ from fakes.telegram import TelegramFake
 
 from scheduler.store import DeliveryState, Store
 
-from .conftest import Site, article, config_text
+from .conftest import DUE, Site, article, config_text
 from .processes import Serve
 from .test_dispatcher import SlowWebhook
 
@@ -79,9 +79,7 @@ def test_sigkill_at_random_points_never_loses_or_repeats_a_post(site: Site) -> N
             )
         )
         for number in range(POSTS):
-            site.write_post(
-                f"p{number:02d}.md", article(f"Post {number:02d}", publish_at="2020-01-01T00:00:00Z")
-            )
+            site.write_post(f"p{number:02d}.md", article(f"Post {number:02d}", publish_at=DUE))
 
         kills = 0
         started = time.monotonic()

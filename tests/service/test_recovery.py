@@ -22,7 +22,7 @@ from scheduler.service.dispatcher import Dispatcher
 from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
 from scheduler.store import Delivery, DeliveryState
 
-from .conftest import Site, article, config_text, dispatch, real_now
+from .conftest import DUE, Site, article, config_text, dispatch, real_now
 from .test_dispatcher import SlowWebhook
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -83,7 +83,7 @@ def test_an_interrupted_webhook_send_is_completed_by_replaying_the_same_key(site
     with SlowWebhook(delay=0.8).running() as hook:
         assert isinstance(hook, SlowWebhook)
         site.write_config(config_text({"hook": {"network": "webhook", "url": hook.url}}))
-        site.write_post("p.md", article("Post", publish_at="2020-01-01T00:00:00Z"))
+        site.write_post("p.md", article("Post", publish_at=DUE))
         site.ingest(real_now())
 
         async def send_then_stop() -> None:

@@ -18,11 +18,11 @@ from fakes.webhook import WebhookFake
 from scheduler.cli.serve import redacted_url
 from scheduler.store import DeliveryState, Store
 
-from .conftest import REPO_ROOT, Site, article, config_text
+from .conftest import DUE, REPO_ROOT, Site, article, config_text
 from .processes import Serve, tagcast
 from .test_dispatcher import SlowWebhook
 
-PAST = "2020-01-01T00:00:00Z"
+PAST = DUE
 
 
 def test_serve_once_runs_the_shipped_workspace_end_to_end(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def make_post(
         source=source,
         title=title,
         body="Body text.",
-        url="https://example.org/a",
+        url=f"https://example.org/{source}",  # one article per file (the url is its identity)
         hashtags=(Hashtag("History"),),
         published=datetime(2026, 5, 1, tzinfo=UTC),
         extra={"series": "Centenaries"},

@@ -3,13 +3,18 @@ and PostgreSQL alike, but for the SQLite file itself)."""
 
 from __future__ import annotations
 
+import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, inspect, select, text
 from store_support import NOW, make_post
 
-from scheduler.store import SchemaTooNew, Store, StoreError
+from scheduler.config.loader import load_workspace
+from scheduler.identity import fingerprint
+from scheduler.ingest import ingest
+from scheduler.store import DeliveryState, SchemaTooNew, Store, StoreError, UpsertOutcome
 from scheduler.store.dialect import create_store_engine, writer
 from scheduler.store.migrations import MIGRATIONS, current_version, latest_version, migrate
 from scheduler.store.schema import schema_version
@@ -95,3 +100,127 @@ def test_a_database_that_tagcast_did_not_make_is_refused(db_url: str, tmp_path: 
 def test_a_bad_url_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="not a database URL"):
         Store.open("no such url", root=tmp_path)
+
+
+# --- an outbox from before article identities (schema version 2), made by that tagcast ---------------------
+
+V2_OUTBOX = Path(__file__).parent / "data" / "outbox-v2.sqlite"  # see data/make_outbox_v2.py
+V2_CONFIG = """\
+version = 1
+
+[store]
+url = "sqlite:///var/tagcast.db"
+
+[defaults]
+timezone = "Europe/Berlin"
+schedule = "daily"
+channels = ["file"]
+
+[schedules.daily]
+timezone = "Europe/Berlin"
+slots = ["daily 09:00", "daily 18:00"]
+
+[channels.file]
+network = "file"
+"""
+V2_POSTS = {
+    "alpha.md": "---\ntitle: Alpha story\nurl: https://example.org/alpha\n---\n\nThe first body.\n",
+    "bravo.md": "---\ntitle: Bravo story\nurl: https://example.org/bravo\n---\n\nThe second body.\n",
+    "note.md": "---\ntitle: A short note\n---\n\nNothing to link to.\n",
+}
+
+
+def v2_workspace(tmp_path: Path) -> Path:
+    """The workspace of the version 2 outbox, with that outbox file in ``var/``."""
+    root = tmp_path / "ws"
+    (root / "config").mkdir(parents=True)
+    (root / "posts").mkdir()
+    (root / "var").mkdir()
+    (root / "config" / "tagcast.toml").write_text(V2_CONFIG, encoding="utf-8")
+    for name, content in V2_POSTS.items():
+        (root / "posts" / name).write_text(content, encoding="utf-8")
+    shutil.copyfile(V2_OUTBOX, root / "var" / "tagcast.db")
+    return root
+
+
+def test_a_version_2_outbox_is_upgraded_with_the_identity_of_every_delivery(tmp_path: Path) -> None:
+    root = v2_workspace(tmp_path)
+    url = "sqlite:///var/tagcast.db"
+    engine = create_store_engine(url, root)
+    try:
+        with engine.connect() as connection:
+            assert current_version(connection) == 2
+    finally:
+        engine.dispose()
+    with Store.open(url, root=root) as store:
+        with store.engine.connect() as connection:
+            assert current_version(connection) == 3
+            indexes = {i["name"]: i for i in inspect(connection).get_indexes("deliveries")}
+            assert indexes["ix_deliveries_identity_channel"]["unique"]
+            assert not indexes["ix_deliveries_source_channel"]["unique"]
+        by_source = {d.source: d for d in store.list()}
+        assert by_source["posts/alpha.md"].identity == "url:https://example.org/alpha"
+        assert by_source["posts/alpha.md"].state is DeliveryState.SENT
+        assert by_source["posts/bravo.md"].identity == "url:https://example.org/bravo"
+        assert (
+            by_source["posts/note.md"].identity
+            == f"sha256:{fingerprint('A short note', 'Nothing to link to.')}"
+        )
+        assert store.epoch(NOW + timedelta(days=30)) == NOW  # its first delivery, not the upgrade
+
+
+def test_an_upgraded_outbox_recognises_its_articles_under_new_names(tmp_path: Path) -> None:
+    root = v2_workspace(tmp_path)
+    posts = root / "posts"
+    (posts / "alpha.md").rename(posts / "2026-alpha.md")
+    (posts / "note.md").rename(posts / "2026-note.md")
+    shutil.copy(posts / "bravo.md", posts / "bravo-copy.md")
+    (posts / "old.md").write_text(  # from before this outbox: held back, not sent now
+        "---\ntitle: Old story\npublish_at: 2026-05-01T09:00:00Z\n---\n\nLong ago.\n", encoding="utf-8"
+    )
+    later = NOW + timedelta(days=2)
+    with Store.open("sqlite:///var/tagcast.db", root=root) as store:
+        before = {d.source: d.id for d in store.list()}
+        report = ingest(load_workspace(str(root)), store, now=later)
+        outcomes = {item.source: item.outcome for item in report.items}
+        assert outcomes == {
+            "posts/2026-alpha.md": UpsertOutcome.RENAMED,
+            "posts/2026-note.md": UpsertOutcome.RENAMED,
+            "posts/bravo.md": UpsertOutcome.UNCHANGED,
+            "posts/bravo-copy.md": UpsertOutcome.DUPLICATE,
+            "posts/old.md": UpsertOutcome.HELD_BACK,
+        }
+        after = {d.source: d for d in store.list()}
+    assert {source: d.id for source, d in after.items()} == {
+        "posts/2026-alpha.md": before["posts/alpha.md"],
+        "posts/2026-note.md": before["posts/note.md"],
+        "posts/bravo.md": before["posts/bravo.md"],
+    }
+    assert after["posts/2026-alpha.md"].state is DeliveryState.SENT
+
+
+def test_version_3_upgrades_a_version_2_schema_on_every_backend(db_url: str, tmp_path: Path) -> None:
+    """The same upgrade on PostgreSQL: a database taken back to the version 2 schema, then opened."""
+    with Store.open(db_url, root=tmp_path) as store:
+        store.upsert(make_post(), now=NOW)
+        store.upsert(make_post("posts/b.md"), now=NOW)
+        with store.engine.begin() as connection:
+            connection.execute(text("DROP INDEX ix_deliveries_identity_channel"))
+            connection.execute(text("ALTER TABLE deliveries DROP COLUMN identity"))
+            connection.execute(text("DROP TABLE store_meta"))
+            connection.execute(text("DROP INDEX ix_deliveries_source_channel"))
+            connection.execute(
+                text(
+                    "CREATE UNIQUE INDEX ix_deliveries_source_channel "
+                    "ON deliveries (source, channel, generation)"
+                )
+            )
+            connection.execute(schema_version.update().values(version=2))
+    with Store.open(db_url, root=tmp_path) as store:
+        with store.engine.connect() as connection:
+            assert current_version(connection) == latest_version() == 3
+        assert {d.source: d.identity for d in store.list()} == {
+            "posts/a.md": "url:https://example.org/posts/a.md",
+            "posts/b.md": "url:https://example.org/posts/b.md",
+        }
+        assert store.epoch(NOW + timedelta(days=9)) == NOW

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from store_support import BERLIN, NOW, make_post
 
 from scheduler.adapters.base import Receipt
+from scheduler.models import Post
 from scheduler.store import DeliveryState, Store, UpsertOutcome
 from scheduler.store.models import content_hash
 
@@ -170,3 +171,50 @@ def test_a_changed_publish_at_moves_a_planned_delivery_but_never_a_sent_one(stor
     again.article = replace(again.article, publish_at=NOW + timedelta(days=5))
     assert store.upsert(again, now=NOW) == UpsertOutcome.UNCHANGED
     assert [d.id for d in store.list()] == [before.id]
+
+
+class Files:
+    """What ingestion tells the store about the article files: which file holds which identity."""
+
+    def __init__(self, held: dict[str, str]) -> None:
+        self.held = held
+
+    def holds(self, source: str, identity: str) -> bool:
+        return self.held.get(source) == identity
+
+    def held_elsewhere(self, identity: str, source: str) -> bool:
+        return any(i == identity and s != source for s, i in self.held.items())
+
+
+def same_article(source: str) -> Post:
+    """The post of posts/a.md's article, from another file."""
+    post = make_post()
+    return replace(post, article=replace(post.article, source=source))
+
+
+def test_a_renamed_file_takes_its_delivery_along_and_a_copy_is_a_duplicate(store: Store) -> None:
+    first = store.upsert_result(make_post(), now=NOW).delivery
+    assert first is not None and first.identity == "url:https://example.org/posts/a.md"
+
+    copy = store.upsert_result(same_article("posts/copy.md"), now=NOW)  # without `files`: always a copy
+    assert (copy.outcome, copy.copy_of, copy.delivery) == (UpsertOutcome.DUPLICATE, "posts/a.md", first)
+    assert store.plan_upsert(same_article("posts/copy.md"), now=NOW).outcome is UpsertOutcome.DUPLICATE
+
+    files = Files({"posts/moved.md": first.identity})  # posts/a.md no longer holds it
+    plan = store.plan_upsert(same_article("posts/moved.md"), now=NOW, files=files)
+    assert (plan.outcome, plan.existing) == (UpsertOutcome.RENAMED, first)
+    moved = store.upsert_result(same_article("posts/moved.md"), now=NOW, files=files)
+    assert (moved.outcome, moved.moved_from) == (UpsertOutcome.RENAMED, "posts/a.md")
+    assert moved.delivery is not None
+    assert (moved.delivery.id, moved.delivery.source) == (first.id, "posts/moved.md")
+    assert moved.delivery.idempotency_key == first.idempotency_key
+    assert [d.id for d in store.list()] == [first.id]
+
+    reposted = store.upsert_result(same_article("posts/copy.md"), now=NOW, repost=True, files=files)
+    assert reposted.outcome is UpsertOutcome.REPOSTED and reposted.delivery is not None
+    assert (reposted.delivery.generation, reposted.delivery.identity) == (2, first.identity)
+
+
+def test_the_epoch_is_set_once_by_the_first_ingest(store: Store) -> None:
+    assert store.epoch(NOW) == NOW
+    assert store.epoch(NOW + timedelta(days=3)) == NOW

@@ -1,0 +1,209 @@
+"""The ``facebook`` adapter: a Page post (``POST /{page_id}/feed``) with the message and the article's link.
+
+Configuration (``[channels.<name>]``)::
+
+    network = "facebook"
+    page_id = "104857392011234"
+    base_url = "https://graph.facebook.com/v21.0"   # the default
+    # token from TAGCAST_CHANNELS__<NAME>__TOKEN (or token_file): a Page access token with
+    # pages_manage_posts and pages_read_engagement (from GET /{user-id}/accounts)
+
+The post is ``message`` (the part as previewed) and, when the article has a ``url``, ``link`` (Facebook shows
+it as a card). The token is the ``access_token`` parameter, sent in the form body. Length: 63,206 characters
+(:data:`FACEBOOK_LIMIT`; unconfirmed, NETWORKS.md Facebook Pages 3), counted in code points.
+
+Page posts have no reply chain (:attr:`FacebookAdapter.supports_threads` is false): a post split into
+several parts is refused before anything is sent; at this limit a thread is never needed.
+
+Exactly once: Facebook has no idempotency key, and a ``500`` can still have created the post
+(NETWORKS.md, Facebook Pages 4). So the part is saved as in flight before the POST (:class:`PartsJournal`),
+and a lost answer, a ``500``, or a duplicate-message refusal (codes 506 and 368) makes the delivery
+:class:`~scheduler.errors.UnknownOutcome`: it waits for ``tagcast queue resolve``, never resent. ``502``,
+``503`` and ``504`` come from in front of the API and are retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
+from scheduler.adapters.graph import graph_error, graph_errors
+from scheduler.adapters.http import (
+    describe_request,
+    error_reason,
+    pause_extra,
+    read_json,
+    refuse_over_length,
+    send,
+)
+from scheduler.adapters.parts import PartsJournal
+from scheduler.adapters.tokens import describe_expiry
+from scheduler.config.models import ChannelSettings
+from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+from scheduler.length import LengthRules
+
+DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
+FACEBOOK_LIMIT = 63_206
+DUPLICATE_CODES = frozenset({368, 506})
+TOKEN_FIX = (
+    "get a Page access token with pages_manage_posts (GET /{user-id}/accounts) and set it as the channel's "
+    "token"
+)
+ADVICE = "Facebook has no idempotency key, and an error can hide a post that was made: check the Page's posts"
+
+
+class FacebookAdapter(Adapter):
+    """Posts to a Facebook Page; see the module docstring for settings and why nothing is ever resent."""
+
+    network = "facebook"
+    supports_threads = False
+
+    @classmethod
+    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+        return LengthRules(
+            network="facebook", limit=settings.limit or FACEBOOK_LIMIT, unit="characters", refuses_empty=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        return (self.settings.base_url or DEFAULT_BASE_URL).strip().rstrip("/")
+
+    def _page_id(self) -> str:
+        page_id = (self.settings.page_id or "").strip()
+        if not page_id:
+            raise AuthError(
+                f"channels.{self.channel}.page_id is not set: set it to the Page's numeric id (Page > About "
+                '> Page transparency, or GET /me/accounts), e.g. page_id = "104857392011234"'
+            )
+        return page_id
+
+    def _token(self) -> str:
+        token = self.settings.secret_value("token")
+        if not token:
+            raise AuthError(
+                f"channels.{self.channel}.token is not set: {TOKEN_FIX} "
+                f"(TAGCAST_CHANNELS__{self.channel.upper()}__TOKEN, .env or token_file)"
+            )
+        return token
+
+    def _errors(self, response: httpx.Response) -> DeliveryError | None:
+        error = graph_error(response)
+        where = describe_request(self.network, response.request)
+        if error is not None and error.code in DUPLICATE_CODES:
+            return UnknownOutcome(
+                f"{where}: {error_reason(response)}. The post is probably out already (Facebook does not say "
+                "which post it duplicates)"
+            )
+        if response.status_code == 500 and response.request.method == "POST":
+            return UnknownOutcome(
+                f"{where} answered 500: {error_reason(response)}; Facebook can make the post anyway, so it "
+                "is not resent"
+            )
+        return graph_errors(self.network, fix=TOKEN_FIX)(response)
+
+    async def _get(self, node: str, fields: str) -> dict[str, Any]:
+        response = await send(
+            self.http,
+            "GET",
+            f"{self.base_url}/{node}",
+            network=self.network,
+            params={"fields": fields, "access_token": self._token()},
+            errors=self._errors,
+        )
+        return read_json(response, network=self.network)
+
+    # --- publishing ----------------------------------------------------------------------------------------
+
+    def _parts(self, post: Outgoing, journal: Journal) -> PartsJournal:
+        return PartsJournal(journal, post, network=self.network, advice=ADVICE)
+
+    async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
+        refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
+        if len(post.parts) != 1:
+            raise PermanentDeliveryError(
+                f"facebook: delivery {post.delivery_id} has {len(post.parts)} parts, but Page posts have no "
+                f"reply chain; set thread = false on channels.{self.channel}"
+            )
+        page_id, token = self._page_id(), self._token()
+        parts = self._parts(post, journal)
+        last: httpx.Response | None = None
+        for index in parts.pending():
+            data = {"message": post.parts[index], "access_token": token}
+            if post.article.url:
+                data["link"] = post.article.url
+            async with parts.attempt(index):
+                last = await send(
+                    self.http,
+                    "POST",
+                    f"{self.base_url}/{page_id}/feed",
+                    network=self.network,
+                    data=data,
+                    errors=self._errors,
+                    idempotent=False,
+                )
+                post_id = read_json(last, network=self.network, idempotent=False).get("id")
+                if not isinstance(post_id, str | int):
+                    raise UnknownOutcome("facebook: the answer to the post has no id; check the Page")
+            await parts.done({"id": str(post_id), "url": None})
+            parts.sent[-1]["url"] = await self._permalink(str(post_id))
+            await journal.save()
+        return self._receipt(parts, last)
+
+    async def _permalink(self, post_id: str) -> str:
+        """The post's ``permalink_url`` (unconfirmed field), else the ``facebook.com/<id>`` form."""
+        try:
+            link = (await self._get(post_id, "permalink_url")).get("permalink_url")
+        except DeliveryError:
+            link = None
+        return link if isinstance(link, str) and link else f"https://www.facebook.com/{post_id}"
+
+    @staticmethod
+    def _receipt(parts: PartsJournal, last: httpx.Response | None) -> Receipt:
+        sent = parts.sent
+        extra: dict[str, Any] = {"urls": [p["url"] for p in sent]}
+        if last is not None:
+            extra.update(pause_extra(last))
+        return Receipt(
+            remote_ids=tuple(p["id"] for p in sent), url=sent[0]["url"] if sent else None, extra=extra
+        )
+
+    async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
+        """The receipt when the post is recorded, UnknownOutcome when it was in flight, else ``None``."""
+        parts = self._parts(post, journal)
+        return self._receipt(parts, None) if parts.finished() else None
+
+    # --- checks ----------------------------------------------------------------------------------------
+
+    async def check(self) -> Identity:
+        """The Page the token posts to: ``GET /{page_id}?fields=id,name,link``."""
+        page = await self._get(self._page_id(), "id,name,link")
+        name = page.get("name")
+        if not isinstance(name, str) or not name:
+            raise PermanentDeliveryError(f"facebook: /{self._page_id()} answered without a name")
+        link = page.get("link")
+        return Identity(
+            account=f"{name} (Page {page.get('id') or self._page_id()})",
+            url=link if isinstance(link, str) else None,
+            detail=await self.token_expiry(),
+        )
+
+    async def token_expiry(self) -> str:
+        """When the token expires, from ``GET /debug_token`` (``expires_at``, 0 for a Page token that does
+        not), or why that could not be read."""
+        try:
+            response = await send(
+                self.http,
+                "GET",
+                f"{self.base_url}/debug_token",
+                network=self.network,
+                params={"input_token": self._token(), "access_token": self._token()},
+                errors=self._errors,
+            )
+            data = read_json(response, network=self.network).get("data")
+        except DeliveryError as exc:
+            return f"could not read when the token expires: {exc.reason}"
+        expires_at = data.get("expires_at") if isinstance(data, dict) else None
+        described = describe_expiry(expires_at if isinstance(expires_at, int) else None)
+        return described or "Facebook did not say when the token expires"

@@ -1,0 +1,209 @@
+"""A fake LinkedIn Posts API enforcing the rules of NETWORKS.md (LinkedIn section).
+
+- Auth: ``Authorization: Bearer <token>``; a wrong one gets ``401 INVALID_ACCESS_TOKEN``. A token may post as
+  its member and as the organizations it administers; another author is ``403``.
+- ``POST /rest/posts``: ``LinkedIn-Version`` is required (``400`` without it), and must be an active
+  ``YYYYMM`` (``426`` for a sunset or unknown one); ``X-Restli-Protocol-Version: 2.0.0`` is required;
+  ``author``, ``commentary``, ``visibility``, ``distribution`` and ``lifecycleState`` are required
+  (``422``). The commentary is at most 3000 characters as sent (escapes included). It is read as little
+  text: it ends at the first unescaped reserved character, silently (what LinkedIn is reported to do), and
+  escapes are removed, so ``fake.posts[i].text`` is what readers see. The same commentary as an earlier post
+  is ``422 DUPLICATE_POST … duplicate of urn:li:share:…``. Success is ``201`` with the URN in
+  ``x-restli-id``.
+- ``POST /oauth/v2/accessToken`` (``grant_type=refresh_token``, ``refresh_token``, ``client_id``,
+  ``client_secret`` in the form) answers a new access token (``expires_in`` 60 days) and the same refresh
+  token; ``expire_tokens()`` makes every access token stop working.
+- ``POST /oauth/v2/introspectToken`` (``client_id``, ``client_secret``, ``token``): ``active`` and
+  ``expires_at`` (``fake.expires_at``).
+- ``GET /v2/userinfo`` (OpenID): ``sub`` and ``name``; ``403`` for a token without the ``openid`` scope.
+
+``fake.posts`` lists what was created, oldest first.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass
+
+from scheduler.length.linkedin import RESERVED_CHARACTERS
+
+from .server import FakeServer, Reply, Request, route
+
+ACTIVE_VERSIONS = frozenset({"202505", "202506", "202507", "202508", "202509", "202510", "202511"})
+REQUIRED = ("author", "commentary", "visibility", "distribution", "lifecycleState")
+
+
+@dataclass
+class Post:
+    id: str
+    author: str
+    commentary: str
+    text: str
+
+
+def error(status: int, message: str, code: str | None = None, **extra: object) -> Reply:
+    body: dict[str, object] = {"status": status, "message": message, **extra}
+    if code is not None:
+        body["code"] = code
+    return Reply.json(body, status)
+
+
+def read_little_text(commentary: str) -> str:
+    """What readers see: escapes removed, and nothing after the first unescaped reserved character."""
+    shown: list[str] = []
+    escaped = False
+    for char in commentary:
+        if escaped:
+            shown.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in RESERVED_CHARACTERS:
+            break
+        else:
+            shown.append(char)
+    return "".join(shown)
+
+
+class LinkedInFake(FakeServer):
+    name = "linkedin"
+
+    def __init__(
+        self,
+        *,
+        token: str = "li-token",
+        member: str = "AbC123xyz",
+        name: str = "Alice Example",
+        organizations: tuple[str, ...] = ("2414183",),
+        openid: bool = True,
+        names_duplicates: bool = True,
+    ) -> None:
+        super().__init__()
+        self.token = token
+        self.tokens = {token}
+        self.refresh_token = "li-refresh"
+        self.client = ("li-client", "li-client-secret")
+        self.refreshes = 0
+        self.expires_at = 4_102_444_800
+        self.member = member
+        self.member_name = name
+        self.organizations = organizations
+        self.openid = openid
+        self.names_duplicates = names_duplicates
+        self.posts: list[Post] = []
+        self._ids = itertools.count(7_141_138_937_766_000_000 + secrets.randbelow(10**6), 3)
+
+    @property
+    def person(self) -> str:
+        return f"urn:li:person:{self.member}"
+
+    def rate_limited(self, request: Request, wait: float) -> tuple[Reply, float]:
+        reply, reset = super().rate_limited(request, wait)
+        limited = error(429, "Resource level throttle limit for calls to this resource is reached.")
+        limited.headers.update({"Retry-After": reply.headers["Retry-After"]})
+        return limited, reset
+
+    def server_error(self, request: Request, status: int) -> Reply:
+        return error(status, "Internal Server Error")
+
+    def not_found(self, request: Request) -> Reply:
+        return error(404, f"No virtual resource found for {request.path}", "RESOURCE_NOT_FOUND")
+
+    def _unauthorized(self, request: Request) -> Reply | None:
+        if request.headers.get("authorization") not in {f"Bearer {t}" for t in self.tokens}:
+            return error(401, "Invalid access token", "INVALID_ACCESS_TOKEN", serviceErrorCode=65600)
+        return None
+
+    @route("POST", "/rest/posts")
+    def create_post(self, request: Request) -> Reply:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        version = request.headers.get("linkedin-version")
+        if version is None:
+            return error(
+                400,
+                "A version must be present. Please specify a version by adding the LinkedIn-Version header.",
+                "VERSION_MISSING",
+            )
+        if version not in ACTIVE_VERSIONS:
+            return error(426, f"Requested version {version} is not active", "NONEXISTENT_VERSION")
+        if request.headers.get("x-restli-protocol-version") != "2.0.0":
+            return error(400, "Restli protocol version 2.0.0 is required")
+        body = request.json()
+        if not isinstance(body, dict) or (missing := [k for k in REQUIRED if k not in body]):
+            return error(422, f"Field Value validation failed in REQUEST_BODY: missing {missing}")
+        author = str(body["author"])
+        allowed = {self.person, *(f"urn:li:organization:{o}" for o in self.organizations)}
+        if author not in allowed:
+            return error(403, f"Not enough permissions to post as {author}", "ACCESS_DENIED")
+        commentary = str(body["commentary"])
+        if len(commentary) > 3000:
+            return error(422, "/commentary: length must be at most 3000", "FIELD_LENGTH_TOO_LONG")
+        for post in self.posts:
+            if post.commentary == commentary and post.author == author:
+                of = f" of {post.id}" if self.names_duplicates else ""
+                message = f"Unable to create post: Content is a duplicate{of}"
+                details = {"inputErrors": [{"code": "DUPLICATE_POST", "input": {"inputPath": {}}}]}
+                return error(422, message, errorDetails=details)
+        post = Post(f"urn:li:share:{next(self._ids)}", author, commentary, read_little_text(commentary))
+        self.posts.append(post)
+        return Reply(201, b"", {"x-restli-id": post.id, "x-linkedin-id": post.id.rsplit(":", 1)[-1]})
+
+    def expire_tokens(self) -> None:
+        """Every access token stops working, as after its 60 days."""
+        with self.lock:
+            self.tokens.clear()
+
+    @route("POST", "/oauth/v2/accessToken")
+    def access_token(self, request: Request) -> Reply:
+        form = request.fields()
+        if form.get("grant_type") != "refresh_token":
+            return Reply.json({"error": "unsupported_grant_type"}, 400)
+        if (form.get("client_id"), form.get("client_secret")) != self.client:
+            return Reply.json(
+                {"error": "invalid_client", "error_description": "Client authentication failed"}, 401
+            )
+        if form.get("refresh_token") != self.refresh_token:
+            return Reply.json(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The provided authorization grant is invalid",
+                },
+                400,
+            )
+        self.refreshes += 1
+        fresh = f"{self.token}-renewed-{self.refreshes}"
+        self.tokens.add(fresh)
+        body = {
+            "access_token": fresh,
+            "expires_in": 5_184_000,
+            "refresh_token": self.refresh_token,
+            "refresh_token_expires_in": 31_536_000,
+            "scope": "w_member_social,openid,profile",
+        }
+        return Reply.json(body)
+
+    @route("POST", "/oauth/v2/introspectToken")
+    def introspect(self, request: Request) -> Reply:
+        form = request.fields()
+        if (form.get("client_id"), form.get("client_secret")) != self.client:
+            return Reply.json(
+                {"error": "invalid_client", "error_description": "Client authentication failed"}, 401
+            )
+        if form.get("token") not in self.tokens:
+            return Reply.json({"active": False, "status": "expired"})
+        return Reply.json(
+            {"active": True, "status": "active", "client_id": self.client[0], "expires_at": self.expires_at}
+        )
+
+    @route("GET", "/v2/userinfo")
+    def userinfo(self, request: Request) -> Reply:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        if not self.openid:
+            return error(403, "Not enough permissions to access: userinfo.GET.NO_VERSION", "ACCESS_DENIED")
+        first, _, last = self.member_name.partition(" ")
+        return Reply.json(
+            {"sub": self.member, "name": self.member_name, "given_name": first, "family_name": last}
+        )
