@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +28,7 @@ from scheduler.render import TemplateRenderer
 from scheduler.render.budget import Clock, RenderLimits
 from scheduler.routing import Router
 from scheduler.slots import Schedule
+from scheduler.slots.anniversary import plan_anniversary
 
 
 @dataclass
@@ -111,15 +112,26 @@ class Pipeline:
         )
         return result.articles, result.errors
 
-    def compose(self, article: Article, channels: Collection[str] | None = None) -> list[tuple[Post, str]]:
-        """Route, render and fit one article: (post, schedule name) for every channel it goes to."""
+    def compose(
+        self, article: Article, channels: Collection[str] | None = None, *, now: datetime | None = None
+    ) -> list[tuple[Post, str]]:
+        """Route, render and fit one article: (post, schedule name) for every channel it goes to.
+
+        ``now`` (default: the current time) places the posts of an anniversary rule
+        (:mod:`scheduler.slots.anniversary`)."""
         out = []
         deadline = self.renderer.article_deadline()
         for route in self.router.route(article):
             if channels is not None and route.channel not in channels:
                 continue
             budget = self.renderer.budget(article_deadline=deadline)
-            post = compose_post(article, route, self.renderer, self.rules[route.channel], budget=budget)
+            routed, problem = article, None
+            if route.anniversary:
+                when = now or datetime.now(UTC)
+                routed, problem = plan_anniversary(article, self.schedules[route.schedule], when)
+            post = compose_post(routed, route, self.renderer, self.rules[route.channel], budget=budget)
+            if problem is not None:
+                post.problems.append(problem)
             out.append((post, route.schedule))
         return out
 
@@ -140,7 +152,7 @@ class Pipeline:
                     hint=f"configured channels: {', '.join(sorted(self.workspace.settings.channels))}",
                 )
         articles, errors = self.load(paths, now=now)
-        planned = [pair for article in articles for pair in self.compose(article, channels)]
+        planned = [pair for article in articles for pair in self.compose(article, channels, now=now)]
         plan_posts(planned, self.schedules, now=now, taken=taken)
         return PipelineResult(
             posts=[post for post, _ in planned],

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from scheduler.articles.feed import MAX_FEED_BYTES, load_feed, looks_like_feed
 from scheduler.articles.fields import ArticleOptions, ArticleProblems
 from scheduler.articles.jsonfile import load_json
 from scheduler.articles.markdown import load_markdown
@@ -121,11 +122,17 @@ def _load(
 ) -> Article | tuple[list[Article], list[ArticleError]]:
     source = source_name(path, root)
     loader = _LOADERS.get(path.suffix.lower())
+    if loader is None or path.suffix.lower() == ".json":  # a feed, whatever its name (a JSON Feed in *.json)
+        feed = _read_feed(path, source, options)
+        if feed is not None:
+            return feed
     if loader is None:
         raise ArticleError(
             source,
             f"unknown article format {path.suffix or '(no ending)'!r}",
-            hint="name article files " + ", ".join(f"*{suffix}" for suffix in sorted(ARTICLE_SUFFIXES)),
+            hint="name article files "
+            + ", ".join(f"*{suffix}" for suffix in sorted(ARTICLE_SUFFIXES))
+            + ", or give an RSS, Atom or JSON Feed file",
         )
     limit = MAX_LIST_BYTES if path.suffix.lower() == ".json" else MAX_ARTICLE_BYTES
     try:
@@ -151,6 +158,25 @@ def _load(
             hint="save the file as UTF-8",
         ) from None
     return loader(text, source=source, options=options)
+
+
+def _read_feed(
+    path: Path, source: str, options: ArticleOptions
+) -> tuple[list[Article], list[ArticleError]] | None:
+    """The articles of ``path`` when it is an RSS, Atom or JSON Feed file (by its first bytes), else None."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(4096)
+            if not looks_like_feed(head, partial=True):
+                return None
+            data = head + file.read(MAX_FEED_BYTES + 1 - len(head))
+    except OSError as exc:
+        raise ArticleError(
+            source, f"cannot read the file: {exc.strerror}", hint="check the path and permissions"
+        ) from None
+    if len(data) > MAX_FEED_BYTES:
+        raise ArticleError(source, f"the feed is larger than {MAX_FEED_BYTES // 1024:,} KiB")
+    return load_feed(data, source=source, options=options)
 
 
 def load_articles(

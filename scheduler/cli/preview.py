@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -55,11 +55,27 @@ HtmlOption = Annotated[
     ),
 ]
 
+OnOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--on",
+        metavar="DATE",
+        help="Show only what goes out on this day (YYYY-MM-DD), planned from its start.",
+        formats=["%Y-%m-%d"],
+        show_default=False,
+    ),
+]
+
 
 def run_pipeline(
-    config: str | None, paths: list[Path] | None, channels: list[str] | None, now: datetime | None
+    config: str | None,
+    paths: list[Path] | None,
+    channels: list[str] | None,
+    now: datetime | None,
+    on: date | None = None,
 ) -> PipelineResult:
     from datetime import UTC
+    from zoneinfo import ZoneInfo
 
     from scheduler.cli.outbox import require_channel
     from scheduler.pipeline import Pipeline
@@ -67,9 +83,39 @@ def run_pipeline(
     workspace = open_workspace(config)
     for channel in channels or ():
         require_channel(workspace, channel)  # a usage error (exit 2), as in every other command
+    if on is not None:
+        zone = ZoneInfo(workspace.settings.defaults.timezone)
+        now = datetime.combine(on, time(0), zone)
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    return Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
+    result = Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
+    if on is not None:
+        result.posts = [
+            post for post in result.posts if post.scheduled_at is not None and post.scheduled_at.date() == on
+        ]
+    return result
+
+
+def recycling_preview(config: str | None, now: datetime | None) -> PipelineResult:
+    """What :func:`scheduler.recycling.recycle` would queue at ``now``, planned against the outbox's slots."""
+    from datetime import UTC
+
+    from scheduler.pipeline import Pipeline, PipelineResult
+    from scheduler.planning import plan_posts
+    from scheduler.recycling import recycling_plan
+    from scheduler.store import Store
+
+    workspace = open_workspace(config)
+    now = now or datetime.now(UTC)
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    pipeline = Pipeline(workspace)
+    with Store.open(workspace.settings.store.url, root=workspace.root) as store:
+        planned = recycling_plan(pipeline, store, now=now)
+        taken = {post.channel: store.taken_slots(post.channel, since=now) for post, _ in planned}
+    plan_posts(planned, pipeline.schedules, now=now, taken=taken)
+    for post, _ in planned:
+        post.slot_note = f"recycled; {post.slot_note}"
+    return PipelineResult(posts=[post for post, _ in planned])
 
 
 def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
@@ -145,6 +191,11 @@ def preview(  # noqa: PLR0917  (typer passes parameters by keyword)
     channel: ChannelOption = None,
     as_json: JsonOption = False,
     now: NowOption = None,
+    on: OnOption = None,
+    recycling: Annotated[
+        bool,
+        typer.Option("--recycling", help="Show what evergreen recycling queues next (reads the outbox)."),
+    ] = False,
     html: HtmlOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -154,7 +205,10 @@ def preview(  # noqa: PLR0917  (typer passes parameters by keyword)
     summary (with --json: an entry each, with channel null and its problems); the others are still shown.
     With --html OUT.html the posts are written as cards to that file, and only a summary is printed.
     """
-    result = run_pipeline(config, paths, channel, now)
+    if recycling:
+        result = recycling_preview(config, now)
+    else:
+        result = run_pipeline(config, paths, channel, now, on.date() if on is not None else None)
     if html is not None:
         write_html(config, result, html)
     elif as_json:

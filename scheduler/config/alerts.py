@@ -46,6 +46,8 @@ class AlertEvent(StrEnum):
     """The service started after its previous run on this host did not stop cleanly."""
     CONFIG_REFUSED = "config_refused"
     """A changed config was invalid; the running one stays in force."""
+    SOURCE_FAILED = "source_failed"
+    """A ``[sources.NAME]`` feed could not be polled (reported once, until a poll succeeds again)."""
 
 
 class DigestSettings(Section):
@@ -75,7 +77,8 @@ class AlertsSettings(Section):
     )
     events: list[AlertEvent] = Field(
         default_factory=lambda: list(AlertEvent),
-        description="What to report: failed, unknown, paused, missed_slot, crash_restart, config_refused.",
+        description="What to report: failed, unknown, paused, missed_slot, crash_restart, config_refused, "
+        "source_failed.",
     )
     group_window: Duration = Field(  # type: ignore[assignment]
         default="5m", description="Problems of one channel within this window make one message."

@@ -180,6 +180,27 @@ class RuleSettings(Section):
     schedule: str | None = Field(None, description="Schedule for these posts (before the channel's own).")
     priority: int = Field(0, description="Higher first; equal priorities keep file order.")
     stop: bool = Field(False, description="When this rule matches, later rules are not considered.")
+    anniversary: bool = Field(
+        False,
+        description="Plan articles with an event_date on its next anniversary, at the first slot that day.",
+    )
+    recycle_every: Duration | None = Field(
+        None, description="Share an article of this rule again this long after its last post (evergreen)."
+    )
+    recycle_max: int | None = Field(None, ge=1, description="At most this many re-shares of one article.")
+    recycle_templates: list[str] = Field(
+        default_factory=list,
+        description="Templates rotated for re-shares (at least two: the same text never twice in a row).",
+    )
+
+    @model_validator(mode="after")
+    def _recycling_needs_variants(self) -> RuleSettings:
+        if self.recycle_every is not None and len(self.recycle_templates) < 2:
+            raise ValueError(
+                "recycle_every needs recycle_templates with at least two templates, rotated so that the "
+                'same text never goes out twice in a row, e.g. recycle_templates = ["again.j2", "ago.j2"]'
+            )
+        return self
 
     @model_validator(mode="after")
     def _strip_hashes(self) -> RuleSettings:
@@ -245,3 +266,13 @@ class RenderSettings(Section):
         ge=1,
         description="Most characters a render may produce, besides 4 times the article's own text.",
     )
+
+
+class SourceSettings(Section):
+    """A feed polled by ``tagcast serve``: each new entry is an article (``[sources.NAME]``)."""
+
+    url: str = Field(description='The feed: "https://..." or a file path relative to the workspace.')
+    interval: Duration = Field(default="15m", description="How often the feed is fetched.")  # type: ignore[assignment]
+    backfill: int = Field(0, ge=0, description="How many existing entries the first poll queues (newest).")
+    max_bytes: int = Field(10_000_000, ge=1, description="A larger response is refused (an error).")
+    timeout: Duration = Field(default="30s", description="Longest time for one fetch, start to end.")  # type: ignore[assignment]

@@ -25,6 +25,7 @@ from scheduler.config.models import (
     RuleSettings,
     ScheduleSettings,
     ServiceSettings,
+    SourceSettings,
     StoreSettings,
 )
 from scheduler.config.names import ChannelName, ScheduleName
@@ -90,6 +91,7 @@ class Settings(BaseSettings):
     channels: dict[ChannelName, ChannelSettings] = Field(default_factory=dict)
     rules: list[RuleSettings] = Field(default_factory=list)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)  # type: ignore[arg-type]
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(

@@ -226,3 +226,28 @@ store_meta = Table(
 """``epoch``: when the outbox first took in articles (ISO 8601, UTC); see :mod:`scheduler.ingest`."""
 
 VERSION_3_TABLES = (store_meta,)
+
+# --- schema version 4: the state of each polled feed ([sources.NAME]) ---------------------------------------
+
+feed_states = Table(
+    "feed_states",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("polled_at", UTCDateTime, nullable=True),
+    Column("ok_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+)
+
+feed_entries = Table(
+    "feed_entries",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("entry_id", String(1024), primary_key=True),
+    # true: queued (its edits update the queued posts); false: seen at the first poll and left out (backfill)
+    Column("queued", Integer, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+)
+
+VERSION_4_TABLES = (feed_states, feed_entries)

@@ -16,6 +16,7 @@ from scheduler.store.cluster_ops import ClusterMixin
 from scheduler.store.dialect import create_store_engine, writer
 from scheduler.store.dispatch_ops import DispatchMixin, active_pauses
 from scheduler.store.errors import StoreError
+from scheduler.store.feed_ops import FeedMixin
 from scheduler.store.ingest_ops import IngestMixin
 from scheduler.store.migrations import latest_version, migrate
 from scheduler.store.models import DeliveryState, utc
@@ -57,7 +58,7 @@ class Progress:
     """When a delivery was last claimed or settled (None: never)."""
 
 
-class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin, CalendarMixin):
+class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin, CalendarMixin, FeedMixin):
     """The durable outbox of deliveries, their transitions and channel pauses::
 
         with Store.open(settings.store.url, root=workspace.root) as store:
