@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from scheduler.config.settings import Settings
 from scheduler.errors import ConfigError
+from scheduler.safe_text import shown
 
 
 def reference_problems(
@@ -22,20 +23,23 @@ def reference_problems(
     def channel_ref(key: str, name: str) -> None:
         if name not in channels:
             problems.append(
-                f"{key}: no channel named '{name}' (configured: {', '.join(sorted(channels)) or 'none'}); "
-                f"add [channels.{name}] or fix the name"
+                f"{key}: no channel named '{shown(name)}' "
+                f"(configured: {', '.join(sorted(channels)) or 'none'}); "
+                f"add [channels.{shown(name)}] or fix the name"
             )
 
     def schedule_ref(key: str, name: str | None) -> None:
         if name is not None and name not in schedules:
             problems.append(
-                f"{key}: no schedule named '{name}' (configured: {', '.join(sorted(schedules))}); "
-                f"add [schedules.{name}] or fix the name"
+                f"{key}: no schedule named '{shown(name)}' (configured: {', '.join(sorted(schedules))}); "
+                f"add [schedules.{shown(name)}] or fix the name"
             )
 
     def template_ref(key: str, name: str | None) -> None:
         if name is not None and template_exists is not None and not template_exists(name):
-            problems.append(f"{key}: no template '{name}' in config/templates/ or the built-in templates")
+            problems.append(
+                f"{key}: no template '{shown(name)}' in config/templates/ or the built-in templates"
+            )
 
     for name, channel in channels.items():
         if channel.network not in known_networks:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import regex
 
+from scheduler.clusters import clusters
 from scheduler.models import Hashtag
 
 MAX_TAG_GRAPHEMES = 64
@@ -25,8 +26,9 @@ _SIGNIFICANT_CHAR = rf"[^0-9{_JS_WHITESPACE}\p{{P}}{_TERMINATORS}]"
 _TAG_REGEX = regex.compile(
     rf"(?:^|[{_JS_WHITESPACE}])(?P<hash>[#＃])(?P<tag>(?!\ufe0f){_TAG_CHAR}*?{_SIGNIFICANT_CHAR}+{_TAG_CHAR}*)?"
 )
-_TRAILING_PUNCTUATION = regex.compile(r"\p{P}+$")
-_GRAPHEME = regex.compile(r"\X")
+_LEADING_PUNCTUATION = regex.compile(r"\p{P}+")
+"""Matched on the reversed tag: an anchored match is linear, where a search for punctuation at the end of the
+tag would start again at every character of a long run of punctuation (``#a!!!...!a``: quadratic)."""
 _HASH_MARKS = "#＃"
 
 
@@ -43,7 +45,7 @@ def grapheme_count(text: str) -> int:
     """The number of extended grapheme clusters in ``text``."""
     if text.isascii():  # one cluster per character, but CR LF
         return len(text) - text.count("\r\n")
-    return sum(1 for _ in _GRAPHEME.finditer(text))
+    return len(clusters(text))
 
 
 def find_hashtags(text: str) -> list[TagMatch]:
@@ -63,12 +65,17 @@ def _hashtags_from(text: str, position: int) -> list[TagMatch]:
         raw = match.group("tag")
         if not raw:
             continue
-        tag = _TRAILING_PUNCTUATION.sub("", raw)
+        tag = _without_trailing_punctuation(raw)
         if not tag or grapheme_count(tag) > MAX_TAG_GRAPHEMES:
             continue
         start = match.start("hash")
         found.append(TagMatch(start=start, end=start + 1 + len(tag), tag=tag))
     return found
+
+
+def _without_trailing_punctuation(tag: str) -> str:
+    trailing = _LEADING_PUNCTUATION.match(tag[::-1])
+    return tag[: len(tag) - trailing.end()] if trailing else tag
 
 
 def _first_hash(text: str) -> int:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from scheduler.articles.feed import FEED_SOURCES
 from scheduler.config.loader import Workspace
 from scheduler.errors import ArticleError
 from scheduler.identity import article_identity, describe
@@ -302,6 +303,8 @@ def find_orphans(store: Store, *, composed: Sequence[Post], errors: Sequence[Art
                 or (delivery.source, delivery.channel) in unqueued
                 or delivery.source.split("#", 1)[0] in broken
             ):
+                continue
+            if delivery.source.startswith(FEED_SOURCES):  # a [sources.NAME] entry, not a file of posts/
                 continue
             if loaded.get(delivery.source) == delivery.identity:
                 reason = f"{delivery.source} no longer routes to channel {delivery.channel}; still queued"

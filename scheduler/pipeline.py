@@ -11,8 +11,9 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.adapters.registry import known_networks, load_adapter
 from scheduler.articles import load_articles
@@ -27,6 +28,7 @@ from scheduler.render import TemplateRenderer
 from scheduler.render.budget import Clock, RenderLimits
 from scheduler.routing import Router
 from scheduler.slots import Schedule
+from scheduler.slots.anniversary import plan_anniversary
 
 
 @dataclass
@@ -72,6 +74,13 @@ class Pipeline:
             workspace.display_config,
         )
         self.router = Router(settings)
+        try:
+            self.timezone = ZoneInfo(settings.defaults.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"defaults.timezone: unknown time zone {settings.defaults.timezone!r}",
+                hint="write an IANA name such as Europe/Berlin or UTC",
+            ) from None
         self.schedules: dict[str, Schedule] = build_schedules(settings)
         self.rules: dict[str, LengthRules] = {}
         for name, channel in settings.channels.items():
@@ -85,25 +94,43 @@ class Pipeline:
             return list(paths)
         return [self.workspace.path(self.workspace.settings.defaults.posts)]
 
-    def load(self, paths: Sequence[Path] | None = None) -> tuple[list[Article], list[ArticleError]]:
+    def load(
+        self, paths: Sequence[Path] | None = None, *, now: datetime | None = None
+    ) -> tuple[list[Article], list[ArticleError]]:
+        """The articles in ``paths`` (default: the posts folder) and their problems; ``publish_at: now`` is
+        ``now`` (default: the clock)."""
         hashtags = self.workspace.settings.hashtags
         result = load_articles(
             self.article_paths(paths),
             root=self.workspace.root,
             aliases=hashtags.aliases,
             blocklist=hashtags.blocklist,
+            timezone=self.timezone,
+            now=now,
+            channels=frozenset(self.workspace.settings.channels),
         )
         return result.articles, result.errors
 
-    def compose(self, article: Article, channels: Collection[str] | None = None) -> list[tuple[Post, str]]:
-        """Route, render and fit one article: (post, schedule name) for every channel it goes to."""
+    def compose(
+        self, article: Article, channels: Collection[str] | None = None, *, now: datetime | None = None
+    ) -> list[tuple[Post, str]]:
+        """Route, render and fit one article: (post, schedule name) for every channel it goes to.
+
+        ``now`` (default: the current time) places the posts of an anniversary rule
+        (:mod:`scheduler.slots.anniversary`)."""
         out = []
         deadline = self.renderer.article_deadline()
         for route in self.router.route(article):
             if channels is not None and route.channel not in channels:
                 continue
             budget = self.renderer.budget(article_deadline=deadline)
-            post = compose_post(article, route, self.renderer, self.rules[route.channel], budget=budget)
+            routed, problem = article, None
+            if route.anniversary:
+                when = now or datetime.now(UTC)
+                routed, problem = plan_anniversary(article, self.schedules[route.schedule], when)
+            post = compose_post(routed, route, self.renderer, self.rules[route.channel], budget=budget)
+            if problem is not None:
+                post.problems.append(problem)
             out.append((post, route.schedule))
         return out
 
@@ -123,7 +150,7 @@ class Pipeline:
                     f"no channel named {', '.join(unknown)}",
                     hint=f"configured channels: {', '.join(sorted(self.workspace.settings.channels))}",
                 )
-        articles, errors = self.load(paths)
-        planned = [pair for article in articles for pair in self.compose(article, channels)]
+        articles, errors = self.load(paths, now=now)
+        planned = [pair for article in articles for pair in self.compose(article, channels, now=now)]
         plan_posts(planned, self.schedules, now=now, taken=taken)
         return PipelineResult(posts=[post for post, _ in planned], errors=errors)

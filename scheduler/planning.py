@@ -71,6 +71,8 @@ class Planner:
         if fixed is not None:
             post.scheduled_at = max(fixed, now).astimezone(self.schedules[schedule].zone)
             post.slot_note = "publish_at" if fixed >= now else "publish_at is past: now"
+            if "anniversary" in post.article.extra and "years_ago" in post.article.extra:
+                post.slot_note = f"anniversary ({post.article.extra['years_ago']} years): first slot that day"
             self._record(post.channel, post.scheduled_at)
             return
         key = (post.channel, schedule)

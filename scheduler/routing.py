@@ -16,6 +16,7 @@ Precedence, documented for users in the README:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from scheduler.config.models import ChannelSettings, RuleSettings
@@ -36,6 +37,7 @@ class Route:
     rule: str
     template: str | None
     schedule: str
+    anniversary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class CompiledRule:
     template: str | None
     schedule: str | None
     stop: bool
+    anniversary: bool = False
 
     def matches(self, keys: frozenset[str]) -> bool:
         return (
@@ -80,6 +83,7 @@ class Router:
             template=rule.template,
             schedule=rule.schedule,
             stop=rule.stop,
+            anniversary=rule.anniversary,
         )
 
     def route(self, article: Article) -> list[Route]:
@@ -97,7 +101,7 @@ class Router:
                     continue
                 route = self._route(article, name, rule.name, rule.template, rule.schedule)
                 if route is not None:
-                    chosen[name] = route
+                    chosen[name] = dataclasses.replace(route, anniversary=rule.anniversary)
             if rule.stop:
                 break
         if allowed is not None:

@@ -21,11 +21,13 @@ from typing import Any
 from dotenv import dotenv_values
 from pydantic import ValidationError
 
+from scheduler import safe_text
 from scheduler.adapters.registry import known_networks
 from scheduler.checks import reference_problems
 from scheduler.config.atomic import atomic_write_text
+from scheduler.config.env_origin import dotenv_problems, env_origin
 from scheduler.config.keys import UnknownKey, allowed, resolve_key
-from scheduler.config.loader import describe_error, read_secret_files
+from scheduler.config.loader import describe_error, read_secret_files, secret_file_origin
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS
 from scheduler.config.settings import Settings, build_settings
@@ -34,6 +36,9 @@ from scheduler.planning import build_schedules
 from scheduler.render import TemplateRenderer, resolve_template_name
 
 _PRUNED = "\x00pruned"
+_PRUNED_MARKS = (_PRUNED, safe_text.shown(_PRUNED))
+"""A rule set aside for a bad value names this channel; a problem naming it (raw, or escaped as messages
+show names) is a consequence, not news."""
 _PROBLEM_KEY = re.compile(r"^([^\s:]+(?: \([^)]*\))?(?:\.[^\s:]+)?): ")
 
 
@@ -89,7 +94,11 @@ def check_config_text(text: str, root: Path, *, shown: str = "config/tagcast.tom
     except tomllib.TOMLDecodeError as exc:
         return ConfigReport(None, [f"{shown} is not valid TOML: {exc}; fix the syntax at that line"])
     env_file = root / ".env"
+    env_problems, readable = dotenv_problems(env_file if env_file.is_file() else None)
+    if not readable:
+        return ConfigReport(None, env_problems)
     settings, problems = _build(data, text, shown, str(env_file) if env_file.is_file() else None)
+    problems = env_problems + problems
     if settings is None:
         return ConfigReport(None, problems)
     lines = toml_key_lines(text)
@@ -99,7 +108,10 @@ def check_config_text(text: str, root: Path, *, shown: str = "config/tagcast.tom
         template_exists=TemplateRenderer(_template_dir(settings, root)).exists,
     )
     later += _schedule_problems(settings)
-    problems += [_with_line(p, lines, shown) for p in later if _PRUNED not in p]
+    env = str(env_file) if env_file.is_file() else None
+    problems += [
+        _with_line(p, lines, shown, env) for p in later if not any(mark in p for mark in _PRUNED_MARKS)
+    ]
     problems += _template_problems(settings, root)
     problems += _secret_file_problems(settings, root, lines, shown)
     return ConfigReport(settings, list(dict.fromkeys(p.replace("\n  hint: ", "; ") for p in problems)))
@@ -121,27 +133,31 @@ def _build(
             return build_settings(data, env_file), problems
         except ValidationError as exc:
             errors = exc.errors()
-            problems += [_explain(err, text, shown) for err in errors]
+            problems += [_explain(err, text, shown, env_file) for err in errors]
             if not all(_set_aside(data, err, env_file) for err in errors):
                 return None, problems
     return None, problems
 
 
-def _explain(err: Any, text: str, shown: str) -> str:
-    line = describe_error(err, text, shown).replace("Value error, ", "", 1)
+def _explain(err: Any, text: str, shown: str, env_file: str | None = None) -> str:
+    line = describe_error(err, text, shown, env_file=env_file).replace("Value error, ", "", 1)
     if err["type"] in ("extra_forbidden", "missing"):
         return line + ("; add it" if err["type"] == "missing" else "; remove it or fix its name")
     try:
         info = resolve_key([str(p) for p in err["loc"]])
     except (UnknownKey, IndexError):
         return line
-    return f"{line}; expected {allowed(info)}"
+    return f"{line}; expected {allowed(info, in_file=env_origin(err['loc'], env_file) is None)}"
 
 
 def _set_aside(data: dict[str, Any], err: Any, env_file: str | None) -> bool:
     """Remove the invalid value from ``data`` (a broken channel or rule becomes a harmless stand-in);
     False when it cannot be (it comes from the environment, or concerns the whole file)."""
     loc = list(err["loc"])
+    if env_origin(loc, env_file) is not None:
+        return False
+    if loc and loc[-1] == "[key]":  # a name that cannot be used: its whole table is set aside
+        loc = loc[:-1]
     if not loc or _from_environment(loc, env_file):
         return False
     parents: list[Any] = [data]
@@ -197,13 +213,19 @@ def _schedule_problems(settings: Settings) -> list[str]:
     return []
 
 
-def _with_line(problem: str, lines: dict[tuple[str, ...], int], shown: str) -> str:
-    """``rules[0] (x).channels: ...`` -> ``rules[0] (x).channels (config/tagcast.toml:40): ...``."""
+def _with_line(
+    problem: str, lines: dict[tuple[str, ...], int], shown: str, env_file: str | None = None
+) -> str:
+    """``rules[0] (x).channels: ...`` -> ``rules[0] (x).channels (config/tagcast.toml:40): ...`` (or
+    ``(from .env line 3: TAGCAST_...)`` when the value comes from there)."""
     match = _PROBLEM_KEY.match(problem)
     if match is None:
         return problem
     key = match.group(1)
     path = re.sub(r"\[(\d+)\]", r".\1", re.sub(r" \([^)]*\)", "", key)).split(".")
+    origin = env_origin(path, env_file)
+    if origin is not None:
+        return f"{key} ({origin}): {problem[match.end() :]}"
     line = find_line(lines, path)
     return f"{key} ({shown}:{line}): {problem[match.end() :]}" if line else problem
 
@@ -228,6 +250,14 @@ def _template_problems(settings: Settings, root: Path) -> list[str]:
     return problems
 
 
+def _utf8(path: Path) -> bool:
+    try:
+        path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return True
+
+
 def _secret_file_problems(
     settings: Settings, root: Path, lines: dict[tuple[str, ...], int], shown: str
 ) -> list[str]:
@@ -239,10 +269,10 @@ def _secret_file_problems(
                 continue
             path = Path(file_name).expanduser()
             path = path if path.is_absolute() else root / path
-            if not os.access(path, os.R_OK) or not path.is_file():
-                line = find_line(lines, ["channels", name, f"{key}_file"])
+            if not os.access(path, os.R_OK) or not path.is_file() or not _utf8(path):
+                where = secret_file_origin(name, key, root, lines, shown)
                 problems.append(
-                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}; create that file, "
-                    f"or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead"
+                    f"channels.{name}.{key}_file ({where}): cannot read {path} as UTF-8 text; "
+                    f"create that file, or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead"
                 )
     return problems

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+import regex
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scheduler.clusters import clusters
 from scheduler.hashtags import (
     TagMatch,
     find_hashtags,
@@ -170,3 +172,20 @@ class TestLimitHashtags:
     def test_negative_is_rejected(self) -> None:
         with pytest.raises(ValueError, match="maximum"):
             limit_hashtags((), -1)
+
+
+CLUSTER_PIECES = ["\U0001f1f2", "\U0001f1f3", "a", "\u0301", "\u200d", "\U0001f468", "\r", "\n", " "]
+CLUSTER_PIECES += ["\u0600", "\ufe0f", "\uac00", "\u11a8"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(CLUSTER_PIECES), max_size=16).map("".join))
+def test_clusters_are_those_of_regex_x(text: str) -> None:
+    assert clusters(text) == regex.findall(r"\X", text)
+    assert grapheme_count(text) == len(regex.findall(r"\X", text))
+
+
+def test_a_long_run_of_flag_letters_pairs_up_from_its_start() -> None:
+    text = "🇲" * 20_001
+    found = clusters(text)
+    assert len(found) == 10_001 and found[0] == "🇲🇲" and found[-1] == "🇲"

@@ -154,6 +154,17 @@ def test_create_names_the_schedule_on_a_bad_slot() -> None:
         Schedule.create("news", timezone="UTC", slots=["mon 09:00", "mon 25:00"])
 
 
+def test_create_names_every_bad_slot() -> None:
+    with pytest.raises(ScheduleError) as caught:
+        Schedule.create("news", timezone="UTC", slots=["mon 25:00", "mon 09:00", "someday 9:00"])
+    assert caught.value.message == (
+        "schedule 'news': invalid slot 'mon 25:00': '25:00' is not a time of day (00:00 to 23:59); "
+        "invalid slot 'someday 9:00': 'someday' is not a day; use mon, tue, wed, thu, fri, sat, sun "
+        "(or full names)"
+    )
+    assert caught.value.hint is not None and caught.value.hint.startswith("accepted forms: ")
+
+
 @pytest.mark.parametrize(
     ("zone", "suggestion"),
     [

@@ -37,8 +37,9 @@ DEFAULT_LIMIT = 500
 def status_text(content: str) -> str:
     """The plain text of a status's HTML ``content`` (paragraphs and line breaks kept)."""
     text = re.sub(r"<br\s*/?>", "\n", content)
-    text = re.sub(r"</p>\s*<p[^>]*>", "\n\n", text)
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
+    # [^<>], not [^>]: from every "<" of an unclosed "<<<..." the search would run to the end (quadratic).
+    text = re.sub(r"</p>\s*<p[^<>]*>", "\n\n", text)
+    return html.unescape(re.sub(r"<[^<>]+>", "", text))
 
 
 def _comparable(text: str) -> str:

@@ -10,6 +10,7 @@ ChannelPaused         auth or unavailable; a rate limit or used-up quota   ``tag
 SlotMissed            always (sent late, or moved to a later slot)         ``tagcast queue show ID``
 ServiceStarted        ``after_crash``                                      ``tagcast status``
 ConfigReloadRefused   always                                               ``tagcast config validate``
+SourcePollFailed      once per run of failed polls of a source             ``tagcast status --check``
 ====================  ===================================================  ================================
 """
 
@@ -29,6 +30,7 @@ from scheduler.service.events import (
     PauseCause,
     ServiceStarted,
     SlotMissed,
+    SourcePollFailed,
 )
 
 REASON_CHARS = 240
@@ -126,6 +128,17 @@ def alert_item(event: Event, settings: AlertsSettings) -> AlertItem | None:
             None,
             f"config reload refused, the running config stays in force: {short(event.reason)}",
             "tagcast config validate",
+        )
+    if isinstance(event, SourcePollFailed):
+        if not settings.reports(AlertEvent.SOURCE_FAILED):
+            return None
+        return AlertItem(
+            AlertEvent.SOURCE_FAILED,
+            event.at,
+            None,
+            f"source {event.source}: poll failed, its new entries wait: {short(event.reason)}",
+            "tagcast status --check",
+            source=event.source,
         )
     return None
 

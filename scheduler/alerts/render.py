@@ -27,6 +27,7 @@ ORDER = (
     AlertEvent.MISSED_SLOT,
     AlertEvent.CRASH_RESTART,
     AlertEvent.CONFIG_REFUSED,
+    AlertEvent.SOURCE_FAILED,
 )
 CUT = "… (more: run tagcast status)"
 

@@ -27,8 +27,8 @@ def tag_line_tags(line: str) -> list[str] | None:
     return [match.tag for match in matches] if _ONLY_PUNCTUATION.fullmatch(rest) else None
 
 
-def split_body_hashtags(body: str) -> tuple[str, list[str]]:
-    """``body`` without its closing lines of hashtags, and every hashtag of ``body`` in text order."""
+def split_closing_tags(body: str) -> tuple[str, list[str]]:
+    """``body`` without its closing lines of hashtags, and the hashtags of those lines."""
     lines = body.strip().splitlines()
     closing: list[str] = []
     while lines:
@@ -40,5 +40,10 @@ def split_body_hashtags(body: str) -> tuple[str, list[str]]:
             break
         closing = tags + closing
         lines.pop()
-    text = "\n".join(lines).strip()
+    return "\n".join(lines).strip(), closing
+
+
+def split_body_hashtags(body: str) -> tuple[str, list[str]]:
+    """``body`` without its closing lines of hashtags, and every hashtag of ``body`` in text order."""
+    text, closing = split_closing_tags(body)
     return text, [match.tag for match in find_hashtags(text)] + closing

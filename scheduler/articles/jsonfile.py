@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scheduler.articles.fields import RawArticle, build_article
+from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
+from scheduler.articles.values import BadValue, check_text
 from scheduler.errors import ArticleError
 from scheduler.models import Article
 
 BODY_KEYS = ("body", "summary", "text")
+MAX_BODY_CHARS = 256 * 1024
+"""The longest text of one article in a JSON file (as for a Markdown or plain-text file)."""
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 _DECODE_HINTS = (
@@ -35,10 +37,9 @@ class _Entry:
     key_lines: dict[str, int] = field(default_factory=dict)
 
 
-def load_json(
-    text: str, *, source: str, aliases: Mapping[str, str] = {}, blocklist: Iterable[str] = ()
-) -> list[Article]:
-    """Read the article(s) of one JSON file; ``source`` names the file in errors and on the articles."""
+def load_json(text: str, *, source: str, options: ArticleOptions) -> tuple[list[Article], list[ArticleError]]:
+    """The article(s) of one JSON file and a problem for each item that cannot be read (the other items
+    still load); ``source`` names the file in errors and on the articles."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -46,40 +47,79 @@ def load_json(
         raise ArticleError(
             source, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno, hint=hint
         ) from None
+    except RecursionError:
+        raise ArticleError(
+            source,
+            "invalid JSON: nested too deeply",
+            line=1,
+            hint="nest lists and objects a few levels at most",
+        ) from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ArticleError(
+            source, f"invalid JSON: {exc}", line=1, hint='write a long number as text, in quotes: "..."'
+        ) from None
     entries = _entries(text)
     if isinstance(data, dict):
-        return [_article(data, entries[0], source=source, file=source, aliases=aliases, blocklist=blocklist)]
+        return [_article(data, entries[0], source=source, file=source, label="", options=options)], []
     if not isinstance(data, list):
         raise ArticleError(source, "expected an article object or a list of them", line=1, hint=_OBJECT_HINT)
-    return [
-        _article(item, entry, source=f"{source}#{index}", file=source, aliases=aliases, blocklist=blocklist)
-        for index, (item, entry) in enumerate(zip(data, entries, strict=True))
-    ]
+    articles: list[Article] = []
+    errors: list[ArticleError] = []
+    for index, (item, entry) in enumerate(zip(data, entries, strict=True)):
+        name = f"{source}#{index}"
+        try:
+            articles.append(_article(item, entry, source=name, file=source, label=name, options=options))
+        except ArticleProblems as problems:
+            errors.extend(problems.problems)
+        except ArticleError as error:
+            errors.append(error)
+    return articles, errors
 
 
 def _article(
-    item: Any, entry: _Entry, *, source: str, file: str, aliases: Mapping[str, str], blocklist: Iterable[str]
+    item: Any, entry: _Entry, *, source: str, file: str, label: str, options: ArticleOptions
 ) -> Article:
+    prefix = f"{label}: " if label else ""
     if not isinstance(item, dict):
-        raise ArticleError(file, f"{source}: expected an article object", line=entry.line, hint=_OBJECT_HINT)
+        raise ArticleError(file, f"{prefix}expected an article object", line=entry.line, hint=_OBJECT_HINT)
     body_key = next((key for key in BODY_KEYS if key in item), None)
     if body_key is None:
         raise ArticleError(
-            file, f"{source}: the article has no text", line=entry.line, hint='add "body": "..." to it'
+            file, f"{prefix}the article has no text", line=entry.line, hint='add "body": "..." to it'
         )
     body = item[body_key]
+    try:
+        check_text(body if isinstance(body, str) else "")
+    except BadValue as exc:
+        line = entry.key_lines.get(body_key, entry.line)
+        raise ArticleError(file, f"{prefix}{body_key}: {exc.message}", line=line, hint=exc.hint) from None
+    if isinstance(body, str) and len(body) > MAX_BODY_CHARS:
+        raise ArticleError(
+            file,
+            f"{prefix}{body_key}: the text is longer than {MAX_BODY_CHARS:,} characters",
+            line=entry.key_lines.get(body_key, entry.line),
+            hint="an article is a summary to post: shorten it",
+        )
     if not isinstance(body, str):
         raise ArticleError(
             file,
-            f"{body_key}: expected text",
+            f"{prefix}{body_key}: expected text",
             line=entry.key_lines.get(body_key, entry.line),
             hint=f'write "{body_key}": "..." (line breaks as \\n)',
         )
     values = {key: value for key, value in item.items() if key != body_key}
     raw = RawArticle(
-        source=source, file=file, values=values, key_lines=entry.key_lines, start_line=entry.line, body=body
+        source=source,
+        file=file,
+        values=values,
+        key_lines=entry.key_lines,
+        start_line=entry.line,
+        body=body,
+        syntax="json",
+        label=label,
+        also_known=frozenset(BODY_KEYS),
     )
-    return build_article(raw, aliases=aliases, blocklist=blocklist)
+    return build_article(raw, options)
 
 
 def _entries(text: str) -> list[_Entry]:

@@ -17,12 +17,11 @@ An optional ``URL: https://...`` line, or a line holding only a web address, giv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler.articles.bodytext import tag_line_tags
-from scheduler.articles.fields import RawArticle, build_article
+from scheduler.articles.fields import ArticleOptions, RawArticle, build_article
 from scheduler.errors import ArticleError
 from scheduler.models import Article
 
@@ -42,7 +41,8 @@ NOISE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 
 FIELD_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("reference", re.compile(r"primary reference:\s*(?P<value>.+)", re.IGNORECASE)),
-    ("explore", re.compile(r"explore the life moments of\s+(?P<value>.+?)(?:\s*\|)?", re.IGNORECASE)),
+    # The closing " |" is taken off in _field: a lazy value before an optional "\s*\|" was quadratic.
+    ("explore", re.compile(r"explore the life moments of\s+(?P<value>.+)", re.IGNORECASE)),
     ("url", re.compile(r"(?:url|link):\s*(?P<value>https?://\S+)", re.IGNORECASE)),
     ("url", re.compile(r"(?P<value>https?://\S+)", re.IGNORECASE)),
 )
@@ -57,9 +57,7 @@ class _Parsed:
     tags: list[str] = field(default_factory=list)
 
 
-def load_plaintext(
-    text: str, *, source: str, aliases: Mapping[str, str] = {}, blocklist: Iterable[str] = ()
-) -> Article:
+def load_plaintext(text: str, *, source: str, options: ArticleOptions) -> Article:
     """Read one plain-text article; ``source`` names the file in errors and on the article."""
     lines = text.splitlines()
     title_index = next((index for index, line in enumerate(lines) if line.strip()), None)
@@ -79,7 +77,7 @@ def load_plaintext(
         body=body,
         extra_tags=parsed.tags,
     )
-    return build_article(raw, aliases=aliases, blocklist=blocklist)
+    return build_article(raw, options)
 
 
 def is_noise(line: str) -> bool:
@@ -117,5 +115,8 @@ def _field(line: str) -> tuple[str, str] | None:
     for key, pattern in FIELD_PATTERNS:
         match = pattern.fullmatch(line)
         if match:
-            return key, match["value"].strip()
+            value = match["value"]
+            if key == "explore" and value.endswith("|") and value[:-1].strip():
+                value = value[:-1]
+            return key, value.strip()
     return None

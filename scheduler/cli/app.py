@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from scheduler.cli import channels, config_cmd, init_cmd, preview, queue, serve, status, store_cmd
+from scheduler.cli import (
+    channels,
+    config_cmd,
+    import_cmd,
+    init_cmd,
+    preview,
+    queue,
+    serve,
+    status,
+    store_cmd,
+    web,
+)
 
 app = typer.Typer(
     name="tagcast",
@@ -44,7 +55,7 @@ def _root(
     pass
 
 
-for module in (preview, channels, queue, status, serve, config_cmd, init_cmd, store_cmd):
+for module in (preview, channels, queue, status, serve, config_cmd, init_cmd, store_cmd, web, import_cmd):
     module.register(app)
 
 

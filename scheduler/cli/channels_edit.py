@@ -13,7 +13,10 @@ import typer
 from scheduler.cli.common import ConfigOption, handle_errors
 
 NameArgument = Annotated[
-    str, typer.Argument(metavar="NAME", help="Channel name: lower-case letters, digits and '_'.")
+    str,
+    typer.Argument(
+        metavar="NAME", help="Channel name: lower-case letters, digits, '_' and '-', starting with a letter."
+    ),
 ]
 NetworkOption = Annotated[
     str, typer.Option("--network", "-n", help="Adapter name, e.g. mastodon, bluesky, telegram, file.")
@@ -71,14 +74,15 @@ def remove(name: NameArgument, drop_rules: DropRulesOption = False, config: Conf
     """Remove a channel (the table channels.NAME); refused while rules send to it, unless --drop-rules."""
     from scheduler.cli.config_cmd import ConfigFile
     from scheduler.config.channel_tables import remove_channel
+    from scheduler.config.keys import dotted
 
     target = ConfigFile(config)
     text = target.read()
     change, notes = remove_channel(text, name, drop_rules=drop_rules, shown=target.shown)
-    target.save(text, change, f"removing channel '{name}'")
+    target.save(text, change, f"removing channel {name!r}")
     for note in notes:
         typer.echo(note, err=True)
-    typer.echo(f"removed [channels.{name}] from {target.shown}", err=True)
+    typer.echo(f"removed [{dotted(['channels', name])}] from {target.shown}", err=True)
 
 
 def add_commands(group: typer.Typer) -> None:

@@ -92,7 +92,13 @@ def _without_lines(problem: str) -> str:
 
 @handle_errors
 def show(
-    as_json: JsonOption = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object for scripts (with --sources: one array of key, value, source).",
+        ),
+    ] = False,
     sources: Annotated[
         bool,
         typer.Option(
@@ -141,7 +147,13 @@ def _print_sources(rows: list[tuple[str, object, str]]) -> None:
 
 
 @handle_errors
-def get(key: KeyArgument, as_json: JsonOption = False, config: ConfigOption = None) -> None:
+def get(
+    key: KeyArgument,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the value as JSON, whatever its type.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
     """Print the effective value of KEY (text as is, anything else as JSON; --json always JSON)."""
     from scheduler.config.edit import get_key
     from scheduler.config.values import format_value

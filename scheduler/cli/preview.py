@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +16,7 @@ from scheduler.cli.common import (
     open_workspace,
     print_json,
     stderr,
+    stdout,
 )
 
 if TYPE_CHECKING:
@@ -42,19 +43,79 @@ NowOption = Annotated[
         show_default=False,
     ),
 ]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="OUT.html",
+        help="Write every post as a card to this self-contained HTML file (opens with no network), "
+        "instead of showing it here.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+
+OnOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--on",
+        metavar="DATE",
+        help="Show only what goes out on this day (YYYY-MM-DD), planned from its start.",
+        formats=["%Y-%m-%d"],
+        show_default=False,
+    ),
+]
 
 
 def run_pipeline(
-    config: str | None, paths: list[Path] | None, channels: list[str] | None, now: datetime | None
+    config: str | None,
+    paths: list[Path] | None,
+    channels: list[str] | None,
+    now: datetime | None,
+    on: date | None = None,
 ) -> PipelineResult:
     from datetime import UTC
+    from zoneinfo import ZoneInfo
 
+    from scheduler.cli.outbox import require_channel
     from scheduler.pipeline import Pipeline
 
     workspace = open_workspace(config)
+    for channel in channels or ():
+        require_channel(workspace, channel)  # a usage error (exit 2), as in every other command
+    if on is not None:
+        zone = ZoneInfo(workspace.settings.defaults.timezone)
+        now = datetime.combine(on, time(0), zone)
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    return Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
+    result = Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
+    if on is not None:
+        result.posts = [
+            post for post in result.posts if post.scheduled_at is not None and post.scheduled_at.date() == on
+        ]
+    return result
+
+
+def recycling_preview(config: str | None, now: datetime | None) -> PipelineResult:
+    """What :func:`scheduler.recycling.recycle` would queue at ``now``, planned against the outbox's slots."""
+    from datetime import UTC
+
+    from scheduler.pipeline import Pipeline, PipelineResult
+    from scheduler.planning import plan_posts
+    from scheduler.recycling import recycling_plan
+    from scheduler.store import Store
+
+    workspace = open_workspace(config)
+    now = now or datetime.now(UTC)
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    pipeline = Pipeline(workspace)
+    with Store.open(workspace.settings.store.url, root=workspace.root) as store:
+        planned = recycling_plan(pipeline, store, now=now)
+        taken = {post.channel: store.taken_slots(post.channel, since=now) for post, _ in planned}
+    plan_posts(planned, pipeline.schedules, now=now, taken=taken)
+    for post, _ in planned:
+        post.slot_note = f"recycled; {post.slot_note}"
+    return PipelineResult(posts=[post for post, _ in planned])
 
 
 def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
@@ -98,21 +159,59 @@ def report_article_errors(result: PipelineResult) -> None:
         stderr().print(f"[yellow]warning:[/] {escape(copy.warning())}", soft_wrap=True)
 
 
+def write_html(config: str | None, result: PipelineResult, out: Path) -> None:
+    """Write the cards page to ``out`` (atomically) and say where on stdout."""
+    from datetime import UTC, datetime
+
+    from scheduler.config.atomic import atomic_write_text
+    from scheduler.errors import UserError
+    from scheduler.web.preview_page import preview_page, summary_text
+
+    workspace = open_workspace(config)
+    page = preview_page(
+        result.posts,
+        result.errors,
+        workspace.settings.channels,
+        root=workspace.root,
+        generated=datetime.now(UTC),
+    )
+    try:
+        atomic_write_text(out, page)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write {out}: {exc.strerror or exc}", hint="check that its folder exists and is writable"
+        ) from None
+    unreadable = len({error.source for error in result.errors})
+    stdout().print(f"wrote {out}: {summary_text(result.posts, unreadable)}", soft_wrap=True)
+
+
 @handle_errors
-def preview(
+def preview(  # noqa: PLR0917  (typer passes parameters by keyword)
     paths: PathsArgument = None,
     channel: ChannelOption = None,
     as_json: JsonOption = False,
     now: NowOption = None,
+    on: OnOption = None,
+    recycling: Annotated[
+        bool,
+        typer.Option("--recycling", help="Show what evergreen recycling queues next (reads the outbox)."),
+    ] = False,
+    html: HtmlOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Show every post exactly as it will be sent: text, length as the network counts it, slot, and rule.
 
     Nothing is stored or sent. Articles that cannot be read are reported on stderr and counted in the
     summary (with --json: an entry each, with channel null and its problems); the others are still shown.
+    With --html OUT.html the posts are written as cards to that file, and only a summary is printed.
     """
-    result = run_pipeline(config, paths, channel, now)
-    if as_json:
+    if recycling:
+        result = recycling_preview(config, now)
+    else:
+        result = run_pipeline(config, paths, channel, now, on.date() if on is not None else None)
+    if html is not None:
+        write_html(config, result, html)
+    elif as_json:
         print_json([post.to_json() for post in result.posts] + unreadable_entries(result.errors))
     else:
         from scheduler.cli.show_posts import show_posts

@@ -230,6 +230,7 @@ def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> Non
             max_heartbeat_age=max_age,
             host=socket.gethostname(),
             unreadable=unreadable,
+            sources=set(workspace.settings.sources),
         )
         problems += stalled(store, now=datetime.now(UTC), stall_after=workspace.settings.service.stall_after)
     problems = [redact(problem) for problem in problems]

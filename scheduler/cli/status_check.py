@@ -3,6 +3,7 @@
 A person is needed when
 
 - an article in ``posts/`` cannot be read (it is not sent until it is fixed);
+- the last poll of a ``[sources.NAME]`` feed failed (its new entries wait until a poll succeeds);
 - a delivery ``failed`` for good or is ``unknown`` (it waits for ``queue resolve``), or a channel is paused;
 - deliveries are queued but no ``tagcast serve`` has ever run on this outbox (nothing will send them);
 - the last ``tagcast serve`` did not stop cleanly (killed or crashed) and none runs now: a worker row with no
@@ -19,7 +20,7 @@ Imported inside the command (it pulls in the store).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from scheduler.config.durations import format_duration
@@ -45,10 +46,12 @@ def needs_a_person(
     max_heartbeat_age: timedelta,
     host: str | None = None,
     unreadable: Sequence[ArticleError] = (),
+    sources: Collection[str] | None = None,
 ) -> list[str]:
     """One line per problem, each saying what to run; empty when nothing needs a person. ``host`` is this
     machine's name (a worker of it whose process is gone has stopped, whatever its heartbeat says);
-    ``unreadable`` the articles that cannot be read."""
+    ``unreadable`` the articles that cannot be read; ``sources`` the configured ``[sources.NAME]`` (the
+    last error of a source no longer configured is not reported)."""
     problems = [
         f"cannot read {str(error).replace(chr(10) + '  hint: ', '; ')} "
         "(not sent until fixed; `tagcast check` lists every problem)"
@@ -71,6 +74,13 @@ def needs_a_person(
     for channel, pause in sorted(store.paused(now).items()):
         until = pause.until.isoformat(timespec="minutes") if pause.until else "resumed"
         problems.append(f"{channel}: paused until {until}: {pause.reason}")
+    for feed in store.feed_states():
+        if feed.error is not None and (sources is None or feed.source in sources):
+            since = feed.polled_at.isoformat(timespec="minutes") if feed.polled_at else "?"
+            problems.append(
+                f"source {feed.source}: the last poll ({since}) failed: {feed.error} "
+                f"(tried again every interval; check [sources.{feed.source}] url)"
+            )
     pending = sum(states.get(state, 0) for states in counts.values() for state in PENDING_STATES)
     problems += _service_problems(store.workers(), pending, now, max_heartbeat_age, host)
     return problems

@@ -21,12 +21,12 @@ from __future__ import annotations
 import re
 from datetime import time
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
 from scheduler.config.durations import Duration
 from scheduler.config.models import Section
+from scheduler.config.zones import ZoneName
 
 _CLOCK_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
@@ -46,13 +46,15 @@ class AlertEvent(StrEnum):
     """The service started after its previous run on this host did not stop cleanly."""
     CONFIG_REFUSED = "config_refused"
     """A changed config was invalid; the running one stays in force."""
+    SOURCE_FAILED = "source_failed"
+    """A ``[sources.NAME]`` feed could not be polled (reported once, until a poll succeeds again)."""
 
 
 class DigestSettings(Section):
     """A daily summary of what went out in the last 24 hours, with the links the networks answered."""
 
     at: str = Field(description='Local time of day, "HH:MM" (24-hour clock), e.g. "08:00".')
-    timezone: str = Field("UTC", description="IANA time zone of `at`, e.g. Europe/Berlin.")
+    timezone: ZoneName = Field("UTC", description="IANA time zone of `at`, e.g. Europe/Berlin.")
 
     @field_validator("at")
     @classmethod
@@ -60,15 +62,6 @@ class DigestSettings(Section):
         if not _CLOCK_TIME.fullmatch(value.strip()):
             raise ValueError(f"{value!r} is not a time of day; write it like '08:00' or '18:30'")
         return value.strip()
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone, e.g. 'Europe/Berlin' or 'UTC'") from None
-        return value
 
     @property
     def time_of_day(self) -> time:
@@ -84,7 +77,8 @@ class AlertsSettings(Section):
     )
     events: list[AlertEvent] = Field(
         default_factory=lambda: list(AlertEvent),
-        description="What to report: failed, unknown, paused, missed_slot, crash_restart, config_refused.",
+        description="What to report: failed, unknown, paused, missed_slot, crash_restart, config_refused, "
+        "source_failed.",
     )
     group_window: Duration = Field(  # type: ignore[assignment]
         default="5m", description="Problems of one channel within this window make one message."

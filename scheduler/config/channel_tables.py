@@ -5,7 +5,6 @@ Like :mod:`scheduler.config.edit`, these only compute the new text; the caller v
 
 from __future__ import annotations
 
-import re
 import tomllib
 from typing import Any
 
@@ -13,12 +12,11 @@ import tomlkit
 
 from scheduler.config import toml_doc
 from scheduler.config.edit import Change, parse_document, settable
-from scheduler.config.keys import KeyInfo
+from scheduler.config.keys import KeyInfo, dotted
 from scheduler.config.locate import find_line, toml_key_lines
+from scheduler.config.names import name_problem
 from scheduler.config.values import InvalidValue, parse_value
 from scheduler.errors import ConfigError
-
-CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def add_channel(
@@ -26,11 +24,12 @@ def add_channel(
 ) -> Change:
     """The text with a new ``[channels.NAME]`` (``network`` plus ``key=value`` pairs read by each key's type),
     placed after the last channel."""
-    if not CHANNEL_NAME.match(name):
+    problem = name_problem(name, "channel")
+    if problem is not None:
         raise ConfigError(
-            f"'{name}' cannot be a channel name",
-            hint="use lower-case letters, digits and '_', starting with a letter (e.g. bsky or news_x): "
-            "the name is part of environment variables such as TAGCAST_CHANNELS__BSKY__PASSWORD",
+            problem,
+            hint="the name is part of a folder (var/outbox/NAME), of log lines and of environment variables "
+            f"such as TAGCAST_CHANNELS__BSKY__PASSWORD; {shown} was not changed",
         )
     doc = parse_document(text, shown)
     channels = doc.get("channels")
@@ -83,7 +82,9 @@ def remove_channel(
     channels = doc.get("channels")
     if channels is None or name not in channels:
         known = ", ".join(channels) if channels is not None else "none"
-        raise ConfigError(f"no [channels.{name}] in {shown}", hint=f"channels in the file: {known}")
+        raise ConfigError(
+            f"no [{dotted(['channels', name])}] in {shown}", hint=f"channels in the file: {known}"
+        )
     users = channel_users(text, name, shown=shown)
     if users and not drop_rules:
         raise ConfigError(

@@ -7,17 +7,22 @@ value typed on the command line is read and what is allowed.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
+from scheduler.config.names import check_path, check_template
 from scheduler.config.settings import Settings
+from scheduler.config.urls import check_database_url, check_http_url
+from scheduler.config.zones import check_zone
 from scheduler.errors import ConfigError
 
 PathPart = str | int
@@ -54,10 +59,19 @@ class UnknownKey(ConfigError, LookupError):
     """A dotted key that the config models do not have."""
 
 
-def dotted(path: tuple[PathPart, ...] | list[PathPart]) -> str:
-    """``("channels", "my.bot", "token")`` -> ``channels."my.bot".token``."""
+def dotted(path: Sequence[PathPart]) -> str:
+    """``("channels", "my.bot", "token")`` -> ``channels."my.bot".token``; a part with quotes, control
+    characters or escapes is quoted as a TOML string, so that it shows (and pastes) safely."""
     return ".".join(
-        str(p) if isinstance(p, int) or re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{p}"' for p in path
+        str(p) if isinstance(p, int) or re.fullmatch(r"[A-Za-z0-9_-]+", p) else _quoted(p) for p in path
+    )
+
+
+def _quoted(part: str) -> str:
+    text = json.dumps(part, ensure_ascii=False)
+    return "".join(
+        ch if ch.isprintable() else f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+        for ch in text
     )
 
 
@@ -87,11 +101,14 @@ def split_key(key: str) -> list[str]:
 
 
 def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
-    """``int | None`` -> ``(int, True)``; anything else -> ``(annotation, False)``."""
+    """``int | None`` -> ``(int, True)``; anything else -> ``(annotation, False)``. Validators attached with
+    ``Annotated`` are dropped: ``Annotated[str, ...]`` -> ``(str, False)``."""
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1 and len(args) < len(get_args(annotation)):
-            return args[0], True
+            return unwrap_optional(args[0])[0], True
     return annotation, False
 
 
@@ -174,17 +191,41 @@ def describe_type(annotation: Any, field: FieldInfo | None = None) -> str:
     if annotation is date:
         return "a date like 2026-12-25"
     if annotation is str:
+        checks = _checks(field)
+        for check, text in _CHECKED_TEXT.items():
+            if check in checks:
+                return text
         return "text"
     if annotation is SecretStr:
         return "a secret (from the environment, .env or a *_file key)"
     if origin is list:
-        item = _PLURALS.get(args[0], "values") if args else "values"
+        item = _PLURALS.get(unwrap_optional(args[0])[0], "values") if args else "values"
         return f'a list of {item}, as ["a", "b"] or a, b' + _length(field)
     if origin is dict:
         return 'a table like {name = "value"}' if not is_model(args[1]) else "a table of tables"
     if is_model(annotation):
         return "a table"
     return "any TOML value"
+
+
+_CHECKED_TEXT: dict[Any, str] = {
+    check_zone: "an IANA time zone name like Europe/Berlin",
+    check_template: "a template file name like history.j2",
+    check_http_url: "an http(s) URL like https://mastodon.social",
+    check_database_url: "a database URL like sqlite:///var/tagcast.db",
+    check_path: "a file or folder, relative to the workspace or absolute",
+}
+
+
+def _checks(field: FieldInfo | None) -> set[Any]:
+    """The functions that validate a field's value (also inside ``Annotated[...] | None``)."""
+    if field is None:
+        return set()
+    metadata = list(field.metadata)
+    for arg in get_args(field.annotation):
+        if get_origin(arg) is Annotated:
+            metadata += get_args(arg)[1:]
+    return {getattr(meta, "func", None) for meta in metadata} - {None}
 
 
 def _bounds(field: FieldInfo | None) -> str:
@@ -212,11 +253,11 @@ def _length(field: FieldInfo | None) -> str:
     return ""
 
 
-def allowed(info: KeyInfo) -> str:
-    """One line: what ``info``'s key accepts, and what it means."""
+def allowed(info: KeyInfo, *, in_file: bool = True) -> str:
+    """One line: what ``info``'s key accepts and means (for a key of the file: how to unset it)."""
     text = describe_type(info.annotation, info.field)
     if info.description:
         text += f" ({info.description.rstrip('.')})"
-    if info.optional:
+    if info.optional and in_file:
         text += f"; `tagcast config unset {info.dotted}` goes back to the default"
     return text

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from scheduler.config.env_origin import dotenv_problems, env_origin
+from scheduler.config.keys import dotted
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS, ChannelSettings
 from scheduler.config.settings import Settings, build_settings
@@ -19,6 +21,8 @@ from scheduler.errors import ConfigError
 
 CONFIG_RELATIVE = Path("config") / "tagcast.toml"
 CONFIG_ENV = "TAGCAST_CONFIG"
+_DOTENV_HINT = "fix it or move it away: tagcast reads the .env beside config/ for TAGCAST_* variables"
+_CONTAINER_ERRORS = {"list_type", "dict_type", "model_type", "model_attributes_type"}
 
 
 @dataclass(frozen=True)
@@ -103,25 +107,30 @@ def parse_settings(text: str, *, shown: str, root: Path) -> Settings:
             f"{shown} is not valid TOML: {exc}", hint="fix the syntax at that line (quotes, brackets, '=')"
         ) from exc
     env_file = root / ".env"
+    env_problems, _ = dotenv_problems(env_file if env_file.is_file() else None)
+    if env_problems:
+        raise ConfigError(
+            f"{display_path(env_file, Path.cwd())} cannot be read", problems=env_problems, hint=_DOTENV_HINT
+        )
     try:
         settings = build_settings(data, str(env_file) if env_file.is_file() else None)
     except ValidationError as exc:
         raise ConfigError(
             f"{shown} has {exc.error_count()} invalid value(s)",
-            problems=[describe_error(err, text, shown) for err in exc.errors()],
+            problems=[describe_error(err, text, shown, env_file=env_file) for err in exc.errors()],
             hint="see `tagcast config schema` for every key and its type",
         ) from None
     read_secret_files(settings, root, text, shown)
     return settings
 
 
-def describe_error(err: Any, text: str, shown: str) -> str:
-    """One line for one pydantic error: the key, where it came from, what is wrong (never the secret
-    value)."""
-    loc = [str(p) for p in err["loc"]]
-    key = ".".join(loc)
-    where = _origin(loc, text, shown)
-    message = str(err["msg"])
+def describe_error(err: Any, text: str, shown: str, *, env_file: Path | str | None = None) -> str:
+    """One line for one pydantic error: the key, where it came from (the TOML line, the environment variable
+    or the line of ``env_file``), what is wrong (never the secret value)."""
+    loc = [str(p) for p in err["loc"] if p != "[key]"]  # "[key]": the name of a table is wrong
+    key = dotted(loc)
+    where = _env_or_none(err, text, env_file) or _toml_origin(loc, text, shown)
+    message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         known = _known_keys(loc[:-1])
         close = difflib.get_close_matches(loc[-1], known, n=1)
@@ -130,13 +139,24 @@ def describe_error(err: Any, text: str, shown: str) -> str:
             message += f" (allowed here: {', '.join(sorted(known))})"
     elif err["type"] == "missing":
         message = "required key is missing"
+    elif where.startswith("from ") and err["type"] in _CONTAINER_ERRORS:
+        message += (
+            '; a list or table from the environment or .env is JSON, e.g. ["a", "b"] or {"key": "value"}'
+        )
     return f"{key} ({where}): {message}"
 
 
-def _origin(loc: list[str], text: str, shown: str) -> str:
-    env_name = "TAGCAST_" + "__".join(loc).upper()
-    if env_name in os.environ:
-        return f"environment variable {env_name}"
+def _env_or_none(err: Any, text: str, env_file: Path | str | None) -> str | None:
+    """The variable an error comes from; a key missing from a table comes from where the table does."""
+    loc = list(err["loc"])
+    if err["type"] == "missing" and len(loc) > 1:
+        if tuple(str(p) for p in loc[:-1]) in toml_key_lines(text):
+            return None
+        return env_origin(loc[:-1], env_file, table=True)
+    return env_origin(loc, env_file)
+
+
+def _toml_origin(loc: list[str], text: str, shown: str) -> str:
     line = find_line(toml_key_lines(text), loc)
     return f"{shown}:{line}" if line else shown
 
@@ -158,6 +178,19 @@ def _known_keys(parent: list[str]) -> list[str]:
     return list(model.model_fields) if model is not None else []
 
 
+def secret_file_origin(
+    channel: str, key: str, root: Path, lines: dict[tuple[str, ...], int], shown: str
+) -> str:
+    """Where ``channels.CHANNEL.KEY_file`` was set: a variable of the environment or ``.env``, or a line."""
+    loc = ["channels", channel, f"{key}_file"]
+    env_file = root / ".env"
+    origin = env_origin(loc, env_file if env_file.is_file() else None)
+    if origin is not None:
+        return origin
+    line = find_line(lines, loc)
+    return f"{shown}:{line}" if line else shown
+
+
 def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> None:
     """Fill each secret from its ``<key>_file`` (relative to the workspace) where the secret is not set."""
     for name, channel in settings.channels.items():
@@ -170,10 +203,11 @@ def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> 
             path = path if path.is_absolute() else root / path
             try:
                 updates[key] = SecretStr(path.read_text(encoding="utf-8").strip())
-            except OSError as exc:
-                line = find_line(toml_key_lines(text), ["channels", name, f"{key}_file"])
+            except (OSError, UnicodeDecodeError) as exc:
+                where = secret_file_origin(name, key, root, toml_key_lines(text), shown)
+                why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
                 raise ConfigError(
-                    f"channels.{name}.{key}_file ({shown}:{line}): cannot read {path}: {exc.strerror}",
+                    f"channels.{name}.{key}_file ({where}): cannot read {path}: {why}",
                     hint=f"create the file, or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead",
                 ) from None
         if updates:

@@ -7,11 +7,16 @@ Secrets (tokens, passwords, webhook URLs) are ``SecretStr``: they come from the 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from scheduler.config.durations import Duration
+from scheduler.config.names import PathText, TemplateName
+from scheduler.config.urls import DatabaseUrl, HttpUrl
+from scheduler.config.zones import ZoneName
+from scheduler.errors import ScheduleError
+from scheduler.slots.spec import parse_slot
 
 SECRET_KEYS: tuple[str, ...] = (
     "token",
@@ -30,12 +35,24 @@ SECRET_KEYS: tuple[str, ...] = (
 """Channel keys that hold secrets. Each may also be given as ``<key>_file`` naming a file that holds it."""
 
 
+def _check_slot(text: str) -> str:
+    try:
+        parse_slot(text)
+    except ScheduleError as exc:
+        raise ValueError(f"{exc.message}; {exc.hint}" if exc.hint else exc.message) from None
+    return text
+
+
+SlotText = Annotated[str, AfterValidator(_check_slot)]
+"""One slot of a schedule, as written: ``"mon-fri 09:00"`` (each bad one is reported at its own line)."""
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class StoreSettings(Section):
-    url: str = Field(
+    url: DatabaseUrl = Field(
         "sqlite:///var/tagcast.db",
         description="SQLAlchemy URL of the outbox. Relative SQLite paths are relative to the workspace.",
     )
@@ -49,8 +66,8 @@ class HashtagSettings(Section):
 
 
 class ScheduleSettings(Section):
-    timezone: str = Field("UTC", description="IANA time zone of the slots, e.g. Europe/Berlin.")
-    slots: list[str] = Field(
+    timezone: ZoneName = Field("UTC", description="IANA time zone of the slots, e.g. Europe/Berlin.")
+    slots: list[SlotText] = Field(
         default_factory=lambda: ["daily 09:00", "daily 13:00", "daily 18:00"],
         description='Posting times: "mon-fri 09:00", "sat,sun 10:30", "daily 18:00".',
     )
@@ -68,7 +85,9 @@ class ChannelSettings(Section):
     schedule: str | None = Field(
         None, description="Name of a [schedules.*] table; default: defaults.schedule."
     )
-    template: str | None = Field(None, description="Template file in config/templates/ (or a built-in).")
+    template: TemplateName | None = Field(
+        None, description="Template file in config/templates/ (or a built-in)."
+    )
     thread: bool = Field(False, description="Split a post that is too long into a numbered thread.")
     max_parts: int = Field(
         25, ge=1, description="At most this many parts in a thread; a longer one is a problem to fix."
@@ -77,7 +96,7 @@ class ChannelSettings(Section):
     limit: int | None = Field(
         None, ge=1, description="Override the network's length limit (e.g. your instance's)."
     )
-    base_url: str | None = Field(None, description="Server URL for self-hosted or compatible servers.")
+    base_url: HttpUrl | None = Field(None, description="Server URL for self-hosted or compatible servers.")
     handle: str | None = None
     username: str | None = None
     visibility: str | None = None
@@ -92,8 +111,8 @@ class ChannelSettings(Section):
     version: str | None = Field(None, description="LinkedIn API version sent as LinkedIn-Version (YYYYMM).")
     user_id: str | None = Field(None, description="Threads user id (default: me).")
     page_id: str | None = Field(None, description="Facebook Page id.")
-    url: str | None = Field(None, description="Target URL of the generic webhook adapter.")
-    path: str | None = Field(None, description="Folder of the file adapter (default var/outbox).")
+    url: HttpUrl | None = Field(None, description="Target URL of the generic webhook adapter.")
+    path: PathText | None = Field(None, description="Folder of the file adapter (default var/outbox).")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keys for third-party adapters.")
     request_deadline: Duration = Field(  # type: ignore[assignment]
         default="60s",
@@ -116,18 +135,18 @@ class ChannelSettings(Section):
     webhook_url: SecretStr | None = None
     secret: SecretStr | None = None
 
-    token_file: str | None = None
-    password_file: str | None = None
-    api_key_file: str | None = None
-    api_secret_file: str | None = None
-    access_token_file: str | None = None
-    access_token_secret_file: str | None = None
-    oauth2_token_file: str | None = None
-    oauth2_refresh_token_file: str | None = None
-    client_secret_file: str | None = None
-    bot_token_file: str | None = None
-    webhook_url_file: str | None = None
-    secret_file: str | None = None
+    token_file: PathText | None = None
+    password_file: PathText | None = None
+    api_key_file: PathText | None = None
+    api_secret_file: PathText | None = None
+    access_token_file: PathText | None = None
+    access_token_secret_file: PathText | None = None
+    oauth2_token_file: PathText | None = None
+    oauth2_refresh_token_file: PathText | None = None
+    client_secret_file: PathText | None = None
+    bot_token_file: PathText | None = None
+    webhook_url_file: PathText | None = None
+    secret_file: PathText | None = None
 
     @field_validator("network")
     @classmethod
@@ -155,10 +174,33 @@ class RuleSettings(Section):
     all: list[str] = Field(default_factory=list, description="... and ALL of these are present.")
     none: list[str] = Field(default_factory=list, description="... and NONE of these is present.")
     channels: list[str] = Field(min_length=1, description="Channels that get the article.")
-    template: str | None = Field(None, description="Template for these posts (before the channel's own).")
+    template: TemplateName | None = Field(
+        None, description="Template for these posts (before the channel's own)."
+    )
     schedule: str | None = Field(None, description="Schedule for these posts (before the channel's own).")
     priority: int = Field(0, description="Higher first; equal priorities keep file order.")
     stop: bool = Field(False, description="When this rule matches, later rules are not considered.")
+    anniversary: bool = Field(
+        False,
+        description="Plan articles with an event_date on its next anniversary, at the first slot that day.",
+    )
+    recycle_every: Duration | None = Field(
+        None, description="Share an article of this rule again this long after its last post (evergreen)."
+    )
+    recycle_max: int | None = Field(None, ge=1, description="At most this many re-shares of one article.")
+    recycle_templates: list[str] = Field(
+        default_factory=list,
+        description="Templates rotated for re-shares (at least two: the same text never twice in a row).",
+    )
+
+    @model_validator(mode="after")
+    def _recycling_needs_variants(self) -> RuleSettings:
+        if self.recycle_every is not None and len(self.recycle_templates) < 2:
+            raise ValueError(
+                "recycle_every needs recycle_templates with at least two templates, rotated so that the "
+                'same text never goes out twice in a row, e.g. recycle_templates = ["again.j2", "ago.j2"]'
+            )
+        return self
 
     @model_validator(mode="after")
     def _strip_hashes(self) -> RuleSettings:
@@ -199,13 +241,15 @@ class ServiceSettings(Section):
 
 
 class DefaultsSettings(Section):
-    timezone: str = Field("UTC", description="Zone of the built-in schedule and of dates without one.")
+    timezone: ZoneName = Field("UTC", description="Zone of the built-in schedule and of dates without one.")
     schedule: str = Field("default", description="Schedule of channels and rules that name none.")
     channels: list[str] = Field(
         default_factory=lambda: ["file"], description="The default rule: where articles no rule matches go."
     )
-    posts: str = Field("posts", description="Folder of articles, relative to the workspace.")
-    templates: str = Field("config/templates", description="Folder of templates, relative to the workspace.")
+    posts: PathText = Field("posts", description="Folder of articles, relative to the workspace.")
+    templates: PathText = Field(
+        "config/templates", description="Folder of templates, relative to the workspace."
+    )
 
 
 class RenderSettings(Section):
@@ -222,3 +266,13 @@ class RenderSettings(Section):
         ge=1,
         description="Most characters a render may produce, besides 4 times the article's own text.",
     )
+
+
+class SourceSettings(Section):
+    """A feed polled by ``tagcast serve``: each new entry is an article (``[sources.NAME]``)."""
+
+    url: str = Field(description='The feed: "https://..." or a file path relative to the workspace.')
+    interval: Duration = Field(default="15m", description="How often the feed is fetched.")  # type: ignore[assignment]
+    backfill: int = Field(0, ge=0, description="How many existing entries the first poll queues (newest).")
+    max_bytes: int = Field(10_000_000, ge=1, description="A larger response is refused (an error).")
+    timeout: Duration = Field(default="30s", description="Longest time for one fetch, start to end.")  # type: ignore[assignment]

@@ -58,6 +58,8 @@ def _tomlish(node: Any) -> Any:
         if len(kept) == 1 and len(kept) < len(options):
             node.pop("anyOf")
             node = {**kept[0], **node}
+    if "patternProperties" in node:  # named tables ([channels.NAME]): an editor underlines a bad name
+        node["additionalProperties"] = False
     if node.get("default", ...) is None:
         node.pop("default")
     if node.get("type") == "string" and node.get("format") == "duration":

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
 from pydantic import Field, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from scheduler.config.alerts import AlertsSettings
 from scheduler.config.models import (
@@ -18,8 +25,10 @@ from scheduler.config.models import (
     RuleSettings,
     ScheduleSettings,
     ServiceSettings,
+    SourceSettings,
     StoreSettings,
 )
+from scheduler.config.names import ChannelName, ScheduleName
 
 CONFIG_VERSION = 1
 _toml_data: ContextVar[dict[str, Any] | None] = ContextVar("tagcast_toml_data", default=None)
@@ -36,6 +45,29 @@ class _TomlDataSource(PydanticBaseSettingsSource):
         return dict(_toml_data.get() or {})
 
 
+def _json_or_text(decode: Callable[[], Any], value: Any) -> Any:
+    """A list or table from the environment is JSON; anything else stays text, so that validation reports it
+    at its key, naming the variable (pydantic-settings would raise SettingsError, naming neither)."""
+    try:
+        return decode()
+    except (ValueError, RecursionError):
+        return value
+
+
+class _EnvSource(EnvSettingsSource):
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        return _json_or_text(
+            lambda: super(_EnvSource, self).decode_complex_value(field_name, field, value), value
+        )
+
+
+class _DotEnvSource(DotEnvSettingsSource):
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        return _json_or_text(
+            lambda: super(_DotEnvSource, self).decode_complex_value(field_name, field, value), value
+        )
+
+
 class Settings(BaseSettings):
     """Everything in ``config/tagcast.toml``. See ``tagcast config schema`` for the JSON Schema."""
 
@@ -43,6 +75,7 @@ class Settings(BaseSettings):
         env_prefix="TAGCAST_",
         env_nested_delimiter="__",
         env_file_encoding="utf-8",
+        dotenv_filtering="match_prefix",  # .env may hold other programs' variables; TAGCAST_* are checked
         extra="forbid",
         case_sensitive=False,
         validate_default=True,
@@ -54,10 +87,11 @@ class Settings(BaseSettings):
     hashtags: HashtagSettings = Field(default_factory=HashtagSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)  # type: ignore[arg-type]
     render: RenderSettings = Field(default_factory=RenderSettings)  # type: ignore[arg-type]
-    schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
-    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+    schedules: dict[ScheduleName, ScheduleSettings] = Field(default_factory=dict)
+    channels: dict[ChannelName, ChannelSettings] = Field(default_factory=dict)
     rules: list[RuleSettings] = Field(default_factory=list)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)  # type: ignore[arg-type]
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -68,7 +102,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, dotenv_settings, _TomlDataSource(settings_cls)
+        env_file = getattr(dotenv_settings, "env_file", None)
+        return (
+            init_settings,
+            _EnvSource(settings_cls),
+            _DotEnvSource(settings_cls, env_file=env_file),
+            _TomlDataSource(settings_cls),
+        )
 
     @model_validator(mode="after")
     def _builtin_defaults(self) -> Settings:
@@ -76,6 +116,11 @@ class Settings(BaseSettings):
             self.schedules[self.defaults.schedule] = ScheduleSettings(timezone=self.defaults.timezone)  # type: ignore[call-arg]
         if not self.channels:
             self.channels["file"] = ChannelSettings(network="file")  # type: ignore[call-arg]
+        if "channels" not in self.defaults.model_fields_set:
+            # A key the user did not write never makes a config invalid: the implicit default rule keeps
+            # only the channels that exist (a config without [channels.file] simply has no default rule).
+            kept = [name for name in self.defaults.channels if name in self.channels]
+            object.__setattr__(self.defaults, "channels", kept)
         return self
 
     @model_validator(mode="after")

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
-
+from scheduler.config.env_origin import dotenv_entries
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS
 from scheduler.config.redact import MASK
@@ -56,14 +55,6 @@ def effective_config(settings: Settings) -> dict[str, Any]:
     return data
 
 
-def dotenv_names(root: Path) -> set[str]:
-    """The variable names set in ``root/.env`` (upper-cased; values are never read into memory here)."""
-    env_file = root / ".env"
-    if not env_file.is_file():
-        return set()
-    return {name.upper() for name in dotenv_values(env_file)}
-
-
 def environment_source(path: list[str], root: Path) -> str | None:
     """The environment variable (or ``.env`` entry) that sets ``path`` or a table holding it, if any."""
     names = ["TAGCAST_" + "__".join(path[:size]).upper() for size in range(len(path), 0, -1)]
@@ -71,10 +62,12 @@ def environment_source(path: list[str], root: Path) -> str | None:
     for name in names:
         if name in environ:
             return f"env {name}"
-    in_dotenv = dotenv_names(root)
+    env_file = root / ".env"
+    in_dotenv = dotenv_entries(env_file if env_file.is_file() else None)
     for name in names:
         if name in in_dotenv:
-            return f".env {name}"
+            written, line, _ = in_dotenv[name]
+            return f".env:{line} {written}"
     return None
 
 

@@ -136,7 +136,8 @@ def _check(info: KeyInfo, value: Any) -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "".join(f"[{p}]" for p in first["loc"])
-        raise InvalidValue(f"{first['msg']}{' at ' + where if where else ''}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidValue(f"{message}{' at ' + where if where else ''}") from None
 
 
 def format_value(value: Any) -> str:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from itertools import accumulate
 
-import regex
-
+from scheduler.clusters import clusters
 from scheduler.hashtags import find_hashtags
 from scheduler.length.graphemes import inside_clusters
 from scheduler.length.links import find_bluesky_links
@@ -32,7 +31,6 @@ _STARTS_ENTITY = re.compile(f"[{BREAKING_SPACE}A-Za-z0-9#＃@]")
 """After a full-width stop, a part must not start with what could begin a link, tag or mention there."""
 _BLANK_LINE = re.compile(f"\n[{BREAKING_SPACE.replace(chr(10), '')}]*\n")
 """Two line breaks with only breaking spaces between: the run of whitespace holding one is a paragraph."""
-_GRAPHEME = regex.compile(r"\X")
 
 
 class Kind(IntEnum):
@@ -177,6 +175,6 @@ def trim(text: str) -> str:
 
 def _trim_clusters(text: str) -> str:
     """:func:`trim`, cluster by cluster."""
-    clusters = _GRAPHEME.findall(text)
-    kept = [index for index, cluster in enumerate(clusters) if not _SPACE_RUN.fullmatch(cluster)]
-    return "".join(clusters[kept[0] : kept[-1] + 1]) if kept else ""
+    found = clusters(text)
+    kept = [index for index, cluster in enumerate(found) if not _SPACE_RUN.fullmatch(cluster)]
+    return "".join(found[kept[0] : kept[-1] + 1]) if kept else ""

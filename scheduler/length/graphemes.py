@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import regex
 
-_GRAPHEME = regex.compile(r"\X")
+from scheduler.clusters import clusters
+
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _CRLF = re.compile("\r\n")
 _PREPEND = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend}")
@@ -51,7 +52,7 @@ def grapheme_count(text: str) -> int:
     count = 0
     for start, end, segment in _pieces(text):
         if segment:
-            count += len(_GRAPHEME.findall(text, start, end))
+            count += len(clusters(text, start, end))
         else:
             count += end - start - text.count("\r\n", start, end)
     return count
@@ -65,7 +66,7 @@ def inside_clusters(text: str) -> set[int]:
     for start, end, segment in _pieces(text):
         if segment:
             position = start
-            for cluster in _GRAPHEME.findall(text, start, end):
+            for cluster in clusters(text, start, end):
                 inside.update(range(position + 1, position + len(cluster)))
                 position += len(cluster)
         else:

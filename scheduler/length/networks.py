@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import regex
-
+from scheduler.clusters import clusters
 from scheduler.length.emoji import contains_emoji, is_emoji_cluster
 from scheduler.length.graphemes import grapheme_count, utf8_length, utf16_length
 from scheduler.length.linkedin import linkedin_length
@@ -25,7 +24,6 @@ NO_PRACTICAL_LIMIT = 100_000
 BLUESKY_MAX_BYTES = 3000
 THREADS_MAX_LINKS = 5
 
-_GRAPHEME = regex.compile(r"\X")
 _X_REFUSED_CHARACTERS = frozenset("\ufffe\ufeff\uffff")
 
 _UNIT_NAMES = {
@@ -43,8 +41,7 @@ def threads_length(text: str) -> int:
     if not contains_emoji(text):
         return len(text)
     return sum(
-        utf8_length(cluster) if is_emoji_cluster(cluster) else len(cluster)
-        for cluster in _GRAPHEME.findall(text)
+        utf8_length(cluster) if is_emoji_cluster(cluster) else len(cluster) for cluster in clusters(text)
     )
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from jinja2.utils import Namespace
+from jinja2.utils import Cycler, Namespace
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 _DIGITS = re.compile(r"\d+")
@@ -37,6 +37,9 @@ def weight(value: Any, cap: int) -> int:
         elif isinstance(item, Namespace):
             total += 1
             pending.append(object.__getattribute__(item, "_Namespace__attrs"))
+        elif isinstance(item, Cycler):
+            total += 1
+            pending.extend(item.items)
         elif isinstance(item, int):
             total += item.bit_length() // 3 + 1  # at least its decimal digits
         elif item is None or isinstance(item, float):

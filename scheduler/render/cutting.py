@@ -5,29 +5,36 @@ Both are template filters (:data:`scheduler.render.filters.FILTERS`) and plain f
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 
 import regex
 
+from scheduler.clusters import cluster_starts
 from scheduler.hashtags import find_hashtags, grapheme_count
 
-_URL = regex.compile(
-    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s。！？、，「」『』（）]+?(?=[.,;:!?…'\"”’)\]]*(?:[\s。！？、，]|$))",
-    regex.IGNORECASE,
+_URL_HEADS = (
+    regex.compile(r"\b[a-z][a-z0-9+.-]{0,31}://", regex.IGNORECASE),
+    regex.compile(r"\bwww\.", regex.IGNORECASE),
 )
+_URL_START = regex.compile("|".join(head.pattern for head in _URL_HEADS), regex.IGNORECASE)
+_URL_BODY = regex.compile(r"[^\s。！？、，「」『』（）]+")
+_URL_TERMINATOR = regex.compile(r"[\s。！？、，]")
+_URL_TRAILING = ".,;:!?…'\"”’)]"
 _SENTENCE_END = regex.compile(
-    r"(?P<stop>[.!?…]+)[\"'”’»)\]]*(?=\s)"
+    # Only from the first mark of a run: started again at every "!" of "!!!...x", it was quadratic.
+    r"(?<![.!?…])(?P<stop>[.!?…]+)[\"'”’»)\]]*(?=\s)"
     r"|[。！？]+[」』）\"'”’]*"
     r"|(?=\n[ \t]*\n)"
 )
 _NEXT_VISIBLE = regex.compile(r"\s*(\S)")
+_VISIBLE = regex.compile(r"\S")
 _INITIALS = regex.compile(r"(?:\p{L}\.)*\p{L}")
 _ABBREVIATIONS = frozenset(
     {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "cf", "ca", "approx", "fig", "vol"}
     | {"gen", "col", "lt", "capt", "sgt", "maj", "adm", "gov", "rev"}
 )
 _OPENING_MARKS = "(\"'“‘«["
-_GRAPHEME = regex.compile(r"\X")
 _DANGLING = regex.compile(r"[\s,;:.\-–—]+$")
 
 
@@ -43,13 +50,14 @@ def sentences(text: str | None, n: int) -> str:
     text = text or ""
     if n <= 0:
         return ""
-    count = previous = 0
+    count = 0
+    visible = _first_visible(text, 0)
     for end in _sentence_ends(text):
-        if text[previous:end].strip():
+        if visible < end:  # some text since the last sentence (not text[previous:end].strip(): quadratic)
             count += 1
             if count == n:
                 return text[:end].strip()
-            previous = end
+            visible = _first_visible(text, end)
     return text.strip()
 
 
@@ -65,7 +73,7 @@ def truncate_words(text: str | None, length: int, end: str = "…") -> str:
         {{ body | truncate_words(200, end=" [...]") }}
     """
     text = text or ""
-    starts = [match.start() for match in _GRAPHEME.finditer(text)]
+    starts = cluster_starts(text)
     if len(starts) <= length:
         return text
     budget = length - grapheme_count(end)
@@ -76,8 +84,36 @@ def truncate_words(text: str | None, length: int, end: str = "…") -> str:
     return kept + end if kept else ""
 
 
+def _first_visible(text: str, start: int) -> int:
+    found = _VISIBLE.search(text, start)
+    return found.start() if found else len(text)
+
+
+def _url_spans(text: str) -> list[tuple[int, int]]:
+    """Where the URLs of ``text`` are: a scheme (or ``www.``), then everything up to whitespace or a CJK stop,
+    without trailing punctuation. Found by scanning once (a lazy regex with a look-ahead over the trailing
+    punctuation was quadratic on ``http://a....x``)."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    while (found := _URL_START.search(text, position)) is not None:
+        at, span, position = found.start(), None, found.start() + 1
+        for head in (pattern.match(text, at) for pattern in _URL_HEADS):
+            body = _URL_BODY.match(text, head.end()) if head else None
+            if head is None or body is None:
+                continue
+            if body.end() == len(text) or _URL_TERMINATOR.match(text, body.end()):
+                span = (at, head.end() + max(len(body.group().rstrip(_URL_TRAILING)), 1))
+                break
+            # No URL starts inside this stretch either: each would end where this one does.
+            position = max(position, body.end())
+        if span is not None:
+            spans.append(span)
+            position = span[1]
+    return spans
+
+
 def _sentence_ends(text: str) -> Iterator[int]:
-    urls = [match.span() for match in _URL.finditer(text)]
+    urls = _url_spans(text)
     for match in _SENTENCE_END.finditer(text):
         if not _inside(match.start(), urls) and _ends_sentence(text, match):
             yield match.end()
@@ -100,7 +136,9 @@ def _ends_sentence(text: str, match: regex.Match[str]) -> bool:
 
 
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start < position < end for start, end in spans)
+    """Whether ``position`` falls strictly inside one of ``spans`` (sorted by start, not overlapping)."""
+    index = bisect_left(spans, (position,)) - 1
+    return index >= 0 and spans[index][0] < position < spans[index][1]
 
 
 def _cut_at_space(text: str, starts: list[int]) -> int | None:
@@ -114,12 +152,12 @@ def _cut_at_space(text: str, starts: list[int]) -> int | None:
 
 
 def _cut_between_graphemes(text: str, starts: list[int]) -> int | None:
-    protected = [match.span() for match in _URL.finditer(text)]
-    protected += [(tag.start, tag.end) for tag in find_hashtags(text)]
+    protected = _url_spans(text)
+    tags = [(tag.start, tag.end) for tag in find_hashtags(text)]
     first_visible = len(text) - len(text.lstrip())
     for position in reversed(starts):
         if position <= first_visible:
             return None
-        if not _inside(position, protected):
+        if not _inside(position, protected) and not _inside(position, tags):
             return position
     return None

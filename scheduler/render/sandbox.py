@@ -9,13 +9,17 @@ that mutate lists, dicts or sets. On top of that, :class:`TemplateSandbox`
   compiling; such a refusal is a :class:`~scheduler.render.budget.TooLarge`, a
   :class:`~jinja2.sandbox.SecurityError`;
 - charges the render's :class:`~scheduler.render.budget.RenderBudget` at every loop iteration (``range()`` is
-  lazy and counts each step), call, filter, ``~`` and output, so that a template that loops for ever, or
-  prints or builds too much, ends with :class:`~scheduler.render.budget.RenderBudgetExceeded`.
+  lazy and counts each step), call, filter, ``~``, slice and output, so that a template that loops for ever,
+  or prints or builds too much, ends with :class:`~scheduler.render.budget.RenderBudgetExceeded`. What a call
+  or filter returns is charged too (a list, dict, ``namespace()`` or ``cycler()`` weighed whole with all it
+  holds, an iterator at :data:`LAZY_COST`), so the memory a render can hold is bounded by these sizes
+  whatever its time budget.
 
 The charging points are put into each template when it is parsed (:class:`_Charging`): every ``for`` loop
 iterates through ``_tagcast_loop``, every printed expression goes through ``_tagcast_output``, every ``~``
-through ``_tagcast_concat`` and every list, tuple or dict display that holds variables through
-``_tagcast_built``. They are filters taking the context, which Jinja2 never folds at compile time.
+through ``_tagcast_concat``, every slice through ``_tagcast_sliced`` and every list, tuple or dict display
+that holds variables through ``_tagcast_built``. They are filters taking the context, which Jinja2 never
+folds at compile time.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any, SupportsIndex, overload
 from jinja2 import nodes
 from jinja2.runtime import Context, str_join
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, SandboxedFormatter
-from jinja2.utils import _PassArg, generate_lorem_ipsum
+from jinja2.utils import Cycler, Namespace, _PassArg, generate_lorem_ipsum
 from jinja2.visitor import NodeTransformer
 from markupsafe import EscapeFormatter, Markup
 
@@ -51,6 +55,14 @@ MAX_POWER_BITS = 4096
 """The largest integer, in bits, that ``**`` may produce."""
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
+
+_HOLDERS = (*_CONTAINERS, Namespace, Cycler)
+"""What a call may return that holds other values: weighed whole, so that chaining them in a loop
+(``{% set ns.last = namespace(previous=ns.last, ...) %}``) is bounded by size, not only by time."""
+
+LAZY_COST = 64
+"""What an iterator returned by a filter or a call (``map``, ``select``) is charged, in characters: it holds
+the iterator it wraps, so a loop that stacks them for ever is stopped by the text allowance, not the clock."""
 
 
 class BudgetedRange(Sequence[int]):
@@ -131,8 +143,9 @@ def _check_repeat(left: Any, right: Any) -> None:
 def _binop_size(operator_: str, left: Any, right: Any, cap: int) -> int | None:
     if operator_ == "%" and isinstance(left, str | bytes):
         return percent_size(left if isinstance(left, str) else left.decode("latin-1"), right, cap)
-    if operator_ == "+" and isinstance(left, str | bytes | list | tuple) and type(left) is type(right):
-        return weight(left, cap) + weight(right, cap)
+    for kind in (str, bytes, list, tuple):
+        if operator_ == "+" and isinstance(left, kind) and isinstance(right, kind):  # str + Markup too
+            return weight(left, cap) + weight(right, cap)
     return None
 
 
@@ -153,10 +166,17 @@ def guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         elif len(args) > skip and isinstance(args[skip], _CONTAINERS):
             budget.allow(weight(args[skip], budget.value_cap), f"the filter {name}")
         result = func(*args, **kwargs)
-        budget.charge(sized(result))
+        budget.charge(_built_size(result))
         return result
 
     return guarded
+
+
+def _built_size(result: Any) -> int:
+    """What a filter's or a call's ``result`` is charged: its length, or :data:`LAZY_COST` for an iterator."""
+    if isinstance(result, Iterator):
+        return LAZY_COST
+    return sized(result)
 
 
 class _BoundedFormatter(SandboxedFormatter):
@@ -189,6 +209,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
                 "_tagcast_output": _output,
                 "_tagcast_emit": _emit,
                 "_tagcast_concat": _concat,
+                "_tagcast_sliced": _sliced,
                 "_tagcast_built": _built,
             }
         )
@@ -244,10 +265,10 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
             if size is not None:
                 budget.allow(size, f"{name}()")
         result = super().call(__context, __obj, *args, **kwargs)
-        if isinstance(result, _CONTAINERS) and not isinstance(owner, str | bytes):
-            budget.allow(weight(result, budget.value_cap), "a call")  # dict(a=x, b=x, ...)
+        if isinstance(result, _HOLDERS) and not isinstance(owner, str | bytes):
+            budget.allow(weight(result, budget.value_cap), "a call")  # dict(a=x, b=x, ...), namespace(...)
         else:
-            budget.charge(sized(result))  # a str method's pieces are no bigger than the str
+            budget.charge(_built_size(result))  # a str method's pieces are no bigger than the str
         return result
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
@@ -310,13 +331,19 @@ def _concat(context: Context, parts: tuple[Any, ...]) -> str:
     return str_join(parts)
 
 
+def _sliced(context: Context, value: Any) -> Any:
+    """A slice (``text[::-1]``, ``items[1:]``): a new value, charged (Jinja2 slices without ``getitem``)."""
+    current_budget().charge(sized(value))
+    return value
+
+
 def _built(context: Context, value: Any) -> Any:
     budget = current_budget()
     budget.allow(weight(value, budget.value_cap), "a list or dict")
     return value
 
 
-_POINTS: tuple[Any, ...] = (_loop, _output, _emit, _concat, _built)
+_POINTS: tuple[Any, ...] = (_loop, _output, _emit, _concat, _sliced, _built)
 for _point in _POINTS:
     _point.jinja_pass_arg = _PassArg.context
     _point._tagcast_guarded = True  # each charges the budget itself
@@ -351,6 +378,12 @@ class _Charging(NodeTransformer):
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         return _point_filter(nodes.Tuple(node.nodes, "load", lineno=node.lineno), "_tagcast_concat")
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        self.generic_visit(node)
+        if isinstance(node.arg, nodes.Slice) and node.ctx == "load":
+            return _point_filter(node, "_tagcast_sliced")
+        return node
 
     def visit_List(self, node: nodes.List) -> nodes.Node:
         self.generic_visit(node)

@@ -1,15 +1,16 @@
-"""A minimal HTTP/1.1 server on the service's own event loop, for ``/healthz`` and ``/metrics`` only.
-
-``asyncio.start_server`` and a dozen lines of parsing: GET and HEAD, one request per connection
-(``Connection: close``), a short read timeout, no request body. Enough for Prometheus, a load balancer or
-``curl -fsS``, and no web framework to depend on::
+"""The service's ``/healthz`` and ``/metrics``: a small Starlette app served by uvicorn on the service's
+own event loop (the stack of ``tagcast web``), so HTTP parsing, HEAD, 404 and 405 are a well-tested
+server's, not ours::
 
     endpoint = Endpoint({"/healthz": healthz, "/metrics": metrics})
     bound = await endpoint.start(Address.parse("127.0.0.1:9464"))
     ...
     await endpoint.close()
 
-Off by default; the address is loopback unless another host is given explicitly (``--http 0.0.0.0:9464``).
+The handlers stay the service's (:mod:`scheduler.service.health`, the metrics refreshed from the outbox and
+redacted on each scrape, which is why prometheus-client's own ASGI app is not used). Off by default; the
+address is loopback unless another host is given explicitly (``--http 0.0.0.0:9464``). uvicorn's signal
+handling is left out: the service handles its own signals.
 """
 
 from __future__ import annotations
@@ -17,15 +18,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import socket
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.responses import Response as StarletteResponse
+from starlette.routing import Route
 
 log = logging.getLogger("tagcast.service")
 
 LOOPBACK = "127.0.0.1"
-READ_TIMEOUT = 5.0
-MAX_HEAD = 16 * 1024
+KEEP_ALIVE = 5
+CLOSE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -69,67 +77,69 @@ class Response:
 Handler = Callable[[], Awaitable[Response]]
 
 
+class _ServiceServer(uvicorn.Server):
+    """uvicorn without its signal handlers (they would replace the service's own)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _route(handler: Handler) -> Callable[[Request], Awaitable[StarletteResponse]]:
+    async def endpoint(request: Request) -> StarletteResponse:
+        response = await handler()
+        return StarletteResponse(
+            response.body,
+            response.status,
+            headers={"Cache-Control": "no-store", **response.headers},
+            media_type=response.content_type,
+        )
+
+    return endpoint
+
+
 class Endpoint:
-    """Serves ``routes`` (path -> handler) on one address until :meth:`close`."""
+    """Serves ``routes`` (path -> handler; GET and HEAD) on one address until :meth:`close`."""
 
     def __init__(self, routes: Mapping[str, Handler]) -> None:
         self.routes = dict(routes)
-        self._server: asyncio.Server | None = None
+        self._server: _ServiceServer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def app(self) -> Starlette:
+        known = ", ".join(sorted(self.routes))
+
+        async def not_found(request: Request, exc: Exception) -> StarletteResponse:
+            return PlainTextResponse(f"not found; try {known}\n", 404)
+
+        return Starlette(
+            routes=[Route(path, _route(handler), methods=["GET"]) for path, handler in self.routes.items()],
+            exception_handlers={404: not_found},
+        )
 
     async def start(self, address: Address) -> Address:
-        """Listen on ``address``; returns the address bound (the real port when 0 was asked)."""
-        self._server = await asyncio.start_server(self._serve, address.host, address.port, limit=MAX_HEAD)
-        sockname = self._server.sockets[0].getsockname()
+        """Listen on ``address``; returns the address bound (the real port when 0 was asked). OSError when
+        it cannot listen there."""
+        family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+        listener = socket.create_server((address.host, address.port), family=family, backlog=128)
+        config = uvicorn.Config(
+            self.app(),
+            lifespan="off",
+            access_log=False,
+            log_config=None,  # uvicorn's records go to the service's own log handlers
+            log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE,
+            timeout_graceful_shutdown=int(CLOSE_TIMEOUT),
+        )
+        self._server = _ServiceServer(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[listener]), name="tagcast-http")
+        sockname = listener.getsockname()
         return Address(str(sockname[0]), int(sockname[1]))
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-            self._server = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            response, head_only = await self._respond(reader)
-            await self._write(writer, response, head_only=head_only)
-        except Exception:  # a broken client must never disturb the service
-            log.debug("http: a request failed", exc_info=True)
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    async def _respond(self, reader: asyncio.StreamReader) -> tuple[Response, bool]:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT)
-        except (asyncio.LimitOverrunError, asyncio.IncompleteReadError, TimeoutError, ValueError):
-            return Response(400, b"bad request\n"), False
-        request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-        parts = request_line.split()
-        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-            return Response(400, b"bad request\n"), False
-        method, target = parts[0], parts[1]
-        path = target.split("?", 1)[0]
-        handler = self.routes.get(path)
-        if handler is None:
-            known = ", ".join(sorted(self.routes))
-            return Response(404, f"not found; try {known}\n".encode()), method == "HEAD"
-        if method not in ("GET", "HEAD"):
-            return Response(405, b"method not allowed\n", headers={"Allow": "GET, HEAD"}), False
-        return await handler(), method == "HEAD"
-
-    @staticmethod
-    async def _write(writer: asyncio.StreamWriter, response: Response, *, head_only: bool) -> None:
-        reason = HTTPStatus(response.status).phrase
-        headers = {
-            "Content-Type": response.content_type,
-            "Content-Length": str(len(response.body)),
-            "Cache-Control": "no-store",
-            "Connection": "close",
-            **response.headers,
-        }
-        head = f"HTTP/1.1 {response.status} {reason}\r\n"
-        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
-        writer.write(head.encode("latin-1") + (b"" if head_only else response.body))
-        await writer.drain()
+                await asyncio.wait_for(self._task, CLOSE_TIMEOUT * 2)
+        self._server = None
+        self._task = None

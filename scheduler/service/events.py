@@ -208,6 +208,18 @@ class ConfigReloadRefused(Event):
     config: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class SourcePollFailed(Event):
+    """A poll of a ``[sources.NAME]`` feed failed after the previous one succeeded (or at its first)."""
+
+    name = "source.poll_failed"
+    source: str
+    reason: str
+
+    def fields(self) -> dict[str, Any]:
+        return {"event": self.name, "source": self.source}
+
+
 Subscriber = Callable[[Event], None]
 
 

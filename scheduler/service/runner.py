@@ -39,12 +39,15 @@ import httpx
 
 from scheduler.config.loader import Workspace, load_workspace
 from scheduler.errors import UserError
+from scheduler.feeds.poll import PreparedPoll, commit_poll, log_poll, prepare_poll
 from scheduler.ingest import IngestReport, compose_articles, ingest
 from scheduler.pipeline import Pipeline
+from scheduler.recycling import RECYCLE_EVERY, recycle, recycling_plan
 from scheduler.render.budget import RenderCancelled
 from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
 from scheduler.service.endpoint import Address
+from scheduler.service.events import SourcePollFailed
 from scheduler.service.monitor import Monitor
 from scheduler.service.outcomes import Outcome
 from scheduler.service.previous_run import ended_here, previous_run
@@ -126,6 +129,7 @@ class Service:
         self._round: asyncio.Task[DispatchReport] | None = None
         self._posts = FolderWatch(self._posts_folder())
         self._config = self._config_watch()
+        self._polling: asyncio.Task[None] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
@@ -157,6 +161,9 @@ class Service:
             return 0
         finally:
             self._render_stop.set()
+            if self._polling is not None:
+                self._polling.cancel()
+                await asyncio.gather(self._polling, return_exceptions=True)
             self._remove_signals()
             if self._clock is not None:
                 await self._clock.shutdown()
@@ -233,7 +240,8 @@ class Service:
         )
 
     async def _once(self) -> None:
-        """Dispatch until nothing more is due now."""
+        """Poll the sources whose interval is up, then dispatch until nothing more is due now."""
+        await self._poll_sources()
         dispatcher = self._require_dispatcher()
         total = DispatchReport()
         while not self._stop.is_set():
@@ -322,6 +330,9 @@ class Service:
         settled = await self._settle_leftovers(self.now())
         if settled:
             await self.monitor.reconciled(settled, self.calls)
+        recycles = any(rule.recycle_every for rule in self.workspace.settings.rules)
+        if (self.workspace.settings.sources or recycles) and (self._polling is None or self._polling.done()):
+            self._polling = asyncio.create_task(self._poll_sources(), name="tagcast-sources")
         await self._rearm(clock, idle=False)
 
     async def _rearm(self, clock: Clock, *, idle: bool) -> None:
@@ -330,6 +341,54 @@ class Service:
         if due is not None and idle:
             due = max(due, now + IDLE_REARM)
         clock.arm(due)
+
+    # --- feeds ([sources.NAME]) ----------------------------------------------------------------------------
+
+    async def _poll_sources(self) -> None:
+        """Poll each source whose ``interval`` is up (once across the cluster). The fetch and the rendering
+        run on a thread of their own and only the queueing on the store thread, so a slow or huge feed never
+        holds up delivery; a failed poll is logged and recorded for ``status --check``."""
+        for name, source in self.workspace.settings.sources.items():
+            try:
+                await self.registry.run_once_cluster_wide(
+                    f"source:{name}", source.interval, functools.partial(self._poll_source, name)
+                )
+            except RenderCancelled:
+                return
+            except Exception:
+                log.exception("source %s: poll failed", name)
+        if any(rule.recycle_every for rule in self.workspace.settings.rules):
+            try:
+                await self.registry.run_once_cluster_wide("recycle", RECYCLE_EVERY, self._recycle)
+            except RenderCancelled:
+                return
+            except Exception:
+                log.exception("recycling failed")
+
+    async def _recycle(self) -> None:
+        """Queue evergreen re-shares (:mod:`scheduler.recycling`): chosen and rendered on a thread of their
+        own, queued on the store thread."""
+        workspace, pipeline, now = self.workspace, self.pipeline, self.now()
+        planned = await asyncio.to_thread(recycling_plan, pipeline, self.store, now=now)
+        if not planned:
+            return
+        report = await self.calls(recycle, workspace, self.store, pipeline, now=now, planned=planned)
+        self._log_ingest(report, full=False)
+
+    async def _poll_source(self, name: str) -> None:
+        workspace, pipeline = self.workspace, self.pipeline
+
+        def prepare() -> PreparedPoll:
+            with httpx.Client() as client:
+                return prepare_poll(name, workspace, self.store, pipeline, client)
+
+        prepared = await asyncio.to_thread(prepare)
+        result = await self.calls(commit_poll, prepared, workspace, self.store, pipeline, now=self.now())
+        log_poll(result)
+        if result.newly_failing and result.error is not None:
+            self.monitor.bus.emit(SourcePollFailed(at=self.now(), source=name, reason=result.error))
+        if self._clock is not None:
+            self._clock.wake_now()
 
     # --- posts and config ----------------------------------------------------------------------------------
 

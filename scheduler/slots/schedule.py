@@ -46,13 +46,18 @@ class Schedule:
         jitter: timedelta = timedelta(0),
         quiet_dates: Iterable[date] = (),
     ) -> Schedule:
-        """Parse the slot strings and validate; raises :class:`ScheduleError` naming the schedule."""
+        """Parse the slot strings and validate; raises :class:`ScheduleError` naming the schedule and every
+        slot that cannot be read."""
         parsed: list[SlotSpec] = []
+        bad: list[ScheduleError] = []
         for spec in slots:
             try:
                 parsed.append(parse_slot(spec))
             except ScheduleError as exc:
-                raise ScheduleError(f"schedule {name!r}: {exc.message}", hint=exc.hint) from exc
+                bad.append(exc)
+        if bad:
+            message = "; ".join(exc.message for exc in bad)
+            raise ScheduleError(f"schedule {name!r}: {message}", hint=bad[0].hint) from bad[0]
         schedule = cls(
             name=name,
             timezone=timezone,

@@ -25,6 +25,7 @@ from scheduler.store.schema import (
     SOURCE_INDEX,
     VERSION_2_TABLES,
     VERSION_3_TABLES,
+    VERSION_4_TABLES,
     deliveries,
     metadata,
     schema_version,
@@ -36,7 +37,7 @@ Migration = Callable[[Connection], None]
 
 def _initial(connection: Connection) -> None:
     """Version 1: deliveries, transitions, channel_pauses, schema_version."""
-    later = {*VERSION_2_TABLES, *VERSION_3_TABLES}
+    later = {*VERSION_2_TABLES, *VERSION_3_TABLES, *VERSION_4_TABLES}
     metadata.create_all(connection, tables=[table for table in metadata.sorted_tables if table not in later])
 
 
@@ -92,7 +93,13 @@ def _identity(connection: Connection) -> None:
         connection.execute(store_meta.insert().values(key="epoch", value=first.isoformat()))
 
 
-MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers, 3: _identity}
+def _feeds(connection: Connection) -> None:
+    """Version 4: ``feed_states`` (ETag, Last-Modified and last error of each ``[sources.NAME]``) and
+    ``feed_entries`` (the entries each feed has shown, and whether they were queued)."""
+    metadata.create_all(connection, tables=list(VERSION_4_TABLES))
+
+
+MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers, 3: _identity, 4: _feeds}
 
 
 def latest_version(migrations: Mapping[int, Migration] = MIGRATIONS) -> int:

@@ -7,6 +7,8 @@ in SQL are correct on both. A change here needs a new numbered migration.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,14 +25,53 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+log = logging.getLogger("tagcast.store")
+
+
+LONG_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+"""What a stored time that cannot be read (edited by hand, damaged) reads as: long past, so a pause or a lease
+with it is over and a delivery with it is due, and a start-up never fails because of one row."""
+
+
+def _unreadable(value: object) -> datetime:
+    log.warning("a stored time %r cannot be read: it is taken as long past (%s)", value, LONG_PAST)
+    return LONG_PAST
+
+
+class _LenientSQLiteDateTime(sqlite.DATETIME):
+    """SQLite's text datetime, where a value that cannot be parsed reads as :data:`LONG_PAST` (logged)."""
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        parse = super().result_processor(dialect, coltype)
+        if parse is None:
+            return None
+
+        def lenient(value: Any) -> Any:
+            try:
+                return parse(value)
+            except (ValueError, TypeError, OverflowError):
+                log.warning(
+                    "a stored time %r cannot be read: it is taken as long past (%s)", value, LONG_PAST
+                )
+                return LONG_PAST
+
+        return lenient
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """An aware datetime stored as UTC; a naive one is refused (it would be a guess)."""
+    """An aware datetime stored as UTC; a naive one is refused (it would be a guess). A stored value that
+    cannot be read is :data:`LONG_PAST`, never an exception."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_LenientSQLiteDateTime())  # type: ignore[no-untyped-call]
+        return dialect.type_descriptor(self.impl_instance)
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -44,7 +85,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if isinstance(value, str):  # SQLite aggregates can come back untyped
-            value = datetime.fromisoformat(value)
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                log.warning(
+                    "a stored time %r cannot be read: it is taken as long past (%s)", value, LONG_PAST
+                )
+                return LONG_PAST
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime from the database, got {value!r}")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -179,3 +226,28 @@ store_meta = Table(
 """``epoch``: when the outbox first took in articles (ISO 8601, UTC); see :mod:`scheduler.ingest`."""
 
 VERSION_3_TABLES = (store_meta,)
+
+# --- schema version 4: the state of each polled feed ([sources.NAME]) ---------------------------------------
+
+feed_states = Table(
+    "feed_states",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("polled_at", UTCDateTime, nullable=True),
+    Column("ok_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+)
+
+feed_entries = Table(
+    "feed_entries",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("entry_id", String(1024), primary_key=True),
+    # true: queued (its edits update the queued posts); false: seen at the first poll and left out (backfill)
+    Column("queued", Integer, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+)
+
+VERSION_4_TABLES = (feed_states, feed_entries)

@@ -11,10 +11,12 @@ from types import TracebackType
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from scheduler.store.calendar_ops import CalendarMixin
 from scheduler.store.cluster_ops import ClusterMixin
 from scheduler.store.dialect import create_store_engine, writer
 from scheduler.store.dispatch_ops import DispatchMixin, active_pauses
 from scheduler.store.errors import StoreError
+from scheduler.store.feed_ops import FeedMixin
 from scheduler.store.ingest_ops import IngestMixin
 from scheduler.store.migrations import latest_version, migrate
 from scheduler.store.models import DeliveryState, utc
@@ -56,7 +58,7 @@ class Progress:
     """When a delivery was last claimed or settled (None: never)."""
 
 
-class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin):
+class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin, CalendarMixin, FeedMixin):
     """The durable outbox of deliveries, their transitions and channel pauses::
 
         with Store.open(settings.store.url, root=workspace.root) as store:

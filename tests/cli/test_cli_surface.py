@@ -67,7 +67,12 @@ def test_no_help_text_loses_words() -> None:
 
 
 def test_json_is_described_as_what_it_prints() -> None:
-    assert "--json <bool> Print one JSON object for scripts." in flat_help(["status"])
+    for obj in (["status"], ["queue", "show"]):
+        assert "--json <bool> Print one JSON object for scripts." in flat_help(obj), obj
+    assert "--json <bool> Print one JSON object for scripts (with --sources: one array" in flat_help(
+        ["config", "show"]
+    )
+    assert "--json <bool> Print the value as JSON, whatever its type." in flat_help(["config", "get"])
     for listing in (["preview"], ["check"], ["channels", "list"], ["queue", "list"]):
         assert "--json <bool> Print one JSON array for scripts." in flat_help(listing), listing
 

@@ -112,9 +112,10 @@ def test_preview_paths_and_unknown_channel(make_workspace: WriteWorkspace) -> No
     root = make_workspace(CONFIG, POSTS)
     code, out, _ = run("preview", str(root / "posts" / "ok.md"), "--json", "--config", str(root))
     assert code == 0 and len(json.loads(out)) == 2
-    code, _, err = run("preview", "--config", str(root), "-C", "nope")
-    assert code == 1
-    assert "no channel named nope" in err
+    for command in ("preview", "check"):  # a usage error, exit 2, as in the queue and channels commands
+        code, _, err = run(command, "--config", str(root), "-C", "nope")
+        assert code == 2
+        assert "no channel named 'nope'" in err
 
 
 def test_check_exits_1_on_problems_and_0_when_clean(make_workspace: WriteWorkspace) -> None:

@@ -121,7 +121,7 @@ def test_bad_value_from_environment_names_the_variable(
     monkeypatch.setenv("TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS", "lots")
     with pytest.raises(ConfigError) as caught:
         load_workspace(root)
-    assert "environment variable TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS" in str(caught.value)
+    assert "from the environment variable TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS" in str(caught.value)
 
 
 def test_invalid_secret_value_is_never_echoed(
@@ -165,3 +165,37 @@ def test_durations_round_trip(text: str | int, expected: timedelta) -> None:
 def test_bad_duration_explains_the_format() -> None:
     with pytest.raises(ValueError, match="1h30m"):
         parse_duration("soonish")
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (-3, "is negative"),
+        (float("inf"), "is longer than 3650 days"),
+        (float("nan"), "is not a number of seconds"),
+        ("3651d", "is longer than 3650 days"),
+        ("99999999999999999999d", "is longer than 3650 days"),
+        ("٣s", "is not a duration"),
+        ("-5", "is not a duration"),
+    ],
+)
+def test_a_duration_out_of_bounds_is_a_value_error(value: object, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        parse_duration(value)
+
+
+def test_a_plain_number_as_text_is_seconds() -> None:
+    """From the environment every value is text: TAGCAST_SERVICE__LEASE=300 means what lease = 300 means."""
+    assert parse_duration("300") == parse_duration(300) == timedelta(minutes=5)
+    assert parse_duration("1.5") == timedelta(seconds=1.5)
+    assert parse_duration("3650d") == timedelta(days=3650)
+
+
+def test_an_infinite_duration_in_the_file_is_a_problem_not_a_crash(
+    make_workspace: WriteWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_workspace(BASE + "\n[service]\nlease = inf\nmax_age = 60\n")
+    monkeypatch.chdir(root)
+    with pytest.raises(ConfigError) as caught:
+        load_workspace(root)
+    assert caught.value.problems == ["service.lease (config/tagcast.toml:16): inf is longer than 3650 days"]

@@ -35,7 +35,7 @@ def test_sources_name_file_line_dotenv_env_default_and_secret_file(tagcast: Invo
     assert result.exit_code == 0, result.stderr
     rows = {row["key"]: (row["value"], row["source"]) for row in json.loads(result.stdout)}
     assert rows["channels.bsky.handle"] == ("env.test", "env TAGCAST_CHANNELS__BSKY__HANDLE")
-    assert rows["service.max_attempts"] == (5, ".env TAGCAST_SERVICE__MAX_ATTEMPTS")
+    assert rows["service.max_attempts"] == (5, ".env:1 TAGCAST_SERVICE__MAX_ATTEMPTS")
     assert rows["channels.bsky.max_hashtags"] == (3, f"config/tagcast.toml:{line_of('max_hashtags = 3')}")
     assert rows["rules.1.priority"] == (2, f"config/tagcast.toml:{line_of('priority = 2', text)}")
     assert rows["hashtags.aliases.ww2"] == ("WorldWarII", f"config/tagcast.toml:{line_of('aliases =')}")

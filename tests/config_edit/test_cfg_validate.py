@@ -54,7 +54,7 @@ EXPECTED = [
     ("channels.tg.template (config/tagcast.toml:19)", "no template 'missing.j2'"),
     ("rules[0].channels (config/tagcast.toml:24)", "no channel named 'ghost'"),
     ("rules[0].schedule (config/tagcast.toml:25)", "no schedule named 'weekly'"),
-    ("schedules.daily (config/tagcast.toml:4)", "Mars/Olympus"),
+    ("schedules.daily.timezone (config/tagcast.toml:5)", "'Mars/Olympus' is not a known IANA time zone"),
     ("template config/templates/bad.j2, line 2", "Unexpected end of template"),
     ("channels.tg.token_file (config/tagcast.toml:20)", "TAGCAST_CHANNELS__TG__TOKEN"),
 ]
@@ -111,7 +111,7 @@ def test_problem_from_the_environment_names_the_variable(
     result = tagcast("config", "validate")
     assert result.exit_code == 1
     assert (
-        "channels.bsky.max_hashtags (environment variable TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS)"
+        "channels.bsky.max_hashtags (from the environment variable TAGCAST_CHANNELS__BSKY__MAX_HASHTAGS)"
         in result.stdout
     )
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from service.conftest import DUE
 
 from scheduler.safe_text import markup, on_terminal, shown
 from scheduler.service.logs import JsonFormatter, TextFormatter
@@ -36,7 +37,7 @@ ARTICLE = """\
 title: {title}
 url: https://example.org/{slug}
 tags: [History]
-publish_at: 2020-01-01T09:00:00Z
+publish_at: {due}
 ---
 
 A body.
@@ -57,7 +58,7 @@ def root(tmp_path: Path) -> Path:
     (root / "posts").mkdir()
     (root / "config" / "tagcast.toml").write_text(CONFIG, encoding="utf-8")
     for name, (title, slug) in NAMES.items():
-        (root / "posts" / name).write_text(ARTICLE.format(title=title, slug=slug), encoding="utf-8")
+        (root / "posts" / name).write_text(ARTICLE.format(title=title, slug=slug, due=DUE), encoding="utf-8")
     return root
 
 

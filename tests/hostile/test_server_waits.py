@@ -8,6 +8,7 @@ as a process for start-up."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -226,3 +227,30 @@ def test_serve_starts_despite_stored_far_future_pauses_and_a_far_retry_after(
     assert "Traceback" not in result.stderr
     states = {d.channel: d.state for d in site.store.list()}
     assert states == {"hook": DeliveryState.SENDING, "held": DeliveryState.PLANNED}
+
+
+def test_serve_starts_despite_stored_times_that_cannot_be_read(site: Site, receiver: ScriptedWebhook) -> None:
+    """A time in the outbox damaged by hand (or by another program) reads as long past and is logged:
+    ``serve`` and ``status`` start instead of failing with a traceback, and ``queue resume`` clears it."""
+    site.write_config(config_text({"hook": {"network": "webhook", "url": receiver.url}}))
+    site.write_post("p1.md", article("Post 1", publish_at=PAST))
+    at = real_now()
+    site.ingest(at)
+    site.store.pause_channel("hook", until=at + timedelta(days=1), reason="paused", now=at)
+    site.close()
+    with sqlite3.connect(site.root / "var" / "tagcast.db") as db:
+        db.execute("UPDATE channel_pauses SET until = 'next tuesday-ish'")
+        db.execute("UPDATE deliveries SET created_at = '2026-99-99 99:99:99'")
+    receiver.script(Reply.json({"ok": True}, 200), times=1)
+
+    started = tagcast("serve", "--once", cwd=site.root)
+    status = tagcast("status", cwd=site.root)
+    resumed = tagcast("queue", "resume", "hook", cwd=site.root)
+    sent = tagcast("serve", "--once", cwd=site.root)
+
+    for result in (started, status, resumed, sent):
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+    assert "cannot be read: it is taken as long past" in started.stderr
+    assert [d.state for d in site.store.list()] == [DeliveryState.SENT]
+    assert len(receiver.requests) == 1

@@ -163,6 +163,38 @@ def test_text_built_along_the_way_is_bounded(template_dir: Path, write: Write) -
     assert caught.value.hint is not None and "build less" in caught.value.hint
 
 
+KEPT_ALIVE = {
+    "slices": "{% set s = 'x' * 3000 %}{% for i in range(100000) %}{% set t = s[::-1] %}{% endfor %}",
+    "a chain of namespaces": (
+        "{% set s = 'x' * 3000 %}{% set ns = namespace(last=none) %}{% for i in range(100000) %}"
+        "{% set ns.last = namespace(previous=ns.last, text=s[1:]) %}{% endfor %}"
+    ),
+    "a chain of cyclers": (
+        "{% set s = 'x' * 3000 %}{% set ns = namespace(last=none) %}{% for i in range(100000) %}"
+        "{% set ns.last = cycler(ns.last, s[1:]) %}{% endfor %}"
+    ),
+    "stacked lazy filters": (
+        "{% set ns = namespace(items=[1]) %}{% for i in range(100000) %}"
+        "{% set ns.items = ns.items | map('string') %}{% endfor %}"
+    ),
+    "str + Markup": "{% set s = 'x' * 3000 %}{{ (s + (s | safe)) | length }}",
+}
+
+
+@pytest.mark.parametrize("name", list(KEPT_ALIVE))
+def test_values_a_template_builds_are_bounded_by_size_whatever_the_time(
+    template_dir: Path, write: Write, name: str
+) -> None:
+    """With a clock that never moves, only the size caps can stop these; each would otherwise hold more
+    memory the longer it runs."""
+    write("keep.j2", KEPT_ALIVE[name])
+    renderer = renderer_with(template_dir, StepClock(0.0), timeout=1e9, article_timeout=1e9, max_output=1000)
+    with pytest.raises(TemplateError) as caught:
+        renderer.render("keep.j2", {})
+    message = str(caught.value)
+    assert "built more than 64000 characters of text along the way" in message or "would build" in message
+
+
 def test_a_stopped_render_is_cancelled_not_a_problem(template_dir: Path, write: Write) -> None:
     write("slow.j2", NESTED)
     stop = threading.Event()
