@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from scheduler.config.models import SECRET_KEYS
-
 NETWORK_SECRETS: dict[str, tuple[str, ...]] = {
     "mastodon": ("token",),
     "bluesky": ("password",),
@@ -17,10 +15,6 @@ NETWORK_SECRETS: dict[str, tuple[str, ...]] = {
     "webhook": ("secret",),
 }
 """The secret keys each built-in network needs (x may use ``oauth2_token`` instead of the OAuth 1.0a four)."""
-
-
-def is_secret_key(key: str) -> bool:
-    return key in SECRET_KEYS
 
 
 def secret_env_var(channel: str, key: str) -> str:
