@@ -1,6 +1,6 @@
 """Route an article to channels by its hashtags.
 
-Precedence, documented for users in the README:
+Precedence, documented for users in docs/configuration.md:
 
 1. If the article's front matter lists ``channels``, only those channels are considered.
 2. Rules are tried by ``priority`` (higher first), then in file order. A rule matches when the article

@@ -10,8 +10,7 @@ A refreshed token goes where the user put the old one, and only there: the file 
         stored.store(answer["access_token"])                # atomically, keeping the file's permissions
         expiry = describe_expiry(time.time() + answer["expires_in"])
 
-The ``threads`` adapter refreshes this way; a third-party adapter can too (README, "Writing a third-party
-adapter").
+The ``threads`` adapter refreshes this way; a third-party adapter can too (docs/adapters.md).
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ BLOCKS = [block for block in all_blocks() if not NOT_CONFIG & set(block.data)]
 def test_the_other_toml_blocks_are_the_adapter_entry_point() -> None:
     """The one block that is not a config: a third-party adapter's pyproject.toml, naming tagcast's group."""
     others = [block for block in all_blocks() if NOT_CONFIG & set(block.data)]
-    assert [block.label for block in others] == ['README.md: [project.entry-points."tagcast.adapters"]']
+    assert [block.label for block in others] == ['adapters.md: [project.entry-points."tagcast.adapters"]']
     assert others[0].data["project"]["entry-points"][GROUP] == {"pigeon": "tagcast_pigeon:PigeonAdapter"}
 
 
@@ -112,8 +112,9 @@ def test_the_documents_hold_the_examples_this_suite_promises_to_check() -> None:
     labels = [block.label for block in BLOCKS]
     assert "DESIGN.md: [store]" in labels, "the user-facing contract's config"
     assert "README.md: [channels.masto]" in labels
-    assert "README.md: [schedules.weekdays]" in labels
-    assert "README.md: [channels.ops]" in labels
+    assert "configuration.md: [schedules.weekdays]" in labels
+    assert "configuration.md: [render]" in labels
+    assert "operations.md: [channels.ops]" in labels
     assert set(FRAGMENTS) <= set(labels), "a fragment listed here is no longer in the documents"
 
 

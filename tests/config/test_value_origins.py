@@ -194,22 +194,22 @@ def test_a_dangling_name_from_dotenv_points_at_dotenv_not_the_file(tmp_path: Pat
     ]
 
 
-def test_the_readme_example_of_a_dotenv_problem_is_what_validate_prints(
+def test_the_documented_example_of_a_dotenv_problem_is_what_validate_prints(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    documented = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
     shown = "service.lease (from .env line 3: TAGCAST_SERVICE__LEASE): 'soon' is not a duration"
-    assert f"`{shown}`" in readme
+    assert f"`{shown}`" in documented
     (root / ".env").write_text("# overrides\n\nTAGCAST_SERVICE__LEASE=soon\n", encoding="utf-8")
     (found,) = problems(validate(root, monkeypatch))
     assert found.startswith(shown)
 
 
-def test_the_readme_example_of_a_list_from_the_environment_is_valid(
+def test_the_documented_example_of_a_list_from_the_environment_is_valid(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert "`TAGCAST_SCHEDULES__DAILY__SLOTS='[\"mon-fri 09:00\"]'`" in readme
+    documented = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert "`TAGCAST_SCHEDULES__DAILY__SLOTS='[\"mon-fri 09:00\"]'`" in documented
     monkeypatch.setenv("TAGCAST_SCHEDULES__DAILY__SLOTS", '["mon-fri 09:00"]')
     result = validate(root, monkeypatch)
     assert result.exit_code == 0, result.output

@@ -257,10 +257,11 @@ def test_a_post_over_budget_is_a_problem_and_the_other_posts_render(make_workspa
     assert posts["good"].parts and "The body." in posts["good"].parts[0]
 
 
-def test_the_readme_render_table_is_a_valid_config(make_workspace: WriteWorkspace) -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"```toml\n(\[render\]\n.*?)```", readme, re.DOTALL)
-    assert block is not None, "README shows the [render] table"
+def test_the_documented_render_table_is_a_valid_config(make_workspace: WriteWorkspace) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    documented = (docs / "configuration.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(\[render\]\n.*?)```", documented, re.DOTALL)
+    assert block is not None, "docs/configuration.md shows the [render] table"
     root = make_workspace(block.group(1))
     render = load_workspace(root).settings.render
     assert (render.timeout.total_seconds(), render.article_timeout.total_seconds(), render.max_output) == (
