@@ -241,8 +241,10 @@ class Service:
         )
 
     async def _once(self) -> None:
-        """Poll the sources whose interval is up, then dispatch until nothing more is due now."""
+        """Poll the sources whose interval is up, look at the tokens once a day, then dispatch until nothing
+        more is due now."""
         await self._poll_sources()
+        await self._tokens_due()
         dispatcher = self._require_dispatcher()
         total = DispatchReport()
         while not self._stop.is_set():
@@ -331,14 +333,18 @@ class Service:
         settled = await self._settle_leftovers(self.now())
         if settled:
             await self.monitor.reconciled(settled, self.calls)
-        try:
-            await self.registry.run_once_cluster_wide("tokens", TOKEN_CHECK_EVERY, self._watch_tokens)
-        except Exception:
-            log.exception("could not check when the channels' tokens expire")
+        await self._tokens_due()
         recycles = any(rule.recycle_every for rule in self.workspace.settings.rules)
         if (self.workspace.settings.sources or recycles) and (self._polling is None or self._polling.done()):
             self._polling = asyncio.create_task(self._poll_sources(), name="tagcast-sources")
         await self._rearm(clock, idle=False)
+
+    async def _tokens_due(self) -> None:
+        """Once a day across the cluster: :meth:`_watch_tokens`; a failure is logged."""
+        try:
+            await self.registry.run_once_cluster_wide("tokens", TOKEN_CHECK_EVERY, self._watch_tokens)
+        except Exception:
+            log.exception("could not check when the channels' tokens expire")
 
     async def _watch_tokens(self) -> None:
         """Record when each enabled channel's token expires; alert once about one due that tagcast cannot
