@@ -87,6 +87,7 @@ def test_channel(name: NameArgument, config: ConfigOption = None) -> None:
 
     from scheduler.config.redact import Redactor
     from scheduler.errors import DeliveryError, TransientDeliveryError
+    from scheduler.store.errors import StoreError
 
     workspace = open_workspace(config)
     channel = workspace.settings.channels.get(name)
@@ -110,7 +111,11 @@ def test_channel(name: NameArgument, config: ConfigOption = None) -> None:
     if identity.detail:
         out.print(f"  {escape(redact(identity.detail))}")
     if identity.token is not None:
-        _record_token(workspace, name, identity.token)
+        try:
+            _record_token(workspace, name, identity.token)
+        except StoreError as exc:
+            reason = escape(redact(str(exc)))
+            out.print(f"  [yellow]the expiry is not kept for `tagcast status --check`: {reason}[/]")
     if not channel.enabled:
         out.print("  [yellow]the channel is disabled (enabled = false): nothing is sent to it[/]")
 

@@ -153,3 +153,15 @@ def test_a_threads_token_that_tagcast_refreshes_is_not_reported(tmp_path: Path) 
         assert "token refreshed" in tested.stdout
         result = tagcast(root, "status", "--check", env={})
         assert (result.exit_code, result.stdout.strip()) == (0, "ok: nothing needs a person")
+
+
+def test_an_outbox_that_cannot_be_opened_does_not_fail_the_check(
+    tmp_path: Path, facebook: FacebookFake
+) -> None:
+    facebook.token_expires_at = int(time.time()) + 3 * DAY
+    root = workspace(tmp_path, '[store]\nurl = "sqlite:///blocker/tagcast.db"\n' + facebook_channel(facebook))
+    (root / "blocker").write_text("a file where the outbox folder would be\n", encoding="utf-8")
+    result = tagcast(root, "channels", "test", "fbpage")
+    assert result.exit_code == 0, result.output
+    assert "(in 3 days)" in result.stdout
+    assert "the expiry is not kept for `tagcast status --check`:" in result.stdout
