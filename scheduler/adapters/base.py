@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import httpx
 
 from scheduler.adapters.http import RequestGuard
+from scheduler.adapters.tokens import TokenExpiry
 from scheduler.config.models import ChannelSettings
 from scheduler.config.redact import Redactor
 from scheduler.errors import UnknownOutcome
@@ -56,6 +57,8 @@ class Identity:
     account: str
     url: str | None = None
     detail: str | None = None
+    token: TokenExpiry | None = None
+    """When the token expires, where the API says it (recorded by ``channels test``)."""
 
 
 @dataclass(slots=True)
@@ -122,6 +125,12 @@ class Adapter(ABC):
     @abstractmethod
     async def check(self) -> Identity:
         """Verify the credentials without posting; raise AuthError saying exactly what is wrong."""
+
+    async def token_expiry_state(self) -> TokenExpiry | None:
+        """When the channel's token expires and whether tagcast refreshes it, asking the API where it can;
+        ``None`` when unknown (the default: the network's tokens do not expire, or it does not say). Asked by
+        ``tagcast serve`` once a day for ``[alerts] token_warning``."""
+        return None
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
         """After a crash during :meth:`publish`: the receipt if the post is out, ``None`` if it surely is not.

@@ -39,7 +39,7 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.parts import PartsJournal
-from scheduler.adapters.tokens import describe_expiry
+from scheduler.adapters.tokens import TokenExpiry, describe_expiry
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 from scheduler.length import LengthRules
@@ -184,15 +184,24 @@ class FacebookAdapter(Adapter):
         if not isinstance(name, str) or not name:
             raise PermanentDeliveryError(f"facebook: /{self._page_id()} answered without a name")
         link = page.get("link")
+        state, detail = await self._debug_token()
         return Identity(
             account=f"{name} (Page {page.get('id') or self._page_id()})",
             url=link if isinstance(link, str) else None,
-            detail=await self.token_expiry(),
+            detail=detail,
+            token=state,
         )
 
     async def token_expiry(self) -> str:
         """When the token expires, from ``GET /debug_token`` (``expires_at``, 0 for a Page token that does
         not), or why that could not be read."""
+        return (await self._debug_token())[1]
+
+    async def token_expiry_state(self) -> TokenExpiry | None:
+        """From ``GET /debug_token``; tagcast does not refresh Facebook tokens."""
+        return (await self._debug_token())[0]
+
+    async def _debug_token(self) -> tuple[TokenExpiry | None, str]:
         try:
             response = await send(
                 self.http,
@@ -204,7 +213,9 @@ class FacebookAdapter(Adapter):
             )
             data = read_json(response, network=self.network).get("data")
         except DeliveryError as exc:
-            return f"could not read when the token expires: {exc.reason}"
+            return None, f"could not read when the token expires: {exc.reason}"
         expires_at = data.get("expires_at") if isinstance(data, dict) else None
-        described = describe_expiry(expires_at if isinstance(expires_at, int) else None)
-        return described or "Facebook did not say when the token expires"
+        if not isinstance(expires_at, int) or isinstance(expires_at, bool):
+            return None, "Facebook did not say when the token expires"
+        state = TokenExpiry(float(expires_at) if expires_at else None, refreshable=False)
+        return state, describe_expiry(expires_at) or "Facebook did not say when the token expires"

@@ -47,7 +47,7 @@ from scheduler.adapters.http import (
     retry_after,
     send,
 )
-from scheduler.adapters.tokens import TokenFile, describe_expiry
+from scheduler.adapters.tokens import TokenExpiry, TokenFile, describe_expiry
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -382,28 +382,42 @@ class LinkedInAdapter(Adapter):
                     f"linkedin: the token belongs to {name.strip() or member} ({member}), but "
                     f'channels.{self.channel}.author is {author}; set author = "{member}"'
                 )
-            detail = await self._with_expiry("posts as a member")
-            return Identity(account=f"{name.strip()} ({author})".strip(), detail=detail)
+            detail, state = await self._with_expiry("posts as a member")
+            return Identity(account=f"{name.strip()} ({author})".strip(), detail=detail, token=state)
         as_organization = f"posts as the organization, with the token of {name.strip() or member}"
-        return Identity(account=author, detail=await self._with_expiry(as_organization))
+        detail, state = await self._with_expiry(as_organization)
+        return Identity(account=author, detail=detail, token=state)
 
-    async def _with_expiry(self, detail: str) -> str:
-        expiry = describe_expiry(self._expires_at)
-        if expiry is not None:
-            return f"{detail}; {expiry} (refreshed with the refresh token)"
-        expiry = await self.introspected_expiry()
+    async def _with_expiry(self, detail: str) -> tuple[str, TokenExpiry | None]:
+        if self._expires_at is not None:
+            refreshed = TokenExpiry(self._expires_at, refreshable=True)
+            return (
+                f"{detail}; {describe_expiry(self._expires_at)} (refreshed with the refresh token)",
+                refreshed,
+            )
+        state, expiry = await self._introspect()
         if expiry is not None:
             detail = f"{detail}; {expiry}"
         if self._can_refresh():
-            return f"{detail}; the token is renewed with the refresh token when it expires"
-        return detail
+            return f"{detail}; the token is renewed with the refresh token when it expires", state
+        return detail, state
+
+    async def token_expiry_state(self) -> TokenExpiry | None:
+        """After a refresh, from its ``expires_in``; else from the introspection endpoint (with the app's
+        ``client_id`` and ``client_secret``)."""
+        if self._expires_at is not None:
+            return TokenExpiry(self._expires_at, refreshable=True)
+        return (await self._introspect())[0]
 
     async def introspected_expiry(self) -> str | None:
         """When the token expires, from ``POST /oauth/v2/introspectToken`` (it needs the app's ``client_id``
         and ``client_secret``); ``None`` without them, or why it could not be read."""
+        return (await self._introspect())[1]
+
+    async def _introspect(self) -> tuple[TokenExpiry | None, str | None]:
         client_id, client_secret = self.settings.client_id, self.settings.secret_value("client_secret")
         if not (client_id and client_secret and self._access):
-            return None
+            return None, None
         try:
             response = await send(
                 self.http,
@@ -414,11 +428,14 @@ class LinkedInAdapter(Adapter):
             )
             answer = read_json(response, network=self.network)
         except DeliveryError as exc:
-            return f"could not read when the token expires: {exc.reason}"
+            return None, f"could not read when the token expires: {exc.reason}"
         if answer.get("active") is False:
-            return "LinkedIn says the token is no longer active"
+            return None, "LinkedIn says the token is no longer active"
         expires_at = answer.get("expires_at")
-        return describe_expiry(expires_at if isinstance(expires_at, int) else None)
+        if not isinstance(expires_at, int) or isinstance(expires_at, bool):
+            return None, None
+        state = TokenExpiry(float(expires_at) if expires_at else None, refreshable=self._can_refresh())
+        return state, describe_expiry(expires_at)
 
 
 def _state(journal: Journal) -> dict[str, Any]:

@@ -50,7 +50,7 @@ import httpx
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import read_json, refuse_over_length, send
-from scheduler.adapters.tokens import TokenFile, describe_expiry
+from scheduler.adapters.tokens import TokenExpiry, TokenFile, describe_expiry
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -103,6 +103,7 @@ class ThreadsAdapter(Adapter):
     ) -> None:
         super().__init__(channel, settings, http=http, root=root)
         self._refreshed: str | None = None
+        self._expiry: TokenExpiry | None = None
         self._next_refresh = 0.0
 
     @property
@@ -359,6 +360,8 @@ class ThreadsAdapter(Adapter):
         stored.store(token)
         self._refreshed = token.strip()
         expires_in = answer.get("expires_in")
+        if isinstance(expires_in, int) and not isinstance(expires_in, bool):
+            self._expiry = TokenExpiry(time.time() + expires_in, refreshable=True)
         days = f"; it expires in {int(expires_in) // 86400} days" if isinstance(expires_in, int) else ""
         log.info(
             "threads: refreshed the token of channel %s and stored it in %s%s",
@@ -425,7 +428,16 @@ class ThreadsAdapter(Adapter):
                 f"{quota.replies_total} replies used in the last 24 hours"
             )
         detail = f"{detail}; {await self._token_news()}"
-        return Identity(account=f"@{username}", url=f"https://www.threads.net/@{username}", detail=detail)
+        return Identity(
+            account=f"@{username}",
+            url=f"https://www.threads.net/@{username}",
+            detail=detail,
+            token=self._expiry,
+        )
+
+    async def token_expiry_state(self) -> TokenExpiry | None:
+        """As the last refresh said (Threads says a token's expiry only when it refreshes it)."""
+        return self._expiry
 
 
 def _number(value: Any, default: int) -> int:

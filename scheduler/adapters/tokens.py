@@ -25,6 +25,17 @@ from scheduler.config.models import ChannelSettings
 
 
 @dataclass(frozen=True, slots=True)
+class TokenExpiry:
+    """What an adapter learned of its token: when it expires (a Unix time; ``None``: it does not expire) and
+    whether tagcast renews it by itself (``refreshable``). The service records it; ``tagcast status --check``
+    and the ``token_expiring`` alert warn ``[alerts] token_warning`` before a token that is not refreshable
+    expires."""
+
+    expires_at: float | None
+    refreshable: bool
+
+
+@dataclass(frozen=True, slots=True)
 class TokenFile:
     """The file holding a channel's secret ``key``, as named by its ``<key>_file`` setting."""
 

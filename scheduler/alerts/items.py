@@ -11,6 +11,7 @@ SlotMissed            always (sent late, or moved to a later slot)         ``tag
 ServiceStarted        ``after_crash``                                      ``tagcast status``
 ConfigReloadRefused   always                                               ``tagcast config validate``
 SourcePollFailed      once per run of failed polls of a source             ``tagcast status --check``
+TokenExpiring         once per channel and expiry                          ``tagcast channels test CH``
 ====================  ===================================================  ================================
 """
 
@@ -31,6 +32,7 @@ from scheduler.service.events import (
     ServiceStarted,
     SlotMissed,
     SourcePollFailed,
+    TokenExpiring,
 )
 
 REASON_CHARS = 240
@@ -139,6 +141,16 @@ def alert_item(event: Event, settings: AlertsSettings) -> AlertItem | None:
             f"source {event.source}: poll failed, its new entries wait: {short(event.reason)}",
             "tagcast status --check",
             source=event.source,
+        )
+    if isinstance(event, TokenExpiring):
+        if not settings.reports(AlertEvent.TOKEN_EXPIRING):
+            return None
+        return AlertItem(
+            AlertEvent.TOKEN_EXPIRING,
+            event.at,
+            event.channel,
+            short(event.reason),
+            f"tagcast channels test {event.channel}   (once the new token is in place)",
         )
     return None
 

@@ -28,6 +28,7 @@ ORDER = (
     AlertEvent.CRASH_RESTART,
     AlertEvent.CONFIG_REFUSED,
     AlertEvent.SOURCE_FAILED,
+    AlertEvent.TOKEN_EXPIRING,
 )
 CUT = "… (more: run tagcast status)"
 

@@ -25,6 +25,7 @@ from scheduler.cli.common import (
 
 if TYPE_CHECKING:
     from scheduler.adapters.base import Identity
+    from scheduler.adapters.tokens import TokenExpiry
     from scheduler.config.loader import Workspace
     from scheduler.config.models import ChannelSettings
 
@@ -86,6 +87,7 @@ def test_channel(name: NameArgument, config: ConfigOption = None) -> None:
 
     from scheduler.config.redact import Redactor
     from scheduler.errors import DeliveryError, TransientDeliveryError
+    from scheduler.store.errors import StoreError
 
     workspace = open_workspace(config)
     channel = workspace.settings.channels.get(name)
@@ -108,8 +110,25 @@ def test_channel(name: NameArgument, config: ConfigOption = None) -> None:
         out.print(f"  {escape(redact(identity.url))}")
     if identity.detail:
         out.print(f"  {escape(redact(identity.detail))}")
+    if identity.token is not None:
+        try:
+            _record_token(workspace, name, identity.token)
+        except StoreError as exc:
+            reason = escape(redact(str(exc)))
+            out.print(f"  [yellow]the expiry is not kept for `tagcast status --check`: {reason}[/]")
     if not channel.enabled:
         out.print("  [yellow]the channel is disabled (enabled = false): nothing is sent to it[/]")
+
+
+def _record_token(workspace: Workspace, name: str, token: TokenExpiry) -> None:
+    """Keep the token's expiry in the outbox, for ``tagcast status --check``."""
+    from datetime import UTC, datetime
+
+    from scheduler.cli.outbox import open_store
+    from scheduler.service.token_watch import record
+
+    with open_store(workspace) as store:
+        record(store, name, token, now=datetime.now(UTC))
 
 
 async def _check(workspace: Workspace, name: str, channel: ChannelSettings) -> Identity:

@@ -231,6 +231,8 @@ def check(workspace: Workspace, *, as_json: bool, max_heartbeat_age: str) -> Non
             host=socket.gethostname(),
             unreadable=unreadable,
             sources=set(workspace.settings.sources),
+            token_warning=workspace.settings.alerts.token_warning,
+            channels=set(workspace.settings.channels),
         )
         problems += stalled(store, now=datetime.now(UTC), stall_after=workspace.settings.service.stall_after)
     problems = [redact(problem) for problem in problems]

@@ -10,6 +10,8 @@ A person is needed when
   ``stopped_at`` whose process is gone (on this host) or that has not beaten within ``--max-heartbeat-age``;
 - workers were seen but none has beaten within ``--max-heartbeat-age`` (a worker died, or cron stopped
   running ``serve --once``);
+- a channel's token that tagcast cannot refresh expires within ``[alerts] token_warning`` (or has expired), or
+  one it refreshes has expired (:mod:`scheduler.service.token_watch`);
 - the dispatcher is stalled: a post has been due for ``service.stall_after`` and no delivery was claimed or
   settled meanwhile (:func:`stalled`, the rule of ``/healthz``)::
 
@@ -26,6 +28,7 @@ from datetime import datetime, timedelta
 from scheduler.config.durations import format_duration
 from scheduler.errors import ArticleError
 from scheduler.service.previous_run import process_running
+from scheduler.service.token_watch import token_problems
 from scheduler.store import Store, WorkerInfo
 
 DEFAULT_MAX_HEARTBEAT_AGE = timedelta(minutes=10)
@@ -47,11 +50,15 @@ def needs_a_person(
     host: str | None = None,
     unreadable: Sequence[ArticleError] = (),
     sources: Collection[str] | None = None,
+    token_warning: timedelta | None = None,
+    channels: Collection[str] | None = None,
 ) -> list[str]:
     """One line per problem, each saying what to run; empty when nothing needs a person. ``host`` is this
     machine's name (a worker of it whose process is gone has stopped, whatever its heartbeat says);
     ``unreadable`` the articles that cannot be read; ``sources`` the configured ``[sources.NAME]`` (the
-    last error of a source no longer configured is not reported)."""
+    last error of a source no longer configured is not reported); ``token_warning`` how long before an
+    expiry a token that cannot be refreshed is reported (None: tokens are not looked at), for the
+    configured ``channels``."""
     problems = [
         f"cannot read {str(error).replace(chr(10) + '  hint: ', '; ')} "
         "(not sent until fixed; `tagcast check` lists every problem)"
@@ -81,6 +88,9 @@ def needs_a_person(
                 f"source {feed.source}: the last poll ({since}) failed: {feed.error} "
                 f"(tried again every interval; check [sources.{feed.source}] url)"
             )
+    if token_warning is not None:
+        due = token_problems(store.token_expiries(), now=now, warning=token_warning, channels=channels)
+        problems += [problem for _, problem in due]
     pending = sum(states.get(state, 0) for states in counts.values() for state in PENDING_STATES)
     problems += _service_problems(store.workers(), pending, now, max_heartbeat_age, host)
     return problems

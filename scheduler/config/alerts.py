@@ -10,6 +10,7 @@ local ``file`` channel::
     group_window = "5m"                   # one message per channel for everything within this window
     max_per_hour = 20                     # then one "N more alerts suppressed" line
     pause_threshold = "15m"               # a rate-limit pause is reported only when longer than this
+    token_warning = "7d"                  # warn this long before a token tagcast cannot refresh expires
 
     [alerts.digest]                       # optional: a daily summary of what went out, with links
     at = "08:00"
@@ -48,6 +49,8 @@ class AlertEvent(StrEnum):
     """A changed config was invalid; the running one stays in force."""
     SOURCE_FAILED = "source_failed"
     """A ``[sources.NAME]`` feed could not be polled (reported once, until a poll succeeds again)."""
+    TOKEN_EXPIRING = "token_expiring"
+    """A token tagcast cannot refresh expires within ``token_warning`` (reported once per expiry)."""
 
 
 class DigestSettings(Section):
@@ -78,7 +81,7 @@ class AlertsSettings(Section):
     events: list[AlertEvent] = Field(
         default_factory=lambda: list(AlertEvent),
         description="What to report: failed, unknown, paused, missed_slot, crash_restart, config_refused, "
-        "source_failed.",
+        "source_failed, token_expiring.",
     )
     group_window: Duration = Field(  # type: ignore[assignment]
         default="5m", description="Problems of one channel within this window make one message."
@@ -88,6 +91,11 @@ class AlertsSettings(Section):
     )
     pause_threshold: Duration = Field(  # type: ignore[assignment]
         default="15m", description="Report a rate-limit pause only when it is longer than this."
+    )
+    token_warning: Duration = Field(  # type: ignore[assignment]
+        default="7d",
+        description="Warn (an alert, and `tagcast status --check`) this long before a token that tagcast "
+        "cannot refresh expires.",
     )
     send_timeout: Duration = Field(  # type: ignore[assignment]
         default="10s", description="Give up sending one alert after this long (it is logged, never retried)."

@@ -220,6 +220,20 @@ class SourcePollFailed(Event):
         return {"event": self.name, "source": self.source}
 
 
+@dataclass(frozen=True, kw_only=True)
+class TokenExpiring(Event):
+    """A channel's token, which tagcast cannot refresh, expires within ``[alerts] token_warning`` (or has
+    expired); emitted once per channel and expiry."""
+
+    name = "token.expiring"
+    channel: str
+    expires_at: datetime
+    reason: str
+
+    def fields(self) -> dict[str, Any]:
+        return {"event": self.name, "channel": self.channel, "expires_at": self.expires_at.isoformat()}
+
+
 Subscriber = Callable[[Event], None]
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 
 from scheduler.config.loader import Workspace, load_workspace
-from scheduler.errors import UserError
+from scheduler.errors import UnknownNetwork, UserError
 from scheduler.feeds.poll import PreparedPoll, commit_poll, log_poll, prepare_poll
 from scheduler.ingest import IngestReport, compose_articles, ingest
 from scheduler.pipeline import Pipeline
@@ -54,6 +54,7 @@ from scheduler.service.previous_run import ended_here, previous_run
 from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
 from scheduler.service.retry import human
 from scheduler.service.storecalls import StoreCalls
+from scheduler.service.token_watch import TOKEN_CHECK_EVERY, watch_tokens
 from scheduler.service.watch import FilesWatch, FolderWatch
 from scheduler.service.workers import PRUNE_EVERY, WorkerRegistry, silence_limit
 from scheduler.store import Store, UpsertOutcome
@@ -240,8 +241,10 @@ class Service:
         )
 
     async def _once(self) -> None:
-        """Poll the sources whose interval is up, then dispatch until nothing more is due now."""
+        """Poll the sources whose interval is up, look at the tokens once a day, then dispatch until nothing
+        more is due now."""
         await self._poll_sources()
+        await self._tokens_due()
         dispatcher = self._require_dispatcher()
         total = DispatchReport()
         while not self._stop.is_set():
@@ -330,10 +333,38 @@ class Service:
         settled = await self._settle_leftovers(self.now())
         if settled:
             await self.monitor.reconciled(settled, self.calls)
+        await self._tokens_due()
         recycles = any(rule.recycle_every for rule in self.workspace.settings.rules)
         if (self.workspace.settings.sources or recycles) and (self._polling is None or self._polling.done()):
             self._polling = asyncio.create_task(self._poll_sources(), name="tagcast-sources")
         await self._rearm(clock, idle=False)
+
+    async def _tokens_due(self) -> None:
+        """Once a day across the cluster: :meth:`_watch_tokens`; a failure is logged."""
+        try:
+            await self.registry.run_once_cluster_wide("tokens", TOKEN_CHECK_EVERY, self._watch_tokens)
+        except Exception:
+            log.exception("could not check when the channels' tokens expire")
+
+    async def _watch_tokens(self) -> None:
+        """Record when each enabled channel's token expires; alert once about one due that tagcast cannot
+        refresh (:mod:`scheduler.service.token_watch`)."""
+        cache = self._require_dispatcher().adapters
+        adapters = {}
+        for name, channel in self.workspace.settings.channels.items():
+            if channel.enabled:
+                try:
+                    adapters[name] = cache.adapter(name, channel)
+                except UnknownNetwork:
+                    continue
+        await watch_tokens(
+            adapters,
+            self.store,
+            self.calls,
+            self.monitor.bus.emit,
+            now=self.now(),
+            warning=self.workspace.settings.alerts.token_warning,
+        )
 
     async def _rearm(self, clock: Clock, *, idle: bool) -> None:
         now = self.now()

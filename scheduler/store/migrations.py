@@ -26,6 +26,7 @@ from scheduler.store.schema import (
     VERSION_2_TABLES,
     VERSION_3_TABLES,
     VERSION_4_TABLES,
+    VERSION_5_TABLES,
     deliveries,
     metadata,
     schema_version,
@@ -37,7 +38,7 @@ Migration = Callable[[Connection], None]
 
 def _initial(connection: Connection) -> None:
     """Version 1: deliveries, transitions, channel_pauses, schema_version."""
-    later = {*VERSION_2_TABLES, *VERSION_3_TABLES, *VERSION_4_TABLES}
+    later = {*VERSION_2_TABLES, *VERSION_3_TABLES, *VERSION_4_TABLES, *VERSION_5_TABLES}
     metadata.create_all(connection, tables=[table for table in metadata.sorted_tables if table not in later])
 
 
@@ -99,7 +100,13 @@ def _feeds(connection: Connection) -> None:
     metadata.create_all(connection, tables=list(VERSION_4_TABLES))
 
 
-MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers, 3: _identity, 4: _feeds}
+def _tokens(connection: Connection) -> None:
+    """Version 5: ``token_expiries`` (when each channel's token expires, whether tagcast can refresh it, and
+    the expiry last alerted about)."""
+    metadata.create_all(connection, tables=list(VERSION_5_TABLES))
+
+
+MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers, 3: _identity, 4: _feeds, 5: _tokens}
 
 
 def latest_version(migrations: Mapping[int, Migration] = MIGRATIONS) -> int:

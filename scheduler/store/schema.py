@@ -251,3 +251,15 @@ feed_entries = Table(
 )
 
 VERSION_4_TABLES = (feed_states, feed_entries)
+
+token_expiries = Table(
+    "token_expiries",
+    metadata,
+    Column("channel", String(200), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("refreshable", Integer, nullable=False),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("alerted_for", UTCDateTime, nullable=True),
+)
+
+VERSION_5_TABLES = (token_expiries,)

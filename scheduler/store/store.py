@@ -22,6 +22,7 @@ from scheduler.store.migrations import latest_version, migrate
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.operator_ops import ListingMixin, OperatorMixin
 from scheduler.store.schema import deliveries, schema_version, transitions
+from scheduler.store.token_ops import TokenMixin
 
 PROGRESS_STATES = (
     DeliveryState.SENDING,
@@ -58,7 +59,16 @@ class Progress:
     """When a delivery was last claimed or settled (None: never)."""
 
 
-class Store(IngestMixin, DispatchMixin, ListingMixin, OperatorMixin, ClusterMixin, CalendarMixin, FeedMixin):
+class Store(
+    IngestMixin,
+    DispatchMixin,
+    ListingMixin,
+    OperatorMixin,
+    ClusterMixin,
+    CalendarMixin,
+    FeedMixin,
+    TokenMixin,
+):
     """The durable outbox of deliveries, their transitions and channel pauses::
 
         with Store.open(settings.store.url, root=workspace.root) as store:

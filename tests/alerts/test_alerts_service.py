@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
+from fakes.facebook import FacebookFake
 from fakes.telegram import TelegramFake
 from fakes.webhook import WebhookFake
 from service.conftest import Site, article
@@ -173,3 +175,25 @@ def test_http_wants_host_and_port(site: Site) -> None:
     site.write_config(base(["file"]) + '[channels.file]\nnetwork = "file"\n')
     result = tagcast("serve", "--once", "--http", "localhost:http", cwd=site.root)
     assert result.returncode == 2 and "HOST:PORT" in result.stderr
+
+
+def test_serve_once_alerts_once_about_a_facebook_token_expiring_in_3_days(site: Site) -> None:
+    alerts = site.root / "var" / "outbox" / "ops"
+    env = {"TAGCAST_CHANNELS__FBPAGE__TOKEN": "fb-serve-secret-9"}
+    with FacebookFake(token="fb-serve-secret-9").running() as facebook:
+        facebook.token_expires_at = int(time.time()) + 3 * 86400
+        site.write_config(
+            base(["ops"])
+            + '[channels.ops]\nnetwork = "file"\n'
+            + f'[channels.fbpage]\nnetwork = "facebook"\npage_id = "{facebook.page_id}"\n'
+            + f'base_url = "{facebook.api_url}"\n'
+            + alerts_table(["ops"])
+        )
+        for _ in range(2):  # the second run, within the day, neither asks again nor alerts again
+            done = tagcast("serve", "--once", cwd=site.root, env=env)
+            assert done.returncode == 0, done.stderr
+        [alert] = [path.read_text(encoding="utf-8") for path in alerts.glob("alert-*.txt")]
+        assert 'channel "fbpage" needs a person (1 problem)' in alert
+        assert "(in 3 days) and tagcast cannot refresh it" in alert
+        check = tagcast("status", "--check", cwd=site.root, env=env)
+        assert check.returncode == 1 and "channel fbpage: the token expires on" in check.stdout, check.stdout

@@ -228,3 +228,26 @@ def test_version_3_upgrades_a_version_2_schema_on_every_backend(db_url: str, tmp
             "posts/b.md": "url:https://example.org/posts/b.md",
         }
         assert store.epoch(NOW + timedelta(days=9)) == NOW
+
+
+def test_version_5_adds_the_token_expiries_to_a_version_4_outbox(db_url: str, tmp_path: Path) -> None:
+    """An outbox of schema version 4 (before token expiries) keeps its deliveries and gets the table."""
+    with Store.open(db_url, root=tmp_path) as store:
+        store.upsert(make_post(), now=NOW)
+        with store.engine.begin() as connection:
+            connection.execute(text("DROP TABLE token_expiries"))
+            connection.execute(schema_version.update().values(version=4))
+    with Store.open(db_url, root=tmp_path) as store:
+        with store.engine.connect() as connection:
+            assert current_version(connection) == latest_version() == 5
+            assert "token_expiries" in set(inspect(connection).get_table_names())
+        assert [d.source for d in store.list()] == ["posts/a.md"]
+        expires = NOW + timedelta(days=3)
+        store.record_token_expiry("fb", expires, refreshable=False, now=NOW)
+        store.mark_token_alerted("fb", expires)
+        store.record_token_expiry("fb", expires, refreshable=False, now=NOW + timedelta(days=1))
+        [state] = store.token_expiries()
+        assert (state.channel, state.expires_at, state.refreshable) == ("fb", expires, False)
+        assert (state.checked_at, state.alerted_for) == (NOW + timedelta(days=1), expires)
+        store.record_token_expiry("fb", None, refreshable=False, now=NOW)  # a token that does not expire
+        assert store.token_expiries() == []
