@@ -30,7 +30,7 @@ from scheduler.length.cuts import (
     trim,
 )
 from scheduler.length.emoji import EMOJI
-from scheduler.length.graphemes import inside_clusters
+from scheduler.length.graphemes import grapheme_count, inside_clusters
 from scheduler.length.links import _links_between, find_bluesky_links
 from scheduler.length.tlds import TLDS
 from scheduler.length.twitter import TWITTER_V2, TWITTER_V3, TwitterConfig, twitter_weighted_length
@@ -85,6 +85,13 @@ PIECES = [
     "©\ufe0f",
     "\ufffe",
     "ノモンハン事件",
+    "نزاعًا",
+    "한국어",
+    "\u1100\u1161\u11a8",
+    "क्षि",
+    "🇲🇳🇩🇪🇫",
+    "👨🏽‍🔬",
+    "\r",
     "。",
     "！」",
     "#KhalkhinGol",
@@ -242,6 +249,7 @@ def test_links_and_hashtags_are_searched_only_where_they_can_start(text: str) ->
 def test_clusters_and_cuts_match_their_definitions(text: str) -> None:
     assert inside_clusters(text) == reference_inside_clusters(text)
     assert tag_grapheme_count(text) == len(regex.findall(r"\X", text))
+    assert grapheme_count(text) == len(regex.findall(r"\X", text))
     assert find_cuts(text) == reference_cuts(text)
     assert trim(text) == _trim_clusters(text)
     assert trim(" " + text) == _trim_clusters(" " + text)
