@@ -141,9 +141,9 @@ def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRu
     bare = render("")
     if trim(bare) and not rules.fits(bare):
         return _unfittable(full, rules, "even without its body: " + "; ".join(rules.violations(bare)))
-    cuts = cut_table(body[: _region(render, body, rules)])
-    sentences = [end for end, kind in zip(cuts.ends, cuts.kinds, strict=True) if kind >= Kind.SENTENCE]
     room = rules.limit - rules.count(bare) - len(_BLOCK_GAP)
+    cuts = cut_table(body[: _region(render, body, rules, room)])
+    sentences = [end for end, kind in zip(cuts.ends, cuts.kinds, strict=True) if kind >= Kind.SENTENCE]
     found = _last_true(
         len(sentences),
         lambda index: rules.fits(render(body[: sentences[index]])),
@@ -171,18 +171,24 @@ def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRu
     return _unfittable(full, rules, "no part of the body fits")
 
 
-def _region(render: Callable[[str], str], body: str, rules: LengthRules) -> int:
+def _region(render: Callable[[str], str], body: str, rules: LengthRules, room: int) -> int:
     """An end of ``body`` past which no cut can fit: the first whole-word prefix, of doubling lengths, that
-    does not fit (``len(body)`` if none). Only the body before it is searched for cuts."""
+    does not fit (``len(body)`` if none). Only the body before it is searched for cuts.
+
+    The search among the prefixes starts from the longest one within ``room`` characters: where the body
+    most likely stops fitting."""
+    ends: list[int] = []
     position = _FIRST_REGION
     while position < len(body):
         space = _SPACE.search(body, position)
         if space is None:
             break
-        if not rules.fits(render(body[: space.start()])):
-            return space.start()
+        ends.append(space.start())
         position = 2 * space.end()
-    return len(body)
+    fitting = _last_true(
+        len(ends), lambda index: rules.fits(render(body[: ends[index]])), guess=bisect_right(ends, room) - 1
+    )
+    return ends[fitting + 1] if fitting + 1 < len(ends) else len(body)
 
 
 def _shortened(text: str, rules: LengthRules) -> Fitted:
