@@ -11,6 +11,8 @@ CR, and emoji without modifiers or ZWJ are all Other.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import regex
 
 from scheduler.clusters import clusters
@@ -40,10 +42,32 @@ def grapheme_count(text: str) -> int:
     """
     if text.isascii():
         return len(text) - text.count("\r\n")
+    if "\r" in text:
+        return _segmented_count(text)
+    # Without CR, a line feed is a cluster of its own: lines count apart, and the lines of the texts that
+    # fitting probes (the same title, paragraphs and tags, again and again) are counted once.
+    lines = text.split("\n")
+    return (
+        len(lines)
+        - 1
+        + sum(_line_count(line) if len(line) <= _CACHED_LINE else _segmented_count(line) for line in lines)
+    )
+
+
+_CACHED_LINE = 512
+"""Lines up to this many code points have their count remembered (the last 1,024 of them: at most 2 MB)."""
+
+
+def _segmented_count(text: str) -> int:
+    if text.isascii():
+        return len(text) - text.count("\r\n")
     count = len(text)
     for start, end in _regions(text):
         count -= end - start - len(clusters(text, start, end))
     return count
+
+
+_line_count = lru_cache(maxsize=1024)(_segmented_count)
 
 
 def inside_clusters(text: str) -> set[int]:
