@@ -73,10 +73,14 @@ def html_to_text(html: str) -> str:
 
 
 def _one_pass(html: str) -> str:
-    parser = _TextParser()
-    parser.feed(html)
-    parser.close()
-    joined = "".join(parser.out).replace("\n", " ")
+    if "<" in html or "&" in html:
+        parser = _TextParser()
+        parser.feed(html)
+        parser.close()
+        out = parser.out
+    else:  # no tag and no reference (a feed's title, most often): the parser would pass it on as data
+        out = [html.replace(_PARAGRAPH, "").replace(_LINE, "")]
+    joined = "".join(out).replace("\n", " ")
     paragraphs = []
     for block in joined.split(_PARAGRAPH):
         lines = [_SPACES.sub(" ", line).strip() for line in block.split(_LINE)]

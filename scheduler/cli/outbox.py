@@ -9,19 +9,23 @@ import difflib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from scheduler.cli.common import EXIT_USAGE, fail
 from scheduler.config.loader import Workspace
-from scheduler.store import Delivery, Store, Transition
+
+if TYPE_CHECKING:
+    from scheduler.store import Delivery, Store, Transition
 
 
 @contextmanager
 def open_store(workspace: Workspace) -> Iterator[Store]:
     """The workspace's outbox (``[store] url``), closed afterwards."""
+    from scheduler.store import Store  # SQLAlchemy, only for the commands that open the outbox
+
     store = Store.open(workspace.settings.store.url, root=workspace.root)
     try:
         yield store

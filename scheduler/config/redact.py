@@ -20,8 +20,6 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy.engine import make_url
-
 from scheduler.config.models import SECRET_KEYS, ChannelSettings
 from scheduler.config.settings import Settings
 
@@ -46,6 +44,9 @@ def channel_secret_values(channel: ChannelSettings) -> list[str]:
 
 
 def _store_password(url: str) -> list[str]:
+    # SQLAlchemy takes a tenth of a second to import: only when there is a store URL to read
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
     try:
         password = make_url(url).password
     except Exception:  # not a URL: nothing to mask

@@ -39,6 +39,9 @@ fit in it; it doubles while more are needed."""
 _FEWEST_LAST_WORDS = 3
 """A last thread part with fewer words than this (hashtags aside) takes words from the part before."""
 _SPACE = re.compile(f"[{BREAKING_SPACE}]")
+_BLOCK_GAP = "\n\n"
+"""What a body usually adds besides itself: the blank line that sets it apart. Only for a first guess at
+where a shortened body ends, which the search then checks on both sides."""
 
 
 @dataclass
@@ -94,17 +97,37 @@ def _once_per_body(render: Callable[[str], str]) -> Callable[[str], str]:
     return remembered
 
 
-def _last_true(count: int, accepts: Callable[[int], bool]) -> int:
+def _last_true(count: int, accepts: Callable[[int], bool], guess: int | None = None) -> int:
     """The largest index below ``count`` that ``accepts`` (-1 if none), for ``accepts`` true up to a point.
 
-    Probes 0, 1, 3, 7, ... then bisects, so that a small answer costs only small probes.
+    Probes 0, 1, 3, 7, ... then bisects, so that a small answer costs only small probes. With a ``guess``,
+    probes it and its neighbours at growing distances on the side where the answer lies instead: a good
+    guess costs two probes. The answer is the same either way.
     """
-    good, bad, probe = -1, count, 0
-    while probe < count:
-        if not accepts(probe):
-            bad = probe
-            break
-        good, probe = probe, 2 * probe + 1
+    good, bad = -1, count
+    if guess is not None and 0 <= guess < count:
+        step = 1
+        if accepts(guess):
+            good = guess
+            while good + step < count:
+                if not accepts(good + step):
+                    bad = good + step
+                    break
+                good, step = good + step, 2 * step
+        else:
+            bad = guess
+            while bad - step >= 0:
+                if accepts(bad - step):
+                    good = bad - step
+                    break
+                bad, step = bad - step, 2 * step
+    else:
+        probe = 0
+        while probe < count:
+            if not accepts(probe):
+                bad = probe
+                break
+            good, probe = probe, 2 * probe + 1
     while bad - good > 1:
         middle = (good + bad) // 2
         if accepts(middle):
@@ -118,9 +141,14 @@ def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRu
     bare = render("")
     if trim(bare) and not rules.fits(bare):
         return _unfittable(full, rules, "even without its body: " + "; ".join(rules.violations(bare)))
-    cuts = cut_table(body[: _region(render, body, rules)])
+    room = rules.limit - rules.count(bare) - len(_BLOCK_GAP)
+    cuts = cut_table(body[: _region(render, body, rules, room)])
     sentences = [end for end, kind in zip(cuts.ends, cuts.kinds, strict=True) if kind >= Kind.SENTENCE]
-    found = _last_true(len(sentences), lambda index: rules.fits(render(body[: sentences[index]])))
+    found = _last_true(
+        len(sentences),
+        lambda index: rules.fits(render(body[: sentences[index]])),
+        guess=bisect_right(sentences, room) - 1,
+    )
     if found >= 0:
         return _shortened(render(body[: sentences[found]]), rules)
 
@@ -131,7 +159,11 @@ def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRu
         joiner = " " if ellipsis and (entity_spans(word) or entity_spans(word + ellipsis)) else ""
         return render(kept + joiner + ellipsis)
 
-    found = _last_true(len(cuts), lambda index: rules.fits(with_ellipsis(index)))
+    found = _last_true(
+        len(cuts),
+        lambda index: rules.fits(with_ellipsis(index)),
+        guess=bisect_right(cuts.ends, room - len(ellipsis) - 1) - 1,
+    )
     if found >= 0:
         return _shortened(with_ellipsis(found), rules)
     if rules.fits(bare):
@@ -139,18 +171,24 @@ def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRu
     return _unfittable(full, rules, "no part of the body fits")
 
 
-def _region(render: Callable[[str], str], body: str, rules: LengthRules) -> int:
+def _region(render: Callable[[str], str], body: str, rules: LengthRules, room: int) -> int:
     """An end of ``body`` past which no cut can fit: the first whole-word prefix, of doubling lengths, that
-    does not fit (``len(body)`` if none). Only the body before it is searched for cuts."""
+    does not fit (``len(body)`` if none). Only the body before it is searched for cuts.
+
+    The search among the prefixes starts from the longest one within ``room`` characters: where the body
+    most likely stops fitting."""
+    ends: list[int] = []
     position = _FIRST_REGION
     while position < len(body):
         space = _SPACE.search(body, position)
         if space is None:
             break
-        if not rules.fits(render(body[: space.start()])):
-            return space.start()
+        ends.append(space.start())
         position = 2 * space.end()
-    return len(body)
+    fitting = _last_true(
+        len(ends), lambda index: rules.fits(render(body[: ends[index]])), guess=bisect_right(ends, room) - 1
+    )
+    return ends[fitting + 1] if fitting + 1 < len(ends) else len(body)
 
 
 def _shortened(text: str, rules: LengthRules) -> Fitted:

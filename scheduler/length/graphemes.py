@@ -1,44 +1,37 @@
 """Counting text in the units networks use: grapheme clusters, code points, UTF-8 bytes, UTF-16 code units.
 
 Grapheme clusters come from the ``regex`` module's ``\\X``. Segmenting is the slow part of counting, so only
-the stretches that need it are segmented: two ASCII characters always have a boundary between them (except
-CR LF), and without any "prepend" character (rare: Arabic number signs, a few Indic ones) an ASCII character
-after a non-ASCII one always starts a cluster too.
+the stretches that need it are segmented. Every rule that joins two code points into one cluster has a code
+point on its left or right whose ``Grapheme_Cluster_Break`` is neither Other nor Control nor LF (an Extend,
+a ZWJ, a Prepend, a regional indicator, a Hangul jamo, a CR...): between two code points of those three
+classes there is always a boundary. So only the runs of the other code points, with one code point on either
+side, are segmented; everything else is one cluster per code point. Letters of most scripts, CJK, ASCII but
+CR, and emoji without modifiers or ZWJ are all Other.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from functools import lru_cache
 
 import regex
 
 from scheduler.clusters import clusters
 
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-_CRLF = re.compile("\r\n")
-_PREPEND = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend}")
+_JOINING_RUN = regex.compile(r"[^\p{Grapheme_Cluster_Break=Other}\p{Grapheme_Cluster_Break=Control}\n]+")
+"""Code points that may join the one before or after them into a cluster (CR among them: CR LF)."""
 
 
-def _pieces(text: str) -> Iterator[tuple[int, int, bool]]:
-    """``(start, end, segment)``: consecutive stretches covering ``text``, each starting and ending on a
-    cluster boundary; those with ``segment`` false are ASCII, one cluster per code point but CR LF."""
-    if _PREPEND.search(text):
-        yield 0, len(text), True
-        return
-    position = 0
-    for run in _NON_ASCII_RUN.finditer(text):
-        start = run.start()
-        if start > position:
-            start -= 1
-            if start > position and text[start - 1 : start + 1] == "\r\n":
-                start -= 1
-        if start > position:
-            yield position, start, False
-        yield start, run.end(), True
-        position = run.end()
-    if position < len(text):
-        yield position, len(text), False
+def _regions(text: str) -> list[tuple[int, int]]:
+    """``(start, end)``: the stretches of ``text`` that need segmenting, each starting and ending on a cluster
+    boundary; every code point outside them is a cluster of its own."""
+    regions: list[tuple[int, int]] = []
+    for run in _JOINING_RUN.finditer(text):
+        start, end = max(run.start() - 1, 0), min(run.end() + 1, len(text))
+        if regions and start <= regions[-1][1]:
+            regions[-1] = (regions[-1][0], end)
+        else:
+            regions.append((start, end))
+    return regions
 
 
 def grapheme_count(text: str) -> int:
@@ -49,29 +42,56 @@ def grapheme_count(text: str) -> int:
     """
     if text.isascii():
         return len(text) - text.count("\r\n")
-    count = 0
-    for start, end, segment in _pieces(text):
-        if segment:
-            count += len(clusters(text, start, end))
-        else:
-            count += end - start - text.count("\r\n", start, end)
+    if "\r" in text:
+        return _segmented_count(text)
+    # Without CR, a line feed is a cluster of its own: lines count apart, and the lines of the texts that
+    # fitting probes (the same title, paragraphs and tags, again and again) are counted once.
+    lines = text.split("\n")
+    return (
+        len(lines)
+        - 1
+        + sum(_line_count(line) if len(line) <= _CACHED_LINE else _segmented_count(line) for line in lines)
+    )
+
+
+_CACHED_LINE = 512
+"""Lines up to this many code points have their count remembered (the last 1,024 of them: at most 2 MB)."""
+
+
+def _segmented_count(text: str) -> int:
+    if text.isascii():
+        return len(text) - text.count("\r\n")
+    count = len(text)
+    for start, end in _regions(text):
+        count -= end - start - len(clusters(text, start, end))
     return count
+
+
+_line_count = lru_cache(maxsize=1024)(_segmented_count)
 
 
 def inside_clusters(text: str) -> set[int]:
     """The indices that fall strictly inside a grapheme cluster: no text may be cut there."""
-    if text.isascii():
-        return {match.start() + 1 for match in _CRLF.finditer(text)}
     inside: set[int] = set()
-    for start, end, segment in _pieces(text):
-        if segment:
-            position = start
-            for cluster in clusters(text, start, end):
-                inside.update(range(position + 1, position + len(cluster)))
-                position += len(cluster)
-        else:
-            inside.update(match.start() + 1 for match in _CRLF.finditer(text, start, end))
+    if text.isascii():
+        if "\r" in text:
+            inside.update(index + 1 for index in _crlf_starts(text))
+        return inside
+    for start, end in _regions(text):
+        position = start
+        for cluster in clusters(text, start, end):
+            inside.update(range(position + 1, position + len(cluster)))
+            position += len(cluster)
     return inside
+
+
+def _crlf_starts(text: str) -> list[int]:
+    starts: list[int] = []
+    index = text.find("\r\n")
+    while index >= 0:
+        starts.append(index)
+        index = text.find("\r\n", index + 2)
+    return starts
 
 
 def utf8_length(text: str) -> int:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from jinja2.utils import Cycler, Namespace
+
+from scheduler.models import Hashtag
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 _DIGITS = re.compile(r"\d+")
@@ -44,9 +47,16 @@ def weight(value: Any, cap: int) -> int:
             total += item.bit_length() // 3 + 1  # at least its decimal digits
         elif item is None or isinstance(item, float):
             total += 1
+        elif type(item) is Hashtag:
+            total += _tag_repr_length(item)  # every render of a post weighs its tags again
         else:
             total += len(repr(item))  # an object from the context (an article, a tag) prints as its repr
     return total
+
+
+@lru_cache(maxsize=1024)
+def _tag_repr_length(tag: Hashtag) -> int:
+    return len(repr(tag))
 
 
 def sized(value: Any) -> int:

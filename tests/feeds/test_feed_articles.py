@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from scheduler.articles import load_articles
 from scheduler.articles.feed import category_tag, looks_like_feed
-from scheduler.articles.htmltext import html_to_text
+from scheduler.articles.htmltext import _TextParser, html_to_text
 from scheduler.cli.app import app
 from tests.conftest import WriteWorkspace
 from tests.fakes.feeds import WRITERS, FeedEntry, rss2
@@ -156,3 +158,14 @@ def test_newest_first_compares_dates_not_text() -> None:
         Entry("early", "e", None, "", published=early.isoformat()),
     ]
     assert [entry.identity for entry in newest_first(entries)] == ["early", "late", "undated"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.sampled_from(list("ab \n\t\r\x00\x01\u00a0Б👩\u200d;#x")), max_size=30))
+def test_text_without_tags_or_references_is_what_the_parser_makes_of_it(text: str) -> None:
+    parsed = _TextParser()
+    parsed.feed(text)
+    parsed.close()
+    wrapped = html_to_text(f"<span>{text}</span>")  # a tag: through the parser
+    assert html_to_text(text) == wrapped
+    assert "".join(parsed.out) == text.replace("\x00", "").replace("\x01", "")

@@ -30,7 +30,8 @@ from scheduler.length.cuts import (
     trim,
 )
 from scheduler.length.emoji import EMOJI
-from scheduler.length.graphemes import inside_clusters
+from scheduler.length.fit import _last_true
+from scheduler.length.graphemes import grapheme_count, inside_clusters
 from scheduler.length.links import _links_between, find_bluesky_links
 from scheduler.length.tlds import TLDS
 from scheduler.length.twitter import TWITTER_V2, TWITTER_V3, TwitterConfig, twitter_weighted_length
@@ -85,6 +86,13 @@ PIECES = [
     "©\ufe0f",
     "\ufffe",
     "ノモンハン事件",
+    "نزاعًا",
+    "한국어",
+    "\u1100\u1161\u11a8",
+    "क्षि",
+    "🇲🇳🇩🇪🇫",
+    "👨🏽‍🔬",
+    "\r",
     "。",
     "！」",
     "#KhalkhinGol",
@@ -242,6 +250,7 @@ def test_links_and_hashtags_are_searched_only_where_they_can_start(text: str) ->
 def test_clusters_and_cuts_match_their_definitions(text: str) -> None:
     assert inside_clusters(text) == reference_inside_clusters(text)
     assert tag_grapheme_count(text) == len(regex.findall(r"\X", text))
+    assert grapheme_count(text) == len(regex.findall(r"\X", text))
     assert find_cuts(text) == reference_cuts(text)
     assert trim(text) == _trim_clusters(text)
     assert trim(" " + text) == _trim_clusters(" " + text)
@@ -298,3 +307,25 @@ def test_fitting_renders_each_body_once(body: str, rules: LengthRules, thread: b
 
     fit(render, body, rules, thread=thread)
     assert len(rendered) == len(set(rendered))
+
+
+def reference_last_true(count: int, accepts: Callable[[int], bool]) -> int:
+    """Try every index."""
+    return max((index for index in range(count) if accepts(index)), default=-1)
+
+
+@FAST_PATH_SETTINGS
+@given(count=st.integers(0, 70), answer=st.integers(-1, 70), guess=st.none() | st.integers(-3, 75))
+def test_a_guess_changes_where_the_search_looks_not_what_it_finds(
+    count: int, answer: int, guess: int | None
+) -> None:
+    probed: list[int] = []
+
+    def accepts(index: int) -> bool:
+        probed.append(index)
+        return index <= answer
+
+    assert _last_true(count, accepts, guess) == reference_last_true(count, lambda i: i <= answer)
+    assert all(0 <= index < count for index in probed)
+    if guess is not None and 0 <= guess == min(answer, count - 1) < count - 1:
+        assert len(probed) == 2  # a right guess costs two probes
