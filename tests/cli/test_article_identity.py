@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daily_workspace import DAILY_CONFIG
 from service.processes import tagcast as run_tagcast
 from typer.testing import CliRunner, Result
 
@@ -26,25 +27,7 @@ NOW = "2026-06-01T08:00:00+00:00"  # 10:00 in Berlin: the next slots are 18:00 t
 CLOCK = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 
-CONFIG = """\
-version = 1
-
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[defaults]
-timezone = "Europe/Berlin"
-schedule = "daily"
-channels = ["file"]
-
-[schedules.daily]
-timezone = "Europe/Berlin"
-slots = ["daily 09:00", "daily 18:00"]
-
-[channels.file]
-network = "file"
-template = "post.j2"
-"""
+CONFIG = DAILY_CONFIG
 
 
 def article(title: str, body: str, *, url: str | None = None, id: str | None = None) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daily_workspace import DAILY_CONFIG
 from typer.testing import CliRunner, Result
 
 from scheduler.adapters.base import Receipt
@@ -18,25 +19,9 @@ NOW = "2026-06-01T08:00:00+00:00"  # 10:00 in Berlin: the next slots are 18:00 t
 CLOCK = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 
-CONFIG = """\
-version = 1
-
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[defaults]
-timezone = "Europe/Berlin"
-schedule = "daily"
-channels = ["file"]
-
-[schedules.daily]
-timezone = "Europe/Berlin"
-slots = ["daily 09:00", "daily 18:00"]
-
-[channels.file]
-network = "file"
-template = "post.j2"
-
+CONFIG = (
+    DAILY_CONFIG
+    + """
 [channels.archive]
 network = "file"
 enabled = false
@@ -56,6 +41,7 @@ name = "oops"
 tags = ["Broken"]
 channels = ["broken"]
 """
+)
 
 TEMPLATES = {
     "post.j2": "{{ title }}\n\n{{ body }}\n{% for tag in tags %}{{ tag }} {% endfor %}",

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from daily_workspace import DAILY_CONFIG
 from starlette.applications import Starlette
 
 from scheduler.config.loader import load_workspace
@@ -22,25 +23,9 @@ NOW = datetime(2027, 1, 11, 7, 0, tzinfo=UTC)  # Monday 2027-W02, 08:00 in Berli
 BASE = "http://127.0.0.1:8464"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-CONFIG = """\
-version = 1
-
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[defaults]
-timezone = "Europe/Berlin"
-schedule = "daily"
-channels = ["file"]
-
-[schedules.daily]
-timezone = "Europe/Berlin"
-slots = ["daily 09:00", "daily 18:00"]
-
-[channels.file]
-network = "file"
-template = "post.j2"
-
+CONFIG = (
+    DAILY_CONFIG
+    + """
 [channels.bsky]
 network = "bluesky"
 handle = "alice.test"
@@ -56,6 +41,7 @@ name = "history"
 tags = ["History"]
 channels = ["file", "bsky", "masto"]
 """
+)
 
 TEMPLATE = "{{ title }}\n\n{{ body }}\n{{ url }}\n{% for tag in tags %}{{ tag }} {% endfor %}"
 
