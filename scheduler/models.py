@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scheduler.media.model import Card, ImageRef, Media
+
 
 @dataclass(frozen=True, slots=True)
 class Hashtag:
@@ -44,6 +46,8 @@ class Article:
     template: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
+    images: tuple[ImageRef, ...] = ()
+    """The article's images in order (``image``/``image_alt`` or ``images: [{src, alt}]``)."""
 
     @property
     def tag_keys(self) -> frozenset[str]:
@@ -74,6 +78,10 @@ class Post:
     active: bool = True
     scheduled_at: datetime | None = None
     slot_note: str | None = None
+    media: tuple[Media, ...] = ()
+    """The article's images fitted to this network (:mod:`scheduler.media`), as they will be uploaded."""
+    card: Card | None = None
+    """The link card sent with the post (Bluesky ``link_card``), or None."""
 
     @property
     def source(self) -> str:
@@ -101,4 +109,6 @@ class Post:
             "slot_note": self.slot_note,
             "hashtags": [tag.text for tag in self.article.hashtags],
             "problems": list(self.problems),
+            "media": [item.to_json() for item in self.media],
+            "card": self.card.to_json() if self.card is not None else None,
         }

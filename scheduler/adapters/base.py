@@ -35,6 +35,7 @@ from scheduler.config.models import ChannelSettings
 from scheduler.config.redact import Redactor
 from scheduler.errors import UnknownOutcome
 from scheduler.length import LengthRules, rules_for
+from scheduler.media.model import Card, Media, MediaLimits
 from scheduler.models import Article
 
 
@@ -83,6 +84,10 @@ class Outgoing:
     parts: tuple[str, ...]
     article: Article
     channel: str
+    media: tuple[Media, ...] = ()
+    """The images to upload with the first part, fitted to the network (see :mod:`scheduler.media`)."""
+    card: Card | None = None
+    """The link card to attach to the first part (a network that shows none ignores it)."""
 
 
 class Adapter(ABC):
@@ -92,6 +97,10 @@ class Adapter(ABC):
     """The entry-point name, e.g. ``"mastodon"``."""
 
     supports_threads: ClassVar[bool] = True
+
+    media_limits: ClassVar[MediaLimits | None] = None
+    """What the network accepts for images (:class:`~scheduler.media.MediaLimits`); ``None``: it takes
+    none, and an article's images are left out of its posts."""
 
     def __init__(
         self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path

@@ -34,6 +34,7 @@ from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receip
 from scheduler.adapters.http import decode_json, error_reason, quota_pause, read_json, redact_url, send
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
 from scheduler.facets import detect_facets
+from scheduler.media.model import MediaLimits
 
 DEFAULT_BASE_URL = "https://bsky.social"
 COLLECTION = "app.bsky.feed.post"
@@ -165,6 +166,14 @@ class BlueskyAdapter(Adapter):
     """Posts (and reply threads) to a Bluesky PDS with an app password; see the module docstring."""
 
     network: ClassVar[str] = "bluesky"
+    media_limits = MediaLimits(
+        max_bytes=2_000_000,
+        mimes=("image/jpeg", "image/png", "image/webp"),
+        alt_max=2000,
+        card_thumb_bytes=1_000_000,
+    )
+    """2,000,000 bytes per image and 1,000,000 per card thumb (NETWORKS.md); the lexicon bounds no alt
+    text, 2000 is the official app's bound."""
 
     _session: _Session | None = None
 

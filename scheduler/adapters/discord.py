@@ -33,6 +33,7 @@ from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receip
 from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.parts import PartsJournal
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+from scheduler.media.model import MediaLimits
 
 UNKNOWN_WEBHOOK = 10015
 UNKNOWN_CHANNEL = 10003
@@ -67,6 +68,11 @@ class DiscordAdapter(Adapter):
     """Posts through a Discord webhook; see the module docstring."""
 
     network = "discord"
+    media_limits = MediaLimits(
+        max_bytes=10_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=1024
+    )
+    """Attachment ``description`` at most 1024 (NETWORKS.md); 10 MB is the upload limit of an unboosted
+    server, unconfirmed there."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -43,6 +43,7 @@ from scheduler.adapters.tokens import TokenExpiry, describe_expiry
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 from scheduler.length import LengthRules
+from scheduler.media.model import MediaLimits
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 FACEBOOK_LIMIT = 63_206
@@ -58,6 +59,8 @@ class FacebookAdapter(Adapter):
     """Posts to a Facebook Page; see the module docstring for settings and why nothing is ever resent."""
 
     network = "facebook"
+    media_limits = MediaLimits(max_bytes=10_000_000, alt_max=1000)
+    """Static photos under 10 MB with ``alt_text_custom`` (NETWORKS.md); the alt limit is unconfirmed."""
     supports_threads = False
 
     @classmethod

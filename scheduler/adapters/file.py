@@ -23,6 +23,7 @@ from typing import Any
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
+from scheduler.media.model import MediaLimits
 
 PART_SEPARATOR = "\n---\n"
 
@@ -63,6 +64,10 @@ def inside(base: Path, *names: str) -> Path:
 
 class FileAdapter(Adapter):
     network = "file"
+    media_limits = MediaLimits(
+        max_bytes=20_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=10_000
+    )
+    """The images are copied next to the post file, with their alt text."""
 
     @property
     def base(self) -> Path:

@@ -57,6 +57,7 @@ from scheduler.errors import (
     UnknownOutcome,
 )
 from scheduler.length import escape_little_text
+from scheduler.media.model import MediaLimits
 
 log = logging.getLogger("tagcast.adapters.linkedin")
 
@@ -119,6 +120,9 @@ class LinkedInAdapter(Adapter):
     """Posts to LinkedIn as ``author``; see the module docstring for settings and duplicates."""
 
     network = "linkedin"
+    media_limits = MediaLimits(max_bytes=10_000_000, max_pixels=36_152_320, alt_max=4086)
+    """Images API upload with ``altText`` (NETWORKS.md); the size, pixel and alt limits are the documented
+    ones, unconfirmed there."""
     supports_threads = False
 
     def __init__(

@@ -26,6 +26,7 @@ from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receip
 from scheduler.adapters.http import decode_json, quota_pause, read_json, refuse_over_length, send
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
+from scheduler.media.model import MediaLimits
 
 IDEMPOTENCY_WINDOW = 50 * 60
 """Seconds a key is trusted: the server keeps it an hour; the margin covers clock skew and slow answers."""
@@ -51,6 +52,14 @@ class MastodonAdapter(Adapter):
     """Posts to a Mastodon (or compatible) instance; see the module docstring for settings."""
 
     network = "mastodon"
+    media_limits = MediaLimits(
+        max_bytes=16_000_000,
+        max_pixels=16_777_216,
+        mimes=("image/jpeg", "image/png", "image/webp", "image/gif"),
+        alt_max=1500,
+    )
+    """Alt text: ``description_limit`` 1500 (NETWORKS.md); 16 MB and 4096x4096 pixels are the server
+    defaults, unconfirmed there."""
 
     def __init__(
         self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path

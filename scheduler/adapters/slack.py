@@ -33,6 +33,7 @@ from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receip
 from scheduler.adapters.http import redact_url, refuse_over_length, send
 from scheduler.adapters.parts import PartsJournal
 from scheduler.errors import AuthError, DeliveryError
+from scheduler.media.model import MediaLimits
 
 _MRKDWN_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
@@ -60,6 +61,9 @@ class SlackAdapter(Adapter):
     """Posts through a Slack incoming webhook; see the module docstring for what webhooks cannot do."""
 
     network = "slack"
+    media_limits = MediaLimits(by_url=True, max_bytes=50_000_000, alt_max=2000)
+    """Slack shows an image only from a public URL (an ``image`` block, alt text at most 2000): a local
+    file is not sent there."""
     supports_threads = False
 
     def _webhook_url(self) -> str:

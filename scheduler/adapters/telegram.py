@@ -34,6 +34,7 @@ from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receip
 from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.parts import PartsJournal
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+from scheduler.media.model import MediaLimits
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 
@@ -84,6 +85,11 @@ class TelegramAdapter(Adapter):
     """Posts through a Telegram bot; see the module docstring for configuration and exactly-once behaviour."""
 
     network = "telegram"
+    media_limits = MediaLimits(
+        max_bytes=10_000_000, max_side=5000, mimes=("image/jpeg", "image/png"), alt_max=None
+    )
+    """``sendPhoto`` has no alt text field (NETWORKS.md); 10 MB and width + height at most 10000 are the
+    Bot API's documented photo rules."""
 
     # --- configuration -------------------------------------------------------------------------------------
 

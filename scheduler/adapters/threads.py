@@ -59,6 +59,7 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.media.model import MediaLimits
 
 log = logging.getLogger("tagcast.adapters.threads")
 
@@ -97,6 +98,9 @@ class ThreadsAdapter(Adapter):
     """Posts to Threads; see the module docstring for settings and how a crash is recovered."""
 
     network = "threads"
+    media_limits = MediaLimits(by_url=True, max_bytes=8_000_000, alt_max=1000)
+    """Meta fetches ``image_url`` itself, so only public https images are sent (NETWORKS.md); 8 MB and
+    alt 1000 are unconfirmed."""
 
     def __init__(
         self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path

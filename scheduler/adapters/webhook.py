@@ -69,6 +69,7 @@ import httpx
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, redact_url, refuse_over_length, send
 from scheduler.errors import AuthError, DeliveryError
+from scheduler.media.model import MediaLimits
 from scheduler.models import Article
 
 SIGNATURE_HEADER = "X-Tagcast-Signature"
@@ -123,6 +124,10 @@ class WebhookAdapter(Adapter):
     """POSTs each delivery, signed, to a receiver that dedupes by ``Idempotency-Key`` (see the module)."""
 
     network = "webhook"
+    media_limits = MediaLimits(
+        max_bytes=20_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=10_000
+    )
+    """The images travel in the JSON payload (base64), with their alt text."""
 
     def _url(self) -> str:
         url = (self.settings.url or "").strip()

@@ -50,6 +50,7 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.media.model import MediaLimits
 
 DEFAULT_BASE_URL = "https://api.x.com"
 JOURNAL_VERSION = 1
@@ -78,6 +79,11 @@ class XAdapter(Adapter):
     """Posts to X; see the module docstring for credentials and settings."""
 
     network = "x"
+    media_limits = MediaLimits(
+        max_bytes=5_000_000, mimes=("image/jpeg", "image/png", "image/webp"), alt_max=1000
+    )
+    """Alt text at most 1000 characters (NETWORKS.md); 5 MB per image is the v1.1 figure, unconfirmed for
+    v2."""
 
     def __init__(
         self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path

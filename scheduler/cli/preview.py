@@ -143,6 +143,8 @@ def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
             "slot_note": None,
             "hashtags": [],
             "problems": found,
+            "media": [],
+            "card": None,
         }
         for source, found in problems.items()
     ]

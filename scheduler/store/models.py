@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from scheduler.media.model import ImageRef
 from scheduler.models import Article, Hashtag
 
 
@@ -101,6 +102,7 @@ def article_to_json(article: Article) -> dict[str, Any]:
         "channels": list(article.channels) if article.channels is not None else None,
         "template": article.template,
         "id": article.id,
+        "images": [image.to_json() for image in article.images],
         "extra": json.loads(json.dumps(article.extra, ensure_ascii=False, default=str)),
     }
 
@@ -122,6 +124,7 @@ def article_from_json(data: dict[str, Any]) -> Article:
         template=data.get("template"),
         extra=dict(data.get("extra") or {}),
         id=data.get("id"),
+        images=tuple(ImageRef.from_json(item) for item in data.get("images") or () if isinstance(item, dict)),
     )
 
 
