@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import regex
 
-from scheduler.clusters import clusters
+from scheduler.clusters import grapheme_count
 from scheduler.models import Hashtag
 
 MAX_TAG_GRAPHEMES = 64
@@ -39,13 +39,6 @@ class TagMatch:
     start: int
     end: int
     tag: str
-
-
-def grapheme_count(text: str) -> int:
-    """The number of extended grapheme clusters in ``text``."""
-    if text.isascii():  # one cluster per character, but CR LF
-        return len(text) - text.count("\r\n")
-    return len(clusters(text))
 
 
 def find_hashtags(text: str) -> list[TagMatch]:

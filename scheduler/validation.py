@@ -25,6 +25,7 @@ from scheduler import safe_text
 from scheduler.adapters.registry import known_networks
 from scheduler.checks import reference_problems
 from scheduler.config.atomic import atomic_write_text
+from scheduler.config.credentials import secret_env_var
 from scheduler.config.env_origin import dotenv_problems, env_origin
 from scheduler.config.keys import UnknownKey, allowed, resolve_key
 from scheduler.config.loader import describe_error, read_secret_files, secret_file_origin
@@ -273,6 +274,6 @@ def _secret_file_problems(
                 where = secret_file_origin(name, key, root, lines, shown)
                 problems.append(
                     f"channels.{name}.{key}_file ({where}): cannot read {path} as UTF-8 text; "
-                    f"create that file, or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead"
+                    f"create that file, or set {secret_env_var(name, key)} instead"
                 )
     return problems

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scheduler.config.atomic import atomic_write_bytes
-from scheduler.config.credentials import NETWORK_SECRETS, secret_env_var
+from scheduler.config.credentials import secret_env_var, secret_keys
 from scheduler.config.schema import SCHEMA_FILE_NAME, schema_text
 from scheduler.errors import UserError
 from scheduler.render import BUILTIN_TEMPLATES
@@ -59,7 +59,7 @@ def env_example(config_text: str) -> str:
     ]
     channels = tomllib.loads(config_text).get("channels", {})
     for name, channel in channels.items():
-        keys = NETWORK_SECRETS.get(str(channel.get("network", "")), ())
+        keys = secret_keys(str(channel.get("network", "")))
         if keys:
             lines.append("")
             lines.append(f"# [channels.{name}] ({channel.get('network')})")

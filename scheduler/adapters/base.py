@@ -34,7 +34,8 @@ from scheduler.adapters.tokens import TokenExpiry
 from scheduler.config.models import ChannelSettings
 from scheduler.config.redact import Redactor
 from scheduler.errors import UnknownOutcome
-from scheduler.length import LengthRules, rules_for
+from scheduler.length import LengthRules
+from scheduler.length.networks import NO_PRACTICAL_LIMIT, Unit
 from scheduler.media.model import Card, Media, MediaLimits
 from scheduler.models import Article
 
@@ -102,6 +103,27 @@ class Adapter(ABC):
     """What the network accepts for images (:class:`~scheduler.media.MediaLimits`); ``None``: it takes
     none, and an article's images are left out of its posts."""
 
+    # --- what the network accepts as text: read by length_rules(), override them there ---
+    max_length: ClassVar[int] = NO_PRACTICAL_LIMIT
+    """The network's limit on one post, in ``length_unit``, when the channel sets no ``limit``."""
+    length_unit: ClassVar[Unit] = "characters"
+    """What ``max_length`` counts: ``"characters"`` (code points), ``"graphemes"``, ``"utf16"``,
+    ``"utf8"`` or ``"weighted"`` (X's weights)."""
+    max_text_bytes: ClassVar[int | None] = None
+    """A second limit in UTF-8 bytes (Bluesky's 3000), or None."""
+    refuses_empty: ClassVar[bool] = False
+    """Whether the server refuses a post whose text is empty or blank."""
+    max_links: ClassVar[int | None] = None
+    """The most distinct links one post may hold (Threads: 5), or None."""
+    refused_characters: ClassVar[str] = ""
+    """Characters the server refuses anywhere in a text (X: U+FFFE, U+FEFF, U+FFFF)."""
+
+    secrets: ClassVar[tuple[str, ...]] = ()
+    """The channel keys that hold this network's credentials, e.g. ``("token",)``. Each comes from
+    ``TAGCAST_CHANNELS__<NAME>__<KEY>`` (:func:`scheduler.config.credentials.secret_env_var`), the ``.env``
+    file or ``<key>_file``, never the TOML file; ``channels add`` and ``init`` name them, and a rejected
+    credential's message tells which to fix."""
+
     def __init__(
         self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path
     ) -> None:
@@ -119,13 +141,51 @@ class Adapter(ABC):
             deadline=self.settings.request_deadline.total_seconds(),
             max_bytes=self.settings.max_response_bytes,
             redact=Redactor.for_channel(self.settings),
+            explain=type(self).error_text,
+            wait_in_body=type(self).body_retry_after,
         )
 
     @classmethod
     def length_rules(cls, settings: ChannelSettings) -> LengthRules:
-        """How the network counts, with the channel's ``limit`` and content warning applied. No network
-        call."""
-        return rules_for(cls.network, limit=settings.limit, spoiler_text=settings.spoiler_text or "")
+        """How the network counts, with the channel's ``limit`` applied. No network call.
+
+        The one place the pipeline, preview, ``fit`` and :func:`~scheduler.adapters.http.refuse_over_length`
+        learn a network's length rules. The default builds them from the class attributes above; a network
+        that counts in its own way overrides it, e.g. Mastodon, whose content warning counts too::
+
+            @classmethod
+            def length_rules(cls, settings):
+                warning = settings.spoiler_text or ""
+                rules = super().length_rules(settings)
+                return replace(rules, counter=partial(mastodon_length, spoiler_text=warning),
+                               spoiler_text=warning)
+        """
+        return LengthRules(
+            network=cls.network,
+            limit=cls.max_length if settings.limit is None else settings.limit,
+            unit=cls.length_unit,
+            byte_limit=cls.max_text_bytes,
+            refuses_empty=cls.refuses_empty,
+            max_links=cls.max_links,
+            refused_characters=cls.refused_characters,
+        )
+
+    @classmethod
+    def error_text(cls, body: Any) -> str | None:
+        """The network's own explanation in a decoded JSON error ``body`` (any JSON value), or None to let
+        :func:`~scheduler.adapters.http.error_reason` read it the common way (``{"error": e, "message": m}``,
+        ``{"message": m, "code": c}``, ``{"errors": [{"message": m}]}``, plain text). Every error this
+        channel's requests get goes through it (:attr:`guard`), so a network with its own error shape
+        overrides it; :func:`~scheduler.adapters.http.error_reason` masks secrets and shortens the result."""
+        return None
+
+    @classmethod
+    def body_retry_after(cls, body: Any) -> float | None:
+        """Seconds to wait that a decoded JSON error ``body`` names (Discord's ``retry_after``), or None.
+        Counted with the ``Retry-After`` and rate-limit headers, the longest wait winning
+        (:func:`~scheduler.adapters.http.retry_after`); a network that puts its wait in the body overrides
+        it."""
+        return None
 
     @abstractmethod
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:

@@ -32,6 +32,7 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, quota_pause, read_json, redact_url, send
+from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
 from scheduler.facets import detect_facets
 from scheduler.media.model import MediaLimits
@@ -165,6 +166,10 @@ class _RecordNotFound(DeliveryError):
 class BlueskyAdapter(Adapter):
     """Posts (and reply threads) to a Bluesky PDS with an app password; see the module docstring."""
 
+    max_length = 300
+    length_unit = "graphemes"
+    max_text_bytes = 3000
+    secrets = ("password",)
     network: ClassVar[str] = "bluesky"
     media_limits = MediaLimits(
         max_bytes=2_000_000,
@@ -194,11 +199,7 @@ class BlueskyAdapter(Adapter):
             missing = "handle" if not handle else "password"
             raise AuthError(
                 f"bluesky channel '{self.channel}' has no {missing}: set channels.{self.channel}.{missing}"
-                + (
-                    f" (or TAGCAST_CHANNELS__{self.channel.upper()}__PASSWORD)"
-                    if missing == "password"
-                    else ""
-                )
+                + (f" (or {secret_env_var(self.channel, 'password')})" if missing == "password" else "")
             )
         response = await send(
             self.http,

@@ -32,6 +32,7 @@ import httpx
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.parts import PartsJournal
+from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 from scheduler.media.model import MediaLimits
 
@@ -67,6 +68,17 @@ def message_url(guild_id: str | None, channel_id: str | None, message_id: str) -
 class DiscordAdapter(Adapter):
     """Posts through a Discord webhook; see the module docstring."""
 
+    max_length = 2000
+    """Code points: the unit is unconfirmed (docs/networks.md)."""
+    refuses_empty = True
+    secrets = ("webhook_url",)
+
+    @classmethod
+    def body_retry_after(cls, body: Any) -> float | None:
+        """A 429's JSON ``retry_after`` (seconds, with decimals)."""
+        wait = body.get("retry_after") if isinstance(body, dict) else None
+        return wait if isinstance(wait, int | float) and not isinstance(wait, bool) else None
+
     network = "discord"
     media_limits = MediaLimits(
         max_bytes=10_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=1024
@@ -81,7 +93,7 @@ class DiscordAdapter(Adapter):
     def _webhook_url(self) -> str:
         url = self.settings.secret_value("webhook_url")
         if not url:
-            env = f"TAGCAST_CHANNELS__{self.channel.upper()}__WEBHOOK_URL"
+            env = secret_env_var(self.channel, "webhook_url")
             raise AuthError(
                 f"discord channel '{self.channel}' has no webhook_url; set {env} (or webhook_url_file) "
                 "to the URL from the channel's Integrations > Webhooks > Copy Webhook URL"

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import graph_error, graph_errors
+from scheduler.adapters.graph import graph_error, graph_error_text, graph_errors
 from scheduler.adapters.http import (
     describe_request,
     error_reason,
@@ -40,9 +40,8 @@ from scheduler.adapters.http import (
 )
 from scheduler.adapters.parts import PartsJournal
 from scheduler.adapters.tokens import TokenExpiry, describe_expiry
-from scheduler.config.models import ChannelSettings
+from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
-from scheduler.length import LengthRules
 from scheduler.media.model import MediaLimits
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
@@ -58,16 +57,18 @@ ADVICE = "Facebook has no idempotency key, and an error can hide a post that was
 class FacebookAdapter(Adapter):
     """Posts to a Facebook Page; see the module docstring for settings and why nothing is ever resent."""
 
+    max_length = FACEBOOK_LIMIT
+    refuses_empty = True
+    secrets = ("token",)
+
+    @classmethod
+    def error_text(cls, body: Any) -> str | None:
+        return graph_error_text(body)
+
     network = "facebook"
     media_limits = MediaLimits(max_bytes=10_000_000, alt_max=1000)
     """Static photos under 10 MB with ``alt_text_custom`` (NETWORKS.md); the alt limit is unconfirmed."""
     supports_threads = False
-
-    @classmethod
-    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
-        return LengthRules(
-            network="facebook", limit=settings.limit or FACEBOOK_LIMIT, unit="characters", refuses_empty=True
-        )
 
     @property
     def base_url(self) -> str:
@@ -87,22 +88,22 @@ class FacebookAdapter(Adapter):
         if not token:
             raise AuthError(
                 f"channels.{self.channel}.token is not set: {TOKEN_FIX} "
-                f"(TAGCAST_CHANNELS__{self.channel.upper()}__TOKEN, .env or token_file)"
+                f"({secret_env_var(self.channel, 'token')}, .env or token_file)"
             )
         return token
 
     def _errors(self, response: httpx.Response) -> DeliveryError | None:
         error = graph_error(response)
         where = describe_request(self.network, response.request)
+        reason = error_reason(response, explain=graph_error_text)
         if error is not None and error.code in DUPLICATE_CODES:
             return UnknownOutcome(
-                f"{where}: {error_reason(response)}. The post is probably out already (Facebook does not say "
+                f"{where}: {reason}. The post is probably out already (Facebook does not say "
                 "which post it duplicates)"
             )
         if response.status_code == 500 and response.request.method == "POST":
             return UnknownOutcome(
-                f"{where} answered 500: {error_reason(response)}; Facebook can make the post anyway, so it "
-                "is not resent"
+                f"{where} answered 500: {reason}; Facebook can make the post anyway, so it is not resent"
             )
         return graph_errors(self.network, fix=TOKEN_FIX)(response)
 

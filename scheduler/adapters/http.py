@@ -70,6 +70,11 @@ if TYPE_CHECKING:
 ErrorHook = Callable[[httpx.Response], DeliveryError | None]
 """Refines the mapping of a non-2xx response: return the error to raise, or ``None`` for the default."""
 
+BodyReader = Callable[[Any], Any]
+"""Reads a network's own fields in a decoded JSON error body (any JSON value): its explanation
+(:meth:`~scheduler.adapters.base.Adapter.error_text`) or its wait
+(:meth:`~scheduler.adapters.base.Adapter.body_retry_after`); ``None`` when the body does not say."""
+
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
 _SAFE_SEGMENT = re.compile(r"[A-Za-z][A-Za-z._~-]*|v\d{1,3}(?:\.\d{1,3})?|\d{1,20}")
@@ -228,13 +233,17 @@ def decode_json(body: bytes | str) -> Any:
         raise ValueError(f"not valid JSON ({type(exc).__name__}: {str(exc)[:120]})") from exc
 
 
-def _json_object(body: bytes | str) -> dict[str, Any] | None:
+def _json_value(body: bytes | str) -> Any:
     if not body:
         return None
     try:
-        data = decode_json(body)
+        return decode_json(body)
     except ValueError:
         return None
+
+
+def _json_object(body: bytes | str) -> dict[str, Any] | None:
+    data = _json_value(body)
     return data if isinstance(data, dict) else None
 
 
@@ -271,14 +280,20 @@ _RESET_FAMILIES: tuple[tuple[str, str], ...] = (
 
 
 def retry_after(
-    headers: Mapping[str, str], body: bytes | str = b"", *, status: int = 429, now: float | None = None
+    headers: Mapping[str, str],
+    body: bytes | str = b"",
+    *,
+    status: int = 429,
+    now: float | None = None,
+    wait_in_body: BodyReader | None = None,
 ) -> float | None:
     """Seconds to wait before the next request, from every source a network may use; the longest wins.
 
-    ``Retry-After`` (seconds or HTTP date), Discord's ``X-RateLimit-Reset-After`` and JSON ``retry_after``,
-    Telegram's JSON ``parameters.retry_after``, and, on a 429 (or whenever ``Remaining`` is 0), the reset of
-    each rate-limit header family (``X-RateLimit-*``, X's ``x-rate-limit-*`` and 24-hour
-    ``x-*-limit-24hour-*``, Bluesky's ``RateLimit-*``). ``None`` when nothing says how long.
+    ``Retry-After`` (seconds or HTTP date), ``X-RateLimit-Reset-After`` (seconds), the wait the network's
+    ``wait_in_body`` reads in a JSON body (Discord's ``retry_after``, Telegram's ``parameters.retry_after``:
+    :meth:`~scheduler.adapters.base.Adapter.body_retry_after`), and, on a 429 (or whenever ``Remaining`` is
+    0), the reset of each rate-limit header family (``X-RateLimit-*``, ``x-rate-limit-*`` and the 24-hour
+    ``x-*-limit-24hour-*``, ``RateLimit-*``). ``None`` when nothing says how long.
     """
     headers = httpx.Headers(headers)
     moment = _server_now(headers, now)
@@ -287,13 +302,10 @@ def retry_after(
         waits.extend(w for w in [parse_retry_after(value, now=moment)] if w is not None)
     if (value := headers.get("x-ratelimit-reset-after")) is not None:
         waits.extend(w for w in [parse_reset(value, now=0.0)] if w is not None)
-    data = _json_object(body) or {}
-    candidates = [data.get("retry_after")]
-    if isinstance(data.get("parameters"), dict):
-        candidates.append(data["parameters"].get("retry_after"))
-    waits.extend(
-        w for c in candidates if isinstance(c, int | float) and (w := bounded_seconds(c)) is not None
-    )
+    if wait_in_body is not None and (data := _json_value(body)) is not None:
+        said = wait_in_body(data)
+        if isinstance(said, int | float) and (wait := bounded_seconds(said)) is not None:
+            waits.append(wait)
     for remaining_name, reset_name in _RESET_FAMILIES:
         reset = headers.get(reset_name)
         if reset is None:
@@ -352,32 +364,29 @@ def _text(value: Any) -> str | None:
 
 
 def error_reason(
-    response: httpx.Response, *, limit: int = 300, redact: Callable[[str], str] | None = None
+    response: httpx.Response,
+    *,
+    limit: int = 300,
+    redact: Callable[[str], str] | None = None,
+    explain: BodyReader | None = None,
 ) -> str:
     """The server's own explanation of a failed response, in one line of at most ``limit`` characters,
     masked by ``redact`` (the channel's secrets, :class:`~scheduler.config.redact.Redactor`) BEFORE it is cut,
     so that no cut leaves a secret's beginning behind.
 
-    Understands Mastodon ``{"error"}``, Bluesky ``{"error","message"}``, X problem+json ``{"title","detail"}``
-    and ``{"errors":[{"message"}]}``, Telegram ``{"description"}``, Discord ``{"message","code"}``, Graph
-    ``{"error":{"message"}}``, and plain text (Slack); falls back to the status line.
+    A JSON body is first read by the network's ``explain``
+    (:meth:`~scheduler.adapters.base.Adapter.error_text`, passed in by the adapter's
+    :class:`RequestGuard`); when it says nothing, the common shapes are read: ``{"error": name, "message":
+    text}``, ``{"message": text, "code": n}``, ``{"errors": [{"message": text}]}``; then plain text; then the
+    status line.
     """
     data = _json_object(response.content)
-    reason: str | None = None
-    if data is not None:
-        error = data.get("error")
-        if isinstance(error, dict):
-            reason = _text(error.get("message"))
-            if reason and error.get("code") is not None:
-                reason = f"{reason} (code {error['code']})"
-        elif (name := _text(error)) is not None:
+    said = explain(data) if explain is not None and data is not None else None
+    reason: str | None = _text(said)
+    if data is not None and reason is None:
+        if (name := _text(data.get("error"))) is not None:
             message = _text(data.get("message"))
             reason = f"{name}: {message}" if message else name
-        elif (title := _text(data.get("title"))) is not None or _text(data.get("detail")):
-            detail = _text(data.get("detail"))
-            reason = f"{title}: {detail}" if title and detail and detail != title else (detail or title)
-        elif (description := _text(data.get("description"))) is not None:
-            reason = description
         elif (message := _text(data.get("message"))) is not None:
             reason = f"{message} (code {data['code']})" if data.get("code") is not None else message
         errors = data.get("errors")
@@ -408,6 +417,8 @@ def map_response(
     errors: ErrorHook | None = None,
     now: float | None = None,
     redact: Callable[[str], str] | None = None,
+    explain: BodyReader | None = None,
+    wait_in_body: BodyReader | None = None,
 ) -> DeliveryError | None:
     """The error a non-2xx ``response`` stands for (see the module table), or ``None`` for a 2xx."""
     status = response.status_code
@@ -416,9 +427,11 @@ def map_response(
     if errors is not None and (refined := errors(response)) is not None:
         return refined
     where = describe_request(network, response.request)
-    reason = error_reason(response, redact=_scrubber(response.request.url, redact))
+    reason = error_reason(response, redact=_scrubber(response.request.url, redact), explain=explain)
     if status in TRANSIENT_STATUSES or status >= 500:
-        wait = retry_after(response.headers, response.content, status=status, now=now)
+        wait = retry_after(
+            response.headers, response.content, status=status, now=now, wait_in_body=wait_in_body
+        )
         note = f"; retry in {wait:g} s" if wait is not None else ""
         return TransientDeliveryError(f"{where} answered {status}: {reason}{note}", retry_after=wait)
     if status in (401, 403):
@@ -459,6 +472,10 @@ class RequestGuard:
     deadline: float = DEFAULT_DEADLINE
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     redact: Callable[[str], str] = _unmasked
+    explain: BodyReader | None = None
+    """The network's reading of its JSON error bodies (``Adapter.error_text``)."""
+    wait_in_body: BodyReader | None = None
+    """The network's wait in a JSON error body (``Adapter.body_retry_after``)."""
 
 
 DEFAULT_GUARD = RequestGuard()
@@ -530,7 +547,14 @@ async def send(
             "the answer was not read"
         )
         raise _lost(detail, idempotent)
-    error = map_response(response, network=network, errors=errors, redact=guard.redact)
+    error = map_response(
+        response,
+        network=network,
+        errors=errors,
+        redact=guard.redact,
+        explain=guard.explain,
+        wait_in_body=guard.wait_in_body,
+    )
     if error is not None:
         raise error
     return response

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.tokens import TokenExpiry, TokenFile, describe_expiry
+from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -56,7 +58,8 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
-from scheduler.length import escape_little_text
+from scheduler.length import LengthRules, escape_little_text
+from scheduler.length.linkedin import linkedin_length
 from scheduler.media.model import MediaLimits
 
 log = logging.getLogger("tagcast.adapters.linkedin")
@@ -119,6 +122,15 @@ class NoProfile(PermanentDeliveryError):
 class LinkedInAdapter(Adapter):
     """Posts to LinkedIn as ``author``; see the module docstring for settings and duplicates."""
 
+    max_length = 3000
+    refuses_empty = True
+    secrets = ("token",)
+
+    @classmethod
+    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+        """LinkedIn counts the commentary as sent: in little text, escapes included."""
+        return replace(super().length_rules(settings), counter=linkedin_length)
+
     network = "linkedin"
     media_limits = MediaLimits(max_bytes=10_000_000, max_pixels=36_152_320, alt_max=4086)
     """Images API upload with ``altText`` (NETWORKS.md); the size, pixel and alt limits are the documented
@@ -159,7 +171,7 @@ class LinkedInAdapter(Adapter):
             raise AuthError(
                 f"channels.{self.channel}.token is not set: create an OAuth 2.0 access token with "
                 "w_member_social (or w_organization_social for a Page) and set "
-                f"TAGCAST_CHANNELS__{self.channel.upper()}__TOKEN (or token_file)"
+                f"{secret_env_var(self.channel, 'token')} (or token_file)"
             )
         version = (self.settings.version or "").strip()
         if not VERSION.fullmatch(version):

@@ -16,7 +16,9 @@ from __future__ import annotations
 import html
 import re
 import time
+from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,11 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, quota_pause, read_json, refuse_over_length, send
+from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
+from scheduler.length import LengthRules
+from scheduler.length.mastodon import mastodon_length
 from scheduler.media.model import MediaLimits
 
 IDEMPOTENCY_WINDOW = 50 * 60
@@ -50,6 +55,18 @@ def _comparable(text: str) -> str:
 
 class MastodonAdapter(Adapter):
     """Posts to a Mastodon (or compatible) instance; see the module docstring for settings."""
+
+    max_length = 500
+    length_unit = "graphemes"
+    refuses_empty = True
+    secrets = ("token",)
+
+    @classmethod
+    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+        """Mastodon counts URLs as 23, ``@user@domain`` as ``@user``, and the content warning too."""
+        warning = settings.spoiler_text or ""
+        counter = partial(mastodon_length, spoiler_text=warning)
+        return replace(super().length_rules(settings), counter=counter, spoiler_text=warning)
 
     network = "mastodon"
     media_limits = MediaLimits(
@@ -84,8 +101,7 @@ class MastodonAdapter(Adapter):
         if not token:
             raise AuthError(
                 f"channels.{self.channel}.token is not set: create an access token with write:statuses in "
-                "the instance's Preferences > Development and set "
-                f"TAGCAST_CHANNELS__{self.channel.upper()}__TOKEN"
+                "the instance's Preferences > Development and set " + secret_env_var(self.channel, "token")
             )
         return {"Authorization": f"Bearer {token}", "Accept": "application/json", **(extra or {})}
 

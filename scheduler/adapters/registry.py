@@ -7,7 +7,9 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
 from scheduler.adapters.base import Adapter
+from scheduler.config.models import ChannelSettings
 from scheduler.errors import UnknownNetwork
+from scheduler.length import LengthRules
 
 GROUP = "tagcast.adapters"
 
@@ -38,3 +40,16 @@ def load_adapter(network: str) -> type[Adapter]:
             hint="fix or uninstall the package that provides it",
         )
     return cls
+
+
+def rules_for(network: str, *, limit: int | None = None, spoiler_text: str = "") -> LengthRules:
+    """The length rules of ``network``'s adapter for a channel with ``limit`` and ``spoiler_text`` set (or
+    not): :meth:`Adapter.length_rules`, as the pipeline asks it. UnknownNetwork when no adapter is installed.
+
+    >>> rules_for("x").limit, rules_for("mastodon", limit=1000).limit
+    (280, 1000)
+    """
+    settings = ChannelSettings.model_validate(
+        {"network": network, "limit": limit, "spoiler_text": spoiler_text or None}
+    )
+    return load_adapter(network).length_rules(settings)

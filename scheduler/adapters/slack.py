@@ -32,6 +32,7 @@ import httpx
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import redact_url, refuse_over_length, send
 from scheduler.adapters.parts import PartsJournal
+from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError
 from scheduler.media.model import MediaLimits
 
@@ -60,6 +61,9 @@ def escape_mrkdwn(text: str) -> str:
 class SlackAdapter(Adapter):
     """Posts through a Slack incoming webhook; see the module docstring for what webhooks cannot do."""
 
+    max_length = 40_000
+    refuses_empty = True
+    secrets = ("webhook_url",)
     network = "slack"
     media_limits = MediaLimits(by_url=True, max_bytes=50_000_000, alt_max=2000)
     """Slack shows an image only from a public URL (an ``image`` block, alt text at most 2000): a local
@@ -68,7 +72,7 @@ class SlackAdapter(Adapter):
 
     def _webhook_url(self) -> str:
         url = self.settings.secret_value("webhook_url")
-        env = f"TAGCAST_CHANNELS__{self.channel.upper()}__WEBHOOK_URL"
+        env = secret_env_var(self.channel, "webhook_url")
         if not url:
             raise AuthError(
                 f"slack channel '{self.channel}' has no webhook_url; set {env} (or webhook_url_file) to the "

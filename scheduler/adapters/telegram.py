@@ -33,6 +33,7 @@ import httpx
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.parts import PartsJournal
+from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 from scheduler.media.model import MediaLimits
 
@@ -84,6 +85,26 @@ def message_link(chat: dict[str, Any], message_id: int | str) -> str | None:
 class TelegramAdapter(Adapter):
     """Posts through a Telegram bot; see the module docstring for configuration and exactly-once behaviour."""
 
+    max_length = 4096
+    length_unit = "utf16"
+    """UTF-16 code units: the unit is unconfirmed (docs/networks.md), and the safer reading, as Telegram's
+    entity offsets are UTF-16."""
+    refuses_empty = True
+    secrets = ("bot_token",)
+
+    @classmethod
+    def error_text(cls, body: Any) -> str | None:
+        """The Bot API's ``{"ok": false, "description": ...}``."""
+        description = body.get("description") if isinstance(body, dict) else None
+        return description if isinstance(description, str) else None
+
+    @classmethod
+    def body_retry_after(cls, body: Any) -> float | None:
+        """A 429's ``{"parameters": {"retry_after": seconds}}``."""
+        parameters = body.get("parameters") if isinstance(body, dict) else None
+        wait = parameters.get("retry_after") if isinstance(parameters, dict) else None
+        return wait if isinstance(wait, int | float) and not isinstance(wait, bool) else None
+
     network = "telegram"
     media_limits = MediaLimits(
         max_bytes=10_000_000, max_side=5000, mimes=("image/jpeg", "image/png"), alt_max=None
@@ -94,7 +115,7 @@ class TelegramAdapter(Adapter):
     # --- configuration -------------------------------------------------------------------------------------
 
     def _env(self, key: str) -> str:
-        return f"TAGCAST_CHANNELS__{self.channel.upper()}__{key.upper()}"
+        return secret_env_var(self.channel, key)
 
     def _token(self) -> str:
         token = self.settings.secret_value("bot_token")
@@ -134,7 +155,7 @@ class TelegramAdapter(Adapter):
 
     def _reason(self, response: httpx.Response) -> str:
         """The server's reason with the token masked (a proxy's error page may echo the URL path)."""
-        reason = error_reason(response, redact=self.guard.redact)
+        reason = error_reason(response, redact=self.guard.redact, explain=self.error_text)
         token = self.settings.secret_value("bot_token")
         return reason.replace(token, "***") if token else reason
 

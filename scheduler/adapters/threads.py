@@ -41,16 +41,17 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import graph_error, graph_errors
+from scheduler.adapters.graph import graph_error, graph_error_text, graph_errors
 from scheduler.adapters.http import read_json, refuse_over_length, send
 from scheduler.adapters.tokens import TokenExpiry, TokenFile, describe_expiry
+from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -59,6 +60,8 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.length import LengthRules
+from scheduler.length.threads import threads_length
 from scheduler.media.model import MediaLimits
 
 log = logging.getLogger("tagcast.adapters.threads")
@@ -97,6 +100,21 @@ class Quota:
 class ThreadsAdapter(Adapter):
     """Posts to Threads; see the module docstring for settings and how a crash is recovered."""
 
+    max_length = 500
+    refuses_empty = True
+    max_links = 5
+    secrets = ("token",)
+
+    @classmethod
+    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+        """Threads counts each emoji as its UTF-8 bytes."""
+        rules = super().length_rules(settings)
+        return replace(rules, counter=threads_length, unit_note=" (emoji by UTF-8 bytes)")
+
+    @classmethod
+    def error_text(cls, body: Any) -> str | None:
+        return graph_error_text(body)
+
     network = "threads"
     media_limits = MediaLimits(by_url=True, max_bytes=8_000_000, alt_max=1000)
     """Meta fetches ``image_url`` itself, so only public https images are sent (NETWORKS.md); 8 MB and
@@ -123,7 +141,7 @@ class ThreadsAdapter(Adapter):
         if not token:
             raise AuthError(
                 f"channels.{self.channel}.token is not set: {TOKEN_FIX} "
-                f"(TAGCAST_CHANNELS__{self.channel.upper()}__TOKEN, .env or token_file)"
+                f"({secret_env_var(self.channel, 'token')}, .env or token_file)"
             )
         return token
 
@@ -347,7 +365,7 @@ class ThreadsAdapter(Adapter):
         if stored is None:
             raise PermanentDeliveryError(
                 f"threads: channels.{self.channel} cannot keep a refreshed token: put the token in a file, "
-                f"set token_file to it, and leave TAGCAST_CHANNELS__{self.channel.upper()}__TOKEN unset"
+                f"set token_file to it, and leave {secret_env_var(self.channel, 'token')} unset"
             )
         response = await send(
             self.http,

@@ -68,6 +68,7 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, redact_url, refuse_over_length, send
+from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError
 from scheduler.media.model import MediaLimits
 from scheduler.models import Article
@@ -123,6 +124,7 @@ def delivery_body(post: Outgoing) -> bytes:
 class WebhookAdapter(Adapter):
     """POSTs each delivery, signed, to a receiver that dedupes by ``Idempotency-Key`` (see the module)."""
 
+    secrets = ("secret",)
     network = "webhook"
     media_limits = MediaLimits(
         max_bytes=20_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=10_000
@@ -156,7 +158,7 @@ class WebhookAdapter(Adapter):
             return AuthError(
                 f"webhook: {redact_url(response.request.url)} refused {signed} ({response.status_code}: "
                 f"{reason}); check secret of channel '{self.channel}' "
-                f"(TAGCAST_CHANNELS__{self.channel.upper()}__SECRET) against the receiver's"
+                f"({secret_env_var(self.channel, 'secret')}) against the receiver's"
             )
         return None
 

@@ -66,17 +66,38 @@ def x_errors(response: httpx.Response, redact: Callable[[str], str] | None = Non
     where = describe_request("x", response.request)
     if response.status_code == 403 and "duplicate" in response.text.lower():
         return UnknownOutcome(
-            f"{where}: {error_reason(response, redact=redact)} "
+            f"{where}: {error_reason(response, redact=redact, explain=XAdapter.error_text)} "
             "The post is probably out already (X does not say which post it duplicates)."
         )
     if response.status_code == 401:
-        reason = error_reason(response, redact=redact)
+        reason = error_reason(response, redact=redact, explain=XAdapter.error_text)
         return TokenRejected(f"{where} rejected the credentials (401): {reason}")
     return None
 
 
+def _stripped(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
 class XAdapter(Adapter):
     """Posts to X; see the module docstring for credentials and settings."""
+
+    max_length = 280
+    length_unit = "weighted"
+    refuses_empty = True
+    refused_characters = "\ufffe\ufeff\uffff"
+    secrets = OAUTH1_KEYS
+    """The OAuth 1.0a four; ``oauth2_token`` (and ``refresh_token``) instead, with ``auth = "oauth2"``."""
+
+    @classmethod
+    def error_text(cls, body: Any) -> str | None:
+        """X's problem+json: ``{"title", "detail"}``."""
+        if not isinstance(body, dict):
+            return None
+        title, detail = _stripped(body.get("title")), _stripped(body.get("detail"))
+        if title and detail and detail != title:
+            return f"{title}: {detail}"
+        return detail or title or None
 
     network = "x"
     media_limits = MediaLimits(

@@ -52,14 +52,14 @@ def add(
     """Add a channel (the table channels.NAME) to the config file, after the last channel."""
     from scheduler.cli.config_cmd import ConfigFile
     from scheduler.config.channel_tables import add_channel
-    from scheduler.config.credentials import NETWORK_SECRETS, secret_env_var
+    from scheduler.config.credentials import secret_env_var, secret_keys
 
     target = ConfigFile(config)
     text = target.read()
     change = add_channel(text, name, network, _pairs(values or []), shown=target.shown)
     target.save(text, change, f"adding channel '{name}'")
     typer.echo(f"added [channels.{name}] ({target.shown}:{change.line})", err=True)
-    secrets = NETWORK_SECRETS.get(network.strip().lower(), ())
+    secrets = secret_keys(network)
     if secrets:
         names = ", ".join(secret_env_var(name, key) for key in secrets)
         typer.echo(f"set its secret(s) in the environment or .env: {names}", err=True)

@@ -1,25 +1,49 @@
-"""Where a channel's secrets come from, and how to tell a person to set one (never through the TOML file)."""
+"""Where a channel's secrets come from, and how to tell a person to set one (never through the TOML file).
+
+Which keys a network's credentials are is the adapter's to say (:attr:`Adapter.secrets
+<scheduler.adapters.base.Adapter.secrets>`, read through the entry point, third-party adapters too);
+:func:`secret_env_var` is the one place the variable name is built.
+"""
 
 from __future__ import annotations
 
-NETWORK_SECRETS: dict[str, tuple[str, ...]] = {
-    "mastodon": ("token",),
-    "bluesky": ("password",),
-    "x": ("api_key", "api_secret", "access_token", "access_token_secret"),
-    "threads": ("token",),
-    "linkedin": ("token",),
-    "facebook": ("token",),
-    "telegram": ("bot_token",),
-    "discord": ("webhook_url",),
-    "slack": ("webhook_url",),
-    "webhook": ("secret",),
-}
-"""The secret keys each built-in network needs (x may use ``oauth2_token`` instead of the OAuth 1.0a four)."""
+from collections.abc import Iterator, Mapping
 
 
 def secret_env_var(channel: str, key: str) -> str:
     """``secret_env_var("bsky", "password")`` -> ``TAGCAST_CHANNELS__BSKY__PASSWORD``."""
     return f"TAGCAST_CHANNELS__{channel.upper()}__{key.upper()}"
+
+
+def secret_keys(network: str) -> tuple[str, ...]:
+    """The secret keys of ``network``'s adapter (``()`` for a network without secrets or without an installed
+    adapter): ``secret_keys("bluesky") == ("password",)``."""
+    from scheduler.adapters.registry import installed, load_adapter  # noqa: PLC0415 (adapters sit above)
+
+    name = network.strip().lower()
+    return load_adapter(name).secrets if name in installed() else ()
+
+
+class _SecretsByNetwork(Mapping[str, tuple[str, ...]]):
+    """Network name -> its adapter's secret keys, for every installed adapter that has some."""
+
+    def __getitem__(self, network: str) -> tuple[str, ...]:
+        keys = secret_keys(network)
+        if not keys:
+            raise KeyError(network)
+        return keys
+
+    def __iter__(self) -> Iterator[str]:
+        from scheduler.adapters.registry import known_networks  # noqa: PLC0415
+
+        return (network for network in known_networks() if secret_keys(network))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+NETWORK_SECRETS: Mapping[str, tuple[str, ...]] = _SecretsByNetwork()
+"""The secret keys of each network, read from its adapter (:func:`secret_keys`); kept for its callers."""
 
 
 def secret_hint(channel: str, key: str) -> str:

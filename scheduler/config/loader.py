@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from scheduler.config.credentials import secret_env_var
 from scheduler.config.env_origin import dotenv_problems, env_origin
 from scheduler.config.keys import dotted
 from scheduler.config.locate import find_line, toml_key_lines
@@ -208,7 +209,7 @@ def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> 
                 why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
                 raise ConfigError(
                     f"channels.{name}.{key}_file ({where}): cannot read {path}: {why}",
-                    hint=f"create the file, or set TAGCAST_CHANNELS__{name.upper()}__{key.upper()} instead",
+                    hint=f"create the file, or set {secret_env_var(name, key)} instead",
                 ) from None
         if updates:
             settings.channels[name] = channel.model_copy(update=updates)

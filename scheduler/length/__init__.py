@@ -7,8 +7,8 @@
     links      Bluesky's link detection                                   emoji  emoji sequences
     twitter    X's weighted length (twitter-text parseTweet, v2 and v3)
     mastodon   Mastodon's count (URLs 23, @user@domain as @user, content warning)
-    linkedin   little-text escaping, counted after escaping
-    networks   LengthRules per network, rules_for()
+    linkedin   little-text escaping, counted after escaping            threads  emoji by UTF-8 bytes
+    networks   LengthRules (each adapter declares its own), rules_for()
     cuts       where a post may be cut                                    fit    shorten or split a post
 
 >>> rules = rules_for("x")

@@ -1,49 +1,40 @@
-"""Each network's length rules: the unit, the limit, and every other limit the server enforces on a text.
+"""Length rules: how one network measures a text, and every limit its server enforces on it.
+
+A network declares its rules in its adapter class (:meth:`scheduler.adapters.base.Adapter.length_rules`);
+nothing here knows a network by name. :func:`rules_for` asks the installed adapter::
 
 >>> rules = rules_for("bluesky")
 >>> rules.count("👨‍👩‍👧‍👦" * 121), rules.violations("👨‍👩‍👧‍👦" * 121)
 (121, ['3025 UTF-8 bytes, limit 3000'])
 >>> rules_for("mastodon", limit=1000, spoiler_text="CW: war").limit
 1000
+>>> LengthRules("mynet", limit=10, unit="graphemes").violations("e\u0301" * 11)
+['11 graphemes, limit 10']
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
+from typing import Literal
 
-from scheduler.clusters import clusters
-from scheduler.length.emoji import contains_emoji, is_emoji_cluster
 from scheduler.length.graphemes import grapheme_count, utf8_length, utf16_length
-from scheduler.length.linkedin import linkedin_length
-from scheduler.length.mastodon import mastodon_length
 from scheduler.length.twitter import twitter_weighted_length
 from scheduler.length.urls import find_urls
 
 NO_PRACTICAL_LIMIT = 100_000
-BLUESKY_MAX_BYTES = 3000
-THREADS_MAX_LINKS = 5
 
-_X_REFUSED_CHARACTERS = frozenset("\ufffe\ufeff\uffff")
+Unit = Literal["weighted", "graphemes", "characters", "utf16", "utf8"]
+"""What a limit counts: X's twitter-text weights, extended grapheme clusters, code points, UTF-16 code units
+or UTF-8 bytes."""
 
-_UNIT_NAMES = {
+_UNIT_NAMES: dict[str, str] = {
     "weighted": "weighted characters",
     "graphemes": "graphemes",
     "characters": "characters",
     "utf16": "UTF-16 code units",
     "utf8": "UTF-8 bytes",
 }
-
-
-def threads_length(text: str) -> int:
-    """Threads: characters, each emoji counting as its UTF-8 bytes ("Emojis are counted as the number of
-    UTF-8 bytes", Meta). "Characters" is read as code points, never fewer than grapheme clusters."""
-    if not contains_emoji(text):
-        return len(text)
-    return sum(
-        utf8_length(cluster) if is_emoji_cluster(cluster) else len(cluster) for cluster in clusters(text)
-    )
-
 
 _UNIT_COUNTERS: dict[str, Callable[[str], int]] = {
     "weighted": twitter_weighted_length,
@@ -53,38 +44,37 @@ _UNIT_COUNTERS: dict[str, Callable[[str], int]] = {
     "utf8": utf8_length,
 }
 
-_REFUSE_EMPTY = frozenset(
-    {"x", "mastodon", "threads", "linkedin", "telegram", "discord", "slack", "facebook"}
-)
-
 
 @dataclass(frozen=True)
 class LengthRules:
     """How one network measures a post, and whether a text fits.
 
-    ``limit`` is the main limit in ``unit``: ``weighted`` (X's twitter-text weights), ``graphemes``
-    (extended grapheme clusters), ``characters`` (code points), ``utf16`` (UTF-16 code units) or ``utf8``
-    (bytes). ``count`` measures as that network's server does, with Mastodon's rewriting of URLs and
-    mentions and its content warning, LinkedIn's little-text escapes (the text is counted after
-    escaping) and Threads' emoji counted by their UTF-8 bytes. ``byte_limit`` is a second limit in UTF-8
-    bytes (Bluesky). Build one with :func:`rules_for` rather than by hand.
+    ``limit`` is the main limit in ``unit`` (:data:`Unit`). ``counter``, when set, counts instead of the
+    unit's plain count, as the network's server does (Mastodon's rewriting of URLs and mentions and its
+    content warning, LinkedIn's little text counted after rewriting, Threads' emoji by their UTF-8 bytes);
+    ``unit_note`` then says how in messages (``" (emoji by UTF-8 bytes)"``). ``spoiler_text`` is the content
+    warning ``counter`` includes, only named in messages. The other limits: ``byte_limit`` in UTF-8 bytes
+    (Bluesky), ``refuses_empty`` (a text of blanks only), ``max_links`` (distinct links, Threads) and
+    ``refused_characters`` (each refused anywhere in the text, X). Each adapter builds its own in
+    :meth:`~scheduler.adapters.base.Adapter.length_rules`.
     """
 
     network: str
     limit: int
-    unit: str
+    unit: Unit = "characters"
+    _: KW_ONLY
+    counter: Callable[[str], int] | None = None
+    unit_note: str = ""
     spoiler_text: str = ""
     byte_limit: int | None = None
     refuses_empty: bool = False
+    max_links: int | None = None
+    refused_characters: str = ""
 
     def count(self, text: str) -> int:
         """The length of ``text`` as the network's server counts it (X: the number compared with 280)."""
-        if self.network == "mastodon":
-            return mastodon_length(text, spoiler_text=self.spoiler_text)
-        if self.network == "linkedin":
-            return linkedin_length(text)
-        if self.network == "threads":
-            return threads_length(text)
+        if self.counter is not None:
+            return self.counter(text)
         return _UNIT_COUNTERS.get(self.unit, len)(text)
 
     def measure(self, text: str) -> tuple[int, list[str]]:
@@ -98,10 +88,10 @@ class LengthRules:
             problems.append(f"{self.describe(length)}{where}, limit {self.limit}")
         if self.byte_limit is not None and (size := utf8_length(text)) > self.byte_limit:
             problems.append(f"{size} UTF-8 bytes, limit {self.byte_limit}")
-        if self.network == "x" and _has_refused_character(text):
-            problems.append("contains a character X refuses (U+FFFE, U+FEFF or U+FFFF)")
-        if self.network == "threads" and (links := _distinct_links(text)) > THREADS_MAX_LINKS:
-            problems.append(f"{links} different links, limit {THREADS_MAX_LINKS}")
+        if self._has_refused_character(text):
+            problems.append(f"contains a character {self.network} refuses ({self._refused_names()})")
+        if self.max_links is not None and (links := _distinct_links(text)) > self.max_links:
+            problems.append(f"{links} different links, limit {self.max_links}")
         return length, problems
 
     def violations(self, text: str) -> list[str]:
@@ -110,8 +100,7 @@ class LengthRules:
 
     def describe(self, length: int) -> str:
         """``length`` with its unit spelled out: ``"312 graphemes"``, ``"290 weighted characters"``."""
-        emoji = " (emoji by UTF-8 bytes)" if self.network == "threads" else ""
-        return f"{length} {_UNIT_NAMES.get(self.unit, self.unit)}{emoji}"
+        return f"{length} {_UNIT_NAMES.get(self.unit, self.unit)}{self.unit_note}"
 
     def fits(self, text: str) -> bool:
         """Whether the network accepts ``text`` as it is: exactly ``not self.violations(text)``, checked
@@ -119,10 +108,22 @@ class LengthRules:
         return (
             not (self.refuses_empty and not text.strip())
             and (self.byte_limit is None or utf8_length(text) <= self.byte_limit)
-            and (self.network != "x" or not _has_refused_character(text))
+            and not self._has_refused_character(text)
             and self._within_limit(text)
-            and (self.network != "threads" or _distinct_links(text) <= THREADS_MAX_LINKS)
+            and (self.max_links is None or _distinct_links(text) <= self.max_links)
         )
+
+    def _has_refused_character(self, text: str) -> bool:
+        if not self.refused_characters or (text.isascii() and not self._refuses_ascii()):
+            return False
+        return not set(self.refused_characters).isdisjoint(text)
+
+    def _refuses_ascii(self) -> bool:
+        return any(character.isascii() for character in self.refused_characters)
+
+    def _refused_names(self) -> str:
+        names = [f"U+{ord(character):04X}" for character in self.refused_characters]
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
     def _within_limit(self, text: str) -> bool:
         """``self.count(text) <= self.limit``, without counting a text that has no more code points than the
@@ -132,10 +133,7 @@ class LengthRules:
         return self.count(text) <= self.limit
 
     def _counts_at_most_code_points(self) -> bool:
-        return self.network not in ("mastodon", "linkedin", "threads") and self.unit in (
-            "graphemes",
-            "characters",
-        )
+        return self.counter is None and self.unit in ("graphemes", "characters")
 
     def slice_reach(self, text: str) -> Callable[[int, str], int | None]:
         """A function ``reach(start, suffix)`` for the slices of one text, each followed by ``suffix``: the
@@ -143,8 +141,9 @@ class LengthRules:
         and for none beyond it, or None when sizes alone cannot tell and each slice must be counted.
 
         Sizes tell when the text and the suffix are ASCII and every character of them counts one in every
-        limit: code points, UTF-8 bytes, UTF-16 units, and graphemes without CR (CR LF is one grapheme). X
-        (URLs weigh 23), Mastodon (URLs, mentions), LinkedIn (escapes) and Threads (links) always count.
+        limit: code points, UTF-8 bytes, UTF-16 units, and graphemes without CR (CR LF is one grapheme). A
+        ``counter`` (URLs, mentions, escapes), the ``weighted`` unit (URLs weigh 23), ``max_links`` and ASCII
+        ``refused_characters`` always count.
         """
         if not (text.isascii() and self._counts_ascii_as_one(text)):
             return _unknown_reach
@@ -161,14 +160,11 @@ class LengthRules:
 
     def _counts_ascii_as_one(self, ascii_text: str) -> bool:
         """Whether each character of ``ascii_text`` counts one, in ``count`` and in every other limit."""
-        if self.network in ("mastodon", "linkedin", "threads") or self.unit == "weighted":
+        if self.counter is not None or self.unit == "weighted" or self.max_links is not None:
+            return False
+        if self._refuses_ascii():
             return False
         return self.unit != "graphemes" or "\r" not in ascii_text
-
-
-def _has_refused_character(text: str) -> bool:
-    """Whether ``text`` holds U+FFFE, U+FEFF or U+FFFF, which X refuses (never in ASCII)."""
-    return not text.isascii() and not _X_REFUSED_CHARACTERS.isdisjoint(text)
 
 
 def _unknown_reach(start: int, suffix: str) -> None:
@@ -179,35 +175,15 @@ def _distinct_links(text: str) -> int:
     return len({url for _, _, url in find_urls(text, without_protocol=True)})
 
 
-_DEFAULTS: dict[str, tuple[int, str]] = {
-    "x": (280, "weighted"),
-    "mastodon": (500, "graphemes"),
-    "bluesky": (300, "graphemes"),
-    "threads": (500, "characters"),
-    "linkedin": (3000, "characters"),
-    "telegram": (4096, "utf16"),
-    "discord": (2000, "characters"),
-    "slack": (40_000, "characters"),
-    "facebook": (63_206, "characters"),
-    "file": (NO_PRACTICAL_LIMIT, "characters"),
-    "webhook": (NO_PRACTICAL_LIMIT, "characters"),
-}
-
-
 def rules_for(network: str, *, limit: int | None = None, spoiler_text: str = "") -> LengthRules:
-    """The length rules of ``network``, optionally with another ``limit`` (a Mastodon instance's
-    ``max_characters``, a channel's override) and Mastodon's content warning, which counts toward the limit.
+    """The length rules of the installed adapter of ``network`` (its
+    :meth:`~scheduler.adapters.base.Adapter.length_rules`, through the ``tagcast.adapters`` entry point),
+    for a channel with ``limit`` (a Mastodon instance's ``max_characters``, a channel's override) and
+    ``spoiler_text`` (Mastodon's content warning, which counts toward the limit).
 
-    Telegram counts UTF-16 code units and Discord code points: neither unit is confirmed (docs/networks.md),
-    and UTF-16 is the safer reading for Telegram, whose entity offsets are UTF-16. An unknown network gets a
-    ``characters`` rule with ``limit`` (or no practical limit) rather than an error.
+    A shortcut for tests and examples: the pipeline asks the adapter of each channel itself. Raises
+    :class:`~scheduler.errors.UnknownNetwork` for a network no adapter is installed for.
     """
-    default_limit, unit = _DEFAULTS.get(network, (NO_PRACTICAL_LIMIT, "characters"))
-    return LengthRules(
-        network=network,
-        limit=default_limit if limit is None else limit,
-        unit=unit,
-        spoiler_text=spoiler_text if network == "mastodon" else "",
-        byte_limit=BLUESKY_MAX_BYTES if network == "bluesky" else None,
-        refuses_empty=network in _REFUSE_EMPTY,
-    )
+    from scheduler.adapters.registry import rules_for as adapter_rules  # noqa: PLC0415 (adapters sit above)
+
+    return adapter_rules(network, limit=limit, spoiler_text=spoiler_text)

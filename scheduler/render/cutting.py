@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import regex
 
 from scheduler.clusters import cluster_starts
-from scheduler.hashtags import find_hashtags, grapheme_count
+from scheduler.hashtags import find_hashtags
+from scheduler.length.graphemes import grapheme_count
 
 _URL_HEADS = (
     regex.compile(r"\b[a-z][a-z0-9+.-]{0,31}://", regex.IGNORECASE),

@@ -7,6 +7,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -30,6 +31,8 @@ from scheduler.adapters.http import (
     retry_after,
     send,
 )
+from scheduler.adapters.registry import known_networks, load_adapter
+from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
     DeliveryError,
@@ -168,8 +171,22 @@ def test_parse_reset_rounds_up_to_milliseconds() -> None:
     ],
     ids=["mastodon", "x", "bsky", "retry-after", "discord", "discord-body", "telegram", "max", "24h", "-"],
 )
-def test_retry_after_of_a_429(headers: dict[str, str], body: bytes, seconds: float | None) -> None:
-    assert retry_after({"Date": DATE, **headers}, body, status=429, now=NOW + 1000) == seconds
+def test_retry_after_of_a_429(
+    request: pytest.FixtureRequest, headers: dict[str, str], body: bytes, seconds: float | None
+) -> None:
+    network = request.node.callspec.id.split("-")[0]
+    reader = load_adapter(network).body_retry_after if network in known_networks() else None
+    assert (
+        retry_after({"Date": DATE, **headers}, body, status=429, now=NOW + 1000, wait_in_body=reader)
+        == seconds
+    )
+
+
+def test_a_wait_in_the_body_counts_only_for_the_network_that_puts_it_there() -> None:
+    telegram = b'{"ok":false,"error_code":429,"parameters":{"retry_after":35}}'
+    assert retry_after({}, telegram, wait_in_body=load_adapter("discord").body_retry_after) is None
+    assert retry_after({}, telegram) is None
+    assert retry_after({}, telegram, wait_in_body=load_adapter("telegram").body_retry_after) == 35
 
 
 def test_retry_after_counts_from_the_server_date_not_the_local_clock() -> None:
@@ -211,6 +228,8 @@ def test_quota_pause() -> None:
     assert quota_pause(None) is None
 
 
+TELEGRAM_SETTINGS = ChannelSettings.model_validate({"network": "telegram", "chat_id": "@news"})
+
 # --- error bodies ----------------------------------------------------------------------------------------
 
 
@@ -236,10 +255,24 @@ def answer(status: int, body: Any = b"", headers: dict[str, str] | None = None) 
         (b"invalid_token", "invalid_token"),
         (b"", "HTTP 400 Bad Request"),
     ],
-    ids=["mastodon", "bluesky", "x", "x-errors", "telegram", "discord", "graph", "slack", "empty"],
+    ids=["mastodon", "bluesky", "x", "x-errors", "telegram", "discord", "facebook", "slack", "empty"],
 )
-def test_error_reason(body: Any, reason: str) -> None:
-    assert error_reason(answer(400, body)).startswith(reason)
+def test_error_reason(request: pytest.FixtureRequest, body: Any, reason: str) -> None:
+    network = request.node.callspec.id.split("-")[0]
+    explain = load_adapter(network).error_text if network in known_networks() else None
+    assert error_reason(answer(400, body), explain=explain).startswith(reason)
+
+
+def test_an_error_shape_is_read_by_the_adapter_that_owns_it() -> None:
+    """X's problem+json and Graph's nested error are the adapters' to read: without them, the status line."""
+    problem = answer(400, {"title": "Forbidden", "detail": "duplicate content"})
+    assert error_reason(problem) == "HTTP 400 Bad Request"
+    assert error_reason(problem, explain=load_adapter("x").error_text) == "Forbidden: duplicate content"
+    graph = answer(400, {"error": {"message": "(#100) Invalid parameter", "code": 100}})
+    assert (
+        error_reason(graph, explain=load_adapter("threads").error_text)
+        == "(#100) Invalid parameter (code 100)"
+    )
 
 
 def test_error_reason_is_one_short_line() -> None:
@@ -283,10 +316,21 @@ async def test_2xx_is_returned() -> None:
 
 
 @pytest.mark.anyio
-async def test_429_is_transient_with_the_wait() -> None:
-    error = await outcome(429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 12}})
+async def test_429_is_transient_with_the_wait_the_adapter_reads() -> None:
+    """An adapter's guard carries its readings of error bodies into every request it sends."""
+    telegram = load_adapter("telegram")("tg", TELEGRAM_SETTINGS, http=httpx.AsyncClient(), root=Path("."))
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests",
+        "parameters": {"retry_after": 12},
+    }
+    error = await outcome(429, body, guard=telegram.guard)
+    await telegram.http.aclose()
     assert isinstance(error, TransientDeliveryError)
     assert error.retry_after == 12
+    assert "answered 429: Too Many Requests; retry in 12 s" in error.reason
+    assert (await outcome(429, body)).retry_after is None
 
 
 @pytest.mark.anyio

@@ -12,7 +12,7 @@ from scheduler.length.emoji import EMOJI, is_emoji_cluster
 from scheduler.length.graphemes import inside_clusters
 from scheduler.length.links import find_bluesky_links
 from scheduler.length.mastodon import countable_text, mastodon_length
-from scheduler.length.networks import threads_length
+from scheduler.length.threads import threads_length
 from scheduler.length.urls import MASTODON_URLS
 
 FAMILY = "👨‍👩‍👧‍👦"

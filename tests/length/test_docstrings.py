@@ -8,6 +8,8 @@ import importlib
 import pytest
 
 MODULES = [
+    "scheduler.adapters.registry",
+    "scheduler.clusters",
     "scheduler.facets",
     "scheduler.length",
     "scheduler.length.fit",
@@ -16,6 +18,7 @@ MODULES = [
     "scheduler.length.links",
     "scheduler.length.mastodon",
     "scheduler.length.networks",
+    "scheduler.length.threads",
     "scheduler.length.twitter",
     "scheduler.length.urls",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from scheduler.errors import UnknownNetwork
 from scheduler.length import LengthRules, rules_for
 
 FAMILY = "👨‍👩‍👧‍👦"
@@ -23,7 +24,6 @@ FAMILY = "👨‍👩‍👧‍👦"
         ("facebook", 63_206, "characters"),
         ("file", 100_000, "characters"),
         ("webhook", 100_000, "characters"),
-        ("myspace", 100_000, "characters"),
     ],
 )
 def test_defaults(network: str, limit: int, unit: str) -> None:
@@ -34,7 +34,8 @@ def test_defaults(network: str, limit: int, unit: str) -> None:
 
 def test_limit_override() -> None:
     assert rules_for("mastodon", limit=11_000).limit == 11_000
-    assert rules_for("unknown", limit=42).limit == 42
+    with pytest.raises(UnknownNetwork, match="installed adapters: bluesky, discord"):
+        rules_for("myspace", limit=42)
     assert not rules_for("discord", limit=3).fits("four")
 
 
@@ -51,7 +52,7 @@ def test_x_counts_urls_as_23_and_emoji_as_2() -> None:
 def test_x_refuses_empty_and_invalid_characters() -> None:
     rules = rules_for("x")
     assert rules.violations("") == ["empty text: x refuses a post without text"]
-    assert rules.violations("abc\ufffe") == ["contains a character X refuses (U+FFFE, U+FEFF or U+FFFF)"]
+    assert rules.violations("abc\ufffe") == ["contains a character x refuses (U+FFFE, U+FEFF or U+FFFF)"]
 
 
 def test_bluesky_has_two_limits() -> None:
