@@ -8,10 +8,11 @@ Configuration (``[channels.<name>]``)::
     # token from TAGCAST_CHANNELS__<NAME>__TOKEN (or token_file): an OAuth 2.0 access token with
     # w_member_social (person) or w_organization_social (organization); it lasts 60 days
 
-The part is sent as ``commentary`` in LinkedIn's "little text" format: every reserved character is escaped
-(:func:`scheduler.length.escape_little_text`), and the 3000-character rule counts the escaped text, because an
-unescaped one can make LinkedIn cut the post short without saying so (docs/networks.md, LinkedIn: little
-text). The headers are ``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0``; the new post's URN comes
+The part is sent as ``commentary`` in LinkedIn's "little text" format
+(:func:`scheduler.length.linkedin.little_text`): each hashtag written as LinkedIn links one, every other
+reserved character escaped, and the 3000-character rule counts that text, because an unescaped one can make
+LinkedIn cut the post short without saying so (docs/networks.md, LinkedIn: little text).
+The headers are ``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0``; the new post's URN comes
 back in the ``x-restli-id`` header and its link is ``https://www.linkedin.com/feed/update/<urn>/``.
 
 LinkedIn posts have no replies (:attr:`LinkedInAdapter.supports_threads` is false): a post split into several
@@ -58,8 +59,8 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
-from scheduler.length import LengthRules, escape_little_text
-from scheduler.length.linkedin import linkedin_length
+from scheduler.length import LengthRules
+from scheduler.length.linkedin import linkedin_length, little_text
 from scheduler.media.model import MediaLimits
 
 log = logging.getLogger("tagcast.adapters.linkedin")
@@ -212,7 +213,7 @@ class LinkedInAdapter(Adapter):
     def _payload(self, text: str) -> dict[str, Any]:
         return {
             "author": self._author(),
-            "commentary": escape_little_text(text),
+            "commentary": little_text(text),
             "visibility": "PUBLIC",
             "distribution": {
                 "feedDistribution": "MAIN_FEED",

@@ -7,7 +7,7 @@
     links      Bluesky's link detection                                   emoji  emoji sequences
     twitter    X's weighted length (twitter-text parseTweet, v2 and v3)
     mastodon   Mastodon's count (URLs 23, @user@domain as @user, content warning)
-    linkedin   little-text escaping, counted after escaping            threads  emoji by UTF-8 bytes
+    linkedin   little text: escapes and hashtags, counted as sent     threads  emoji by UTF-8 bytes
     networks   LengthRules (each adapter declares its own), rules_for()
     cuts       where a post may be cut                                    fit    shorten or split a post
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from scheduler.length.fit import Fitted, fit
 from scheduler.length.graphemes import grapheme_count, utf8_length, utf16_length
-from scheduler.length.linkedin import escape_little_text
+from scheduler.length.linkedin import escape_little_text, little_text
 from scheduler.length.networks import LengthRules, rules_for
 from scheduler.length.twitter import (
     TWITTER_V2,
@@ -41,6 +41,7 @@ __all__ = [
     "find_urls",
     "fit",
     "grapheme_count",
+    "little_text",
     "parse_tweet",
     "rules_for",
     "twitter_weighted_length",

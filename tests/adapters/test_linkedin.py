@@ -45,7 +45,7 @@ async def test_a_post_carries_the_versioned_headers_and_the_documented_body(fake
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.json() == {
         "author": fake.person,
-        "commentary": SINGLE.replace("#", "\\#"),
+        "commentary": SINGLE.replace("#TagCast", "{hashtag|\\#|TagCast}"),
         "visibility": "PUBLIC",
         "distribution": {
             "feedDistribution": "MAIN_FEED",
@@ -56,6 +56,7 @@ async def test_a_post_carries_the_versioned_headers_and_the_documented_body(fake
         "isReshareDisabledByAuthor": False,
     }
     [post] = fake.posts
+    assert (post.text, post.hashtags) == (SINGLE, ["TagCast"])
     assert receipt.remote_ids == (post.id,)
     assert receipt.url == f"https://www.linkedin.com/feed/update/{post.id}/"
 
@@ -77,6 +78,28 @@ async def test_the_length_is_counted_after_escaping(fake: LinkedInFake) -> None:
         assert fake.requests == []
         await adapter(fake, http).publish(outgoing([fits]), DurableJournal().journal())
     assert [p.text for p in fake.posts] == [fits]
+
+
+async def test_hashtags_are_sent_as_linkedin_links_them_and_counted_so(fake: LinkedInFake) -> None:
+    """``#Tag`` goes out as ``{hashtag|\\#|Tag}`` (12 characters more, counted), a tag's own reserved
+    characters escaped inside it; a ``#`` that starts no hashtag stays plain text."""
+    text = "C# news: #Python_3 and #Rust. " + "x" * 2925
+    rules = LinkedInAdapter.length_rules(ChannelSettings.model_validate({"network": "linkedin"}))
+    assert (len(text), rules.count(text)) == (2955, 2981)
+    too_long = text + " #Go" * 4
+    assert (len(too_long), rules.count(too_long)) == (2971, 3045)
+    async with client() as http:
+        with pytest.raises(PermanentDeliveryError) as caught:
+            await adapter(fake, http).publish(outgoing([too_long]), DurableJournal().journal())
+        assert "3045 characters" in caught.value.reason
+        assert fake.requests == []
+        await adapter(fake, http).publish(outgoing([text]), DurableJournal().journal())
+    [request] = fake.requests_to("POST", r"^/rest/posts$")
+    assert request.json()["commentary"].startswith(
+        "C\\# news: {hashtag|\\#|Python\\_3} and {hashtag|\\#|Rust}. xxx"
+    )
+    [post] = fake.posts
+    assert (post.text, post.hashtags) == (text, ["Python_3", "Rust"])
 
 
 async def test_a_duplicate_is_the_receipt_of_the_first_post(fake: LinkedInFake) -> None:

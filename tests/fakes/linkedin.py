@@ -5,8 +5,10 @@
 - ``POST /rest/posts``: ``LinkedIn-Version`` is required (``400`` without it), and must be an active
   ``YYYYMM`` (``426`` for a sunset or unknown one); ``X-Restli-Protocol-Version: 2.0.0`` is required;
   ``author``, ``commentary``, ``visibility``, ``distribution`` and ``lifecycleState`` are required
-  (``422``). The commentary is at most 3000 characters as sent (escapes included). It is read as little
-  text: it ends at the first unescaped reserved character, silently (what LinkedIn is reported to do), and
+  (``422``). The commentary is at most 3000 characters as sent (escapes and hashtag templates included). It
+  is read as little text: a hashtag is ``{hashtag|\\#|Tag}`` (shown ``#Tag``, listed in
+  ``fake.posts[i].hashtags``; an escaped ``\\#Tag`` is plain text, no hashtag); it ends at the first
+  unescaped reserved character that starts no template, silently (what LinkedIn is reported to do), and
   escapes are removed, so ``fake.posts[i].text`` is what readers see. The same commentary as an earlier post
   is ``422 DUPLICATE_POST … duplicate of urn:li:share:…``. Success is ``201`` with the URN in
   ``x-restli-id``.
@@ -23,8 +25,9 @@
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scheduler.length.linkedin import RESERVED_CHARACTERS
 
@@ -40,6 +43,7 @@ class Post:
     author: str
     commentary: str
     text: str
+    hashtags: list[str] = field(default_factory=list)
 
 
 def error(status: int, message: str, code: str | None = None, **extra: object) -> Reply:
@@ -49,21 +53,32 @@ def error(status: int, message: str, code: str | None = None, **extra: object) -
     return Reply.json(body, status)
 
 
-def read_little_text(commentary: str) -> str:
-    """What readers see: escapes removed, and nothing after the first unescaped reserved character."""
+_HASHTAG = re.compile(r"\{hashtag\|\\#\|((?:\\.|[^\\{}|])+)\}")
+"""``{hashtag|\\#|Tag}``, the tag escaped as the rest of the text."""
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def read_little_text(commentary: str) -> tuple[str, list[str]]:
+    """What readers see (escapes removed, hashtag templates shown as ``#Tag``, nothing after the first
+    unescaped reserved character that starts no template) and the hashtags, in order."""
     shown: list[str] = []
-    escaped = False
-    for char in commentary:
-        if escaped:
-            shown.append(char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
+    hashtags: list[str] = []
+    position = 0
+    while position < len(commentary):
+        char = commentary[position]
+        if char == "\\" and position + 1 < len(commentary):
+            shown.append(commentary[position + 1])
+            position += 2
+        elif (tag := _HASHTAG.match(commentary, position)) is not None:
+            hashtags.append(_ESCAPE.sub(r"\1", tag[1]))
+            shown.append("#" + hashtags[-1])
+            position = tag.end()
         elif char in RESERVED_CHARACTERS:
             break
         else:
             shown.append(char)
-    return "".join(shown)
+            position += 1
+    return "".join(shown), hashtags
 
 
 class LinkedInFake(FakeServer):
@@ -146,7 +161,8 @@ class LinkedInFake(FakeServer):
                 message = f"Unable to create post: Content is a duplicate{of}"
                 details = {"inputErrors": [{"code": "DUPLICATE_POST", "input": {"inputPath": {}}}]}
                 return error(422, message, errorDetails=details)
-        post = Post(f"urn:li:share:{next(self._ids)}", author, commentary, read_little_text(commentary))
+        text, hashtags = read_little_text(commentary)
+        post = Post(f"urn:li:share:{next(self._ids)}", author, commentary, text, hashtags)
         self.posts.append(post)
         return Reply(201, b"", {"x-restli-id": post.id, "x-linkedin-id": post.id.rsplit(":", 1)[-1]})
 

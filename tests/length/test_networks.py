@@ -94,9 +94,10 @@ def test_threads() -> None:
     assert rules.violations(links) == ["6 different links, limit 5"]
 
 
-def test_linkedin_counts_after_escaping() -> None:
+def test_linkedin_counts_after_escaping_and_writing_hashtags() -> None:
     rules = rules_for("linkedin")
-    assert rules.count("#tag") == 5
+    assert rules.count("#tag") == len("{hashtag|\\#|tag}") == 16
+    assert rules.count("C#") == len("C\\#") == 3
     assert rules.fits("#" * 1500)
     assert rules.violations("#" * 1501) == ["3002 characters, limit 3000"]
 
