@@ -102,7 +102,7 @@ def run_baseline(root: Path) -> tuple[int, float]:
     jobs = [
         (article, post.channel, post.network, post.template)
         for article in articles
-        for post, _ in pipeline.compose(article)
+        for post in pipeline.compose(article)
     ]
     env = SandboxedEnvironment(
         loader=FileSystemLoader([root / "config" / "templates", BUILTIN_TEMPLATES]),

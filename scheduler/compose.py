@@ -5,7 +5,7 @@ from __future__ import annotations
 from scheduler.errors import TemplateError
 from scheduler.hashtags import limit_hashtags
 from scheduler.length import LengthRules
-from scheduler.length.fit import fit
+from scheduler.length.fit import Fitted, fit
 from scheduler.models import Article, Post
 from scheduler.render import TemplateRenderer, build_context, resolve_template_name
 from scheduler.render.budget import RenderBudget
@@ -28,35 +28,37 @@ def compose_post(
     budget = budget or renderer.budget()
     network = route.settings.network
     tags = list(limit_hashtags(article.hashtags, route.settings.max_hashtags))
-    post = Post(
-        article=article,
-        channel=route.channel,
-        network=network,
-        rule=route.rule,
-        template=route.template or "",
-        parts=[],
-        lengths=[],
-        limit=rules.limit,
-        unit=rules.unit,
-        active=route.settings.enabled,
-    )
+    template = route.template or ""
+    problems: tuple[str, ...] = ()
+    fitted = Fitted([], [], [], False)
     try:
-        post.template = resolve_template_name(renderer, explicit=route.template, network=network)
+        template = resolve_template_name(renderer, explicit=route.template, network=network)
 
         def render(body: str) -> str:
             context = build_context(
                 article, body=body, tags=tags, channel=route.channel, network=network, limit=rules.limit
             )
-            return renderer.render(post.template, context, budget=budget)
+            return renderer.render(template, context, budget=budget)
 
         fitted = fit(
             render, article.body, rules, thread=route.settings.thread, max_parts=route.settings.max_parts
         )
+        problems = tuple(fitted.problems)
     except TemplateError as exc:
-        post.problems.append(str(exc))
-        return post
-    post.parts = fitted.parts
-    post.lengths = fitted.lengths
-    post.shortened = fitted.shortened
-    post.problems.extend(fitted.problems)
-    return post
+        problems = (str(exc),)
+    return Post(
+        article=article,
+        channel=route.channel,
+        network=network,
+        rule=route.rule,
+        template=template,
+        parts=tuple(fitted.parts),
+        lengths=tuple(fitted.lengths),
+        limit=rules.limit,
+        unit=rules.unit,
+        problems=problems,
+        shortened=fitted.shortened,
+        active=route.settings.enabled,
+        schedule=route.schedule,
+    )
+

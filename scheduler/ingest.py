@@ -1,9 +1,10 @@
 """Ingestion: articles in ``posts/`` -> the pipeline -> the outbox (``tagcast queue add`` and the service).
 
-It runs the very functions preview runs (:meth:`Pipeline.load`, :meth:`Pipeline.compose`,
-:func:`~scheduler.planning.plan_posts`), so what is queued is what was previewed. Only posts that become new
-deliveries are planned, with every slot already held in the outbox as ``taken``: a new post takes the next
-free slot after what is queued, and a queued post keeps its slot. The rules
+It runs the very functions preview runs (:meth:`Pipeline.load`, :meth:`Pipeline.compose`, the planning of
+:mod:`scheduler.planning`), so what is queued is what was previewed. The outbox decides about each post once,
+in the one transaction that writes them all (:meth:`~scheduler.store.Store.upsert_each`); only posts that
+become new deliveries are then planned, with every slot held in the outbox as ``taken``: a new post takes the
+next free slot after what is queued, and a queued post keeps its slot. The rules
 (:func:`scheduler.store.ingest_ops.decide`):
 
 - the same text again changes nothing; an edit before the slot updates the queued text in place, and a
@@ -25,7 +26,7 @@ free slot after what is queued, and a queued post keeps its slot. The rules
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,9 +37,9 @@ from scheduler.errors import ArticleError
 from scheduler.identity import article_identity, describe
 from scheduler.models import Article, Post
 from scheduler.pipeline import Pipeline
-from scheduler.planning import plan_posts
+from scheduler.planning import Planner, place
 from scheduler.store import Delivery, DeliveryState, Store, UpsertOutcome
-from scheduler.store.ingest_ops import RECENT_SENT, Match, UpsertPlan, UpsertResult
+from scheduler.store.ingest_ops import RECENT_SENT, Match, Settle, UpsertPlan, UpsertResult
 from scheduler.store.models import utc
 
 _PAGE = 500
@@ -119,7 +120,7 @@ class IngestReport:
 class Composed:
     """The articles of some paths read and rendered: all of ingestion that does not touch the outbox."""
 
-    posts: list[tuple[Post, str]]
+    posts: list[Post]
     errors: list[ArticleError]
     articles: list[Article] = field(default_factory=list)
 
@@ -128,7 +129,7 @@ def compose_articles(pipeline: Pipeline, paths: Sequence[Path] | None = None) ->
     """Load and compose the articles in ``paths``; the service runs this away from its store thread, so a
     slow template never holds up delivery."""
     articles, errors = pipeline.load(paths)
-    posts = [pair for article in articles for pair in pipeline.compose(article)]
+    posts = [post for article in articles for post in pipeline.compose(article)]
     return Composed(posts, list(errors), list(articles))
 
 
@@ -155,40 +156,34 @@ def ingest(
     epoch = store.epoch(now)
     cutoff = None if backfill else epoch - HOLD_BACK
 
-    plans: dict[int, UpsertPlan] = {}
-    held: set[int] = set()
-    owned: set[tuple[str, str]] = set()
-    for post, _ in composed:
-        if post.problems or not post.active:
-            continue
-        plan = store.plan_upsert(post, now=now, repost=repost, files=holds)
-        plans[id(post)] = plan
-        if plan.match in (Match.SAME_FILE, Match.RENAMED):
-            owned.add((article_identity(post.article), post.channel))
-        elif plan.match is Match.NEW and _before(post.article, cutoff):
-            held.add(id(post))
-    to_plan = []
-    for post, schedule in composed:
-        wanted = plans.get(id(post))
-        if wanted is None or id(post) in held or not wanted.needs_slot:
-            continue
-        key = (article_identity(post.article), post.channel)
-        if wanted.match is Match.NEW and key in owned and not repost:
-            continue  # a copy of an article queued in this same run: it becomes a duplicate
-        owned.add(key)
-        to_plan.append((post, schedule))
-    channels = sorted({post.channel for post, _ in to_plan})
-    taken = {channel: store.taken_slots(channel, since=now - RECENT_SENT) for channel in channels}
-    plan_posts(to_plan, pipeline.schedules, now=now, taken=taken)
+    queued = [post for post in composed if post.valid and post.active]
+    settled: dict[int, Post] = {}
 
+    def settler(taken: Mapping[str, list[datetime]]) -> Settle:
+        planner = Planner(pipeline.schedules, taken=taken)
+        settled.clear()
+
+        def settle(post: Post, plan: UpsertPlan) -> Post | None:
+            if plan.match is Match.NEW and _before(post.article, cutoff):
+                return None  # held back: a new outbox does not send the past by itself
+            planned = place(planner, post, now) if plan.needs_slot else post
+            settled[id(post)] = planned
+            return planned
+
+        return settle
+
+    results = store.upsert_each(queued, settler, now=now, repost=repost, files=holds, since=now - RECENT_SENT)
+    outcomes = {id(post): result for post, result in zip(queued, results, strict=True)}
     report = IngestReport(errors=list(errors), epoch=epoch)
-    for post, _ in composed:
-        if id(post) in held:
+    for post in composed:
+        if id(post) not in outcomes:
+            report.items.append(_unqueued(store, post))
+        elif (result := outcomes[id(post)]) is None:
             report.items.append(IngestItem(post, UpsertOutcome.HELD_BACK, detail=_held_detail(post)))
         else:
-            report.items.append(_upsert(store, post, now=now, repost=repost, holds=holds))
+            report.items.append(_item(store, settled.get(id(post), post), result))
     if not paths:
-        report.orphans = find_orphans(store, composed=[post for post, _ in composed], errors=errors)
+        report.orphans = find_orphans(store, composed=composed, errors=errors)
     return report
 
 
@@ -240,18 +235,24 @@ class _Holders:
         return bool(self.sources.get(identity, set()) - {source})
 
 
-def _upsert(store: Store, post: Post, *, now: datetime, repost: bool, holds: _Holders) -> IngestItem:
+def _unqueued(store: Store, post: Post) -> IngestItem:
+    """The report of a post that is not queued: of a disabled channel, or with problems."""
     if not post.active:
         return IngestItem(
             post, UpsertOutcome.SKIPPED, detail="channel disabled (enabled = false): not queued"
         )
+    detail = "; ".join(post.problems)
+    queued = store.find(post.source, post.channel)
+    if queued is not None and queued.state in (DeliveryState.PLANNED, DeliveryState.RETRYING):
+        detail += f" (delivery {queued.id} stays queued with its previous text)"
+    return IngestItem(post, UpsertOutcome.SKIPPED, queued, detail)
+
+
+def _item(store: Store, post: Post, result: UpsertResult) -> IngestItem:
+    """The report of a post the store decided about; one that could not be planned is reported like one
+    with problems from the start."""
     if post.problems:
-        detail = "; ".join(post.problems)
-        queued = store.find(post.source, post.channel)
-        if queued is not None and queued.state in (DeliveryState.PLANNED, DeliveryState.RETRYING):
-            detail += f" (delivery {queued.id} stays queued with its previous text)"
-        return IngestItem(post, UpsertOutcome.SKIPPED, queued, detail)
-    result = store.upsert_result(post, now=now, repost=repost, files=holds)
+        return _unqueued(store, post)
     return IngestItem(post, result.outcome, result.delivery, _detail(post, result))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -54,14 +54,18 @@ class Article:
         return frozenset(tag.key for tag in self.hashtags)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Post:
     """An article rendered and fitted for one channel: the exact texts that will be sent.
 
     ``parts`` has one text, or several for a thread; ``lengths`` is each part as the network counts it.
     ``problems`` is empty when the post can be sent as it is. ``active`` is false for a disabled channel:
-    such a
-    post is previewed but never queued.
+    such a post is previewed but never queued. ``schedule`` names the schedule its route plans it by.
+
+    The stages hand each other new values, never fill one in later: :func:`scheduler.compose.compose_post`
+    makes the post, :func:`scheduler.planning.plan_posts` returns it planned (``scheduled_at`` and
+    ``slot_note`` set), and a later stage adds to it with :func:`dataclasses.replace` or
+    :meth:`with_problems`.
     """
 
     article: Article
@@ -69,13 +73,15 @@ class Post:
     network: str
     rule: str
     template: str
-    parts: list[str]
-    lengths: list[int]
+    parts: tuple[str, ...]
+    lengths: tuple[int, ...]
     limit: int
     unit: str
-    problems: list[str] = field(default_factory=list)
+    problems: tuple[str, ...] = ()
     shortened: bool = False
     active: bool = True
+    schedule: str = ""
+    """The name of the schedule (``[schedules.NAME]``) the post's route plans it by."""
     scheduled_at: datetime | None = None
     slot_note: str | None = None
     media: tuple[Media, ...] = ()
@@ -90,6 +96,10 @@ class Post:
     @property
     def valid(self) -> bool:
         return not self.problems
+
+    def with_problems(self, *problems: str) -> Post:
+        """This post with ``problems`` added after its own."""
+        return replace(self, problems=(*self.problems, *problems)) if problems else self
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -25,8 +25,8 @@ from scheduler.length import LengthRules
 from scheduler.models import Article, Post
 from scheduler.planning import build_schedules, plan_posts
 from scheduler.render import TemplateRenderer
-from scheduler.render.budget import Clock, RenderLimits
-from scheduler.routing import Router
+from scheduler.render.budget import Clock, RenderBudget, RenderLimits
+from scheduler.routing import Route, Router
 from scheduler.slots import Schedule
 from scheduler.slots.anniversary import plan_anniversary
 
@@ -85,9 +85,10 @@ class Pipeline:
         self.rules: dict[str, LengthRules] = {}
         for name, channel in settings.channels.items():
             try:
-                self.rules[name] = load_adapter(channel.network).length_rules(channel)
+                adapter = load_adapter(channel.network)
             except UserError as exc:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
+            self.rules[name] = adapter.length_rules(channel)
 
     def article_paths(self, paths: Sequence[Path] | None) -> list[Path]:
         if paths:
@@ -113,8 +114,8 @@ class Pipeline:
 
     def compose(
         self, article: Article, channels: Collection[str] | None = None, *, now: datetime | None = None
-    ) -> list[tuple[Post, str]]:
-        """Route, render and fit one article: (post, schedule name) for every channel it goes to.
+    ) -> list[Post]:
+        """Route, render and fit one article: a post for every channel it goes to, naming its schedule.
 
         ``now`` (default: the current time) places the posts of an anniversary rule
         (:mod:`scheduler.slots.anniversary`)."""
@@ -128,11 +129,20 @@ class Pipeline:
             if route.anniversary:
                 when = now or datetime.now(UTC)
                 routed, problem = plan_anniversary(article, self.schedules[route.schedule], when)
-            post = compose_post(routed, route, self.renderer, self.rules[route.channel], budget=budget)
-            if problem is not None:
-                post.problems.append(problem)
-            out.append((post, route.schedule))
+            post = self.compose_route(routed, route, budget=budget)
+            out.append(post.with_problems(problem) if problem is not None else post)
         return out
+
+    def compose_route(self, article: Article, route: Route, *, budget: RenderBudget | None = None) -> Post:
+        """Render and fit ``article`` for one ``route``, by the rules of the route's channel."""
+        channel = route.channel
+        return compose_post(
+            article,
+            route,
+            self.renderer,
+            self.rules[channel],
+            budget=budget,
+        )
 
     def run(
         self,
@@ -151,6 +161,5 @@ class Pipeline:
                     hint=f"configured channels: {', '.join(sorted(self.workspace.settings.channels))}",
                 )
         articles, errors = self.load(paths, now=now)
-        planned = [pair for article in articles for pair in self.compose(article, channels, now=now)]
-        plan_posts(planned, self.schedules, now=now, taken=taken)
-        return PipelineResult(posts=[post for post, _ in planned], errors=errors)
+        posts = [post for article in articles for post in self.compose(article, channels, now=now)]
+        return PipelineResult(posts=plan_posts(posts, self.schedules, now=now, taken=taken), errors=errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from scheduler.config.settings import Settings
@@ -63,47 +64,58 @@ class Planner:
             if name == channel and planner is not planned_by:
                 planner.reserve(at)
 
-    def place(self, post: Post, schedule: str, now: datetime) -> None:
-        """Set ``post.scheduled_at``: the article's ``publish_at`` (a past one means now), else the next
-        slot."""
+    def place(self, post: Post, schedule: str | None, now: datetime) -> Post:
+        """``post`` planned: at the article's ``publish_at`` (a past one means now), else at the next free
+        slot of ``schedule`` (default: the post's own); ScheduleError when there is none."""
+        schedule = schedule or post.schedule
         planner = self._planner(post.channel, schedule)
         fixed = post.article.publish_at
         if fixed is not None:
-            post.scheduled_at = max(fixed, now).astimezone(self.schedules[schedule].zone)
-            post.slot_note = "publish_at" if fixed >= now else "publish_at is past: now"
+            at = max(fixed, now).astimezone(self.schedules[schedule].zone)
+            note = "publish_at" if fixed >= now else "publish_at is past: now"
             if "anniversary" in post.article.extra and "years_ago" in post.article.extra:
-                post.slot_note = f"anniversary ({post.article.extra['years_ago']} years): first slot that day"
-            self._record(post.channel, post.scheduled_at)
-            return
+                note = f"anniversary ({post.article.extra['years_ago']} years): first slot that day"
+            self._record(post.channel, at)
+            return replace(post, scheduled_at=at, slot_note=note)
         key = (post.channel, schedule)
         if key in self._exhausted:  # taken slots only grow: a later post cannot find one either
             raise self._exhausted[key]
         try:
-            post.scheduled_at = planner.next_slot(now, key=jitter_key(post))
+            at = planner.next_slot(now, key=jitter_key(post))
         except ScheduleError as exc:
             self._exhausted[key] = exc
             raise
-        post.slot_note = f"next free slot of schedule '{schedule}'"
-        self._record(post.channel, post.scheduled_at, planned_by=planner)
+        self._record(post.channel, at, planned_by=planner)
+        return replace(post, scheduled_at=at, slot_note=f"next free slot of schedule '{schedule}'")
 
 
 def plan_posts(
-    posts: Sequence[tuple[Post, str]],
+    posts: Sequence[Post],
     schedules: Mapping[str, Schedule],
     *,
     now: datetime | None = None,
     taken: Mapping[str, Iterable[datetime]] | None = None,
-) -> None:
-    """Give every valid post (with its schedule name) a time; invalid posts are not planned."""
+) -> list[Post]:
+    """Every post, in order, planned by its own schedule (:attr:`Post.schedule`): valid ones with a time,
+    the others with a note saying why they have none. ``taken``: the times each channel already holds."""
     start = now or datetime.now(UTC)
     planner = Planner(schedules, taken=taken)
-    for post, schedule in posts:
-        if post.problems:
-            post.slot_note = "not scheduled: fix the problems first"
-            continue
-        try:
-            planner.place(post, schedule, start)
-        except ScheduleError as exc:
-            post.problems.append(f"cannot schedule: {exc}")
-        if not post.active:
-            post.slot_note = f"{post.slot_note}; channel disabled (enabled = false): previewed, never queued"
+    return [_planned(planner, post, start) for post in posts]
+
+
+def place(planner: Planner, post: Post, now: datetime) -> Post:
+    """``post`` planned by ``planner`` (its own schedule), or with the problem that it cannot be."""
+    try:
+        return planner.place(post, None, now)
+    except ScheduleError as exc:
+        return post.with_problems(f"cannot schedule: {exc}")
+
+
+def _planned(planner: Planner, post: Post, now: datetime) -> Post:
+    if post.problems:
+        return replace(post, slot_note="not scheduled: fix the problems first")
+    post = place(planner, post, now)
+    if not post.active:
+        note = f"{post.slot_note}; channel disabled (enabled = false): previewed, never queued"
+        post = replace(post, slot_note=note)
+    return post

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from scheduler.compose import compose_post
 from scheduler.config.loader import Workspace
 from scheduler.config.models import RuleSettings
 from scheduler.ingest import Composed, IngestReport, ingest
@@ -45,15 +44,15 @@ def _rules(workspace: Workspace) -> dict[str, RuleSettings]:
 
 def recycling_plan(
     pipeline: Pipeline, store: Store, *, now: datetime, paths: Sequence[Path] | None = None
-) -> list[tuple[Post, str]]:
-    """(post, schedule name) for each channel that gets a recycled post now: at most one per channel, only
-    for a channel with nothing waiting in the queue; the oldest-sent article first."""
+) -> list[Post]:
+    """The post of each channel that gets a recycled post now (not planned yet): at most one per channel,
+    only for a channel with nothing waiting in the queue; the oldest-sent article first."""
     now = utc(now)
     rules = _rules(pipeline.workspace)
     if not rules:
         return []
     articles, _ = pipeline.load(paths)
-    candidates: dict[str, list[tuple[datetime, Post, str]]] = {}
+    candidates: dict[str, list[tuple[datetime, Post]]] = {}
     busy: dict[str, bool] = {}
     for article in articles:
         for route in pipeline.router.route(article):
@@ -74,15 +73,11 @@ def recycling_plan(
             variants = rule.recycle_templates
             variant = variants[newest.generation % len(variants)]
             routed = dataclasses.replace(route, template=variant)
-            post = compose_post(article, routed, pipeline.renderer, pipeline.rules[route.channel])
+            post = dataclasses.replace(pipeline.compose_route(article, routed), slot_note="recycled")
             if not post.problems and list(post.parts) == list(newest.parts):
                 continue  # the variant gives the text sent last time: never twice in a row
-            candidates.setdefault(route.channel, []).append((newest.scheduled_at, post, route.schedule))
-    chosen = [min(found, key=lambda item: item[0]) for found in candidates.values()]
-    planned = [(post, schedule) for _, post, schedule in chosen]
-    for post, _ in planned:
-        post.slot_note = "recycled"
-    return planned
+            candidates.setdefault(route.channel, []).append((newest.scheduled_at, post))
+    return [min(found, key=lambda item: item[0])[1] for found in candidates.values()]
 
 
 def recycle(
@@ -91,7 +86,7 @@ def recycle(
     pipeline: Pipeline,
     *,
     now: datetime,
-    planned: list[tuple[Post, str]] | None = None,
+    planned: list[Post] | None = None,
 ) -> IngestReport:
     """Queue what :func:`recycling_plan` chose (``planned``: already made, off the store thread), each as a
     new delivery in its channel's next free slot (planned by :func:`~scheduler.ingest.ingest`)."""
@@ -99,6 +94,6 @@ def recycle(
         planned = recycling_plan(pipeline, store, now=now)
     if not planned:
         return IngestReport()
-    sources = [Path(post.source) for post, _ in planned]
-    prepared = Composed(planned, [], [post.article for post, _ in planned])
+    sources = [Path(post.source) for post in planned]
+    prepared = Composed(planned, [], [post.article for post in planned])
     return ingest(workspace, store, sources, now=now, repost=True, pipeline=pipeline, prepared=prepared)

@@ -80,7 +80,7 @@ def test_every_stage_in_one_run(make_workspace: WriteWorkspace) -> None:
     x_post = by_key[("posts/long.md", "x")]
     assert x_post.rule == "history"
     assert len(x_post.parts) == 1 and x_post.shortened
-    assert x_post.lengths == [rules_for("x").count(x_post.parts[0])]
+    assert x_post.lengths == (rules_for("x").count(x_post.parts[0]),)
     assert x_post.lengths[0] <= 280
     assert "https://example.org/long" in x_post.parts[0]
     assert "#History" in x_post.parts[0] and "#Rivers" not in x_post.parts[0], "max_hashtags = 2"
@@ -91,7 +91,7 @@ def test_every_stage_in_one_run(make_workspace: WriteWorkspace) -> None:
     assert all(length <= 300 for length in thread.lengths)
 
     assert by_key[("posts/short.md", "file")].rule == "default"
-    assert all(post.problems == [] for post in result.posts)
+    assert all(post.problems == () for post in result.posts)
 
 
 def test_slots_are_per_channel_and_dst_aware(make_workspace: WriteWorkspace) -> None:

@@ -98,6 +98,7 @@ def run_pipeline(
 
 def recycling_preview(config: str | None, now: datetime | None) -> PipelineResult:
     """What :func:`scheduler.recycling.recycle` would queue at ``now``, planned against the outbox's slots."""
+    from dataclasses import replace
     from datetime import UTC
 
     from scheduler.pipeline import Pipeline, PipelineResult
@@ -111,11 +112,9 @@ def recycling_preview(config: str | None, now: datetime | None) -> PipelineResul
     pipeline = Pipeline(workspace)
     with Store.open(workspace.settings.store.url, root=workspace.root) as store:
         planned = recycling_plan(pipeline, store, now=now)
-        taken = {post.channel: store.taken_slots(post.channel, since=now) for post, _ in planned}
-    plan_posts(planned, pipeline.schedules, now=now, taken=taken)
-    for post, _ in planned:
-        post.slot_note = f"recycled; {post.slot_note}"
-    return PipelineResult(posts=[post for post, _ in planned])
+        taken = {post.channel: store.taken_slots(post.channel, since=now) for post in planned}
+    posts = plan_posts(planned, pipeline.schedules, now=now, taken=taken)
+    return PipelineResult(posts=[replace(post, slot_note=f"recycled; {post.slot_note}") for post in posts])
 
 
 def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:

@@ -97,7 +97,7 @@ def prepare_poll(
     wanted = _pick(feed, articles, store.feed_entries(name), first=first, backfill=settings.backfill)
     prepared.entries = {_identity(article): queue for article, queue in wanted}
     chosen = [article for article, queue in wanted if queue]
-    posts = [pair for article in chosen for pair in pipeline.compose(article)]
+    posts = [post for article in chosen for post in pipeline.compose(article)]
     prepared.composed = Composed(posts, errors, chosen)
     return prepared
 

@@ -276,14 +276,14 @@ class _Misfire:
             network=delivery.network,
             rule=delivery.rule,
             template=delivery.template,
-            parts=list(delivery.parts),
-            lengths=list(delivery.lengths),
+            parts=tuple(delivery.parts),
+            lengths=tuple(delivery.lengths),
             limit=delivery.limit,
             unit=delivery.unit,
         )
         try:
             schedule = schedule_of(self.pipeline, self.settings, delivery)
-            self._planner(delivery.channel).place(post, schedule, self.now)
+            post = self._planner(delivery.channel).place(post, schedule, self.now)
         except (ScheduleError, KeyError) as exc:
             self.report.stuck[delivery.id] = str(exc)
             log.error(

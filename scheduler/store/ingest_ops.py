@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -146,6 +147,14 @@ class UpsertPlan:
         return needs_slot(self.outcome) or (self.retimed and self.outcome is UpsertOutcome.UPDATED)
 
 
+Settle = Callable[[Post, UpsertPlan], Post | None]
+"""What ingestion makes of one post once the store has decided (:meth:`IngestMixin.upsert_each`): the post to
+write (planned when the plan needs a slot) or None to leave it out."""
+
+Settler = Callable[[Mapping[str, list[datetime]]], Settle]
+"""Makes the :data:`Settle` of one attempt from the slots each channel held when its transaction began."""
+
+
 @dataclass(frozen=True)
 class _Found:
     row: RowMapping | None
@@ -212,16 +221,20 @@ class IngestMixin(StoreBase):
     def taken_slots(self, channel: str, *, since: datetime | None = None) -> list[datetime]:
         """Slots of ``channel`` that new posts must keep clear of: every planned, retrying, sending or unknown
         delivery, and those sent at or after ``since`` (default: the last two days)."""
+        with self._read() as connection:
+            return self._taken(connection, channel, since=since)
+
+    @staticmethod
+    def _taken(connection: Connection, channel: str, *, since: datetime | None) -> list[datetime]:
         since = utc(since) if since is not None else datetime.now(UTC) - RECENT_SENT
         live = deliveries.c.state.in_([state.value for state in LIVE])
         recent = (deliveries.c.state == DeliveryState.SENT.value) & (deliveries.c.scheduled_at >= since)
-        with self._read() as connection:
-            rows = connection.execute(
-                select(deliveries.c.scheduled_at)
-                .where(deliveries.c.channel == channel, live | recent)
-                .order_by(deliveries.c.scheduled_at)
-            ).scalars()
-            return list(rows)
+        rows = connection.execute(
+            select(deliveries.c.scheduled_at)
+            .where(deliveries.c.channel == channel, live | recent)
+            .order_by(deliveries.c.scheduled_at)
+        ).scalars()
+        return list(rows)
 
     @staticmethod
     def _match(
@@ -273,14 +286,61 @@ class IngestMixin(StoreBase):
             outcome = UpsertOutcome.RENAMED
         return _Found(row, match, outcome, retimed)
 
-    def plan_upsert(
-        self, post: Post, *, now: datetime, repost: bool = False, files: ArticleFiles | None = None
-    ) -> UpsertPlan:
-        """What :meth:`upsert_result` would do with ``post`` now, without changing anything."""
-        with self._read() as connection:
-            found = self._find(connection, post, now=utc(now), repost=repost, files=files)
-        existing = delivery_from_row(found.row) if found.row is not None else None
-        return UpsertPlan(found.outcome, existing, found.match, found.retimed)
+    def upsert_each(
+        self,
+        posts: Sequence[Post],
+        settler: Settler,
+        *,
+        now: datetime,
+        repost: bool = False,
+        files: ArticleFiles | None = None,
+        since: datetime | None = None,
+    ) -> list[UpsertResult | None]:
+        """Upsert ``posts`` in order, in ONE transaction, deciding for each once, inside it.
+
+        ``settler(taken)`` makes the settle function of the attempt (a second one follows when another
+        process inserted the same article meanwhile), ``taken`` being every slot each channel of ``posts``
+        held when the transaction began (:meth:`taken_slots` with ``since``). For each post the store
+        decides what an upsert does (:class:`UpsertPlan`, seeing the posts before it written), then
+        ``settle(post, plan)`` returns the post to write (planned by it, when the plan needs a slot) or None
+        to leave it out (its result is None). A post it returns with problems, or without a time when it
+        needs one, is ``skipped``.
+        """
+        now = utc(now)
+        try:
+            return self._upsert_each(posts, settler, now=now, repost=repost, files=files, since=since)
+        except IntegrityError:  # another process inserted the same article at the same time: look again
+            return self._upsert_each(posts, settler, now=now, repost=repost, files=files, since=since)
+
+    def _upsert_each(
+        self,
+        posts: Sequence[Post],
+        settler: Settler,
+        *,
+        now: datetime,
+        repost: bool,
+        files: ArticleFiles | None,
+        since: datetime | None,
+    ) -> list[UpsertResult | None]:
+        results: list[UpsertResult | None] = []
+        with self._write() as connection:
+            held = {
+                channel: self._taken(connection, channel, since=since)
+                for channel in sorted({post.channel for post in posts})
+            }
+            settle = settler(held)
+            for post in posts:
+                found = self._find(connection, post, now=now, repost=repost, files=files)
+                existing = delivery_from_row(found.row) if found.row is not None else None
+                plan = UpsertPlan(found.outcome, existing, found.match, found.retimed)
+                settled = settle(post, plan)
+                if settled is None:
+                    results.append(None)
+                elif not settled.active or settled.problems or not settled.parts:
+                    results.append(UpsertResult(UpsertOutcome.SKIPPED, None))
+                else:
+                    results.append(self._apply(connection, settled, found, now=now))
+        return results
 
     def upsert(self, post: Post, *, now: datetime, repost: bool = False) -> UpsertOutcome:
         """Queue ``post`` (valid, active, planned) or bring its delivery up to date; see :func:`decide`."""
@@ -302,50 +362,52 @@ class IngestMixin(StoreBase):
             return self._upsert(post, now=utc(now), repost=repost, files=files)
 
     def _upsert(self, post: Post, *, now: datetime, repost: bool, files: ArticleFiles | None) -> UpsertResult:
-        identity = article_identity(post.article)
         with self._write() as connection:
             found = self._find(connection, post, now=now, repost=repost, files=files)
-            row, outcome, retimed = found.row, found.outcome, found.retimed
-            moved_from = row["source"] if row is not None and found.match is Match.RENAMED else None
-            if outcome is UpsertOutcome.DUPLICATE:
-                assert row is not None
-                return UpsertResult(outcome, delivery_from_row(row), copy_of=row["source"])
-            if needs_slot(outcome):
-                if post.scheduled_at is None:
-                    return UpsertResult(UpsertOutcome.SKIPPED, None)
-                generation = self._next_generation(connection, identity, post.channel)
-                copy = found.match is Match.COPY
-                delivery_id = self._insert(
-                    connection, post, generation=generation, now=now, replaces=row, copy=copy
-                )
-                copy_of = row["source"] if row is not None and copy else None
-                return UpsertResult(
-                    outcome, delivery_from_row(self._row(connection, delivery_id)), moved_from, copy_of
-                )
+            return self._apply(connection, post, found, now=now)
+
+    def _apply(self, connection: Connection, post: Post, found: _Found, *, now: datetime) -> UpsertResult:
+        """Write what was decided (``found``) for ``post``, in the transaction that decided it."""
+        identity = article_identity(post.article)
+        row, outcome, retimed = found.row, found.outcome, found.retimed
+        moved_from = row["source"] if row is not None and found.match is Match.RENAMED else None
+        if outcome is UpsertOutcome.DUPLICATE:
             assert row is not None
-            delivery_id = row["id"]
-            if outcome is UpsertOutcome.UPDATED:
-                values = post_content(post)
-                reason = f"text updated: {post.source} was edited before its slot"
-                if retimed and post.scheduled_at is not None:
-                    values.update(scheduled_at=utc(post.scheduled_at), zone=zone_of(post.scheduled_at))
-                    reason = (
-                        f"{post.source} was edited (publish_at): moved to {post.scheduled_at.isoformat()}"
-                    )
-                if moved_from is not None:
-                    reason += f"; renamed from {moved_from}"
-                values.update(source=post.source, identity=identity)
-                self._move(connection, row, DeliveryState.PLANNED, reason=reason, now=now, **values)
-            elif moved_from is not None and row["state"] == DeliveryState.PLANNED.value:
-                reason = f"{moved_from} was renamed to {post.source}: the delivery follows it"
-                self._move(connection, row, DeliveryState.PLANNED, reason=reason, now=now, source=post.source)
-            elif moved_from is not None or row["identity"] != identity:
-                connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id == delivery_id)
-                    .values(source=post.source, identity=identity)
-                )
-            return UpsertResult(outcome, delivery_from_row(self._row(connection, delivery_id)), moved_from)
+            return UpsertResult(outcome, delivery_from_row(row), copy_of=row["source"])
+        if needs_slot(outcome):
+            if post.scheduled_at is None:
+                return UpsertResult(UpsertOutcome.SKIPPED, None)
+            generation = self._next_generation(connection, identity, post.channel)
+            copy = found.match is Match.COPY
+            delivery_id = self._insert(
+                connection, post, generation=generation, now=now, replaces=row, copy=copy
+            )
+            copy_of = row["source"] if row is not None and copy else None
+            return UpsertResult(
+                outcome, delivery_from_row(self._row(connection, delivery_id)), moved_from, copy_of
+            )
+        assert row is not None
+        delivery_id = row["id"]
+        if outcome is UpsertOutcome.UPDATED:
+            values = post_content(post)
+            reason = f"text updated: {post.source} was edited before its slot"
+            if retimed and post.scheduled_at is not None:
+                values.update(scheduled_at=utc(post.scheduled_at), zone=zone_of(post.scheduled_at))
+                reason = f"{post.source} was edited (publish_at): moved to {post.scheduled_at.isoformat()}"
+            if moved_from is not None:
+                reason += f"; renamed from {moved_from}"
+            values.update(source=post.source, identity=identity)
+            self._move(connection, row, DeliveryState.PLANNED, reason=reason, now=now, **values)
+        elif moved_from is not None and row["state"] == DeliveryState.PLANNED.value:
+            reason = f"{moved_from} was renamed to {post.source}: the delivery follows it"
+            self._move(connection, row, DeliveryState.PLANNED, reason=reason, now=now, source=post.source)
+        elif moved_from is not None or row["identity"] != identity:
+            connection.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id)
+                .values(source=post.source, identity=identity)
+            )
+        return UpsertResult(outcome, delivery_from_row(self._row(connection, delivery_id)), moved_from)
 
     @staticmethod
     def _next_generation(connection: Connection, identity: str, channel: str) -> int:

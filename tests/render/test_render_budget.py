@@ -249,11 +249,11 @@ def test_a_post_over_budget_is_a_problem_and_the_other_posts_render(make_workspa
     result = Pipeline(workspace, render_clock=StepClock(0.001)).run()
 
     posts = {post.channel: post for post in result.posts}
-    assert posts["slow"].parts == []
+    assert posts["slow"].parts == ()
     assert len(posts["slow"].problems) == 1
     problem = posts["slow"].problems[0]
     assert "slow.j2, line 1: took longer than 1 s to render (render.timeout)" in problem
-    assert posts["good"].problems == []
+    assert posts["good"].problems == ()
     assert posts["good"].parts and "The body." in posts["good"].parts[0]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from store_support import BERLIN, NOW, make_post
 from scheduler.adapters.base import Receipt
 from scheduler.models import Post
 from scheduler.store import DeliveryState, Store, UpsertOutcome
+from scheduler.store.ingest_ops import Settle, UpsertPlan
 from scheduler.store.models import content_hash
 
 LEASE = timedelta(minutes=5)
@@ -62,7 +64,7 @@ def test_an_edit_before_the_slot_updates_the_text_and_keeps_slot_id_and_key(stor
     store.upsert(make_post(), now=NOW)
     [before] = store.list()
     edited = make_post(parts=["A better title #History", "part two"], at=None, title="A better title")
-    edited.scheduled_at = None  # ingestion does not plan a post that keeps its slot
+    edited = replace(edited, scheduled_at=None)  # ingestion does not plan a post that keeps its slot
     result = store.upsert_result(edited, now=NOW + timedelta(minutes=5))
     assert result.outcome == UpsertOutcome.UPDATED
     [after] = store.list()
@@ -130,8 +132,7 @@ def test_a_cancelled_post_stays_cancelled_until_its_text_changes(store: Store) -
 def test_inactive_invalid_and_unplanned_posts_are_skipped(store: Store) -> None:
     assert store.upsert(make_post(active=False), now=NOW) == UpsertOutcome.SKIPPED
     assert store.upsert(make_post(problems=["too long"]), now=NOW) == UpsertOutcome.SKIPPED
-    unplanned = make_post()
-    unplanned.scheduled_at = None
+    unplanned = replace(make_post(), scheduled_at=None)
     assert store.upsert(unplanned, now=NOW) == UpsertOutcome.SKIPPED
     assert store.list() == []
 
@@ -161,14 +162,14 @@ def test_a_changed_publish_at_moves_a_planned_delivery_but_never_a_sent_one(stor
     store.upsert(make_post(at=NOW + timedelta(hours=1)), now=NOW)
     [before] = store.list()
     retimed = make_post(at=NOW + timedelta(days=3))
-    retimed.article = replace(retimed.article, publish_at=NOW + timedelta(days=3))
+    retimed = replace(retimed, article=replace(retimed.article, publish_at=NOW + timedelta(days=3)))
     assert store.upsert(retimed, now=NOW) == UpsertOutcome.UPDATED
     moved = store.get(before.id)
     assert (moved.scheduled_at, moved.idempotency_key) == (NOW + timedelta(days=3), before.idempotency_key)
     assert "moved to" in store.history(before.id)[-1].reason
     send(store, before.id, NOW + timedelta(days=3))
     again = make_post(at=NOW + timedelta(days=5))
-    again.article = replace(again.article, publish_at=NOW + timedelta(days=5))
+    again = replace(again, article=replace(again.article, publish_at=NOW + timedelta(days=5)))
     assert store.upsert(again, now=NOW) == UpsertOutcome.UNCHANGED
     assert [d.id for d in store.list()] == [before.id]
 
@@ -192,16 +193,33 @@ def same_article(source: str) -> Post:
     return replace(post, article=replace(post.article, source=source))
 
 
+def decided(store: Store, post: Post, files: Files | None = None) -> UpsertPlan:
+    """What the store decides about ``post`` (its settle leaves the post out: nothing is written)."""
+    plans: list[UpsertPlan] = []
+
+    def settler(taken: Mapping[str, list[datetime]]) -> Settle:
+        def settle(post: Post, plan: UpsertPlan) -> None:
+            plans.append(plan)
+
+        return settle
+
+    before = store.list()
+    assert store.upsert_each([post], settler, now=NOW, files=files) == [None]
+    assert store.list() == before
+    [plan] = plans
+    return plan
+
+
 def test_a_renamed_file_takes_its_delivery_along_and_a_copy_is_a_duplicate(store: Store) -> None:
     first = store.upsert_result(make_post(), now=NOW).delivery
     assert first is not None and first.identity == "url:https://example.org/posts/a.md"
 
     copy = store.upsert_result(same_article("posts/copy.md"), now=NOW)  # without `files`: always a copy
     assert (copy.outcome, copy.copy_of, copy.delivery) == (UpsertOutcome.DUPLICATE, "posts/a.md", first)
-    assert store.plan_upsert(same_article("posts/copy.md"), now=NOW).outcome is UpsertOutcome.DUPLICATE
+    assert decided(store, same_article("posts/copy.md")).outcome is UpsertOutcome.DUPLICATE
 
     files = Files({"posts/moved.md": first.identity})  # posts/a.md no longer holds it
-    plan = store.plan_upsert(same_article("posts/moved.md"), now=NOW, files=files)
+    plan = decided(store, same_article("posts/moved.md"), files=files)
     assert (plan.outcome, plan.existing) == (UpsertOutcome.RENAMED, first)
     moved = store.upsert_result(same_article("posts/moved.md"), now=NOW, files=files)
     assert (moved.outcome, moved.moved_from) == (UpsertOutcome.RENAMED, "posts/a.md")
