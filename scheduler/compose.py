@@ -19,11 +19,13 @@ def compose_post(
     rules: LengthRules,
     *,
     budget: RenderBudget | None = None,
+    max_parts: int | None = None,
 ) -> Post:
     """Render ``article`` with the route's template and fit it to the network; problems go into the Post.
 
     Every render fitting needs is charged to ``budget`` (a fresh one for this post when None): a template
-    that runs out of it is a problem of this post.
+    that runs out of it is a problem of this post. A network that takes at most ``max_parts`` parts (LinkedIn
+    and Facebook: 1) makes a post that needs more a problem, here rather than when it is sent.
     """
     budget = budget or renderer.budget()
     network = route.settings.network
@@ -46,6 +48,8 @@ def compose_post(
         problems = tuple(fitted.problems)
     except TemplateError as exc:
         problems = (str(exc),)
+    if max_parts is not None and len(fitted.parts) > max_parts:
+        problems += (_too_many_parts(route.channel, network, len(fitted.parts), max_parts, rules),)
     return Post(
         article=article,
         channel=route.channel,
@@ -62,3 +66,11 @@ def compose_post(
         schedule=route.schedule,
     )
 
+
+def _too_many_parts(channel: str, network: str, parts: int, most: int, rules: LengthRules) -> str:
+    takes = "one part only" if most == 1 else f"at most {most} parts"
+    return (
+        f"channel {channel}: {network} posts {takes}, and this post needs {parts} parts of at most "
+        f"{rules.describe(rules.limit)}; shorten the article, set channels.{channel}.thread = false (the "
+        "text is then shortened to fit), or give the rule a template that fits in one part"
+    )

@@ -83,12 +83,15 @@ class Pipeline:
             ) from None
         self.schedules: dict[str, Schedule] = build_schedules(settings)
         self.rules: dict[str, LengthRules] = {}
+        self.max_parts: dict[str, int | None] = {}
+        """The most parts each channel's network takes in one post (:attr:`Adapter.max_parts`)."""
         for name, channel in settings.channels.items():
             try:
                 adapter = load_adapter(channel.network)
             except UserError as exc:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
             self.rules[name] = adapter.length_rules(channel)
+            self.max_parts[name] = adapter.max_parts
 
     def article_paths(self, paths: Sequence[Path] | None) -> list[Path]:
         if paths:
@@ -142,6 +145,7 @@ class Pipeline:
             self.renderer,
             self.rules[channel],
             budget=budget,
+            max_parts=self.max_parts[channel],
         )
 
     def run(

@@ -99,6 +99,11 @@ class Adapter(ABC):
 
     supports_threads: ClassVar[bool] = True
 
+    max_parts: ClassVar[int | None] = None
+    """The most parts one post can have on this network, or None for no limit. ``1``: the network posts
+    one part only (no reply chain, no series of messages), so a post fitted into several is a problem at
+    preview and check time, not only when it is sent."""
+
     media_limits: ClassVar[MediaLimits | None] = None
     """What the network accepts for images (:class:`~scheduler.media.MediaLimits`); ``None``: it takes
     none, and an article's images are left out of its posts."""

@@ -12,8 +12,9 @@ The post is ``message`` (the part as previewed) and, when the article has a ``ur
 it as a card). The token is the ``access_token`` parameter, sent in the form body. Length: 63,206 characters
 (:data:`FACEBOOK_LIMIT`; unconfirmed, docs/networks.md, Facebook Pages: length), counted in code points.
 
-Page posts have no reply chain (:attr:`FacebookAdapter.supports_threads` is false): a post split into
-several parts is refused before anything is sent; at this limit a thread is never needed.
+Page posts have no reply chain (:attr:`FacebookAdapter.max_parts` is 1): a post split into several parts is
+a problem at preview and check time, and refused before anything is sent; at this limit a thread is never
+needed.
 
 Exactly once: Facebook has no idempotency key, and a ``500`` can still have created the post
 (docs/networks.md, Facebook Pages: errors). So the part is saved as in flight before the POST
@@ -69,6 +70,7 @@ class FacebookAdapter(Adapter):
     media_limits = MediaLimits(max_bytes=10_000_000, alt_max=1000)
     """Static photos under 10 MB with ``alt_text_custom`` (NETWORKS.md); the alt limit is unconfirmed."""
     supports_threads = False
+    max_parts = 1
 
     @property
     def base_url(self) -> str:

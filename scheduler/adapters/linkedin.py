@@ -15,9 +15,9 @@ LinkedIn cut the post short without saying so (docs/networks.md, LinkedIn: littl
 The headers are ``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0``; the new post's URN comes
 back in the ``x-restli-id`` header and its link is ``https://www.linkedin.com/feed/update/<urn>/``.
 
-LinkedIn posts have no replies (:attr:`LinkedInAdapter.supports_threads` is false): a post split into several
-parts is refused before anything is sent. Give a LinkedIn channel ``thread = false`` (the default) so a long
-post is shortened to fit instead.
+LinkedIn posts have no replies (:attr:`LinkedInAdapter.max_parts` is 1): a post split into several parts is
+a problem at preview and check time, and refused before anything is sent. Give a LinkedIn channel
+``thread = false`` (the default) so a long post is shortened to fit instead.
 
 Exactly once: LinkedIn answers a post identical to a recent one with ``422`` naming the existing post
 (``Content is a duplicate of urn:li:share:…``). The journal records when the post was first sent; a retry
@@ -137,6 +137,7 @@ class LinkedInAdapter(Adapter):
     """Images API upload with ``altText`` (NETWORKS.md); the size, pixel and alt limits are the documented
     ones, unconfirmed there."""
     supports_threads = False
+    max_parts = 1
 
     def __init__(
         self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path

@@ -200,3 +200,39 @@ def test_the_file_channel_keeps_the_explore_line_of_a_plain_text_article(
     lines = post["parts"][0].splitlines()
     assert "Explore the Life Moments of Joseph Stalin" in lines
     assert "Reference: Battles of Khalkhin Gol" in lines
+
+
+ONE_PART_CONFIG = """\
+[channels.li]
+network = "linkedin"
+thread = true
+limit = 200
+
+[channels.li_short]
+network = "linkedin"
+limit = 200
+
+[[rules]]
+tags = ["History"]
+channels = ["li", "li_short"]
+"""
+
+
+def test_a_network_of_one_part_refuses_a_thread_at_check_time(make_workspace: WriteWorkspace) -> None:
+    """LinkedIn posts one part: a channel set to split gets a problem naming it and the fixes, at preview
+    and check time (not only when the post is sent); a channel that shortens fits."""
+    body = " ".join(f"Sentence {n} of a story that goes on." for n in range(20))
+    root = make_workspace(ONE_PART_CONFIG, {"long.md": f"---\ntitle: Long\ntags: [History]\n---\n{body}\n"})
+    code, out, _ = run("check", "--json", "--config", str(root), "--now", "2026-06-01T08:00:00+00:00")
+    assert code == 1
+    entries = {entry["channel"]: entry for entry in json.loads(out)}
+    assert set(entries) == {"li"}
+    assert len(entries["li"]["parts"]) == 5
+    assert entries["li"]["problems"] == [
+        "channel li: linkedin posts one part only, and this post needs 5 parts of at most 200 characters; "
+        "shorten the article, set channels.li.thread = false (the text is then shortened to fit), or give "
+        "the rule a template that fits in one part"
+    ]
+    code, out, _ = run("preview", "--json", "--config", str(root), "--now", "2026-06-01T08:00:00+00:00")
+    short = next(entry for entry in json.loads(out) if entry["channel"] == "li_short")
+    assert (len(short["parts"]), short["shortened"], short["problems"]) == (1, True, [])
