@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import graph_error, graph_error_text, graph_errors
+from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import (
     describe_request,
     error_reason,
@@ -61,10 +61,6 @@ class FacebookAdapter(Adapter):
     max_length = FACEBOOK_LIMIT
     refuses_empty = True
     secrets = ("token",)
-
-    @classmethod
-    def error_text(cls, body: Any) -> str | None:
-        return graph_error_text(body)
 
     network = "facebook"
     media_limits = MediaLimits(max_bytes=10_000_000, alt_max=1000)
@@ -97,15 +93,15 @@ class FacebookAdapter(Adapter):
     def _errors(self, response: httpx.Response) -> DeliveryError | None:
         error = graph_error(response)
         where = describe_request(self.network, response.request)
-        reason = error_reason(response, explain=graph_error_text)
         if error is not None and error.code in DUPLICATE_CODES:
             return UnknownOutcome(
-                f"{where}: {reason}. The post is probably out already (Facebook does not say "
+                f"{where}: {error_reason(response)}. The post is probably out already (Facebook does not say "
                 "which post it duplicates)"
             )
         if response.status_code == 500 and response.request.method == "POST":
             return UnknownOutcome(
-                f"{where} answered 500: {reason}; Facebook can make the post anyway, so it is not resent"
+                f"{where} answered 500: {error_reason(response)}; Facebook can make the post anyway, so it "
+                "is not resent"
             )
         return graph_errors(self.network, fix=TOKEN_FIX)(response)
 

@@ -44,18 +44,6 @@ class GraphError:
     type: str | None
 
 
-def graph_error_text(body: Any) -> str | None:
-    """The explanation in a Graph error body: ``{"error": {"message": m, "code": c}}`` -> ``"m (code c)"``
-    (:meth:`~scheduler.adapters.base.Adapter.error_text` of the Graph adapters)."""
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return None
-    message = error.get("message")
-    if not isinstance(message, str) or not message.strip():
-        return None
-    return f"{message.strip()} (code {error['code']})" if error.get("code") is not None else message.strip()
-
-
 def graph_error(response: httpx.Response) -> GraphError | None:
     """The Graph ``error`` object of ``response``, or ``None`` when its body is not one."""
     try:
@@ -111,7 +99,7 @@ def graph_errors(network: str, *, fix: str) -> ErrorHook:
         if error is None:
             return None
         where = describe_request(network, response.request)
-        reason = error_reason(response, explain=graph_error_text)
+        reason = error_reason(response)
         code = error.code
         if code in TOKEN_CODES or (error.type == "OAuthException" and response.status_code == 401):
             return AuthError(f"{where} rejected the token ({reason}); {fix}")

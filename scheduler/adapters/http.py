@@ -377,14 +377,19 @@ def error_reason(
     A JSON body is first read by the network's ``explain``
     (:meth:`~scheduler.adapters.base.Adapter.error_text`, passed in by the adapter's
     :class:`RequestGuard`); when it says nothing, the common shapes are read: ``{"error": name, "message":
-    text}``, ``{"message": text, "code": n}``, ``{"errors": [{"message": text}]}``; then plain text; then the
-    status line.
+    text}``, ``{"error": {"message": text, "code": n}}`` (Graph and other JSON APIs), ``{"message": text,
+    "code": n}``, ``{"errors": [{"message": text}]}``; then plain text; then the status line.
     """
     data = _json_object(response.content)
     said = explain(data) if explain is not None and data is not None else None
     reason: str | None = _text(said)
     if data is not None and reason is None:
-        if (name := _text(data.get("error"))) is not None:
+        error = data.get("error")
+        if isinstance(error, dict):
+            reason = _text(error.get("message"))
+            if reason and error.get("code") is not None:
+                reason = f"{reason} (code {error['code']})"
+        elif (name := _text(error)) is not None:
             message = _text(data.get("message"))
             reason = f"{name}: {message}" if message else name
         elif (message := _text(data.get("message"))) is not None:

@@ -48,7 +48,7 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import graph_error, graph_error_text, graph_errors
+from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import read_json, refuse_over_length, send
 from scheduler.adapters.tokens import TokenExpiry, TokenFile, describe_expiry
 from scheduler.config.credentials import secret_env_var
@@ -110,10 +110,6 @@ class ThreadsAdapter(Adapter):
         """Threads counts each emoji as its UTF-8 bytes."""
         rules = super().length_rules(settings)
         return replace(rules, counter=threads_length, unit_note=" (emoji by UTF-8 bytes)")
-
-    @classmethod
-    def error_text(cls, body: Any) -> str | None:
-        return graph_error_text(body)
 
     network = "threads"
     media_limits = MediaLimits(by_url=True, max_bytes=8_000_000, alt_max=1000)

@@ -264,14 +264,14 @@ def test_error_reason(request: pytest.FixtureRequest, body: Any, reason: str) ->
 
 
 def test_an_error_shape_is_read_by_the_adapter_that_owns_it() -> None:
-    """X's problem+json and Graph's nested error are the adapters' to read: without them, the status line."""
+    """X's problem+json and Telegram's description are their adapters' to read: else, the status line."""
     problem = answer(400, {"title": "Forbidden", "detail": "duplicate content"})
     assert error_reason(problem) == "HTTP 400 Bad Request"
     assert error_reason(problem, explain=load_adapter("x").error_text) == "Forbidden: duplicate content"
-    graph = answer(400, {"error": {"message": "(#100) Invalid parameter", "code": 100}})
+    telegram = answer(400, {"ok": False, "description": "Bad Request: chat not found"})
+    assert error_reason(telegram, explain=load_adapter("x").error_text) == "HTTP 400 Bad Request"
     assert (
-        error_reason(graph, explain=load_adapter("threads").error_text)
-        == "(#100) Invalid parameter (code 100)"
+        error_reason(telegram, explain=load_adapter("telegram").error_text) == "Bad Request: chat not found"
     )
 
 
