@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fakes.server import FakeServer, Reply, Request, route
 
 from scheduler.adapters.base import Adapter, Journal, Outgoing
 from scheduler.config.models import ChannelSettings
+from scheduler.errors import PermanentDeliveryError
 from scheduler.models import Article
 from tests.conftest import REPO
 
@@ -40,6 +42,8 @@ class PigeonFake(FakeServer):
     def post_message(self, request: Request) -> Reply:
         if request.headers.get("authorization") != "Bearer s3cret":
             return Reply.json({"error": "bad token"}, status=401)
+        if request.json()["text"] == "fault":
+            return Reply.json({"fault": {"why": "pigeons carry no faults"}}, status=400)
         key = request.headers["idempotency-key"]
         if key not in self.by_key:
             message_id = f"m{len(self.messages) + 1}"
@@ -83,7 +87,34 @@ def test_the_readme_adapter_posts_a_thread_and_checks(tmp_path: Path) -> None:
             "m2": {"text": "two", "reply_to": "m1"},
         }
         assert len(fake.requests_to("POST", "/messages")) == 2, "the journal skips parts already sent"
-    assert cls.length_rules(settings).limit == 280
+
+
+def test_the_readme_adapter_declares_what_its_network_accepts(tmp_path: Path) -> None:
+    """Its length rules and error shape come from its class, read the way tagcast reads its own."""
+    cls = readme_adapter_class()
+    rules = cls.length_rules(ChannelSettings(network="pigeon"))  # type: ignore[call-arg]
+    assert (rules.network, rules.limit, rules.unit) == ("pigeon", 280, "graphemes")
+    assert rules.violations(" ") == ["empty text: pigeon refuses a post without text"]
+    links = " ".join(f"https://example.org/{n}" for n in range(5))
+    assert rules.violations(links) == ["5 different links, limit 4"]
+    assert rules.count("e\u0301" * 3) == 3
+    assert cls.length_rules(ChannelSettings(network="pigeon", limit=100)).limit == 100  # type: ignore[call-arg]
+    assert cls.secrets == ("token",)
+
+    article = Article(source="posts/a.md", title="A", body="B")
+    post = Outgoing(delivery_id="d_1", idempotency_key="k", parts=("fault",), article=article, channel="p")
+    with PigeonFake().running() as fake:
+        settings = ChannelSettings(network="pigeon", base_url=fake.base_url, token="s3cret")  # type: ignore[arg-type]
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient() as http:
+                await cls("p", settings, http=http, root=tmp_path).publish(post, Journal(state={}))
+
+        with pytest.raises(PermanentDeliveryError) as caught:
+            asyncio.run(scenario())
+    assert caught.value.reason == (
+        f"pigeon: POST {fake.base_url}/messages refused (400): pigeons carry no faults"
+    )
 
 
 def test_the_readme_refreshing_adapter_keeps_the_new_token_in_its_file(tmp_path: Path) -> None:
