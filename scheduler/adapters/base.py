@@ -151,17 +151,18 @@ class Adapter(ABC):
         )
 
     @classmethod
-    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
-        """How the network counts, with the channel's ``limit`` applied. No network call.
+    def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:
+        """How the network counts, with the channel's ``limit`` applied. No network call. ``media``: the
+        post carries images (a network whose caption limit is shorter overrides this to apply it).
 
         The one place the pipeline, preview, ``fit`` and :func:`~scheduler.adapters.http.refuse_over_length`
         learn a network's length rules. The default builds them from the class attributes above; a network
         that counts in its own way overrides it, e.g. Mastodon, whose content warning counts too::
 
             @classmethod
-            def length_rules(cls, settings):
+            def length_rules(cls, settings, *, media=False):
                 warning = settings.spoiler_text or ""
-                rules = super().length_rules(settings)
+                rules = super().length_rules(settings, media=media)
                 return replace(rules, counter=partial(mastodon_length, spoiler_text=warning),
                                spoiler_text=warning)
         """

@@ -128,9 +128,9 @@ class LinkedInAdapter(Adapter):
     secrets = ("token",)
 
     @classmethod
-    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+    def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:
         """LinkedIn counts the commentary as sent: in little text, escapes included."""
-        return replace(super().length_rules(settings), counter=linkedin_length)
+        return replace(super().length_rules(settings, media=media), counter=linkedin_length)
 
     network = "linkedin"
     media_limits = MediaLimits(max_bytes=10_000_000, max_pixels=36_152_320, alt_max=4086)

@@ -62,11 +62,11 @@ class MastodonAdapter(Adapter):
     secrets = ("token",)
 
     @classmethod
-    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+    def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:
         """Mastodon counts URLs as 23, ``@user@domain`` as ``@user``, and the content warning too."""
         warning = settings.spoiler_text or ""
         counter = partial(mastodon_length, spoiler_text=warning)
-        return replace(super().length_rules(settings), counter=counter, spoiler_text=warning)
+        return replace(super().length_rules(settings, media=media), counter=counter, spoiler_text=warning)
 
     network = "mastodon"
     media_limits = MediaLimits(

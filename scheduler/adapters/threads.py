@@ -106,9 +106,9 @@ class ThreadsAdapter(Adapter):
     secrets = ("token",)
 
     @classmethod
-    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+    def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:
         """Threads counts each emoji as its UTF-8 bytes."""
-        rules = super().length_rules(settings)
+        rules = super().length_rules(settings, media=media)
         return replace(rules, counter=threads_length, unit_note=" (emoji by UTF-8 bytes)")
 
     network = "threads"
