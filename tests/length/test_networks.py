@@ -120,3 +120,21 @@ def test_rules_can_be_built_by_hand() -> None:
     assert rules.count(FAMILY * 3) == 3
     assert rules.fits(FAMILY * 10)
     assert rules.describe(12) == "12 graphemes"
+
+
+def test_rules_a_third_party_network_declares_hold_as_for_the_built_in_ones() -> None:
+    """Every limit is a field: a network tagcast does not ship gets the same checks and the same fitting."""
+    rules = LengthRules("pigeon", 20, "characters", refused_characters="~\ufffe", max_links=1)
+    assert rules.violations("a~b") == ["contains a character pigeon refuses (U+007E or U+FFFE)"]
+    assert rules.violations("x.org y.org") == ["2 different links, limit 1"]
+    assert rules.fits("plain ascii text") and not rules.fits("a~b")
+    assert rules.slice_reach("plain ascii text")(0, "") is None  # a refused ASCII character: count each slice
+    counted = LengthRules(
+        "pigeon", 5, "characters", counter=lambda text: 2 * len(text), unit_note=" (doubled)"
+    )
+    assert counted.violations("abc") == ["6 characters (doubled), limit 5"]
+    assert counted.slice_reach("abc")(0, "") is None
+
+
+def _doubled(text: str) -> int:
+    return 2 * len(text)
