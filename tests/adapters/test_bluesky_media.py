@@ -288,3 +288,18 @@ async def test_images_the_pds_would_refuse_are_refused_before_sending(
             )
         assert "card thumbnail" in thumb.value.reason
     assert fake.requests == []
+
+
+async def test_a_retry_reuses_the_journalled_card_thumb(fake: BlueskyFake, tmp_path: Path) -> None:
+    link = card(tmp_path)
+    assert link.thumb is not None
+    fake.faults.server_error(status=503, path=PUT)
+    durable = DurableJournal()
+    post = post_with(["A card, twice tried"], link=link)
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError):
+            await adapter_for(fake, http).publish(post, durable.journal())
+        await adapter_for(fake, http).publish(post, durable.journal())
+    assert len(fake.blob_uploads) == 1
+    [(_, stored)] = fake.posts()
+    assert stored_bytes(fake, stored.value["embed"]["external"]["thumb"]) == link.thumb.read_bytes()
