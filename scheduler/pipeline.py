@@ -83,9 +83,13 @@ class Pipeline:
             ) from None
         self.schedules: dict[str, Schedule] = build_schedules(settings)
         self.rules: dict[str, LengthRules] = {}
+        self.media_rules: dict[str, LengthRules] = {}
+        """The rules of a post that carries images (Telegram: the caption limit)."""
         for name, channel in settings.channels.items():
             try:
-                self.rules[name] = load_adapter(channel.network).length_rules(channel)
+                adapter = load_adapter(channel.network)
+                self.rules[name] = adapter.length_rules(channel)
+                self.media_rules[name] = adapter.length_rules(channel, media=True)
             except UserError as exc:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
 
@@ -128,7 +132,8 @@ class Pipeline:
             if route.anniversary:
                 when = now or datetime.now(UTC)
                 routed, problem = plan_anniversary(article, self.schedules[route.schedule], when)
-            post = compose_post(routed, route, self.renderer, self.rules[route.channel], budget=budget)
+            rules = (self.media_rules if article.images else self.rules)[route.channel]
+            post = compose_post(routed, route, self.renderer, rules, budget=budget)
             if problem is not None:
                 post.problems.append(problem)
             out.append((post, route.schedule))

@@ -64,7 +64,7 @@ class FacebookAdapter(Adapter):
     supports_threads = False
 
     @classmethod
-    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+    def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:
         return LengthRules(
             network="facebook", limit=settings.limit or FACEBOOK_LIMIT, unit="characters", refuses_empty=True
         )
