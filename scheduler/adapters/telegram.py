@@ -40,12 +40,13 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
+from scheduler.adapters.media_checks import refuse_unfit_media
 from scheduler.adapters.multipart import FilePart, multipart
 from scheduler.adapters.parts import PartsJournal
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 from scheduler.length import LengthRules
-from scheduler.media.model import Media, MediaLimits
+from scheduler.media.model import MediaLimits
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 CAPTION_LIMIT = 1024
@@ -271,19 +272,12 @@ class TelegramAdapter(Adapter):
         files = tuple(FilePart(f"photo{n}", item) for n, item in enumerate(media))
         return "sendMediaGroup", {**payload, "media": album}, files
 
-    def _check_media(self, media: tuple[Media, ...]) -> None:
-        limits = self.media_limits
-        if limits is not None and len(media) > limits.max_images:
-            raise PermanentDeliveryError(
-                f"telegram: {len(media)} images, at most {limits.max_images} are sent with a post"
-            )
-
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         self._token()
         parts = self._parts(post, journal)
         rules = self.length_rules(self.settings, media=bool(post.media))
         refuse_over_length(rules, post.parts, network=self.network)
-        self._check_media(post.media)
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
         payloads = [self._payload(post, index) for index in range(len(post.parts))]
         for index in parts.pending():
             files: tuple[FilePart, ...] = ()

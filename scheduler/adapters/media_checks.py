@@ -1,0 +1,36 @@
+"""What an adapter checks of a post's images before it sends anything (as ``refuse_over_length`` does for
+text): the preview already reported an image that does not fit, so one that reaches an adapter anyway is
+refused with :class:`~scheduler.errors.PermanentDeliveryError`, never cut or half sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scheduler.errors import PermanentDeliveryError
+from scheduler.media.model import Media, MediaLimits
+
+
+def refuse_unfit_media(limits: MediaLimits | None, media: Sequence[Media], *, network: str) -> None:
+    """PermanentDeliveryError when ``media`` breaks ``limits``: too many images, an image over the byte
+    limit, or an alt text over the network's alt limit (counted in characters)."""
+    if not media:
+        return
+    if limits is None:
+        raise PermanentDeliveryError(
+            f"{network}: this network takes no images, but the post has {len(media)}"
+        )
+    if len(media) > limits.max_images:
+        raise PermanentDeliveryError(
+            f"{network}: the post has {len(media)} images, the network takes at most {limits.max_images}"
+        )
+    for number, item in enumerate(media, start=1):
+        if item.size > limits.max_bytes:
+            raise PermanentDeliveryError(
+                f"{network}: image {number} ({item.src}) is {item.size} bytes after processing, "
+                f"limit {limits.max_bytes}"
+            )
+        if limits.alt_max is not None and len(item.alt) > limits.alt_max:
+            raise PermanentDeliveryError(
+                f"{network}: the alt text of image {number} ({item.src}) is {len(item.alt)} characters, "
+                f"limit {limits.alt_max}; shorten it in the article"
+            )
