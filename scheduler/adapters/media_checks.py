@@ -4,10 +4,13 @@ refused with :class:`~scheduler.errors.PermanentDeliveryError`, never cut or hal
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from scheduler.errors import PermanentDeliveryError
 from scheduler.media.model import Media, MediaLimits
+
+log = logging.getLogger("tagcast.adapters.media")
 
 
 def refuse_unfit_media(limits: MediaLimits | None, media: Sequence[Media], *, network: str) -> None:
@@ -34,3 +37,19 @@ def refuse_unfit_media(limits: MediaLimits | None, media: Sequence[Media], *, ne
                 f"{network}: the alt text of image {number} ({item.src}) is {len(item.alt)} characters, "
                 f"limit {limits.alt_max}; shorten it in the article"
             )
+
+
+def public_images(media: tuple[Media, ...], *, network: str, channel: str) -> tuple[Media, ...]:
+    """The images a network that fetches images by URL can show: those whose ``src`` is an https URL. Each
+    other one is left out with a warning naming it (the preview says so too: ``MediaLimits.by_url``)."""
+    public = tuple(item for item in media if item.src.startswith("https://"))
+    for item in media:
+        if item not in public:
+            log.warning(
+                "%s channel %s: image %s is left out: %s shows only images from a public https URL",
+                network,
+                channel,
+                item.src,
+                network,
+            )
+    return public
