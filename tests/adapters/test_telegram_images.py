@@ -18,8 +18,9 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import PermanentDeliveryError, UnknownOutcome
 from scheduler.media.model import ImageRef
 from scheduler.models import Article
-from scheduler.pipeline import Pipeline
+from scheduler.pipeline import Pipeline, rules_with_media
 from tests.conftest import WriteWorkspace
+from tests.test_readme_adapter import readme_adapter_class
 
 from .contract import THREAD, DurableJournal, client, outgoing
 from .image_files import image_media
@@ -65,6 +66,13 @@ def test_the_pipeline_fits_a_post_with_images_to_the_caption(make_workspace: Wri
     assert photo_post.limit == CAPTION_LIMIT
     assert all(length <= CAPTION_LIMIT for length in photo_post.lengths)
     assert photo_post.problems == []
+
+
+def test_an_adapter_written_before_the_media_keyword_still_gets_its_rules() -> None:
+    pigeon = readme_adapter_class()
+    settings = ChannelSettings(network="pigeon")
+    assert rules_with_media(pigeon, settings).limit == 280
+    assert rules_with_media(TelegramAdapter, ChannelSettings(network="telegram")).limit == CAPTION_LIMIT
 
 
 async def test_one_image_is_a_photo_with_the_part_as_its_caption(fake: TelegramFake, tmp_path: Path) -> None:
