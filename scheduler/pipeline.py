@@ -7,6 +7,7 @@ exactly what is posted.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -15,11 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from scheduler.adapters.base import Adapter
 from scheduler.adapters.registry import known_networks, load_adapter
 from scheduler.articles import load_articles
 from scheduler.checks import raise_for_problems, reference_problems
 from scheduler.compose import compose_post
 from scheduler.config.loader import Workspace
+from scheduler.config.models import ChannelSettings
 from scheduler.errors import ArticleError, ConfigError, UserError
 from scheduler.length import LengthRules
 from scheduler.models import Article, Post
@@ -29,6 +32,14 @@ from scheduler.render.budget import Clock, RenderLimits
 from scheduler.routing import Router
 from scheduler.slots import Schedule
 from scheduler.slots.anniversary import plan_anniversary
+
+
+def rules_with_media(adapter: type[Adapter], channel: ChannelSettings) -> LengthRules:
+    """The length rules of a post with images; an adapter whose ``length_rules`` predates the ``media``
+    keyword (a third-party one) counts such a post as any other."""
+    if "media" in inspect.signature(adapter.length_rules).parameters:
+        return adapter.length_rules(channel, media=True)
+    return adapter.length_rules(channel)
 
 
 @dataclass
@@ -83,9 +94,13 @@ class Pipeline:
             ) from None
         self.schedules: dict[str, Schedule] = build_schedules(settings)
         self.rules: dict[str, LengthRules] = {}
+        self.media_rules: dict[str, LengthRules] = {}
+        """The rules of a post that carries images (Telegram: the caption limit)."""
         for name, channel in settings.channels.items():
             try:
-                self.rules[name] = load_adapter(channel.network).length_rules(channel)
+                adapter = load_adapter(channel.network)
+                self.rules[name] = adapter.length_rules(channel)
+                self.media_rules[name] = rules_with_media(adapter, channel)
             except UserError as exc:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
 
@@ -128,7 +143,8 @@ class Pipeline:
             if route.anniversary:
                 when = now or datetime.now(UTC)
                 routed, problem = plan_anniversary(article, self.schedules[route.schedule], when)
-            post = compose_post(routed, route, self.renderer, self.rules[route.channel], budget=budget)
+            rules = (self.media_rules if article.images else self.rules)[route.channel]
+            post = compose_post(routed, route, self.renderer, rules, budget=budget)
             if problem is not None:
                 post.problems.append(problem)
             out.append((post, route.schedule))

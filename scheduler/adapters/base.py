@@ -122,9 +122,10 @@ class Adapter(ABC):
         )
 
     @classmethod
-    def length_rules(cls, settings: ChannelSettings) -> LengthRules:
+    def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:
         """How the network counts, with the channel's ``limit`` and content warning applied. No network
-        call."""
+        call. ``media``: the post carries images, which changes the limit on some networks (Telegram's
+        caption is at most 1024 characters)."""
         return rules_for(cls.network, limit=settings.limit, spoiler_text=settings.spoiler_text or "")
 
     @abstractmethod

@@ -75,7 +75,7 @@ from fakes.server import FakeServer
 from scheduler.adapters.base import Adapter, Journal, Outgoing
 from scheduler.adapters.registry import load_adapter
 from scheduler.config.models import ChannelSettings
-from scheduler.media.model import Media
+from scheduler.media.model import ImageRef, Media
 from scheduler.models import Article
 
 CHANNEL = "main"
@@ -102,9 +102,20 @@ class SentPost:
     media: tuple[SentMedia, ...] = ()
 
 
+@dataclass(frozen=True)
+class SentImage:
+    """One image of a post as the fake stored it: the sha256 of the bytes it received (``None`` for a network
+    given a URL), the URL it was given (``None`` for an upload), and the alt text (``None``: no alt field)."""
+
+    sha256: str | None
+    url: str | None = None
+    alt: str | None = None
+
+
 @dataclass
 class Deployment:
-    """A running fake (or none) and the channel settings that point at it."""
+    """A running fake (or none) and the channel settings that point at it. ``images``, when the case reports
+    them, gives the images of each stored post, in the order of ``posts()``."""
 
     settings: ChannelSettings
     bad_settings: ChannelSettings
@@ -113,6 +124,7 @@ class Deployment:
     root: Path
     uploads: Callable[[], int] | None = None
     """How many images the fake has received as uploads; ``None``: the case does not run the image tests."""
+    images: Callable[[], list[tuple[SentImage, ...]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,8 +189,14 @@ def fresh() -> Journal:
 def outgoing(
     parts: list[str] | tuple[str, ...], *, delivery_id: str = "d-1", media: tuple[Media, ...] = ()
 ) -> Outgoing:
-    """A delivery as the dispatcher hands it over; the key is the same on every retry of one delivery."""
-    article = Article(source="posts/contract.md", title="Contract", body=" ".join(parts))
+    """A delivery as the dispatcher hands it over; the key is the same on every retry of one delivery.
+    ``media``: the processed images of the first part (build them with ``image_files.image_media``)."""
+    article = Article(
+        source="posts/contract.md",
+        title="Contract",
+        body=" ".join(parts),
+        images=tuple(ImageRef(m.src, m.alt) for m in media),
+    )
     return Outgoing(
         delivery_id=delivery_id,
         idempotency_key=f"tagcast-{delivery_id}",

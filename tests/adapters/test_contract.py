@@ -27,10 +27,12 @@ from .contract import (
     AdapterCase,
     Deployment,
     DurableJournal,
+    SentImage,
     SentMedia,
     client,
     outgoing,
 )
+from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 
@@ -387,3 +389,82 @@ async def test_a_crash_after_the_uploads_never_uploads_again(
     [sent] = deployment.posts()
     assert sent.media == tuple(SentMedia(i.read_bytes(), sent_alt(limits, i)) for i in images)
     assert deployment.uploads() == len(images)
+
+
+# --- images (a case reports them with ``Deployment.images``) ----------------------------------------------
+
+
+def needs_images(case: AdapterCase, deployment: Deployment) -> MediaLimits:
+    limits = case.adapter_class().media_limits
+    if deployment.images is None or limits is None:
+        pytest.skip(f"{case.id} does not report the images it received")
+    return limits
+
+
+def contract_images(limits: MediaLimits, folder: Path, count: int) -> tuple[Media, ...]:
+    """``count`` real images; public https ones for a network that fetches images by URL."""
+    src = "https://images.example.com/photo{n}.jpg" if limits.by_url else "images/photo{n}.jpg"
+    return image_media(folder, count, src=src)
+
+
+def expected(limits: MediaLimits, media: tuple[Media, ...]) -> list[SentImage]:
+    return [
+        SentImage(
+            sha256=None if limits.by_url else m.sha256,
+            url=m.src if limits.by_url else None,
+            alt=m.alt if limits.alt_max is not None else None,
+        )
+        for m in media
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 2, 4])
+async def test_post_with_images(
+    case: AdapterCase, deployment: Deployment, tmp_path: Path, count: int
+) -> None:
+    """Every image arrives once, in order, with its alt text where the network has an alt field."""
+    limits = needs_images(case, deployment)
+    assert deployment.images is not None
+    media = contract_images(limits, tmp_path / "media", count)
+    async with client() as http:
+        receipt = await case.build(deployment, http).publish(
+            outgoing([SINGLE], media=media), DurableJournal().journal()
+        )
+    posts = deployment.posts()
+    assert [p.text for p in posts] == [SINGLE]
+    assert receipt.remote_ids == tuple(p.id for p in posts if p.id), "Slack answers no id"
+    assert deployment.images() == [tuple(expected(limits, media))]
+
+
+async def test_thread_images_go_with_the_first_part(
+    case: AdapterCase, deployment: Deployment, tmp_path: Path
+) -> None:
+    limits = needs_images(case, deployment)
+    assert deployment.images is not None
+    if not case.reply_chain or not case.adapter_class().supports_threads:
+        pytest.skip(f"{case.network} does not post threads as replies")
+    media = contract_images(limits, tmp_path / "media", 2)
+    async with client() as http:
+        await case.build(deployment, http).publish(outgoing(THREAD, media=media), DurableJournal().journal())
+    posts = deployment.posts()
+    assert [p.text for p in posts] == list(THREAD)
+    assert [p.reply_to for p in posts] == [None, posts[0].id, posts[1].id]
+    assert deployment.images() == [tuple(expected(limits, media)), (), ()]
+
+
+async def test_post_with_images_after_a_server_error_posts_once(
+    case: AdapterCase, deployment: Deployment, tmp_path: Path
+) -> None:
+    """A 5xx on the post itself: the retry with the saved journal makes one post with every image."""
+    limits = needs_images(case, deployment)
+    needs_fake(deployment)
+    assert deployment.fake is not None and deployment.images is not None
+    media = contract_images(limits, tmp_path / "media", 2)
+    deployment.fake.faults.server_error(status=503, path=case.publish_path)
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError):
+            await case.build(deployment, http).publish(outgoing([SINGLE], media=media), durable.journal())
+        await case.build(deployment, http).publish(outgoing([SINGLE], media=media), durable.journal())
+    assert [p.text for p in deployment.posts()] == [SINGLE]
+    assert deployment.images() == [tuple(expected(limits, media))]
