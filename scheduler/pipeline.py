@@ -7,6 +7,7 @@ exactly what is posted.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -22,6 +23,8 @@ from scheduler.compose import compose_post
 from scheduler.config.loader import Workspace
 from scheduler.errors import ArticleError, ConfigError, UserError
 from scheduler.length import LengthRules
+from scheduler.media.model import MediaLimits
+from scheduler.media.prepare import MediaCache, prepare_media
 from scheduler.models import Article, Post
 from scheduler.planning import build_schedules, plan_posts
 from scheduler.render import TemplateRenderer
@@ -83,11 +86,15 @@ class Pipeline:
             ) from None
         self.schedules: dict[str, Schedule] = build_schedules(settings)
         self.rules: dict[str, LengthRules] = {}
+        self.media_limits: dict[str, MediaLimits | None] = {}
         for name, channel in settings.channels.items():
             try:
-                self.rules[name] = load_adapter(channel.network).length_rules(channel)
+                adapter = load_adapter(channel.network)
+                self.rules[name] = adapter.length_rules(channel)
             except UserError as exc:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
+            self.media_limits[name] = adapter.media_limits
+        self.media = MediaCache(workspace.root)
 
     def article_paths(self, paths: Sequence[Path] | None) -> list[Path]:
         if paths:
@@ -131,8 +138,18 @@ class Pipeline:
             post = compose_post(routed, route, self.renderer, self.rules[route.channel], budget=budget)
             if problem is not None:
                 post.problems.append(problem)
-            out.append((post, route.schedule))
+            out.append((self._with_media(post, routed), route.schedule))
         return out
+
+    def _with_media(self, post: Post, article: Article) -> Post:
+        """``post`` with the article's images fitted to its channel's network (:mod:`scheduler.media`)."""
+        if not article.images:
+            return post
+        settings = self.workspace.settings.channels[post.channel]
+        prepared = prepare_media(
+            article, self.media_limits[post.channel], settings, channel=post.channel, cache=self.media
+        )
+        return dataclasses.replace(post, media=prepared.media, problems=[*post.problems, *prepared.problems])
 
     def run(
         self,

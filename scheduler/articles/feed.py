@@ -224,8 +224,8 @@ def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None
     moment = entry_moment(entry)
     if moment is not None:
         values["published"] = moment
-    if entry.image:
-        values["image"] = entry.image
+    if entry.image and entry.image.casefold().startswith("https://"):
+        values["image"] = entry.image  # an http:// or relative one is left out: images are fetched over https
     tags = [tag for tag in (category_tag(name) for name in entry.categories) if tag]
     body = entry.html.strip() if entry.plain else html_to_text(entry.html)
     raw = RawArticle(
