@@ -144,6 +144,26 @@ def _label(number: int, ref: ImageRef) -> str:
     return f"image {number} ({src})"
 
 
+def sent_images(
+    article: Article, limits: MediaLimits | None, network: str
+) -> tuple[list[tuple[int, ImageRef]], list[str]]:
+    """The article's images that ``network`` is sent (numbered from 1), and a note for each one left out."""
+    if not article.images:
+        return [], []
+    if limits is None:
+        return [], [f"images left out: {network} takes none"]
+    kept: list[tuple[int, ImageRef]] = []
+    notes: list[str] = []
+    for number, ref in enumerate(article.images, start=1):
+        if limits.by_url and not is_remote(ref.src):
+            notes.append(
+                f"{_label(number, ref)} left out: {network} takes only images at a public https address"
+            )
+        else:
+            kept.append((number, ref))
+    return kept, notes
+
+
 def prepare_media(
     article: Article,
     limits: MediaLimits | None,
@@ -153,24 +173,19 @@ def prepare_media(
     cache: MediaCache,
 ) -> PreparedMedia:
     """The article's images as ``channel`` (on ``settings.network``, accepting ``limits``) will send them."""
-    if not article.images:
-        return PreparedMedia()
     network = settings.network
-    if limits is None:
-        return PreparedMedia(left_out=(f"images left out: {network} takes none",))
+    kept, left_out = sent_images(article, limits, network)
+    if limits is None or not kept:
+        return PreparedMedia(left_out=tuple(left_out))
     problems: list[str] = []
-    left_out: list[str] = []
     media: list[Media] = []
     retry = False
     if len(article.images) > limits.max_images:
         problems.append(
             f"{len(article.images)} images; {network} takes at most {limits.max_images} (channel {channel})"
         )
-    for number, ref in enumerate(article.images, start=1):
+    for number, ref in kept:
         label = _label(number, ref)
-        if limits.by_url and not is_remote(ref.src):
-            left_out.append(f"{label} left out: {network} takes only images at a public https address")
-            continue
         if limits.alt_max is not None:
             if ref.alt is None and settings.require_alt:
                 problems.append(

@@ -279,6 +279,27 @@ def _encode_within(image: Image.Image, mime: str, budget: int) -> tuple[bytes, s
         qualities = [QUALITIES[-1]] if lossy else qualities
 
 
+THUMB_SIDE = 480
+"""The longer side of a preview thumbnail (embedded in the HTML preview as a ``data:`` URI)."""
+
+
+def thumbnail(path: Path, sha256: str, *, folder: Path) -> tuple[bytes, str]:
+    """A small copy of the processed image ``path`` for a preview card: (bytes, mime), cached by hash."""
+    cached = folder / "thumbs" / f"{sha256}-{THUMB_SIDE}"
+    for suffix, mime in ((".jpg", "image/jpeg"), (".png", "image/png")):
+        if cached.with_suffix(suffix).is_file():
+            return cached.with_suffix(suffix).read_bytes(), mime
+    with _open(path) as image:
+        image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
+        image.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+        alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+        mime = "image/png" if alpha else "image/jpeg"
+        pixels = _convert(image.convert("RGBA") if alpha else image, mime)
+        data = _encode(pixels, mime, 80)
+    _write_atomic(cached.with_suffix(".png" if alpha else ".jpg"), data)
+    return data, mime
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
