@@ -203,7 +203,10 @@ def prepare_media(
             problems.append(f"{label}: {exc.message}")
             retry = True
         except ImageProblem as exc:
-            problems.append(f"{label} {exc.message}" + (f"; {exc.hint}" if exc.hint else ""))
+            verb = exc.message.startswith(("is ", "has ", "cannot "))  # "image 1 (a.jpg) is not an image"
+            problems.append(
+                f"{label}{' ' if verb else ': '}{exc.message}" + (f"; {exc.hint}" if exc.hint else "")
+            )
     return PreparedMedia(tuple(media), tuple(problems), tuple(left_out), retry)
 
 
