@@ -94,7 +94,7 @@ class Pipeline:
             except UserError as exc:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
             self.media_limits[name] = adapter.media_limits
-        self.media = MediaCache(workspace.root)
+        self.media = MediaCache(workspace.root, keep_decoded=True)
 
     def article_paths(self, paths: Sequence[Path] | None) -> list[Path]:
         if paths:

@@ -36,7 +36,13 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import PermanentDeliveryError, TransientDeliveryError
 from scheduler.media.fetch import DOWNLOAD_DEADLINE, MAX_DOWNLOAD_BYTES, ImageFetchError, fetch_image
 from scheduler.media.model import ImageRef, Media, MediaLimits
-from scheduler.media.process import ImageProblem, Processed, describe_original, process_image
+from scheduler.media.process import (
+    ImageProblem,
+    LastDecoded,
+    Processed,
+    describe_original,
+    process_image,
+)
 from scheduler.models import Article
 
 MEDIA_FOLDER = Path("var") / "media"
@@ -49,7 +55,8 @@ class MediaCache:
 
     ``client`` is used for downloads (default: one httpx client per download, trusting the system's
     certificates or ``SSL_CERT_FILE``); each download is bounded by ``max_download_bytes`` and
-    ``download_deadline`` seconds."""
+    ``download_deadline`` seconds. ``keep_decoded`` keeps the last decoded image for the next network (for
+    one thread only: the preview's)."""
 
     def __init__(
         self,
@@ -60,8 +67,10 @@ class MediaCache:
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
         download_deadline: float = DOWNLOAD_DEADLINE,
         monotonic: Callable[[], float] = time.monotonic,
+        keep_decoded: bool = False,
     ) -> None:
         self.root = root
+        self.last = LastDecoded() if keep_decoded else None
         self.folder = folder or root / MEDIA_FOLDER
         self.client = client
         self.max_download_bytes = max_download_bytes
@@ -107,7 +116,7 @@ class MediaCache:
                     f"{budget:,}"
                 )
         else:
-            processed = process_image(path, limits, folder=self.folder, max_bytes=max_bytes)
+            processed = process_image(path, limits, folder=self.folder, max_bytes=max_bytes, last=self.last)
         return _media(ref, processed)
 
 

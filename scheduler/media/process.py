@@ -108,11 +108,26 @@ def content_hash(path: Path, folder: Path) -> str:
     return digest
 
 
+class LastDecoded:
+    """The last image decoded, upright, so that one photo fitted for several networks in a row (an article
+    going to several channels) is decoded once. For one thread only: the preview's."""
+
+    def __init__(self) -> None:
+        self.key: tuple[str, tuple[int, int] | None] | None = None
+        self.image: Image.Image | None = None
+
+
 def process_image(
-    source: Path, limits: MediaLimits, *, folder: Path, max_bytes: int | None = None
+    source: Path,
+    limits: MediaLimits,
+    *,
+    folder: Path,
+    max_bytes: int | None = None,
+    last: LastDecoded | None = None,
 ) -> Processed:
     """``source`` fitted to ``limits`` (``max_bytes`` overrides its byte limit: a card thumb), from the
-    cache under ``folder`` when it was processed before."""
+    cache under ``folder`` when it was processed before (``last``: keep the decoded image for the next
+    call)."""
     budget = limits.max_bytes if max_bytes is None else max_bytes
     digest = content_hash(source, folder)
     key = hashlib.sha256(f"{digest}:{limits_key(limits, budget)}".encode()).hexdigest()
@@ -120,7 +135,7 @@ def process_image(
     cached = _from_index(index, folder)
     if cached is not None:
         return cached
-    data, mime, width, height = _fit(source, limits, budget)
+    data, mime, width, height = _fit(source, limits, budget, (digest, last))
     sha = hashlib.sha256(data).hexdigest()
     path = folder / "files" / f"{sha}{_EXTENSIONS[mime]}"
     if not path.is_file():
@@ -174,16 +189,19 @@ def _open(source: Path) -> Image.Image:
             raise ImageProblem(f"cannot be read: {exc.strerror or exc}") from None
 
 
-def _fit(source: Path, limits: MediaLimits, budget: int) -> tuple[bytes, str, int, int]:
+_Memo = tuple[str, LastDecoded | None]
+
+
+def _fit(source: Path, limits: MediaLimits, budget: int, memo: _Memo) -> tuple[bytes, str, int, int]:
     with _open(source) as image:
         try:
-            return _fit_image(image, source, limits, budget)
+            return _fit_image(image, source, limits, budget, memo)
         except (OSError, SyntaxError, ValueError) as exc:  # a truncated or corrupt file, found while decoding
             raise ImageProblem(f"cannot be decoded: {exc}") from None
 
 
 def _fit_image(
-    image: Image.Image, source: Path, limits: MediaLimits, budget: int
+    image: Image.Image, source: Path, limits: MediaLimits, budget: int, memo: _Memo
 ) -> tuple[bytes, str, int, int]:
     source_mime = _MIMES.get(image.format or "", "")
     rotated = image.getexif().get(_ORIENTATION) in {5, 6, 7, 8}
@@ -193,17 +211,32 @@ def _fit_image(
         size = source.stat().st_size
         if "image/gif" in limits.mimes and scale == 1 and size <= budget:
             return source.read_bytes(), "image/gif", image.width, image.height
-    image.seek(0)
     target = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
+    draft = None
     if image.format == "JPEG" and scale <= 0.5:  # decode at 1/2, 1/4 or 1/8 size: much faster
-        image.draft("RGB", (target[1], target[0]) if rotated else target)
+        draft = (target[1], target[0]) if rotated else target
     mime = source_mime if source_mime in limits.mimes and source_mime != "image/gif" else limits.mimes[0]
     if mime == "image/gif" and "image/png" in limits.mimes:
         mime = "image/png"  # a still image keeps its colours as PNG
-    pixels = _convert(ImageOps.exif_transpose(image), mime)
+    digest, last = memo
+    if last is not None and last.image is not None and last.key == (digest, draft):
+        upright = last.image
+    else:
+        image.seek(0)
+        if draft is not None:
+            image.draft("RGB", draft)
+        ImageOps.exif_transpose(image, in_place=True)
+        image.load()
+        upright = image
+        if last is not None:
+            last.key, last.image = (digest, draft), upright
+    pixels = _convert(upright, mime)
     if pixels.size != target:
         pixels = pixels.resize(target, Image.Resampling.LANCZOS)
-    return _encode_within(pixels, mime, budget)
+    estimate = None
+    if source_mime == mime == "image/jpeg":
+        estimate = math.ceil(source.stat().st_size * scale * scale)
+    return _encode_within(pixels, mime, budget, estimate)
 
 
 def _scale(width: int, height: int, limits: MediaLimits) -> float:
@@ -247,24 +280,34 @@ def _encode(image: Image.Image, mime: str, quality: int) -> bytes:
     return out.getvalue()
 
 
-def _guess_quality(image: Image.Image, mime: str, budget: int) -> int:
-    """The first of :data:`QUALITIES` whose trial on the central quarter of the image, times four, fits
-    ``budget`` (or the last): a big photo is then seldom encoded twice."""
+def _guess_quality(image: Image.Image, mime: str, budget: int, estimate: int | None) -> int:
+    """The first of :data:`QUALITIES` likely to fit ``budget``: the first when ``estimate`` (the source's
+    bytes, scaled to the new size, for a JPEG made from a JPEG) is well under it; else the first whose trial
+    on eight strips across the image (a sixteenth of it), scaled up, fits. A big photo is then seldom
+    encoded twice."""
+    if estimate is not None and estimate <= budget * 0.8:
+        return QUALITIES[0]
     if image.width * image.height < 1_000_000:
         return QUALITIES[0]
-    left, top = image.width // 4, image.height // 4
-    trial = image.crop((left, top, left + image.width // 2, top + image.height // 2))
+    strip = max(1, image.height // 128)
+    trial = Image.new(image.mode, (image.width, strip * 8))
+    for number in range(8):
+        top = (2 * number + 1) * image.height // 16 - strip // 2
+        trial.paste(image.crop((0, top, image.width, top + strip)), (0, number * strip))
+    scale = image.height / (strip * 8)
     for quality in QUALITIES:
-        if len(_encode(trial, mime, quality)) * 4 <= budget * 0.95:
+        if len(_encode(trial, mime, quality)) * scale <= budget * 0.95:
             return quality
     return QUALITIES[-1]
 
 
-def _encode_within(image: Image.Image, mime: str, budget: int) -> tuple[bytes, str, int, int]:
+def _encode_within(
+    image: Image.Image, mime: str, budget: int, estimate: int | None = None
+) -> tuple[bytes, str, int, int]:
     lossy = mime in {"image/jpeg", "image/webp"}
     qualities = list(QUALITIES)
     if lossy:
-        qualities = qualities[qualities.index(_guess_quality(image, mime, budget)) :]
+        qualities = qualities[qualities.index(_guess_quality(image, mime, budget, estimate)) :]
     while True:
         data = b""
         for quality in qualities if lossy else [0]:

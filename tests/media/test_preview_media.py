@@ -77,7 +77,8 @@ def test_preview_json_has_the_media_of_each_post_after_processing(make_workspace
     ]
     with Image.open(processed) as image:
         assert dict(image.getexif()) == {}
-    assert [m["mime"] for m in posts["tg"]["media"]] == ["image/jpeg", "image/png"]
+    tg = [(m["mime"], m["width"], m["height"]) for m in posts["tg"]["media"]]
+    assert tg == [("image/jpeg", 20, 40), ("image/png", 64, 64)]  # the same files, fitted again
     assert posts["sl"]["media"] == []  # Slack shows only images at a public address
 
 
