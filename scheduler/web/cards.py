@@ -134,7 +134,7 @@ def _images(media: Iterable[Media], root: Path | None) -> list[Image]:
             continue
         try:
             data, mime = thumbnail(item.path, item.sha256, folder=root / MEDIA_FOLDER)
-        except (OSError, UserError):
+        except (OSError, ValueError, UserError):  # the cache was emptied, or Pillow cannot read it
             images.append(Image(alt=item.alt, data_uri=None))
             continue
         uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
