@@ -46,7 +46,7 @@ def _image_lines(post: Post) -> list[Text]:
     note for each image of the article that this network is not sent."""
     from scheduler.adapters.registry import load_adapter
     from scheduler.errors import UserError
-    from scheduler.media.prepare import sent_images
+    from scheduler.media.prepare import LeftOut, sent_images
 
     lines = []
     for number, item in enumerate(post.media, start=1):
@@ -62,7 +62,15 @@ def _image_lines(post: Post) -> list[Text]:
             limits = load_adapter(post.network).media_limits
         except UserError:
             return lines
-        _, notes = sent_images(post.article, limits, post.network)
+        sent = {item.src for item in post.media}
+        kept, left = sent_images(post.article, limits, post.network)
+        notes = [str(item) for item in left if item.ref.src not in sent]  # not: require_alt = false sent it
+        if limits is not None:
+            notes += [
+                str(LeftOut(number, ref, "it could not be used (see check)"))
+                for number, ref in kept
+                if ref.optional and ref.src not in sent
+            ]
         lines.extend(Text(shown(note), style="yellow") for note in notes)
     return lines
 

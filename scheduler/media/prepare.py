@@ -153,24 +153,36 @@ def _label(number: int, ref: ImageRef) -> str:
     return f"image {number} ({src})"
 
 
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """An image of the article that a post does not carry, and why."""
+
+    number: int
+    ref: ImageRef
+    why: str
+
+    def __str__(self) -> str:
+        return f"{_label(self.number, self.ref)} left out: {self.why}"
+
+
 def sent_images(
-    article: Article, limits: MediaLimits | None, network: str
-) -> tuple[list[tuple[int, ImageRef]], list[str]]:
-    """The article's images that ``network`` is sent (numbered from 1), and a note for each one left out."""
-    if not article.images:
-        return [], []
+    article: Article, limits: MediaLimits | None, network: str, *, require_alt: bool = True
+) -> tuple[list[tuple[int, ImageRef]], list[LeftOut]]:
+    """The article's images that ``network`` is sent (numbered from 1), and those left out, with why
+    (``require_alt``: the channel's; an optional image without alt text is left out where it is true)."""
     if limits is None:
-        return [], [f"images left out: {network} takes none"]
+        why = f"{network} takes no images"
+        return [], [LeftOut(number, ref, why) for number, ref in enumerate(article.images, start=1)]
     kept: list[tuple[int, ImageRef]] = []
-    notes: list[str] = []
+    left: list[LeftOut] = []
     for number, ref in enumerate(article.images, start=1):
         if limits.by_url and not is_remote(ref.src):
-            notes.append(
-                f"{_label(number, ref)} left out: {network} takes only images at a public https address"
-            )
+            left.append(LeftOut(number, ref, f"{network} takes only images at a public https address"))
+        elif ref.optional and ref.alt is None and require_alt and limits.alt_max is not None:
+            left.append(LeftOut(number, ref, "it has no alt text (require_alt = false sends it without)"))
         else:
             kept.append((number, ref))
-    return kept, notes
+    return kept, left
 
 
 def prepare_media(
@@ -183,7 +195,8 @@ def prepare_media(
 ) -> PreparedMedia:
     """The article's images as ``channel`` (on ``settings.network``, accepting ``limits``) will send them."""
     network = settings.network
-    kept, left_out = sent_images(article, limits, network)
+    kept, left = sent_images(article, limits, network, require_alt=settings.require_alt)
+    left_out = [str(item) for item in left]
     if limits is None or not kept:
         return PreparedMedia(left_out=tuple(left_out))
     problems: list[str] = []
@@ -208,14 +221,18 @@ def prepare_media(
                 )
         try:
             media.append(cache.media(article, ref, limits))
+            continue
         except ImageFetchError as exc:
-            problems.append(f"{label}: {exc.message}")
-            retry = True
+            problem, transient = f"{label}: {exc.message}", True
         except ImageProblem as exc:
             verb = exc.message.startswith(("is ", "has ", "cannot "))  # "image 1 (a.jpg) is not an image"
-            problems.append(
-                f"{label}{' ' if verb else ': '}{exc.message}" + (f"; {exc.hint}" if exc.hint else "")
-            )
+            problem = f"{label}{' ' if verb else ': '}{exc.message}" + (f"; {exc.hint}" if exc.hint else "")
+            transient = False
+        if ref.optional:
+            left_out.append(f"{problem} (left out: the post goes without it)")
+        else:
+            problems.append(problem)
+            retry = retry or transient
     return PreparedMedia(tuple(media), tuple(problems), tuple(left_out), retry)
 
 

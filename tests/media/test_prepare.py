@@ -102,7 +102,7 @@ def test_a_network_that_takes_no_images_leaves_them_out_and_says_so(root: Path) 
         article(ImageRef("img/photo.jpg")), None, bsky(), channel="bsky", cache=MediaCache(root)
     )
     assert prepared.media == () and prepared.problems == ()
-    assert prepared.left_out == ("images left out: bluesky takes none",)
+    assert prepared.left_out == ("image 1 (img/photo.jpg) left out: bluesky takes no images",)
 
 
 def test_a_network_that_fetches_images_itself_is_sent_only_https_ones(
@@ -111,9 +111,11 @@ def test_a_network_that_fetches_images_itself_is_sent_only_https_ones(
     trusted.files["/boat.jpg"] = noisy_jpeg(120, 80)
     url = trusted.url("/boat.jpg")
     refs = (ImageRef("img/photo.jpg", "Local"), ImageRef(url, "Remote"))
-    kept, notes = sent_images(article(*refs), SlackAdapter.media_limits, "slack")
+    kept, left = sent_images(article(*refs), SlackAdapter.media_limits, "slack")
     assert kept == [(2, refs[1])]
-    assert notes == ["image 1 (img/photo.jpg) left out: slack takes only images at a public https address"]
+    assert [str(item) for item in left] == [
+        "image 1 (img/photo.jpg) left out: slack takes only images at a public https address"
+    ]
     prepared = prepare_media(
         article(*refs),
         SlackAdapter.media_limits,
@@ -188,3 +190,29 @@ def test_the_send_path_refuses_to_send_without_the_images(root: Path, trusted: I
     with pytest.raises(TransientDeliveryError) as transient:
         asyncio.run(prepare(outgoing(ImageRef(trusted.url("/later.jpg"), "Later"))))
     assert transient.value.reason.endswith("answered HTTP 404")
+
+
+def test_a_feed_image_without_alt_text_is_left_out_or_sent_where_the_channel_opts_out(
+    root: Path, trusted: ImageServer
+) -> None:
+    trusted.files["/feed.jpg"] = noisy_jpeg(120, 80)
+    feed_image = ImageRef(trusted.url("/feed.jpg"), None, optional=True)
+    cache = MediaCache(root)
+    strict = prepare_media(article(feed_image), BlueskyAdapter.media_limits, bsky(), channel="b", cache=cache)
+    assert strict.media == () and strict.problems == ()
+    assert strict.left_out == (
+        f"image 1 ({feed_image.src}) left out: it has no alt text (require_alt = false sends it without)",
+    )
+    assert trusted.requests == []  # nothing downloaded for an image that is not sent
+    relaxed = prepare_media(
+        article(feed_image), BlueskyAdapter.media_limits, bsky(require_alt=False), channel="b", cache=cache
+    )
+    assert [(m.src, m.alt) for m in relaxed.media] == [(feed_image.src, "")] and relaxed.problems == ()
+    gone = ImageRef(trusted.url("/gone.jpg"), None, optional=True)
+    without = prepare_media(
+        article(gone), BlueskyAdapter.media_limits, bsky(require_alt=False), channel="b", cache=cache
+    )
+    assert without.problems == () and without.media == ()
+    assert without.left_out == (
+        f"image 1 ({gone.src}): {gone.src} answered HTTP 404 (left out: the post goes without it)",
+    )
