@@ -67,7 +67,7 @@ def _image_lines(post: Post) -> list[Text]:
         notes = [str(item) for item in left if item.ref.src not in sent]  # not: require_alt = false sent it
         if limits is not None:
             notes += [
-                str(LeftOut(number, ref, "it could not be used (see check)"))
+                str(LeftOut(number, ref, "it could not be downloaded or read"))
                 for number, ref in kept
                 if ref.optional and ref.src not in sent
             ]
