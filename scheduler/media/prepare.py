@@ -55,8 +55,8 @@ class MediaCache:
 
     ``client`` is used for downloads (default: one httpx client per download, trusting the system's
     certificates or ``SSL_CERT_FILE``); each download is bounded by ``max_download_bytes`` and
-    ``download_deadline`` seconds. ``keep_decoded`` keeps the last decoded image for the next network (for
-    one thread only: the preview's)."""
+    ``download_deadline`` seconds. ``keep_decoded`` keeps the last decoded image for the next network (the
+    pipeline's: an article's posts are composed one after the other)."""
 
     def __init__(
         self,

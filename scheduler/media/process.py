@@ -110,11 +110,12 @@ def content_hash(path: Path, folder: Path) -> str:
 
 class LastDecoded:
     """The last image decoded, upright, so that one photo fitted for several networks in a row (an article
-    going to several channels) is decoded once. For one thread only: the preview's."""
+    going to several channels) is decoded once. ``entry`` is replaced whole, never changed in place, and the
+    image is only read afterwards, so threads that share one (the service's ingest and feed polls) at worst
+    decode again."""
 
     def __init__(self) -> None:
-        self.key: tuple[str, tuple[int, int] | None] | None = None
-        self.image: Image.Image | None = None
+        self.entry: tuple[tuple[str, tuple[int, int] | None], Image.Image] | None = None
 
 
 def process_image(
@@ -219,8 +220,9 @@ def _fit_image(
     if mime == "image/gif" and "image/png" in limits.mimes:
         mime = "image/png"  # a still image keeps its colours as PNG
     digest, last = memo
-    if last is not None and last.image is not None and last.key == (digest, draft):
-        upright = last.image
+    entry = last.entry if last is not None else None
+    if entry is not None and entry[0] == (digest, draft):
+        upright = entry[1]
     else:
         image.seek(0)
         if draft is not None:
@@ -229,7 +231,7 @@ def _fit_image(
         image.load()
         upright = image
         if last is not None:
-            last.key, last.image = (digest, draft), upright
+            last.entry = ((digest, draft), upright)
     pixels = _convert(upright, mime)
     if pixels.size != target:
         pixels = pixels.resize(target, Image.Resampling.LANCZOS)

@@ -148,3 +148,21 @@ def test_a_thumbnail_is_small_and_cached(tmp_path: Path) -> None:
     assert mime == "image/jpeg" and len(data) < 120_000
     assert list((tmp_path / "thumbs").iterdir())
     assert thumbnail(result.path, result.sha256, folder=tmp_path) == (data, mime)
+
+
+def test_the_last_decoded_photo_serves_the_next_network_and_never_another_photo(tmp_path: Path) -> None:
+    from scheduler.media.process import LastDecoded
+
+    last = LastDecoded()
+    first, second = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    first.write_bytes(noisy_jpeg(1200, 300, seed=1))
+    second.write_bytes(noisy_jpeg(300, 1200, seed=2))
+    small = MediaLimits(max_side=600, mimes=("image/jpeg",))
+    results = [
+        process_image(source, limits, folder=tmp_path / "cache", last=last)
+        for source in (first, second)
+        for limits in (JPEG_ONLY, small)
+    ]
+    assert [(r.width, r.height) for r in results] == [(1200, 300), (600, 150), (300, 1200), (150, 600)]
+    alone = process_image(first, small, folder=tmp_path / "other")
+    assert alone.sha256 == results[1].sha256  # the same bytes as when decoded for the network before
