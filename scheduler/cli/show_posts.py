@@ -44,9 +44,7 @@ def _meta_line(post: Post) -> Text:
 def _image_lines(post: Post) -> list[Text]:
     """Each image as it will be sent (its source, type, pixels and bytes after processing, alt text), and a
     note for each image of the article that this network is not sent."""
-    from scheduler.adapters.registry import load_adapter
-    from scheduler.errors import UserError
-    from scheduler.media.prepare import LeftOut, sent_images
+    from scheduler.media.prepare import left_out_notes
 
     lines = []
     for number, item in enumerate(post.media, start=1):
@@ -57,21 +55,8 @@ def _image_lines(post: Post) -> list[Text]:
         line.append("  alt ", style="dim")
         line.append(shown(item.alt) if item.alt else "(none)", style="" if item.alt else "yellow")
         lines.append(line)
-    if post.article.images:
-        try:
-            limits = load_adapter(post.network).media_limits
-        except UserError:
-            return lines
-        sent = {item.src for item in post.media}
-        kept, left = sent_images(post.article, limits, post.network)
-        notes = [str(item) for item in left if item.ref.src not in sent]  # not: require_alt = false sent it
-        if limits is not None:
-            notes += [
-                str(LeftOut(number, ref, "it could not be downloaded or read"))
-                for number, ref in kept
-                if ref.optional and ref.src not in sent
-            ]
-        lines.extend(Text(shown(note), style="yellow") for note in notes)
+    notes = left_out_notes(post.article, post.media, post.network)
+    lines.extend(Text(shown(note), style="yellow") for note in notes)
     return lines
 
 

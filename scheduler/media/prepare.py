@@ -22,7 +22,7 @@ import asyncio
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from scheduler.adapters.registry import load_adapter
 from scheduler.articles.images import local_image_problems
 from scheduler.config.loader import Workspace
 from scheduler.config.models import ChannelSettings
-from scheduler.errors import PermanentDeliveryError, TransientDeliveryError
+from scheduler.errors import PermanentDeliveryError, TransientDeliveryError, UserError
 from scheduler.media.fetch import DOWNLOAD_DEADLINE, MAX_DOWNLOAD_BYTES, ImageFetchError, fetch_image
 from scheduler.media.model import ImageRef, Media, MediaLimits
 from scheduler.media.process import (
@@ -183,6 +183,26 @@ def sent_images(
         else:
             kept.append((number, ref))
     return kept, left
+
+
+def left_out_notes(article: Article, media: Sequence[Media], network: str) -> list[str]:
+    """Why each image of ``article`` that a post on ``network`` does not carry (``media``) is left out, for
+    preview (computed from the article and the post, so no channel setting is needed)."""
+    if not article.images:
+        return []
+    try:
+        limits = load_adapter(network).media_limits
+    except UserError:
+        return []
+    sent = {item.src for item in media}
+    kept, left = sent_images(article, limits, network)
+    notes = [str(item) for item in left if item.ref.src not in sent]  # not: require_alt = false sent it
+    notes += [
+        str(LeftOut(number, ref, "it could not be downloaded or read"))
+        for number, ref in kept
+        if ref.optional and ref.src not in sent
+    ]
+    return notes
 
 
 def prepare_media(

@@ -20,7 +20,7 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import ArticleError, UserError
 from scheduler.media.model import Card as MediaCard
 from scheduler.media.model import Media
-from scheduler.media.prepare import MEDIA_FOLDER
+from scheduler.media.prepare import MEDIA_FOLDER, left_out_notes
 from scheduler.media.process import thumbnail
 from scheduler.models import Post
 from scheduler.store import Delivery
@@ -76,6 +76,8 @@ class Card:
     state: str | None = None
     delivery_id: str | None = None
     images: list[Image] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+    """The article's images this post does not carry, and why."""
     link_card: LinkCard | None = None
 
     @property
@@ -174,6 +176,7 @@ def post_card(post: Post, channels: Mapping[str, ChannelSettings], root: Path | 
         shortened=post.shortened,
         active=post.active,
         images=_images(post.media, root),
+        left_out=left_out_notes(post.article, post.media, post.network),
         link_card=_link_card(post.card),
     )
 

@@ -116,6 +116,7 @@ def test_the_html_preview_embeds_thumbnails_with_their_alt_text(
     images = re.findall(r'<img src="(data:image/[a-z]+;base64,[A-Za-z0-9+/=]+)" alt="([^"]*)"', page)
     assert len(images) == 4 and {alt for _, alt in images} == {"Red over blue", "A green square"}
     assert "https://" not in "".join(uri for uri, _ in images)
+    assert page.count('class="image-left-out"') == 2  # Slack: both local images, each said
 
 
 def test_an_https_image_is_previewed_and_downloaded_only_once(
