@@ -20,7 +20,7 @@ Video is not an image here: it is refused when the article is read.
 
 The result is cached: its file is named by the SHA-256 of its content, and an index entry keyed by the
 source's content hash and the limits points at it, so the second preview of the same image for the same
-network does no Pillow work at all (the source's hash is remembered by path, size and modification time).
+network decodes and encodes nothing (the source's hash is remembered by path, size and modification time).
 """
 
 from __future__ import annotations
