@@ -153,6 +153,7 @@ def build_article(raw: RawArticle, options: ArticleOptions) -> Article:
         folder=_folder(raw.file, options.root),
         root=options.root,
         syntax=raw.syntax,
+        item_lines=raw.key_lines,
     )
     reader.problems.extend(image_problems)
     extra = {key: value for key, value in reader.values.items() if key not in KNOWN_KEYS}

@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from scheduler.articles.values import shown
 from scheduler.errors import ArticleError
 from scheduler.media.model import MAX_IMAGES, ImageRef
+from scheduler.safe_text import shown as safe_shown
 
 IMAGE_KEYS = frozenset({"image", "image_alt", "images"})
 _ITEM_KEYS = ("src", "alt")
@@ -54,9 +55,11 @@ def read_images(
     folder: Path | None,
     root: Path | None,
     syntax: Literal["yaml", "json"] = "yaml",
+    item_lines: Mapping[str, int] | None = None,
 ) -> tuple[tuple[ImageRef, ...], list[ArticleError]]:
     """The article's images and every problem found in them. ``folder`` is the article file's folder and
-    ``root`` the workspace (None: local files are not looked at here)."""
+    ``root`` the workspace (None: local files are not looked at here); ``item_lines`` has the line of each
+    item of ``images`` (``images#1``, ...) where the format knows it."""
     hints = _hints(syntax)
     problems: list[ArticleError] = []
     image, alt, items = values.get("image"), values.get("image_alt"), values.get("images")
@@ -81,7 +84,9 @@ def read_images(
             error("image_alt", "there is no image to describe", f"add the image too: {hints['one']}")
         )
     if items is not None:
-        refs.extend(_read_list(items, error, problems, hints["list"], folder=folder, root=root))
+        found: list[ArticleError] = []
+        refs.extend(_read_list(items, error, found, hints["list"], folder=folder, root=root))
+        problems.extend(_on_item_lines(found, item_lines or {}))
     if len(refs) > MAX_IMAGES:
         problems.append(
             error(
@@ -91,6 +96,21 @@ def read_images(
             )
         )
     return tuple(refs), problems
+
+
+def _on_item_lines(found: list[ArticleError], item_lines: Mapping[str, int]) -> list[ArticleError]:
+    """Each problem of one item of ``images`` on that item's own line, where the format knows it."""
+    moved = []
+    for problem in found:
+        number = re.search(r"images: item (\d+):", problem.message)
+        line = item_lines.get(f"images#{number[1]}") if number else None
+        if line is None or problem.line is None:
+            moved.append(problem)
+            continue
+        where = f"{safe_shown(problem.source)}:{problem.line}: "
+        text = problem.message.removeprefix(where)
+        moved.append(ArticleError(problem.source, text, line=line, hint=problem.hint))
+    return moved
 
 
 def _read_list(

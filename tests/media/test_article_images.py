@@ -85,17 +85,17 @@ def test_every_problem_of_the_images_names_the_file_line_key_and_fix(tmp_path: P
         """,
     )
     hint = 'each image is images: [{src: photo.jpg, alt: "what it shows"}]'
-    assert errors == [
-        f"posts/a.md:3: images: item 1: unknown key 'atl'; did you mean 'alt'?\n  hint: {hint}",
-        "posts/a.md:3: images: item 2: no such file 'img/phto.jpg' (looked in posts/img/); did you mean "
-        "'photo.jpg'?\n  hint: write the path relative to the article file",
-        "posts/a.md:3: images: item 3: 'http://example.org/boat.jpg' is not https\n"
-        "  hint: use the https:// address of the image (tagcast downloads images only over https)",
-        "posts/a.md:3: images: item 4: 'img/notes.jpg' is not an image (Pillow cannot read it)\n"
-        "  hint: use a JPEG, PNG, WebP or GIF image file",
-        "posts/a.md:3: images: item 5: '../../outside.jpg' is outside the workspace\n"
-        "  hint: keep images inside the workspace, e.g. posts/images/",
+    assert errors == [  # each on the line of its item, after the key's own
         "posts/a.md:3: images: 5 images; a post carries at most 4\n  hint: keep the 4 that matter most",
+        f"posts/a.md:4: images: item 1: unknown key 'atl'; did you mean 'alt'?\n  hint: {hint}",
+        "posts/a.md:5: images: item 2: no such file 'img/phto.jpg' (looked in posts/img/); did you mean "
+        "'photo.jpg'?\n  hint: write the path relative to the article file",
+        "posts/a.md:6: images: item 3: 'http://example.org/boat.jpg' is not https\n"
+        "  hint: use the https:// address of the image (tagcast downloads images only over https)",
+        "posts/a.md:7: images: item 4: 'img/notes.jpg' is not an image (Pillow cannot read it)\n"
+        "  hint: use a JPEG, PNG, WebP or GIF image file",
+        "posts/a.md:8: images: item 5: '../../outside.jpg' is outside the workspace\n"
+        "  hint: keep images inside the workspace, e.g. posts/images/",
     ]
 
 
