@@ -7,6 +7,7 @@ exactly what is posted.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
 import time
@@ -25,6 +26,8 @@ from scheduler.config.loader import Workspace
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import ArticleError, ConfigError, UserError
 from scheduler.length import LengthRules
+from scheduler.media.model import MediaLimits
+from scheduler.media.prepare import MediaCache, prepare_media
 from scheduler.models import Article, Post
 from scheduler.planning import build_schedules, plan_posts
 from scheduler.render import TemplateRenderer
@@ -96,6 +99,7 @@ class Pipeline:
         self.rules: dict[str, LengthRules] = {}
         self.media_rules: dict[str, LengthRules] = {}
         """The rules of a post that carries images (Telegram: the caption limit)."""
+        self.media_limits: dict[str, MediaLimits | None] = {}
         for name, channel in settings.channels.items():
             try:
                 adapter = load_adapter(channel.network)
@@ -103,6 +107,8 @@ class Pipeline:
                 self.media_rules[name] = rules_with_media(adapter, channel)
             except UserError as exc:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
+            self.media_limits[name] = adapter.media_limits
+        self.media = MediaCache(workspace.root, keep_decoded=True)
 
     def article_paths(self, paths: Sequence[Path] | None) -> list[Path]:
         if paths:
@@ -147,8 +153,18 @@ class Pipeline:
             post = compose_post(routed, route, self.renderer, rules, budget=budget)
             if problem is not None:
                 post.problems.append(problem)
-            out.append((post, route.schedule))
+            out.append((self._with_media(post, routed), route.schedule))
         return out
+
+    def _with_media(self, post: Post, article: Article) -> Post:
+        """``post`` with the article's images fitted to its channel's network (:mod:`scheduler.media`)."""
+        if not article.images:
+            return post
+        settings = self.workspace.settings.channels[post.channel]
+        prepared = prepare_media(
+            article, self.media_limits[post.channel], settings, channel=post.channel, cache=self.media
+        )
+        return dataclasses.replace(post, media=prepared.media, problems=[*post.problems, *prepared.problems])
 
     def run(
         self,

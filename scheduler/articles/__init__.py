@@ -95,7 +95,7 @@ def load_article_file(
     channels: Collection[str] | None = None,
 ) -> list[Article]:
     """The article(s) in one file; raises the first :class:`ArticleError` (file, line and a fix) of any."""
-    options = ArticleOptions(aliases, blocklist, timezone, now or datetime.now(UTC), channels)
+    options = ArticleOptions(aliases, blocklist, timezone, now or datetime.now(UTC), channels, root)
     articles, errors = read_article_file(path, root=root, options=options)
     if errors:
         raise errors[0]
@@ -195,7 +195,7 @@ def load_articles(
     or time written without an offset is in ``timezone``; ``publish_at: now`` is ``now`` (default: the
     clock); a name in an article's ``channels`` must be one of ``channels`` (when given).
     """
-    options = ArticleOptions(aliases, blocklist, timezone, now or datetime.now(UTC), channels)
+    options = ArticleOptions(aliases, blocklist, timezone, now or datetime.now(UTC), channels, root)
     result = LoadResult()
     seen: set[str] = set()
     for path in paths:

@@ -9,12 +9,15 @@ article through :func:`~scheduler.articles.fields.build_article`, like a Markdow
   (:func:`~scheduler.articles.htmltext.html_to_text`) -> body;
 - categories -> hashtags, one CamelCase tag each (``Khalkhin Gol`` -> ``KhalkhinGol``), then the
   ``[hashtags]`` aliases and blocklist;
-- an image enclosure, ``media:content`` or JSON Feed ``image`` -> the extra key ``image``;
+- an image enclosure, ``media:content`` or JSON Feed ``image`` -> the extra key ``image`` and, when it is
+  https, the article's image (optional: with no alt text, it is sent only where a channel does not require
+  one);
 - the entry's guid/id (else its link) -> the key ``id`` and the source ``FILE#ID``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -224,8 +227,8 @@ def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None
     moment = entry_moment(entry)
     if moment is not None:
         values["published"] = moment
-    if entry.image:
-        values["image"] = entry.image
+    if entry.image and entry.image.casefold().startswith("https://"):
+        values["image"] = entry.image  # an http:// or relative one is left out: images are fetched over https
     tags = [tag for tag in (category_tag(name) for name in entry.categories) if tag]
     body = entry.html.strip() if entry.plain else html_to_text(entry.html)
     raw = RawArticle(
@@ -237,7 +240,13 @@ def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None
         fallback_title=_first_words(body),
         extra_tags=tuple(tags),
     )
-    return build_article(raw, options or ArticleOptions())
+    article = build_article(raw, options or ArticleOptions())
+    if not article.images:
+        return article
+    # A feed gives no alt text: the image is sent where a channel does not require one, else left out.
+    return dataclasses.replace(
+        article, images=tuple(dataclasses.replace(ref, optional=True) for ref in article.images)
+    )
 
 
 def _first_words(body: str, most: int = 80) -> str | None:

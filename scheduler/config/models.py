@@ -121,6 +121,11 @@ class ChannelSettings(Section):
     max_response_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest answer read from the network, in bytes."
     )
+    require_alt: bool = Field(
+        True,
+        description="An article image without alt text is a problem; false sends it without one "
+        "(accessibility: describe images unless you have a reason not to).",
+    )
 
     token: SecretStr | None = None
     password: SecretStr | None = None
