@@ -215,6 +215,11 @@ class ChannelPause:
         return self.until is None or self.until > now
 
 
+LONG_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+"""What a stored time that cannot be read (edited by hand, damaged) reads as: long past, so a pause or a lease
+with it is over and a delivery with it is due, and a start-up never fails because of one row."""
+
+
 def utc(value: datetime) -> datetime:
     """``value`` in UTC; a naive datetime is a bug (the store never guesses a zone)."""
     if value.tzinfo is None or value.utcoffset() is None:

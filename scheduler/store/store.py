@@ -34,6 +34,10 @@ PROGRESS_STATES = (
 """A transition into one of these is the dispatcher at work: a claim, or the outcome of a send."""
 
 
+VERSION_QUERY = select(schema_version.c.version).where(schema_version.c.id == 1)
+"""The schema version of the outbox (one row)."""
+
+
 def _up_to_date(engine: Engine) -> bool:
     """Whether the schema is the newest already, read without a write lock: opening the outbox for ``tagcast
     queue list`` must not wait for the service's write transactions (SQLite has one writer at a time). Any
@@ -41,9 +45,7 @@ def _up_to_date(engine: Engine) -> bool:
     in a write transaction and says what is wrong."""
     try:
         with engine.connect() as connection:
-            found = connection.execute(
-                select(schema_version.c.version).where(schema_version.c.id == 1)
-            ).scalar()
+            found = connection.execute(VERSION_QUERY).scalar()
     except SQLAlchemyError:
         return False
     return found == latest_version()
