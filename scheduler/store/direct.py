@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import logging
 import re
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -45,8 +44,6 @@ from scheduler.store.moves import (
 from scheduler.store.rows import delivery_from_row, transition_from_row
 from scheduler.store.sqlite_file import BUSY_TIMEOUT_MS, configure_connection, make_private
 
-log = logging.getLogger("tagcast.store")
-
 _DELIVERY_TIMES = frozenset(direct_sql.DELIVERY_TIMES)
 _DELIVERY_JSON = frozenset(direct_sql.DELIVERY_JSON)
 _TRANSITION_TIMES = frozenset(direct_sql.TRANSITION_TIMES)
@@ -60,7 +57,11 @@ def stored_time(value: Any) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except (ValueError, TypeError):
-        log.warning("a stored time %r cannot be read: it is taken as long past (%s)", value, LONG_PAST)
+        import logging  # noqa: PLC0415  (only then: the quick queue commands do without it)
+
+        logging.getLogger("tagcast.store").warning(
+            "a stored time %r cannot be read: it is taken as long past (%s)", value, LONG_PAST
+        )
         return LONG_PAST
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 

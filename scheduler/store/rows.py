@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from scheduler.models import Post
 from scheduler.store.models import (
     ChannelPause,
     Delivery,
@@ -21,6 +20,8 @@ from scheduler.store.models import (
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
+
+    from scheduler.models import Post
 
 
 def new_delivery_id() -> str:
