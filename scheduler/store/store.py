@@ -144,6 +144,33 @@ class Store(
             ]
         return Progress(oldest, max((m for m in moments if m is not None), default=None))
 
+    def channel_progress(self, now: datetime, *, due_by: datetime) -> dict[str, Progress]:
+        """:meth:`progress` per channel, for the channels (not paused at ``now``) with a delivery due at
+        ``due_by`` or earlier: a channel whose dispatcher task died, or whose adapter hangs, stalls while the
+        others go on. One grouped query, then a few index look-ups per such channel (usually none)."""
+        now, due_by = utc(now), utc(due_by)
+        with self._read() as connection:
+            paused = set(active_pauses(connection, now))
+            waiting = connection.execute(
+                select(deliveries.c.channel, func.min(deliveries.c.due_at))
+                .where(deliveries.c.due_at <= due_by, deliveries.c.channel.not_in(paused))
+                .group_by(deliveries.c.channel)
+            ).all()
+            found: dict[str, Progress] = {}
+            for channel, oldest in waiting:
+                moments = [
+                    connection.execute(
+                        select(transitions.c.at)
+                        .join(deliveries, deliveries.c.id == transitions.c.delivery_id)
+                        .where(transitions.c.to_state == state.value, deliveries.c.channel == channel)
+                        .order_by(transitions.c.at.desc())
+                        .limit(1)
+                    ).scalar()
+                    for state in PROGRESS_STATES
+                ]
+                found[channel] = Progress(oldest, max((m for m in moments if m is not None), default=None))
+        return found
+
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
