@@ -16,7 +16,7 @@ very functions of the full commands (:mod:`scheduler.cli.outbox`). Anything else
 before anything was changed or printed, and the full typer command runs: ``--help``, an option it does not
 know, a value the full command would refuse, a channel the outbox has never seen, ``--now``, a store URL set
 in the environment or ``.env``, a PostgreSQL or in-memory outbox, a missing file, an outbox whose schema
-needs migrating, a config that is not valid TOML.
+needs migrating, a config that is not valid TOML or of another format version.
 
 What is not the same: the quick commands read ``[store]`` only, so a mistake elsewhere in the config (an
 unknown key, a bad slot) no longer stops ``queue list``; every other command still reports it.
@@ -38,6 +38,9 @@ from scheduler.store.models import DeliveryState
 if TYPE_CHECKING:
     from scheduler.store.direct import DirectStore
 
+CONFIG_VERSION = 1
+"""The config format this tagcast reads (``Settings.version``; a test keeps them equal): another is the full
+command's to report."""
 DEFAULT_STORE_URL = "sqlite:///var/tagcast.db"
 """``[store] url`` when the config has none (``StoreSettings.url``'s default; a test keeps them equal)."""
 
@@ -153,6 +156,8 @@ def outbox_file(config: str | None) -> tuple[Path, Path] | None:
                 return None
         except (OSError, UnicodeDecodeError):
             return None
+    if data.get("version", CONFIG_VERSION) != CONFIG_VERSION:
+        return None
     store = data.get("store", {})
     url = store.get("url", DEFAULT_STORE_URL) if isinstance(store, dict) else None
     match = _SQLITE_FILE.fullmatch(url) if isinstance(url, str) else None

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from scheduler.cli import quick
 from scheduler.cli.app import app
 from scheduler.config.models import StoreSettings
+from scheduler.config.settings import CONFIG_VERSION
 from scheduler.store import Store
 
 NOW = "2026-06-01T08:00:00+00:00"
@@ -193,6 +194,9 @@ def test_a_store_the_quick_commands_cannot_open_as_the_store_would_is_left_to_it
     broken = copy_of(template, tmp_path / "broken")
     with_config(broken, "[store]", "[store")
     assert quick.run([*listing, str(broken)]) is None
+    newer = copy_of(template, tmp_path / "newer")
+    with_config(newer, "version = 1", "version = 2")
+    assert quick.run([*listing, str(newer)]) is None
     assert quick.run([*listing, str(tmp_path / "nowhere")]) is None
 
 
@@ -215,8 +219,9 @@ def test_a_store_url_elsewhere_is_found_as_the_store_finds_it(
     assert ids["failed"] in capsys.readouterr().out
 
 
-def test_the_default_store_url_is_the_config_s() -> None:
+def test_the_default_store_url_and_the_config_version_are_the_config_s() -> None:
     assert StoreSettings.model_fields["url"].default == quick.DEFAULT_STORE_URL
+    assert quick.CONFIG_VERSION == CONFIG_VERSION
 
 
 REPORT_MODULES = """
