@@ -140,7 +140,13 @@ class Service:
         service = self.workspace.settings.service
         http = httpx.AsyncClient(timeout=service.request_timeout.total_seconds())
         self._dispatcher = Dispatcher(
-            self.workspace, self.store, http, worker_id=self.worker_id, clock=self.now, calls=self.calls
+            self.workspace,
+            self.store,
+            http,
+            worker_id=self.worker_id,
+            clock=self.now,
+            calls=self.calls,
+            sends=self.monitor.sends,
         )
         self._dispatcher.settler.events = self.monitor.bus
         self._once_mode = once

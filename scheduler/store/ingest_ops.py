@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scheduler.identity import article_identity
 from scheduler.models import Post
-from scheduler.store.base import StoreBase, due_at_for
+from scheduler.store.base import StoreBase
 from scheduler.store.models import (
     LIVE,
     Delivery,
@@ -22,6 +22,7 @@ from scheduler.store.models import (
     content_hash,
     utc,
 )
+from scheduler.store.moves import due_at_for
 from scheduler.store.rows import (
     delivery_from_row,
     new_delivery_id,
