@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fakes.multipart import form_parts
 from fakes.telegram import TelegramFake
+from PIL import Image
 from pydantic import SecretStr
 
 from scheduler.adapters.multipart import FilePart, multipart
@@ -56,7 +57,10 @@ def test_the_caption_limit_applies_when_the_post_has_images() -> None:
 
 def test_the_pipeline_fits_a_post_with_images_to_the_caption(make_workspace: WriteWorkspace) -> None:
     config = '[defaults]\nchannels = ["tg"]\n\n[channels.tg]\nnetwork = "telegram"\nchat_id = "@news"\n'
-    pipeline = Pipeline(load_workspace(make_workspace(config)))
+    root = make_workspace(config)
+    (root / "posts").mkdir(exist_ok=True)
+    Image.new("RGB", (64, 48), "navy").save(root / "posts" / "a.jpg")
+    pipeline = Pipeline(load_workspace(root))
     body = " ".join(f"Sentence {n} of a long story about the river." for n in range(60))
     plain = Article(source="posts/a.md", title="A", body=body)
     pictured = Article(source="posts/a.md", title="A", body=body, images=(ImageRef("a.jpg", "A river"),))
