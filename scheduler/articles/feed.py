@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -119,10 +119,20 @@ def parse_feed(data: bytes, *, source: str) -> Feed:
     return Feed(kind, _text(parsed.get("feed", {}).get("title")) or "", entries)
 
 
+class _NoTree:
+    """A parser target that keeps nothing: the check reads the whole feed without building its tree (the
+    parser builds one afterwards), so the feed is never held twice."""
+
+    def close(self) -> None:
+        return None
+
+
 def _check_well_formed(data: bytes, source: str) -> None:
     from lxml import etree  # type: ignore[import-untyped]  # noqa: PLC0415
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, target=_NoTree()
+    )
     try:
         etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -253,10 +263,16 @@ def feed_articles(
     feed: Feed, *, file: str, options: ArticleOptions | None = None
 ) -> tuple[list[Article], list[ArticleError]]:
     """Every entry's article; an entry that is not a valid article is one error naming it, not a stop."""
+    return _entry_articles(feed.entries, file=file, options=options)
+
+
+def _entry_articles(
+    entries: Iterable[FeedEntry], *, file: str, options: ArticleOptions | None
+) -> tuple[list[Article], list[ArticleError]]:
     articles: list[Article] = []
     errors: list[ArticleError] = []
     seen: set[str] = set()
-    for entry in feed.entries:
+    for entry in entries:
         if entry.identity in seen:
             continue
         seen.add(entry.identity)
@@ -280,8 +296,19 @@ def _entry_error(file: str, entry: FeedEntry, error: ArticleError) -> ArticleErr
 def load_feed(
     data: bytes, *, source: str, options: ArticleOptions | None = None
 ) -> tuple[list[Article], list[ArticleError]]:
-    """The articles of a feed file (:func:`parse_feed`, then :func:`feed_articles`)."""
-    return feed_articles(parse_feed(data, source=source), file=source, options=options)
+    """The articles of a feed file (:func:`parse_feed`, then :func:`feed_articles`).
+
+    Each entry is let go once its article is built, so a long feed's HTML and its articles' text are not
+    all held at once."""
+    entries = parse_feed(data, source=source).entries
+    entries.reverse()
+    return _entry_articles(_drained(entries), file=source, options=options)
+
+
+def _drained(entries: list[FeedEntry]) -> Iterator[FeedEntry]:
+    """The entries of a reversed list, from its end, each removed from it as it is handed out."""
+    while entries:
+        yield entries.pop()
 
 
 def entry_moment(entry: FeedEntry) -> datetime | None:
