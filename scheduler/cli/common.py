@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -45,7 +45,6 @@ JsonObjectOption = Annotated[bool, typer.Option("--json", help="Print one JSON o
 def _safe_console(*, stderr: bool, width: int | None = None) -> Console:
     """A rich Console that writes no control character it did not make itself: an ESC or a bidi override
     in a file name or a title is printed as a visible escape (:func:`scheduler.safe_text.on_terminal`)."""
-    from collections.abc import Iterable
 
     from rich.console import Console
     from rich.segment import Segment
@@ -87,6 +86,16 @@ def print_table(table: Table) -> None:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def print_json_list(items: Iterable[Any]) -> None:
+    """``print_json(list(items))``, written an item at a time: a long list is never one string in memory."""
+    write = sys.stdout.write
+    opening = "[\n  "
+    for item in items:
+        write(opening + json.dumps(item, ensure_ascii=False, indent=2, default=str).replace("\n", "\n  "))
+        opening = ",\n  "
+    write("[]\n" if opening == "[\n  " else "\n]\n")
 
 
 def open_workspace(config: str | None) -> Workspace:
