@@ -36,6 +36,9 @@ _FIRST_REGION = 128
 _FIRST_SPLIT_REGION = 16_384
 """Characters of a long post split first when its parts are bounded: ``max_parts`` parts of most networks
 fit in it; it doubles while more are needed."""
+_SEARCHED_WHOLE = 8
+"""A body of at most this many times the limit is searched for cuts whole: tabling its cuts costs less than
+the renders that would find where they stop fitting. (The same cuts fit either way.)"""
 _FEWEST_LAST_WORDS = 3
 """A last thread part with fewer words than this (hashtags aside) takes words from the part before."""
 _SPACE = re.compile(f"[{BREAKING_SPACE}]")
@@ -142,7 +145,8 @@ def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRu
     if trim(bare) and not rules.fits(bare):
         return _unfittable(full, rules, "even without its body: " + "; ".join(rules.violations(bare)))
     room = rules.limit - rules.count(bare) - len(_BLOCK_GAP)
-    cuts = cut_table(body[: _region(render, body, rules, room)])
+    short = len(body) <= _SEARCHED_WHOLE * rules.limit
+    cuts = cut_table(body if short else body[: _region(render, body, rules, room)])
     sentences = [end for end, kind in zip(cuts.ends, cuts.kinds, strict=True) if kind >= Kind.SENTENCE]
     found = _last_true(
         len(sentences),
