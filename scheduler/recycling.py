@@ -11,7 +11,9 @@
 
 An article of such a rule whose newest delivery on a channel was sent at least ``recycle_every`` ago is
 rendered with the next template of ``recycle_templates`` (the one after the previous post's) and queued as a
-new delivery through :func:`scheduler.ingest.ingest` (``repost``). Fresh posts are never displaced: a channel
+new delivery through :func:`scheduler.ingest.ingest` (``repost``); a variant whose text is the article's
+last post or the channel's last post is passed over for the next one, so the same text never goes out twice
+in a row on a channel, even from two articles. Fresh posts are never displaced: a channel
 gets a recycled post only when nothing is queued for it (planned or retrying), and one at a time.
 :func:`recycling_plan` is what would be queued now; :func:`recycle` queues it (``tagcast serve`` every
 :data:`RECYCLE_EVERY`).
@@ -20,7 +22,7 @@ gets a recycled post only when nothing is queued for it (planned or retrying), a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,8 +30,9 @@ from scheduler.compose import compose_post
 from scheduler.config.loader import Workspace
 from scheduler.config.models import RuleSettings
 from scheduler.ingest import Composed, IngestReport, ingest
-from scheduler.models import Post
+from scheduler.models import Article, Post
 from scheduler.pipeline import Pipeline
+from scheduler.routing import Route
 from scheduler.store import DeliveryState, Store
 from scheduler.store.models import utc
 
@@ -55,6 +58,8 @@ def recycling_plan(
     articles, _ = pipeline.load(paths)
     candidates: dict[str, list[tuple[datetime, Post, str]]] = {}
     busy: dict[str, bool] = {}
+    last_texts: dict[str, tuple[str, ...]] = {}
+    counts = store.counts()
     for article in articles:
         for route in pipeline.router.route(article):
             rule = rules.get(route.rule)
@@ -71,18 +76,53 @@ def recycling_plan(
                 continue
             if rule.recycle_max is not None and newest.generation > rule.recycle_max:
                 continue
-            variants = rule.recycle_templates
-            variant = variants[newest.generation % len(variants)]
-            routed = dataclasses.replace(route, template=variant)
-            post = compose_post(article, routed, pipeline.renderer, pipeline.rules[route.channel])
-            if not post.problems and list(post.parts) == list(newest.parts):
-                continue  # the variant gives the text sent last time: never twice in a row
-            candidates.setdefault(route.channel, []).append((newest.scheduled_at, post, route.schedule))
+            if route.channel not in last_texts:
+                last_texts[route.channel] = _last_sent_text(store, route.channel, counts)
+            avoided = {tuple(newest.parts), last_texts[route.channel]}
+            post = _variant(
+                pipeline,
+                article,
+                route,
+                variants=rule.recycle_templates,
+                generation=newest.generation,
+                avoided=avoided,
+            )
+            if post is not None:
+                candidates.setdefault(route.channel, []).append((newest.scheduled_at, post, route.schedule))
     chosen = [min(found, key=lambda item: item[0]) for found in candidates.values()]
     planned = [(post, schedule) for _, post, schedule in chosen]
     for post, _ in planned:
         post.slot_note = "recycled"
     return planned
+
+
+def _variant(
+    pipeline: Pipeline,
+    article: Article,
+    route: Route,
+    *,
+    variants: Sequence[str],
+    generation: int,
+    avoided: Collection[tuple[str, ...]],
+) -> Post | None:
+    """The article rendered with the first variant, from the one after its previous re-share's, whose text
+    is none of ``avoided`` (its own last post and the channel's last post); None when every variant gives
+    one of them (the article waits for a later turn)."""
+    for step in range(len(variants)):
+        routed = dataclasses.replace(route, template=variants[(generation + step) % len(variants)])
+        post = compose_post(article, routed, pipeline.renderer, pipeline.rules[route.channel])
+        if post.problems or tuple(post.parts) not in avoided:
+            return post
+    return None
+
+
+def _last_sent_text(store: Store, channel: str, counts: Mapping[str, Mapping[str, int]]) -> tuple[str, ...]:
+    """The parts of the channel's last post sent (by slot), () when it has none."""
+    sent = counts.get(channel, {}).get(DeliveryState.SENT.value, 0)
+    if not sent:
+        return ()
+    newest = store.list(states=[DeliveryState.SENT], channel=channel, limit=1, offset=sent - 1)
+    return tuple(newest[0].parts) if newest else ()
 
 
 def recycle(
