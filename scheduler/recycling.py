@@ -25,10 +25,13 @@ import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from scheduler.compose import compose_post
 from scheduler.config.loader import Workspace
-from scheduler.config.models import RuleSettings
+from scheduler.config.models import RuleSettings, SourceSettings
+from scheduler.config.settings import Settings
+from scheduler.feeds.poll import entry_source, source_label
 from scheduler.ingest import Composed, IngestReport, ingest
 from scheduler.models import Article, Post
 from scheduler.pipeline import Pipeline
@@ -41,28 +44,75 @@ RECYCLE_EVERY = timedelta(minutes=15)
 """How often ``tagcast serve`` looks for articles to recycle (once across the cluster)."""
 
 
+class Recycles(Protocol):
+    """The recycling keys, the same on a rule (``[[rules]]``) and on a source (``[sources.NAME]``)."""
+
+    @property
+    def recycle_every(self) -> timedelta | None: ...
+    @property
+    def recycle_max(self) -> int | None: ...
+    @property
+    def recycle_templates(self) -> list[str]: ...
+
+
 def _rules(workspace: Workspace) -> dict[str, RuleSettings]:
     rules = workspace.settings.rules
     return {rule.name or f"rule-{index + 1}": rule for index, rule in enumerate(rules) if rule.recycle_every}
+
+
+def _sources(workspace: Workspace) -> dict[str, SourceSettings]:
+    return {name: source for name, source in workspace.settings.sources.items() if source.recycle_every}
+
+
+def recycles(settings: Settings) -> bool:
+    """Whether any rule or source recycles (``tagcast serve`` then looks for re-shares)."""
+    return any(rule.recycle_every for rule in settings.rules) or any(
+        source.recycle_every for source in settings.sources.values()
+    )
+
+
+def source_articles(store: Store, name: str) -> list[Article]:
+    """The articles of the entries a polled feed has queued, as the outbox holds them (its newest delivery of
+    each, on any channel): what the source can recycle. An entry remembered but never queued (older than the
+    first poll's ``backfill``) was never posted, so it is not re-shared either."""
+    label = source_label(name)
+    channels = list(store.counts())
+    articles: list[Article] = []
+    for identity, queued in store.feed_entries(name).items():
+        if not queued:
+            continue
+        source = entry_source(label, identity)
+        found = [delivery for channel in channels if (delivery := store.find(source, channel))]
+        if found:
+            articles.append(max(found, key=lambda delivery: delivery.created_at).to_article())
+    return articles
 
 
 def recycling_plan(
     pipeline: Pipeline, store: Store, *, now: datetime, paths: Sequence[Path] | None = None
 ) -> list[tuple[Post, str]]:
     """(post, schedule name) for each channel that gets a recycled post now: at most one per channel, only
-    for a channel with nothing waiting in the queue; the oldest-sent article first."""
+    for a channel with nothing waiting in the queue; the oldest-sent article first.
+
+    The articles are those of ``paths`` (default: the posts folder) when a rule recycles, and those of every
+    source that recycles (:func:`source_articles`); a rule's recycling keys win over its source's."""
     now = utc(now)
     rules = _rules(pipeline.workspace)
-    if not rules:
+    sources = _sources(pipeline.workspace)
+    if not rules and not sources:
         return []
-    articles, _ = pipeline.load(paths)
+    articles: list[tuple[Article, Recycles | None]] = []
+    if rules:
+        articles += [(article, None) for article in pipeline.load(paths)[0]]
+    for name, source in sources.items():
+        articles += [(article, source) for article in source_articles(store, name)]
     candidates: dict[str, list[tuple[datetime, Post, str]]] = {}
     busy: dict[str, bool] = {}
     last_texts: dict[str, tuple[str, ...]] = {}
     counts = store.counts()
-    for article in articles:
+    for article, from_source in articles:
         for route in pipeline.router.route(article):
-            rule = rules.get(route.rule)
+            rule: Recycles | None = rules.get(route.rule) or from_source
             if rule is None or rule.recycle_every is None:
                 continue
             if route.channel not in busy:
