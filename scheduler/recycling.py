@@ -65,8 +65,9 @@ def _sources(workspace: Workspace) -> dict[str, SourceSettings]:
 
 
 def recycles(settings: Settings) -> bool:
-    """Whether any rule or source recycles (``tagcast serve`` then looks for re-shares)."""
-    return any(rule.recycle_every for rule in settings.rules) or any(
+    """Whether any rule or source recycles, or a rule plans anniversaries (``tagcast serve`` then looks for
+    re-shares every :data:`RECYCLE_EVERY`)."""
+    return any(rule.recycle_every or rule.anniversary for rule in settings.rules) or any(
         source.recycle_every for source in settings.sources.values()
     )
 
@@ -95,15 +96,49 @@ def recycling_plan(
     for a channel with nothing waiting in the queue; the oldest-sent article first.
 
     The articles are those of ``paths`` (default: the posts folder) when a rule recycles, and those of every
-    source that recycles (:func:`source_articles`); a rule's recycling keys win over its source's."""
+    source that recycles (:func:`source_articles`); a rule's recycling keys win over its source's. Then the
+    anniversaries due again (:func:`anniversaries_plan`), which keep their fixed time."""
     now = utc(now)
     rules = _rules(pipeline.workspace)
     sources = _sources(pipeline.workspace)
-    if not rules and not sources:
-        return []
-    articles: list[tuple[Article, Recycles | None]] = []
-    if rules:
-        articles += [(article, None) for article in pipeline.load(paths)[0]]
+    yearly = any(rule.anniversary for rule in pipeline.workspace.settings.rules)
+    posts = pipeline.load(paths)[0] if rules or yearly else []
+    planned = _recycled(pipeline, store, now=now, rules=rules, sources=sources, posts=posts)
+    return planned + (anniversaries_plan(pipeline, store, now=now, articles=posts) if yearly else [])
+
+
+def anniversaries_plan(
+    pipeline: Pipeline, store: Store, *, now: datetime, articles: Sequence[Article]
+) -> list[tuple[Post, str]]:
+    """(post, schedule name) for every anniversary post that went out and whose next anniversary is not
+    queued yet: each year's anniversary is queued once the one before was sent, at the first slot of that
+    day (:mod:`scheduler.slots.anniversary`), with that year's ``years_ago``."""
+    planned = []
+    for article in articles:
+        if "event_date" not in article.extra or article.publish_at is not None:
+            continue
+        for post, schedule in pipeline.compose(article, now=now):
+            moment = post.article.publish_at
+            if post.problems or moment is None or "years_ago" not in post.article.extra:
+                continue  # not an anniversary route, or one that cannot be planned (reported by ingest)
+            newest = store.find(article.source, post.channel)
+            if newest is None or newest.state is not DeliveryState.SENT or newest.scheduled_at >= moment:
+                continue
+            post.slot_note = f"anniversary, {post.article.extra['years_ago']} years"
+            planned.append((post, schedule))
+    return planned
+
+
+def _recycled(
+    pipeline: Pipeline,
+    store: Store,
+    *,
+    now: datetime,
+    rules: Mapping[str, RuleSettings],
+    sources: Mapping[str, SourceSettings],
+    posts: Sequence[Article],
+) -> list[tuple[Post, str]]:
+    articles: list[tuple[Article, Recycles | None]] = [(article, None) for article in posts if rules]
     for name, source in sources.items():
         articles += [(article, source) for article in source_articles(store, name)]
     candidates: dict[str, list[tuple[datetime, Post, str]]] = {}
