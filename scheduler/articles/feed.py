@@ -9,12 +9,15 @@ article through :func:`~scheduler.articles.fields.build_article`, like a Markdow
   (:func:`~scheduler.articles.htmltext.html_to_text`) -> body;
 - categories -> hashtags, one CamelCase tag each (``Khalkhin Gol`` -> ``KhalkhinGol``), then the
   ``[hashtags]`` aliases and blocklist;
-- an image enclosure, ``media:content`` or JSON Feed ``image`` -> the extra key ``image``;
+- an image enclosure, ``media:content`` or JSON Feed ``image`` -> the article's image (and the extra keys
+  ``image`` and ``image_alt``), its alt text from the feed (``media:description``, ``media:title``, the
+  enclosure's ``title``) or as ``image_alt`` says (:data:`IMAGE_ALTS`);
 - the entry's guid/id (else its link) -> the key ``id`` and the source ``FILE#ID``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -27,6 +30,7 @@ from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticl
 from scheduler.articles.htmltext import html_to_text
 from scheduler.errors import ArticleError
 from scheduler.hashtags import is_hashtag
+from scheduler.media.model import ImageRef
 from scheduler.models import Article
 
 __all__ = [
@@ -66,6 +70,7 @@ class FeedEntry:
     plain: bool = False
     categories: tuple[str, ...] = ()
     image: str | None = None
+    image_alt: str | None = None
     published: str | None = None
     updated: str | None = None
 
@@ -158,6 +163,7 @@ def _entry(item: Mapping[str, Any]) -> FeedEntry:
         for tag in item.get("tags") or []
         if isinstance(term := tag.get("term") if isinstance(tag, Mapping) else tag, str) and term.strip()
     )
+    image, image_alt = _image(item)
     return FeedEntry(
         identity=identity,
         title=_text(item.get("title")),
@@ -165,7 +171,8 @@ def _entry(item: Mapping[str, Any]) -> FeedEntry:
         html=html,
         plain=plain,
         categories=tags,
-        image=_image(item),
+        image=image,
+        image_alt=image_alt,
         published=item.get("published") or None,
         updated=item.get("updated") or None,
     )
@@ -188,19 +195,31 @@ def _is_image(kind: Any, url: str) -> bool:
     return bool(_IMAGE_SUFFIX.search(url))
 
 
-def _image(item: Mapping[str, Any]) -> str | None:
+def _image(item: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The entry's image and the alt text the feed gives it: JSON Feed ``image``; else an image enclosure
+    (its ``title``, on an Atom ``link rel="enclosure"``); else an image ``media:content`` (its
+    ``media:description``, else its ``media:title``). HTML in an alt text is turned into text."""
     image = item.get("image")
     if isinstance(image, str) and image:
-        return image
-    for enclosure in item.get("enclosures") or []:
+        return image, None
+    enclosures = [*(item.get("enclosures") or [])]
+    enclosures += [link for link in item.get("links") or [] if link.get("rel") == "enclosure"]
+    for enclosure in enclosures:
         url = enclosure.get("url") or enclosure.get("href") or ""
         if url and _is_image(enclosure.get("type"), url):
-            return str(url)
+            return str(url), _alt(enclosure.get("title"))
     for media in item.get("media_content") or item.get("media") or []:
         url = media.get("url") or ""
         if url and _is_image(media.get("medium") or media.get("type"), url):
-            return str(url)
-    return None
+            return str(url), _alt(media.get("description")) or _alt(media.get("title"))
+    return None, None
+
+
+def _alt(value: Any) -> str | None:
+    """An alt text as one line of plain text (a feed may give HTML); None when there is none."""
+    if not isinstance(value, str):
+        return None
+    return " ".join(html_to_text(value).split()) or None
 
 
 def category_tag(category: str) -> str | None:
@@ -224,8 +243,16 @@ def entry_source(file: str, identity: str) -> str:
     return f"{file}#{identity}"
 
 
-def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None = None) -> Article:
-    """The article of one feed entry, checked as any other article is."""
+IMAGE_ALTS = ("feed", "title", "drop")
+"""What an entry's image gets for alt text (``[sources.NAME] image_alt``): always the feed's own where it
+gives one; else nothing (``feed``: the missing alt text is a problem of the post), the entry's title
+(``title``), or the image is left out (``drop``)."""
+
+
+def entry_article(
+    entry: FeedEntry, *, file: str, options: ArticleOptions | None = None, image_alt: str = "feed"
+) -> Article:
+    """The article of one feed entry, checked as any other article is (``image_alt``: :data:`IMAGE_ALTS`)."""
     values: dict[str, Any] = {"id": entry.identity}
     if entry.title:
         values["title"] = entry.title
@@ -234,8 +261,13 @@ def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None
     moment = entry_moment(entry)
     if moment is not None:
         values["published"] = moment
-    if entry.image:
+    alt = entry.image_alt or (entry.title or None if image_alt == "title" else None)
+    images: tuple[ImageRef, ...] = ()
+    if entry.image and (alt or image_alt != "drop"):
         values["image"] = entry.image
+        if alt:
+            values["image_alt"] = alt
+        images = (ImageRef(src=entry.image, alt=alt),)
     tags = [tag for tag in (category_tag(name) for name in entry.categories) if tag]
     body = entry.html.strip() if entry.plain else html_to_text(entry.html)
     raw = RawArticle(
@@ -247,7 +279,8 @@ def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None
         fallback_title=_first_words(body),
         extra_tags=tuple(tags),
     )
-    return build_article(raw, options or ArticleOptions())
+    article = build_article(raw, options or ArticleOptions())
+    return dataclasses.replace(article, images=images) if article.images != images else article
 
 
 def _first_words(body: str, most: int = 80) -> str | None:
@@ -260,14 +293,14 @@ def _first_words(body: str, most: int = 80) -> str | None:
 
 
 def feed_articles(
-    feed: Feed, *, file: str, options: ArticleOptions | None = None
+    feed: Feed, *, file: str, options: ArticleOptions | None = None, image_alt: str = "feed"
 ) -> tuple[list[Article], list[ArticleError]]:
     """Every entry's article; an entry that is not a valid article is one error naming it, not a stop."""
-    return _entry_articles(feed.entries, file=file, options=options)
+    return _entry_articles(feed.entries, file=file, options=options, image_alt=image_alt)
 
 
 def _entry_articles(
-    entries: Iterable[FeedEntry], *, file: str, options: ArticleOptions | None
+    entries: Iterable[FeedEntry], *, file: str, options: ArticleOptions | None, image_alt: str = "feed"
 ) -> tuple[list[Article], list[ArticleError]]:
     articles: list[Article] = []
     errors: list[ArticleError] = []
@@ -277,7 +310,7 @@ def _entry_articles(
             continue
         seen.add(entry.identity)
         try:
-            articles.append(entry_article(entry, file=file, options=options))
+            articles.append(entry_article(entry, file=file, options=options, image_alt=image_alt))
         except ArticleProblems as problems:
             errors.extend(_entry_error(file, entry, error) for error in problems.problems)
         except ArticleError as error:

@@ -7,7 +7,7 @@ Secrets (tokens, passwords, webhook URLs) are ``SecretStr``: they come from the 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -276,6 +276,11 @@ class SourceSettings(Section):
     backfill: int = Field(0, ge=0, description="How many existing entries the first poll queues (newest).")
     max_bytes: int = Field(10_000_000, ge=1, description="A larger response is refused (an error).")
     timeout: Duration = Field(default="30s", description="Longest time for one fetch, start to end.")  # type: ignore[assignment]
+    image_alt: Literal["feed", "title", "drop"] = Field(
+        "feed",
+        description="Alt text of an entry's image when the feed gives none: none (feed; a problem), the "
+        "entry's title (title), or leave the image out (drop).",
+    )
     recycle_every: Duration | None = Field(
         None, description="Share an entry of this feed again this long after its last post (evergreen)."
     )
