@@ -90,10 +90,12 @@ def print_json(data: Any) -> None:
 
 def print_json_list(items: Iterable[Any]) -> None:
     """``print_json(list(items))``, written an item at a time: a long list is never one string in memory."""
+    from scheduler.cli.json_out import indented
+
     write = sys.stdout.write
     opening = "[\n  "
     for item in items:
-        write(opening + json.dumps(item, ensure_ascii=False, indent=2, default=str).replace("\n", "\n  "))
+        write(opening + indented(item, "\n  "))
         opening = ",\n  "
     write("[]\n" if opening == "[\n  " else "\n]\n")
 
