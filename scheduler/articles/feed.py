@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
@@ -222,11 +223,14 @@ def _alt(value: Any) -> str | None:
     return " ".join(html_to_text(value).split()) or None
 
 
+@lru_cache(maxsize=4096)
 def category_tag(category: str) -> str | None:
     """A category as one hashtag (without ``#``): words joined in CamelCase; None when no hashtag is left.
 
     >>> [category_tag(name) for name in ("Khalkhin Gol", "military-history", "WWII", "1939")]
     ['KhalkhinGol', 'MilitaryHistory', 'WWII', None]
+
+    Remembered: a feed names the same few categories again and again.
     """
     words = [_NOT_TAG_CHAR.sub("", word) for word in _WORD_BREAKS.split(category.strip().lstrip("#＃"))]
     words = [word for word in words if word]
