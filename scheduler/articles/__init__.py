@@ -20,7 +20,6 @@ from pathlib import Path
 from scheduler.articles.feed import MAX_FEED_BYTES, load_feed, looks_like_feed
 from scheduler.articles.fields import ArticleOptions, ArticleProblems
 from scheduler.articles.jsonfile import load_json
-from scheduler.articles.markdown import load_markdown
 from scheduler.articles.plaintext import load_plaintext
 from scheduler.errors import ArticleError
 from scheduler.models import Article
@@ -33,6 +32,15 @@ __all__ = [
     "load_article_file",
     "load_articles",
 ]
+
+
+def load_markdown(text: str, *, source: str, options: ArticleOptions) -> Article:
+    """:func:`scheduler.articles.markdown.load_markdown`, imported with markdown-it and PyYAML on first use
+    (a preview of a feed needs neither)."""
+    from scheduler.articles.markdown import load_markdown as load  # noqa: PLC0415
+
+    return load(text, source=source, options=options)
+
 
 _Loader = Callable[..., Article | tuple[list[Article], list[ArticleError]]]
 _LOADERS: dict[str, _Loader] = {

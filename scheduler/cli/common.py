@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
-from scheduler.cli.console import print_error, print_json, print_table, stderr, stdout
+from scheduler.cli.console import print_error, print_json, print_json_list, print_table, stderr, stdout
 
 if TYPE_CHECKING:
     from scheduler.config.loader import Workspace
@@ -62,6 +62,7 @@ __all__ = [  # with what every command prints through, from scheduler.cli.consol
     "handle_errors",
     "open_workspace",
     "print_json",
+    "print_json_list",
     "print_table",
     "stderr",
     "stdout",

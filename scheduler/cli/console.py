@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 def _safe_console(*, stderr: bool, width: int | None = None) -> Console:
     """A rich Console that writes no control character it did not make itself: an ESC or a bidi override
     in a file name or a title is printed as a visible escape (:func:`scheduler.safe_text.on_terminal`)."""
-    from collections.abc import Iterable
 
     from rich.console import Console
     from rich.segment import Segment
@@ -61,6 +61,18 @@ def print_table(table: Table) -> None:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def print_json_list(items: Iterable[Any]) -> None:
+    """``print_json(list(items))``, written an item at a time: a long list is never one string in memory."""
+    from scheduler.cli.json_out import indented
+
+    write = sys.stdout.write
+    opening = "[\n  "
+    for item in items:
+        write(opening + indented(item, "\n  "))
+        opening = ",\n  "
+    write("[]\n" if opening == "[\n  " else "\n]\n")
 
 
 def print_error(message: str) -> None:

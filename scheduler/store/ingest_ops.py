@@ -54,12 +54,15 @@ def decide(
     - a planned delivery: ``updated`` in place (same slot, id and idempotency key);
     - sending, retrying or unknown: ``in-flight``, left alone, because its key may already be at the network
       with the old text;
-    - sent: ``already-sent``, or with ``repost`` a new delivery with a new key (``reposted``);
+    - sent: ``already-sent``, or with ``repost`` a new delivery with a new key (``reposted``); with
+      ``repost``, the same text for a new ``publish_at`` (next year's anniversary) is reposted too;
     - cancelled or failed: ``added``, a new delivery with a new key.
     """
     if state is None:
         return UpsertOutcome.ADDED
     if old_hash == new_hash and not (retimed and state is DeliveryState.PLANNED):
+        if repost and retimed and state is DeliveryState.SENT:
+            return UpsertOutcome.REPOSTED
         return UpsertOutcome.UNCHANGED
     if state is DeliveryState.PLANNED:
         return UpsertOutcome.UPDATED
