@@ -9,15 +9,28 @@ emoji ZWJ sequences) and categories, then, in turns, runs as separate processes 
 - ``feed2toot --dry-run --all`` (installed from PyPI at run time into ``bench/.feed2toot/.venv``, never a
   dependency of tagcast), its toot format ``{title} {link} {summary}`` cut at 500 characters.
 
-It prints the median wall time of each, the ratio tagcast/feed2toot (goal <= 0.5), the peak memory of each
-(the process's max RSS), and what survives in the posts: the title, the link, the item's hashtags (all of
-them, or none), and whether a post ends inside a grapheme cluster (a cut emoji sequence).
+It prints every round, the median wall time of each, the ratio tagcast/feed2toot (goal <= 0.5), the peak
+memory of each (the process's max RSS; goal: no more than feed2toot), and what survives in the posts: the
+title, the link, the item's hashtags (all of them, or none), and whether a post ends inside a grapheme
+cluster (a cut emoji sequence).
+
+Both run from compiled bytecode, as after an install (pip compiles feed2toot's; ``compileall`` is run on
+``scheduler/`` first, since a source checkout run with ``PYTHONDONTWRITEBYTECODE`` would compile its modules
+at every start).
+
+``--baseline DIR`` runs the tagcast of another checkout (``DIR/scheduler``) in the same turns, and checks
+that its output is byte for byte the same as this one's::
+
+    mkdir /tmp/before && git archive main | tar -x -C /tmp/before
+    python bench/feeds.py --baseline /tmp/before
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -38,6 +51,8 @@ from fakes.feeds import FeedEntry, rss2  # noqa: E402
 HERE = Path(__file__).resolve().parent
 F2T_VENV = HERE / ".feed2toot" / ".venv"
 LIMIT = 500
+NOW = "2026-12-06T12:00:00+00:00"
+"""Posts are planned from this time, so that two runs (or two checkouts) can be compared byte for byte."""
 PARAGRAPHS = [
     "On 20 August 1939 Zhukov's <b>offensive</b> began at the Khalkhin Gol &amp; encircled the 6th Army.",
     "Битва на Халхин-Голе закончилась 16 сентября перемирием.",
@@ -79,23 +94,32 @@ def ensure_feed2toot() -> Path:
     return F2T_VENV / "bin" / "feed2toot"
 
 
-def measured(command: list[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """Wall seconds, peak RSS in MiB (of the command alone, via a wrapper process), the result."""
+def measured(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[float, float, float, subprocess.CompletedProcess[str]]:
+    """Wall seconds, peak RSS in MiB and CPU seconds (user + system) of the command alone (via a wrapper
+    process), the result."""
     wrapper = textwrap.dedent("""\
         import json, resource, subprocess, sys, time
         start = time.perf_counter()
         done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
         wall = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(json.dumps({"wall": wall, "peak": peak, "code": done.returncode,
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+        print(json.dumps({"wall": wall, "peak": peak, "cpu": cpu, "code": done.returncode,
                           "out": done.stdout, "err": done.stderr}))
     """)
     raw = subprocess.run(
-        [sys.executable, "-c", wrapper, *command], cwd=cwd, capture_output=True, text=True, check=True
+        [sys.executable, "-c", wrapper, *command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     data = json.loads(raw.stdout)
     result = subprocess.CompletedProcess(command, data["code"], data["out"], data["err"])
-    return data["wall"], data["peak"], result
+    return data["wall"], data["peak"], data["cpu"], result
 
 
 def tagcast_posts(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -130,8 +154,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, help="another checkout's tagcast, run in the same turns")
     args = parser.parse_args()
     feed2toot = ensure_feed2toot()
+    checkouts = {"tagcast": REPO} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
+    for checkout in checkouts.values():
+        compileall.compile_dir(checkout / "scheduler", quiet=1)
     items = entries(args.items)
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -148,39 +176,53 @@ def main() -> None:
             f"toot_max_len = {LIMIT}\n\n[cache]\ncachefile = {root / 'cache.db'}\n",
             encoding="utf-8",
         )
-        tagcast_cmd = [sys.executable, "-m", "scheduler", "preview", "--json", str(root / "feed.xml")]
-        f2t_cmd = [
-            str(feed2toot),
-            "-c",
-            str(root / "feed2toot.ini"),
-            "--dry-run",
-            "--all",
-            "-l",
-            str(args.items),
+        tagcast_cmd = [sys.executable, "-m", "scheduler", "preview", "--json", "--now", NOW, "feed.xml"]
+        f2t_cmd = [str(feed2toot), "-c", str(root / "feed2toot.ini"), "--dry-run", "--all"]
+        f2t_cmd += ["-l", str(args.items), "--lockfile", str(root / "f2t.lock")]
+        runs: list[tuple[str, list[str], dict[str, str] | None]] = [
+            (name, tagcast_cmd, {**os.environ, "PYTHONPATH": str(path)}) for name, path in checkouts.items()
         ]
-        f2t_cmd += ["--lockfile", str(root / "f2t.lock")]
-        walls: dict[str, list[float]] = {"tagcast": [], "feed2toot": []}
-        peaks: dict[str, list[float]] = {"tagcast": [], "feed2toot": []}
-        last: dict[str, list[str]] = {}
+        runs.append(("feed2toot", f2t_cmd, None))
+        walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        cpus: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        peaks: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        last: dict[str, subprocess.CompletedProcess[str]] = {}
+        print(f"{args.items} items, {args.rounds} rounds (wall s, CPU s, peak RSS MiB)")
         for number in range(args.rounds):
-            order = [("tagcast", tagcast_cmd), ("feed2toot", f2t_cmd)]
-            for name, command in order if number % 2 == 0 else order[::-1]:
-                wall, peak, result = measured(command, root)
+            order = runs[number % len(runs) :] + runs[: number % len(runs)]
+            for name, command, env in order:
+                wall, peak, cpu, result = measured(command, root, env)
                 walls[name].append(wall)
+                cpus[name].append(cpu)
                 peaks[name].append(peak)
-                last[name] = tagcast_posts(result) if name == "tagcast" else feed2toot_posts(result)
-        ratio = statistics.median(walls["tagcast"]) / statistics.median(walls["feed2toot"])
-        print(f"{args.items} items, {args.rounds} rounds; wall time median (s), peak RSS max (MiB)")
-        for name, times in walls.items():
+                last[name] = result
             print(
-                f"  {name:9}  wall {statistics.median(times):6.2f} s  "
-                f"(each: {', '.join(f'{w:.2f}' for w in times)})  peak {max(peaks[name]):6.1f} MiB  "
-                f"survives: {survival(last[name], items)}"
+                f"  round {number + 1}: "
+                + ", ".join(
+                    f"{name} {walls[name][-1]:.2f} s {cpus[name][-1]:.2f} s {peaks[name][-1]:.1f} MiB"
+                    for name, _, _ in runs
+                )
             )
-        print(f"  ratio tagcast / feed2toot wall time: {ratio:.2f} (goal <= 0.5)")
-        print(
-            f"  ratio tagcast / feed2toot peak memory: {max(peaks['tagcast']) / max(peaks['feed2toot']):.2f}"
-        )
+        print("medians:")
+        for name, times in walls.items():
+            posts = feed2toot_posts(last[name]) if name == "feed2toot" else tagcast_posts(last[name])
+            wall, peak = statistics.median(times), statistics.median(peaks[name])
+            print(
+                f"  {name:9}  wall {wall:6.2f} s  CPU {statistics.median(cpus[name]):6.2f} s  "
+                f"peak {peak:6.1f} MiB (max {max(peaks[name]):.1f})  "
+                f"survives: {survival(posts, items)}"
+            )
+        f2t_wall, f2t_peak = statistics.median(walls["feed2toot"]), statistics.median(peaks["feed2toot"])
+        f2t_cpu = statistics.median(cpus["feed2toot"])
+        for name in checkouts:
+            print(
+                f"  ratio {name} / feed2toot: wall time {statistics.median(walls[name]) / f2t_wall:.2f} "
+                f"(goal <= 0.5), CPU {statistics.median(cpus[name]) / f2t_cpu:.2f}, "
+                f"peak memory {statistics.median(peaks[name]) / f2t_peak:.2f} (goal <= 1)"
+            )
+        if args.baseline:
+            same = last["baseline"].stdout == last["tagcast"].stdout
+            print(f"  output of baseline and tagcast: {'byte-identical' if same else 'DIFFERENT'}")
 
 
 if __name__ == "__main__":

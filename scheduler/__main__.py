@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from scheduler.cli.app import main
+from scheduler.cli.main import main
 
 main()

@@ -125,11 +125,13 @@ class Composed:
     articles: list[Article] = field(default_factory=list)
 
 
-def compose_articles(pipeline: Pipeline, paths: Sequence[Path] | None = None) -> Composed:
+def compose_articles(
+    pipeline: Pipeline, paths: Sequence[Path] | None = None, *, now: datetime | None = None
+) -> Composed:
     """Load and compose the articles in ``paths``; the service runs this away from its store thread, so a
-    slow template never holds up delivery."""
+    slow template never holds up delivery. ``now`` (default: the clock) places anniversaries."""
     articles, errors = pipeline.load(paths)
-    posts = [post for article in articles for post in pipeline.compose(article)]
+    posts = [post for article in articles for post in pipeline.compose(article, now=now)]
     return Composed(posts, list(errors), list(articles))
 
 
@@ -150,7 +152,7 @@ def ingest(
     of the same paths, so that only the outbox work is left."""
     now = utc(now)
     pipeline = pipeline or Pipeline(workspace)
-    prepared = prepared or compose_articles(pipeline, paths)
+    prepared = prepared or compose_articles(pipeline, paths, now=now)
     composed, errors = prepared.posts, prepared.errors
     holds = _Holders(pipeline, workspace.root, prepared.articles, errors)
     epoch = store.epoch(now)

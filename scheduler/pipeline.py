@@ -7,6 +7,8 @@ exactly what is posted.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -15,13 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from scheduler.adapters.base import Adapter
 from scheduler.adapters.registry import known_networks, load_adapter
 from scheduler.articles import load_articles
 from scheduler.checks import raise_for_problems, reference_problems
 from scheduler.compose import compose_post
 from scheduler.config.loader import Workspace
+from scheduler.config.models import ChannelSettings
 from scheduler.errors import ArticleError, ConfigError, UserError
 from scheduler.length import LengthRules
+from scheduler.media.model import MediaLimits
+from scheduler.media.prepare import MediaCache, prepare_media
 from scheduler.models import Article, Post
 from scheduler.planning import build_schedules, plan_posts
 from scheduler.render import TemplateRenderer
@@ -29,6 +35,14 @@ from scheduler.render.budget import Clock, RenderBudget, RenderLimits
 from scheduler.routing import Route, Router
 from scheduler.slots import Schedule
 from scheduler.slots.anniversary import plan_anniversary
+
+
+def rules_with_media(adapter: type[Adapter], channel: ChannelSettings) -> LengthRules:
+    """The length rules of a post with images; an adapter whose ``length_rules`` predates the ``media``
+    keyword (a third-party one) counts such a post as any other."""
+    if "media" in inspect.signature(adapter.length_rules).parameters:
+        return adapter.length_rules(channel, media=True)
+    return adapter.length_rules(channel)
 
 
 @dataclass
@@ -83,15 +97,21 @@ class Pipeline:
             ) from None
         self.schedules: dict[str, Schedule] = build_schedules(settings)
         self.rules: dict[str, LengthRules] = {}
+        self.media_rules: dict[str, LengthRules] = {}
+        """The rules of a post that carries images (Telegram: the caption limit)."""
+        self.media_limits: dict[str, MediaLimits | None] = {}
         self.max_parts: dict[str, int | None] = {}
         """The most parts each channel's network takes in one post (:attr:`Adapter.max_parts`)."""
         for name, channel in settings.channels.items():
             try:
                 adapter = load_adapter(channel.network)
+                self.rules[name] = adapter.length_rules(channel)
+                self.media_rules[name] = rules_with_media(adapter, channel)
             except UserError as exc:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
-            self.rules[name] = adapter.length_rules(channel)
+            self.media_limits[name] = adapter.media_limits
             self.max_parts[name] = adapter.max_parts
+        self.media = MediaCache(workspace.root, keep_decoded=True)
 
     def article_paths(self, paths: Sequence[Path] | None) -> list[Path]:
         if paths:
@@ -137,16 +157,24 @@ class Pipeline:
         return out
 
     def compose_route(self, article: Article, route: Route, *, budget: RenderBudget | None = None) -> Post:
-        """Render and fit ``article`` for one ``route``, by the rules of the route's channel."""
+        """Render and fit ``article`` for one ``route``, by the rules of the route's channel (those of a post
+        with images when it has some), with the article's images fitted to the channel's network."""
         channel = route.channel
-        return compose_post(
-            article,
-            route,
-            self.renderer,
-            self.rules[channel],
-            budget=budget,
-            max_parts=self.max_parts[channel],
+        rules = (self.media_rules if article.images else self.rules)[channel]
+        post = compose_post(
+            article, route, self.renderer, rules, budget=budget, max_parts=self.max_parts[channel]
         )
+        return self._with_media(post, article)
+
+    def _with_media(self, post: Post, article: Article) -> Post:
+        """``post`` with the article's images fitted to its channel's network (:mod:`scheduler.media`)."""
+        if not article.images:
+            return post
+        settings = self.workspace.settings.channels[post.channel]
+        prepared = prepare_media(
+            article, self.media_limits[post.channel], settings, channel=post.channel, cache=self.media
+        )
+        return dataclasses.replace(post, media=prepared.media).with_problems(*prepared.problems)
 
     def run(
         self,

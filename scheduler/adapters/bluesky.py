@@ -11,6 +11,14 @@ How a delivery stays exactly-once (docs/networks.md, Bluesky: never twice):
 3. :meth:`BlueskyAdapter.reconcile` asks ``getRecord`` for each key: nothing out means "not sent" (a later
    publish reuses the same keys), a complete thread is a receipt, a partial thread is finished.
 
+Images and link cards go with the first part only. Each image (``Outgoing.media``) is uploaded with
+``com.atproto.repo.uploadBlob`` and embedded as ``app.bsky.embed.images`` with its ``alt`` and
+``aspectRatio``; a post with a card (``Outgoing.card``) and no images gets ``app.bsky.embed.external`` (the
+card's thumbnail uploaded the same way). The answered blob objects are journalled (:class:`UploadJournal`)
+before the record that names them, so a retry reuses them. The PDS deletes a blob no record uses within
+minutes: if the record then meets ``400 BlobNotFound`` (what the reference PDS answers, docs/networks.md), the
+journalled blobs are forgotten, uploaded again and the record put once more.
+
 Journal layout (``journal.state["bluesky"]``, versioned)::
 
     {"version": 1, "did": "did:plc:…", "handle": "alice.test",
@@ -32,13 +40,16 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, quota_pause, read_json, redact_url, send
+from scheduler.adapters.uploads import UploadJournal, refuse_unfit_media
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
 from scheduler.facets import detect_facets
-from scheduler.media.model import MediaLimits
+from scheduler.media.model import Media, MediaLimits
 
 DEFAULT_BASE_URL = "https://bsky.social"
 COLLECTION = "app.bsky.feed.post"
+IMAGES = "app.bsky.embed.images"
+EXTERNAL = "app.bsky.embed.external"
 JOURNAL_KEY = "bluesky"
 JOURNAL_VERSION = 1
 MAX_LANGS = 3
@@ -146,10 +157,17 @@ def _xrpc_error(response: httpx.Response) -> str | None:
     return error if isinstance(error, str) else None
 
 
+class BlobNotFound(PermanentDeliveryError):
+    """A record names a blob the PDS does not have (``400 BlobNotFound``): never uploaded, or deleted
+    because no record used it in time."""
+
+
 def _refine(response: httpx.Response) -> DeliveryError | None:
     """Bluesky's error names where the status alone misleads (``ExpiredToken`` is a 400)."""
     if response.status_code in (400, 401) and _xrpc_error(response) in ("ExpiredToken", "InvalidToken"):
         return _ExpiredToken(error_reason(response))
+    if response.status_code == 400 and _xrpc_error(response) == "BlobNotFound":
+        return BlobNotFound(f"bluesky: {error_reason(response)}")
     return None
 
 
@@ -172,13 +190,16 @@ class BlueskyAdapter(Adapter):
     secrets = ("password",)
     network: ClassVar[str] = "bluesky"
     media_limits = MediaLimits(
-        max_bytes=2_000_000,
+        max_bytes=1_000_000,
         mimes=("image/jpeg", "image/png", "image/webp"),
         alt_max=2000,
         card_thumb_bytes=1_000_000,
     )
-    """2,000,000 bytes per image and 1,000,000 per card thumb (NETWORKS.md); the lexicon bounds no alt
-    text, 2000 is the official app's bound."""
+    """1,000,000 bytes per image and per card thumb. The newer lexicon (``@atproto/api`` 0.19) allows
+    2,000,000 per image, but the reference PDS (``@atproto/pds`` 0.4.217, tests/pds) refuses a record with an
+    image over 1,000,000 (``blob too big``, docs/networks.md): a PDS not yet updated would refuse the post,
+    so images are fitted to the bound every PDS takes. The lexicon bounds no alt text; 2000 is the official
+    app's."""
 
     _session: _Session | None = None
 
@@ -266,20 +287,27 @@ class BlueskyAdapter(Adapter):
         json: Any = None,
         params: dict[str, str] | None = None,
         absent_ok: bool = False,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response | None:
-        """An authenticated XRPC call; an expired token is refreshed once. ``None`` for RecordNotFound."""
+        """An authenticated XRPC call; an expired token is refreshed once. ``None`` for RecordNotFound.
+        ``content`` is a raw body of type ``content_type`` (a blob)."""
         session = self._session or await self.login()
         hook = _record_absent if absent_ok else _refine
         for attempt in range(2):
+            headers = {"Authorization": f"Bearer {session.access}"}
+            if content_type is not None:
+                headers["Content-Type"] = content_type
             try:
                 return await send(
                     self.http,
                     method,
                     self._url(xrpc),
                     network=self.network,
-                    headers={"Authorization": f"Bearer {session.access}"},
+                    headers=headers,
                     json=json,
                     params=params,
+                    content=content,
                     errors=hook,
                     guard=self.guard,
                 )
@@ -315,6 +343,45 @@ class BlueskyAdapter(Adapter):
         value = data.get("value")
         ref = StrongRef(uri=str(data["uri"]), cid=str(data.get("cid", "")))
         return ref, value if isinstance(value, dict) else {}
+
+    async def upload_blob(self, media: Media) -> dict[str, Any]:
+        """``uploadBlob`` one image: the blob object the PDS answers (what a record embeds)."""
+        response = await self._call(
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            content=media.read_bytes(),
+            content_type=media.mime,
+        )
+        assert response is not None
+        blob = read_json(response, network=self.network).get("blob")
+        if not isinstance(blob, dict) or not isinstance(blob.get("ref"), dict):
+            raise PermanentDeliveryError(f"bluesky: the answer to the upload of {media.src} has no blob")
+        return blob
+
+    async def embed(self, post: Outgoing, journal: Journal) -> dict[str, Any] | None:
+        """The first part's embed: its images (``app.bsky.embed.images``, alt and aspect ratio), else its
+        link card (``app.bsky.embed.external``), else none; every blob uploaded once (journalled)."""
+        uploads = UploadJournal(journal, network=self.network)
+        if post.media:
+            images = []
+            for item in post.media:
+                blob = await uploads.once(item, self.upload_blob)
+                ratio = {"width": item.width, "height": item.height}
+                images.append({"image": blob, "alt": item.alt, "aspectRatio": ratio})
+            return {"$type": IMAGES, "images": images}
+        card = post.card
+        if card is None:
+            return None
+        external: dict[str, Any] = {"uri": card.uri, "title": card.title, "description": card.description}
+        if card.thumb is not None:
+            external["thumb"] = await uploads.once(card.thumb, self.upload_blob)
+        return {"$type": EXTERNAL, "external": external}
+
+    async def _forget_blobs(self, post: Outgoing, journal: Journal) -> None:
+        uploads = UploadJournal(journal, network=self.network)
+        thumb = post.card.thumb if post.card is not None else None
+        for item in (*post.media, *([thumb] if thumb is not None else [])):
+            await uploads.forget(item)
 
     def build_record(
         self, text: str, created_at: str, *, root: StrongRef | None = None, parent: StrongRef | None = None
@@ -394,11 +461,21 @@ class BlueskyAdapter(Adapter):
                 if index:
                     root = StrongRef(parts[0]["uri"], parts[0]["cid"])
                     parent = StrongRef(parts[index - 1]["uri"], parts[index - 1]["cid"])
-                part["record"] = self.build_record(
-                    post.parts[index], part["created_at"], root=root, parent=parent
-                )
+                record = self.build_record(post.parts[index], part["created_at"], root=root, parent=parent)
+                if index == 0 and (embed := await self.embed(post, journal)) is not None:
+                    record["embed"] = embed
+                part["record"] = record
                 await journal.save()
-            ref, last = await self.put_record(part["rkey"], part["record"])
+            try:
+                ref, last = await self.put_record(part["rkey"], part["record"])
+            except BlobNotFound:
+                if index or "embed" not in part["record"]:
+                    raise
+                # The blobs expired before the record named them (a retry long after the upload).
+                await self._forget_blobs(post, journal)
+                part["record"]["embed"] = await self.embed(post, journal)
+                await journal.save()
+                ref, last = await self.put_record(part["rkey"], part["record"])
             part["uri"], part["cid"] = ref.uri, ref.cid
             await journal.save()
         return self._receipt(state, pause_for=quota_pause(last))
@@ -419,6 +496,7 @@ class BlueskyAdapter(Adapter):
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         """Put each part under the key chosen on the first attempt; replies carry root and parent refs."""
         self._check_lengths(post)
+        refuse_unfit_media(self.media_limits, post.media, post.card, network=self.network)
         state = await self._plan(post, journal)
         await self._same_account(post, state)
         return await self._send_parts(post, journal, state)

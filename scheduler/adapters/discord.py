@@ -20,17 +20,25 @@ Exactly once: webhooks have no idempotency key. Before each POST the part's inde
 ``in_flight``, after it the message id joins ``sent``; a retry resumes after ``sent``, and a part whose answer
 was lost makes the delivery :class:`~scheduler.errors.UnknownOutcome`, never a resend.
 
+Images: the first part of a post with images is sent as ``multipart/form-data``: the message as
+``payload_json`` with ``attachments: [{"id": n, "filename", "description": <alt text>}]`` and each image as
+the file field ``files[n]`` (docs/networks.md, Discord webhooks: media). Discord shows the description as the
+image's alt text (at most 1024 characters).
+
 The webhook URL holds the secret token: messages and errors show it redacted (``/webhooks/***/***``).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
+from scheduler.adapters.media_checks import refuse_unfit_media
+from scheduler.adapters.multipart import FilePart, file_name, multipart
 from scheduler.adapters.parts import PartsJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
@@ -162,10 +170,24 @@ class DiscordAdapter(Adapter):
             params["thread_id"] = str(thread_id)
         return params
 
+    def _body(self, post: Outgoing, index: int) -> dict[str, Any]:
+        """The keyword arguments of the POST of part ``index``: JSON, or multipart with the images."""
+        payload = self._payload(post.parts[index])
+        if index > 0 or not post.media:
+            return {"json": payload}
+        names = [file_name(item, f"image{n}") for n, item in enumerate(post.media)]
+        payload["attachments"] = [
+            {"id": n, "filename": names[n], "description": item.alt} for n, item in enumerate(post.media)
+        ]
+        files = [FilePart(f"files[{n}]", item, names[n]) for n, item in enumerate(post.media)]
+        content, content_type = multipart({"payload_json": json.dumps(payload)}, files)
+        return {"content": content, "headers": {"Content-Type": content_type}}
+
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         url = self._webhook_url()
         parts = self._parts(post, journal)
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
         for index in parts.pending():
             async with parts.attempt(index):
                 response = await send(
@@ -174,10 +196,10 @@ class DiscordAdapter(Adapter):
                     url,
                     network=self.network,
                     params=self._params(),
-                    json=self._payload(post.parts[index]),
                     errors=self._errors,
                     idempotent=False,
                     guard=self.guard,
+                    **self._body(post, index),
                 )
                 message = read_json(response, network=self.network, idempotent=False)
             if "id" not in message:

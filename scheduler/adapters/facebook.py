@@ -21,10 +21,20 @@ Exactly once: Facebook has no idempotency key, and a ``500`` can still have crea
 (:class:`PartsJournal`), and a lost answer, a ``500``, or a duplicate-message refusal (codes 506 and 368)
 makes the delivery :class:`~scheduler.errors.UnknownOutcome`: it waits for ``tagcast queue resolve``, never
 resent. ``502``, ``503`` and ``504`` come from in front of the API and are retried.
+
+Images (docs/networks.md, Facebook Pages: media): one image makes the post a photo, ``POST
+/{page_id}/photos`` (multipart) with the file as ``source``, the part as ``message`` and the alt text as
+``alt_text_custom``. Several are first uploaded unpublished (``published=false``: not a post, invisible), each
+photo id saved in the journal (:class:`~scheduler.adapters.uploads.UploadJournal`) as it is answered, then the
+post is ``POST /{page_id}/feed`` with ``message`` and ``attached_media[n] = {"media_fbid": id}``; a retry
+reuses the journalled photos. A post with images carries no ``link`` field (Facebook shows the photos, not a
+link card; the link stays in the text). The post itself (the published photo, or the feed post) is in flight
+in the parts journal like a text post, so an interrupted one is ``unknown``.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -39,11 +49,20 @@ from scheduler.adapters.http import (
     refuse_over_length,
     send,
 )
+from scheduler.adapters.media_checks import refuse_unfit_media
+from scheduler.adapters.multipart import FilePart, multipart
 from scheduler.adapters.parts import PartsJournal
 from scheduler.adapters.tokens import TokenExpiry, describe_expiry
+from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
-from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
-from scheduler.media.model import MediaLimits
+from scheduler.errors import (
+    AuthError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    UnknownOutcome,
+)
+from scheduler.media.model import Media, MediaLimits
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 FACEBOOK_LIMIT = 63_206
@@ -128,30 +147,63 @@ class FacebookAdapter(Adapter):
                 f"facebook: delivery {post.delivery_id} has {len(post.parts)} parts, but Page posts have no "
                 f"reply chain; set thread = false on channels.{self.channel}"
             )
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
         page_id, token = self._page_id(), self._token()
         parts = self._parts(post, journal)
         last: httpx.Response | None = None
         for index in parts.pending():
             data = {"message": post.parts[index], "access_token": token}
-            if post.article.url:
+            body: dict[str, Any] = {"data": data}
+            path = f"{page_id}/feed"
+            if len(post.media) == 1:
+                path = f"{page_id}/photos"
+                fields = {**data, "alt_text_custom": post.media[0].alt}
+                content, content_type = multipart(fields, [FilePart("source", post.media[0])])
+                body = {"content": content, "headers": {"Content-Type": content_type}}
+            elif post.media:
+                uploads = UploadJournal(journal, network=self.network)
+                photo_ids = [await uploads.once(item, self._unpublished_photo) for item in post.media]
+                for n, photo_id in enumerate(photo_ids):
+                    data[f"attached_media[{n}]"] = json.dumps({"media_fbid": photo_id})
+            elif post.article.url:
                 data["link"] = post.article.url
             async with parts.attempt(index):
                 last = await send(
                     self.http,
                     "POST",
-                    f"{self.base_url}/{page_id}/feed",
+                    f"{self.base_url}/{path}",
                     network=self.network,
-                    data=data,
                     errors=self._errors,
                     idempotent=False,
+                    **body,
                 )
-                post_id = read_json(last, network=self.network, idempotent=False).get("id")
+                answer = read_json(last, network=self.network, idempotent=False)
+                post_id = answer.get("post_id") or answer.get("id")
                 if not isinstance(post_id, str | int):
                     raise UnknownOutcome("facebook: the answer to the post has no id; check the Page")
             await parts.done({"id": str(post_id), "url": None})
             parts.sent[-1]["url"] = await self._permalink(str(post_id))
             await journal.save()
         return self._receipt(parts, last)
+
+    async def _unpublished_photo(self, media: Media) -> str:
+        """Upload one image as an unpublished photo of the Page (not a post: a lost answer is simply
+        uploaded again, and the orphan stays invisible); its photo id."""
+        fields = {"published": "false", "alt_text_custom": media.alt, "access_token": self._token()}
+        content, content_type = multipart(fields, [FilePart("source", media)])
+        response = await send(
+            self.http,
+            "POST",
+            f"{self.base_url}/{self._page_id()}/photos",
+            network=self.network,
+            content=content,
+            headers={"Content-Type": content_type},
+            errors=graph_errors(self.network, fix=TOKEN_FIX),
+        )
+        photo_id = read_json(response, network=self.network).get("id")
+        if not isinstance(photo_id, str | int):
+            raise TransientDeliveryError("facebook: the photo upload answered without an id")
+        return str(photo_id)
 
     async def _permalink(self, post_id: str) -> str:
         """The post's ``permalink_url`` (unconfirmed field), else the ``facebook.com/<id>`` form."""

@@ -4,6 +4,12 @@ Each delivery becomes ``<id>.txt`` (the parts, separated by a line ``---``) and 
 metadata). Writing is atomic (temporary file, fsync, rename), so a retry after a crash rewrites the same
 files.
 
+A post's images are copied next to them as ``<id>-1.jpg``, ``<id>-2.png``, … (the processed files, in the
+channel's folder only); the ``.txt`` names each after the first part as a Markdown image,
+``![alt](<id>-1.jpg)``, and the ``.json`` lists them under ``images`` (``file``, ``src``, ``alt``,
+``mime``, ``width``, ``height``, ``bytes``, ``sha256``). The images are written before the post files, so a
+post file never names a missing image.
+
 It never writes outside the outbox folder (``path``, default ``var/outbox``): the channel's folder and every
 file in it are resolved (``..``, absolute names and symbolic links followed) and refused when they land
 anywhere else, whatever the channel is called. The config refuses such channel names too; this is the second
@@ -22,24 +28,32 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
+from scheduler.adapters.media_checks import refuse_unfit_media
+from scheduler.adapters.multipart import file_name
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
-from scheduler.media.model import MediaLimits
+from scheduler.media.model import Media, MediaLimits
 
 PART_SEPARATOR = "\n---\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _alt(text: str) -> str:
+    """Alt text inside ``![...]``: one line, brackets escaped."""
+    return " ".join(text.split()).replace("[", "\\[").replace("]", "\\]")
 
 
 class OutsideOutbox(AuthError):
@@ -84,8 +98,18 @@ class FileAdapter(Adapter):
         folder, stem = self.folder, post.delivery_id.replace("/", "_")
         return inside(folder, f"{stem}.txt"), inside(folder, f"{stem}.json")
 
+    def _images(self, post: Outgoing) -> list[tuple[Path, Media]]:
+        """Where each image of the post is copied: ``<id>-<n>.<ext>`` in the channel's folder."""
+        stem = post.delivery_id.replace("/", "_")
+        return [
+            (inside(self.folder, file_name(item, f"{stem}-{n}")), item)
+            for n, item in enumerate(post.media, start=1)
+        ]
+
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         text_path, json_path = self._paths(post)
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
+        images = self._images(post)
         record: dict[str, Any] = {
             "delivery_id": post.delivery_id,
             "idempotency_key": post.idempotency_key,
@@ -94,10 +118,17 @@ class FileAdapter(Adapter):
             "title": post.article.title,
             "url": post.article.url,
             "parts": list(post.parts),
+            "images": [{"file": path.name, **item.to_json(), "sha256": item.sha256} for path, item in images],
             "written_at": datetime.now(UTC).isoformat(),
         }
+        parts = list(post.parts)
+        if images:
+            shown = "\n".join(f"![{_alt(item.alt)}]({path.name})" for path, item in images)
+            parts[0] = f"{parts[0]}\n\n{shown}"
         try:
-            await asyncio.to_thread(write_atomically, text_path, PART_SEPARATOR.join(post.parts) + "\n")
+            for path, item in images:
+                await asyncio.to_thread(write_atomically, path, item.read_bytes())
+            await asyncio.to_thread(write_atomically, text_path, PART_SEPARATOR.join(parts) + "\n")
             await asyncio.to_thread(
                 write_atomically, json_path, json.dumps(record, ensure_ascii=False, indent=2)
             )

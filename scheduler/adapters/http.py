@@ -501,6 +501,7 @@ async def send(
     errors: ErrorHook | None = None,
     idempotent: bool = True,
     guard: RequestGuard | None = None,
+    files: Mapping[str, tuple[str, bytes, str]] | None = None,
 ) -> httpx.Response:
     """Send one request and return its 2xx response (its body read), or raise the delivery error it stands
     for.
@@ -509,7 +510,9 @@ async def send(
     turns a lost answer (read timeout, reset, server closed the connection, the deadline passed, an answer
     over the size cap) into :class:`UnknownOutcome` instead of a transient error. ``timeout=None`` means the
     client's timeout (for each phase: connect, each read). ``guard`` bounds the whole request and the size of
-    its answer (:class:`RequestGuard`). ``errors`` refines the status mapping.
+    its answer (:class:`RequestGuard`). ``errors`` refines the status mapping. ``files`` makes the body
+    ``multipart/form-data``: each name maps to ``(filename, bytes, content type)``, beside the fields of
+    ``data`` (an image upload).
     """
     guard = guard or DEFAULT_GUARD
     request = client.build_request(
@@ -520,6 +523,7 @@ async def send(
         data=data,
         params=params,
         content=content,
+        files=files,
         timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
     )
     try:

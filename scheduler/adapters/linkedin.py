@@ -24,6 +24,14 @@ Exactly once: LinkedIn answers a post identical to a recent one with ``422`` nam
 after a lost answer or a crash sends it again, and a duplicate answer is the receipt of the first (marked
 ``extra["duplicate"]``). How long LinkedIn remembers is undocumented, so after :data:`DUPLICATE_WINDOW` a post
 whose answer was lost is ``unknown`` rather than sent again.
+
+Images go through the Images API first (docs/networks.md, LinkedIn: media): ``POST
+/rest/images?action=initializeUpload`` with the author as ``owner`` answers an ``uploadUrl`` and the image's
+URN, the bytes are ``PUT`` to that URL, and the post names the URN with its alt text: ``content.media {id,
+altText}`` for one image, ``content.multiImage.images [{id, altText}, …]`` for two to four (the field names
+are the ones clients use; the official ones are unconfirmed). Each URN is saved in the journal
+(:class:`~scheduler.adapters.uploads.UploadJournal`) as soon as its upload is done, before the post, so a
+retry after a crash posts with the same images instead of uploading them again.
 """
 
 from __future__ import annotations
@@ -49,7 +57,9 @@ from scheduler.adapters.http import (
     retry_after,
     send,
 )
+from scheduler.adapters.media_checks import refuse_unfit_media
 from scheduler.adapters.tokens import TokenExpiry, TokenFile, describe_expiry
+from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
@@ -61,7 +71,7 @@ from scheduler.errors import (
 )
 from scheduler.length import LengthRules
 from scheduler.length.linkedin import linkedin_length, little_text
-from scheduler.media.model import MediaLimits
+from scheduler.media.model import Media, MediaLimits
 
 log = logging.getLogger("tagcast.adapters.linkedin")
 
@@ -211,8 +221,16 @@ class LinkedInAdapter(Adapter):
 
     # --- publishing ----------------------------------------------------------------------------------------
 
-    def _payload(self, text: str) -> dict[str, Any]:
+    def _payload(self, text: str, images: list[tuple[str, Media]] | None = None) -> dict[str, Any]:
+        content: dict[str, Any] = {}
+        if images and len(images) == 1:
+            [(urn, item)] = images
+            content = {"content": {"media": {"id": urn, "altText": item.alt}}}
+        elif images:
+            multi = [{"id": urn, "altText": item.alt} for urn, item in images]
+            content = {"content": {"multiImage": {"images": multi}}}
         return {
+            **content,
             "author": self._author(),
             "commentary": little_text(text),
             "visibility": "PUBLIC",
@@ -238,8 +256,11 @@ class LinkedInAdapter(Adapter):
         since = state["sent_at"]
         if since is not None and time.time() - since > DUPLICATE_WINDOW:
             raise self._unknown(post)
-        payload = self._payload(post.parts[0])
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
         self._headers()
+        uploads = UploadJournal(journal, network=self.network)
+        images = [(str(await uploads.once(item, self._upload)), item) for item in post.media]
+        payload = self._payload(post.parts[0], images)
         if since is None:
             state["sent_at"] = time.time()
             await journal.save()
@@ -269,6 +290,34 @@ class LinkedInAdapter(Adapter):
         state["urn"] = urn
         await journal.save()
         return self._receipt(state, response)
+
+    async def _upload(self, media: Media) -> str:
+        """Upload one image through the Images API; its URN."""
+        response = await self._send(
+            "POST",
+            "/rest/images?action=initializeUpload",
+            json={"initializeUploadRequest": {"owner": self._author()}},
+            errors=self._errors,
+        )
+        value = read_json(response, network=self.network).get("value")
+        upload_url = value.get("uploadUrl") if isinstance(value, dict) else None
+        urn = value.get("image") if isinstance(value, dict) else None
+        if not isinstance(upload_url, str) or not isinstance(urn, str) or not urn.startswith("urn:li:image:"):
+            raise TransientDeliveryError(
+                "linkedin: initializeUpload answered without an uploadUrl and an image URN"
+            )
+        await send(
+            self.http,
+            "PUT",
+            upload_url,
+            network=self.network,
+            headers={**self._headers(), "Content-Type": "application/octet-stream"},
+            content=media.read_bytes(),
+            errors=self._errors,
+            guard=self.guard,
+        )
+        log.debug("linkedin: uploaded %s as %s", media.src, urn)
+        return urn
 
     def _receipt(self, state: dict[str, Any], response: httpx.Response | None) -> Receipt:
         urn = state["urn"]

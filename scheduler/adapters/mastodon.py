@@ -9,13 +9,23 @@ repeat within an hour with the original status. The journal records each posted 
 (with the time it was first sent) before moving on, so a retry resumes at the next part. A part in flight for
 longer than :data:`IDEMPOTENCY_WINDOW` is looked for among the account's recent statuses before it is sent
 again, because the server no longer remembers its key.
+
+Images (``Outgoing.media``) go with the first part: each is uploaded with ``POST /api/v2/media`` (``file`` and
+its alt text as ``description``) and its id is saved in the journal (:class:`UploadJournal`) before the status
+names it in ``media_ids``, so a retry reuses it. A ``202`` means the server is still processing the file:
+``GET /api/v1/media/:id`` is asked again (after :data:`MEDIA_POLL_DELAYS`, through the adapter's ``sleep``)
+until it has a ``url``; a status naming unprocessed media would be refused. An id kept from an earlier attempt
+is checked the same way before use, and uploaded again if the server no longer has it (unattached media is
+deleted after a day), because a status naming an unknown id is posted without that image.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -25,19 +35,41 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import decode_json, quota_pause, read_json, refuse_over_length, send
+from scheduler.adapters.http import (
+    decode_json,
+    error_reason,
+    quota_pause,
+    read_json,
+    refuse_over_length,
+    send,
+)
+from scheduler.adapters.uploads import UploadJournal, refuse_unfit_media
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
-from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
+from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from scheduler.length import LengthRules
 from scheduler.length.mastodon import mastodon_length
-from scheduler.media.model import MediaLimits
+from scheduler.media.model import Media, MediaLimits
 
 IDEMPOTENCY_WINDOW = 50 * 60
 """Seconds a key is trusted: the server keeps it an hour; the margin covers clock skew and slow answers."""
 JOURNAL_VERSION = 1
 RECENT_STATUSES = 40
 DEFAULT_LIMIT = 500
+MEDIA_POLL_DELAYS = (0.5, 1.0, 2.0, 3.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0)
+"""Seconds before each check of an upload the server is still processing (about 37 s in all); then the
+delivery fails as transient and its retry goes on checking the same upload."""
+MEDIA_RETRY_AFTER = 30.0
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class _MediaGone(DeliveryError):
+    """``GET /api/v1/media/:id`` answered 404: the upload is no longer on the server."""
+
+
+def _media_gone(response: httpx.Response) -> DeliveryError | None:
+    return _MediaGone(error_reason(response)) if response.status_code == 404 else None
 
 
 def status_text(content: str) -> str:
@@ -79,10 +111,18 @@ class MastodonAdapter(Adapter):
     defaults, unconfirmed there."""
 
     def __init__(
-        self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path
+        self,
+        channel: str,
+        settings: ChannelSettings,
+        *,
+        http: httpx.AsyncClient,
+        root: Path,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         super().__init__(channel, settings, http=http, root=root)
         self._account_id: str | None = None
+        self._sleep = sleep
+        """Waits between checks of an upload being processed (a test passes one that only records)."""
 
     # --- settings ----------------------------------------------------------------------------------------
 
@@ -105,7 +145,9 @@ class MastodonAdapter(Adapter):
             )
         return {"Authorization": f"Bearer {token}", "Accept": "application/json", **(extra or {})}
 
-    async def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    async def _get(
+        self, path: str, params: dict[str, Any] | None = None, *, errors: Any = None
+    ) -> httpx.Response:
         url = f"{self.base_url}{path}"
         return await send(
             self.http,
@@ -114,6 +156,7 @@ class MastodonAdapter(Adapter):
             network=self.network,
             headers=self._headers(),
             params=params,
+            errors=errors,
             guard=self.guard,
         )
 
@@ -121,6 +164,7 @@ class MastodonAdapter(Adapter):
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
         state = _state(journal)
         last: httpx.Response | None = None
         for index in range(len(state["parts"]), len(post.parts)):
@@ -137,14 +181,74 @@ class MastodonAdapter(Adapter):
             else:
                 state["inflight"] = {"index": index, "since": time.time()}
                 await journal.save()
-            last, status = await self._post_status(post, index, reply_to)
+            last, status = await self._post_status(post, index, reply_to, journal)
             await _record(journal, state, status)
         return self._receipt(state, last)
 
+    # --- images --------------------------------------------------------------------------------------------
+
+    async def _media_ids(self, post: Outgoing, journal: Journal) -> list[str]:
+        """The ids of the post's images on the server, each uploaded once and processed."""
+        uploads = UploadJournal(journal, network=self.network)
+        ids: list[str] = []
+        for item in post.media:
+            entry = uploads.uploaded(item)
+            if entry is not None:  # from an earlier attempt: is it still there, and ready?
+                try:
+                    entry = await self._until_processed(item, entry, uploads, check_first=True)
+                except _MediaGone:
+                    await uploads.forget(item)
+                    entry = None
+            if entry is None:
+                entry = await uploads.once(item, self._upload)
+            if not entry.get("ready"):
+                entry = await self._until_processed(item, entry, uploads)
+            ids.append(str(entry["id"]))
+        return ids
+
+    async def _upload(self, item: Media) -> dict[str, Any]:
+        response = await send(
+            self.http,
+            "POST",
+            f"{self.base_url}/api/v2/media",
+            network=self.network,
+            headers=self._headers(),
+            data={"description": item.alt},
+            files={"file": (item.path.name, item.read_bytes(), item.mime)},
+            guard=self.guard,
+        )
+        media = read_json(response, network=self.network)
+        if not isinstance(media.get("id"), str | int):
+            raise TransientDeliveryError(f"mastodon: the answer to the upload of {item.src} has no media id")
+        return {"id": str(media["id"]), "ready": response.status_code == 200 and bool(media.get("url"))}
+
+    async def _until_processed(
+        self, item: Media, entry: dict[str, Any], uploads: UploadJournal, *, check_first: bool = False
+    ) -> dict[str, Any]:
+        """Ask ``GET /api/v1/media/:id`` until the upload has a ``url`` (``200``; ``206`` is processing)."""
+        delays = (0.0, *MEDIA_POLL_DELAYS) if check_first else MEDIA_POLL_DELAYS
+        for delay in delays:
+            if delay:
+                await self._sleep(delay)
+            response = await self._get(f"/api/v1/media/{entry['id']}", errors=_media_gone)
+            media = read_json(response, network=self.network)
+            if response.status_code == 200 and media.get("url"):
+                ready = {"id": str(entry["id"]), "ready": True}
+                if entry != ready:
+                    await uploads.remember(item, ready)
+                return ready
+        raise TransientDeliveryError(
+            f"mastodon: the server is still processing image {item.src} (media {entry['id']}) after "
+            f"{len(MEDIA_POLL_DELAYS)} checks; the delivery is tried again later with the same upload",
+            retry_after=MEDIA_RETRY_AFTER,
+        )
+
     async def _post_status(
-        self, post: Outgoing, index: int, reply_to: str | None
+        self, post: Outgoing, index: int, reply_to: str | None, journal: Journal
     ) -> tuple[httpx.Response, dict[str, Any]]:
         payload: dict[str, Any] = {"status": post.parts[index]}
+        if index == 0 and post.media:
+            payload["media_ids"] = await self._media_ids(post, journal)
         for key in ("visibility", "language", "spoiler_text"):
             value = getattr(self.settings, key)
             if value:
@@ -191,7 +295,7 @@ class MastodonAdapter(Adapter):
         if inflight is not None and inflight["index"] == index < len(post.parts):
             reply_to = state["parts"][-1]["id"] if state["parts"] else None
             if time.time() - inflight["since"] <= IDEMPOTENCY_WINDOW:
-                _, status = await self._post_status(post, index, reply_to)
+                _, status = await self._post_status(post, index, reply_to, journal)
             else:
                 found = await self._find_posted(post.parts[index], reply_to, inflight["since"])
                 if found is None:

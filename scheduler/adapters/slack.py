@@ -22,19 +22,31 @@ Limits of incoming webhooks, and what this adapter does about them:
   count of ``sent`` parts grows; a part whose answer was lost makes the delivery
   :class:`~scheduler.errors.UnknownOutcome`, never a resend.
 
+Images: Slack shows an image only from a public URL it fetches itself (an ``image`` block with ``image_url``
+and ``alt_text``); an incoming webhook cannot upload a file. So only the article's ``https://`` images are
+sent, as image blocks after the first part (then carried in ``section`` blocks of at most 3000 characters,
+since Slack shows blocks instead of ``text``); an image from a local file is left out, with a warning, and the
+text goes anyway.
+
 The webhook URL is the secret: messages and errors show it redacted (``/services/***/***/***``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import redact_url, refuse_over_length, send
+from scheduler.adapters.media_checks import public_images, refuse_unfit_media
 from scheduler.adapters.parts import PartsJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError
-from scheduler.media.model import MediaLimits
+from scheduler.media.model import Media, MediaLimits
+
+SECTION_LIMIT = 3000
+"""Characters of a section block's text (docs/networks.md, Slack: length)."""
 
 _MRKDWN_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
@@ -56,6 +68,25 @@ def escape_mrkdwn(text: str) -> str:
     '&lt;!channel&gt; a &amp; b &gt; c'
     """
     return text.translate(_MRKDWN_TABLE)
+
+
+def sections(text: str) -> list[dict[str, Any]]:
+    """``text`` (plain) as mrkdwn section blocks of at most :data:`SECTION_LIMIT` characters once escaped,
+    cut at the last space before the limit where there is one."""
+    blocks: list[dict[str, Any]] = []
+    rest = text
+    while rest:
+        size, cut = 0, len(rest)
+        for index, char in enumerate(rest):
+            size += len(escape_mrkdwn(char))
+            if size > SECTION_LIMIT:
+                space = rest.rfind(" ", 0, index)
+                cut = space + 1 if space > 0 else index
+                break
+        chunk, rest = rest[:cut], rest[cut:]
+        if chunk.strip():
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(chunk)}})
+    return blocks
 
 
 class SlackAdapter(Adapter):
@@ -103,10 +134,19 @@ class SlackAdapter(Adapter):
         advice = "incoming webhooks have no idempotency and no history: check the channel"
         return PartsJournal(journal, post, network=self.network, advice=advice, keep_ids=False)
 
+    def _payload(self, text: str, images: tuple[Media, ...]) -> dict[str, Any]:
+        payload: dict[str, Any] = {"text": escape_mrkdwn(text)}
+        if images:
+            image_blocks = [{"type": "image", "image_url": item.src, "alt_text": item.alt} for item in images]
+            payload["blocks"] = sections(text) + image_blocks
+        return payload
+
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         url = self._webhook_url()
         parts = self._parts(post, journal)
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
+        images = public_images(post.media, network=self.network, channel=self.channel)
         for index in parts.pending():
             async with parts.attempt(index):
                 await send(
@@ -114,7 +154,7 @@ class SlackAdapter(Adapter):
                     "POST",
                     url,
                     network=self.network,
-                    json={"text": escape_mrkdwn(post.parts[index])},
+                    json=self._payload(post.parts[index], images if index == 0 else ()),
                     errors=self._errors,
                     idempotent=False,
                     guard=self.guard,

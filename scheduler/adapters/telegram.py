@@ -20,24 +20,38 @@ index of the part is saved in the journal as ``in_flight``; after it, the messag
 resumes after the parts in ``sent``; a part whose answer was lost (crash, read timeout) makes the delivery
 :class:`~scheduler.errors.UnknownOutcome`, never a resend.
 
+Images: a post with one image sends its first part as the ``caption`` of a ``sendPhoto`` (multipart upload of
+the processed file); with two to four, a ``sendMediaGroup`` (an album) whose first photo carries the caption.
+A caption is at most 1024 characters, so a post with images is fitted to that limit (``length_rules(...,
+media=True)``), not cut at sending time. Later parts of a thread are messages replying to the photo message,
+which is part 1 in the parts journal. Telegram has no alt text field: the article's alt text is not sent.
+
 The bot token is part of every URL path; messages and errors show the URL redacted (``/***/sendMessage``).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
+from scheduler.adapters.media_checks import refuse_unfit_media
+from scheduler.adapters.multipart import FilePart, multipart
 from scheduler.adapters.parts import PartsJournal
 from scheduler.config.credentials import secret_env_var
+from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+from scheduler.length import LengthRules
 from scheduler.media.model import MediaLimits
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
+CAPTION_LIMIT = 1024
+"""A photo's caption is 0-1024 characters after entity parsing (docs/networks.md, Telegram: length)."""
 
 MARKDOWN_V2_RESERVED = frozenset("\\_*[]()~`>#+-=|{}.!")
 """Characters to backslash-escape in MarkdownV2 text outside code and link URLs (docs/networks.md,
@@ -111,6 +125,13 @@ class TelegramAdapter(Adapter):
     )
     """``sendPhoto`` has no alt text field (NETWORKS.md); 10 MB and width + height at most 10000 are the
     Bot API's documented photo rules."""
+
+    @classmethod
+    def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:
+        """The text rules; with ``media`` the first part is a photo caption, so the limit is at most
+        :data:`CAPTION_LIMIT` (for every part: one rule fits the whole thread)."""
+        rules = super().length_rules(settings, media=media)
+        return replace(rules, limit=min(rules.limit, CAPTION_LIMIT)) if media else rules
 
     # --- configuration -------------------------------------------------------------------------------------
 
@@ -192,16 +213,25 @@ class TelegramAdapter(Adapter):
             )
         return None
 
-    async def _call(self, method: str, payload: dict[str, Any], *, idempotent: bool) -> Any:
+    async def _call(
+        self, method: str, payload: dict[str, Any], *, idempotent: bool, files: tuple[FilePart, ...] = ()
+    ) -> Any:
+        """One Bot API call: a JSON body, or a multipart one when ``files`` are uploaded (then every field
+        that is not a string is sent as JSON, as the Bot API reads form fields)."""
+        body: dict[str, Any] = {"json": payload}
+        if files:
+            fields = {k: v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()}
+            content, content_type = multipart(fields, files)
+            body = {"content": content, "headers": {"Content-Type": content_type}}
         response = await send(
             self.http,
             "POST",
             self._url(method),
             network=self.network,
-            json=payload,
             errors=self._errors,
             idempotent=idempotent,
             guard=self.guard,
+            **body,
         )
         data = read_json(response, network=self.network, idempotent=idempotent)
         if data.get("ok") is not True or "result" not in data:
@@ -214,14 +244,17 @@ class TelegramAdapter(Adapter):
 
     # --- publishing ----------------------------------------------------------------------------------------
 
+    def _escaped(self, text: str) -> str:
+        mode = self._parse_mode()
+        if mode == "MarkdownV2":
+            return escape_markdown_v2(text)
+        if mode == "HTML":
+            return escape_html(text)
+        return text
+
     def _payload(self, post: Outgoing, index: int) -> dict[str, Any]:
         mode = self._parse_mode()
-        text = post.parts[index]
-        if mode == "MarkdownV2":
-            text = escape_markdown_v2(text)
-        elif mode == "HTML":
-            text = escape_html(text)
-        payload: dict[str, Any] = {"chat_id": self._chat_id(), "text": text}
+        payload: dict[str, Any] = {"chat_id": self._chat_id(), "text": self._escaped(post.parts[index])}
         if mode:
             payload["parse_mode"] = mode
         options = self.settings.options
@@ -240,20 +273,46 @@ class TelegramAdapter(Adapter):
         advice = "the Bot API has no idempotency key and cannot read the chat: check the chat"
         return PartsJournal(journal, post, network=self.network, advice=advice)
 
+    def _photo_call(self, post: Outgoing) -> tuple[str, dict[str, Any], tuple[FilePart, ...]]:
+        """The first part with the post's images: ``sendPhoto`` for one, ``sendMediaGroup`` for several; the
+        caption is the part, escaped like a message text."""
+        media = post.media
+        mode = self._parse_mode()
+        caption: dict[str, Any] = {"caption": self._escaped(post.parts[0])}
+        if mode:
+            caption["parse_mode"] = mode
+        payload: dict[str, Any] = {"chat_id": self._chat_id()}
+        if self.settings.options.get("silent"):
+            payload["disable_notification"] = True
+        if len(media) == 1:
+            return "sendPhoto", {**payload, **caption}, (FilePart("photo", media[0]),)
+        album = [
+            {"type": "photo", "media": f"attach://photo{n}", **(caption if n == 0 else {})}
+            for n in range(len(media))
+        ]
+        files = tuple(FilePart(f"photo{n}", item) for n, item in enumerate(media))
+        return "sendMediaGroup", {**payload, "media": album}, files
+
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         self._token()
         parts = self._parts(post, journal)
-        refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
+        rules = self.length_rules(self.settings, media=bool(post.media))
+        refuse_over_length(rules, post.parts, network=self.network)
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
         payloads = [self._payload(post, index) for index in range(len(post.parts))]
         for index in parts.pending():
-            payload = payloads[index]
+            files: tuple[FilePart, ...] = ()
+            method, payload = "sendMessage", payloads[index]
+            if index == 0 and post.media:
+                method, payload, files = self._photo_call(post)
             if parts.sent:
                 payload["reply_parameters"] = {"message_id": parts.sent[-1]}
             async with parts.attempt(index):
-                message = await self._call("sendMessage", payload, idempotent=False)
+                answer = await self._call(method, payload, idempotent=False, files=files)
+            message = answer[0] if isinstance(answer, list) and answer else answer
             if not isinstance(message, dict) or not isinstance(message.get("message_id"), int):
                 raise UnknownOutcome(
-                    f"telegram: sendMessage answered ok without a message_id for part {index + 1} of "
+                    f"telegram: {method} answered ok without a message_id for part {index + 1} of "
                     f"delivery {post.delivery_id}; check the chat, then run "
                     f"`tagcast queue resolve {post.delivery_id}`"
                 )

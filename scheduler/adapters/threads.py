@@ -33,7 +33,15 @@ Token refresh: a long-lived token lasts 60 days and can be refreshed once it is 
 a post once the file is :data:`REFRESH_AGE` old, and ``tagcast channels test`` refreshes it to learn its
 expiry; the new token is written to that file (atomically, keeping its permissions), never to the TOML file.
 
-Images are not sent yet: articles carry no image for this adapter to pass as ``image_url``.
+Images: Meta fetches each image itself from ``image_url``, so only the article's public ``https://`` images
+are sent (a local one is left out with a warning; docs/networks.md, Threads: media). One image makes the first
+part's container ``media_type=IMAGE`` with ``image_url``, ``alt_text`` and ``text``. Two to four make a
+carousel: one item container per image (``is_carousel_item=true``), each id saved in the journal as it is
+made, then a ``media_type=CAROUSEL`` container with ``children`` (the item ids) and ``text`` (the carousel
+flow and its field names come from Meta's documentation, not from NETWORKS.md: unconfirmed). An image
+container is published only once its ``status`` is ``FINISHED`` (Meta fetches and processes the image
+first): until then the delivery waits :data:`CONTAINER_WAIT` seconds with the container journalled, and the
+next attempt publishes that same container.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ import httpx
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import read_json, refuse_over_length, send
+from scheduler.adapters.media_checks import public_images, refuse_unfit_media
 from scheduler.adapters.tokens import TokenExpiry, TokenFile, describe_expiry
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
@@ -62,7 +71,7 @@ from scheduler.errors import (
 )
 from scheduler.length import LengthRules
 from scheduler.length.threads import threads_length
-from scheduler.media.model import MediaLimits
+from scheduler.media.model import Media, MediaLimits
 
 log = logging.getLogger("tagcast.adapters.threads")
 
@@ -177,6 +186,8 @@ class ThreadsAdapter(Adapter):
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
+        images = public_images(post.media, network=self.network, channel=self.channel)
         state = _state(journal)
         if len(state["parts"]) >= len(post.parts):
             return self._receipt(state, None)
@@ -190,9 +201,14 @@ class ThreadsAdapter(Adapter):
             if container is None:
                 continue
             if container == "":
-                container = await self._create_container(post.parts[index], reply_to)
+                if index == 0 and images:
+                    container = await self._image_container(post.parts[index], images, journal)
+                else:
+                    container = await self._create_container(post.parts[index], reply_to)
                 state["container"] = {"index": index, "id": container}
                 await journal.save()
+                if index == 0 and images:
+                    await self._wait_until_finished(container, index)
             published = await self._post(f"{self.user_id}/threads_publish", {"creation_id": container})
             media_id = published.get("id")
             if not isinstance(media_id, str | int):
@@ -230,8 +246,10 @@ class ThreadsAdapter(Adapter):
             return ""
         raise TransientDeliveryError(f"threads: container {container} has an unknown status {status!r}")
 
-    async def _create_container(self, text: str, reply_to: str | None) -> str:
-        data = {"media_type": "TEXT", "text": text}
+    async def _create_container(
+        self, text: str, reply_to: str | None, *, fields: dict[str, str] | None = None
+    ) -> str:
+        data = fields if fields is not None else {"media_type": "TEXT", "text": text}
         if reply_to is not None:
             data["reply_to_id"] = reply_to
         answer = await self._post(f"{self.user_id}/threads", data)
@@ -239,6 +257,58 @@ class ThreadsAdapter(Adapter):
         if not isinstance(container, str | int):
             raise TransientDeliveryError("threads: creating a container answered without its id")
         return str(container)
+
+    async def _image_container(self, text: str, images: tuple[Media, ...], journal: Journal) -> str:
+        """The first part's container with its images: IMAGE for one, else CAROUSEL over item containers,
+        each item's id journalled as soon as it is made (a retry reuses the items, never makes them twice)."""
+        if len(images) == 1:
+            image = images[0]
+            fields = {"media_type": "IMAGE", "image_url": image.src, "alt_text": image.alt, "text": text}
+            return await self._create_container(text, None, fields=fields)
+        state = journal.state
+        items: list[str] = state["items"] if state["items"] is not None else []
+        for image in images[len(items) :]:
+            fields = {
+                "media_type": "IMAGE",
+                "image_url": image.src,
+                "alt_text": image.alt,
+                "is_carousel_item": "true",
+            }
+            items.append(await self._create_container("", None, fields=fields))
+            state["items"] = items
+            await journal.save()
+        for item in items:
+            status = await self.container_status(item)
+            if status in ("ERROR", "EXPIRED"):
+                state["items"] = None
+                await journal.save()
+                raise TransientDeliveryError(
+                    f"threads: the image container {item} of the carousel is {status}; the images are "
+                    "sent again on the next attempt"
+                )
+            if status != "FINISHED":
+                raise TransientDeliveryError(
+                    f"threads: the image container {item} is still being processed ({status})",
+                    retry_after=CONTAINER_WAIT,
+                )
+        fields = {"media_type": "CAROUSEL", "children": ",".join(items), "text": text}
+        return await self._create_container(text, None, fields=fields)
+
+    async def _wait_until_finished(self, container: str, index: int) -> None:
+        """An image container is published once Meta has fetched its image: until it is ``FINISHED`` the
+        delivery waits (the container is journalled; the next attempt publishes it)."""
+        status = await self.container_status(container)
+        if status == "FINISHED":
+            return
+        if status in ("ERROR", "EXPIRED"):
+            raise PermanentDeliveryError(
+                f"threads: the image container {container} of part {index + 1} is {status}: Meta could not "
+                "fetch or use the image; check that its URL is public and serves an image"
+            )
+        raise TransientDeliveryError(
+            f"threads: container {container} of part {index + 1} is still being processed ({status})",
+            retry_after=CONTAINER_WAIT,
+        )
 
     async def container_status(self, container: str) -> str:
         """The ``status`` of a container: PUBLISHED, FINISHED, IN_PROGRESS, ERROR or EXPIRED."""
@@ -248,6 +318,7 @@ class ThreadsAdapter(Adapter):
     async def _record(self, journal: Journal, state: dict[str, Any], media_id: str) -> None:
         state["parts"].append({"id": media_id, "url": None})
         state["container"] = None
+        state["items"] = None
         await journal.save()
         state["parts"][-1]["url"] = await self._permalink(media_id)
         await journal.save()
@@ -469,4 +540,5 @@ def _state(journal: Journal) -> dict[str, Any]:
         raise PermanentDeliveryError(f"threads: journal version {version} is not understood by this tagcast")
     state.setdefault("parts", [])
     state.setdefault("container", None)
+    state.setdefault("items", None)
     return state

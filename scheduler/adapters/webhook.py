@@ -13,7 +13,12 @@ The request
     {"event": "delivery", "delivery_id": "…", "idempotency_key": "…", "channel": "…",
      "parts": ["first part", "…"],
      "article": {"title", "url", "source", "hashtags": ["KhalkhinGol", …], "body", "reference", "explore",
-                 "published", "publish_at" (ISO 8601 or null), "extra": {…}}}
+                 "published", "publish_at" (ISO 8601 or null), "extra": {…}},
+     "images": [{"src", "alt", "mime", "width", "height", "bytes", "sha256", "data"}, …]}
+
+``images`` holds the article's images processed for this channel (EXIF stripped, within its limits), in order,
+each with its alt text and ``data``: the file's bytes in standard base64 (``bytes`` is their decoded size and
+``sha256`` their hex hash); ``[]`` for a post without images. The images are inside the signed body.
 
 Headers: ``Idempotency-Key`` (the same on every retry of one delivery), ``X-Tagcast-Event: delivery``,
 ``X-Tagcast-Delivery``, and, when a ``secret`` is set, ``X-Tagcast-Timestamp`` and ``X-Tagcast-Signature``.
@@ -56,6 +61,7 @@ pings a new webhook) and no ``Idempotency-Key``; receivers should answer 2xx and
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -68,9 +74,10 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, redact_url, refuse_over_length, send
+from scheduler.adapters.media_checks import refuse_unfit_media
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError
-from scheduler.media.model import MediaLimits
+from scheduler.media.model import Media, MediaLimits
 from scheduler.models import Article
 
 SIGNATURE_HEADER = "X-Tagcast-Signature"
@@ -105,9 +112,15 @@ def _json_default(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime | dt_time) else str(value)
 
 
+def image_json(media: Media) -> dict[str, Any]:
+    """One entry of ``images``: what preview shows of the image, its hash, and its bytes in base64."""
+    return {**media.to_json(), "sha256": media.sha256, "data": base64.b64encode(media.read_bytes()).decode()}
+
+
 def delivery_body(post: Outgoing) -> bytes:
     """The request body of a delivery: deterministic bytes, so every retry sends exactly the same."""
     payload = {
+        "images": [image_json(item) for item in post.media],
         "event": "delivery",
         "delivery_id": post.delivery_id,
         "idempotency_key": post.idempotency_key,
@@ -165,6 +178,7 @@ class WebhookAdapter(Adapter):
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         url = self._url()
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
         body = delivery_body(post)
         headers = self._headers(body, "delivery")
         headers["Idempotency-Key"] = post.idempotency_key

@@ -17,12 +17,19 @@ X has no idempotency key, so nothing is ever resent when the outcome is unknown:
 X's duplicate-content 403, raises UnknownOutcome. The journal records each posted part and the part in
 flight before it is sent; :meth:`XAdapter.reconcile` reports parts already recorded as done and an in-flight
 part as unknown.
+
+Images (``Outgoing.media``) go with the first part: each is uploaded with ``POST /2/media/upload`` (multipart
+``media`` and ``media_category=tweet_image``), its alt text set with ``POST /2/media/metadata``, and the tweet
+names the ids in ``media.media_ids``. Each answered id (and that its alt text is set) is saved in the journal
+(:class:`UploadJournal`) before the tweet, so a retry reuses it; an id past X's ``expires_after_secs`` is
+uploaded again.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,6 +49,7 @@ from scheduler.adapters.http import (
 )
 from scheduler.adapters.oauth1 import Credentials, authorization_header
 from scheduler.adapters.tokens import TokenFile
+from scheduler.adapters.uploads import UploadJournal, refuse_unfit_media
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -50,11 +58,14 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
-from scheduler.media.model import MediaLimits
+from scheduler.media.model import Media, MediaLimits
 
 DEFAULT_BASE_URL = "https://api.x.com"
 JOURNAL_VERSION = 1
 OAUTH1_KEYS = ("api_key", "api_secret", "access_token", "access_token_secret")
+MEDIA_EXPIRY_MARGIN = 600.0
+"""Seconds before X's ``expires_after_secs`` at which a journalled upload is no longer trusted."""
+DEFAULT_MEDIA_LIFETIME = 86_400.0
 
 
 class TokenRejected(AuthError):
@@ -193,7 +204,14 @@ class XAdapter(Adapter):
             stored.store(new)
 
     async def _call(
-        self, method: str, path: str, *, json: Any = None, idempotent: bool = True
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        idempotent: bool = True,
+        data: Mapping[str, Any] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         url = f"{self.base_url}{path}"
         refreshed = False
@@ -207,6 +225,8 @@ class XAdapter(Adapter):
                     network=self.network,
                     headers=headers,
                     json=json,
+                    data=data,
+                    files=files,
                     idempotent=idempotent,
                     errors=partial(x_errors, redact=self.guard.redact),
                     guard=self.guard,
@@ -221,12 +241,15 @@ class XAdapter(Adapter):
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
+        refuse_unfit_media(self.media_limits, post.media, network=self.network)
         state = _state(journal)
         if state["inflight"] is not None:
             raise self._unknown(post, state)
         last: httpx.Response | None = None
         for index in range(len(state["parts"]), len(post.parts)):
             payload: dict[str, Any] = {"text": post.parts[index]}
+            if index == 0 and post.media:
+                payload["media"] = {"media_ids": await self._media_ids(post, journal)}
             if state["parts"]:
                 payload["reply"] = {"in_reply_to_tweet_id": state["parts"][-1]}
             state["inflight"] = index
@@ -245,6 +268,46 @@ class XAdapter(Adapter):
             state["inflight"] = None
             await journal.save()
         return self._receipt(state["parts"], last)
+
+    # --- images --------------------------------------------------------------------------------------------
+
+    async def _media_ids(self, post: Outgoing, journal: Journal) -> list[str]:
+        """The ids of the post's images, each uploaded once (journalled) with its alt text set."""
+        uploads = UploadJournal(journal, network=self.network)
+        ids: list[str] = []
+        for item in post.media:
+            entry = uploads.uploaded(item)
+            if entry is not None and float(entry.get("expires_at", 0)) <= time.time() + MEDIA_EXPIRY_MARGIN:
+                await uploads.forget(item)
+            entry = await uploads.once(item, self._upload)
+            if item.alt and not entry.get("described"):
+                await self._describe(str(entry["id"]), item.alt)
+                entry = {**entry, "described": True}
+                await uploads.remember(item, entry)
+            ids.append(str(entry["id"]))
+        return ids
+
+    async def _upload(self, item: Media) -> dict[str, Any]:
+        response = await self._call(
+            "POST",
+            "/2/media/upload",
+            data={"media_category": "tweet_image"},
+            files={"media": (item.path.name, item.read_bytes(), item.mime)},
+        )
+        data = read_json(response, network=self.network).get("data")
+        media_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(media_id, str | int):
+            raise TransientDeliveryError(f"x: the answer to the upload of {item.src} has no media id")
+        assert isinstance(data, dict)
+        lifetime = data.get("expires_after_secs")
+        if not isinstance(lifetime, int | float) or isinstance(lifetime, bool):
+            lifetime = DEFAULT_MEDIA_LIFETIME
+        return {"id": str(media_id), "expires_at": time.time() + float(lifetime), "described": False}
+
+    async def _describe(self, media_id: str, alt: str) -> None:
+        await self._call(
+            "POST", "/2/media/metadata", json={"id": media_id, "metadata": {"alt_text": {"text": alt}}}
+        )
 
     def _link(self, tweet_id: str) -> str:
         if self._username:

@@ -20,7 +20,6 @@ from pathlib import Path
 from scheduler.articles.feed import MAX_FEED_BYTES, load_feed, looks_like_feed
 from scheduler.articles.fields import ArticleOptions, ArticleProblems
 from scheduler.articles.jsonfile import load_json
-from scheduler.articles.markdown import load_markdown
 from scheduler.articles.plaintext import load_plaintext
 from scheduler.errors import ArticleError
 from scheduler.models import Article
@@ -33,6 +32,15 @@ __all__ = [
     "load_article_file",
     "load_articles",
 ]
+
+
+def load_markdown(text: str, *, source: str, options: ArticleOptions) -> Article:
+    """:func:`scheduler.articles.markdown.load_markdown`, imported with markdown-it and PyYAML on first use
+    (a preview of a feed needs neither)."""
+    from scheduler.articles.markdown import load_markdown as load  # noqa: PLC0415
+
+    return load(text, source=source, options=options)
+
 
 _Loader = Callable[..., Article | tuple[list[Article], list[ArticleError]]]
 _LOADERS: dict[str, _Loader] = {
@@ -95,7 +103,7 @@ def load_article_file(
     channels: Collection[str] | None = None,
 ) -> list[Article]:
     """The article(s) in one file; raises the first :class:`ArticleError` (file, line and a fix) of any."""
-    options = ArticleOptions(aliases, blocklist, timezone, now or datetime.now(UTC), channels)
+    options = ArticleOptions(aliases, blocklist, timezone, now or datetime.now(UTC), channels, root)
     articles, errors = read_article_file(path, root=root, options=options)
     if errors:
         raise errors[0]
@@ -195,7 +203,7 @@ def load_articles(
     or time written without an offset is in ``timezone``; ``publish_at: now`` is ``now`` (default: the
     clock); a name in an article's ``channels`` must be one of ``channels`` (when given).
     """
-    options = ArticleOptions(aliases, blocklist, timezone, now or datetime.now(UTC), channels)
+    options = ArticleOptions(aliases, blocklist, timezone, now or datetime.now(UTC), channels, root)
     result = LoadResult()
     seen: set[str] = set()
     for path in paths:

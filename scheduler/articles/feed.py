@@ -9,24 +9,30 @@ article through :func:`~scheduler.articles.fields.build_article`, like a Markdow
   (:func:`~scheduler.articles.htmltext.html_to_text`) -> body;
 - categories -> hashtags, one CamelCase tag each (``Khalkhin Gol`` -> ``KhalkhinGol``), then the
   ``[hashtags]`` aliases and blocklist;
-- an image enclosure, ``media:content`` or JSON Feed ``image`` -> the extra key ``image``;
+- an https image enclosure, ``media:content`` or JSON Feed ``image`` -> the article's image (and the extra
+  keys ``image`` and ``image_alt``), its alt text from the feed (``media:description``, ``media:title``, the
+  enclosure's ``title``) or as ``image_alt`` says (:data:`IMAGE_ALTS`); an image still without alt text is
+  optional: sent only where a channel does not require alt text (``require_alt = false``), else left out;
 - the entry's guid/id (else its link) -> the key ``id`` and the source ``FILE#ID``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
 from scheduler.articles.htmltext import html_to_text
 from scheduler.errors import ArticleError
 from scheduler.hashtags import is_hashtag
+from scheduler.media.model import ImageRef
 from scheduler.models import Article
 
 __all__ = [
@@ -66,6 +72,7 @@ class FeedEntry:
     plain: bool = False
     categories: tuple[str, ...] = ()
     image: str | None = None
+    image_alt: str | None = None
     published: str | None = None
     updated: str | None = None
 
@@ -119,10 +126,20 @@ def parse_feed(data: bytes, *, source: str) -> Feed:
     return Feed(kind, _text(parsed.get("feed", {}).get("title")) or "", entries)
 
 
+class _NoTree:
+    """A parser target that keeps nothing: the check reads the whole feed without building its tree (the
+    parser builds one afterwards), so the feed is never held twice."""
+
+    def close(self) -> None:
+        return None
+
+
 def _check_well_formed(data: bytes, source: str) -> None:
     from lxml import etree  # type: ignore[import-untyped]  # noqa: PLC0415
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, target=_NoTree()
+    )
     try:
         etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -148,6 +165,7 @@ def _entry(item: Mapping[str, Any]) -> FeedEntry:
         for tag in item.get("tags") or []
         if isinstance(term := tag.get("term") if isinstance(tag, Mapping) else tag, str) and term.strip()
     )
+    image, image_alt = _image(item)
     return FeedEntry(
         identity=identity,
         title=_text(item.get("title")),
@@ -155,7 +173,8 @@ def _entry(item: Mapping[str, Any]) -> FeedEntry:
         html=html,
         plain=plain,
         categories=tags,
-        image=_image(item),
+        image=image,
+        image_alt=image_alt,
         published=item.get("published") or None,
         updated=item.get("updated") or None,
     )
@@ -178,26 +197,41 @@ def _is_image(kind: Any, url: str) -> bool:
     return bool(_IMAGE_SUFFIX.search(url))
 
 
-def _image(item: Mapping[str, Any]) -> str | None:
+def _image(item: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The entry's image and the alt text the feed gives it: JSON Feed ``image``; else an image enclosure
+    (its ``title``, on an Atom ``link rel="enclosure"``); else an image ``media:content`` (its
+    ``media:description``, else its ``media:title``). HTML in an alt text is turned into text."""
     image = item.get("image")
     if isinstance(image, str) and image:
-        return image
-    for enclosure in item.get("enclosures") or []:
+        return image, None
+    enclosures = [*(item.get("enclosures") or [])]
+    enclosures += [link for link in item.get("links") or [] if link.get("rel") == "enclosure"]
+    for enclosure in enclosures:
         url = enclosure.get("url") or enclosure.get("href") or ""
         if url and _is_image(enclosure.get("type"), url):
-            return str(url)
+            return str(url), _alt(enclosure.get("title"))
     for media in item.get("media_content") or item.get("media") or []:
         url = media.get("url") or ""
         if url and _is_image(media.get("medium") or media.get("type"), url):
-            return str(url)
-    return None
+            return str(url), _alt(media.get("description")) or _alt(media.get("title"))
+    return None, None
 
 
+def _alt(value: Any) -> str | None:
+    """An alt text as one line of plain text (a feed may give HTML); None when there is none."""
+    if not isinstance(value, str):
+        return None
+    return " ".join(html_to_text(value).split()) or None
+
+
+@lru_cache(maxsize=4096)
 def category_tag(category: str) -> str | None:
     """A category as one hashtag (without ``#``): words joined in CamelCase; None when no hashtag is left.
 
     >>> [category_tag(name) for name in ("Khalkhin Gol", "military-history", "WWII", "1939")]
     ['KhalkhinGol', 'MilitaryHistory', 'WWII', None]
+
+    Remembered: a feed names the same few categories again and again.
     """
     words = [_NOT_TAG_CHAR.sub("", word) for word in _WORD_BREAKS.split(category.strip().lstrip("#＃"))]
     words = [word for word in words if word]
@@ -214,8 +248,16 @@ def entry_source(file: str, identity: str) -> str:
     return f"{file}#{identity}"
 
 
-def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None = None) -> Article:
-    """The article of one feed entry, checked as any other article is."""
+IMAGE_ALTS = ("feed", "title", "drop")
+"""What an entry's image gets for alt text (``[sources.NAME] image_alt``): always the feed's own where it
+gives one; else nothing (``feed``: the missing alt text is a problem of the post), the entry's title
+(``title``), or the image is left out (``drop``)."""
+
+
+def entry_article(
+    entry: FeedEntry, *, file: str, options: ArticleOptions | None = None, image_alt: str = "feed"
+) -> Article:
+    """The article of one feed entry, checked as any other article is (``image_alt``: :data:`IMAGE_ALTS`)."""
     values: dict[str, Any] = {"id": entry.identity}
     if entry.title:
         values["title"] = entry.title
@@ -224,8 +266,14 @@ def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None
     moment = entry_moment(entry)
     if moment is not None:
         values["published"] = moment
-    if entry.image:
+    alt = entry.image_alt or (entry.title or None if image_alt == "title" else None)
+    images: tuple[ImageRef, ...] = ()
+    # an http:// or relative image is left out: images are fetched over https
+    if entry.image and entry.image.casefold().startswith("https://") and (alt or image_alt != "drop"):
         values["image"] = entry.image
+        if alt:
+            values["image_alt"] = alt
+        images = (ImageRef(src=entry.image, alt=alt, optional=not alt),)
     tags = [tag for tag in (category_tag(name) for name in entry.categories) if tag]
     body = entry.html.strip() if entry.plain else html_to_text(entry.html)
     raw = RawArticle(
@@ -237,7 +285,8 @@ def entry_article(entry: FeedEntry, *, file: str, options: ArticleOptions | None
         fallback_title=_first_words(body),
         extra_tags=tuple(tags),
     )
-    return build_article(raw, options or ArticleOptions())
+    article = build_article(raw, options or ArticleOptions())
+    return dataclasses.replace(article, images=images) if article.images != images else article
 
 
 def _first_words(body: str, most: int = 80) -> str | None:
@@ -250,18 +299,24 @@ def _first_words(body: str, most: int = 80) -> str | None:
 
 
 def feed_articles(
-    feed: Feed, *, file: str, options: ArticleOptions | None = None
+    feed: Feed, *, file: str, options: ArticleOptions | None = None, image_alt: str = "feed"
 ) -> tuple[list[Article], list[ArticleError]]:
     """Every entry's article; an entry that is not a valid article is one error naming it, not a stop."""
+    return _entry_articles(feed.entries, file=file, options=options, image_alt=image_alt)
+
+
+def _entry_articles(
+    entries: Iterable[FeedEntry], *, file: str, options: ArticleOptions | None, image_alt: str = "feed"
+) -> tuple[list[Article], list[ArticleError]]:
     articles: list[Article] = []
     errors: list[ArticleError] = []
     seen: set[str] = set()
-    for entry in feed.entries:
+    for entry in entries:
         if entry.identity in seen:
             continue
         seen.add(entry.identity)
         try:
-            articles.append(entry_article(entry, file=file, options=options))
+            articles.append(entry_article(entry, file=file, options=options, image_alt=image_alt))
         except ArticleProblems as problems:
             errors.extend(_entry_error(file, entry, error) for error in problems.problems)
         except ArticleError as error:
@@ -280,8 +335,19 @@ def _entry_error(file: str, entry: FeedEntry, error: ArticleError) -> ArticleErr
 def load_feed(
     data: bytes, *, source: str, options: ArticleOptions | None = None
 ) -> tuple[list[Article], list[ArticleError]]:
-    """The articles of a feed file (:func:`parse_feed`, then :func:`feed_articles`)."""
-    return feed_articles(parse_feed(data, source=source), file=source, options=options)
+    """The articles of a feed file (:func:`parse_feed`, then :func:`feed_articles`).
+
+    Each entry is let go once its article is built, so a long feed's HTML and its articles' text are not
+    all held at once."""
+    entries = parse_feed(data, source=source).entries
+    entries.reverse()
+    return _entry_articles(_drained(entries), file=source, options=options)
+
+
+def _drained(entries: list[FeedEntry]) -> Iterator[FeedEntry]:
+    """The entries of a reversed list, from its end, each removed from it as it is handed out."""
+    while entries:
+        yield entries.pop()
 
 
 def entry_moment(entry: FeedEntry) -> datetime | None:

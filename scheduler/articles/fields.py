@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import os
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
 from typing import Any, Literal
 
 from scheduler.articles.bodytext import split_closing_tags
+from scheduler.articles.images import read_images
 from scheduler.articles.values import BadValue, check_moment, check_text, plain_value, shown
 from scheduler.errors import ArticleError, UserError
 from scheduler.hashtags import find_hashtags, is_hashtag, normalize_hashtags, strip_hash
@@ -70,6 +73,9 @@ class ArticleOptions:
     timezone: tzinfo = UTC
     now: datetime | None = None
     channels: Collection[str] | None = None
+    root: Path | None = None
+    """The workspace: an image path is looked up relative to the article file inside it (None: not
+    looked up until the image is prepared for a post)."""
 
 
 class ArticleProblems(ArticleError):
@@ -141,6 +147,15 @@ def build_article(raw: RawArticle, options: ArticleOptions) -> Article:
         "template": reader.read(reader.text, "template"),
         "id": reader.read(reader.text, "id"),
     }
+    images, image_problems = read_images(
+        reader.values,
+        reader.error,
+        folder=_folder(raw.file, options.root),
+        root=options.root,
+        syntax=raw.syntax,
+        item_lines=raw.key_lines,
+    )
+    reader.problems.extend(image_problems)
     extra = {key: value for key, value in reader.values.items() if key not in KNOWN_KEYS}
     for key in extra:
         reader.check_name(key)
@@ -152,8 +167,16 @@ def build_article(raw: RawArticle, options: ArticleOptions) -> Article:
         body=body,
         hashtags=normalize_hashtags(written_tags, aliases=options.aliases, blocklist=options.blocklist),
         extra=extra,
+        images=images,
         **fields,
     )
+
+
+def _folder(file: str, root: Path | None) -> Path | None:
+    """The folder of the article file ``file`` (relative to ``root``, or absolute)."""
+    if root is None:
+        return None
+    return Path(os.path.dirname(os.path.join(root, file)))
 
 
 def _means_now(value: Any) -> bool:

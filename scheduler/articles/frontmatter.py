@@ -93,6 +93,14 @@ def parse_front_matter(text: str, *, first_line: int, source: str) -> tuple[dict
             for key, _ in entries
             if isinstance(key, yaml.ScalarNode)
         }
+        for key, value in entries:  # the line of each image of a list: "images#1", "images#2", ...
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "images"
+                and isinstance(value, yaml.SequenceNode)
+            ):
+                for number, item in enumerate(value.value, start=1):
+                    key_lines[f"images#{number}"] = first_line + item.start_mark.line
         # The entries are taken before the values are built: building a mapping with merge keys (``<<``)
         # rewrites its node.
         values = None if node is None else _guard(lambda: loader.construct_document(node), source, first_line)

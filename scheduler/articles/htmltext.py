@@ -11,6 +11,7 @@ are decoded once, so no tag and no ``&amp;`` ever reaches a post::
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 _BLOCKS = frozenset(
@@ -72,12 +73,54 @@ def html_to_text(html: str) -> str:
     return _one_pass(text) if _STILL_MARKUP.search(text) else text
 
 
+_PLAIN_TAG = re.compile(
+    r"""<(?:([A-Za-z][A-Za-z0-9]*)(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'=<>`]+))?)*\s*/?"""
+    r"|/([A-Za-z][A-Za-z0-9]*)\s*)>"
+)
+"""A start or end tag whose end no parser could read differently: letters and digits for a name, attribute
+values quoted or plain, no ``<`` inside."""
+_NEEDS_PARSER = _SKIPPED | {"img"}
+
+
+def _plain_tags(html: str) -> list[str] | None:
+    """What :class:`_TextParser` gives for ``html`` made only of text and plain tags (no ``<img>``, script,
+    comment, declaration or stray ``<``), read with one regular expression; None for any other HTML.
+
+    Most feed summaries are such HTML (``<p>``, ``<b>``, ``<a href="...">``), and the parser, written in
+    Python, costs several times more for them."""
+    out: list[str] = []
+    position = 0
+    for tag in _PLAIN_TAG.finditer(html):
+        data = html[position : tag.start()]
+        if "<" in data:
+            return None
+        if data:
+            out.append(unescape(data).replace(_PARAGRAPH, "").replace(_LINE, ""))
+        name = (tag.group(1) or tag.group(2)).lower()
+        if name in _NEEDS_PARSER:
+            return None
+        if name == "br":
+            if tag.group(1):
+                out.append(_LINE)
+        elif name in _BLOCKS:
+            out.append(_PARAGRAPH)
+        position = tag.end()
+    rest = html[position:]
+    if "<" in rest:
+        return None
+    if rest:
+        out.append(unescape(rest).replace(_PARAGRAPH, "").replace(_LINE, ""))
+    return out
+
+
 def _one_pass(html: str) -> str:
     if "<" in html or "&" in html:
-        parser = _TextParser()
-        parser.feed(html)
-        parser.close()
-        out = parser.out
+        out = _plain_tags(html)
+        if out is None:
+            parser = _TextParser()
+            parser.feed(html)
+            parser.close()
+            out = parser.out
     else:  # no tag and no reference (a feed's title, most often): the parser would pass it on as data
         out = [html.replace(_PARAGRAPH, "").replace(_LINE, "")]
     joined = "".join(out).replace("\n", " ")

@@ -11,7 +11,9 @@
     Primary Reference: Battles of Khalkhin Gol      <- reference
     Explore the Life Moments of Joseph Stalin |     <- explore
 
-An optional ``URL: https://...`` line, or a line holding only a web address, gives the url.
+An optional ``URL: https://...`` line, or a line holding only a web address, gives the url; an optional
+``Image: photo.jpg`` line (a path relative to the file, or an https address) and ``Image alt: ...`` line give
+its image and the image's alt text.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ FIELD_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("reference", re.compile(r"primary reference:\s*(?P<value>.+)", re.IGNORECASE)),
     # The closing " |" is taken off in _field: a lazy value before an optional "\s*\|" was quadratic.
     ("explore", re.compile(r"explore the life moments of\s+(?P<value>.+)", re.IGNORECASE)),
+    ("image", re.compile(r"image:\s*(?P<value>\S+)", re.IGNORECASE)),
+    ("image_alt", re.compile(r"image[ _]alt:\s*(?P<value>.+)", re.IGNORECASE)),
     ("url", re.compile(r"(?:url|link):\s*(?P<value>https?://\S+)", re.IGNORECASE)),
     ("url", re.compile(r"(?P<value>https?://\S+)", re.IGNORECASE)),
 )

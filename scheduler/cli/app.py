@@ -60,4 +60,7 @@ for module in (preview, channels, queue, status, serve, config_cmd, init_cmd, st
 
 
 def main() -> None:
-    app()
+    """The ``tagcast`` program (:func:`scheduler.cli.main.main`: the quick queue commands first)."""
+    from scheduler.cli.main import main as run
+
+    run()

@@ -7,17 +7,14 @@ Heavy modules (pydantic, Jinja2, SQLAlchemy, httpx) are imported inside commands
 from __future__ import annotations
 
 import functools
-import json
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
-if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.table import Table
+from scheduler.cli.console import print_error, print_json, print_json_list, print_table, stderr, stdout
 
+if TYPE_CHECKING:
     from scheduler.config.loader import Workspace
 
 P = ParamSpec("P")
@@ -42,53 +39,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON array f
 JsonObjectOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
-def _safe_console(*, stderr: bool, width: int | None = None) -> Console:
-    """A rich Console that writes no control character it did not make itself: an ESC or a bidi override
-    in a file name or a title is printed as a visible escape (:func:`scheduler.safe_text.on_terminal`)."""
-    from collections.abc import Iterable
-
-    from rich.console import Console
-    from rich.segment import Segment
-
-    from scheduler.safe_text import on_terminal
-
-    class SafeConsole(Console):
-        def _render_buffer(self, buffer: Iterable[Segment]) -> str:
-            return super()._render_buffer(
-                segment if segment.control else Segment(on_terminal(segment.text), segment.style)
-                for segment in buffer
-            )
-
-    return SafeConsole(stderr=stderr, highlight=False, width=width)
-
-
-@functools.cache
-def stdout() -> Console:
-    return _safe_console(stderr=False)
-
-
-@functools.cache
-def stderr() -> Console:
-    return _safe_console(stderr=True)
-
-
-def print_table(table: Table) -> None:
-    """Print ``table`` on stdout. On a terminal it fits the window; piped or redirected, it is printed as wide
-    as its widest row, so that no id, source or time is folded or cut for the program that reads it."""
-    console = stdout()
-    if console.is_terminal:
-        console.print(table)
-        return
-    from rich.measure import Measurement
-
-    natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
-    _safe_console(stderr=False, width=max(natural, 1)).print(table)
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
 def open_workspace(config: str | None) -> Workspace:
     from scheduler.config.loader import load_workspace
 
@@ -96,10 +46,27 @@ def open_workspace(config: str | None) -> Workspace:
 
 
 def fail(message: str, *, code: int = EXIT_PROBLEM) -> typer.Exit:
-    from rich.markup import escape
-
-    stderr().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    print_error(message)
     return typer.Exit(code)
+
+
+__all__ = [  # with what every command prints through, from scheduler.cli.console
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_PROBLEM",
+    "EXIT_USAGE",
+    "ConfigOption",
+    "JsonObjectOption",
+    "JsonOption",
+    "fail",
+    "handle_errors",
+    "open_workspace",
+    "print_json",
+    "print_json_list",
+    "print_table",
+    "stderr",
+    "stdout",
+]
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -1,6 +1,8 @@
 """What the ``queue`` and ``status`` commands share: opening the outbox, reading times, deliveries as JSON.
 
-Imported only inside command functions (it pulls in SQLAlchemy through the store).
+Imported only inside command functions. Light by itself (typer, the config and SQLAlchemy are imported by the
+functions that need them), so that the quick queue commands (:mod:`scheduler.cli.quick`) share its JSON and
+times.
 """
 
 from __future__ import annotations
@@ -9,16 +11,23 @@ import difflib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import typer
-
-from scheduler.cli.common import EXIT_USAGE, fail
-from scheduler.config.loader import Workspace
-
 if TYPE_CHECKING:
+    from scheduler.config.loader import Workspace
     from scheduler.store import Delivery, Store, Transition
+
+
+class QueueStore(Protocol):
+    """What a queue command needs of the outbox: the Store, or the quick commands'
+    :class:`~scheduler.store.direct.DirectStore`."""
+
+    def get(self, delivery_id: str) -> Delivery: ...
+
+    def reschedule(
+        self, delivery_id: str, at: datetime, *, now: datetime | None = None, reason: str | None = None
+    ) -> Delivery: ...
 
 
 @contextmanager
@@ -51,6 +60,8 @@ def require_channel(workspace: Workspace, channel: str, *, also: Iterable[str] =
     known = set(workspace.settings.channels) | set(also)
     if channel in known:
         return
+    from scheduler.cli.common import EXIT_USAGE, fail
+
     close = difflib.get_close_matches(channel, sorted(known), n=1)
     guess = f"; did you mean {close[0]!r}?" if close else ""
     listed = ", ".join(sorted(workspace.settings.channels)) or "none"
@@ -65,6 +76,8 @@ def parse_when(text: str, zone: tzinfo, *, option: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
+        import typer
+
         raise typer.BadParameter(
             f"{text!r} is not an ISO 8601 time, e.g. 2026-06-01T09:30 or 2026-06-01T09:30+02:00",
             param_hint=option,
@@ -147,3 +160,63 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 def when_text(delivery: Delivery) -> str:
     """The slot as a person reads it: local time with the zone's abbreviation."""
     return delivery.local_scheduled_at.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def show_page(page: list[Delivery], *, as_json: bool, offset: int, limit: int) -> None:
+    """What ``queue list`` prints: one JSON array, or a table and how to get the next page."""
+    if as_json:
+        from scheduler.cli.console import print_json
+
+        print_json([delivery_json(d) for d in page])
+    else:
+        from scheduler.cli.show_queue import show_deliveries
+
+        show_deliveries(page, offset=offset, limit=limit)
+
+
+def show_one(delivery: Delivery, history: list[Transition], *, as_json: bool) -> None:
+    """What ``queue show`` prints: one JSON object, or the delivery and its history."""
+    if as_json:
+        from scheduler.cli.console import print_json
+
+        print_json(delivery_detail_json(delivery, history))
+    else:
+        from scheduler.cli.show_queue import show_delivery
+
+        show_delivery(delivery, history)
+
+
+def said(delivery: Delivery, what: str) -> None:
+    """``cancelled d_... (posts/a.md -> mastodon)``: what an action did, on stdout."""
+    from scheduler.cli.console import stdout
+    from scheduler.safe_text import markup
+
+    stdout().print(f"{what} {delivery.id} ({markup(delivery.source)} -> {delivery.channel})")
+
+
+def said_when(moved: Delivery, moment: datetime) -> None:
+    """What ``queue reschedule`` and ``send-now`` did: planned for now (and who sends it), or the new slot."""
+    from scheduler.cli.console import stderr
+
+    if moved.scheduled_at <= moment:
+        said(moved, "planned for now:")
+        stderr().print("a running `tagcast serve` sends it at once; else run `tagcast serve --once`")
+    else:
+        said(moved, f"rescheduled to {when_text(moved)}:")
+
+
+def reschedule_to(store: QueueStore, delivery_id: str, at: str, moment: datetime) -> None:
+    """``queue reschedule ID --at AT`` at ``moment``: ``at`` without an offset is read in the zone of the
+    delivery's schedule; a time already past means now."""
+    current = store.get(delivery_id)
+    zone = current.local_scheduled_at.tzinfo
+    assert zone is not None
+    when = parse_when(at, zone, option="--at")
+    reason = None
+    if when < moment:  # never "missed during downtime": the operator asked for it to go out
+        reason = (
+            f"rescheduled by the operator from {current.scheduled_at.isoformat()} to now "
+            f"({when.astimezone(UTC).isoformat()} is past)"
+        )
+    moved = store.reschedule(delivery_id, max(when, moment), now=moment, reason=reason)
+    said_when(moved, moment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +16,7 @@ from scheduler.cli.common import (
     handle_errors,
     open_workspace,
     print_json,
+    print_json_list,
     stderr,
     stdout,
 )
@@ -213,7 +215,7 @@ def preview(  # noqa: PLR0917  (typer passes parameters by keyword)
     if html is not None:
         write_html(config, result, html)
     elif as_json:
-        print_json([post.to_json() for post in result.posts] + unreadable_entries(result.errors))
+        print_json_list(chain((post.to_json() for post in result.posts), unreadable_entries(result.errors)))
     else:
         from scheduler.cli.show_posts import show_posts
 

@@ -26,7 +26,6 @@ from scheduler.cli.preview import NowOption, PathsArgument
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from scheduler.store import Delivery
 
 IdArgument = Annotated[
     str, typer.Argument(metavar="ID", help="The delivery id (see `tagcast queue list`).", show_default=False)
@@ -52,12 +51,6 @@ queue_app = typer.Typer(
     "pause channels.",
     no_args_is_help=True,
 )
-
-
-def _said(delivery: Delivery, what: str) -> None:
-    from scheduler.safe_text import markup
-
-    stdout().print(f"{what} {delivery.id} ({markup(delivery.source)} -> {delivery.channel})")
 
 
 @queue_app.command("add")
@@ -141,7 +134,7 @@ def list_deliveries(
     config: ConfigOption = None,
 ) -> None:
     """List deliveries by slot: one page of a table, or one JSON array with --json."""
-    from scheduler.cli.outbox import delivery_json, open_store, require_channel
+    from scheduler.cli.outbox import open_store, require_channel, show_page
     from scheduler.store import DeliveryState
 
     known = [s.value for s in DeliveryState]
@@ -155,40 +148,30 @@ def list_deliveries(
         if channel is not None:
             require_channel(workspace, channel, also=store.counts())
         page = store.list(states=state or None, channel=channel, limit=limit, offset=offset)
-    if as_json:
-        print_json([delivery_json(d) for d in page])
-    else:
-        from scheduler.cli.show_queue import show_deliveries
-
-        show_deliveries(page, offset=offset, limit=limit)
+    show_page(page, as_json=as_json, offset=offset, limit=limit)
 
 
 @queue_app.command("show")
 @handle_errors
 def show(delivery_id: IdArgument, as_json: ObjectJsonOption = False, config: ConfigOption = None) -> None:
     """Everything about one delivery: its text, state, receipt and the history of its transitions."""
-    from scheduler.cli.outbox import delivery_detail_json, open_store
+    from scheduler.cli.outbox import open_store, show_one
 
     workspace = open_workspace(config)
     with open_store(workspace) as store:
         delivery = store.get(delivery_id)
         history = store.history(delivery_id)
-    if as_json:
-        print_json(delivery_detail_json(delivery, history))
-    else:
-        from scheduler.cli.show_queue import show_delivery
-
-        show_delivery(delivery, history)
+    show_one(delivery, history, as_json=as_json)
 
 
 @queue_app.command("cancel")
 @handle_errors
 def cancel(delivery_id: IdArgument, config: ConfigOption = None) -> None:
     """Do not send this delivery (planned, retrying, failed or unknown ones)."""
-    from scheduler.cli.outbox import open_store
+    from scheduler.cli.outbox import open_store, said
 
     with open_store(open_workspace(config)) as store:
-        _said(store.cancel(delivery_id), "cancelled")
+        said(store.cancel(delivery_id), "cancelled")
 
 
 @queue_app.command("reschedule")
@@ -210,24 +193,10 @@ def reschedule(
 
     A past time means now, like `tagcast queue send-now ID`.
     """
-    from datetime import UTC
-
-    from scheduler.cli.outbox import open_store, parse_when
+    from scheduler.cli.outbox import open_store, reschedule_to
 
     with open_store(open_workspace(config)) as store:
-        current = store.get(delivery_id)
-        zone = current.local_scheduled_at.tzinfo
-        assert zone is not None
-        when = parse_when(at, zone, option="--at")
-        moment = _moment(now)
-        reason = None
-        if when < moment:  # never "missed during downtime": the operator asked for it to go out
-            reason = (
-                f"rescheduled by the operator from {current.scheduled_at.isoformat()} to now "
-                f"({when.astimezone(UTC).isoformat()} is past)"
-            )
-        moved = store.reschedule(delivery_id, max(when, moment), now=moment, reason=reason)
-        _said_when(moved, moment)
+        reschedule_to(store, delivery_id, at, _moment(now))
 
 
 @queue_app.command("send-now")
@@ -237,14 +206,14 @@ def send_now(delivery_id: IdArgument, now: NowOption = None, config: ConfigOptio
 
     A running `tagcast serve` sends it at once; else the next `tagcast serve --once` does.
     """
-    from scheduler.cli.outbox import open_store
+    from scheduler.cli.outbox import open_store, said_when
 
     moment = _moment(now)
     with open_store(open_workspace(config)) as store:
         moved = store.reschedule(
             delivery_id, moment, now=moment, reason="send now, asked by the operator (tagcast queue send-now)"
         )
-    _said_when(moved, moment)
+    said_when(moved, moment)
 
 
 def _moment(now: datetime | None) -> datetime:
@@ -255,24 +224,14 @@ def _moment(now: datetime | None) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
-def _said_when(moved: Delivery, moment: datetime) -> None:
-    from scheduler.cli.outbox import when_text
-
-    if moved.scheduled_at <= moment:
-        _said(moved, "planned for now:")
-        stderr().print("a running `tagcast serve` sends it at once; else run `tagcast serve --once`")
-    else:
-        _said(moved, f"rescheduled to {when_text(moved)}:")
-
-
 @queue_app.command("retry")
 @handle_errors
 def retry(delivery_id: IdArgument, config: ConfigOption = None) -> None:
     """Send a failed or unknown delivery again, now, with the same idempotency key."""
-    from scheduler.cli.outbox import open_store
+    from scheduler.cli.outbox import open_store, said
 
     with open_store(open_workspace(config)) as store:
-        _said(store.retry(delivery_id), "planned again now:")
+        said(store.retry(delivery_id), "planned again now:")
 
 
 @queue_app.command("resolve")
@@ -289,7 +248,7 @@ def resolve(
     config: ConfigOption = None,
 ) -> None:
     """Settle a delivery whose outcome is unknown: say whether it was posted (check the account first)."""
-    from scheduler.cli.outbox import open_store
+    from scheduler.cli.outbox import open_store, said
 
     if (sent is None) == (not not_sent):
         raise typer.BadParameter(
@@ -297,7 +256,7 @@ def resolve(
         )
     with open_store(open_workspace(config)) as store:
         delivery = store.resolve(delivery_id, sent)
-        _said(delivery, "recorded as sent:" if sent is not None else "planned again now:")
+        said(delivery, "recorded as sent:" if sent is not None else "planned again now:")
 
 
 @queue_app.command("pause")

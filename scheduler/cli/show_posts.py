@@ -41,6 +41,25 @@ def _meta_line(post: Post) -> Text:
     return line
 
 
+def _image_lines(post: Post) -> list[Text]:
+    """Each image as it will be sent (its source, type, pixels and bytes after processing, alt text), and a
+    note for each image of the article that this network is not sent."""
+    from scheduler.media.prepare import left_out_notes
+
+    lines = []
+    for number, item in enumerate(post.media, start=1):
+        line = Text()
+        line.append(f"image {number} ", style="dim")
+        line.append(shown(item.src))
+        line.append(f"  {item.mime} {item.width}x{item.height}, {item.size:,} bytes", style="cyan")
+        line.append("  alt ", style="dim")
+        line.append(shown(item.alt) if item.alt else "(none)", style="" if item.alt else "yellow")
+        lines.append(line)
+    notes = left_out_notes(post.article, post.media, post.network)
+    lines.extend(Text(shown(note), style="yellow") for note in notes)
+    return lines
+
+
 def post_panel(post: Post) -> Panel:
     body: list[Text | Rule] = []
     for index, part in enumerate(post.parts):
@@ -51,6 +70,7 @@ def post_panel(post: Post) -> Panel:
         body.append(Text("(nothing rendered)", style="red"))
     body.append(Rule(style="dim"))
     body.append(_length_line(post))
+    body.extend(_image_lines(post))
     body.append(_meta_line(post))
     for problem in post.problems:
         body.append(Text(f"✗ {shown(problem)}", style="bold red"))

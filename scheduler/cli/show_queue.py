@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scheduler import safe_text
-from scheduler.cli.common import print_table, stderr, stdout
+from scheduler.cli.console import print_table, stderr, stdout
 from scheduler.cli.outbox import iso, plural, when_text
 from scheduler.store import Delivery, DeliveryState, Transition, UpsertOutcome
 

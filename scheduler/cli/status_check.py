@@ -132,14 +132,13 @@ def _service_problems(
 
 def stalled(store: Store, *, now: datetime, stall_after: timedelta) -> list[str]:
     """The dispatcher's stall as a problem (``service.stall_after``, the rule of ``/healthz``): a post due for
-    that long while no delivery was claimed or settled. Not before any ``tagcast serve`` ran on this outbox:
-    :func:`needs_a_person` says that already."""
-    from scheduler.service.health import stall_problem
+    that long while no delivery was claimed or settled; else each channel stalled so while others go on. Not
+    before any ``tagcast serve`` ran on this outbox: :func:`needs_a_person` says that already."""
+    from scheduler.service.health import outbox_stalls
 
     workers = store.workers()
     if not workers:
         return []
     running = [worker.started_at for worker in workers if worker.stopped_at is None]
     since = max(running) if running else None  # a service that has just started is not stalled yet
-    problem = stall_problem(store.progress(now), now=now, stall_after=stall_after, since=since)
-    return [problem] if problem else []
+    return outbox_stalls(store, now=now, stall_after=stall_after, since=since)

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from scheduler.cli.common import EXIT_USAGE, ConfigOption, fail, handle_errors, open_workspace, stderr
+from scheduler.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    ConfigOption,
+    fail,
+    handle_errors,
+    open_workspace,
+    stderr,
+)
 
 DEFAULT_PORT = 8464
 
@@ -87,6 +95,9 @@ def web(
             highlight=False,
         )
         server.run(sockets=[listener])
+    # The server returns only once it is stopped. A Ctrl-C after uvicorn installed its handlers comes back as
+    # KeyboardInterrupt (exit 130); one just before that is swallowed by asyncio's runner: the same exit.
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,11 +1,39 @@
 """Configuration: ``config/tagcast.toml`` validated by pydantic-settings, with ``.env`` and ``TAGCAST_*``
-overrides."""
+overrides.
+
+The names below are imported when first used (they bring pydantic), so that importing a light module of
+this package (:mod:`scheduler.config.paths`) stays cheap.
+"""
 
 from __future__ import annotations
 
-from scheduler.config.loader import Workspace, find_workspace, load_workspace
-from scheduler.config.models import ChannelSettings, RuleSettings, ScheduleSettings
-from scheduler.config.settings import Settings
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scheduler.config.loader import Workspace, find_workspace, load_workspace
+    from scheduler.config.models import ChannelSettings, RuleSettings, ScheduleSettings
+    from scheduler.config.settings import Settings
+
+_FROM = {
+    "Workspace": "scheduler.config.loader",
+    "find_workspace": "scheduler.config.loader",
+    "load_workspace": "scheduler.config.loader",
+    "ChannelSettings": "scheduler.config.models",
+    "RuleSettings": "scheduler.config.models",
+    "ScheduleSettings": "scheduler.config.models",
+    "Settings": "scheduler.config.settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _FROM.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ChannelSettings",

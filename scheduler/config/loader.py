@@ -4,7 +4,6 @@ line."""
 from __future__ import annotations
 
 import difflib
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +16,10 @@ from scheduler.config.env_origin import dotenv_problems, env_origin
 from scheduler.config.keys import dotted
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS, ChannelSettings
+from scheduler.config.paths import CONFIG_ENV, CONFIG_RELATIVE, display_path, find_workspace, workspace_root
 from scheduler.config.settings import Settings, build_settings
 from scheduler.errors import ConfigError
 
-CONFIG_RELATIVE = Path("config") / "tagcast.toml"
-CONFIG_ENV = "TAGCAST_CONFIG"
 _DOTENV_HINT = "fix it or move it away: tagcast reads the .env beside config/ for TAGCAST_* variables"
 _CONTAINER_ERRORS = {"list_type", "dict_type", "model_type", "model_attributes_type"}
 
@@ -42,45 +40,6 @@ class Workspace:
     @property
     def display_config(self) -> str:
         return display_path(self.config_path, Path.cwd())
-
-
-def display_path(path: Path, base: Path) -> str:
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def find_workspace(config: str | Path | None = None, *, cwd: Path | None = None) -> Path:
-    """The config file: ``config`` (a file or a workspace folder), else ``$TAGCAST_CONFIG``, else the first
-    ``config/tagcast.toml`` found from ``cwd`` upwards."""
-    start = (cwd or Path.cwd()).resolve()
-    named = config if config is not None else os.environ.get(CONFIG_ENV) or None
-    if named is not None:
-        candidate = Path(named).expanduser()
-        if not candidate.is_absolute():
-            candidate = start / candidate
-        if candidate.is_dir():
-            candidate = candidate / CONFIG_RELATIVE
-        if not candidate.is_file():
-            raise ConfigError(
-                f"no config file at {candidate}",
-                hint="pass the path of a tagcast.toml or of a workspace folder, or run `tagcast init` there",
-            )
-        return candidate
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_RELATIVE).is_file():
-            return folder / CONFIG_RELATIVE
-    raise ConfigError(
-        f"no {CONFIG_RELATIVE.as_posix()} in {start} or any folder above it",
-        hint="run tagcast inside a workspace, pass --config PATH, or create one with `tagcast init`",
-    )
-
-
-def workspace_root(config_path: Path) -> Path:
-    """``ws/config/tagcast.toml`` -> ``ws``; a config file elsewhere -> its own folder."""
-    parent = config_path.parent
-    return parent.parent if parent.name == "config" else parent
 
 
 def load_workspace(config: str | Path | None = None, *, cwd: Path | None = None) -> Workspace:
@@ -215,4 +174,13 @@ def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> 
             settings.channels[name] = channel.model_copy(update=updates)
 
 
-__all__ = ["ChannelSettings", "Workspace", "find_workspace", "load_workspace"]
+__all__ = [
+    "CONFIG_ENV",
+    "CONFIG_RELATIVE",
+    "ChannelSettings",
+    "Workspace",
+    "display_path",
+    "find_workspace",
+    "load_workspace",
+    "workspace_root",
+]

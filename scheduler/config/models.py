@@ -7,7 +7,7 @@ Secrets (tokens, passwords, webhook URLs) are ``SecretStr``: they come from the 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -120,6 +120,11 @@ class ChannelSettings(Section):
     )
     max_response_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest answer read from the network, in bytes."
+    )
+    require_alt: bool = Field(
+        True,
+        description="An article image without alt text is a problem; false sends it without one "
+        "(accessibility: describe images unless you have a reason not to).",
     )
 
     token: SecretStr | None = None
@@ -276,3 +281,25 @@ class SourceSettings(Section):
     backfill: int = Field(0, ge=0, description="How many existing entries the first poll queues (newest).")
     max_bytes: int = Field(10_000_000, ge=1, description="A larger response is refused (an error).")
     timeout: Duration = Field(default="30s", description="Longest time for one fetch, start to end.")  # type: ignore[assignment]
+    image_alt: Literal["feed", "title", "drop"] = Field(
+        "feed",
+        description="Alt text of an entry's image when the feed gives none: none (feed; a problem), the "
+        "entry's title (title), or leave the image out (drop).",
+    )
+    recycle_every: Duration | None = Field(
+        None, description="Share an entry of this feed again this long after its last post (evergreen)."
+    )
+    recycle_max: int | None = Field(None, ge=1, description="At most this many re-shares of one entry.")
+    recycle_templates: list[str] = Field(
+        default_factory=list,
+        description="Templates rotated for re-shares (at least two: the same text never twice in a row).",
+    )
+
+    @model_validator(mode="after")
+    def _recycling_needs_variants(self) -> SourceSettings:
+        if self.recycle_every is not None and len(self.recycle_templates) < 2:
+            raise ValueError(
+                "recycle_every needs recycle_templates with at least two templates, rotated so that the "
+                'same text never goes out twice in a row, e.g. recycle_templates = ["again.j2", "ago.j2"]'
+            )
+        return self

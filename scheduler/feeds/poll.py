@@ -110,7 +110,8 @@ def _articles(feed: Feed, name: str, pipeline: Pipeline) -> tuple[list[Article],
         timezone=pipeline.timezone,
         channels=frozenset(settings.channels),
     )
-    return feed_articles(feed, file=source_label(name), options=options)
+    image_alt = settings.sources[name].image_alt
+    return feed_articles(feed, file=source_label(name), options=options, image_alt=image_alt)
 
 
 def _pick(

@@ -36,12 +36,12 @@ _FIRST_REGION = 128
 _FIRST_SPLIT_REGION = 16_384
 """Characters of a long post split first when its parts are bounded: ``max_parts`` parts of most networks
 fit in it; it doubles while more are needed."""
+_SEARCHED_WHOLE = 8
+"""A body of at most this many times the limit is searched for cuts whole: tabling its cuts costs less than
+the renders that would find where they stop fitting. (The same cuts fit either way.)"""
 _FEWEST_LAST_WORDS = 3
 """A last thread part with fewer words than this (hashtags aside) takes words from the part before."""
 _SPACE = re.compile(f"[{BREAKING_SPACE}]")
-_BLOCK_GAP = "\n\n"
-"""What a body usually adds besides itself: the blank line that sets it apart. Only for a first guess at
-where a shortened body ends, which the search then checks on both sides."""
 
 
 @dataclass
@@ -81,7 +81,7 @@ def fit(
         return Fitted([full], [length])
     if thread:
         return _split(full, rules, max_parts)
-    return _shorten(render, body, full, rules, ellipsis)
+    return _shorten(render, body, (full, length), rules, ellipsis)
 
 
 def _once_per_body(render: Callable[[str], str]) -> Callable[[str], str]:
@@ -137,12 +137,14 @@ def _last_true(count: int, accepts: Callable[[int], bool], guess: int | None = N
     return good
 
 
-def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRules, ellipsis: str) -> Fitted:
-    bare = render("")
-    if trim(bare) and not rules.fits(bare):
-        return _unfittable(full, rules, "even without its body: " + "; ".join(rules.violations(bare)))
-    room = rules.limit - rules.count(bare) - len(_BLOCK_GAP)
-    cuts = cut_table(body[: _region(render, body, rules, room)])
+def _shorten(
+    render: Callable[[str], str], body: str, measured: tuple[str, int], rules: LengthRules, ellipsis: str
+) -> Fitted:
+    full, length = measured
+    # about what the body may take: the limit less what the template adds around it (only a first guess)
+    room = rules.limit - max(length - rules.count(body), 0)
+    short = len(body) <= _SEARCHED_WHOLE * rules.limit
+    cuts = cut_table(body if short else body[: _region(render, body, rules, room)])
     sentences = [end for end, kind in zip(cuts.ends, cuts.kinds, strict=True) if kind >= Kind.SENTENCE]
     found = _last_true(
         len(sentences),
@@ -166,6 +168,10 @@ def _shorten(render: Callable[[str], str], body: str, full: str, rules: LengthRu
     )
     if found >= 0:
         return _shortened(with_ellipsis(found), rules)
+    # nothing fits: perhaps the template's own text does not (no body can fit then, so it is looked at last)
+    bare = render("")
+    if trim(bare) and not rules.fits(bare):
+        return _unfittable(full, rules, "even without its body: " + "; ".join(rules.violations(bare)))
     if rules.fits(bare):
         return _shortened(bare, rules)
     return _unfittable(full, rules, "no part of the body fits")

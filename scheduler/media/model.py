@@ -25,14 +25,24 @@ class ImageRef:
 
     src: str
     alt: str | None = None
+    optional: bool = False
+    """An image the post may go without (a feed entry's enclosure, which has no alt text): where it would be
+    a problem (no alt text, a failed download) it is left out instead, and said so."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"src": self.src, "alt": self.alt}
+        data: dict[str, Any] = {"src": self.src, "alt": self.alt}
+        if self.optional:
+            data["optional"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ImageRef:
         alt = data.get("alt")
-        return cls(src=str(data.get("src", "")), alt=None if alt is None else str(alt))
+        return cls(
+            src=str(data.get("src", "")),
+            alt=None if alt is None else str(alt),
+            optional=data.get("optional") is True,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,10 @@ from scheduler.adapters.base import Journal, Outgoing, Receipt
 from scheduler.config.durations import format_duration
 from scheduler.config.loader import Workspace
 from scheduler.config.models import ChannelSettings
+from scheduler.media.prepare import MediaPreparer
 from scheduler.service.ahead import Ahead
 from scheduler.service.channels import AdapterCache
+from scheduler.service.health import SendWatch
 from scheduler.service.outcomes import Outcome, Settled, Settler, label
 from scheduler.service.retry import RetryPolicy
 from scheduler.service.storecalls import StoreCalls
@@ -157,8 +159,14 @@ class Dispatcher:
         calls: StoreCalls | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        prepare: Callable[[Outgoing], Awaitable[Outgoing]] | None = None,
+        sends: SendWatch | None = None,
     ) -> None:
         self.store = store
+        self.prepare = prepare or MediaPreparer(lambda: self.workspace)
+        """Fills in what is sent beside the text (the images), right before ``adapter.publish``."""
+        self.sends = sends or SendWatch(clock)
+        """Told when each send starts and ends: ``/healthz`` names a channel whose send does not return."""
         self.worker_id = worker_id
         self.clock = clock
         self.sleep = sleep
@@ -401,7 +409,9 @@ class Dispatcher:
         """Publish through the channel's adapter: its receipt, or the exception it raised."""
         try:
             adapter = self.adapters.get(delivery.channel)
-            return await adapter.publish(outgoing_for(delivery), self.journal_for(delivery))
+            with self.sends.sending(delivery.id, delivery.channel):
+                outgoing = await self.prepare(outgoing_for(delivery))
+                return await adapter.publish(outgoing, self.journal_for(delivery))
         except Exception as exc:
             return exc
 

@@ -44,7 +44,7 @@ from scheduler.service.events import (
     ServiceStarted,
     SlotMissed,
 )
-from scheduler.service.health import check_health
+from scheduler.service.health import SendWatch, check_health
 from scheduler.service.logs import redact_secrets_of
 from scheduler.service.metrics import CONTENT_TYPE, Metrics
 from scheduler.service.previous_run import PreviousRun
@@ -84,6 +84,8 @@ class Monitor:
         self.workspace = workspace
         self.now = clock
         """The service's clock: ``/healthz`` judges a stalled dispatcher by it."""
+        self.sends = SendWatch(clock)
+        """The sends in flight (the dispatcher reports them): ``/healthz`` names one that runs too long."""
         self.started_at: datetime | None = None
         """When :meth:`start` ran, by ``clock``: a stall is counted from then at the earliest."""
         self.store = store
@@ -171,6 +173,7 @@ class Monitor:
             now=self.now(),
             stall_after=self.workspace.settings.service.stall_after,
             since=self.started_at,
+            sends=self.sends,
         )
         body = self.redactor(health.to_json()) + "\n"
         return Response(health.status, body.encode(), "application/json")

@@ -42,7 +42,7 @@ from scheduler.errors import UnknownNetwork, UserError
 from scheduler.feeds.poll import PreparedPoll, commit_poll, log_poll, prepare_poll
 from scheduler.ingest import IngestReport, compose_articles, ingest
 from scheduler.pipeline import Pipeline
-from scheduler.recycling import RECYCLE_EVERY, recycle, recycling_plan
+from scheduler.recycling import RECYCLE_EVERY, recycle, recycles, recycling_plan
 from scheduler.render.budget import RenderCancelled
 from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
@@ -140,7 +140,13 @@ class Service:
         service = self.workspace.settings.service
         http = httpx.AsyncClient(timeout=service.request_timeout.total_seconds())
         self._dispatcher = Dispatcher(
-            self.workspace, self.store, http, worker_id=self.worker_id, clock=self.now, calls=self.calls
+            self.workspace,
+            self.store,
+            http,
+            worker_id=self.worker_id,
+            clock=self.now,
+            calls=self.calls,
+            sends=self.monitor.sends,
         )
         self._dispatcher.settler.events = self.monitor.bus
         self._once_mode = once
@@ -334,8 +340,9 @@ class Service:
         if settled:
             await self.monitor.reconciled(settled, self.calls)
         await self._tokens_due()
-        recycles = any(rule.recycle_every for rule in self.workspace.settings.rules)
-        if (self.workspace.settings.sources or recycles) and (self._polling is None or self._polling.done()):
+        if (self.workspace.settings.sources or recycles(self.workspace.settings)) and (
+            self._polling is None or self._polling.done()
+        ):
             self._polling = asyncio.create_task(self._poll_sources(), name="tagcast-sources")
         await self._rearm(clock, idle=False)
 
@@ -388,7 +395,7 @@ class Service:
                 return
             except Exception:
                 log.exception("source %s: poll failed", name)
-        if any(rule.recycle_every for rule in self.workspace.settings.rules):
+        if recycles(self.workspace.settings):
             try:
                 await self.registry.run_once_cluster_wide("recycle", RECYCLE_EVERY, self._recycle)
             except RenderCancelled:

@@ -2,15 +2,41 @@
 
 Nothing outside this package writes SQL. SQLite (WAL) by default; PostgreSQL through the same code, with the
 dialect differences kept in :mod:`scheduler.store.dialect`.
+
+The values and errors are plain Python; :class:`Store` and the results of its operations are imported
+when first used (they bring SQLAlchemy), so that ``from scheduler.store.models import Delivery`` stays
+cheap for the quick queue commands (:mod:`scheduler.store.direct`).
 """
 
 from __future__ import annotations
 
-from scheduler.store.cluster_ops import PeriodicClaim, WorkerInfo
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from scheduler.store.errors import DeliveryConflict, DeliveryNotFound, SchemaTooNew, StoreError
-from scheduler.store.ingest_ops import UpsertResult
 from scheduler.store.models import ChannelPause, Delivery, DeliveryState, Transition, UpsertOutcome
-from scheduler.store.store import Store
+
+if TYPE_CHECKING:
+    from scheduler.store.cluster_ops import PeriodicClaim, WorkerInfo
+    from scheduler.store.ingest_ops import UpsertResult
+    from scheduler.store.store import Store
+
+_WITH_SQLALCHEMY = {
+    "PeriodicClaim": "scheduler.store.cluster_ops",
+    "WorkerInfo": "scheduler.store.cluster_ops",
+    "UpsertResult": "scheduler.store.ingest_ops",
+    "Store": "scheduler.store.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WITH_SQLALCHEMY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ChannelPause",

@@ -24,8 +24,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, select
 
 from scheduler.store.dialect import relaxed, writer
-from scheduler.store.errors import DeliveryConflict, DeliveryNotFound
+from scheduler.store.errors import DeliveryNotFound
 from scheduler.store.models import DeliveryState, utc
+from scheduler.store.moves import changed_meanwhile, require_state, with_due_at
 from scheduler.store.schema import deliveries, transitions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,17 +51,6 @@ def group_of(func: Callable[..., Any]) -> StoreBase | None:
     owner = getattr(func, "__self__", None)
     if isinstance(owner, StoreBase) and getattr(func, _GROUPABLE, False):
         return owner
-    return None
-
-
-def due_at_for(
-    state: DeliveryState, scheduled_at: datetime, next_attempt_at: datetime | None
-) -> datetime | None:
-    """When a row in ``state`` becomes claimable: planned at its slot, retrying at its next attempt."""
-    if state is DeliveryState.PLANNED:
-        return scheduled_at
-    if state is DeliveryState.RETRYING:
-        return next_attempt_at or scheduled_at
     return None
 
 
@@ -156,30 +146,17 @@ class StoreBase:
     ) -> None:
         """Move ``row`` (as read in this transaction) to ``to_state`` with ``values``; record it."""
         from_state = DeliveryState(row["state"])
-        scheduled_at = values.get("scheduled_at", row["scheduled_at"])
-        next_attempt_at = values.get("next_attempt_at", row["next_attempt_at"])
-        values["due_at"] = due_at_for(to_state, scheduled_at, next_attempt_at)
         updated = connection.execute(
             deliveries.update()
             .where(deliveries.c.id == row["id"], deliveries.c.state == from_state.value)
-            .values(state=to_state.value, updated_at=utc(now), **values)
+            .values(state=to_state.value, updated_at=utc(now), **with_due_at(row, to_state, values))
         )
         if updated.rowcount != 1:
-            raise DeliveryConflict(
-                f"delivery {row['id']} changed while it was being moved from {from_state} to {to_state}",
-                hint=f"look at it again with `tagcast queue show {row['id']}`",
-            )
+            raise changed_meanwhile(row["id"], from_state, to_state)
         self._record(connection, row["id"], at=now, from_state=from_state, to_state=to_state, reason=reason)
 
     @staticmethod
     def _require(
         row: RowMapping, allowed: tuple[DeliveryState, ...], action: str, hint: str
     ) -> DeliveryState:
-        state = DeliveryState(row["state"])
-        if state not in allowed:
-            names = ", ".join(s.value for s in allowed)
-            raise DeliveryConflict(
-                f"cannot {action} delivery {row['id']}: it is {state.value} (only {names} can be)",
-                hint=hint,
-            )
-        return state
+        return require_state(row, allowed, action, hint)

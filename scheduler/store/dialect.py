@@ -31,11 +31,6 @@ PostgreSQL
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sqlite3
-import stat
-import time
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +39,17 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from scheduler.store.errors import StoreError
+from scheduler.store.sqlite_file import (
+    BUSY_TIMEOUT_MS,
+    PRIVATE_FOLDER,
+    configure_connection,
+    make_private,
+)
 
 WRITE_OPTION = "tagcast_write"
 """Execution option that marks a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
 RELAXED_OPTION = "tagcast_relaxed"
 """Execution option of a write transaction whose commit need not wait for the disk (:func:`relaxed`)."""
-
-BUSY_TIMEOUT_MS = 30_000
 
 LOCK_CHANNEL = 0x7461_6701
 """Advisory lock namespace: one channel's claims (key: ``hashtext(channel)``)."""
@@ -85,37 +84,6 @@ def resolve_url(url: str, root: Path) -> URL:
             hint="check store.url in config/tagcast.toml and the folder's permissions",
         ) from exc
     return parsed.set(database=str(path))
-
-
-PRIVATE_FILE = 0o600
-PRIVATE_FOLDER = 0o700
-SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-
-
-def _tighten(path: Path, mode: int) -> None:
-    """chmod ``path`` to ``mode`` when it is ours and others may read it (never widens, never fails)."""
-    uid = getattr(os, "getuid", None)  # POSIX only: elsewhere there are no such modes to tighten
-    with contextlib.suppress(OSError):
-        info = path.lstat()
-        if uid is not None and info.st_uid == uid() and stat.S_IMODE(info.st_mode) & 0o077:
-            path.chmod(mode)
-
-
-def make_private(database: Path, root: Path) -> None:
-    """Create the SQLite file ``database`` (its folder exists) ``0600`` unless it exists; in the workspace's
-    ``var/`` folder, also tighten that folder to ``0700`` and the database and its side files to ``0600``
-    (see the module docstring for why only there)."""
-    try:
-        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
-        database.chmod(PRIVATE_FILE)  # whatever the umask took away (it never adds)
-    except FileExistsError:
-        pass
-    except OSError:
-        return  # SQLite reports what is wrong when it opens the file
-    if database.parent == root / "var":
-        _tighten(database.parent, PRIVATE_FOLDER)
-        for suffix in ("", *SQLITE_SIDE_FILES):
-            _tighten(database.with_name(database.name + suffix), PRIVATE_FILE)
 
 
 def create_store_engine(url: str, root: Path) -> Engine:
@@ -171,33 +139,10 @@ def relaxed(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True, RELAXED_OPTION: True})
 
 
-def _use_wal(cursor: Any) -> None:
-    """Switch the file to WAL (it stays so). SQLite answers "database is locked" at once, without waiting in
-    its busy handler, when another connection switches a new file at the same moment (workers starting
-    together): try again, up to the busy timeout."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
 def _install_sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event emits BEGIN below
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            _use_wal(cursor)
-            cursor.execute("PRAGMA synchronous = FULL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-        finally:
-            cursor.close()
+        configure_connection(dbapi_connection)  # SQLAlchemy's "begin" event emits BEGIN below
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scheduler.identity import article_identity
 from scheduler.models import Post
-from scheduler.store.base import StoreBase, due_at_for
+from scheduler.store.base import StoreBase
 from scheduler.store.models import (
     LIVE,
     Delivery,
@@ -23,6 +23,7 @@ from scheduler.store.models import (
     content_hash,
     utc,
 )
+from scheduler.store.moves import due_at_for
 from scheduler.store.rows import (
     delivery_from_row,
     new_delivery_id,
@@ -54,12 +55,15 @@ def decide(
     - a planned delivery: ``updated`` in place (same slot, id and idempotency key);
     - sending, retrying or unknown: ``in-flight``, left alone, because its key may already be at the network
       with the old text;
-    - sent: ``already-sent``, or with ``repost`` a new delivery with a new key (``reposted``);
+    - sent: ``already-sent``, or with ``repost`` a new delivery with a new key (``reposted``); with
+      ``repost``, the same text for a new ``publish_at`` (next year's anniversary) is reposted too;
     - cancelled or failed: ``added``, a new delivery with a new key.
     """
     if state is None:
         return UpsertOutcome.ADDED
     if old_hash == new_hash and not (retimed and state is DeliveryState.PLANNED):
+        if repost and retimed and state is DeliveryState.SENT:
+            return UpsertOutcome.REPOSTED
         return UpsertOutcome.UNCHANGED
     if state is DeliveryState.PLANNED:
         return UpsertOutcome.UPDATED
@@ -339,7 +343,7 @@ class IngestMixin(StoreBase):
                 elif not settled.active or settled.problems or not settled.parts:
                     results.append(UpsertResult(UpsertOutcome.SKIPPED, None))
                 else:
-                    results.append(self._apply(connection, settled, found, now=now))
+                    results.append(self._write_decided(connection, settled, found, now=now))
         return results
 
     def upsert(self, post: Post, *, now: datetime, repost: bool = False) -> UpsertOutcome:
@@ -364,9 +368,11 @@ class IngestMixin(StoreBase):
     def _upsert(self, post: Post, *, now: datetime, repost: bool, files: ArticleFiles | None) -> UpsertResult:
         with self._write() as connection:
             found = self._find(connection, post, now=now, repost=repost, files=files)
-            return self._apply(connection, post, found, now=now)
+            return self._write_decided(connection, post, found, now=now)
 
-    def _apply(self, connection: Connection, post: Post, found: _Found, *, now: datetime) -> UpsertResult:
+    def _write_decided(
+        self, connection: Connection, post: Post, found: _Found, *, now: datetime
+    ) -> UpsertResult:
         """Write what was decided (``found``) for ``post``, in the transaction that decided it."""
         identity = article_identity(post.article)
         row, outcome, retimed = found.row, found.outcome, found.retimed

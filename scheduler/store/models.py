@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from scheduler.media.model import ImageRef
-from scheduler.models import Article, Hashtag
+if TYPE_CHECKING:  # imported where an Article is rebuilt: the quick queue commands never do
+    from scheduler.models import Article
 
 
 class DeliveryState(StrEnum):
@@ -109,6 +109,9 @@ def article_to_json(article: Article) -> dict[str, Any]:
 
 def article_from_json(data: dict[str, Any]) -> Article:
     """Rebuild the Article stored with a delivery (``extra`` values that were not JSON come back as text)."""
+    from scheduler.media.model import ImageRef  # noqa: PLC0415  (see TYPE_CHECKING above)
+    from scheduler.models import Article, Hashtag  # noqa: PLC0415
+
     channels = data.get("channels")
     return Article(
         source=str(data.get("source", "")),
@@ -213,6 +216,11 @@ class ChannelPause:
 
     def active(self, now: datetime) -> bool:
         return self.until is None or self.until > now
+
+
+LONG_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+"""What a stored time that cannot be read (edited by hand, damaged) reads as: long past, so a pause or a lease
+with it is over and a delivery with it is due, and a start-up never fails because of one row."""
 
 
 def utc(value: datetime) -> datetime:

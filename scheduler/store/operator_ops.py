@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, RowMapping, Select, bindparam, func, select
 
 from scheduler.store.base import StoreBase
 from scheduler.store.dispatch_ops import active_pauses
 from scheduler.store.models import ChannelPause, Delivery, DeliveryState, Transition, utc
+from scheduler.store.moves import Move, cancel_move, now_or, reschedule_move, retry_move
 from scheduler.store.rows import delivery_from_row, pause_from_row, transition_from_row
 from scheduler.store.schema import channel_pauses, deliveries, transitions
 
 _ERROR_STATES = (DeliveryState.RETRYING, DeliveryState.FAILED, DeliveryState.UNKNOWN)
-_SHOW_HINT = "see its history with `tagcast queue show {id}`"
 _IDS_PER_QUERY = 500
 
 
-def _now(now: datetime | None) -> datetime:
-    return utc(now) if now is not None else datetime.now(UTC)
+HISTORY = (
+    select(transitions)
+    .where(transitions.c.delivery_id == bindparam("delivery_id"))
+    .order_by(transitions.c.id)
+)
+"""Every transition of one delivery (``delivery_id``), oldest first."""
+COUNTS = (
+    select(deliveries.c.channel, deliveries.c.state, func.count())
+    .group_by(deliveries.c.channel, deliveries.c.state)
+    .order_by(deliveries.c.channel, deliveries.c.state)
+)
+"""How many deliveries each channel has in each state."""
 
 
 def list_query(
@@ -60,6 +70,9 @@ class ListingMixin(StoreBase):
 class OperatorMixin(StoreBase):
     """Look-ups and operator actions; each action is one transition with its reason kept."""
 
+    def _apply(self, connection: Connection, row: RowMapping, move: Move, now: datetime) -> None:
+        self._move(connection, row, move.to_state, reason=move.reason, now=now, **move.values)
+
     def get(self, delivery_id: str) -> Delivery:
         """The delivery ``delivery_id``; DeliveryNotFound (with a hint) when there is none."""
         with self._read() as connection:
@@ -80,25 +93,14 @@ class OperatorMixin(StoreBase):
         """Every transition of the delivery, oldest first."""
         with self._read() as connection:
             self._row(connection, delivery_id)
-            rows = connection.execute(
-                select(transitions).where(transitions.c.delivery_id == delivery_id).order_by(transitions.c.id)
-            ).mappings()
+            rows = connection.execute(HISTORY, {"delivery_id": delivery_id}).mappings()
             return [transition_from_row(row) for row in rows]
 
     def cancel(self, delivery_id: str, *, now: datetime | None = None, reason: str | None = None) -> Delivery:
         """planned, retrying, failed or unknown -> cancelled: it will not be sent."""
-        allowed = (DeliveryState.PLANNED, DeliveryState.RETRYING, DeliveryState.FAILED, DeliveryState.UNKNOWN)
         with self._write() as connection:
             row = self._row(connection, delivery_id)
-            self._require(row, allowed, "cancel", _SHOW_HINT.format(id=delivery_id))
-            self._move(
-                connection,
-                row,
-                DeliveryState.CANCELLED,
-                reason=reason or "cancelled by the operator",
-                now=_now(now),
-                next_attempt_at=None,
-            )
+            self._apply(connection, row, cancel_move(row, reason=reason), now_or(now))
             return delivery_from_row(self._row(connection, delivery_id))
 
     def reschedule(
@@ -108,52 +110,17 @@ class OperatorMixin(StoreBase):
 
         A failed or cancelled delivery starts counting attempts from 0 again.
         """
-        allowed = (
-            DeliveryState.PLANNED,
-            DeliveryState.RETRYING,
-            DeliveryState.FAILED,
-            DeliveryState.CANCELLED,
-        )
-        at = utc(at)
         with self._write() as connection:
             row = self._row(connection, delivery_id)
-            state = self._require(row, allowed, "reschedule", _SHOW_HINT.format(id=delivery_id))
-            fresh = state in (DeliveryState.FAILED, DeliveryState.CANCELLED)
-            self._move(
-                connection,
-                row,
-                DeliveryState.PLANNED,
-                reason=reason
-                or f"rescheduled by the operator from {row['scheduled_at'].isoformat()} to {at.isoformat()}",
-                now=_now(now),
-                scheduled_at=at,
-                next_attempt_at=None,
-                attempts=0 if fresh else row["attempts"],
-            )
+            self._apply(connection, row, reschedule_move(row, at, reason=reason), now_or(now))
             return delivery_from_row(self._row(connection, delivery_id))
 
     def retry(self, delivery_id: str, *, now: datetime | None = None, reason: str | None = None) -> Delivery:
         """failed or unknown -> planned now, attempts from 0, with the same idempotency key."""
-        moment = _now(now)
+        moment = now_or(now)
         with self._write() as connection:
             row = self._row(connection, delivery_id)
-            state = self._require(
-                row,
-                (DeliveryState.FAILED, DeliveryState.UNKNOWN),
-                "retry",
-                "only failed or unknown deliveries are retried; `tagcast queue reschedule` moves the others",
-            )
-            self._move(
-                connection,
-                row,
-                DeliveryState.PLANNED,
-                reason=reason
-                or f"retry asked by the operator (was {state.value}: {row['last_error'] or 'no error'})",
-                now=moment,
-                scheduled_at=moment,
-                next_attempt_at=None,
-                attempts=0,
-            )
+            self._apply(connection, row, retry_move(row, moment, reason=reason), moment)
             return delivery_from_row(self._row(connection, delivery_id))
 
     def resolve(
@@ -166,7 +133,7 @@ class OperatorMixin(StoreBase):
     ) -> Delivery:
         """The operator settles an unknown (or stuck sending) delivery: ``sent_url`` -> sent with that URL;
         None -> planned again now (it was not posted)."""
-        moment = _now(now)
+        moment = now_or(now)
         with self._write() as connection:
             row = self._row(connection, delivery_id)
             self._require(
@@ -210,7 +177,7 @@ class OperatorMixin(StoreBase):
                     channel=channel,
                     until=utc(until) if until is not None else None,
                     reason=reason or "paused by the operator",
-                    created_at=_now(now),
+                    created_at=now_or(now),
                 )
             )
 
@@ -223,7 +190,7 @@ class OperatorMixin(StoreBase):
     def paused(self, now: datetime | None = None) -> dict[str, ChannelPause]:
         """Channels paused at ``now`` (default: the current time), with why and until when."""
         with self._read() as connection:
-            active = active_pauses(connection, _now(now))
+            active = active_pauses(connection, now_or(now))
             rows = connection.execute(
                 select(channel_pauses).where(channel_pauses.c.channel.in_(builtins.list(active)))
             ).mappings()
@@ -233,11 +200,7 @@ class OperatorMixin(StoreBase):
         """channel -> state -> number of deliveries."""
         out: dict[str, dict[str, int]] = {}
         with self._read() as connection:
-            rows = connection.execute(
-                select(deliveries.c.channel, deliveries.c.state, func.count())
-                .group_by(deliveries.c.channel, deliveries.c.state)
-                .order_by(deliveries.c.channel, deliveries.c.state)
-            ).all()
+            rows = connection.execute(COUNTS).all()
         for channel, state, number in rows:
             out.setdefault(channel, {})[state] = int(number)
         return out

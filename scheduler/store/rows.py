@@ -7,11 +7,8 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import RowMapping
-
-from scheduler.models import Post
 from scheduler.store.models import (
     ChannelPause,
     Delivery,
@@ -20,6 +17,11 @@ from scheduler.store.models import (
     article_to_json,
     content_hash,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import RowMapping
+
+    from scheduler.models import Post
 
 
 def new_delivery_id() -> str:
@@ -87,7 +89,7 @@ def delivery_from_row(row: RowMapping | Mapping[str, Any]) -> Delivery:
     )
 
 
-def transition_from_row(row: RowMapping) -> Transition:
+def transition_from_row(row: RowMapping | Mapping[str, Any]) -> Transition:
     return Transition(
         delivery_id=row["delivery_id"],
         at=row["at"],
@@ -97,7 +99,7 @@ def transition_from_row(row: RowMapping) -> Transition:
     )
 
 
-def pause_from_row(row: RowMapping) -> ChannelPause:
+def pause_from_row(row: RowMapping | Mapping[str, Any]) -> ChannelPause:
     return ChannelPause(
         channel=row["channel"], until=row["until"], reason=row["reason"], created_at=row["created_at"]
     )

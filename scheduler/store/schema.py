@@ -28,12 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from scheduler.store.models import LONG_PAST
+
 log = logging.getLogger("tagcast.store")
-
-
-LONG_PAST = datetime(1970, 1, 1, tzinfo=UTC)
-"""What a stored time that cannot be read (edited by hand, damaged) reads as: long past, so a pause or a lease
-with it is over and a delivery with it is due, and a start-up never fails because of one row."""
 
 
 def _unreadable(value: object) -> datetime:

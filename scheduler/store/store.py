@@ -34,6 +34,10 @@ PROGRESS_STATES = (
 """A transition into one of these is the dispatcher at work: a claim, or the outcome of a send."""
 
 
+VERSION_QUERY = select(schema_version.c.version).where(schema_version.c.id == 1)
+"""The schema version of the outbox (one row)."""
+
+
 def _up_to_date(engine: Engine) -> bool:
     """Whether the schema is the newest already, read without a write lock: opening the outbox for ``tagcast
     queue list`` must not wait for the service's write transactions (SQLite has one writer at a time). Any
@@ -41,9 +45,7 @@ def _up_to_date(engine: Engine) -> bool:
     in a write transaction and says what is wrong."""
     try:
         with engine.connect() as connection:
-            found = connection.execute(
-                select(schema_version.c.version).where(schema_version.c.id == 1)
-            ).scalar()
+            found = connection.execute(VERSION_QUERY).scalar()
     except SQLAlchemyError:
         return False
     return found == latest_version()
@@ -141,6 +143,33 @@ class Store(
                 for state in PROGRESS_STATES
             ]
         return Progress(oldest, max((m for m in moments if m is not None), default=None))
+
+    def channel_progress(self, now: datetime, *, due_by: datetime) -> dict[str, Progress]:
+        """:meth:`progress` per channel, for the channels (not paused at ``now``) with a delivery due at
+        ``due_by`` or earlier: a channel whose dispatcher task died, or whose adapter hangs, stalls while the
+        others go on. One grouped query, then a few index look-ups per such channel (usually none)."""
+        now, due_by = utc(now), utc(due_by)
+        with self._read() as connection:
+            paused = set(active_pauses(connection, now))
+            waiting = connection.execute(
+                select(deliveries.c.channel, func.min(deliveries.c.due_at))
+                .where(deliveries.c.due_at <= due_by, deliveries.c.channel.not_in(paused))
+                .group_by(deliveries.c.channel)
+            ).all()
+            found: dict[str, Progress] = {}
+            for channel, oldest in waiting:
+                moments = [
+                    connection.execute(
+                        select(transitions.c.at)
+                        .join(deliveries, deliveries.c.id == transitions.c.delivery_id)
+                        .where(transitions.c.to_state == state.value, deliveries.c.channel == channel)
+                        .order_by(transitions.c.at.desc())
+                        .limit(1)
+                    ).scalar()
+                    for state in PROGRESS_STATES
+                ]
+                found[channel] = Progress(oldest, max((m for m in moments if m is not None), default=None))
+        return found
 
     def close(self) -> None:
         """Close every pooled connection."""

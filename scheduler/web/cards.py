@@ -1,8 +1,9 @@
 """Posts as cards: what a card template needs of a preview post, a queued delivery or an unreadable article.
 
 A card is built from the same values ``preview --json`` prints (parts, lengths, limit, problems, slot, rule),
-its text cut into links by :mod:`scheduler.web.entities`. Images are inlined as ``data:`` URIs so that a card
-never makes the browser fetch anything; an image that is not a local file shows its alt text instead.
+its text cut into links by :mod:`scheduler.web.entities`. Images are inlined as small ``data:`` thumbnails of
+the processed files (:mod:`scheduler.media`), so that a card never makes the browser fetch anything; an image
+without a workspace to read it from shows its alt text instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.config.models import ChannelSettings
-from scheduler.errors import ArticleError
+from scheduler.errors import ArticleError, UserError
+from scheduler.media.model import Card as MediaCard
+from scheduler.media.model import Media
+from scheduler.media.prepare import MEDIA_FOLDER, left_out_notes
+from scheduler.media.process import thumbnail
 from scheduler.models import Post
 from scheduler.store import Delivery
 from scheduler.web.entities import Segment, segments
@@ -36,6 +41,8 @@ class Part:
 class Image:
     alt: str
     data_uri: str | None
+    note: str = ""
+    """Type, pixels and bytes as sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,8 @@ class Card:
     state: str | None = None
     delivery_id: str | None = None
     images: list[Image] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+    """The article's images this post does not carry, and why."""
     link_card: LinkCard | None = None
 
     @property
@@ -117,16 +126,27 @@ def inline_image(path: Path, alt: str) -> Image:
     return Image(alt=alt, data_uri=f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}")
 
 
-def _images(media: Iterable[Mapping[str, Any]], root: Path | None) -> list[Image]:
+def _images(media: Iterable[Media], root: Path | None) -> list[Image]:
+    """Each image as a small ``data:`` thumbnail made from the processed file (the page stays
+    self-contained and light), with its alt text; without a workspace, the alt text alone."""
     images = []
     for item in media:
-        src, alt = str(item.get("src") or ""), str(item.get("alt") or "")
-        local = None if "://" in src or root is None else root / src
-        images.append(inline_image(local, alt) if local is not None else Image(alt=alt, data_uri=None))
+        if root is None:
+            images.append(Image(alt=item.alt, data_uri=None))
+            continue
+        try:
+            data, mime = thumbnail(item.path, item.sha256, folder=root / MEDIA_FOLDER)
+        except (OSError, ValueError, UserError):  # the cache was emptied, or Pillow cannot read it
+            images.append(Image(alt=item.alt, data_uri=None))
+            continue
+        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        note = f"{item.mime} {item.width}x{item.height}, {item.size:,} bytes"
+        images.append(Image(alt=item.alt, data_uri=uri, note=note))
     return images
 
 
-def _link_card(data: Mapping[str, Any] | None) -> LinkCard | None:
+def _link_card(card: MediaCard | Mapping[str, Any] | None) -> LinkCard | None:
+    data = card.to_json() if isinstance(card, MediaCard) else card
     if not data or not data.get("uri"):
         return None
     uri = str(data["uri"])
@@ -155,8 +175,9 @@ def post_card(post: Post, channels: Mapping[str, ChannelSettings], root: Path | 
         template=post.template,
         shortened=post.shortened,
         active=post.active,
-        images=_images(getattr(post, "media", None) or (), root),
-        link_card=_link_card(getattr(post, "card", None)),
+        images=_images(post.media, root),
+        left_out=left_out_notes(post.article, post.media, post.network),
+        link_card=_link_card(post.card),
     )
 
 

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentMedia, SentPost
 
 
 def sent_posts(fake: BlueskyFake) -> list[SentPost]:
@@ -19,7 +19,9 @@ def sent_posts(fake: BlueskyFake) -> list[SentPost]:
     posts: list[SentPost] = []
     for uri, stored in fake.posts():
         reply = stored.value.get("reply")
-        posts.append(SentPost(uri, stored.value["text"], reply["parent"]["uri"] if reply else None))
+        images = (stored.value.get("embed") or {}).get("images") or []
+        media = tuple(SentMedia(fake.blobs[i["image"]["ref"]["$link"]].data, i["alt"]) for i in images)
+        posts.append(SentPost(uri, stored.value["text"], reply["parent"]["uri"] if reply else None, media))
     return posts
 
 
@@ -43,6 +45,7 @@ def deploy(root: Path) -> Iterator[Deployment]:
             posts=lambda: sent_posts(fake),
             fake=fake,
             root=root,
+            uploads=lambda: len(fake.blob_uploads),
         )
 
 

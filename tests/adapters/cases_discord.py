@@ -15,7 +15,11 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
+
+
+def sent_images(fake: DiscordFake) -> list[tuple[SentImage, ...]]:
+    return [tuple(SentImage(p.sha256, alt=alt) for p, alt in m.attachments) for m in fake.messages]
 
 
 @contextmanager
@@ -30,6 +34,7 @@ def deploy(root: Path) -> Iterator[Deployment]:
             posts=lambda: [SentPost(m.id, m.content) for m in fake.messages],
             fake=fake,
             root=root,
+            images=lambda: sent_images(fake),
         )
 
 

@@ -15,7 +15,11 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
+
+
+def sent_images(fake: FacebookFake) -> list[tuple[SentImage, ...]]:
+    return [tuple(SentImage(p.sha256, alt=p.alt) for p in post.photos) for post in fake.posts]
 
 
 @contextmanager
@@ -33,7 +37,8 @@ def deploy(root: Path) -> Iterator[Deployment]:
             posts=lambda: [SentPost(p.id, p.message) for p in fake.posts],
             fake=fake,
             root=root,
+            images=lambda: sent_images(fake),
         )
 
 
-CASES = [AdapterCase("facebook", deploy, publish_path=r"/feed$", reply_chain=False)]
+CASES = [AdapterCase("facebook", deploy, publish_path=r"/(feed|photos)$", reply_chain=False)]

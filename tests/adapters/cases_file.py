@@ -6,10 +6,12 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import CHANNEL, AdapterCase, Deployment, SentPost
+from .contract import CHANNEL, AdapterCase, Deployment, SentImage, SentPost
+from .image_files import sha256
 
 
 @contextmanager
@@ -17,10 +19,20 @@ def deploy(root: Path) -> Iterator[Deployment]:
     blocker = root / "not-a-folder"
     blocker.write_text("a file where the outbox folder should be\n", encoding="utf-8")
 
+    folder = root / "var" / "outbox" / CHANNEL
+
+    def records() -> list[dict[str, Any]]:
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+
     def posts() -> list[SentPost]:
-        folder = root / "var" / "outbox" / CHANNEL
-        records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
-        return [SentPost(r["delivery_id"], "\n---\n".join(r["parts"])) for r in records]
+        return [SentPost(r["delivery_id"], "\n---\n".join(r["parts"])) for r in records()]
+
+    def images() -> list[tuple[SentImage, ...]]:
+        """The copied files next to each post, by their bytes, with the alt the record gives them."""
+        return [
+            tuple(SentImage(sha256((folder / i["file"]).read_bytes()), alt=i["alt"]) for i in r["images"])
+            for r in records()
+        ]
 
     yield Deployment(
         settings=ChannelSettings(network="file"),
@@ -28,6 +40,7 @@ def deploy(root: Path) -> Iterator[Deployment]:
         posts=posts,
         fake=None,
         root=root,
+        images=images,
     )
 
 

@@ -15,7 +15,11 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
+
+
+def sent_images(fake: LinkedInFake) -> list[tuple[SentImage, ...]]:
+    return [tuple(SentImage(sha, alt=alt) for sha, alt in p.images) for p in fake.posts]
 
 
 @contextmanager
@@ -37,6 +41,7 @@ def deploy(root: Path) -> Iterator[Deployment]:
             posts=lambda: [SentPost(p.id, p.text) for p in fake.posts],
             fake=fake,
             root=root,
+            images=lambda: sent_images(fake),
         )
 
 

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentMedia, SentPost
 
 
 @contextmanager
@@ -24,9 +24,18 @@ def deploy(root: Path) -> Iterator[Deployment]:
         yield Deployment(
             settings=settings("masto-token"),
             bad_settings=settings("revoked-token"),
-            posts=lambda: [SentPost(s.id, s.text, s.in_reply_to_id) for s in fake.statuses],
+            posts=lambda: [
+                SentPost(
+                    s.id,
+                    s.text,
+                    s.in_reply_to_id,
+                    tuple(SentMedia(m.data, m.description) for m in s.media),
+                )
+                for s in fake.statuses
+            ],
             fake=fake,
             root=root,
+            uploads=lambda: len(fake.uploads),
         )
 
 

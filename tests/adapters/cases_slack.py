@@ -16,7 +16,12 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
+
+
+def sent_images(fake: SlackFake) -> list[tuple[SentImage, ...]]:
+    return [tuple(SentImage(None, url=url, alt=alt) for url, alt in m.images) for m in fake.messages]
+
 
 NO_IDS = "Slack incoming webhooks return no message id (remote_ids is empty); see test_slack.py"
 
@@ -33,6 +38,7 @@ def deploy(root: Path) -> Iterator[Deployment]:
             posts=lambda: [SentPost("", m.shown) for m in fake.messages],
             fake=fake,
             root=root,
+            images=lambda: sent_images(fake),
         )
 
 

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 CHAT = "@tagcastnews"
 
@@ -25,6 +25,11 @@ def sent_posts(fake: TelegramFake) -> list[SentPost]:
         SentPost(str(m.message_id), m.text, str(m.reply_to) if m.reply_to is not None else None)
         for m in fake.messages
     ]
+
+
+def sent_images(fake: TelegramFake) -> list[tuple[SentImage, ...]]:
+    """Telegram has no alt text: each photo is known by its bytes only."""
+    return [tuple(SentImage(p.sha256) for p in m.photos) for m in fake.messages]
 
 
 def deployer(parse_mode: str | None) -> Callable[[Path], AbstractContextManager[Deployment]]:
@@ -48,15 +53,16 @@ def deployer(parse_mode: str | None) -> Callable[[Path], AbstractContextManager[
                 posts=lambda: sent_posts(fake),
                 fake=fake,
                 root=root,
+                images=lambda: sent_images(fake),
             )
 
     return deploy
 
 
+PUBLISH = r"/send(Message|Photo|MediaGroup)$"
+
 CASES = [
-    AdapterCase("telegram", deployer(None), publish_path=r"/sendMessage$"),
-    AdapterCase(
-        "telegram", deployer("MarkdownV2"), publish_path=r"/sendMessage$", label="telegram-markdownv2"
-    ),
-    AdapterCase("telegram", deployer("HTML"), publish_path=r"/sendMessage$", label="telegram-html"),
+    AdapterCase("telegram", deployer(None), publish_path=PUBLISH),
+    AdapterCase("telegram", deployer("MarkdownV2"), publish_path=PUBLISH, label="telegram-markdownv2"),
+    AdapterCase("telegram", deployer("HTML"), publish_path=PUBLISH, label="telegram-html"),
 ]

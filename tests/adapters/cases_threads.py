@@ -15,7 +15,11 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
+
+
+def sent_images(fake: ThreadsFake) -> list[tuple[SentImage, ...]]:
+    return [tuple(SentImage(None, url=url, alt=alt) for url, alt in p.images) for p in fake.posts]
 
 
 @contextmanager
@@ -31,6 +35,7 @@ def deploy(root: Path) -> Iterator[Deployment]:
             posts=lambda: [SentPost(p.id, p.text, p.reply_to) for p in fake.posts],
             fake=fake,
             root=root,
+            images=lambda: sent_images(fake),
         )
 
 

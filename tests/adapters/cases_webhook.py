@@ -12,7 +12,11 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
+
+
+def sent_images(fake: WebhookFake) -> list[tuple[SentImage, ...]]:
+    return [tuple(SentImage(p.sha256, alt=alt) for p, alt in d.images) for d in fake.deliveries]
 
 
 @contextmanager
@@ -25,6 +29,7 @@ def deploy(root: Path) -> Iterator[Deployment]:
             posts=lambda: [SentPost(d.id, "\n---\n".join(d.body["parts"])) for d in fake.deliveries],
             fake=fake,
             root=root,
+            images=lambda: sent_images(fake),
         )
 
 

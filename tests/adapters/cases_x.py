@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentPost
+from .contract import AdapterCase, Deployment, SentMedia, SentPost
 
 
 def oauth1(fake: XFake, *, good: bool) -> ChannelSettings:
@@ -45,9 +45,13 @@ def deployer(
             yield Deployment(
                 settings=credentials(fake, good=True),
                 bad_settings=credentials(fake, good=False),
-                posts=lambda: [SentPost(t.id, t.text, t.in_reply_to) for t in fake.tweets],
+                posts=lambda: [
+                    SentPost(t.id, t.text, t.in_reply_to, tuple(SentMedia(m.data, m.alt) for m in t.media))
+                    for t in fake.tweets
+                ],
                 fake=fake,
                 root=root,
+                uploads=lambda: len(fake.media_uploads),
             )
 
     return deploy

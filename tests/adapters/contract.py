@@ -36,6 +36,12 @@ production) and knows how to start its fake and read back what the fake publishe
 
     CASES = [AdapterCase("mynet", deploy, publish_path=r"/api/posts$", idempotent=False)]
 
+Images: a case whose adapter declares ``media_limits`` and whose deployment counts the fake's uploads
+(``Deployment.uploads``) and reads back each post's images (``SentPost.media``: bytes and alt text as the
+server stored them) also runs the image tests: the images go with the first part only, once each; more than
+the network takes, or an alt text over its bound, is refused before any request; a retry after a failed post
+and a reconcile after a lost answer reuse the uploads. A case without ``uploads`` skips them, saying so.
+
 What the suite checks (see ``test_contract.py``): a single post; a thread as a reply chain, one remote id per
 part; ``check()`` names the account; rejected credentials raise AuthError and post nothing; a 429 raises
 TransientDeliveryError whose ``retry_after`` covers the announced reset, the adapter sends nothing more
@@ -69,6 +75,7 @@ from fakes.server import FakeServer
 from scheduler.adapters.base import Adapter, Journal, Outgoing
 from scheduler.adapters.registry import load_adapter
 from scheduler.config.models import ChannelSettings
+from scheduler.media.model import ImageRef, Media
 from scheduler.models import Article
 
 CHANNEL = "main"
@@ -77,23 +84,47 @@ CLIENT_TIMEOUT = 1.5
 
 
 @dataclass(frozen=True)
+class SentMedia:
+    """One image as the fake stored it with a post: its bytes and alt text (``None``: the network has
+    none)."""
+
+    data: bytes
+    alt: str | None
+
+
+@dataclass(frozen=True)
 class SentPost:
-    """One post as the fake stored it: its remote id, text, and the id it replies to."""
+    """One post as the fake stored it: its remote id, text, the id it replies to, and its images."""
 
     id: str
     text: str
     reply_to: str | None = None
+    media: tuple[SentMedia, ...] = ()
+
+
+@dataclass(frozen=True)
+class SentImage:
+    """One image of a post as the fake stored it: the sha256 of the bytes it received (``None`` for a network
+    given a URL), the URL it was given (``None`` for an upload), and the alt text (``None``: no alt field)."""
+
+    sha256: str | None
+    url: str | None = None
+    alt: str | None = None
 
 
 @dataclass
 class Deployment:
-    """A running fake (or none) and the channel settings that point at it."""
+    """A running fake (or none) and the channel settings that point at it. ``images``, when the case reports
+    them, gives the images of each stored post, in the order of ``posts()``."""
 
     settings: ChannelSettings
     bad_settings: ChannelSettings
     posts: Callable[[], list[SentPost]]
     fake: FakeServer | None
     root: Path
+    uploads: Callable[[], int] | None = None
+    """How many images the fake has received as uploads; ``None``: the case does not run the image tests."""
+    images: Callable[[], list[tuple[SentImage, ...]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,15 +186,24 @@ def fresh() -> Journal:
     return DurableJournal().journal()
 
 
-def outgoing(parts: list[str] | tuple[str, ...], *, delivery_id: str = "d-1") -> Outgoing:
-    """A delivery as the dispatcher hands it over; the key is the same on every retry of one delivery."""
-    article = Article(source="posts/contract.md", title="Contract", body=" ".join(parts))
+def outgoing(
+    parts: list[str] | tuple[str, ...], *, delivery_id: str = "d-1", media: tuple[Media, ...] = ()
+) -> Outgoing:
+    """A delivery as the dispatcher hands it over; the key is the same on every retry of one delivery.
+    ``media``: the processed images of the first part (build them with ``image_files.image_media``)."""
+    article = Article(
+        source="posts/contract.md",
+        title="Contract",
+        body=" ".join(parts),
+        images=tuple(ImageRef(m.src, m.alt) for m in media),
+    )
     return Outgoing(
         delivery_id=delivery_id,
         idempotency_key=f"tagcast-{delivery_id}",
         parts=tuple(parts),
         article=article,
         channel=CHANNEL,
+        media=media,
     )
 
 

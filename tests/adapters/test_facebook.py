@@ -3,6 +3,7 @@ message, Graph errors (token, rate limits), and who ``check`` says it posts as."
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fakes.facebook import FacebookFake
+from fakes.multipart import form_parts
 from pydantic import SecretStr
 
 from scheduler.adapters.base import Outgoing
@@ -24,6 +26,7 @@ from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliver
 from scheduler.models import Article
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
+from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 TOKEN = "fb-secret-page-token-5"
@@ -177,3 +180,89 @@ def test_expiry_wording() -> None:
     assert describe_expiry(None, now=now) is None
     assert describe_expiry(now - 10, now=now) == "the token expired on 2027-01-15"
     assert describe_expiry(now + 86400 + 5, now=now) == "the token expires on 2027-01-16 (in 1 day)"
+
+
+# --- photos ---------------------------------------------------------------------------------------------
+
+
+def photo_uploads(fake: FacebookFake) -> list[dict[str, str]]:
+    return [form_parts(r).values() for r in fake.requests_to("POST", r"/photos$")]
+
+
+async def test_one_image_is_a_photo_post_with_its_alt_text(fake: FacebookFake, tmp_path: Path) -> None:
+    [image] = image_media(tmp_path, 1)
+    async with client() as http:
+        receipt = await adapter(fake, http).publish(
+            replace(with_link(SINGLE), media=(image,)), DurableJournal().journal()
+        )
+    [request] = fake.requests_to("POST", r"/photos$")
+    form = form_parts(request)
+    assert form.values() == {"message": SINGLE, "access_token": TOKEN, "alt_text_custom": image.alt}
+    assert form.file("source") is not None and form.file("source").data == image.path.read_bytes()
+    assert fake.requests_to("POST", r"/feed$") == []
+    [post] = fake.posts
+    assert [(p.sha256, p.alt, p.published) for p in post.photos] == [(image.sha256, image.alt, True)]
+    assert receipt.remote_ids == (post.id,)
+    assert receipt.url == f"https://www.facebook.com/{fake.page_id}/posts/{post.id.split('_')[1]}"
+
+
+async def test_several_images_are_unpublished_photos_attached_to_the_post(
+    fake: FacebookFake, tmp_path: Path
+) -> None:
+    media = image_media(tmp_path, 3)
+    async with client() as http:
+        await adapter(fake, http).publish(replace(with_link(SINGLE), media=media), DurableJournal().journal())
+    assert [u["published"] for u in photo_uploads(fake)] == ["false"] * 3
+    assert [u["alt_text_custom"] for u in photo_uploads(fake)] == [m.alt for m in media]
+    [feed] = fake.requests_to("POST", r"/feed$")
+    form = feed.fields()
+    assert "link" not in form, "photos, not a link card"
+    ids = [p.id for p in fake.photos.values()]
+    assert [json.loads(form[f"attached_media[{n}]"]) for n in range(3)] == [{"media_fbid": i} for i in ids]
+    [post] = fake.posts
+    assert [p.sha256 for p in post.photos] == [m.sha256 for m in media]
+
+
+async def test_a_failure_before_the_post_reuses_journalled_photos(fake: FacebookFake, tmp_path: Path) -> None:
+    media = image_media(tmp_path, 2)
+    fake.faults.server_error(status=503, path=r"/feed$")
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError):
+            await adapter(fake, http).publish(outgoing([SINGLE], media=media), durable.journal())
+        assert list(durable.saved["uploads"]["facebook"].values()) == list(fake.photos)
+        assert durable.saved["facebook"]["in_flight"] is None
+        restarted = adapter(fake, http)
+        assert await restarted.reconcile(outgoing([SINGLE], media=media), durable.journal()) is None
+        await restarted.publish(outgoing([SINGLE], media=media), durable.journal())
+    assert len(photo_uploads(fake)) == 2, "no photo was uploaded twice"
+    [post] = fake.posts
+    assert [p.sha256 for p in post.photos] == [m.sha256 for m in media]
+
+
+async def test_a_photo_upload_that_failed_resumes_after_the_journalled_ones(
+    fake: FacebookFake, tmp_path: Path
+) -> None:
+    media = image_media(tmp_path, 3)
+    fake.faults.server_error(status=500, path=r"/photos$", after=1)
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError):
+            await adapter(fake, http).publish(outgoing([SINGLE], media=media), durable.journal())
+        await adapter(fake, http).publish(outgoing([SINGLE], media=media), durable.journal())
+    assert len(photo_uploads(fake)) == 4, "the first photo once, the failed one again, then the third"
+    [post] = fake.posts
+    assert [p.sha256 for p in post.photos] == [m.sha256 for m in media]
+
+
+async def test_an_interrupted_photo_post_is_unknown_not_resent(fake: FacebookFake, tmp_path: Path) -> None:
+    media = image_media(tmp_path, 2)
+    fake.faults.commit_then_drop(path=r"/feed$")
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(UnknownOutcome):
+            await adapter(fake, http).publish(outgoing([SINGLE], media=media), durable.journal())
+        with pytest.raises(UnknownOutcome):
+            await adapter(fake, http).reconcile(outgoing([SINGLE], media=media), durable.journal())
+    assert len(fake.posts) == 1
+    assert len(fake.requests_to("POST", r"/feed$")) == 1

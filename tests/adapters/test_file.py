@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,8 @@ from scheduler.adapters.file import FileAdapter, OutsideOutbox
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError
 from scheduler.models import Article
+
+from .image_files import image_media
 
 
 def outgoing(parts: tuple[str, ...] = ("one", "two")) -> Outgoing:
@@ -92,3 +95,36 @@ def test_a_delivery_id_with_dots_and_slashes_stays_in_the_channel_folder(tmp_pat
     folder = tmp_path / "var" / "outbox" / "out"
     assert sorted(p.name for p in folder.iterdir()) == [".._.._.._x.json", ".._.._.._x.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["var"]
+
+
+def test_images_are_copied_next_to_the_post_and_named_with_their_alt(tmp_path: Path) -> None:
+    media = image_media(tmp_path / "cache", 2, alt="Photo {n}: the [old] bridge")
+    media = (media[0], replace(media[1], mime="image/png", path=media[1].path))
+    adapter = FileAdapter("out", ChannelSettings(network="file"), http=httpx.AsyncClient(), root=tmp_path)
+    asyncio.run(publish(adapter, replace(outgoing(), media=media)))
+    folder = tmp_path / "var" / "outbox" / "out"
+    assert sorted(p.name for p in folder.iterdir()) == ["d_1-1.jpg", "d_1-2.png", "d_1.json", "d_1.txt"]
+    assert (folder / "d_1-1.jpg").read_bytes() == media[0].path.read_bytes()
+    assert (folder / "d_1.txt").read_text(encoding="utf-8") == (
+        "one\n\n![Photo 1: the \\[old\\] bridge](d_1-1.jpg)\n![Photo 2: the \\[old\\] bridge](d_1-2.png)"
+        "\n---\ntwo\n"
+    )
+    record = json.loads((folder / "d_1.json").read_text(encoding="utf-8"))
+    assert [(i["file"], i["alt"], i["sha256"]) for i in record["images"]] == [
+        ("d_1-1.jpg", "Photo 1: the [old] bridge", media[0].sha256),
+        ("d_1-2.png", "Photo 2: the [old] bridge", media[1].sha256),
+    ]
+    assert record["parts"] == ["one", "two"], "the parts stay as previewed"
+
+
+def test_an_image_name_linked_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    media = image_media(tmp_path / "cache", 1)
+    folder = tmp_path / "var" / "outbox" / "out"
+    folder.mkdir(parents=True)
+    target = tmp_path / "elsewhere.jpg"
+    (folder / "d_1-1.jpg").symlink_to(target)
+    adapter = FileAdapter("out", ChannelSettings(network="file"), http=httpx.AsyncClient(), root=tmp_path)
+    with pytest.raises(OutsideOutbox):
+        asyncio.run(publish(adapter, replace(outgoing(), media=media)))
+    assert not target.exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["d_1-1.jpg"], "nothing was written"

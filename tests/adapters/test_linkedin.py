@@ -18,6 +18,7 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
+from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 TOKEN = "li-secret-token-77"
@@ -318,3 +319,107 @@ async def test_check_with_the_app_credentials_says_when_the_token_expires(fake: 
     assert wrong.detail is not None
     assert wrong.detail.startswith("posts as a member; could not read when the token expires")
     assert "nope-77" not in wrong.detail
+
+
+# --- images ---------------------------------------------------------------------------------------------
+
+
+def uploads(fake: LinkedInFake) -> list[bytes]:
+    """The bytes of every image upload (PUT to an uploadUrl) that LinkedIn accepted."""
+    return [r.body for r in fake.requests_to("PUT", r"^/dms-uploads/")]
+
+
+async def test_an_image_is_uploaded_then_named_in_the_post_with_its_alt(
+    fake: LinkedInFake, tmp_path: Path
+) -> None:
+    [image] = image_media(tmp_path, 1)
+    async with client() as http:
+        await adapter(fake, http).publish(outgoing([SINGLE], media=(image,)), DurableJournal().journal())
+    [initialize] = fake.requests_to("POST", r"^/rest/images$")
+    assert initialize.query == {"action": ["initializeUpload"]}
+    assert initialize.json() == {"initializeUploadRequest": {"owner": fake.person}}
+    assert initialize.headers["linkedin-version"] == "202511"
+    assert uploads(fake) == [image.path.read_bytes()]
+    [urn] = fake.images
+    [create] = fake.requests_to("POST", r"^/rest/posts$")
+    assert create.json()["content"] == {"media": {"id": urn, "altText": image.alt}}
+    assert fake.posts[0].images == [(image.sha256, image.alt)]
+
+
+async def test_several_images_are_a_multi_image_post(fake: LinkedInFake, tmp_path: Path) -> None:
+    media = image_media(tmp_path, 3)
+    async with client() as http:
+        await adapter(fake, http).publish(outgoing([SINGLE], media=media), DurableJournal().journal())
+    [create] = fake.requests_to("POST", r"^/rest/posts$")
+    assert create.json()["content"] == {
+        "multiImage": {
+            "images": [{"id": urn, "altText": m.alt} for urn, m in zip(fake.images, media, strict=True)]
+        }
+    }
+
+
+async def test_a_crash_before_the_post_reuses_the_journalled_images(
+    fake: LinkedInFake, tmp_path: Path
+) -> None:
+    media = image_media(tmp_path, 2)
+    fake.faults.drop(path=r"^/rest/posts$")
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError):
+            await adapter(fake, http).publish(outgoing([SINGLE], media=media), durable.journal())
+        stored = durable.saved["uploads"]["linkedin"]
+        assert list(stored) == [m.sha256 for m in media]
+        assert list(stored.values()) == list(fake.images)
+        restarted = adapter(fake, http)
+        receipt = await restarted.reconcile(outgoing([SINGLE], media=media), durable.journal())
+        if receipt is None:
+            receipt = await restarted.publish(outgoing([SINGLE], media=media), durable.journal())
+    assert len(fake.requests_to("POST", r"^/rest/images$")) == 2, "no image was uploaded twice"
+    assert len(uploads(fake)) == 2
+    [post] = fake.posts
+    assert post.images == [(m.sha256, m.alt) for m in media]
+    assert receipt.remote_ids == (post.id,)
+
+
+async def test_an_upload_that_failed_midway_resumes_after_the_journalled_ones(
+    fake: LinkedInFake, tmp_path: Path
+) -> None:
+    media = image_media(tmp_path, 3)
+    fake.faults.server_error(status=503, path=r"^/dms-uploads/", after=1)
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError):
+            await adapter(fake, http).publish(outgoing([SINGLE], media=media), durable.journal())
+        assert list(durable.saved["uploads"]["linkedin"]) == [media[0].sha256]
+        assert fake.posts == []
+        await adapter(fake, http).publish(outgoing([SINGLE], media=media), durable.journal())
+    accepted = [r.body for r in fake.requests_to("PUT", r"^/dms-uploads/")]
+    assert accepted.count(media[0].path.read_bytes()) == 1, "the journalled image is not uploaded again"
+    [post] = fake.posts
+    assert post.images == [(m.sha256, m.alt) for m in media]
+
+
+async def test_the_fake_refuses_an_image_that_was_never_uploaded(fake: LinkedInFake) -> None:
+    headers = {
+        "Authorization": f"Bearer {TOKEN}",
+        "LinkedIn-Version": "202511",
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
+    body = {"initializeUploadRequest": {"owner": fake.person}}
+    async with client() as http:
+        answer = await http.post(
+            f"{fake.base_url}/rest/images?action=initializeUpload", json=body, headers=headers
+        )
+        urn = answer.json()["value"]["image"]
+        post = {
+            "author": fake.person,
+            "commentary": "x",
+            "visibility": "PUBLIC",
+            "distribution": {"feedDistribution": "MAIN_FEED"},
+            "lifecycleState": "PUBLISHED",
+            "content": {"media": {"id": urn, "altText": "a"}},
+        }
+        refused = await http.post(f"{fake.base_url}/rest/posts", json=post, headers=headers)
+    assert refused.status_code == 422
+    assert f"image {urn} is not an uploaded image" in refused.json()["message"]
+    assert fake.posts == []

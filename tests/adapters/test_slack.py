@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from scheduler.adapters.slack import SlackAdapter, escape_mrkdwn
+from scheduler.adapters.discord import DiscordAdapter
+from scheduler.adapters.media_checks import left_out_by_url
+from scheduler.adapters.slack import SECTION_LIMIT, SlackAdapter, escape_mrkdwn
+from scheduler.adapters.threads import ThreadsAdapter
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -24,8 +29,10 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.media.model import ImageRef
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
+from .image_files import image_media
 
 SECRET = "xq7SecretPartOfTheHookURL"
 
@@ -233,3 +240,73 @@ async def test_the_secret_never_appears_in_an_error(fake: SlackFake, kind: str) 
     error = caught.value
     for shown in (str(error), repr(error), error.reason, "".join(traceback.format_exception(error))):
         assert secret not in shown
+
+
+# --- images ---------------------------------------------------------------------------------------------
+
+
+async def test_public_images_are_image_blocks_and_a_local_one_is_left_out_with_a_warning(
+    fake: SlackFake, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    local, public = image_media(tmp_path, 2, src="images/{n}.jpg")
+    public = replace(public, src="https://images.example.com/bridge.jpg", alt="The old bridge at dusk")
+    text = "<b>Bridges</b> & rivers"
+    with caplog.at_level(logging.WARNING, logger="tagcast.adapters.media"):
+        async with client() as http:
+            await adapter(fake, http).publish(
+                outgoing([text, "second"], media=(local, public)), DurableJournal().journal()
+            )
+    first, second = fake.messages
+    assert first.body == {
+        "text": "&lt;b&gt;Bridges&lt;/b&gt; &amp; rivers",
+        "blocks": [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "&lt;b&gt;Bridges&lt;/b&gt; &amp; rivers"},
+            },
+            {
+                "type": "image",
+                "image_url": "https://images.example.com/bridge.jpg",
+                "alt_text": "The old bridge at dusk",
+            },
+        ],
+    }
+    assert first.shown == text, "Slack shows the blocks, so the text is in a section"
+    assert second.body == {"text": "second"}, "images go with the first part only"
+    assert [r.getMessage() for r in caplog.records] == [
+        "slack channel team: image images/1.jpg is left out: slack shows only images from a public https URL"
+    ]
+
+
+async def test_a_long_first_part_with_an_image_is_split_into_sections(
+    fake: SlackFake, tmp_path: Path
+) -> None:
+    [image] = image_media(tmp_path, 1, src="https://images.example.com/{n}.jpg")
+    text = " ".join(["word&word"] * 700)  # 6999 characters, 9799 once escaped
+    async with client() as http:
+        await adapter(fake, http).publish(outgoing([text], media=(image,)), DurableJournal().journal())
+    [message] = fake.messages
+    blocks = message.body["blocks"]
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert len(texts) == 4 and all(len(t) <= SECTION_LIMIT for t in texts)
+    assert render_mrkdwn("".join(texts))[0] == text
+    assert message.images == [("https://images.example.com/1.jpg", image.alt)]
+
+
+async def test_the_fake_refuses_an_image_without_alt_text(fake: SlackFake) -> None:
+    body = {"text": "x", "blocks": [{"type": "image", "image_url": "https://e.com/a.jpg", "alt_text": ""}]}
+    async with client() as http:
+        answer = await http.post(fake.webhook_url(), json=body)
+    assert (answer.status_code, answer.text) == (400, "invalid_blocks")
+    assert fake.messages == []
+
+
+def test_preview_can_say_which_images_a_by_url_network_leaves_out() -> None:
+    images = [ImageRef("maps/kg.jpg", "A map"), ImageRef("https://e.com/a.jpg", "A photo")]
+    assert left_out_by_url(SlackAdapter.media_limits, images, network="slack") == [
+        "image maps/kg.jpg is left out: slack shows only images from a public https URL"
+    ]
+    assert left_out_by_url(ThreadsAdapter.media_limits, images, network="threads") == [
+        "image maps/kg.jpg is left out: threads shows only images from a public https URL"
+    ]
+    assert left_out_by_url(DiscordAdapter.media_limits, images, network="discord") == []

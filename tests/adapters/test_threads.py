@@ -3,6 +3,7 @@ status after a crash, the 24-hour quota as a channel pause, and who ``check`` sa
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import time
@@ -20,6 +21,7 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
+from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 TOKEN = "th-secret-token-42"
@@ -337,3 +339,89 @@ async def test_check_does_not_refresh_a_token_written_today(fake: ThreadsFake, t
         "it is a day old"
     )
     assert fake.refreshes == 0
+
+
+# --- images ---------------------------------------------------------------------------------------------
+
+PUBLIC = "https://images.example.com/{n}.jpg"
+
+
+async def test_one_image_is_an_image_container_with_its_alt_text(fake: ThreadsFake, tmp_path: Path) -> None:
+    [image] = image_media(tmp_path, 1, src=PUBLIC)
+    async with client() as http:
+        await adapter(fake, http).publish(outgoing([SINGLE], media=(image,)), DurableJournal().journal())
+    [create] = fake.requests_to("POST", r"/me/threads$")
+    assert create.fields() == {
+        "media_type": "IMAGE",
+        "image_url": "https://images.example.com/1.jpg",
+        "alt_text": image.alt,
+        "text": SINGLE,
+        "access_token": TOKEN,
+    }
+    [post] = fake.posts
+    assert post.images == [("https://images.example.com/1.jpg", image.alt)]
+
+
+async def test_a_carousel_reuses_its_journalled_items_on_retry(fake: ThreadsFake, tmp_path: Path) -> None:
+    media = image_media(tmp_path, 3, src=PUBLIC)
+    fake.faults.server_error(status=503, path=r"/me/threads$", after=3)  # the CAROUSEL container
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError):
+            await adapter(fake, http).publish(outgoing(THREAD, media=media), durable.journal())
+        items = durable.saved["items"]
+        assert len(items) == 3 and all(fake.containers[i].carousel_item for i in items)
+        await adapter(fake, http).publish(outgoing(THREAD, media=media), durable.journal())
+    creates = [r.fields() for r in fake.requests_to("POST", r"/me/threads$")]
+    assert [c["media_type"] for c in creates] == ["IMAGE"] * 3 + ["CAROUSEL", "CAROUSEL", "TEXT", "TEXT"]
+    assert all(c["is_carousel_item"] == "true" for c in creates[:3])
+    assert creates[4]["children"] == ",".join(items)
+    assert creates[4]["text"] == THREAD[0]
+    first, second, third = fake.posts
+    assert [url for url, _ in first.images] == [PUBLIC.format(n=n) for n in (1, 2, 3)]
+    assert (second.images, second.reply_to, third.reply_to) == ([], first.id, second.id)
+    assert durable.saved["items"] is None
+
+
+async def test_an_image_still_processing_is_published_on_the_next_attempt(
+    fake: ThreadsFake, tmp_path: Path
+) -> None:
+    media = image_media(tmp_path, 1, src=PUBLIC)
+    fake.image_status = "IN_PROGRESS"
+    durable = DurableJournal()
+    async with client() as http:
+        with pytest.raises(TransientDeliveryError) as caught:
+            await adapter(fake, http).publish(outgoing([SINGLE], media=media), durable.journal())
+        assert caught.value.retry_after == CONTAINER_WAIT
+        container = durable.saved["container"]["id"]
+        assert publishes(fake) == []
+        fake.containers[container].status = "FINISHED"
+        await adapter(fake, http).publish(outgoing([SINGLE], media=media), durable.journal())
+    assert publishes(fake) == [container]
+    assert len(fake.containers) == 1, "the same container, never a second one"
+
+
+async def test_a_local_image_is_left_out_and_the_text_goes(
+    fake: ThreadsFake, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    media = image_media(tmp_path, 1, src="images/{n}.jpg")
+    with caplog.at_level(logging.WARNING, logger="tagcast.adapters.media"):
+        async with client() as http:
+            await adapter(fake, http).publish(outgoing([SINGLE], media=media), DurableJournal().journal())
+    [create] = fake.requests_to("POST", r"/me/threads$")
+    assert create.fields()["media_type"] == "TEXT"
+    assert "images/1.jpg is left out" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url", ["http://images.example.com/a.jpg", "https://127.0.0.1/a.jpg", "https://10.0.0.7/a.jpg"]
+)
+async def test_the_fake_refuses_an_image_meta_cannot_fetch(fake: ThreadsFake, url: str) -> None:
+    async with client() as http:
+        answer = await http.post(
+            f"{fake.api_url}/me/threads",
+            data={"media_type": "IMAGE", "image_url": url, "access_token": TOKEN},
+        )
+    assert answer.status_code == 400
+    assert "public https URL" in answer.json()["error"]["message"]
+    assert fake.containers == {}

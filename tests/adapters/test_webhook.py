@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -27,7 +28,8 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from scheduler.models import Article, Hashtag
 
-from .contract import THREAD, DurableJournal, client, outgoing
+from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
+from .image_files import image_media
 
 SECRET = "whsec-Very-Secret-Value-42"
 
@@ -93,6 +95,7 @@ async def test_body_and_headers(fake: WebhookFake) -> None:
             "publish_at": None,
             "extra": {"series": "battles", "when": "2024-01-01T00:00:00+00:00"},
         },
+        "images": [],
     }
     headers = delivery.headers
     assert headers["idempotency-key"] == "tagcast-d-1"
@@ -250,3 +253,30 @@ async def test_the_secret_never_appears_in_an_error(fake: WebhookFake, kind: str
     secret = chosen.settings.secret_value("secret") or SECRET
     for shown in (str(error), repr(error), error.reason, "".join(traceback.format_exception(error))):
         assert secret not in shown
+
+
+async def test_images_travel_in_the_signed_body(fake: WebhookFake, tmp_path: Path) -> None:
+    [image] = image_media(tmp_path, 1, mime="image/png", size=(20, 10), alt="A red bar")
+    post = outgoing([SINGLE], media=(image,))
+    async with client() as http:
+        await adapter(fake, http).publish(post, DurableJournal().journal())
+    [delivery] = fake.deliveries
+    assert delivery.body["images"] == [
+        {
+            "src": "images/photo1.jpg",
+            "alt": "A red bar",
+            "mime": "image/png",
+            "width": 20,
+            "height": 10,
+            "bytes": image.size,
+            "sha256": image.sha256,
+            "data": base64.b64encode(image.path.read_bytes()).decode(),
+        }
+    ]
+    assert [(p.sha256, alt) for p, alt in delivery.images] == [(image.sha256, "A red bar")]
+    headers = {
+        "X-Tagcast-Timestamp": delivery.headers["x-tagcast-timestamp"],
+        "X-Tagcast-Signature": delivery.headers["x-tagcast-signature"],
+    }
+    assert documented_verify()(SECRET, delivery.raw, headers), "the signature covers the images"
+    assert delivery_body(post) == delivery_body(post), "a retry sends the same bytes"

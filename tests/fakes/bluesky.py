@@ -12,6 +12,18 @@
 - a write budget (points per DID, put 2 / create 3) announced in ``RateLimit-*`` headers; 429
   ``RateLimitExceeded`` with ``RateLimit-Reset`` (epoch seconds) when spent or when a fault says so.
 
+- blobs (measured on the reference PDS, docs/networks.md): ``uploadBlob`` takes the raw bytes with their
+  ``Content-Type`` and answers ``{"blob":{"$type":"blob","ref":{"$link":cid},"mimeType","size"}}`` (the cid is
+  the real CIDv1 raw sha-256 of the bytes); ``sync.getBlob`` gives them back. A record whose embed names a
+  blob the PDS does not have is ``400 BlobNotFound "Could not find blob: <cid>"``;
+  :meth:`BlueskyFake.expire_blobs` deletes the blobs no record uses (the PDS does within minutes).
+- embeds: ``app.bsky.embed.images`` at most 4 images, each with ``alt`` (``Missing required key "alt"``), an
+  image blob of at most ``image_max_bytes`` (the reference PDS: 1,000,000; the newer lexicon says 2,000,000)
+  and an optional ``aspectRatio`` of two positive integers; ``app.bsky.embed.external`` with ``uri``,
+  ``title``, ``description`` and an optional ``thumb`` of at most 1,000,000 bytes (``blob too big``). One
+  embed holding both ``images`` and ``external`` is refused here (the real PDS stores it and shows only one:
+  the fake is stricter, so that a client mixing them is caught).
+
 As on the reference PDS (and unlike a careful client), facet offsets are *not* checked against the text.
 """
 
@@ -32,10 +44,24 @@ from fakes.server import FakeServer, Reply, Request, route
 from scheduler.length.graphemes import grapheme_count, utf8_length
 
 POST = "app.bsky.feed.post"
+IMAGES = "app.bsky.embed.images"
+EXTERNAL = "app.bsky.embed.external"
+THUMB_MAX_BYTES = 1_000_000
+PREFIX = "Invalid app.bsky.feed.post record: "
+UPLOAD_LIMIT = 5 * 1024 * 1024
+"""The PDS's default ``blobUploadLimit``: a bigger uploadBlob body is refused (413)."""
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 WRITE_COST = {"createRecord": 3, "putRecord": 2}
 """Points per call, whatever the call does (pds/src/rate-limits.ts)."""
+
+
+def blob_cid(data: bytes) -> str:
+    """The CID the PDS gives a blob: CIDv1, codec raw (0x55), sha2-256, base32 (``bafkrei…``)."""
+    digest = hashlib.sha256(data).digest()
+    return (
+        "b" + base64.b32encode(bytes([0x01, 0x55, 0x12, 0x20]) + digest).decode("ascii").rstrip("=").lower()
+    )
 
 
 def canonical_cid(record: dict[str, Any]) -> str:
@@ -65,6 +91,16 @@ class Account:
     handle: str
     did: str
     password: str
+
+
+@dataclass
+class Blob:
+    """An uploaded blob: its bytes and type, and whether a record uses it (else it expires)."""
+
+    cid: str
+    data: bytes
+    mime: str
+    used: bool = False
 
 
 @dataclass
@@ -120,6 +156,7 @@ class BlueskyFake(FakeServer):
         password: str = "app-pass-1234",
         token_uses: int | None = None,
         write_points: int = 5000,
+        image_max_bytes: int = 1_000_000,
     ) -> None:
         super().__init__()
         self.account = Account(handle=handle, did="did:plc:" + secrets.token_hex(12)[:24], password=password)
@@ -132,6 +169,16 @@ class BlueskyFake(FakeServer):
         self.refreshes = 0
         self._access: dict[str, _Token] = {}
         self._refresh: dict[str, str] = {}
+        self.image_max_bytes = image_max_bytes
+        self.blobs: dict[str, Blob] = {}
+        self.blob_uploads: list[Blob] = []
+        """Every ``uploadBlob`` answered, in order (the same bytes twice are two uploads)."""
+
+    def expire_blobs(self) -> None:
+        """Delete every blob no record uses, as the PDS does a few minutes after the upload."""
+        with self.lock:
+            for cid in [cid for cid, blob in self.blobs.items() if not blob.used]:
+                del self.blobs[cid]
 
     # --- queries for tests ------------------------------------------------------------------------------
 
@@ -276,12 +323,16 @@ class BlueskyFake(FakeServer):
                 raise invalid(f'Invalid record key for {POST}: Invalid TID string (got "{rkey}") at $')
             if body.get("validate", True) is not False:
                 validate_post(record)
+                validate_embed(record.get("embed"))
+            used = self._blobs_of(record.get("embed"))
             key = (did, collection, rkey)
             existing = self.records.get(key)
             if existing is not None and not put:
                 raise XrpcError(500, "InternalServerError", "Internal Server Error")
         except XrpcError as exc:
             return exc.reply()
+        for blob in used:
+            blob.used = True
         uri, cid = f"at://{did}/{collection}/{rkey}", canonical_cid(record)
         kind = "create" if existing is None else "noop" if existing.cid == cid else "update"
         answer: dict[str, Any] = {"uri": uri, "cid": cid, "validationStatus": "valid"}
@@ -291,6 +342,58 @@ class BlueskyFake(FakeServer):
             answer["commit"] = {"cid": canonical_cid(commit), "rev": _next_tid()}
         self.writes.append(Write(kind=kind, uri=uri, cid=cid, at=time.time()))
         return Reply.json(answer, headers=self._rate_headers(did))
+
+    def _blobs_of(self, embed: Any) -> list[Blob]:
+        """The stored blobs an embed names, with their size checked; BlobNotFound for one never uploaded."""
+        if not isinstance(embed, dict):
+            return []
+        named: list[tuple[Any, int, str]] = []
+        for number, image in enumerate(embed.get("images") or []):
+            where = f"$.record.embed.images[{number}].image"
+            named.append(
+                (image.get("image") if isinstance(image, dict) else None, self.image_max_bytes, where)
+            )
+        external = embed.get("external")
+        if isinstance(external, dict) and external.get("thumb") is not None:
+            named.append((external["thumb"], THUMB_MAX_BYTES, "$.record.embed.external.thumb"))
+        found: list[Blob] = []
+        for ref, limit, where in named:
+            link = ref.get("ref", {}).get("$link") if isinstance(ref, dict) else None
+            if not isinstance(link, str) or ref.get("$type") != "blob":
+                raise invalid(f"Invalid app.bsky.feed.post record: Expected blob value at {where}")
+            blob = self.blobs.get(link)
+            if blob is None:
+                raise invalid_blob(link)
+            if len(blob.data) > limit:
+                size = len(blob.data)
+                raise invalid(f"{PREFIX}blob too big (maximum {limit}, got {size}) at {where}")
+            if not blob.mime.startswith("image/"):
+                raise invalid(f"Invalid app.bsky.feed.post record: Wrong blob mime type at {where}")
+            found.append(blob)
+        return found
+
+    @route("POST", "/xrpc/com.atproto.repo.uploadBlob")
+    def upload_blob(self, request: Request) -> Reply:
+        try:
+            self._authed(request)
+        except XrpcError as exc:
+            return exc.reply()
+        if len(request.body) > UPLOAD_LIMIT:
+            return XrpcError(413, "PayloadTooLarge", "request entity too large").reply()
+        mime = request.headers.get("content-type", "").split(";")[0].strip() or "application/octet-stream"
+        cid = blob_cid(request.body)
+        blob = self.blobs.get(cid) or Blob(cid=cid, data=request.body, mime=mime)
+        self.blobs[cid] = blob
+        self.blob_uploads.append(blob)
+        ref = {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": len(request.body)}
+        return Reply.json({"blob": ref})
+
+    @route("GET", "/xrpc/com.atproto.sync.getBlob")
+    def get_blob(self, request: Request) -> Reply:
+        blob = self.blobs.get(str(request.arg("cid")))
+        if request.arg("did") != self.account.did or blob is None:
+            return XrpcError(400, "BlobNotFound", "Blob not found").reply()
+        return Reply(200, blob.data, {"Content-Type": blob.mime})
 
     @route("GET", "/xrpc/com.atproto.repo.getRecord")
     def get_record(self, request: Request) -> Reply:
@@ -329,6 +432,51 @@ class _Revisions:
 
 
 _next_tid = _Revisions().next
+
+
+def invalid_blob(cid: str) -> XrpcError:
+    """The reference PDS's answer to a record naming a blob it does not have (measured)."""
+    return XrpcError(400, "BlobNotFound", f"Could not find blob: {cid}")
+
+
+def validate_embed(embed: Any) -> None:
+    """The lexicon checks of ``app.bsky.embed.images`` / ``app.bsky.embed.external`` (raises InvalidRequest);
+    the blobs themselves are checked against the store by the fake."""
+    prefix = "Invalid app.bsky.feed.post record: "
+    if embed is None:
+        return
+    if not isinstance(embed, dict):
+        raise invalid(prefix + "Expected object value type at $.record.embed")
+    if "images" in embed and "external" in embed:
+        raise invalid(prefix + "one embed holds images or an external card, not both, at $.record.embed")
+    kind = embed.get("$type")
+    if kind == IMAGES:
+        images = embed.get("images")
+        if not isinstance(images, list):
+            raise invalid(prefix + 'Missing required key "images" at $.record.embed')
+        if len(images) > 4:
+            raise invalid(prefix + f"array too big (maximum 4, got {len(images)}) at $.record.embed.images")
+        for number, image in enumerate(images):
+            where = f"$.record.embed.images[{number}]"
+            if not isinstance(image, dict) or "image" not in image:
+                raise invalid(prefix + f'Missing required key "image" at {where}')
+            if not isinstance(image.get("alt"), str):
+                raise invalid(prefix + f'Missing required key "alt" at {where}')
+            ratio = image.get("aspectRatio")
+            if ratio is not None:
+                for side in ("width", "height"):
+                    value = ratio.get(side) if isinstance(ratio, dict) else None
+                    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                        raise invalid(prefix + f"{where}.aspectRatio.{side} must be an integer of at least 1")
+    elif kind == EXTERNAL:
+        external = embed.get("external")
+        if not isinstance(external, dict):
+            raise invalid(prefix + 'Missing required key "external" at $.record.embed')
+        for key in ("uri", "title", "description"):
+            if not isinstance(external.get(key), str):
+                raise invalid(prefix + f'Missing required key "{key}" at $.record.embed.external')
+    else:
+        raise invalid(prefix + f"this fake knows no embed of $type {kind!r} at $.record.embed")
 
 
 def validate_post(record: dict[str, Any]) -> None:

@@ -6,6 +6,10 @@
   (``400 50006``); ``username`` without "discord"/"clyde"; ``allowed_mentions.parse`` only ``users``,
   ``roles``, ``everyone``. Who a message would ping (``@everyone``, ``@here``, ``<@id>``, ``<@&id>``) under
   its ``allowed_mentions`` (absent = ping everything) is recorded in :attr:`DiscordMessage.pinged`;
+- multipart bodies: the message in ``payload_json`` and files in ``files[n]``; each entry of ``attachments``
+  names an uploaded file by ``id`` and may carry a ``description`` (the alt text) of at most 1024 characters;
+  at most 10 files, each a decodable image of at most 10 MB; a message with files may have no content.
+  Stored in :attr:`DiscordMessage.attachments` as ``(picture, description)``;
 - ``?wait=true`` answers ``200`` with the Message; without it ``204`` and no body (the message is stored);
 - ``?thread_id=`` must name one of :attr:`DiscordFake.threads` (``404 Unknown Channel``, code 10003);
 - ``GET /api/webhooks/<id>/<token>`` returns the webhook with its ``guild_id`` and ``channel_id``;
@@ -16,15 +20,20 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakes.multipart import BadForm, Picture, decode_image, form_parts, is_multipart
 from fakes.server import FakeServer, Reply, Request, route
 
 MAX_CONTENT = 2000
+MAX_DESCRIPTION = 1024
+MAX_FILES = 10
+MAX_FILE_BYTES = 10_000_000
 MENTION_TYPES = frozenset({"users", "roles", "everyone"})
 
 
@@ -41,9 +50,11 @@ class DiscordError(Exception):
 
 
 def form_error(name: str, code: str, message: str) -> DiscordError:
-    return DiscordError(
-        400, 50035, "Invalid Form Body", {name: {"_errors": [{"code": code, "message": message}]}}
-    )
+    """A 50035 answer; a dotted ``name`` nests as Discord does (``attachments.0.description``)."""
+    errors: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
+    for key in reversed(name.split(".")):
+        errors = {key: errors}
+    return DiscordError(400, 50035, "Invalid Form Body", errors)
 
 
 @dataclass
@@ -57,6 +68,7 @@ class DiscordMessage:
     allowed_mentions: dict[str, Any] | None
     pinged: list[str]
     body: dict[str, Any] = field(default_factory=dict)
+    attachments: list[tuple[Picture, str | None]] = field(default_factory=list)
 
 
 def pings(content: str, allowed_mentions: dict[str, Any] | None) -> list[str]:
@@ -196,12 +208,46 @@ class DiscordFake(FakeServer):
             }
         )
 
+    def _multipart(self, request: Request) -> tuple[dict[str, Any], list[tuple[Picture, str | None]]]:
+        try:
+            form = form_parts(request)
+            body = json.loads(form.value("payload_json") or "{}")
+        except (BadForm, ValueError) as exc:
+            raise DiscordError(400, 50109, "The request body contains invalid JSON.") from exc
+        files = {p.name: p for p in form.files()}
+        if len(files) > MAX_FILES:
+            raise form_error("files", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_FILES} or fewer in length.")
+        attached: list[tuple[Picture, str | None]] = []
+        for n, entry in enumerate(body.get("attachments") or []):
+            upload = files.get(f"files[{entry.get('id')}]") if isinstance(entry, dict) else None
+            if upload is None:
+                raise form_error(f"attachments.{n}", "ATTACHMENT_NOT_FOUND", "Attachment data not found")
+            description = entry.get("description")
+            if description is not None and len(str(description)) > MAX_DESCRIPTION:
+                raise form_error(
+                    f"attachments.{n}.description",
+                    "BASE_TYPE_MAX_LENGTH",
+                    f"Must be {MAX_DESCRIPTION} or fewer in length.",
+                )
+            if len(upload.data) > MAX_FILE_BYTES:
+                raise DiscordError(413, 40005, "Request entity too large")
+            try:
+                picture = decode_image(upload.data)
+            except ValueError as exc:
+                raise form_error(f"files.{n}", "FILE_INVALID", "Not a valid image") from exc
+            attached.append((picture, description))
+        return body, attached
+
     def _store(self, request: Request) -> DiscordMessage:
-        body = request.fields()
+        attachments: list[tuple[Picture, str | None]] = []
+        if is_multipart(request):
+            body, attachments = self._multipart(request)
+        else:
+            body = request.fields()
         content = body.get("content")
         if content is not None and not isinstance(content, str):
             raise form_error("content", "STRING_TYPE_CONVERT", "Could not interpret value as string.")
-        if not content and not body.get("embeds"):
+        if not content and not body.get("embeds") and not attachments:
             raise DiscordError(400, 50006, "Cannot send an empty message")
         if content and len(content) > MAX_CONTENT:
             raise form_error("content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length.")
@@ -234,6 +280,7 @@ class DiscordFake(FakeServer):
             allowed_mentions=mentions,
             pinged=pings(content or "", mentions),
             body=body,
+            attachments=attachments,
         )
         self.messages.append(message)
         return message

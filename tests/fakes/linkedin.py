@@ -12,6 +12,13 @@
   escapes are removed, so ``fake.posts[i].text`` is what readers see. The same commentary as an earlier post
   is ``422 DUPLICATE_POST … duplicate of urn:li:share:…``. Success is ``201`` with the URN in
   ``x-restli-id``.
+- Images (docs/networks.md, LinkedIn: media): ``POST /rest/images?action=initializeUpload`` with
+  ``{"initializeUploadRequest": {"owner"}}`` (an author the token may post as; the same version headers)
+  answers ``value.uploadUrl`` and ``value.image`` (``urn:li:image:…``); ``PUT <uploadUrl>`` with the bytes
+  (a decodable image of at most 10 MB, Bearer token) makes it ``AVAILABLE``. A post's ``content.media
+  {id, altText}`` or ``content.multiImage.images`` (2-20) must name available images of the same owner
+  (``422`` otherwise, so an image used before its upload is refused); ``altText`` at most 4086 characters
+  (unconfirmed). ``fake.images`` holds every initialized image, ``fake.posts[i].images`` ``(sha256, alt)``.
 - ``POST /oauth/v2/accessToken`` (``grant_type=refresh_token``, ``refresh_token``, ``client_id``,
   ``client_secret`` in the form) answers a new access token (``expires_in`` 60 days) and the same refresh
   token; ``expire_tokens()`` makes every access token stop working.
@@ -31,10 +38,21 @@ from dataclasses import dataclass, field
 
 from scheduler.length.linkedin import RESERVED_CHARACTERS
 
+from .multipart import decode_image
 from .server import FakeServer, Reply, Request, route
 
 ACTIVE_VERSIONS = frozenset({"202505", "202506", "202507", "202508", "202509", "202510", "202511"})
 REQUIRED = ("author", "commentary", "visibility", "distribution", "lifecycleState")
+MAX_IMAGE_BYTES = 10_000_000
+MAX_ALT = 4086
+
+
+@dataclass
+class Image:
+    urn: str
+    owner: str
+    sha256: str | None = None
+    """Set by the upload: the image is then AVAILABLE."""
 
 
 @dataclass
@@ -44,6 +62,7 @@ class Post:
     commentary: str
     text: str
     hashtags: list[str] = field(default_factory=list)
+    images: list[tuple[str, str]] = field(default_factory=list)
 
 
 def error(status: int, message: str, code: str | None = None, **extra: object) -> Reply:
@@ -107,6 +126,7 @@ class LinkedInFake(FakeServer):
         self.openid = openid
         self.names_duplicates = names_duplicates
         self.posts: list[Post] = []
+        self.images: dict[str, Image] = {}
         self._ids = itertools.count(7_141_138_937_766_000_000 + secrets.randbelow(10**6), 3)
 
     @property
@@ -130,8 +150,7 @@ class LinkedInFake(FakeServer):
             return error(401, "Invalid access token", "INVALID_ACCESS_TOKEN", serviceErrorCode=65600)
         return None
 
-    @route("POST", "/rest/posts")
-    def create_post(self, request: Request) -> Reply:
+    def _versioned(self, request: Request) -> Reply | None:
         if (refused := self._unauthorized(request)) is not None:
             return refused
         version = request.headers.get("linkedin-version")
@@ -145,12 +164,81 @@ class LinkedInFake(FakeServer):
             return error(426, f"Requested version {version} is not active", "NONEXISTENT_VERSION")
         if request.headers.get("x-restli-protocol-version") != "2.0.0":
             return error(400, "Restli protocol version 2.0.0 is required")
+        return None
+
+    def _authors(self) -> set[str]:
+        return {self.person, *(f"urn:li:organization:{o}" for o in self.organizations)}
+
+    @route("POST", "/rest/images")
+    def initialize_upload(self, request: Request) -> Reply:
+        if (refused := self._versioned(request)) is not None:
+            return refused
+        if request.arg("action") != "initializeUpload":
+            return error(400, "action=initializeUpload is required")
+        body = request.json()
+        owner = body.get("initializeUploadRequest", {}).get("owner") if isinstance(body, dict) else None
+        if owner not in self._authors():
+            return error(403, f"Not enough permissions to upload images for {owner}", "ACCESS_DENIED")
+        number = next(self._ids)
+        image = Image(f"urn:li:image:D4E{number}", str(owner))
+        self.images[image.urn] = image
+        value = {
+            "uploadUrlExpiresAt": 1_900_000_000_000,
+            "uploadUrl": f"{self.base_url}/dms-uploads/{number}?ca=vector_image",
+            "image": image.urn,
+        }
+        return Reply.json({"value": value})
+
+    @route("PUT", "/dms-uploads/{number}")
+    def upload(self, request: Request) -> Reply:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        image = self.images.get(f"urn:li:image:D4E{request.params['number']}")
+        if image is None:
+            return error(404, "Upload URL not found")
+        if len(request.body) > MAX_IMAGE_BYTES:
+            return error(400, "Image is too large")
+        try:
+            picture = decode_image(request.body)
+        except ValueError:
+            return error(400, "Uploaded file is not a supported image")
+        image.sha256 = picture.sha256
+        return Reply(201)
+
+    def _content_images(self, content: object, author: str) -> list[tuple[str, str]] | Reply:
+        if content is None:
+            return []
+        entries: list[object] = []
+        if isinstance(content, dict) and "media" in content:
+            entries = [content["media"]]
+        elif isinstance(content, dict) and "multiImage" in content:
+            multi = content["multiImage"]
+            entries = multi.get("images", []) if isinstance(multi, dict) else []
+            if not 2 <= len(entries) <= 20:
+                return error(422, "/content/multiImage/images: 2 to 20 images", "FIELD_LENGTH_TOO_LONG")
+        else:
+            return error(422, "/content: unsupported content", "UNSUPPORTED_CONTENT")
+        found: list[tuple[str, str]] = []
+        for entry in entries:
+            urn = entry.get("id") if isinstance(entry, dict) else None
+            alt = str(entry.get("altText") or "") if isinstance(entry, dict) else ""
+            image = self.images.get(str(urn))
+            if image is None or image.sha256 is None or image.owner != author:
+                return error(422, f"/content: image {urn} is not an uploaded image of {author}")
+            if len(alt) > MAX_ALT:
+                return error(422, f"/content: altText must be at most {MAX_ALT}", "FIELD_LENGTH_TOO_LONG")
+            found.append((image.sha256, alt))
+        return found
+
+    @route("POST", "/rest/posts")
+    def create_post(self, request: Request) -> Reply:
+        if (refused := self._versioned(request)) is not None:
+            return refused
         body = request.json()
         if not isinstance(body, dict) or (missing := [k for k in REQUIRED if k not in body]):
             return error(422, f"Field Value validation failed in REQUEST_BODY: missing {missing}")
         author = str(body["author"])
-        allowed = {self.person, *(f"urn:li:organization:{o}" for o in self.organizations)}
-        if author not in allowed:
+        if author not in self._authors():
             return error(403, f"Not enough permissions to post as {author}", "ACCESS_DENIED")
         commentary = str(body["commentary"])
         if len(commentary) > 3000:
@@ -161,8 +249,11 @@ class LinkedInFake(FakeServer):
                 message = f"Unable to create post: Content is a duplicate{of}"
                 details = {"inputErrors": [{"code": "DUPLICATE_POST", "input": {"inputPath": {}}}]}
                 return error(422, message, errorDetails=details)
+        images = self._content_images(body.get("content"), author)
+        if isinstance(images, Reply):
+            return images
         text, hashtags = read_little_text(commentary)
-        post = Post(f"urn:li:share:{next(self._ids)}", author, commentary, text, hashtags)
+        post = Post(f"urn:li:share:{next(self._ids)}", author, commentary, text, hashtags, images)
         self.posts.append(post)
         return Reply(201, b"", {"x-restli-id": post.id, "x-linkedin-id": post.id.rsplit(":", 1)[-1]})
 

@@ -11,18 +11,33 @@
 - ``GET /api/v2/instance`` (or only ``/api/v1/instance`` with ``max_toot_chars`` when ``v1_only``),
   ``verify_credentials``, and ``GET /api/v1/accounts/:id/statuses`` (newest first, ``content`` as HTML).
 
-``fake.statuses`` lists what was created, oldest first; ``fake.clock_offset`` moves the fake's clock forward
-(to age idempotency keys without waiting).
+- Media (NETWORKS.md, Mastodon 7): ``POST /api/v2/media`` (multipart ``file`` + ``description``): a
+  description over ``description_limit`` (1500) or a file over ``max_image_bytes`` is ``422``; a file that is
+  not an image of a type the server takes is ``422``. The answer is ``200`` with a ``url`` when processed at
+  once, or ``202`` with ``url: null`` while it is processed: ``processing_checks`` is how many
+  ``GET /api/v1/media/:id`` answer ``206`` (``url: null``) before the file is ready (``200``). Unknown
+  media is ``404``; :meth:`MastodonFake.expire_media` deletes unattached uploads (the server: after a day).
+- A status's ``media_ids`` (JSON list, or form ``media_ids[]``): more than 4 is ``422 Cannot attach more than
+  4 files``; unprocessed media is ``422 Cannot attach files that have not finished processing``; ids that are
+  unknown or already attached are silently left out, as the real server does (the status is posted without
+  them: what a client must never let happen).
+
+``fake.statuses`` lists what was created, oldest first (``Status.media`` the attachments it got);
+``fake.uploads`` every upload received; ``fake.clock_offset`` moves the fake's clock forward (to age
+idempotency keys without waiting).
 """
 
 from __future__ import annotations
 
 import html
+import io
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from PIL import Image, UnidentifiedImageError
 
 from scheduler.length import rules_for
 
@@ -42,6 +57,25 @@ class Status:
     in_reply_to_id: str | None
     created_at: float
     idempotency_key: str | None
+    media: list[MediaAttachment] = field(default_factory=list)
+
+
+@dataclass
+class MediaAttachment:
+    """One uploaded file: its bytes, alt text (``description``), type, and how many more checks it takes
+    to be processed (``0``: ready, it has a ``url``)."""
+
+    id: str
+    data: bytes
+    description: str
+    mime: str
+    filename: str | None
+    checks_left: int
+    status_id: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.checks_left <= 0
 
 
 def iso(moment: float) -> str:
@@ -91,6 +125,9 @@ class MastodonFake(FakeServer):
         v1_only: bool = False,
         idempotency_ttl: float = 3600.0,
         rate_limit: int = 300,
+        description_limit: int = 1500,
+        max_image_bytes: int = 16 * 1024 * 1024,
+        processing_checks: int = 0,
     ) -> None:
         super().__init__()
         self.tokens = {token}
@@ -106,6 +143,19 @@ class MastodonFake(FakeServer):
         self.keys: dict[str, tuple[str, float]] = {}
         self.clock_offset = 0.0
         self._next_id = 110_000_000_000_000_000
+        self.description_limit = description_limit
+        self.max_image_bytes = max_image_bytes
+        self.processing_checks = processing_checks
+        """Checks of a new upload answered "still processing" before it is ready; 0: answered 200 at once."""
+        self.media: dict[str, MediaAttachment] = {}
+        self.uploads: list[MediaAttachment] = []
+        self._next_media_id = 113_000_000_000_000_000
+
+    def expire_media(self) -> None:
+        """Delete every upload no status uses (the server does so a day after the upload)."""
+        with self.lock:
+            for media_id in [m.id for m in self.media.values() if m.status_id is None]:
+                del self.media[media_id]
 
     def now(self) -> float:
         return time.time() + self.clock_offset
@@ -162,7 +212,77 @@ class MastodonFake(FakeServer):
             "in_reply_to_id": status.in_reply_to_id,
             "in_reply_to_account_id": self.account_id if status.in_reply_to_id else None,
             "account": self.account(),
+            "media_attachments": [self.media_json(m) for m in status.media],
         }
+
+    def media_json(self, media: MediaAttachment) -> dict[str, Any]:
+        url = f"{self.base_url}/system/media/{media.id}/original" if media.ready else None
+        return {
+            "id": media.id,
+            "type": "image",
+            "url": url,
+            "preview_url": f"{self.base_url}/system/media/{media.id}/small",
+            "description": media.description,
+            "meta": {},
+        }
+
+    @staticmethod
+    def _media_ids(request: Request) -> list[str]:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            ids = (request.json() or {}).get("media_ids") or []
+            return [str(i) for i in ids] if isinstance(ids, list) else []
+        return [str(i) for i in request.form().get("media_ids[]", [])]
+
+    @route("POST", "/api/v2/media")
+    def upload_media(self, request: Request) -> Reply:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        parts = request.multipart()
+        file = parts.get("file")
+        if file is None:
+            return Reply.json({"error": "Validation failed: File can't be blank"}, 422)
+        description = parts["description"].text if "description" in parts else ""
+        if len(description) > self.description_limit:
+            message = (
+                f"Validation failed: Description is too long (maximum is {self.description_limit} characters)"
+            )
+            return Reply.json({"error": message}, 422)
+        if len(file.data) > self.max_image_bytes:
+            limit = self.max_image_bytes // (1024 * 1024)
+            return Reply.json(
+                {"error": f"Validation failed: File file size must be less than {limit} MB"}, 422
+            )
+        try:
+            with Image.open(io.BytesIO(file.data)) as image:
+                kind = (image.format or "").lower()
+        except (UnidentifiedImageError, OSError):
+            kind = ""
+        if kind not in {"jpeg", "png", "webp", "gif"}:
+            return Reply.json({"error": "Validation failed: File content type is invalid"}, 422)
+        self._next_media_id += 1
+        media = MediaAttachment(
+            id=str(self._next_media_id),
+            data=file.data,
+            description=description,
+            mime=f"image/{kind}",
+            filename=file.filename,
+            checks_left=self.processing_checks,
+        )
+        self.media[media.id] = media
+        self.uploads.append(media)
+        return Reply.json(self.media_json(media), 200 if media.ready else 202)
+
+    @route("GET", "/api/v1/media/{media_id}")
+    def get_media(self, request: Request) -> Reply:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        media = self.media.get(request.params["media_id"])
+        if media is None:
+            return Reply.json({"error": "Record not found"}, 404)
+        if not media.ready:
+            media.checks_left -= 1
+            return Reply.json(self.media_json(media), 206)
+        return Reply.json(self.media_json(media))
 
     def count(self, text: str, spoiler_text: str) -> int:
         return rules_for("mastodon", limit=self.max_characters, spoiler_text=spoiler_text).count(text)
@@ -191,6 +311,13 @@ class MastodonFake(FakeServer):
         reply_to = fields.get("in_reply_to_id")
         if reply_to and not any(s.id == str(reply_to) for s in self.statuses):
             return Reply.json({"error": "Record not found"}, 404)
+        media_ids = self._media_ids(request)
+        if len(media_ids) > 4:
+            return Reply.json({"error": "Cannot attach more than 4 files"}, 422)
+        attached = [self.media[i] for i in media_ids if i in self.media and self.media[i].status_id is None]
+        if any(not m.ready for m in attached):
+            message = "Cannot attach files that have not finished processing. Try again in a moment!"
+            return Reply.json({"error": message}, 422)
         self._next_id += 1
         status = Status(
             id=str(self._next_id),
@@ -201,7 +328,10 @@ class MastodonFake(FakeServer):
             in_reply_to_id=str(reply_to) if reply_to else None,
             created_at=self.now(),
             idempotency_key=key,
+            media=attached,
         )
+        for attachment in attached:
+            attachment.status_id = status.id
         self.statuses.append(status)
         if key is not None:
             self.keys[key] = (status.id, status.created_at)

@@ -75,6 +75,49 @@ class Request:
         values = self.query.get(name)
         return values[-1] if values else default
 
+    def multipart(self) -> dict[str, Part]:
+        """The parts of a ``multipart/form-data`` body by field name (the last one of a repeated name);
+        ``{}`` when the body is not multipart. Bytes are kept exactly as sent (an image upload)."""
+        content_type = self.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data"):
+            return {}
+        boundary = re.search(r'boundary="?([^";]+)"?', content_type)
+        if boundary is None:
+            return {}
+        parts: dict[str, Part] = {}
+        for chunk in self.body.split(b"--" + boundary.group(1).encode())[1:]:
+            if chunk.startswith(b"--"):
+                break
+            head, _, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+            headers = {
+                name.strip().lower(): value.strip()
+                for line in head.decode("utf-8", "replace").split("\r\n")
+                for name, _, value in [line.partition(":")]
+            }
+            disposition = headers.get("content-disposition", "")
+            name = re.search(r'\bname="([^"]*)"', disposition)
+            filename = re.search(r'\bfilename="([^"]*)"', disposition)
+            if name is not None:
+                parts[name.group(1)] = Part(
+                    data=data.removesuffix(b"\r\n"),
+                    filename=filename.group(1) if filename else None,
+                    content_type=headers.get("content-type"),
+                )
+        return parts
+
+
+@dataclass(frozen=True)
+class Part:
+    """One field of a multipart body: its bytes, and the file name and type a file field carries."""
+
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
+
 
 @dataclass
 class Reply:

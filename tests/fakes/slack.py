@@ -7,6 +7,11 @@
   ``no_text`` (400, neither text nor blocks); a 429 (fault) is ``rate_limited`` with ``Retry-After``;
 - :meth:`SlackFake.refuse` scripts a plain-text error for the next post;
 - text over 40,000 characters is truncated, as Slack does;
+- ``blocks``: at most 50; a ``section`` has ``text: {"type": "mrkdwn"|"plain_text", "text"}`` of at most 3000
+  characters; an ``image`` has an ``image_url`` (http(s), at most 3000 characters: Slack fetches it, so a
+  file cannot be sent) and an ``alt_text`` of 1..2000 characters; anything else is ``400 invalid_blocks``.
+  With blocks, :attr:`SlackMessage.shown` is the section texts (what Slack shows instead of ``text``) and
+  :attr:`SlackMessage.images` the ``(image_url, alt_text)`` of each image block;
 - :attr:`SlackMessage.shown` is the text as Slack renders mrkdwn (``&amp; &lt; &gt;`` decoded, the only
   entities Slack knows, ``<url|label>`` shown as the label), and :attr:`SlackMessage.pinged` the
   ``<!channel>``, ``<!here>``, ``<!everyone>``, ``<@U…>`` it would ping.
@@ -18,12 +23,16 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fakes.server import FakeServer, Reply, Request, route
 
 MAX_TEXT = 40_000
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_ALT = 2000
+MAX_URL = 3000
 _ANGLE = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">"}
 _ENTITY = re.compile("&(?:amp|lt|gt);")
@@ -35,6 +44,39 @@ class SlackMessage:
     shown: str
     pinged: list[str]
     body: dict[str, Any]
+    images: list[tuple[str, str]] = field(default_factory=list)
+
+
+class InvalidBlocks(ValueError):
+    pass
+
+
+def read_blocks(blocks: Any) -> tuple[list[str], list[tuple[str, str]]]:
+    """The section texts and the ``(image_url, alt_text)`` of ``blocks``; InvalidBlocks as Slack refuses."""
+    if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
+        raise InvalidBlocks(f"blocks must be a list of at most {MAX_BLOCKS}")
+    texts: list[str] = []
+    images: list[tuple[str, str]] = []
+    for block in blocks:
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "section":
+            text = block.get("text")
+            if not isinstance(text, dict) or text.get("type") not in ("mrkdwn", "plain_text"):
+                raise InvalidBlocks("a section needs a text object")
+            value = text.get("text")
+            if not isinstance(value, str) or not 1 <= len(value) <= MAX_SECTION:
+                raise InvalidBlocks(f"section text must be 1..{MAX_SECTION} characters")
+            texts.append(value)
+        elif kind == "image":
+            url, alt = block.get("image_url"), block.get("alt_text")
+            if not isinstance(url, str) or not re.match(r"https?://", url) or len(url) > MAX_URL:
+                raise InvalidBlocks("image_url must be an http(s) URL Slack can fetch")
+            if not isinstance(alt, str) or not 1 <= len(alt) <= MAX_ALT:
+                raise InvalidBlocks(f"alt_text must be 1..{MAX_ALT} characters")
+            images.append((url, alt))
+        else:
+            raise InvalidBlocks(f"unsupported block type {kind!r}")
+    return texts, images
 
 
 def render_mrkdwn(text: str) -> tuple[str, list[str]]:
@@ -109,6 +151,15 @@ class SlackFake(FakeServer):
         if not (isinstance(text, str) and text.strip()) and not body.get("blocks"):
             return Reply.text("no_text", 400)
         text = (text or "")[:MAX_TEXT]
-        shown, pinged = render_mrkdwn(text)
-        self.messages.append(SlackMessage(text=text, shown=shown, pinged=pinged, body=body))
+        images: list[tuple[str, str]] = []
+        if "blocks" in body:
+            try:
+                sections, images = read_blocks(body["blocks"])
+            except InvalidBlocks:
+                return Reply.text("invalid_blocks", 400)
+            shown, pinged = render_mrkdwn("\n".join(sections))
+        else:
+            shown, pinged = render_mrkdwn(text)
+        message = SlackMessage(text=text, shown=shown, pinged=pinged, body=body, images=images)
+        self.messages.append(message)
         return Reply(200, b"ok", {"Content-Type": "text/html"})

@@ -9,6 +9,11 @@
   parsed (:func:`parse_markdown_v2`, :func:`parse_html`) and an unescaped reserved character is
   ``400 Bad Request: can't parse entities: …``; the text *after* parsing must be 1..4096 UTF-16 code units;
   ``reply_parameters.message_id`` must name a message of that chat;
+- ``sendPhoto`` (multipart ``photo`` file) and ``sendMediaGroup`` (``media`` JSON naming ``attach://<field>``
+  files, 2-10 photos): each photo must decode, be at most 10 MB with width + height at most 10000 and a side
+  ratio at most 20; the ``caption`` after parsing is at most 1024 UTF-16 code units (``400 Bad Request:
+  message caption is too long``); there is no alt text field. A media group is stored as one
+  :class:`Message` (its first message id; ``album`` holds the others) with every photo in ``photos``;
 - ``getMe``, ``getChat``;
 - :meth:`TelegramFake.refuse` scripts an error answer for the next ``sendMessage``;
 - a 429 (fault) is ``Too Many Requests: retry after N`` with ``parameters.retry_after`` and no header, as the
@@ -17,16 +22,22 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakes.multipart import BadForm, Picture, decode_image, form_parts
 from fakes.server import FakeServer, Reply, Request, route
 from scheduler.length.graphemes import utf16_length
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10_000_000
+MAX_PHOTO_SIDES = 10_000
+MAX_PHOTO_RATIO = 20
 MARKDOWN_V2_RESERVED = frozenset("\\_*[]()~`>#+-=|{}.!")
 TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 
@@ -250,6 +261,9 @@ class Message:
     link_preview_options: dict[str, Any] | None
     disable_notification: bool
     fields: dict[str, Any] = field(default_factory=dict)
+    photos: list[Picture] = field(default_factory=list)
+    album: list[int] = field(default_factory=list)
+    """The other message ids of a media group."""
 
 
 class TelegramFake(FakeServer):
@@ -390,6 +404,105 @@ class TelegramFake(FakeServer):
             answer["reply_to_message"] = {"message_id": reply_to, "chat": chat.to_json()}
         return answer
 
+    # --- photos ----------------------------------------------------------------------------------------
+
+    @route("POST", "/bot{token}/sendPhoto")
+    def send_photo(self, request: Request) -> Reply:
+        return self._answer_form(request, single=True)
+
+    @route("POST", "/bot{token}/sendMediaGroup")
+    def send_media_group(self, request: Request) -> Reply:
+        return self._answer_form(request, single=False)
+
+    def _answer_form(self, request: Request, *, single: bool) -> Reply:
+        try:
+            self._authorize(request)
+            try:
+                form = form_parts(request)
+            except BadForm as exc:
+                raise bad_request(f"can't parse request: {exc}") from exc
+            fields: dict[str, Any] = form.values()
+            for key in ("reply_parameters", "media", "disable_notification"):
+                if key in fields:
+                    fields[key] = _json_field(fields[key], key)
+            if single:
+                photo = form.file("photo")
+                if photo is None:
+                    raise bad_request("there is no photo in the request")
+                items = [{"caption": fields.get("caption"), "parse_mode": fields.get("parse_mode")}]
+                photos = [_photo(photo.data)]
+            else:
+                items, photos = self._album(form, fields.get("media"))
+            return Reply.json({"ok": True, "result": self._store_photos(fields, items, photos, single)})
+        except BotApiError as error:
+            return error.reply()
+
+    def _album(self, form: Any, media: Any) -> tuple[list[dict[str, Any]], list[Picture]]:
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise bad_request("wrong number of messages in the media group: 2-10 are allowed")
+        photos = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") != "photo":
+                raise bad_request("can't parse InputMedia: media type is not photo")
+            name = str(item.get("media") or "")
+            attached = form.file(name.removeprefix("attach://")) if name.startswith("attach://") else None
+            if attached is None:
+                raise bad_request(f"wrong file identifier/HTTP URL specified: {name!r} is not attached")
+            photos.append(_photo(attached.data))
+        return media, photos
+
+    def _store_photos(
+        self, fields: dict[str, Any], items: list[dict[str, Any]], photos: list[Picture], single: bool
+    ) -> Any:
+        if self.refusals:
+            raise self.refusals.pop(0)
+        chat = self._chat(fields.get("chat_id"))
+        captions = []
+        for item in items:
+            raw = item.get("caption") or ""
+            try:
+                shown = shown_text(str(raw), item.get("parse_mode")).strip()
+            except EntityParseError as exc:
+                raise bad_request(f"can't parse entities: {exc}") from exc
+            if utf16_length(shown) > MAX_CAPTION:
+                raise bad_request("message caption is too long")
+            captions.append((str(raw), shown, item.get("parse_mode")))
+        reply_to = self._reply_target(chat, fields.get("reply_parameters"))
+        ids = [self._next_id + 1 + n for n in range(len(photos))]
+        self._next_id = ids[-1]
+        raw, text, parse_mode = captions[0]
+        self.messages.append(
+            Message(
+                message_id=ids[0],
+                chat_id=chat.id,
+                text=text,
+                raw=raw,
+                parse_mode=parse_mode,
+                reply_to=reply_to,
+                link_preview_options=None,
+                disable_notification=bool(fields.get("disable_notification")),
+                fields=fields,
+                photos=photos,
+                album=ids[1:],
+            )
+        )
+        answers = []
+        for n, message_id in enumerate(ids):
+            answer: dict[str, Any] = {
+                "message_id": message_id,
+                "chat": chat.to_json(),
+                "date": int(time.time()),
+                "photo": [
+                    {"file_id": f"photo-{message_id}", "width": photos[n].width, "height": photos[n].height}
+                ],
+            }
+            if captions[n][1]:
+                answer["caption"] = captions[n][1]
+            if not single:
+                answer["media_group_id"] = str(ids[0])
+            answers.append(answer)
+        return answers[0] if single else answers
+
     def _reply_target(self, chat: Chat, parameters: Any) -> int | None:
         if parameters is None:
             return None
@@ -399,3 +512,24 @@ class TelegramFake(FakeServer):
         if not any(m.chat_id == chat.id and m.message_id == target for m in self.messages):
             raise bad_request("message to be replied not found")
         return int(target)
+
+
+def _json_field(value: str, key: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise bad_request(f"can't parse {key} JSON object") from exc
+
+
+def _photo(data: bytes) -> Picture:
+    try:
+        picture = decode_image(data)
+    except ValueError as exc:
+        raise bad_request("IMAGE_PROCESS_FAILED") from exc
+    if picture.size > MAX_PHOTO_BYTES:
+        raise bad_request("file is too big")
+    if picture.width + picture.height > MAX_PHOTO_SIDES:
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
+    if max(picture.width, picture.height) > MAX_PHOTO_RATIO * min(picture.width, picture.height):
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
+    return picture

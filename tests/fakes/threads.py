@@ -6,6 +6,12 @@
   ``{"id"}``: ``text`` is required, at most 500 characters as Threads counts them (emoji by UTF-8 bytes) and
   at most 5 distinct links (``THREADS_API__LINK_LIMIT_EXCEEDED``); ``reply_to_id`` must be a published post.
   A container is ``FINISHED`` at once (``container_status`` changes that for new ones).
+- Images (docs/networks.md, Threads: media; the carousel shape is from Meta's docs, unconfirmed there):
+  ``media_type=IMAGE`` needs ``image_url``, a public ``https://`` URL (Meta fetches it: a loopback, private
+  or ``http://`` address is refused, and nothing is fetched here), and takes ``alt_text`` (at most 1000
+  characters, unconfirmed) and an optional ``text``; with ``is_carousel_item=true`` it is an item that cannot
+  be published alone and takes no text. ``media_type=CAROUSEL`` needs ``children``: 2-20 ids of finished,
+  unused item containers. An image container's status starts as :attr:`ThreadsFake.image_status`.
 - ``POST /{user}/threads_publish`` (``creation_id``) publishes a ``FINISHED`` container once, answering the
   media id; publishing it again, or a container that is not ready, is an error. 250 posts and 1000 replies per
   24 hours (``quota_used`` / ``reply_quota_used`` start the count); past them the error has subcode 2207042.
@@ -22,16 +28,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from scheduler.length import rules_for
 
 from .server import FakeServer, Reply, Request, route
 
 V = "/v1.0"
+
+
+MAX_ALT = 1000
 
 
 @dataclass
@@ -41,6 +52,10 @@ class Container:
     reply_to: str | None
     status: str
     media_id: str | None = None
+    images: list[tuple[str, str | None]] = field(default_factory=list)
+    """``(image_url, alt_text)`` of an IMAGE container, or of each item of a CAROUSEL."""
+    carousel_item: bool = False
+    used: bool = False
 
 
 @dataclass
@@ -49,10 +64,23 @@ class Media:
     text: str
     reply_to: str | None
     container: str
+    images: list[tuple[str, str | None]] = field(default_factory=list)
 
     @property
     def permalink(self) -> str:
         return f"https://www.threads.net/@alice.threads/post/{self.id}"
+
+
+def public_url(url: str) -> bool:
+    """Whether Meta could fetch ``url``: https, a host name or a public address."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or parts.hostname == "localhost":
+        return False
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return True
+    return address.is_global
 
 
 def graph_error(message: str, code: int, status: int = 400, **extra: Any) -> Reply:
@@ -82,6 +110,7 @@ class ThreadsFake(FakeServer):
         self.quota_used = quota_used
         self.reply_quota_used = reply_quota_used
         self.container_status = "FINISHED"
+        self.image_status = "FINISHED"
         self.containers: dict[str, Container] = {}
         self.posts: list[Media] = []
         self._ids = itertools.count(18_000_000_000_000_000 + secrets.randbelow(10**6), 7)
@@ -136,12 +165,36 @@ class ThreadsFake(FakeServer):
         if (refused := self._refused(request, request.params["user"])) is not None:
             return refused
         form = {**{k: v[-1] for k, v in request.query.items()}, **request.fields()}
-        if form.get("media_type") != "TEXT":
+        media_type = form.get("media_type")
+        if media_type not in ("TEXT", "IMAGE", "CAROUSEL"):
             return graph_error("Param media_type must be one of {TEXT, IMAGE, VIDEO, CAROUSEL}", 100)
         text = str(form.get("text") or "")
         rules = rules_for("threads")
-        if not text.strip():
+        if media_type == "TEXT" and not text.strip():
             return graph_error("Param text is required for a TEXT post", 100)
+        images: list[tuple[str, str | None]] = []
+        item = str(form.get("is_carousel_item") or "").lower() == "true"
+        if media_type == "IMAGE":
+            url, alt = str(form.get("image_url") or ""), form.get("alt_text")
+            if not public_url(url):
+                return graph_error("Param image_url must be a public https URL Meta can fetch", 100)
+            if alt is not None and len(str(alt)) > MAX_ALT:
+                return graph_error(f"Param alt_text must be at most {MAX_ALT} characters long", 100)
+            if item and (text or form.get("reply_to_id")):
+                return graph_error("A carousel item takes no text and no reply_to_id", 100)
+            images = [(url, None if alt is None else str(alt))]
+        elif media_type == "CAROUSEL":
+            children = [c for c in str(form.get("children") or "").split(",") if c]
+            found = [self.containers.get(c) for c in children]
+            if not 2 <= len(children) <= 20:
+                return graph_error("Param children must list 2 to 20 carousel items", 100)
+            for child in found:
+                if child is None or not child.carousel_item or child.used or child.status != "FINISHED":
+                    return graph_error("Param children: each must be a finished, unused carousel item", 100)
+            for child in found:
+                assert child is not None
+                child.used = True
+                images += child.images
         if any("different links" in problem for problem in rules.violations(text)):
             return graph_error("THREADS_API__LINK_LIMIT_EXCEEDED", 100, error_subcode=4279009)
         if rules.count(text) > 500:
@@ -149,7 +202,8 @@ class ThreadsFake(FakeServer):
         reply_to = form.get("reply_to_id")
         if reply_to is not None and not any(p.id == reply_to for p in self.posts):
             return graph_error(f"Param reply_to_id: media {reply_to} does not exist", 100)
-        container = Container(self._next_id(), text, reply_to, self.container_status)
+        status = self.image_status if media_type == "IMAGE" else self.container_status
+        container = Container(self._next_id(), text, reply_to, status, images=images, carousel_item=item)
         self.containers[container.id] = container
         return Reply.json({"id": container.id})
 
@@ -163,13 +217,17 @@ class ThreadsFake(FakeServer):
             return graph_error("Param creation_id must be a valid container id", 100)
         if container.status != "FINISHED":
             return graph_error(f"The media is not ready to be published (status {container.status})", 9007)
+        if container.carousel_item:
+            return graph_error("A carousel item cannot be published on its own", 100)
         if container.reply_to is None and self.quota_used >= 250:
             return graph_error("You have reached the maximum number of posts", 9, 400, error_subcode=2207042)
         if container.reply_to is not None and self.reply_quota_used >= 1000:
             return graph_error(
                 "You have reached the maximum number of replies", 9, 400, error_subcode=2207042
             )
-        media = Media(self._next_id(), container.text, container.reply_to, container.id)
+        media = Media(
+            self._next_id(), container.text, container.reply_to, container.id, list(container.images)
+        )
         self.posts.append(media)
         container.status, container.media_id = "PUBLISHED", media.id
         if container.reply_to is None:

@@ -7,19 +7,25 @@
 - a delivery needs an ``Idempotency-Key``; a repeated key with the same body replays the first answer (same
   ``id``, header ``Idempotent-Replayed: true``) and stores nothing; the same key with another body is
   ``422``; a new delivery is answered ``201 {"id", "url"}``;
+- ``images`` (when present) is checked as a receiver would: each ``data`` is base64 of ``bytes`` bytes
+  hashing to ``sha256`` and decodes as an image of ``width`` x ``height`` (else ``422``); the decoded images
+  are kept in :attr:`Delivery.images`;
 - a 429 (fault) carries ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from fakes.multipart import Picture, decode_image
 from fakes.server import FakeServer, Reply, Request, route
 
 PATH = "/hooks/tagcast"
@@ -34,6 +40,8 @@ class Delivery:
     body: dict[str, Any]
     raw: bytes
     headers: dict[str, str]
+    images: list[tuple[Picture, str]] = field(default_factory=list)
+    """Each image decoded, with its alt text."""
 
 
 class WebhookFake(FakeServer):
@@ -98,7 +106,13 @@ class WebhookFake(FakeServer):
             return Reply.json({"error": "body is not JSON"}, 400)
         if not isinstance(body, dict) or not isinstance(body.get("parts"), list):
             return Reply.json({"error": "expected an object with parts"}, 422)
-        delivery = Delivery(f"wh-{len(self.deliveries) + 1}", key, body, request.body, request.headers)
+        try:
+            images = [_image(item) for item in body.get("images") or []]
+        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+            return Reply.json({"error": f"bad image: {exc}"}, 422)
+        delivery = Delivery(
+            f"wh-{len(self.deliveries) + 1}", key, body, request.body, request.headers, images
+        )
         self.deliveries.append(delivery)
         if self.answer_json:
             reply = Reply.json({"id": delivery.id, "url": f"{self.base_url}/deliveries/{delivery.id}"}, 201)
@@ -126,3 +140,13 @@ class HeldWebhook(WebhookFake):
             return super()._locked_route(request)
         finally:
             self.handled.set()
+
+
+def _image(item: dict[str, Any]) -> tuple[Picture, str]:
+    data = base64.b64decode(item["data"], validate=True)
+    picture = decode_image(data)
+    if len(data) != item["bytes"] or picture.sha256 != item["sha256"]:
+        raise ValueError("data does not match bytes and sha256")
+    if (picture.width, picture.height, picture.mime) != (item["width"], item["height"], item["mime"]):
+        raise ValueError("data does not match width, height and mime")
+    return picture, str(item["alt"])

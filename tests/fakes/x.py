@@ -10,8 +10,15 @@
 - Every answer carries ``x-rate-limit-limit/-remaining/-reset`` (Unix seconds); a rate-limit fault answers
   ``429`` problem+json with Remaining 0 and the reset.
 - ``GET /2/users/me``.
+- Media (NETWORKS.md, X 7): ``POST /2/media/upload`` (multipart ``media`` + ``media_category``, which must be
+  ``tweet_image`` for an image) answers ``{"data":{"id","media_key","size","expires_after_secs"}}``; a file
+  over ``max_image_bytes`` (5 MB) or not an image is ``400``. ``POST /2/media/metadata {"id","metadata":
+  {"alt_text":{"text"}}}`` sets the alt text: over 1000 characters, or an unknown id, is ``400``. A tweet's
+  ``media.media_ids``: more than 4, or an id this fake never answered (or has expired,
+  :meth:`XFake.expire_media`), is ``400 "Your media IDs are invalid."``.
 
-``fake.tweets`` lists what was created, oldest first.
+``fake.tweets`` lists what was created, oldest first (``Tweet.media`` what each carries);
+``fake.media_uploads`` every upload received.
 """
 
 from __future__ import annotations
@@ -19,12 +26,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import math
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from PIL import Image, UnidentifiedImageError
 
 from scheduler.length import rules_for
 
@@ -34,10 +44,23 @@ PROBLEM = "application/problem+json"
 
 
 @dataclass
+class XMedia:
+    """One uploaded image: its bytes and type, its alt text once set, and whether a tweet uses it."""
+
+    id: str
+    data: bytes
+    mime: str
+    category: str
+    alt: str | None = None
+    used: bool = False
+
+
+@dataclass
 class Tweet:
     id: str
     text: str
     in_reply_to: str | None
+    media: list[XMedia] = field(default_factory=list)
 
 
 def problem(status: int, title: str, detail: str, type_: str = "about:blank") -> Reply:
@@ -105,6 +128,16 @@ class XFake(FakeServer):
         self.nonces: set[str] = set()
         self.refreshes = 0
         self._next_id = 1_800_000_000_000_000_000
+        self.max_image_bytes = 5 * 1024 * 1024
+        self.media: dict[str, XMedia] = {}
+        self.media_uploads: list[XMedia] = []
+        self._next_media_id = 1_900_000_000_000_000_000
+
+    def expire_media(self) -> None:
+        """Forget every upload no tweet uses (X: after ``expires_after_secs``)."""
+        with self.lock:
+            for media_id in [m.id for m in self.media.values() if not m.used]:
+                del self.media[media_id]
 
     def expire_oauth2_tokens(self) -> None:
         """Every OAuth 2.0 access token stops working (as after its 2 hours)."""
@@ -186,10 +219,67 @@ class XFake(FakeServer):
                 "Invalid Request",
                 "Your Tweet is a reply to a Tweet that has been deleted or is not visible to you.",
             )
+        media_ids = (body.get("media") or {}).get("media_ids") or []
+        if not isinstance(media_ids, list) or len(media_ids) > 4:
+            return problem(400, "Invalid Request", "One or more parameters to your request was invalid.")
+        if any(not isinstance(i, str) or i not in self.media for i in media_ids):
+            return problem(400, "Invalid Request", "Your media IDs are invalid.")
+        attached = [self.media[i] for i in media_ids]
+        for item in attached:
+            item.used = True
         self._next_id += 1 + secrets.randbelow(1000)
-        tweet = Tweet(str(self._next_id), text, reply_to)
+        tweet = Tweet(str(self._next_id), text, reply_to, attached)
         self.tweets.append(tweet)
         return Reply.json({"data": {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}}, 201)
+
+    @route("POST", "/2/media/upload")
+    def upload_media(self, request: Request) -> Reply:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        parts = request.multipart()
+        media = parts.get("media")
+        category = parts["media_category"].text if "media_category" in parts else ""
+        if media is None:
+            return problem(400, "Invalid Request", "The `media` field is required.")
+        if category.lower() != "tweet_image":
+            return problem(400, "Invalid Request", f"media_category {category!r} does not fit an image.")
+        if len(media.data) > self.max_image_bytes:
+            return problem(400, "Invalid Request", "File size exceeds 5242880 bytes.")
+        try:
+            with Image.open(io.BytesIO(media.data)) as image:
+                kind = (image.format or "").lower()
+        except (UnidentifiedImageError, OSError):
+            kind = ""
+        if kind not in {"jpeg", "png", "webp", "gif"}:
+            return problem(400, "Invalid Request", "Unsupported media type.")
+        self._next_media_id += 1 + secrets.randbelow(1000)
+        item = XMedia(str(self._next_media_id), media.data, f"image/{kind}", category)
+        self.media[item.id] = item
+        self.media_uploads.append(item)
+        data = {
+            "id": item.id,
+            "media_key": f"3_{item.id}",
+            "size": len(item.data),
+            "expires_after_secs": 86400,
+            "image": {"image_type": item.mime},
+        }
+        return Reply.json({"data": data})
+
+    @route("POST", "/2/media/metadata")
+    def media_metadata(self, request: Request) -> Reply:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        body: dict[str, Any] = request.json() or {}
+        item = self.media.get(str(body.get("id")))
+        if item is None:
+            return problem(400, "Invalid Request", f"The media id {body.get('id')!r} is not known.")
+        text = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+        if not isinstance(text, str) or len(text) > 1000:
+            return problem(
+                400, "Invalid Request", "alt_text.text must be a string of at most 1000 characters."
+            )
+        item.alt = text
+        return Reply.json({"data": {"id": item.id, "associated_metadata": {"alt_text": {"text": text}}}})
 
     @route("GET", "/2/users/me")
     def me(self, request: Request) -> Reply:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,36 @@ def test_preview_recycling_shows_what_goes_next_and_queues_nothing(site: Site) -
     )
     assert post["slot_note"].startswith("recycled; ")
     assert site.texts() == before
+
+
+def test_the_same_text_never_goes_out_twice_in_a_row_on_a_channel_even_from_two_articles(
+    make_workspace: WriteWorkspace,
+) -> None:
+    """Three articles with one title and two variants that show only the title: the variant after an
+    article's own is passed over when it would repeat the channel's last post."""
+    config = CONFIG.replace("recycle_max = 2\n", "")
+    same = "---\ntitle: On this day\ntags: [Evergreen]\n---\n{}\n"
+    root = make_workspace(config, {f"{name}.md": same.format(name) for name in "abc"})
+    (root / "config" / "templates").mkdir(parents=True, exist_ok=True)
+    templates = {"fresh.j2": "New: {{ title }}", "again.j2": "{{ title }}", "ago.j2": "Archive: {{ title }}"}
+    for name, text in templates.items():
+        (root / "config" / "templates" / name).write_text(text, encoding="utf-8")
+    site = Site(root)
+    try:
+        ingest(site.workspace, site.store, now=T0, pipeline=site.pipeline)
+        site.send_due(T0 + timedelta(days=4))
+        for day in range(40, 140):
+            recycle(site.workspace, site.store, site.pipeline, now=T0 + timedelta(days=day))
+            site.send_due(T0 + timedelta(days=day + 1))
+        rows = site.texts()
+    finally:
+        site.store.close()
+    texts = [text for _, text, _, _ in rows]
+    assert all(state == "sent" for _, _, state, _ in rows)
+    assert len(texts) >= 12  # three fresh posts and three rounds of re-shares at least
+    assert set(texts) == {"New: On this day", "On this day", "Archive: On this day"}
+    shared = texts[2:]  # from the last fresh post on: every post after it is a re-share
+    repeats = [(before, after) for before, after in pairwise(shared) if before == after]
+    assert repeats == []
+    sources = [source for source, _, _, _ in rows]
+    assert {sources.count(name) for name in ("posts/a.md", "posts/b.md", "posts/c.md")} != {1}

@@ -8,25 +8,39 @@ Two loopback networks receive the posts, both slow so that kills land in the mid
 What must hold at the end: no delivery is lost (every one is ``sent``, or ``unknown`` on Telegram); the
 webhook receiver accepted each delivery exactly once; Telegram got at most one copy of each post, and an
 ambiguous one is ``unknown``, never resent.
+
+And with images (Mastodon, Bluesky, X): a process killed between the uploads and the post, then recovered by
+the next one, leaves exactly one upload per image and one post carrying them.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fakes.server import Reply, Request
+from fakes.bluesky import BlueskyFake
+from fakes.mastodon import MastodonFake
+from fakes.server import FakeServer, Reply, Request
 from fakes.telegram import TelegramFake
+from fakes.x import XFake
+from media_files import gallery
 
 from scheduler.store import DeliveryState, Store
 
 from .conftest import DUE, Site, article, config_text
-from .processes import Serve
+from .processes import Serve, clean_env
 from .test_dispatcher import SlowWebhook
 
 POSTS = 20
@@ -128,3 +142,117 @@ def test_sigkill_at_random_points_never_loses_or_repeats_a_post(site: Site) -> N
             f"telegram: {len(telegram.messages)} messages, {unknown} unknown, "
             f"{POSTS - unknown} sent"
         )
+
+
+# --- a crash between the uploads and the post ---------------------------------------------------------------
+
+DRIVER = Path(__file__).with_name("upload_crash_driver.py")
+
+
+@dataclass(frozen=True)
+class UploadNetwork:
+    """A network with image uploads: its channel keys and secrets, the request to hold (the process is
+    killed while it waits: every upload before it is journalled), and what its fake received."""
+
+    fake: Callable[[], FakeServer]
+    channel: Callable[[FakeServer], dict[str, object]]
+    env: dict[str, str]
+    hold: str
+    hold_after: int
+    uploads: Callable[[FakeServer], int]
+    posts: Callable[[FakeServer], list[list[bytes]]]
+
+
+def _bluesky_images(fake: FakeServer) -> list[list[bytes]]:
+    assert isinstance(fake, BlueskyFake)
+    return [
+        [fake.blobs[i["image"]["ref"]["$link"]].data for i in stored.value.get("embed", {}).get("images", [])]
+        for _, stored in fake.posts()
+    ]
+
+
+UPLOAD_NETWORKS = {
+    "mastodon": UploadNetwork(
+        fake=lambda: MastodonFake(token="masto-token", processing_checks=1),
+        channel=lambda fake: {"network": "mastodon", "base_url": fake.base_url},
+        env={"TAGCAST_CHANNELS__PIX__TOKEN": "masto-token"},
+        hold=r"^/api/v1/statuses$",
+        hold_after=0,
+        uploads=lambda fake: len(fake.uploads),  # type: ignore[attr-defined]
+        posts=lambda fake: [[m.data for m in s.media] for s in fake.statuses],  # type: ignore[attr-defined]
+    ),
+    "bluesky": UploadNetwork(
+        fake=BlueskyFake,
+        channel=lambda fake: {"network": "bluesky", "base_url": fake.base_url, "handle": "alice.test"},
+        env={"TAGCAST_CHANNELS__PIX__PASSWORD": "app-pass-1234"},
+        hold=r"/xrpc/com\.atproto\.repo\.putRecord$",
+        hold_after=0,
+        uploads=lambda fake: len(fake.blob_uploads),  # type: ignore[attr-defined]
+        posts=_bluesky_images,
+    ),
+    "x": UploadNetwork(
+        fake=XFake,
+        channel=lambda fake: {"network": "x", "base_url": fake.base_url},
+        env={
+            "TAGCAST_CHANNELS__PIX__OAUTH2_TOKEN": "o2-access",
+        },
+        hold=r"^/2/media/metadata$",  # the second image's alt text: both uploads are journalled by then
+        hold_after=1,
+        uploads=lambda fake: len(fake.media_uploads),  # type: ignore[attr-defined]
+        posts=lambda fake: [[m.data for m in t.media] for t in fake.tweets],  # type: ignore[attr-defined]
+    ),
+}
+
+
+@pytest.mark.parametrize("network", sorted(UPLOAD_NETWORKS))
+def test_sigkill_between_the_uploads_and_the_post_reuses_the_uploads(
+    site: Site, tmp_path: Path, network: str
+) -> None:
+    """The process is killed (SIGKILL) while its post (or, on X, the last alt text) is in flight, after
+    every image was uploaded and journalled in the outbox. The next process, as the service's recovery
+    does, reconciles and publishes: the fake received exactly one upload per image and one post, carrying
+    them."""
+    spec = UPLOAD_NETWORKS[network]
+    images = gallery(tmp_path / "media", 2)
+    media_json = tmp_path / "media.json"
+    media_json.write_text(
+        json.dumps([{**dataclasses.asdict(m), "path": str(m.path)} for m in images]), encoding="utf-8"
+    )
+    with spec.fake().running() as fake:
+        site.write_config(config_text({"pix": spec.channel(fake)}))
+        site.write_post("pictures.md", article("Two pictures", publish_at=DUE))
+        site.ingest(datetime.now(UTC))
+        [delivery] = site.store.list(limit=10)
+        fake.faults.timeout(seconds=120, path=spec.hold, after=spec.hold_after)
+        command = [sys.executable, str(DRIVER), str(site.root), delivery.id, str(media_json)]
+        first = subprocess.Popen(
+            [*command, "publish"], cwd=site.root, env=clean_env(spec.env), stdout=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while len(fake.requests_to("POST", spec.hold)) <= spec.hold_after:
+                assert first.poll() is None, "the first process ended before it was killed"
+                assert time.monotonic() < deadline, "the held request never came"
+                time.sleep(0.02)
+            first.send_signal(signal.SIGKILL)
+        finally:
+            first.wait()
+            assert first.stdout is not None
+            first.stdout.close()
+        assert first.returncode == -signal.SIGKILL
+        journal = site.store.get(delivery.id).journal
+        assert len(journal["uploads"][network]) == 2, "the uploads were not journalled before the post"
+        assert spec.posts(fake) == []
+
+        second = subprocess.run(
+            [*command, "recover"],
+            cwd=site.root,
+            env=clean_env(spec.env),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert second.returncode == 0, second.stderr
+        assert spec.uploads(fake) == 2, "an image was uploaded again after the crash"
+        assert spec.posts(fake) == [[m.read_bytes() for m in images]]
+        assert len(json.loads(second.stdout)) == 1

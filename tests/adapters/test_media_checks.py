@@ -1,0 +1,45 @@
+"""What every adapter refuses of a post's images before sending anything."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from scheduler.adapters.media_checks import refuse_unfit_media
+from scheduler.errors import PermanentDeliveryError
+from scheduler.media.model import MediaLimits
+
+from .image_files import image_media
+
+
+def test_images_within_the_limits_pass(tmp_path: Path) -> None:
+    refuse_unfit_media(MediaLimits(), image_media(tmp_path, 4), network="discord")
+    refuse_unfit_media(None, (), network="pigeon")
+
+
+def test_more_images_than_the_network_takes(tmp_path: Path) -> None:
+    with pytest.raises(PermanentDeliveryError, match="has 5 images, the network takes at most 4"):
+        refuse_unfit_media(MediaLimits(), image_media(tmp_path, 5), network="discord")
+
+
+def test_an_image_over_the_byte_limit(tmp_path: Path) -> None:
+    [image] = image_media(tmp_path, 1)
+    with pytest.raises(PermanentDeliveryError, match=rf"image 1 \(images/photo1.jpg\) is {image.size} bytes"):
+        refuse_unfit_media(MediaLimits(max_bytes=image.size - 1), (image,), network="facebook")
+
+
+def test_an_alt_text_over_the_limit_and_none_when_the_network_has_no_alt(tmp_path: Path) -> None:
+    [image] = image_media(tmp_path, 1)
+    long_alt = replace(image, alt="x" * 1001)
+    with pytest.raises(PermanentDeliveryError, match="1001 characters, limit 1000; shorten it"):
+        refuse_unfit_media(MediaLimits(alt_max=1000), (long_alt,), network="threads")
+    refuse_unfit_media(MediaLimits(alt_max=None), (long_alt,), network="telegram")
+
+
+def test_a_network_without_images_refuses_them(tmp_path: Path) -> None:
+    with pytest.raises(
+        PermanentDeliveryError, match="pigeon: this network takes no images, but the post has 1"
+    ):
+        refuse_unfit_media(None, image_media(tmp_path, 1), network="pigeon")
