@@ -64,12 +64,12 @@ def test_the_pipeline_fits_a_post_with_images_to_the_caption(make_workspace: Wri
     body = " ".join(f"Sentence {n} of a long story about the river." for n in range(60))
     plain = Article(source="posts/a.md", title="A", body=body)
     pictured = Article(source="posts/a.md", title="A", body=body, images=(ImageRef("a.jpg", "A river"),))
-    [(text_post, _)] = pipeline.compose(plain)
-    [(photo_post, _)] = pipeline.compose(pictured)
+    [text_post] = pipeline.compose(plain)
+    [photo_post] = pipeline.compose(pictured)
     assert text_post.limit == 4096 and len(text_post.parts[0]) > CAPTION_LIMIT
     assert photo_post.limit == CAPTION_LIMIT
     assert all(length <= CAPTION_LIMIT for length in photo_post.lengths)
-    assert photo_post.problems == []
+    assert photo_post.problems == ()
 
 
 def test_an_adapter_written_before_the_media_keyword_still_gets_its_rules() -> None:
