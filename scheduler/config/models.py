@@ -121,6 +121,11 @@ class ChannelSettings(Section):
     max_response_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest answer read from the network, in bytes."
     )
+    link_card: bool = Field(
+        True,
+        description="Send a link card (title, description, thumbnail) with a post that has a url and no "
+        "images, on a network that builds none itself (bluesky); false: the bare link.",
+    )
 
     token: SecretStr | None = None
     password: SecretStr | None = None
