@@ -46,8 +46,10 @@ from scheduler.media.model import Card, CardDraft, Media, PageMeta
 
 if TYPE_CHECKING:
     from scheduler.adapters.base import Outgoing
+    from scheduler.config.loader import Workspace
     from scheduler.config.models import ChannelSettings
     from scheduler.models import Article, Post
+    from scheduler.store import Store
 
 log = logging.getLogger("tagcast.cards")
 
@@ -64,6 +66,8 @@ DESCRIPTION_MAX = 300
 """Graphemes of a card's title and description at most (the official Bluesky app shows two or three lines);
 a longer one is cut at a grapheme boundary and ends with an ellipsis."""
 
+USER_AGENT = "tagcast (link card)"
+"""How tagcast names itself to the sites it reads meta tags from."""
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _TITLE_KEYS = ("og:title", "twitter:title")
@@ -196,7 +200,7 @@ async def fetch_page(http: httpx.AsyncClient, url: str, *, rules: CardRules, now
             "GET",
             url,
             network="link card",
-            headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"},
+            headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1", "User-Agent": USER_AGENT},
             errors=_status_error,
             guard=guard,
         )
@@ -297,6 +301,23 @@ async def make_card(
     return Card(draft.uri, draft.title, draft.description, thumb), []
 
 
+def card_thumb_bytes(
+    settings: ChannelSettings | None, article: Article, media: Sequence[Media]
+) -> int | None:
+    """Whether the post of ``article`` on a channel with ``settings`` that sends ``media`` gets a link card:
+    ``None`` when not, else the bound of its thumbnail in bytes (0: the network takes none)."""
+    if settings is None or not settings.link_card or not article.url or media:
+        return None
+    try:
+        adapter = load_adapter(settings.network)
+    except UserError:
+        return None
+    if not adapter.builds_link_card:
+        return None
+    limits = adapter.media_limits
+    return (limits.card_thumb_bytes if limits is not None else None) or 0
+
+
 class LinkCards:
     """Makes the link cards of posts: decides which post gets one, drafts it from the article and the page
     (fetched through ``cache``), and fits its thumbnail with ``fit_thumb``. ``http`` should follow
@@ -324,17 +345,7 @@ class LinkCards:
 
     def thumb_bytes(self, channel: str, article: Article, media: Sequence[Media]) -> int | None:
         """``None`` when the post on ``channel`` gets no card; else the bound of its thumbnail (0: none)."""
-        settings = self.channels.get(channel)
-        if settings is None or not settings.link_card or not article.url or media:
-            return None
-        try:
-            adapter = load_adapter(settings.network)
-        except UserError:
-            return None
-        if not adapter.builds_link_card:
-            return None
-        limits = adapter.media_limits
-        return (limits.card_thumb_bytes if limits is not None else None) or 0
+        return card_thumb_bytes(self.channels.get(channel), article, media)
 
     async def page(self, url: str) -> PageMeta:
         """The page's meta tags: from the cache while fresh, else fetched (once, however many ask at once)
@@ -427,3 +438,72 @@ class LinkCards:
 
         done = await asyncio.gather(*(one(post) for post in posts))
         return [post for post, _ in done], [warning for _, found in done for warning in found]
+
+
+# --- preview ---------------------------------------------------------------------------------------------
+
+
+class MemoryPageCache:
+    """A :class:`PageCache` for one run, when the outbox cannot be opened."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, PageMeta] = {}
+
+    async def get(self, url: str) -> PageMeta | None:
+        return self.pages.get(url)
+
+    async def put(self, page: PageMeta) -> None:
+        self.pages[page.url] = page
+
+
+class PreviewCards:
+    """The card step of preview (``Pipeline(workspace, cards=PreviewCards(workspace))``): fills ``Post.card``
+    with :meth:`LinkCards.card_for`, as the service does, caching pages in the workspace's outbox (opened
+    only when a post gets a card). ``fit_thumb`` fits thumbnails (none without it); ``transport`` lets a
+    test route the page fetches."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        fit_thumb: ThumbFitter | None = None,
+        rules: CardRules | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.fit_thumb = fit_thumb
+        self.rules = rules or CardRules()
+        self.transport = transport
+
+    def __call__(self, posts: list[Post]) -> tuple[list[Post], list[str]]:
+        return asyncio.run(self.fill(posts))
+
+    async def fill(self, posts: list[Post]) -> tuple[list[Post], list[str]]:
+        from scheduler.store import Store, StoreError  # noqa: PLC0415  (opened only when a card is made)
+
+        settings = self.workspace.settings
+        channels = settings.channels
+        if not any(card_thumb_bytes(channels.get(p.channel), p.article, p.media) is not None for p in posts):
+            return posts, []
+        warnings: list[str] = []
+        store: Store | None = None
+        try:
+            store = Store.open(settings.store.url, root=self.workspace.root)
+        except StoreError as exc:
+            warnings.append(f"link cards: the outbox cannot be opened ({exc}); pages are fetched without it")
+        cache: PageCache = StorePageCache(store) if store is not None else MemoryPageCache()
+        try:
+            async with httpx.AsyncClient(follow_redirects=True, transport=self.transport) as http:
+                cards = LinkCards(
+                    channels,
+                    http=http,
+                    cache=cache,
+                    fit_thumb=self.fit_thumb,
+                    root=self.workspace.root,
+                    rules=self.rules,
+                )
+                filled, more = await cards.fill(posts)
+        finally:
+            if store is not None:
+                store.close()
+        return filled, warnings + more

@@ -30,6 +30,7 @@ from starlette.routing import Route
 from scheduler import __version__
 from scheduler.config.loader import Workspace
 from scheduler.errors import UserError
+from scheduler.media.cards import PreviewCards
 from scheduler.pipeline import Pipeline
 from scheduler.store import Delivery, DeliveryNotFound, DeliveryState, Store
 from scheduler.store.models import zone_named
@@ -141,7 +142,7 @@ async def posts(request: Request) -> Response:
 
     def build() -> str:
         moment = board.clock()
-        result = Pipeline(board.workspace).run(now=moment)
+        result = Pipeline(board.workspace, cards=PreviewCards(board.workspace)).run(now=moment)
         return preview_page(
             result.posts,
             result.errors,

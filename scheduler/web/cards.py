@@ -17,6 +17,7 @@ from typing import Any
 
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import ArticleError
+from scheduler.media.model import Card as LinkCardValue
 from scheduler.models import Post
 from scheduler.store import Delivery
 from scheduler.web.entities import Segment, segments
@@ -44,6 +45,7 @@ class LinkCard:
     title: str
     description: str
     domain: str
+    thumb: Image | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +128,21 @@ def _images(media: Iterable[Mapping[str, Any]], root: Path | None) -> list[Image
     return images
 
 
-def _link_card(data: Mapping[str, Any] | None) -> LinkCard | None:
-    if not data or not data.get("uri"):
+def _link_card(card: LinkCardValue | Mapping[str, Any] | None) -> LinkCard | None:
+    """The card's values for the template: a post's :class:`~scheduler.media.model.Card` (its thumbnail
+    inlined), or a ``card`` of ``preview --json``."""
+    if card is None:
         return None
-    uri = str(data["uri"])
+    if isinstance(card, LinkCardValue):
+        uri, title, description = card.uri, card.title, card.description
+        thumb = inline_image(card.thumb.path, "") if card.thumb is not None else None
+    else:
+        uri, title, description = (str(card.get(key) or "") for key in ("uri", "title", "description"))
+        thumb = None
+    if not uri:
+        return None
     domain = uri.split("://", 1)[-1].split("/", 1)[0]
-    return LinkCard(uri, str(data.get("title") or ""), str(data.get("description") or ""), domain)
+    return LinkCard(uri, title, description, domain, thumb)
 
 
 def post_card(post: Post, channels: Mapping[str, ChannelSettings], root: Path | None = None) -> Card:
