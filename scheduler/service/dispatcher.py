@@ -157,8 +157,12 @@ class Dispatcher:
         calls: StoreCalls | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        prepare: Callable[[Outgoing], Awaitable[Outgoing]] | None = None,
     ) -> None:
         self.store = store
+        self.prepare = prepare
+        """Fills what is computed from the article right before publishing (its link card,
+        :meth:`scheduler.media.cards.LinkCards.prepare`); it never raises for a page or an image."""
         self.worker_id = worker_id
         self.clock = clock
         self.sleep = sleep
@@ -401,7 +405,10 @@ class Dispatcher:
         """Publish through the channel's adapter: its receipt, or the exception it raised."""
         try:
             adapter = self.adapters.get(delivery.channel)
-            return await adapter.publish(outgoing_for(delivery), self.journal_for(delivery))
+            outgoing = outgoing_for(delivery)
+            if self.prepare is not None:
+                outgoing = await self.prepare(outgoing)
+            return await adapter.publish(outgoing, self.journal_for(delivery))
         except Exception as exc:
             return exc
 
