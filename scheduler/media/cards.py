@@ -178,8 +178,6 @@ def _why(exc: DeliveryError, rules: CardRules, url: str) -> str:
         return f"no complete answer within {rules.deadline:g} s"
     if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return f"cannot connect to {urlsplit(url).hostname}"
-    if isinstance(cause, httpx.TooManyRedirects):
-        return "too many redirects"
     if isinstance(cause, httpx.TimeoutException):
         return "it timed out"
     if isinstance(cause, httpx.HTTPError):
@@ -206,7 +204,9 @@ async def fetch_page(http: httpx.AsyncClient, url: str, *, rules: CardRules, now
         )
     except DeliveryError as exc:
         return PageMeta(url=url, fetched_at=now, error=_why(exc, rules, url))
-    except httpx.HTTPError as exc:  # an invalid URL, a scheme httpx cannot speak
+    except httpx.TooManyRedirects:
+        return PageMeta(url=url, fetched_at=now, error="it redirects too many times")
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a URL or a scheme httpx cannot use
         return PageMeta(url=url, fetched_at=now, error=f"it cannot be fetched ({type(exc).__name__})")
     content_type = response.headers.get("content-type", "")
     mime = content_type.split(";", 1)[0].strip().lower()

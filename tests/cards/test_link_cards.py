@@ -163,6 +163,14 @@ def test_a_pdf_is_not_a_page(site: PagesFake, store: Store, tmp_path: Path) -> N
     assert_unreadable(card, warnings, url, "it is not an HTML page but application/pdf")
 
 
+def test_a_redirect_loop_ends(site: PagesFake, store: Store, tmp_path: Path) -> None:
+    site.pages["/loop"] = Reply(302, b"", {"Location": "/loop"})
+    url = site.url("/loop")
+    card, warnings = card_of(store, tmp_path, "bsky", article(url))
+    assert_unreadable(card, warnings, url, "it redirects too many times")
+    assert site.hits("/loop") == 21  # the first request and httpx's 20 redirects
+
+
 def test_a_server_that_is_gone(store: Store, tmp_path: Path) -> None:
     with PagesFake().running() as gone:
         url = gone.url("/og")
