@@ -11,7 +11,7 @@ import dataclasses
 import inspect
 import threading
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,17 +51,25 @@ class PipelineResult:
 
     posts: list[Post] = field(default_factory=list)
     errors: list[ArticleError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What a person should know but that stops nothing (a link card's page that cannot be read)."""
 
     @property
     def ok(self) -> bool:
         return not self.errors and all(post.valid for post in self.posts)
 
 
+CardStep = Callable[[list[Post]], tuple[list[Post], list[str]]]
+"""Fills the link cards of planned posts (:class:`scheduler.media.cards.PreviewCards`): the posts, and
+warnings."""
+
+
 class Pipeline:
     """The stages, built once from a workspace (config validated, templates and adapters looked up).
 
     Rendering reads time from ``render_clock``; setting ``stop`` ends a render in progress (the service,
-    shutting down) with :class:`~scheduler.render.budget.RenderCancelled`.
+    shutting down) with :class:`~scheduler.render.budget.RenderCancelled`. ``cards`` (preview) fills each
+    post's link card after planning; without it posts have none (the service makes them when it sends).
     """
 
     def __init__(
@@ -70,8 +78,10 @@ class Pipeline:
         *,
         render_clock: Clock = time.monotonic,
         stop: threading.Event | None = None,
+        cards: CardStep | None = None,
     ) -> None:
         self.workspace = workspace
+        self.cards = cards
         settings = workspace.settings
         limits = RenderLimits(
             timeout=settings.render.timeout.total_seconds(),
@@ -194,4 +204,8 @@ class Pipeline:
                 )
         articles, errors = self.load(paths, now=now)
         posts = [post for article in articles for post in self.compose(article, channels, now=now)]
-        return PipelineResult(posts=plan_posts(posts, self.schedules, now=now, taken=taken), errors=errors)
+        posts = plan_posts(posts, self.schedules, now=now, taken=taken)
+        warnings: list[str] = []
+        if self.cards is not None:
+            posts, warnings = self.cards(posts)
+        return PipelineResult(posts=posts, errors=errors, warnings=warnings)

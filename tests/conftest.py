@@ -22,6 +22,22 @@ def _clean_tagcast_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+NOWHERE_PROXY = "http://127.0.0.1:9"
+"""A closed port on loopback: what any request to the internet is sent to in tests (refused at once)."""
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every request httpx (and the programs tests start) would send beyond loopback goes to a closed port,
+    so a link card's page on example.org, say, is "cannot connect" at once instead of a real request. The
+    fakes on 127.0.0.1 and localhost are reached directly."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, NOWHERE_PROXY)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost,::1")
+    yield
+
+
 WriteWorkspace = Callable[..., Path]
 
 

@@ -129,6 +129,17 @@ class Adapter(ABC):
     file or ``<key>_file``, never the TOML file; ``channels add`` and ``init`` name them, and a rejected
     credential's message tells which to fix."""
 
+    builds_link_card: ClassVar[bool] = False
+    """True for a network that builds no link card from a URL itself, so tagcast sends one (channel key
+    ``link_card``, :mod:`scheduler.media.cards`). Unless a class sets it, it is true exactly when its
+    ``media_limits`` bound a card thumbnail (``card_thumb_bytes``: Bluesky)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "builds_link_card" not in cls.__dict__:
+            limits = cls.media_limits
+            cls.builds_link_card = limits is not None and limits.card_thumb_bytes is not None
+
     def __init__(
         self, channel: str, settings: ChannelSettings, *, http: httpx.AsyncClient, root: Path
     ) -> None:

@@ -75,11 +75,16 @@ def run_pipeline(
     channels: list[str] | None,
     now: datetime | None,
     on: date | None = None,
+    *,
+    cards: bool = False,
 ) -> PipelineResult:
+    """The pipeline's posts; with ``cards`` (preview) each post's link card too."""
     from datetime import UTC
     from zoneinfo import ZoneInfo
 
     from scheduler.cli.outbox import require_channel
+    from scheduler.media.cards import PreviewCards
+    from scheduler.media.prepare import MediaCache, ThumbFitter
     from scheduler.pipeline import Pipeline
 
     workspace = open_workspace(config)
@@ -90,7 +95,9 @@ def run_pipeline(
         now = datetime.combine(on, time(0), zone)
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    result = Pipeline(workspace).run(paths or None, channels=channels or None, now=now)
+    thumbs = ThumbFitter(MediaCache(workspace.root))
+    pipeline = Pipeline(workspace, cards=PreviewCards(workspace, fit_thumb=thumbs) if cards else None)
+    result = pipeline.run(paths or None, channels=channels or None, now=now)
     if on is not None:
         result.posts = [
             post for post in result.posts if post.scheduled_at is not None and post.scheduled_at.date() == on
@@ -155,11 +162,14 @@ def report_article_errors(result: PipelineResult) -> None:
     from rich.markup import escape
 
     from scheduler.identity import find_copies
+    from scheduler.safe_text import shown
 
     for error in result.errors:
         stderr().print(f"[bold red]article error:[/] {escape(str(error))}", soft_wrap=True)
     for copy in find_copies(post.article for post in result.posts):
         stderr().print(f"[yellow]warning:[/] {escape(copy.warning())}", soft_wrap=True)
+    for warning in result.warnings:
+        stderr().print(f"[yellow]warning:[/] {escape(shown(warning))}", soft_wrap=True)
 
 
 def write_html(config: str | None, result: PipelineResult, out: Path) -> None:
@@ -211,7 +221,7 @@ def preview(  # noqa: PLR0917  (typer passes parameters by keyword)
     if recycling:
         result = recycling_preview(config, now)
     else:
-        result = run_pipeline(config, paths, channel, now, on.date() if on is not None else None)
+        result = run_pipeline(config, paths, channel, now, on.date() if on is not None else None, cards=True)
     if html is not None:
         write_html(config, result, html)
     elif as_json:

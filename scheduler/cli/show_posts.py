@@ -10,6 +10,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from scheduler.cli.common import stdout
+from scheduler.media.model import Card
 from scheduler.models import Post
 from scheduler.safe_text import shown
 
@@ -60,12 +61,31 @@ def _image_lines(post: Post) -> list[Text]:
     return lines
 
 
+def card_panel(card: Card) -> Panel:
+    """The link card under the first part: its site, title, description and thumbnail."""
+    lines = Text()
+    lines.append(card.uri.split("://", 1)[-1].split("/", 1)[0], style="dim")
+    lines.append("\n" + (shown(card.title) or "(no title)"), style="bold")
+    if card.description:
+        lines.append("\n" + shown(card.description))
+    if card.thumb is not None:
+        thumb = card.thumb
+        lines.append(
+            f"\nthumb {shown(thumb.src)} ({thumb.width}x{thumb.height}, {thumb.size} bytes)", style="dim"
+        )
+    else:
+        lines.append("\nno thumbnail", style="dim")
+    return Panel(lines, title=Text("link card", style="dim"), title_align="left", border_style="dim")
+
+
 def post_panel(post: Post) -> Panel:
-    body: list[Text | Rule] = []
+    body: list[Text | Rule | Panel] = []
     for index, part in enumerate(post.parts):
         if index:
             body.append(Rule(f"part {index + 1}", style="dim"))
         body.append(Text(part))
+        if index == 0 and post.card is not None:
+            body.append(card_panel(post.card))
     if not post.parts:
         body.append(Text("(nothing rendered)", style="red"))
     body.append(Rule(style="dim"))

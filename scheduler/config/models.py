@@ -126,6 +126,11 @@ class ChannelSettings(Section):
         description="An article image without alt text is a problem; false sends it without one "
         "(accessibility: describe images unless you have a reason not to).",
     )
+    link_card: bool = Field(
+        True,
+        description="Send a link card (title, description, thumbnail) with a post that has a url and no "
+        "images, on a network that builds none itself (bluesky); false: the bare link.",
+    )
 
     token: SecretStr | None = None
     password: SecretStr | None = None

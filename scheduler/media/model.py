@@ -10,6 +10,7 @@ card a network shows under a post (Bluesky builds none itself: the client sends 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,28 @@ class Card:
             "description": self.description,
             "thumb": self.thumb.src if self.thumb is not None else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CardDraft:
+    """A link card before its thumbnail is fitted: ``thumb_src`` is the article's first image or the page's
+    ``og:image`` (an https URL or a path relative to the article), ``None`` for a card without one
+    (:mod:`scheduler.media.cards`)."""
+
+    uri: str
+    title: str
+    description: str
+    thumb_src: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageMeta:
+    """What a page says about itself in its meta tags, as fetched at ``fetched_at`` (the link card cache in
+    the store). ``error`` says why the page could not be read (then the other fields are ``None``)."""
+
+    url: str
+    fetched_at: datetime
+    title: str | None = None
+    description: str | None = None
+    image: str | None = None
+    error: str | None = None

@@ -285,3 +285,28 @@ class MediaPreparer:
             why = "; ".join(prepared.problems)
             raise TransientDeliveryError(why) if prepared.retry else PermanentDeliveryError(why)
         return dataclasses.replace(outgoing, media=prepared.media)
+
+
+THUMB_LIMITS = MediaLimits(max_bytes=1_000_000, mimes=("image/jpeg", "image/png"), alt_max=None)
+"""What a link card's thumbnail is fitted to; its byte bound is the network's ``card_thumb_bytes``."""
+
+
+class ThumbFitter:
+    """The thumb fitter of link cards (:data:`scheduler.media.cards.ThumbFitter`): fits ``src`` (an https
+    address, or a file of the workspace) to ``max_bytes`` with the same processing and cache as a post's
+    images, in a worker thread. Raises :class:`ImageFetchError` or :class:`ImageProblem` (the card then goes
+    without its thumbnail, with a warning)."""
+
+    def __init__(self, cache: MediaCache) -> None:
+        self.cache = cache
+
+    async def __call__(self, src: str, max_bytes: int) -> Media | None:
+        return await asyncio.to_thread(self.fit, src, max_bytes)
+
+    def fit(self, src: str, max_bytes: int) -> Media:
+        if "://" in src and not is_remote(src):
+            raise ImageProblem("only https:// images are fetched")
+        if not is_remote(src) and os.path.isabs(src):
+            src = os.path.relpath(src, self.cache.root)  # shown, and checked, relative to the workspace
+        workspace_file = Article(source="link-card", title="", body="")  # a path is relative to the root
+        return self.cache.media(workspace_file, ImageRef(src, alt=""), THUMB_LIMITS, max_bytes=max_bytes)

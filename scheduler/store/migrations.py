@@ -27,6 +27,7 @@ from scheduler.store.schema import (
     VERSION_3_TABLES,
     VERSION_4_TABLES,
     VERSION_5_TABLES,
+    VERSION_6_TABLES,
     deliveries,
     metadata,
     schema_version,
@@ -38,7 +39,7 @@ Migration = Callable[[Connection], None]
 
 def _initial(connection: Connection) -> None:
     """Version 1: deliveries, transitions, channel_pauses, schema_version."""
-    later = {*VERSION_2_TABLES, *VERSION_3_TABLES, *VERSION_4_TABLES, *VERSION_5_TABLES}
+    later = {*VERSION_2_TABLES, *VERSION_3_TABLES, *VERSION_4_TABLES, *VERSION_5_TABLES, *VERSION_6_TABLES}
     metadata.create_all(connection, tables=[table for table in metadata.sorted_tables if table not in later])
 
 
@@ -106,7 +107,20 @@ def _tokens(connection: Connection) -> None:
     metadata.create_all(connection, tables=list(VERSION_5_TABLES))
 
 
-MIGRATIONS: dict[int, Migration] = {1: _initial, 2: _workers, 3: _identity, 4: _feeds, 5: _tokens}
+def _link_pages(connection: Connection) -> None:
+    """Version 6: ``link_pages`` (the meta tags of each page a link card was made from, and when they were
+    fetched, so a page is fetched once per :data:`~scheduler.media.cards.PAGE_TTL`)."""
+    metadata.create_all(connection, tables=list(VERSION_6_TABLES))
+
+
+MIGRATIONS: dict[int, Migration] = {
+    1: _initial,
+    2: _workers,
+    3: _identity,
+    4: _feeds,
+    5: _tokens,
+    6: _link_pages,
+}
 
 
 def latest_version(migrations: Mapping[int, Migration] = MIGRATIONS) -> int:

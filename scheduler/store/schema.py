@@ -260,3 +260,19 @@ token_expiries = Table(
 )
 
 VERSION_5_TABLES = (token_expiries,)
+
+# --- schema version 6: what linked pages say about themselves (link cards, scheduler.media.cards) ----------
+
+link_pages = Table(
+    "link_pages",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("title", Text, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("image", Text, nullable=True),
+    # why the page could not be read (then title, description and image are NULL)
+    Column("error", Text, nullable=True),
+)
+
+VERSION_6_TABLES = (link_pages,)

@@ -21,6 +21,7 @@ from scheduler.store.ingest_ops import IngestMixin
 from scheduler.store.migrations import latest_version, migrate
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.operator_ops import ListingMixin, OperatorMixin
+from scheduler.store.page_ops import PageMixin
 from scheduler.store.schema import deliveries, schema_version, transitions
 from scheduler.store.token_ops import TokenMixin
 
@@ -70,6 +71,7 @@ class Store(
     CalendarMixin,
     FeedMixin,
     TokenMixin,
+    PageMixin,
 ):
     """The durable outbox of deliveries, their transitions and channel pauses::
 

@@ -30,6 +30,8 @@ from starlette.routing import Route
 from scheduler import __version__
 from scheduler.config.loader import Workspace
 from scheduler.errors import UserError
+from scheduler.media.cards import PreviewCards
+from scheduler.media.prepare import MediaCache, ThumbFitter
 from scheduler.pipeline import Pipeline
 from scheduler.store import Delivery, DeliveryNotFound, DeliveryState, Store
 from scheduler.store.models import zone_named
@@ -141,7 +143,9 @@ async def posts(request: Request) -> Response:
 
     def build() -> str:
         moment = board.clock()
-        result = Pipeline(board.workspace).run(now=moment)
+        thumbs = ThumbFitter(MediaCache(board.workspace.root))
+        cards = PreviewCards(board.workspace, fit_thumb=thumbs)
+        result = Pipeline(board.workspace, cards=cards).run(now=moment)
         return preview_page(
             result.posts,
             result.errors,

@@ -18,7 +18,7 @@ from typing import Any
 
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import ArticleError, UserError
-from scheduler.media.model import Card as MediaCard
+from scheduler.media.model import Card as LinkCardValue
 from scheduler.media.model import Media
 from scheduler.media.prepare import MEDIA_FOLDER, left_out_notes
 from scheduler.media.process import thumbnail
@@ -51,6 +51,7 @@ class LinkCard:
     title: str
     description: str
     domain: str
+    thumb: Image | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +146,21 @@ def _images(media: Iterable[Media], root: Path | None) -> list[Image]:
     return images
 
 
-def _link_card(card: MediaCard | Mapping[str, Any] | None) -> LinkCard | None:
-    data = card.to_json() if isinstance(card, MediaCard) else card
-    if not data or not data.get("uri"):
+def _link_card(card: LinkCardValue | Mapping[str, Any] | None) -> LinkCard | None:
+    """The card's values for the template: a post's :class:`~scheduler.media.model.Card` (its thumbnail
+    inlined), or a ``card`` of ``preview --json``."""
+    if card is None:
         return None
-    uri = str(data["uri"])
+    if isinstance(card, LinkCardValue):
+        uri, title, description = card.uri, card.title, card.description
+        thumb = inline_image(card.thumb.path, "") if card.thumb is not None else None
+    else:
+        uri, title, description = (str(card.get(key) or "") for key in ("uri", "title", "description"))
+        thumb = None
+    if not uri:
+        return None
     domain = uri.split("://", 1)[-1].split("/", 1)[0]
-    return LinkCard(uri, str(data.get("title") or ""), str(data.get("description") or ""), domain)
+    return LinkCard(uri, title, description, domain, thumb)
 
 
 def post_card(post: Post, channels: Mapping[str, ChannelSettings], root: Path | None = None) -> Card:

@@ -239,7 +239,7 @@ def test_version_5_adds_the_token_expiries_to_a_version_4_outbox(db_url: str, tm
             connection.execute(schema_version.update().values(version=4))
     with Store.open(db_url, root=tmp_path) as store:
         with store.engine.connect() as connection:
-            assert current_version(connection) == latest_version() == 5
+            assert current_version(connection) == latest_version() >= 5
             assert "token_expiries" in set(inspect(connection).get_table_names())
         assert [d.source for d in store.list()] == ["posts/a.md"]
         expires = NOW + timedelta(days=3)
