@@ -51,7 +51,7 @@ from scheduler.service.events import SourcePollFailed
 from scheduler.service.monitor import Monitor
 from scheduler.service.outcomes import Outcome
 from scheduler.service.previous_run import ended_here, previous_run
-from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
+from scheduler.service.recovery import apply_misfire_policy
 from scheduler.service.retry import human
 from scheduler.service.storecalls import StoreCalls
 from scheduler.service.token_watch import TOKEN_CHECK_EVERY, watch_tokens
@@ -128,6 +128,7 @@ class Service:
         self._clock: Clock | None = None
         self._dispatcher: Dispatcher | None = None
         self._round: asyncio.Task[DispatchReport] | None = None
+        self._http: httpx.AsyncClient | None = None
         self._posts = FolderWatch(self._posts_folder())
         self._config = self._config_watch()
         self._polling: asyncio.Task[None] | None = None
@@ -138,11 +139,16 @@ class Service:
         self._stop = asyncio.Event()
         self._render_stop.clear()
         service = self.workspace.settings.service
-        http = httpx.AsyncClient(timeout=service.request_timeout.total_seconds())
+        http = self._http = httpx.AsyncClient(timeout=service.request_timeout.total_seconds())
         self._dispatcher = Dispatcher(
-            self.workspace, self.store, http, worker_id=self.worker_id, clock=self.now, calls=self.calls
+            self.workspace,
+            self.store,
+            http,
+            worker_id=self.worker_id,
+            clock=self.now,
+            calls=self.calls,
+            events=self.monitor.bus,
         )
-        self._dispatcher.settler.events = self.monitor.bus
         self._once_mode = once
         self._install_signals()
         try:
@@ -182,7 +188,6 @@ class Service:
         await self.registry.start()
         leftovers = await self._settle_leftovers(now)
         self.monitor.started(previous, leftovers, now)
-        await self.monitor.reconciled(leftovers, self.calls)
         silence = silence_limit(self.workspace.settings.service.watch_interval)
         others = await self.registry.others_alive(silence)
         if others:
@@ -195,9 +200,9 @@ class Service:
         await self._watch_and_ingest()
 
     async def _settle_leftovers(self, now: datetime) -> dict[str, Outcome]:
-        """Reconcile what stopped workers left in ``sending`` (:func:`reconcile_stale`): when their lease
-        runs out, or at once for a worker of this machine whose process is gone (one outbox file: it surely
-        died; elsewhere a pid tells nothing). Delivery id -> the state it was left in."""
+        """Reconcile what stopped workers left in ``sending`` (the dispatcher's Reconciler): when their
+        lease runs out, or at once for a worker of this machine whose process is gone (one outbox file: it
+        surely died; elsewhere a pid tells nothing). Delivery id -> the state it was left in."""
         if self.store.one_machine:
             here = await self.calls(ended_here, self.store, host=self.registry.host, pid=self.registry.pid)
             gone = [w.id for w in here if w.id != self.worker_id and w.holding]
@@ -209,7 +214,7 @@ class Service:
                     ", ".join(gone),
                     ended,
                 )
-        settled = await reconcile_stale(self._require_dispatcher(), now)
+        settled = await self._require_dispatcher().reconcile_stale(now)
         if settled:
             log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(settled))
         return settled
@@ -330,9 +335,7 @@ class Service:
             changed = self._posts.changes()
             if changed:
                 await self._ingest(changed, full=False)
-        settled = await self._settle_leftovers(self.now())
-        if settled:
-            await self.monitor.reconciled(settled, self.calls)
+        await self._settle_leftovers(self.now())
         await self._tokens_due()
         recycles = any(rule.recycle_every for rule in self.workspace.settings.rules)
         if (self.workspace.settings.sources or recycles) and (self._polling is None or self._polling.done()):
@@ -518,9 +521,8 @@ class Service:
         self.workspace, self.pipeline = workspace, pipeline
         self._require_dispatcher().reload(workspace)
         service = workspace.settings.service
-        self._require_dispatcher().adapters.http.timeout = httpx.Timeout(
-            service.request_timeout.total_seconds()
-        )
+        if self._http is not None:
+            self._http.timeout = httpx.Timeout(service.request_timeout.total_seconds())
         self.monitor.reload(workspace)
         if self._clock is not None:
             self._clock.set_watch_interval(service.watch_interval)
