@@ -109,7 +109,7 @@ class DispatchMixin(StoreBase):
         """Atomically move the head of the due queue (its earliest slot) of at most ``limit`` channels to
         ``sending`` (attempts + 1, claimed by ``worker``, leased until ``now + lease``).
 
-        The channels whose heads are oldest go first; a paused channel and a channel that already has a
+        The channels due longest go first; a paused channel and a channel that already has a
         delivery in ``sending`` get nothing. The whole claim is one write transaction (``BEGIN IMMEDIATE`` on
         SQLite, row and channel locks on PostgreSQL), so no two processes can claim the same delivery.
         """
@@ -118,11 +118,24 @@ class DispatchMixin(StoreBase):
             return []
         claimed: list[Delivery] = []
         with self._write() as connection:
-            for channel, _first in connection.execute(sql.CHANNELS, {"now": now}).all():
-                if len(claimed) >= limit:
-                    break
+            for channel in self._due_channels(connection, now, limit):
                 claimed += self._claim_head(connection, channel, now=now, worker=worker, lease=lease)
         return claimed
+
+    @staticmethod
+    def _due_channels(connection: Connection, now: datetime, limit: int) -> list[str]:
+        """The first ``limit`` channels with a due delivery, neither paused nor busy, the longest due first."""
+        channels: list[str] = []
+        result = connection.execute(sql.DUE_CHANNELS, {"now": now}).scalars()
+        try:
+            for channel in result:
+                if channel not in channels:
+                    channels.append(channel)
+                    if len(channels) == limit:
+                        break
+        finally:
+            result.close()
+        return channels
 
     def _claim_head(
         self, connection: Connection, channel: str, *, now: datetime, worker: str, lease: timedelta
@@ -213,8 +226,12 @@ class DispatchMixin(StoreBase):
 
     @groupable
     def mark_sent(self, delivery_id: str, receipt: Receipt, *, now: datetime) -> None:
-        """Record the receipt, in any state but ``sent``: when the network has the post, it is sent."""
-        with self._write() as connection:
+        """Record the receipt, in any state but ``sent``: when the network has the post, it is sent.
+
+        The commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): the next claim's
+        commit flushes it, and a power cut before that leaves the delivery in ``sending``, to be reconciled
+        like a send the power cut interrupted (a crash of the process cannot lose it)."""
+        with self._write(durable=False) as connection:
             self._mark_sent(connection, delivery_id, receipt, now=utc(now))
 
     def _mark_sent(
