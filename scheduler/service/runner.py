@@ -62,7 +62,8 @@ from scheduler.store import Store, UpsertOutcome
 log = logging.getLogger("tagcast.service")
 
 IDLE_REARM = timedelta(seconds=1)
-"""After a round that claimed nothing, the next wake-up is at least this far away (no busy loop)."""
+"""After a round that claimed nothing while something was due, the next wake-up is this far away (no busy
+loop)."""
 
 
 def keep_collector_off_start_up() -> None:
@@ -370,10 +371,12 @@ class Service:
         )
 
     async def _rearm(self, clock: Clock, *, idle: bool) -> None:
+        """Wake the dispatcher at the next due instant; after a round that claimed nothing although something
+        was due (claimed meanwhile by another worker), not before :data:`IDLE_REARM`."""
         now = self.now()
         due = await self.calls(self.store.next_due, now)
-        if due is not None and idle:
-            due = max(due, now + IDLE_REARM)
+        if due is not None and idle and due <= now:
+            due = now + IDLE_REARM
         clock.arm(due)
 
     # --- feeds ([sources.NAME]) ----------------------------------------------------------------------------

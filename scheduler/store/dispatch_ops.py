@@ -124,7 +124,7 @@ class DispatchMixin(StoreBase):
 
     @staticmethod
     def _due_channels(connection: Connection, now: datetime, limit: int) -> list[str]:
-        """The first ``limit`` channels with a due delivery, neither paused nor busy, the longest due first."""
+        """The first ``limit`` channels with a due delivery, not paused nor busy, the longest due first."""
         channels: list[str] = []
         result = connection.execute(sql.DUE_CHANNELS, {"now": now}).scalars()
         try:

@@ -7,7 +7,7 @@ here once, with bound parameters for its values. Times are bound with the column
 
 from __future__ import annotations
 
-from sqlalchemy import String, bindparam, cast, exists, func, literal, or_, select
+from sqlalchemy import String, bindparam, cast, exists, literal, or_, select
 
 from scheduler.store.models import DeliveryState
 from scheduler.store.schema import UTCDateTime, channel_pauses, deliveries, transitions
