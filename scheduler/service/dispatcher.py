@@ -10,7 +10,9 @@ One post, from claim to receipt (:meth:`Dispatcher.run_due`, then :meth:`Dispatc
 
 1. Claim. :meth:`Store.claim_due` moves the head of each due channel's queue (its earliest slot) to
    ``sending`` (attempts + 1, leased to this worker until ``now + service.lease``), one post per channel, for
-   as many channels as there are free slots (``service.concurrency``). A paused channel, or one with a post
+   as many channels as there are free slots (``service.concurrency``). The service claims up to ``lead``
+   (a few milliseconds) before the due instant, so that the claim's commit is on disk by then, and publishes
+   at that instant, not before. A paused channel, or one with a post
    in ``sending``, gets nothing: a channel sends one post at a time, in slot order. The claim is committed,
    on disk, before anything goes out. Until its claim a post is ``planned``: an edit of its article
    re-renders it and ``tagcast queue cancel`` takes it back; nothing else of its channel is held.
@@ -85,6 +87,11 @@ def outgoing_for(delivery: Delivery) -> Outgoing:
         article=delivery.to_article(),
         channel=delivery.channel,
     )
+
+
+def due_instant(delivery: Delivery) -> datetime:
+    """When ``delivery`` may go out: its next attempt time when it is a retry, else its slot."""
+    return delivery.next_attempt_at or delivery.scheduled_at
 
 
 def journal_for(delivery: Delivery, store: Store, calls: StoreCalls) -> Journal:
@@ -192,9 +199,13 @@ class Dispatcher:
         events: EventBus | None = None,
         rng: random.Random | None = None,
         prepare: Prepare = as_stored,
+        lead: timedelta = timedelta(0),
     ) -> None:
         service = workspace.settings.service
         self.workspace = workspace
+        self.lead = lead
+        """How long before its due instant a post may be claimed; it is published at that instant."""
+        self.sleep = sleep
         self.store = store
         self.worker_id = worker_id
         self.clock = clock
@@ -251,7 +262,7 @@ class Dispatcher:
                 if self._claiming and free > 0:
                     claimed = await self.calls(
                         self.store.claim_due,
-                        max(now, self.clock()),
+                        max(now, self.clock()) + self.lead,
                         worker=self.worker_id,
                         lease=self.leases.lease,
                         limit=free,
@@ -274,9 +285,12 @@ class Dispatcher:
     async def send(self, delivery: Delivery) -> Outcome:
         """One attempt at one claimed delivery, settled; never raises (but for cancellation, which ends its
         lease)."""
-        self._note_lateness(delivery)
         settings = self.adapters.channel_settings(delivery.channel)
         try:
+            early = min(due_instant(delivery) - self.clock(), self.lead).total_seconds()
+            if early > 0:  # claimed within the lead: published at its instant
+                await self.sleep(early)
+            self._note_lateness(delivery)
             async with self.leases.kept(delivery):
                 result = await self._publish(delivery)
         except asyncio.CancelledError:

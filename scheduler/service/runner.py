@@ -61,6 +61,9 @@ from scheduler.store import Store, UpsertOutcome
 
 log = logging.getLogger("tagcast.service")
 
+CLAIM_LEAD = timedelta(milliseconds=20)
+"""The clock wakes the dispatcher this long before a post's due instant: its claim is committed (a disk flush)
+by then, and it is published at the instant itself (:class:`~scheduler.service.dispatcher.Dispatcher`)."""
 IDLE_REARM = timedelta(seconds=1)
 """After a round that claimed nothing while something was due, the next wake-up is this far away (no busy
 loop)."""
@@ -149,6 +152,7 @@ class Service:
             clock=self.now,
             calls=self.calls,
             events=self.monitor.bus,
+            lead=CLAIM_LEAD,
         )
         self._once_mode = once
         self._install_signals()
@@ -375,9 +379,9 @@ class Service:
         was due (claimed meanwhile by another worker), not before :data:`IDLE_REARM`."""
         now = self.now()
         due = await self.calls(self.store.next_due, now)
-        if due is not None and idle and due <= now:
+        if due is not None and idle and due <= now + CLAIM_LEAD:
             due = now + IDLE_REARM
-        clock.arm(due)
+        clock.arm(due - CLAIM_LEAD if due is not None else None)
 
     # --- feeds ([sources.NAME]) ----------------------------------------------------------------------------
 

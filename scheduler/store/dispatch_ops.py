@@ -338,6 +338,11 @@ class DispatchMixin(StoreBase):
         In slot order, and never one behind a delivery of its channel that is still ``sending`` under a live
         lease (a channel's leftovers are reconciled in order)."""
         now = utc(now)
+        lapsed = deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until <= now)
+        with self._read() as connection:  # the usual answer, without a write transaction and its disk flush
+            sending = deliveries.c.state == DeliveryState.SENDING.value
+            if connection.execute(select(deliveries.c.id).where(sending, lapsed).limit(1)).first() is None:
+                return []
         taken: list[str] = []
         earlier = deliveries.alias("earlier")
         with self._write() as connection:
@@ -345,7 +350,7 @@ class DispatchMixin(StoreBase):
                 select(deliveries)
                 .where(
                     deliveries.c.state == DeliveryState.SENDING.value,
-                    deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until <= now),
+                    lapsed,
                     ~exists().where(
                         earlier.c.channel == deliveries.c.channel,
                         earlier.c.state == DeliveryState.SENDING.value,
