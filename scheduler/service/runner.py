@@ -1,8 +1,9 @@
 """``tagcast serve``: the long-running service (or one pass of it, ``--once``, for cron).
 
 Start-up, in this order: open the outbox and register this worker (:mod:`scheduler.service.workers`: it
-beats every watch interval and is marked stopped on a clean exit); settle crash leftovers and apply the
-misfire policy (:mod:`scheduler.service.recovery`); ingest ``posts/``. Then either
+beats every watch interval and is marked stopped on a clean exit); settle crash leftovers
+(:class:`~scheduler.service.dispatcher.Reconciler`) and apply the misfire policy
+(:mod:`scheduler.service.recovery`); ingest ``posts/``. Then either
 
 - ``once``: dispatch everything due now, again until nothing more is due, and return 0; or
 - forever: the clock (:mod:`scheduler.service.clock`) wakes the dispatcher at the next due time; every
