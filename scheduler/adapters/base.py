@@ -221,9 +221,9 @@ class Adapter(ABC):
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
         """After a crash during :meth:`publish`: the receipt if the post is out, ``None`` if it surely is not.
 
-        It is also asked about a delivery that was claimed but whose :meth:`publish` never started (it waited
-        behind others of its channel, :func:`claims_ahead`): its journal is as it was, and an override must
-        then answer ``None`` (or send it, as a re-POST with the same idempotency key does).
+        It may also be asked about a delivery whose :meth:`publish` never started (its worker died between
+        the claim and the send): its journal is as it was, and an override must then answer ``None`` (or send
+        it, as a re-POST with the same idempotency key does).
 
         The default, for networks that cannot tell, raises UnknownOutcome: the operator decides.
         """
@@ -231,11 +231,3 @@ class Adapter(ABC):
             f"{self.network} cannot tell whether delivery {post.delivery_id} was posted; check the account, "
             f"then run `tagcast queue resolve {post.delivery_id} --sent URL` or `--not-sent`"
         )
-
-
-def claims_ahead(adapter: type[Adapter]) -> bool:
-    """Whether the dispatcher may claim several deliveries of a channel of this adapter at once (a batch it
-    sends one at a time): only when the adapter overrides :meth:`Adapter.reconcile`, which then tells a
-    delivery that never started apart from one cut short. With the default, a crash would leave every post
-    of the batch ``unknown``, waiting for the operator, so such a channel is claimed one post at a time."""
-    return adapter.reconcile is not Adapter.reconcile

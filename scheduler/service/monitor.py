@@ -1,6 +1,6 @@
 """What watches the service for a person: events, metrics, alerts, the digest and the HTTP endpoint.
 
-One :class:`Monitor` per :class:`~scheduler.service.runner.Service`. The service gives its settler the
+One :class:`Monitor` per :class:`~scheduler.service.runner.Service`. The service gives its dispatcher the
 monitor's event bus and reports what it finds at start-up and on reload; the monitor turns that into
 metrics (:mod:`scheduler.service.metrics`), alerts (:mod:`scheduler.alerts`) and, with ``--http``,
 ``/healthz`` and ``/metrics`` (:mod:`scheduler.service.endpoint`, :mod:`scheduler.service.health`; the
@@ -8,7 +8,7 @@ dispatcher's health is judged by the service's clock, ``clock``)::
 
     monitor = Monitor(workspace, store, worker_id="host-1234-ab12", http=Address.parse("127.0.0.1:9464"))
     await monitor.start(clock_problem=lambda: None)
-    settler.events = monitor.bus
+    dispatcher = Dispatcher(workspace, store, http, worker_id=..., events=monitor.bus)
     ...
     await monitor.stop()
 
@@ -39,7 +39,6 @@ from scheduler.service.clock import Clock
 from scheduler.service.endpoint import Address, Endpoint, Response
 from scheduler.service.events import (
     ConfigReloadRefused,
-    DeliveryUnknown,
     EventBus,
     ServiceStarted,
     SlotMissed,
@@ -49,7 +48,7 @@ from scheduler.service.logs import redact_secrets_of
 from scheduler.service.metrics import CONTENT_TYPE, Metrics
 from scheduler.service.previous_run import PreviousRun
 from scheduler.service.storecalls import StoreCalls
-from scheduler.store import DeliveryState, Store
+from scheduler.store import Store
 
 log = logging.getLogger("tagcast.service")
 
@@ -241,16 +240,6 @@ class Monitor:
                 extra=event.fields(),
             )
         self.bus.emit(event)
-
-    async def reconciled(self, outcomes: Mapping[str, str], calls: StoreCalls) -> None:
-        """Report the deliveries that reconciling left ``unknown`` (the settler reports the others)."""
-        unknown = [i for i, state in outcomes.items() if state == DeliveryState.UNKNOWN.value]
-        if not unknown:
-            return
-        now = _utc_now()
-        for delivery in (await calls(self.store.get_many, unknown)).values():
-            reason = delivery.last_error or "the outcome of an interrupted send is unknown"
-            self.bus.emit(DeliveryUnknown.of(delivery, at=now, reason=reason))
 
     async def misfired(
         self, late: dict[str, timedelta], moved: dict[str, datetime], calls: StoreCalls, now: datetime

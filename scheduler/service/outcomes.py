@@ -1,7 +1,11 @@
-"""What the dispatcher writes to the outbox after an attempt: one store transition per outcome, one log line.
+"""How a delivery is settled: one store transition per outcome, one log line, one event.
+
+Every outcome goes through :class:`Settler`: what an attempt at a post ended with
+(:meth:`Settler.settle`), and what reconciling a post left in ``sending`` by a dead worker found
+(:meth:`Settler.settle_reconciled`).
 
 =================================  ==========================================================================
-outcome of ``adapter.publish``     what happens
+outcome                            what happens
 =================================  ==========================================================================
 a Receipt                          ``sent`` (remote ids, URL); a used-up quota pauses the channel until reset
 TransientDeliveryError             ``retrying`` at the policy's time (never before ``retry_after``, cut to
@@ -14,11 +18,16 @@ UnknownOutcome                     ``unknown``: never resent automatically (``ta
 ChannelUnavailable                 ``retrying`` now, and the channel pauses until resumed, saying why
 any other exception (a bug)        ``retrying`` by the policy with the error's type and message; traceback
                                    logged
+reconciled: a Receipt              ``sent``, as above
+reconciled: None (not posted)      ``retrying`` now: safe to send again with the same key
+reconciled: any error              ``unknown`` (the network could not tell): never resent automatically
 =================================  ==========================================================================
 
-Each outcome is also emitted as an event (:mod:`scheduler.service.events`) once the store has it, for metrics
-and alerts, and logged as one line naming the delivery (:func:`label`) with the event's fields as ``extra``
-(the JSON log format prints them as fields of their own).
+A preparation step that fails (an image that cannot be fetched) raises the same error types and settles the
+same way. Each outcome is emitted as an event (:mod:`scheduler.service.events`) once the store has it, for
+metrics and alerts, and logged as one line naming the delivery (:func:`label`) with the event's fields as
+``extra`` (the JSON log format prints them as fields of their own). A delivery changed meanwhile by someone
+else (``tagcast queue``, another worker) is left to them: :attr:`Outcome.CONFLICT`.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from __future__ import annotations
 import logging
 import random
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -35,7 +44,13 @@ from scheduler.adapters.base import Receipt
 from scheduler.adapters.http import bounded_seconds
 from scheduler.config.durations import format_duration
 from scheduler.config.models import ChannelSettings
-from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
+from scheduler.errors import (
+    AuthError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    UnknownOutcome,
+)
 from scheduler.service.channels import ChannelUnavailable, auth_fix_hint, scrub
 from scheduler.service.events import (
     ChannelPaused,
@@ -48,7 +63,7 @@ from scheduler.service.events import (
 )
 from scheduler.service.retry import RetryPolicy, later
 from scheduler.service.storecalls import StoreCalls
-from scheduler.store import Delivery, DeliveryConflict, Store
+from scheduler.store import Delivery, DeliveryConflict, DeliveryNotFound, Store
 from scheduler.store.dispatch_ops import where_sent
 
 log = logging.getLogger("tagcast.service")
@@ -81,8 +96,6 @@ class Outcome(StrEnum):
     RETRYING = "retrying"
     FAILED = "failed"
     UNKNOWN = "unknown"
-    PLANNED = "planned"
-    """Given back unsent: it was claimed but surely never started."""
     SENDING = "sending"
     """Left in ``sending``: the outcome could not be recorded, or the network could not be asked yet; it is
     reconciled once its lease ends."""
@@ -92,14 +105,20 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Settled:
-    """What a delivery was left as after an attempt, and why."""
+    """What a delivery was left as, and why."""
 
     state: Outcome
     reason: str
 
 
+NOT_RECORDED = (
+    "%s: could not record the outcome; it stays in sending until its lease ends and it is reconciled"
+)
+NOT_POSTED = "reconciled after an interrupted send: it was not posted, so it is safe to send again"
+
+
 class Settler:
-    """Records outcomes in the store (through ``calls``) and logs them."""
+    """Records outcomes in the store (through ``calls``), logs them and emits them on ``events``."""
 
     def __init__(
         self,
@@ -117,23 +136,96 @@ class Settler:
         self.clock = clock
         self.rng = rng or random.Random()
         self.events = events or EventBus()
-        """Where outcomes are emitted; the service replaces it with its own bus."""
 
-    async def sent(self, delivery: Delivery, receipt: Receipt) -> Settled:
-        """Record ``receipt`` (:meth:`Store.mark_sent`), then log and emit it (:meth:`announce_sent`). A
-        rate-limit quota the receipt says is used up pauses the channel first."""
+    async def settle(
+        self, delivery: Delivery, result: Receipt | BaseException, settings: ChannelSettings | None
+    ) -> Settled:
+        """Record what an attempt ended with (see the module table); never raises (but for cancellation)."""
+        return await self._guarded(delivery, self._settle(delivery, result, settings))
+
+    async def settle_reconciled(
+        self, delivery: Delivery, found: Receipt | BaseException | None, settings: ChannelSettings | None
+    ) -> Settled:
+        """Record what reconciling a delivery left in ``sending`` found: a receipt, None (surely not
+        posted), or the error that kept the network from telling (the delivery becomes ``unknown``)."""
+        return await self._guarded(delivery, self._settle_reconciled(delivery, found, settings))
+
+    async def _guarded(self, delivery: Delivery, settling: Awaitable[Settled]) -> Settled:
+        try:
+            return await settling
+        except (DeliveryConflict, DeliveryNotFound) as exc:
+            log.warning("%s: changed meanwhile, left to its new owner: %s", label(delivery), exc)
+            return Settled(Outcome.CONFLICT, str(exc))
+        except Exception as exc:
+            log.exception(NOT_RECORDED, label(delivery))
+            return Settled(Outcome.SENDING, f"could not record the outcome: {exc}")
+
+    async def _settle(
+        self, delivery: Delivery, result: Receipt | BaseException, settings: ChannelSettings | None
+    ) -> Settled:
         now = self.clock()
+        if isinstance(result, Receipt):
+            return await self._sent(delivery, result, now)
+        if isinstance(result, ChannelUnavailable):
+            await self._pause(delivery, None, result.reason, now, PauseCause.UNAVAILABLE)
+            await self.calls(self.store.mark_retry, delivery.id, at=now, reason=result.reason, now=now)
+            self.events.emit(
+                self._failure(delivery, FailureKind.UNAVAILABLE, result.reason, now, retry_at=now)
+            )
+            return Settled(Outcome.RETRYING, result.reason)
+        if isinstance(result, AuthError):
+            reason = scrub(result.reason, settings)
+            fix = auth_fix_hint(delivery.channel, settings.network if settings else "")
+            pause = f"credentials rejected ({reason}); {fix}"
+            failed = f"{reason}; after fixing the credentials run `tagcast queue retry {delivery.id}`"
+            await self._pause(delivery, None, pause, now, PauseCause.AUTH)
+            return await self._failed(delivery, FailureKind.AUTH, failed, now)
+        if isinstance(result, PermanentDeliveryError):
+            return await self._failed(delivery, FailureKind.PERMANENT, scrub(result.reason, settings), now)
+        if isinstance(result, UnknownOutcome):
+            return await self._unknown(delivery, scrub(result.reason, settings), now)
+        if isinstance(result, TransientDeliveryError):
+            reason = scrub(result.reason, settings)
+            return await self._retry(delivery, reason, result.retry_after, now, FailureKind.TRANSIENT)
+        text = scrub("".join(traceback.format_exception(result)), settings)
+        log.error(
+            "%s: unexpected error in the %s adapter (a bug):\n%s", label(delivery), delivery.network, text
+        )
+        message = scrub(f"{type(result).__name__}: {result}", settings)
+        reason = f"unexpected error (a bug; see the log): {message}"
+        return await self._retry(delivery, reason, None, now, FailureKind.BUG)
+
+    async def _settle_reconciled(
+        self, delivery: Delivery, found: Receipt | BaseException | None, settings: ChannelSettings | None
+    ) -> Settled:
+        now = self.clock()
+        if isinstance(found, Receipt):
+            return await self._sent(delivery, found, now)
+        if found is None:
+            await self.calls(self.store.mark_retry, delivery.id, at=now, reason=NOT_POSTED, now=now)
+            event = self._failure(delivery, FailureKind.TRANSIENT, NOT_POSTED, now, retry_at=now)
+            log.warning("%s: was not posted before the interruption; sending it again", label(delivery))
+            self.events.emit(event)
+            return Settled(Outcome.RETRYING, NOT_POSTED)
+        if isinstance(found, UnknownOutcome):
+            reason = f"after an interrupted send: {scrub(found.reason, settings)}"
+        elif isinstance(found, DeliveryError | ChannelUnavailable):
+            reason = f"could not check after an interrupted send: {scrub(str(found), settings)}"
+        else:
+            text = scrub("".join(traceback.format_exception(found)), settings)
+            log.error("%s: reconcile crashed (a bug):\n%s", label(delivery), text)
+            message = scrub(f"{type(found).__name__}: {found}", settings)
+            reason = f"reconcile failed (a bug; see the log): {message}"
+        return await self._unknown(delivery, reason, now)
+
+    async def _sent(self, delivery: Delivery, receipt: Receipt, now: datetime) -> Settled:
+        """Record ``receipt``; a rate-limit quota it says is used up pauses the channel first."""
         pause = self.policy.server_wait(receipt.pause_for)
         if pause is not None:
             until = later(now, pause)
             reason = f"rate-limit quota used up by {delivery.id}: no request before {until.isoformat()}"
             await self._pause(delivery, until, reason, now, PauseCause.QUOTA)
         await self.calls(self.store.mark_sent, delivery.id, receipt, now=now)
-        return self.announce_sent(delivery, receipt, now)
-
-    def announce_sent(self, delivery: Delivery, receipt: Receipt, now: datetime) -> Settled:
-        """Log and emit a receipt the store has recorded (the dispatcher records a batch's receipts together,
-        :meth:`Store.mark_sent_many`, and announces each once they are committed)."""
         where = where_sent(receipt)
         event = DeliverySent.of(
             delivery,
@@ -145,6 +237,25 @@ class Settler:
         log.info("%s: sent (attempt %d): %s", label(delivery), delivery.attempts, where, extra=event.fields())
         self.events.emit(event)
         return Settled(Outcome.SENT, where)
+
+    async def _unknown(self, delivery: Delivery, reason: str, now: datetime) -> Settled:
+        if "tagcast queue resolve" not in reason:
+            reason += (
+                f"; check the account, then run `tagcast queue resolve {delivery.id} --sent URL` "
+                "or `--not-sent`"
+            )
+        await self.calls(self.store.mark_unknown, delivery.id, reason=reason, now=now)
+        event = DeliveryUnknown.of(delivery, at=now, reason=reason)
+        log.warning("%s: outcome unknown, not resent: %s", label(delivery), reason, extra=event.fields())
+        self.events.emit(event)
+        return Settled(Outcome.UNKNOWN, reason)
+
+    async def _failed(self, delivery: Delivery, kind: FailureKind, reason: str, now: datetime) -> Settled:
+        await self.calls(self.store.mark_failed, delivery.id, reason=reason, now=now)
+        event = self._failure(delivery, kind, reason, now)
+        log.error("%s: failed: %s", label(delivery), reason, extra=event.fields())
+        self.events.emit(event)
+        return Settled(Outcome.FAILED, reason)
 
     async def _pause(
         self, delivery: Delivery, until: datetime | None, reason: str, now: datetime, cause: PauseCause
@@ -172,83 +283,13 @@ class Settler:
         )
         self.events.emit(event)
 
+    @staticmethod
     def _failure(
-        self,
-        delivery: Delivery,
-        kind: FailureKind,
-        reason: str,
-        now: datetime,
-        retry_at: datetime | None = None,
+        delivery: Delivery, kind: FailureKind, reason: str, now: datetime, retry_at: datetime | None = None
     ) -> DeliveryFailed:
         return DeliveryFailed.of(
             delivery, at=now, kind=kind, reason=reason, final=retry_at is None, retry_at=retry_at
         )
-
-    async def failed(
-        self, delivery: Delivery, error: BaseException, settings: ChannelSettings | None
-    ) -> Settled:
-        """Record ``error`` raised by the attempt; see the module table."""
-        try:
-            return await self._failed(delivery, error, settings)
-        except DeliveryConflict as exc:
-            log.warning(
-                "%s: changed while it was being sent, left to its new owner: %s", label(delivery), exc
-            )
-            return Settled(Outcome.CONFLICT, str(exc))
-
-    async def _failed(
-        self, delivery: Delivery, error: BaseException, settings: ChannelSettings | None
-    ) -> Settled:
-        now = self.clock()
-        if isinstance(error, ChannelUnavailable):
-            await self._pause(delivery, None, error.reason, now, PauseCause.UNAVAILABLE)
-            await self.calls(self.store.mark_retry, delivery.id, at=now, reason=error.reason, now=now)
-            self.events.emit(
-                self._failure(delivery, FailureKind.UNAVAILABLE, error.reason, now, retry_at=now)
-            )
-            return Settled(Outcome.RETRYING, error.reason)
-        if isinstance(error, AuthError):
-            reason = scrub(error.reason, settings)
-            fix = auth_fix_hint(delivery.channel, settings.network if settings else "")
-            pause = f"credentials rejected ({reason}); {fix}"
-            failed = f"{reason}; after fixing the credentials run `tagcast queue retry {delivery.id}`"
-            await self._pause(delivery, None, pause, now, PauseCause.AUTH)
-            await self.calls(self.store.mark_failed, delivery.id, reason=failed, now=now)
-            event = self._failure(delivery, FailureKind.AUTH, failed, now)
-            log.error("%s: failed: %s", label(delivery), failed, extra=event.fields())
-            self.events.emit(event)
-            return Settled(Outcome.FAILED, reason)
-        if isinstance(error, PermanentDeliveryError):
-            reason = scrub(error.reason, settings)
-            await self.calls(self.store.mark_failed, delivery.id, reason=reason, now=now)
-            event = self._failure(delivery, FailureKind.PERMANENT, reason, now)
-            log.error("%s: failed: %s", label(delivery), reason, extra=event.fields())
-            self.events.emit(event)
-            return Settled(Outcome.FAILED, reason)
-        if isinstance(error, UnknownOutcome):
-            reason = scrub(error.reason, settings)
-            if "tagcast queue resolve" not in reason:
-                reason += (
-                    f"; check the account, then run `tagcast queue resolve {delivery.id} --sent URL` "
-                    "or `--not-sent`"
-                )
-            await self.calls(self.store.mark_unknown, delivery.id, reason=reason, now=now)
-            unknown = DeliveryUnknown.of(delivery, at=now, reason=reason)
-            log.warning(
-                "%s: outcome unknown, not resent: %s", label(delivery), reason, extra=unknown.fields()
-            )
-            self.events.emit(unknown)
-            return Settled(Outcome.UNKNOWN, reason)
-        if isinstance(error, TransientDeliveryError):
-            reason = scrub(error.reason, settings)
-            return await self._retry(delivery, reason, error.retry_after, now, FailureKind.TRANSIENT)
-        text = scrub("".join(traceback.format_exception(error)), settings)
-        log.error(
-            "%s: unexpected error in the %s adapter (a bug):\n%s", label(delivery), delivery.network, text
-        )
-        message = scrub(f"{type(error).__name__}: {error}", settings)
-        reason = f"unexpected error (a bug; see the log): {message}"
-        return await self._retry(delivery, reason, None, now, FailureKind.BUG)
 
     async def _retry(
         self, delivery: Delivery, reason: str, retry_after: float | None, now: datetime, kind: FailureKind
@@ -273,11 +314,7 @@ class Settler:
         )
         full = f"{reason}; {decision.reason}"
         if decision.at is None:
-            await self.calls(self.store.mark_failed, delivery.id, reason=full, now=now)
-            event = self._failure(delivery, kind, full, now)
-            log.error("%s: failed: %s", label(delivery), full, extra=event.fields())
-            self.events.emit(event)
-            return Settled(Outcome.FAILED, full)
+            return await self._failed(delivery, kind, full, now)
         await self.calls(self.store.mark_retry, delivery.id, at=decision.at, reason=full, now=now)
         event = self._failure(delivery, kind, full, now, retry_at=decision.at)
         log.warning(

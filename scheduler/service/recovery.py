@@ -1,19 +1,6 @@
-"""What the service does before it sends anything: settle crash leftovers, and catch up after downtime.
+"""What the service does at start, after downtime: the misfire policy.
 
-Crash leftovers
-    A delivery left in ``sending`` by a worker that died (its lease ran out) is taken over atomically
-    (:meth:`Store.claim_stale`) and its adapter's :meth:`~scheduler.adapters.base.Adapter.reconcile` decides:
-    a receipt -> ``sent``; ``None`` (surely not posted) -> ``retrying`` now, safe to send again with the same
-    key; UnknownOutcome -> ``unknown``, never resent automatically (``tagcast queue resolve``). When the
-    network cannot be asked right now (a transient error), the row stays in ``sending`` and is asked again
-    when its new, short lease ends. This runs at start and then periodically (other workers die too).
-
-    A dead worker may have held a batch of a channel (:mod:`scheduler.service.dispatcher`): several rows in
-    ``sending``, of which it sent them one at a time, each only after the one before was answered with a
-    receipt. They are reconciled one at a time in slot order (``claim_stale`` takes none behind a live one of
-    its channel). When one is surely not posted (``None``: now ``retrying``), none after it was started:
-    they are given back unsent, with no network call. When one cannot be asked now, the ones after it wait
-    for it, so that the channel's posts still go out in slot order.
+(Crash leftovers are settled by :class:`scheduler.service.dispatcher.Reconciler`.)
 
 Misfire policy (after downtime)
     A ``planned`` delivery whose slot passed while the service was down is handled at start by how late it is:
@@ -31,173 +18,24 @@ Misfire policy (after downtime)
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from scheduler.adapters.base import Receipt
 from scheduler.config.durations import format_duration
 from scheduler.config.settings import Settings
-from scheduler.errors import DeliveryError, ScheduleError, TransientDeliveryError, UnknownOutcome
+from scheduler.errors import ScheduleError
 from scheduler.models import Post
 from scheduler.pipeline import Pipeline
 from scheduler.planning import Planner
-from scheduler.service.channels import ChannelUnavailable, scrub
-from scheduler.service.dispatcher import LATE_NOTICE, Dispatcher, outgoing_for
-from scheduler.service.outcomes import Outcome, label
-from scheduler.service.retry import later
+from scheduler.service.dispatcher import LATE_NOTICE
+from scheduler.service.outcomes import label
 from scheduler.store import Delivery, DeliveryConflict, DeliveryState, Store
 
 log = logging.getLogger("tagcast.service")
 
 PAGE = 200
-
-
-# --- crash leftovers ---------------------------------------------------------------------------------------
-
-
-async def reconcile_stale(dispatcher: Dispatcher, now: datetime) -> dict[str, Outcome]:
-    """Take over every ``sending`` delivery whose lease expired and settle it through its adapter: channels
-    in parallel (``service.concurrency``), the deliveries of one channel one at a time, in slot order (see
-    the module docstring).
-
-    Returns delivery id -> the state it was left in (``sending`` when the network could not be asked,
-    ``planned``/``retrying`` when given back unsent).
-    """
-    outcomes: dict[str, Outcome] = {}
-    limit = asyncio.Semaphore(dispatcher.workspace.settings.service.concurrency)
-    unsent: set[str] = set()  # channels whose remaining deliveries were surely not started
-    waiting: set[str] = set()  # channels waiting for one that could not be asked now
-
-    async def channel(name: str, deliveries: list[Delivery]) -> None:
-        async with limit:
-            for index, delivery in enumerate(deliveries):
-                if name in unsent:
-                    await _give_back(dispatcher, deliveries[index:], outcomes)
-                    return
-                outcome = outcomes[delivery.id] = await _reconcile(dispatcher, delivery)
-                if outcome is Outcome.RETRYING:
-                    unsent.add(name)
-                elif outcome is Outcome.SENDING:
-                    waiting.add(name)
-                    return
-
-    while True:
-        taken = await dispatcher.calls(
-            dispatcher.store.claim_stale, now, worker=dispatcher.worker_id, lease=dispatcher.lease, limit=50
-        )
-        fresh = [d for d in taken if d.id not in outcomes and d.channel not in waiting]
-        if not fresh:
-            return outcomes
-        by_channel: dict[str, list[Delivery]] = {}
-        for delivery in fresh:  # in slot order
-            by_channel.setdefault(delivery.channel, []).append(delivery)
-        await asyncio.gather(*(channel(name, batch) for name, batch in by_channel.items()))
-
-
-async def _give_back(
-    dispatcher: Dispatcher, deliveries: list[Delivery], outcomes: dict[str, Outcome]
-) -> None:
-    """Release deliveries of a dead worker's batch that were surely not started (no network call)."""
-    reason = (
-        "reconciled after an interrupted batch: the delivery before it in its channel was not posted, "
-        "so this one was never started; queued again"
-    )
-    released = await dispatcher.calls(
-        dispatcher.store.release,
-        [d.id for d in deliveries],
-        worker=dispatcher.worker_id,
-        reason=reason,
-        now=dispatcher.clock(),
-    )
-    for delivery in deliveries:
-        if delivery.id in released:
-            back = Outcome.RETRYING if delivery.next_attempt_at is not None else Outcome.PLANNED
-            outcomes[delivery.id] = back
-            log.warning("%s: was claimed but not sent before the interruption; queued again", label(delivery))
-
-
-async def _reconcile(dispatcher: Dispatcher, delivery: Delivery) -> Outcome:
-    store, calls = dispatcher.store, dispatcher.calls
-    settings = dispatcher.adapters.channel_settings(delivery.channel)
-    log.warning(
-        "%s: was left in sending by %s; reconciling", label(delivery), delivery.claimed_by or "a worker"
-    )
-    try:
-        try:
-            adapter = dispatcher.adapters.get(delivery.channel)
-            async with dispatcher.keep_lease(delivery):
-                receipt: Receipt | None = await adapter.reconcile(
-                    outgoing_for(delivery), dispatcher.journal_for(delivery)
-                )
-        except UnknownOutcome as exc:
-            reason = scrub(exc.reason, settings)
-            await calls(
-                store.mark_unknown,
-                delivery.id,
-                reason=f"after an interrupted send: {reason}",
-                now=dispatcher.clock(),
-            )
-            log.warning(
-                "%s: outcome unknown after an interrupted send, not resent: %s", label(delivery), reason
-            )
-            return Outcome.UNKNOWN
-        except TransientDeliveryError as exc:
-            policy = dispatcher.settler.policy
-            wait = max(policy.backoff_base, policy.server_wait(exc.retry_after) or timedelta(0))
-            await calls(
-                store.renew_lease,
-                delivery.id,
-                worker=dispatcher.worker_id,
-                lease_until=later(dispatcher.clock(), wait),
-            )
-            log.warning(
-                "%s: cannot reconcile now (%s); asking again in %s",
-                label(delivery),
-                scrub(exc.reason, settings),
-                format_duration(wait),
-            )
-            return Outcome.SENDING
-        except (DeliveryError, ChannelUnavailable) as exc:
-            reason = scrub(str(exc), settings)
-            await calls(
-                store.mark_unknown,
-                delivery.id,
-                reason=f"could not check after an interrupted send: {reason}",
-                now=dispatcher.clock(),
-            )
-            log.warning("%s: could not reconcile, marked unknown: %s", label(delivery), reason)
-            return Outcome.UNKNOWN
-        except Exception as exc:
-            text = scrub("".join(traceback.format_exception(exc)), settings)
-            log.error("%s: reconcile crashed (a bug), marked unknown:\n%s", label(delivery), text)
-            reason = scrub(f"{type(exc).__name__}: {exc}", settings)
-            await calls(
-                store.mark_unknown,
-                delivery.id,
-                reason=f"reconcile failed (a bug; see the log): {reason}",
-                now=dispatcher.clock(),
-            )
-            return Outcome.UNKNOWN
-        if receipt is not None:
-            await dispatcher.settler.sent(delivery, receipt)
-            return Outcome.SENT
-        now = dispatcher.clock()
-        await calls(
-            store.mark_retry,
-            delivery.id,
-            at=now,
-            now=now,
-            reason="reconciled after an interrupted send: it was not posted, so it is safe to send again",
-        )
-        log.warning("%s: was not posted before the interruption; sending it again", label(delivery))
-        return Outcome.RETRYING
-    except DeliveryConflict as exc:
-        log.warning("%s: changed while it was being reconciled: %s", label(delivery), exc)
-        return Outcome.CONFLICT
 
 
 # --- misfire policy ----------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """``tagcast serve``: the long-running service (or one pass of it, ``--once``, for cron).
 
 Start-up, in this order: open the outbox and register this worker (:mod:`scheduler.service.workers`: it
-beats every watch interval and is marked stopped on a clean exit); settle crash leftovers and apply the
-misfire policy (:mod:`scheduler.service.recovery`); ingest ``posts/``. Then either
+beats every watch interval and is marked stopped on a clean exit); settle crash leftovers
+(:class:`~scheduler.service.dispatcher.Reconciler`) and apply the misfire policy
+(:mod:`scheduler.service.recovery`); ingest ``posts/``. Then either
 
 - ``once``: dispatch everything due now, again until nothing more is due, and return 0; or
 - forever: the clock (:mod:`scheduler.service.clock`) wakes the dispatcher at the next due time; every
@@ -41,6 +42,7 @@ from scheduler.config.loader import Workspace, load_workspace
 from scheduler.errors import UnknownNetwork, UserError
 from scheduler.feeds.poll import PreparedPoll, commit_poll, log_poll, prepare_poll
 from scheduler.ingest import IngestReport, compose_articles, ingest
+from scheduler.media.send import SendPreparation
 from scheduler.pipeline import Pipeline
 from scheduler.recycling import RECYCLE_EVERY, recycle, recycles, recycling_plan
 from scheduler.render.budget import RenderCancelled
@@ -51,7 +53,7 @@ from scheduler.service.events import SourcePollFailed
 from scheduler.service.monitor import Monitor
 from scheduler.service.outcomes import Outcome
 from scheduler.service.previous_run import ended_here, previous_run
-from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
+from scheduler.service.recovery import apply_misfire_policy
 from scheduler.service.retry import human
 from scheduler.service.storecalls import StoreCalls
 from scheduler.service.token_watch import TOKEN_CHECK_EVERY, watch_tokens
@@ -61,8 +63,12 @@ from scheduler.store import Store, UpsertOutcome
 
 log = logging.getLogger("tagcast.service")
 
+CLAIM_LEAD = timedelta(milliseconds=20)
+"""The clock wakes the dispatcher this long before a post's due instant: its claim is committed (a disk flush)
+by then, and it is published at the instant itself (:class:`~scheduler.service.dispatcher.Dispatcher`)."""
 IDLE_REARM = timedelta(seconds=1)
-"""After a round that claimed nothing, the next wake-up is at least this far away (no busy loop)."""
+"""After a round that claimed nothing while something was due, the next wake-up is this far away (no busy
+loop)."""
 
 
 def keep_collector_off_start_up() -> None:
@@ -128,6 +134,7 @@ class Service:
         self._clock: Clock | None = None
         self._dispatcher: Dispatcher | None = None
         self._round: asyncio.Task[DispatchReport] | None = None
+        self._http: httpx.AsyncClient | None = None
         self._posts = FolderWatch(self._posts_folder())
         self._config = self._config_watch()
         self._polling: asyncio.Task[None] | None = None
@@ -138,7 +145,8 @@ class Service:
         self._stop = asyncio.Event()
         self._render_stop.clear()
         service = self.workspace.settings.service
-        http = httpx.AsyncClient(timeout=service.request_timeout.total_seconds())
+        http = self._http = httpx.AsyncClient(timeout=service.request_timeout.total_seconds())
+        pages = httpx.AsyncClient(follow_redirects=True)  # link pages: bounded by the link card rules
         self._dispatcher = Dispatcher(
             self.workspace,
             self.store,
@@ -147,8 +155,12 @@ class Service:
             clock=self.now,
             calls=self.calls,
             sends=self.monitor.sends,
+            events=self.monitor.bus,
+            lead=CLAIM_LEAD,
+            prepare=SendPreparation(
+                lambda: self.workspace, store=self.store, pages=pages, call=self.calls, clock=self.now
+            ),
         )
-        self._dispatcher.settler.events = self.monitor.bus
         self._once_mode = once
         self._install_signals()
         try:
@@ -176,6 +188,7 @@ class Service:
                 await self._clock.shutdown()
             await self.monitor.stop()
             await http.aclose()
+            await pages.aclose()
             try:
                 await self.registry.stop()
             except Exception:
@@ -188,7 +201,6 @@ class Service:
         await self.registry.start()
         leftovers = await self._settle_leftovers(now)
         self.monitor.started(previous, leftovers, now)
-        await self.monitor.reconciled(leftovers, self.calls)
         silence = silence_limit(self.workspace.settings.service.watch_interval)
         others = await self.registry.others_alive(silence)
         if others:
@@ -201,9 +213,9 @@ class Service:
         await self._watch_and_ingest()
 
     async def _settle_leftovers(self, now: datetime) -> dict[str, Outcome]:
-        """Reconcile what stopped workers left in ``sending`` (:func:`reconcile_stale`): when their lease
-        runs out, or at once for a worker of this machine whose process is gone (one outbox file: it surely
-        died; elsewhere a pid tells nothing). Delivery id -> the state it was left in."""
+        """Reconcile what stopped workers left in ``sending`` (the dispatcher's Reconciler): when their
+        lease runs out, or at once for a worker of this machine whose process is gone (one outbox file: it
+        surely died; elsewhere a pid tells nothing). Delivery id -> the state it was left in."""
         if self.store.one_machine:
             here = await self.calls(ended_here, self.store, host=self.registry.host, pid=self.registry.pid)
             gone = [w.id for w in here if w.id != self.worker_id and w.holding]
@@ -215,7 +227,7 @@ class Service:
                     ", ".join(gone),
                     ended,
                 )
-        settled = await reconcile_stale(self._require_dispatcher(), now)
+        settled = await self._require_dispatcher().reconcile_stale(now)
         if settled:
             log.warning("settled %d delivery(ies) left in sending by a stopped worker", len(settled))
         return settled
@@ -336,9 +348,7 @@ class Service:
             changed = self._posts.changes()
             if changed:
                 await self._ingest(changed, full=False)
-        settled = await self._settle_leftovers(self.now())
-        if settled:
-            await self.monitor.reconciled(settled, self.calls)
+        await self._settle_leftovers(self.now())
         await self._tokens_due()
         if (self.workspace.settings.sources or recycles(self.workspace.settings)) and (
             self._polling is None or self._polling.done()
@@ -374,11 +384,13 @@ class Service:
         )
 
     async def _rearm(self, clock: Clock, *, idle: bool) -> None:
+        """Wake the dispatcher at the next due instant; after a round that claimed nothing although something
+        was due (claimed meanwhile by another worker), not before :data:`IDLE_REARM`."""
         now = self.now()
         due = await self.calls(self.store.next_due, now)
-        if due is not None and idle:
-            due = max(due, now + IDLE_REARM)
-        clock.arm(due)
+        if due is not None and idle and due <= now + CLAIM_LEAD:
+            due = now + IDLE_REARM
+        clock.arm(due - CLAIM_LEAD if due is not None else None)
 
     # --- feeds ([sources.NAME]) ----------------------------------------------------------------------------
 
@@ -525,9 +537,8 @@ class Service:
         self.workspace, self.pipeline = workspace, pipeline
         self._require_dispatcher().reload(workspace)
         service = workspace.settings.service
-        self._require_dispatcher().adapters.http.timeout = httpx.Timeout(
-            service.request_timeout.total_seconds()
-        )
+        if self._http is not None:
+            self._http.timeout = httpx.Timeout(service.request_timeout.total_seconds())
         self.monitor.reload(workspace)
         if self._clock is not None:
             self._clock.set_watch_interval(service.watch_interval)

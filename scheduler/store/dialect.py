@@ -129,11 +129,12 @@ def relaxed(engine: Engine) -> Engine:
     disk, in commit order, and a ``synchronous = FULL`` commit flushes every commit before it. So a relaxed
     commit is on disk at the latest with the next full one (a claim, a journal, any operator action) or the
     next checkpoint; a power cut before that loses it, and whatever was committed after it, but never
-    anything a full commit made durable, nor anything of a commit it lost only in part. Only the receipts of
-    a batch are recorded this way (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.mark_sent_many`):
-    losing one leaves its delivery in ``sending``, claimed, and it is reconciled after the restart, which
-    never sends a post twice on a network without idempotency keys (there the adapter's journal, saved in a
-    full commit before the network call, tells what went out). Losing a claim instead could send a post
+    anything a full commit made durable, nor anything of a commit it lost only in part. Only receipts are
+    recorded this way (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.mark_sent`): losing one leaves
+    its delivery in ``sending``, claimed, and it is reconciled after the restart like a send the power cut
+    interrupted, which never sends a post twice on a network without idempotency keys (there the adapter's
+    journal, saved in a full commit before the network call, tells what went out, or the delivery becomes
+    ``unknown``). Losing a claim instead could send a post
     twice, so claims are full commits. PostgreSQL commits are unchanged.
     """
     return engine.execution_options(**{WRITE_OPTION: True, RELAXED_OPTION: True})
@@ -183,20 +184,6 @@ def locks_rows(connection: Connection) -> bool:
     """Whether a claim must lock the rows it read (PostgreSQL, with :func:`select_for_claim`); SQLite's
     ``BEGIN IMMEDIATE`` transaction already has the database to itself, so what it read stays as read."""
     return is_postgresql(connection)
-
-
-def claims_per_channel(connection: Connection) -> int | None:
-    """The most deliveries of one channel a claim may take at once (None: as many as asked).
-
-    SQLite: as many as asked. Its outbox serves the workers of one machine, and every commit there waits for
-    the disk, so a claim takes a channel's next posts in one go and their receipts are committed together
-    (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.claim_due`).
-
-    PostgreSQL: one. Several workers share its channels: a worker holds only the post it is sending, so a
-    channel moves to whichever worker is free after every post, and a worker that dies strands at most one
-    post per channel until its lease ends (its history shows each post claimed just before it is sent).
-    """
-    return 1 if is_postgresql(connection) else None
 
 
 def lock_channel(connection: Connection, channel: str) -> bool:

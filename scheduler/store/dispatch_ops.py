@@ -4,31 +4,24 @@ Claims
     A channel sends one delivery at a time, in slot order. A claim gives a worker the head of a channel's due
     queue (its earliest slot), never for a paused channel, never while the channel has a delivery in
     ``sending``, and commits it (``synchronous = FULL`` on SQLite: on disk) before it returns, so before any
-    network call. :meth:`DispatchMixin.claim_due` may give a channel a batch: the head and the due
-    deliveries right after it, all in ``sending`` at once. The worker sends them one at a time in slot order,
-    records each receipt, and gives back (:meth:`DispatchMixin.release`) what it did not start. One claim
-    transaction then serves many posts, and each receipt need not be committed before the next post goes
-    out: the channel stays busy, so nobody else can take it, until the whole batch is settled.
-
-    In a batch only the first unsettled delivery can be in flight; the rest have not been started. After a
-    crash, :mod:`scheduler.service.recovery` reconciles a dead worker's batch in slot order, relying on this:
-    a delivery starts only after the one before it was answered with a receipt.
+    network call. Only the head is claimed: the posts behind it stay ``planned`` (editable, cancellable)
+    until their own turn.
 
 The statements used for every post are built once, in :mod:`scheduler.store.dispatch_sql`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, RowMapping, exists, func, select, tuple_
 
 from scheduler.store import dispatch_sql as sql
-from scheduler.store.base import INSERT_TRANSITION, StoreBase, groupable
-from scheduler.store.dialect import claims_per_channel, lock_channel, locks_rows, select_for_claim
-from scheduler.store.errors import DeliveryConflict, DeliveryNotFound
+from scheduler.store.base import StoreBase, groupable
+from scheduler.store.dialect import lock_channel, locks_rows, select_for_claim
+from scheduler.store.errors import DeliveryConflict
 from scheduler.store.models import Delivery, DeliveryState, utc
 from scheduler.store.rows import delivery_from_row
 from scheduler.store.schema import channel_pauses, deliveries
@@ -48,20 +41,6 @@ class Receipt(Protocol):
 
     @property
     def extra(self) -> dict[str, Any]: ...
-
-
-SentReceipt = tuple[str, Receipt, datetime]
-"""A receipt to record: (delivery id, receipt, when it came)."""
-
-
-class _MixedStates(DeliveryConflict):
-    """Rolls back a set-based write whose rows were not all in the expected state (see mark_sent_many)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "not every delivery of these receipts is in sending",
-            hint="record them one at a time to learn which (mark_sent_many does, alone)",
-        )
 
 
 def active_pauses(connection: Connection, now: datetime) -> dict[str, datetime | None]:
@@ -85,15 +64,6 @@ def busy_channels(connection: Connection) -> set[str]:
 def where_sent(receipt: Receipt) -> str:
     """How a receipt is named in the history and the log: its URL, else its remote ids."""
     return receipt.url or ", ".join(receipt.remote_ids) or "no remote id"
-
-
-def _execute_each(connection: Connection, statement: Any, params: list[dict[str, Any]]) -> int | None:
-    """Run ``statement`` for every parameter set; the rows it changed in all, or None when the driver cannot
-    count them over an ``executemany``."""
-    if len(params) == 1:
-        return int(connection.execute(statement, params[0]).rowcount)
-    result = connection.execute(statement, params)
-    return int(result.rowcount) if connection.dialect.supports_sane_multi_rowcount else None
 
 
 class DispatchMixin(StoreBase):
@@ -135,78 +105,45 @@ class DispatchMixin(StoreBase):
         ).scalar()
 
     @groupable
-    def claim_due(
-        self,
-        now: datetime,
-        *,
-        worker: str,
-        lease: timedelta,
-        limit: int,
-        per_channel: int | Mapping[str, int] = 1,
-    ) -> list[Delivery]:
-        """Atomically move due planned/retrying deliveries to ``sending`` (attempts + 1, claimed by
-        ``worker``, leased until ``now + lease``) for at most ``limit`` channels.
+    def claim_due(self, now: datetime, *, worker: str, lease: timedelta, limit: int) -> list[Delivery]:
+        """Atomically move the head of the due queue (its earliest slot) of at most ``limit`` channels to
+        ``sending`` (attempts + 1, claimed by ``worker``, leased until ``now + lease``).
 
-        Each channel gets the head of its due queue (its earliest slot) and, when ``per_channel`` allows
-        more (a number, or a number per channel name, 1 for a channel it does not name), the due deliveries
-        right after it: a batch, in slot order, that its worker sends one at a time. PostgreSQL, where
-        several workers share the channels, claims one at a time whatever is asked
-        (:func:`~scheduler.store.dialect.claims_per_channel`). The channels whose heads are oldest go
-        first; a paused channel and a channel that already has a delivery in ``sending`` get nothing. The
-        whole claim is one write transaction (``BEGIN IMMEDIATE`` on SQLite, row and channel locks on
-        PostgreSQL), so no two processes can claim the same delivery. Returned channel by channel, each
-        channel's in slot order.
+        The channels due longest go first; a paused channel and a channel that already has a
+        delivery in ``sending`` get nothing. The whole claim is one write transaction (``BEGIN IMMEDIATE`` on
+        SQLite, row and channel locks on PostgreSQL), so no two processes can claim the same delivery.
         """
         now = utc(now)
         if limit < 1:
             return []
         claimed: list[Delivery] = []
-        channels = 0
         with self._write() as connection:
-            cap = claims_per_channel(connection)
-            for channel, _first in connection.execute(sql.CHANNELS, {"now": now}).all():
-                if channels >= limit:
-                    break
-                wanted = per_channel if isinstance(per_channel, int) else per_channel.get(channel, 1)
-                size = max(1, min(wanted, cap) if cap is not None else wanted)
-                batch = self._claim_heads(connection, channel, size, now=now, worker=worker, lease=lease)
-                if batch:
-                    claimed.extend(batch)
-                    channels += 1
+            for channel in self._due_channels(connection, now, limit):
+                claimed += self._claim_head(connection, channel, now=now, worker=worker, lease=lease)
         return claimed
 
-    @groupable
-    def claim_more(
-        self, after: Delivery, now: datetime, *, worker: str, lease: timedelta, size: int
-    ) -> list[Delivery]:
-        """Make ``worker``'s batch of ``after.channel`` go on: claim the channel's next ``size`` due
-        deliveries after ``after`` (the last it claimed), in slot order, which it sends after those it
-        holds. None when the channel is paused, or another worker has a delivery of it in ``sending``;
-        none where batches are not claimed (PostgreSQL: :func:`~scheduler.store.dialect.claims_per_channel`).
-        A delivery due meanwhile with an earlier slot is left for the channel's next claim, after the batch:
-        a batch is sent in slot order, which its reconciliation after a crash relies on."""
-        now = utc(now)
-        with self._write() as connection:
-            if claims_per_channel(connection) is not None:
-                return []
-            params = {
-                "channel": after.channel,
-                "now": now,
-                "after_at": after.scheduled_at,
-                "after_id": after.id,
-                "worker": worker,
-                "n": size,
-            }
-            rows = connection.execute(sql.FOLLOWING, params).mappings().all()
-            return self._take(connection, rows, after.channel, now=now, worker=worker, lease=lease)
+    @staticmethod
+    def _due_channels(connection: Connection, now: datetime, limit: int) -> list[str]:
+        """The first ``limit`` channels with a due delivery, not paused nor busy, the longest due first."""
+        channels: list[str] = []
+        result = connection.execute(sql.DUE_CHANNELS, {"now": now}).scalars()
+        try:
+            for channel in result:
+                if channel not in channels:
+                    channels.append(channel)
+                    if len(channels) == limit:
+                        break
+        finally:
+            result.close()
+        return channels
 
-    def _claim_heads(
-        self, connection: Connection, channel: str, size: int, *, now: datetime, worker: str, lease: timedelta
+    def _claim_head(
+        self, connection: Connection, channel: str, *, now: datetime, worker: str, lease: timedelta
     ) -> list[Delivery]:
-        """Claim the first ``size`` deliveries of ``channel``'s due queue in this transaction."""
+        """Claim the head of ``channel``'s due queue in this transaction (none if locked elsewhere)."""
         if not lock_channel(connection, channel):
             return []
-        rows = connection.execute(sql.HEADS, {"channel": channel, "now": now, "n": size}).mappings().all()
+        rows = connection.execute(sql.HEAD, {"channel": channel, "now": now}).mappings().all()
         if rows and locks_rows(connection):
             rows = self._lock_heads(connection, rows, now)
         return self._take(connection, rows, channel, now=now, worker=worker, lease=lease)
@@ -266,41 +203,6 @@ class DispatchMixin(StoreBase):
         return prefix
 
     @groupable
-    def release(self, delivery_ids: Iterable[str], *, worker: str, reason: str, now: datetime) -> list[str]:
-        """Give back claimed deliveries that ``worker`` did not start: ``sending`` -> the state they were
-        claimed from (``planned``, or ``retrying`` when they have a next attempt time), attempts - 1, with
-        ``reason``. Only the ones ``worker`` still holds; their ids."""
-        ids = list(delivery_ids)
-        if not ids:
-            return []
-        now = utc(now)
-        with self._write() as connection:
-            rows = connection.execute(
-                select(deliveries)
-                .where(
-                    deliveries.c.id.in_(ids),
-                    deliveries.c.state == DeliveryState.SENDING.value,
-                    deliveries.c.claimed_by == worker,
-                )
-                .order_by(deliveries.c.scheduled_at, deliveries.c.id)
-            ).mappings()
-            released = []
-            for row in rows.all():
-                back = DeliveryState.PLANNED if row["next_attempt_at"] is None else DeliveryState.RETRYING
-                self._move(
-                    connection,
-                    row,
-                    back,
-                    reason=reason,
-                    now=now,
-                    attempts=max(0, row["attempts"] - 1),
-                    claimed_by=None,
-                    lease_until=None,
-                )
-                released.append(row["id"])
-        return released
-
-    @groupable
     def save_journal(self, delivery_id: str, journal: dict[str, Any]) -> None:
         """Store the adapter's journal; committed (and on disk) when this returns, before the network call."""
         with self._write() as connection:
@@ -323,28 +225,13 @@ class DispatchMixin(StoreBase):
             )
 
     @groupable
-    def renew_leases(self, delivery_ids: Iterable[str], *, worker: str, lease_until: datetime) -> set[str]:
-        """Extend the claims ``worker`` still holds among ``delivery_ids``; the ids it still holds."""
-        ids = list(delivery_ids)
-        if not ids:
-            return set()
-        with self._write() as connection:
-            params = [{"delivery_id": i, "worker": worker, "lease_until": utc(lease_until)} for i in ids]
-            if _execute_each(connection, sql.RENEW, params) == len(ids):
-                return set(ids)
-            held = connection.execute(
-                select(deliveries.c.id).where(
-                    deliveries.c.id.in_(ids),
-                    deliveries.c.state == DeliveryState.SENDING.value,
-                    deliveries.c.claimed_by == worker,
-                )
-            ).scalars()
-            return set(held)
-
-    @groupable
     def mark_sent(self, delivery_id: str, receipt: Receipt, *, now: datetime) -> None:
-        """Record the receipt, in any state but ``sent``: when the network has the post, it is sent."""
-        with self._write() as connection:
+        """Record the receipt, in any state but ``sent``: when the network has the post, it is sent.
+
+        The commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): the next claim's
+        commit flushes it, and a power cut before that leaves the delivery in ``sending``, to be reconciled
+        like a send the power cut interrupted (a crash of the process cannot lose it)."""
+        with self._write(durable=False) as connection:
             self._mark_sent(connection, delivery_id, receipt, now=utc(now))
 
     def _mark_sent(
@@ -388,65 +275,6 @@ class DispatchMixin(StoreBase):
                 lease_until=None,
                 next_attempt_at=None,
             )
-
-    @groupable
-    def mark_sent_many(self, receipts: Sequence[SentReceipt]) -> list[Exception | None]:
-        """:meth:`mark_sent` for each of ``receipts``, in one transaction: one commit for the receipts that
-        came in together. For each, None or the error :meth:`mark_sent` gave it (the others are recorded).
-
-        The commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): a power cut may
-        lose it, and then the deliveries are reconciled (a crash of the process cannot lose it). Inside a
-        shared :meth:`transaction` (group commit) it commits with the others, and when one of the receipts
-        would fail it raises instead, so that the whole transaction is rolled back and this call runs again
-        alone (:mod:`scheduler.service.storecalls`), where each receipt gets its own outcome."""
-        stamped = [(delivery_id, receipt, utc(now)) for delivery_id, receipt, now in receipts]
-        try:
-            with self._write(durable=False) as connection:
-                self._record_receipts(connection, stamped)
-            return [None] * len(stamped)
-        except _MixedStates:
-            if self._current() is not None:  # part of it is written in the shared transaction
-                raise
-        outcomes: list[Exception | None] = []
-        for delivery_id, receipt, now in stamped:  # one by one, each with its own outcome
-            try:
-                self.mark_sent(delivery_id, receipt, now=now)
-                outcomes.append(None)
-            except (DeliveryConflict, DeliveryNotFound) as exc:
-                outcomes.append(exc)
-        return outcomes
-
-    def _record_receipts(self, connection: Connection, stamped: list[tuple[str, Receipt, datetime]]) -> None:
-        """Record receipts of deliveries that are all in ``sending`` (else _MixedStates: roll back)."""
-        changed = _execute_each(
-            connection,
-            sql.SENT,
-            [
-                {
-                    "delivery_id": delivery_id,
-                    "remote_ids": list(receipt.remote_ids),
-                    "remote_url": receipt.url,
-                    "receipt": dict(receipt.extra),
-                    "now": now,
-                }
-                for delivery_id, receipt, now in stamped
-            ],
-        )
-        if changed != len(stamped):
-            raise _MixedStates()
-        connection.execute(
-            INSERT_TRANSITION,
-            [
-                {
-                    "delivery_id": delivery_id,
-                    "at": now,
-                    "from_state": DeliveryState.SENDING.value,
-                    "to_state": DeliveryState.SENT.value,
-                    "reason": f"sent: {where_sent(receipt)}",
-                }
-                for delivery_id, receipt, now in stamped
-            ],
-        )
 
     @groupable
     def mark_retry(self, delivery_id: str, *, at: datetime, reason: str, now: datetime) -> None:
@@ -508,8 +336,13 @@ class DispatchMixin(StoreBase):
         that only one worker reconciles each. Attempts are not counted again.
 
         In slot order, and never one behind a delivery of its channel that is still ``sending`` under a live
-        lease (a batch is reconciled in order, from its head)."""
+        lease (a channel's leftovers are reconciled in order)."""
         now = utc(now)
+        lapsed = deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until <= now)
+        with self._read() as connection:  # the usual answer, without a write transaction and its disk flush
+            sending = deliveries.c.state == DeliveryState.SENDING.value
+            if connection.execute(select(deliveries.c.id).where(sending, lapsed).limit(1)).first() is None:
+                return []
         taken: list[str] = []
         earlier = deliveries.alias("earlier")
         with self._write() as connection:
@@ -517,7 +350,7 @@ class DispatchMixin(StoreBase):
                 select(deliveries)
                 .where(
                     deliveries.c.state == DeliveryState.SENDING.value,
-                    deliveries.c.lease_until.is_(None) | (deliveries.c.lease_until <= now),
+                    lapsed,
                     ~exists().where(
                         earlier.c.channel == deliveries.c.channel,
                         earlier.c.state == DeliveryState.SENDING.value,

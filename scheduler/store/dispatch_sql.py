@@ -7,7 +7,7 @@ here once, with bound parameters for its values. Times are bound with the column
 
 from __future__ import annotations
 
-from sqlalchemy import String, bindparam, cast, exists, func, literal, or_, select, tuple_
+from sqlalchemy import String, bindparam, cast, exists, literal, or_, select
 
 from scheduler.store.models import DeliveryState
 from scheduler.store.schema import UTCDateTime, channel_pauses, deliveries, transitions
@@ -17,20 +17,21 @@ SENDING = DeliveryState.SENDING.value
 _busy = deliveries.alias("busy")
 _PAUSED_NOW = channel_pauses.c.until.is_(None) | (channel_pauses.c.until > bindparam("now"))
 
-CHANNELS = (
-    select(deliveries.c.channel, func.min(deliveries.c.scheduled_at).label("first"))
+DUE_CHANNELS = (
+    select(deliveries.c.channel)
     .where(
         deliveries.c.due_at <= bindparam("now"),
         deliveries.c.channel.not_in(select(channel_pauses.c.channel).where(_PAUSED_NOW)),
-        # busy: skipped here, and checked again by HEADS under the channel's lock
+        # busy: skipped here, and checked again by HEAD under the channel's lock
         deliveries.c.channel.not_in(select(_busy.c.channel).where(_busy.c.state == SENDING)),
     )
-    .group_by(deliveries.c.channel)
-    .order_by("first", deliveries.c.channel)
+    .order_by(deliveries.c.due_at, deliveries.c.channel)
 )
-"""Channels with a due delivery, neither paused nor busy, the one with the oldest due slot first (``now``)."""
+"""The channel of each due delivery, neither paused nor busy at ``now``, the longest due first: read along
+the ``due_at`` index, and only as far as needed (:meth:`DispatchMixin.claim_due` stops reading once it has
+enough channels), so a claim costs the same in a queue of a million posts."""
 
-HEADS = (
+HEAD = (
     select(deliveries)
     .where(
         deliveries.c.channel == bindparam("channel"),
@@ -44,33 +45,9 @@ HEADS = (
         ~exists().where(channel_pauses.c.channel == bindparam("channel"), _PAUSED_NOW),
     )
     .order_by(deliveries.c.scheduled_at, deliveries.c.id)
-    .limit(bindparam("n"))
+    .limit(1)
 )
-"""The first ``n`` due deliveries of ``channel`` in slot order; none when it is busy or paused at ``now``."""
-
-FOLLOWING = (
-    select(deliveries)
-    .where(
-        deliveries.c.channel == bindparam("channel"),
-        or_(
-            deliveries.c.state == DeliveryState.PLANNED.value,
-            deliveries.c.state == DeliveryState.RETRYING.value,
-        ),
-        deliveries.c.due_at <= bindparam("now"),
-        tuple_(deliveries.c.scheduled_at, deliveries.c.id)
-        > tuple_(bindparam("after_at", type_=UTCDateTime), bindparam("after_id", type_=String)),
-        ~exists().where(
-            _busy.c.channel == bindparam("channel"),
-            _busy.c.state == SENDING,
-            _busy.c.claimed_by != bindparam("worker"),
-        ),
-        ~exists().where(channel_pauses.c.channel == bindparam("channel"), _PAUSED_NOW),
-    )
-    .order_by(deliveries.c.scheduled_at, deliveries.c.id)
-    .limit(bindparam("n"))
-)
-"""The next ``n`` due deliveries of ``channel`` after slot ``(after_at, after_id)``, while no worker but
-``worker`` has one of its deliveries in ``sending`` and it is not paused at ``now``."""
+"""The first due delivery of ``channel`` in slot order; none when it is busy or paused at ``now``."""
 
 TAKE = (
     deliveries.update()

@@ -11,6 +11,7 @@ from pathlib import Path
 from store.store_support import make_post
 
 from scheduler.config.loader import Workspace
+from scheduler.service.events import DeliveryUnknown
 from scheduler.service.monitor import Monitor
 from scheduler.service.previous_run import PreviousRun
 from scheduler.service.storecalls import StoreCalls
@@ -64,7 +65,7 @@ def test_start_up_findings_become_one_alert_per_channel_and_one_for_the_service(
                 "w1", now - timedelta(hours=3), now - timedelta(hours=2), stopped_cleanly=False
             )
             monitor.started(crashed, {claimed.id: "unknown"}, now)
-            await monitor.reconciled({claimed.id: "unknown"}, calls)
+            monitor.bus.emit(DeliveryUnknown.of(store.get(claimed.id), at=now, reason="the answer was lost"))
             await monitor.misfired(
                 {late: timedelta(minutes=12)}, {moved: now + timedelta(days=1)}, calls, now
             )

@@ -22,7 +22,6 @@ from service.conftest import DUE, Site, article, config_text, dispatch, real_now
 from service.processes import tagcast
 
 from scheduler.service.dispatcher import Dispatcher
-from scheduler.service.recovery import reconcile_stale
 from scheduler.store import DeliveryState
 
 BACKOFF_MAX = timedelta(seconds=4)  # config_text's service.backoff_max
@@ -190,7 +189,7 @@ def test_reconciling_after_a_crash_with_a_far_retry_after_keeps_the_lease_within
                 site.workspace, site.store, http, worker_id="restarted", clock=lambda: now
             )
             try:
-                return await reconcile_stale(dispatcher, now)
+                return await dispatcher.reconcile_stale(now)
             finally:
                 dispatcher.calls.close()
 

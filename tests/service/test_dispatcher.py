@@ -4,6 +4,7 @@ fake. Assertions are on what the receivers got and on the outbox's states and hi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,8 @@ from fakes.server import Reply, Request
 from fakes.telegram import TelegramFake
 from fakes.webhook import GUARD, HeldWebhook, WebhookFake
 
+from scheduler.adapters.base import Outgoing
+from scheduler.errors import PermanentDeliveryError, TransientDeliveryError
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.service.outcomes import Outcome
 from scheduler.store import DeliveryState
@@ -327,3 +330,104 @@ def test_channels_send_in_parallel_within_the_concurrency_bound(site: Site) -> N
 
         assert asyncio.run(scenario()).count("sent") == 4
     assert len(a.deliveries) == 2 and len(b.deliveries) == 2
+
+
+def test_a_post_claimed_within_the_lead_goes_out_at_its_instant_not_before(
+    site: Site, webhook: WebhookFake
+) -> None:
+    """The service claims up to ``lead`` before the due instant (so the claim's commit is done by then) and
+    publishes at the instant: the receiver has nothing until the test moves the clock to it."""
+    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
+    site.write_post("p.md", article("Post", publish_at=slot(9)))
+    site.write_post("q.md", article("Later", publish_at=slot(9, 1)))
+    site.ingest(T0)
+    nine = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    clock = ManualClock(nine - timedelta(milliseconds=10))
+
+    async def scenario() -> DispatchReport:
+        async with httpx.AsyncClient(timeout=30) as http:
+            dispatcher = Dispatcher(
+                site.workspace,
+                site.store,
+                http,
+                worker_id="w1",
+                clock=clock.now,
+                sleep=clock.sleep,
+                lead=timedelta(milliseconds=20),
+            )
+            round_ = asyncio.create_task(dispatcher.run_due(clock.now()))
+            try:
+                await clock.sleeping_past_now()  # claimed, and waiting for its instant
+                assert [d.source for d in site.store.list(states=[DeliveryState.SENDING])] == ["posts/p.md"]
+                assert webhook.requests == []
+                clock.advance(0.01)
+                return await round_
+            finally:
+                round_.cancel()
+                await asyncio.gather(round_, return_exceptions=True)
+                dispatcher.calls.close()
+
+    report = asyncio.run(scenario())
+    assert report.count(Outcome.SENT) == 1 and len(webhook.deliveries) == 1
+    assert [d.state for d in site.store.list()] == [DeliveryState.SENT, DeliveryState.PLANNED]
+
+
+def test_what_prepare_returns_is_published_and_its_errors_settle_like_the_adapters(
+    site: Site, webhook: WebhookFake
+) -> None:
+    """The seam for images and cards: ``prepare`` runs right before ``publish`` and its post is what goes out;
+    a transient error raised there is retried like a network's, a permanent one fails with its reason."""
+    site.write_config(
+        config_text(
+            {
+                "hook": {"network": "webhook", "url": webhook.url},
+                "other": {"network": "webhook", "url": webhook.url},
+            }
+        )
+    )
+    site.write_post("p.md", article("Post", publish_at=slot(9)))
+    site.ingest(T0)
+    [on_hook, on_other] = sorted(site.store.list(), key=lambda d: d.channel)
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    async def prepare(post: Outgoing) -> Outgoing:
+        if post.channel == "other":
+            raise TransientDeliveryError("the image server answered 503", retry_after=None)
+        return dataclasses.replace(post, parts=(post.parts[0] + " [prepared]",))
+
+    async def go() -> DispatchReport:
+        async with httpx.AsyncClient(timeout=5) as http:
+            dispatcher = Dispatcher(
+                site.workspace, site.store, http, worker_id="w1", clock=lambda: at, prepare=prepare
+            )
+            try:
+                return await dispatcher.run_due(at)
+            finally:
+                dispatcher.calls.close()
+
+    report = asyncio.run(go())
+    assert report.outcomes == {on_hook.id: Outcome.SENT, on_other.id: Outcome.RETRYING}
+    [received] = webhook.deliveries
+    assert received.body["parts"] == [on_hook.parts[0] + " [prepared]"]
+    retrying = site.store.get(on_other.id)
+    assert retrying.last_error is not None and "the image server answered 503" in retrying.last_error
+
+    async def refuse(post: Outgoing) -> Outgoing:
+        raise PermanentDeliveryError("image.png is 40 MB; this network takes at most 8 MB")
+
+    site.store.resume_channel("other")
+    later = at + timedelta(hours=1)
+
+    async def again() -> DispatchReport:
+        async with httpx.AsyncClient(timeout=5) as http:
+            dispatcher = Dispatcher(
+                site.workspace, site.store, http, worker_id="w1", clock=lambda: later, prepare=refuse
+            )
+            try:
+                return await dispatcher.run_due(later)
+            finally:
+                dispatcher.calls.close()
+
+    assert asyncio.run(again()).outcomes == {on_other.id: Outcome.FAILED}
+    assert site.store.get(on_other.id).last_error == "image.png is 40 MB; this network takes at most 8 MB"
+    assert len(webhook.requests) == 1

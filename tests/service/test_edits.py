@@ -1,18 +1,23 @@
-"""Edits of an article: before its slot the queued text changes (same delivery, same key); after it was sent
-nothing is posted again. And the watcher that notices edits."""
+"""Edits of an article: before its slot the queued text changes (same delivery, same key); while a post of
+its channel is in flight the ones behind it can still be edited and cancelled; after it was sent nothing is
+posted again. And the watcher that notices edits."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fakes.webhook import WebhookFake
+import httpx
+from fakes.webhook import GUARD, HeldWebhook, WebhookFake
 
+from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.service.watch import FilesWatch, FolderWatch
 from scheduler.store import DeliveryState
 
-from .conftest import Site, article, config_text, dispatch
+from .conftest import Site, article, config_text, dispatch, real_now
+from .processes import tagcast
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 NINE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -35,6 +40,51 @@ def test_an_edit_before_the_slot_is_what_gets_sent(site: Site, webhook: WebhookF
     [received] = webhook.deliveries
     assert received.body["parts"] == list(after.parts)
     assert "first draft" not in received.raw.decode()
+
+
+def test_while_a_post_is_in_flight_the_ones_behind_it_can_be_edited_and_cancelled(site: Site) -> None:
+    """Three posts of one channel are due; the receiver holds the first. Meanwhile the third is edited and the
+    second cancelled with ``tagcast queue cancel``: both were still planned, so the edit is what goes out and
+    the cancelled post never does."""
+    with HeldWebhook().running() as held:
+        assert isinstance(held, HeldWebhook)
+        site.write_config(config_text({"hook": {"network": "webhook", "url": held.url}}))
+        start = real_now()
+        due = [(start + timedelta(minutes=m)).isoformat(timespec="seconds") for m in (10, 20, 30)]
+        for number, at in enumerate(due):
+            site.write_post(
+                f"p{number}.md", article(f"Post {number}", publish_at=at, body=f"Draft {number}.")
+            )
+        site.ingest(start)
+        first, second, third = sorted(site.store.list(), key=lambda d: d.scheduled_at)
+
+        async def scenario() -> DispatchReport:
+            async with httpx.AsyncClient(timeout=30) as http:
+                later = start + timedelta(hours=1)  # all three are due
+                dispatcher = Dispatcher(site.workspace, site.store, http, worker_id="w1", clock=lambda: later)
+                round_ = asyncio.create_task(dispatcher.run_due(later))
+                try:
+                    assert await asyncio.to_thread(held.arrived.wait, GUARD)  # the first is in flight
+                    assert [d.id for d in site.store.list(states=[DeliveryState.SENDING])] == [first.id]
+                    site.write_post("p2.md", article("Post 2", publish_at=due[2], body="Corrected."))
+                    assert site.ingest(start).counts() == {"unchanged": 2, "updated": 1}
+                    cancelled = await asyncio.to_thread(tagcast, "queue", "cancel", second.id, cwd=site.root)
+                    assert cancelled.returncode == 0, cancelled.stderr
+                    held.release.set()
+                    return await round_
+                finally:
+                    held.release.set()
+                    await asyncio.gather(round_, return_exceptions=True)
+                    dispatcher.calls.close()
+
+        report = asyncio.run(scenario())
+    assert report.outcomes == {first.id: "sent", third.id: "sent"}
+    assert [d.body["parts"][0] for d in held.deliveries] == [
+        first.parts[0],
+        site.store.get(third.id).parts[0],
+    ]
+    assert "Corrected." in held.deliveries[1].body["parts"][0]
+    assert site.store.get(second.id).state is DeliveryState.CANCELLED
 
 
 def test_an_edit_after_it_was_sent_is_never_posted_again(site: Site, webhook: WebhookFake) -> None:

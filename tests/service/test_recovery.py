@@ -19,7 +19,7 @@ from scheduler.adapters.file import FileAdapter
 from scheduler.adapters.registry import load_adapter
 from scheduler.pipeline import Pipeline
 from scheduler.service.dispatcher import Dispatcher
-from scheduler.service.recovery import apply_misfire_policy, reconcile_stale
+from scheduler.service.recovery import apply_misfire_policy
 from scheduler.store import Delivery, DeliveryState
 
 from .conftest import DUE, Site, article, config_text, dispatch, real_now
@@ -35,7 +35,7 @@ def reconcile(site: Site, now: datetime) -> dict[str, str]:
                 site.workspace, site.store, http, worker_id="restarted", clock=lambda: now
             )
             try:
-                return await reconcile_stale(dispatcher, now)
+                return await dispatcher.reconcile_stale(now)
             finally:
                 dispatcher.calls.close()
 
