@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scheduler.adapters.registry import rules_for
 from scheduler.config import load_workspace
 from scheduler.errors import ConfigError
-from scheduler.length import rules_for
 from scheduler.pipeline import Pipeline
 from tests.conftest import WriteWorkspace
 

@@ -7,8 +7,6 @@ Which keys a network's credentials are is the adapter's to say (:attr:`Adapter.s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-
 
 def secret_env_var(channel: str, key: str) -> str:
     """``secret_env_var("bsky", "password")`` -> ``TAGCAST_CHANNELS__BSKY__PASSWORD``."""
@@ -22,28 +20,6 @@ def secret_keys(network: str) -> tuple[str, ...]:
 
     name = network.strip().lower()
     return load_adapter(name).secrets if name in installed() else ()
-
-
-class _SecretsByNetwork(Mapping[str, tuple[str, ...]]):
-    """Network name -> its adapter's secret keys, for every installed adapter that has some."""
-
-    def __getitem__(self, network: str) -> tuple[str, ...]:
-        keys = secret_keys(network)
-        if not keys:
-            raise KeyError(network)
-        return keys
-
-    def __iter__(self) -> Iterator[str]:
-        from scheduler.adapters.registry import known_networks  # noqa: PLC0415
-
-        return (network for network in known_networks() if secret_keys(network))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-NETWORK_SECRETS: Mapping[str, tuple[str, ...]] = _SecretsByNetwork()
-"""The secret keys of each network, read from its adapter (:func:`secret_keys`); kept for its callers."""
 
 
 def secret_hint(channel: str, key: str) -> str:

@@ -8,10 +8,10 @@
     twitter    X's weighted length (twitter-text parseTweet, v2 and v3)
     mastodon   Mastodon's count (URLs 23, @user@domain as @user, content warning)
     linkedin   little text: escapes and hashtags, counted as sent     threads  emoji by UTF-8 bytes
-    networks   LengthRules (each adapter declares its own), rules_for()
+    networks   LengthRules (each adapter declares its own: scheduler.adapters.registry.rules_for())
     cuts       where a post may be cut                                    fit    shorten or split a post
 
->>> rules = rules_for("x")
+>>> rules = LengthRules("x", limit=280, unit="weighted")
 >>> rules.count("New post https://example.com/a/very/long/path/that/x/shortens"), rules.limit
 (32, 280)
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 from scheduler.length.fit import Fitted, fit
 from scheduler.length.graphemes import grapheme_count, utf8_length, utf16_length
 from scheduler.length.linkedin import escape_little_text, little_text
-from scheduler.length.networks import LengthRules, rules_for
+from scheduler.length.networks import LengthRules
 from scheduler.length.twitter import (
     TWITTER_V2,
     TWITTER_V3,
@@ -43,7 +43,6 @@ __all__ = [
     "grapheme_count",
     "little_text",
     "parse_tweet",
-    "rules_for",
     "twitter_weighted_length",
     "utf8_length",
     "utf16_length",

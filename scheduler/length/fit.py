@@ -13,8 +13,7 @@ bisecting, so the cost depends on the size of the post, not of the article. Each
 however often the searches probe it. A thread part whose length the rules can tell from its size alone
 (:meth:`LengthRules.slice_reach`) is not built to be probed: its end is bisected among the cuts.
 
->>> from scheduler.length import rules_for
->>> rules = rules_for("bluesky", limit=40)
+>>> rules = LengthRules("bluesky", limit=40, unit="graphemes", byte_limit=3000)
 >>> fit(lambda body: f"Title\\n{body}\\nexample.com", "One sentence. Two sentences here.", rules).parts
 ['Title\\nOne sentence.\\nexample.com']
 """

@@ -1,13 +1,12 @@
 """Length rules: how one network measures a text, and every limit its server enforces on it.
 
 A network declares its rules in its adapter class (:meth:`scheduler.adapters.base.Adapter.length_rules`);
-nothing here knows a network by name. :func:`rules_for` asks the installed adapter::
+nothing here knows a network by name (:func:`scheduler.adapters.registry.rules_for` asks the installed
+adapter). Bluesky's, for instance::
 
->>> rules = rules_for("bluesky")
+>>> rules = LengthRules("bluesky", limit=300, unit="graphemes", byte_limit=3000)
 >>> rules.count("👨‍👩‍👧‍👦" * 121), rules.violations("👨‍👩‍👧‍👦" * 121)
 (121, ['3025 UTF-8 bytes, limit 3000'])
->>> rules_for("mastodon", limit=1000, spoiler_text="CW: war").limit
-1000
 >>> LengthRules("mynet", limit=10, unit="graphemes").violations("e\u0301" * 11)
 ['11 graphemes, limit 10']
 """
@@ -173,17 +172,3 @@ def _unknown_reach(start: int, suffix: str) -> None:
 
 def _distinct_links(text: str) -> int:
     return len({url for _, _, url in find_urls(text, without_protocol=True)})
-
-
-def rules_for(network: str, *, limit: int | None = None, spoiler_text: str = "") -> LengthRules:
-    """The length rules of the installed adapter of ``network`` (its
-    :meth:`~scheduler.adapters.base.Adapter.length_rules`, through the ``tagcast.adapters`` entry point),
-    for a channel with ``limit`` (a Mastodon instance's ``max_characters``, a channel's override) and
-    ``spoiler_text`` (Mastodon's content warning, which counts toward the limit).
-
-    A shortcut for tests and examples: the pipeline asks the adapter of each channel itself. Raises
-    :class:`~scheduler.errors.UnknownNetwork` for a network no adapter is installed for.
-    """
-    from scheduler.adapters.registry import rules_for as adapter_rules  # noqa: PLC0415 (adapters sit above)
-
-    return adapter_rules(network, limit=limit, spoiler_text=spoiler_text)

@@ -10,7 +10,7 @@ import httpx
 
 from scheduler.adapters.base import Adapter
 from scheduler.adapters.registry import load_adapter
-from scheduler.config.credentials import NETWORK_SECRETS
+from scheduler.config.credentials import secret_env_var, secret_keys
 from scheduler.config.models import ChannelSettings
 from scheduler.config.redact import Redactor
 from scheduler.config.settings import Settings
@@ -28,15 +28,11 @@ class ChannelUnavailable(Exception):
         self.reason = reason
 
 
-def env_name(channel: str, key: str) -> str:
-    return f"TAGCAST_CHANNELS__{channel.upper()}__{key.upper()}"
-
-
 def auth_fix_hint(channel: str, network: str) -> str:
     """How to repair rejected credentials of ``channel``: which variables, how to test, how to resume."""
-    keys = NETWORK_SECRETS.get(network)
+    keys = secret_keys(network)
     if keys:
-        names = ", ".join(env_name(channel, key) for key in keys)
+        names = ", ".join(secret_env_var(channel, key) for key in keys)
         where = f"set {names} (in the environment, .env, or a *_file key) to valid values"
     else:
         where = f"fix the credentials of [channels.{channel}] (environment, .env or a *_file key)"

@@ -19,6 +19,7 @@ from typing import ParamSpec, Protocol, TypeVar
 
 from scheduler.adapters.base import Adapter
 from scheduler.adapters.tokens import TokenExpiry, describe_expiry
+from scheduler.config.credentials import secret_env_var
 from scheduler.errors import DeliveryError
 from scheduler.service.events import Event, TokenExpiring
 from scheduler.store import Store
@@ -43,7 +44,7 @@ def token_problem(state: TokenState, *, now: datetime, warning: timedelta) -> st
     expiry = describe_expiry(state.expires_at.timestamp(), now=now.timestamp())
     renew = (
         f"create a new token and put it in the file named by channels.{channel}.token_file "
-        f"(or in TAGCAST_CHANNELS__{channel.upper()}__TOKEN), then run `tagcast channels test {channel}`"
+        f"(or in {secret_env_var(channel, 'token')}), then run `tagcast channels test {channel}`"
     )
     if state.refreshable:
         if state.expires_at > now:

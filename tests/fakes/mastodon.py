@@ -2,8 +2,8 @@
 
 - ``Authorization: Bearer`` must name a known token, else ``401 {"error":"The access token is invalid"}``.
 - ``POST /api/v1/statuses`` (form or JSON): length counted Mastodon's way (graphemes, URL = 23, the content
-  warning counts, through :func:`scheduler.length.rules_for`), else ``422 {"error":"Validation failed: Text
-  character limit of N exceeded"}``; ``in_reply_to_id`` must exist (``404``).
+  warning counts, through :func:`scheduler.adapters.registry.rules_for`), else ``422 {"error":"Validation
+  failed: Text character limit of N exceeded"}``; ``in_reply_to_id`` must exist (``404``).
 - ``Idempotency-Key``: a repeat within ``idempotency_ttl`` seconds (3600, like the server's Redis key) returns
   the original status and creates nothing.
 - Every answer carries ``X-RateLimit-Limit/-Remaining/-Reset`` with Reset as ISO 8601 (Mastodon's format); a
@@ -39,7 +39,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from scheduler.length import rules_for
+from scheduler.adapters.registry import rules_for
 
 from .server import FakeServer, Reply, Request, route
 

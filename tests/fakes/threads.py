@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from scheduler.length import rules_for
+from scheduler.adapters.registry import rules_for
 
 from .server import FakeServer, Reply, Request, route
 

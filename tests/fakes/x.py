@@ -5,8 +5,8 @@
   token (``Bearer``), refreshed at ``POST /2/oauth2/token`` (``grant_type=refresh_token``; refresh tokens
   rotate). A bad one gets ``401`` problem+json.
 - ``POST /2/tweets {"text", "reply":{"in_reply_to_tweet_id"}}``: 280 weighted characters (twitter-text v3,
-  through :func:`scheduler.length.rules_for`), else ``400``; the same text as an earlier post of the account
-  is ``403`` "duplicate content"; success is ``201 {"data":{"id","text"}}``.
+  through :func:`scheduler.adapters.registry.rules_for`), else ``400``; the same text as an earlier post of
+  the account is ``403`` "duplicate content"; success is ``201 {"data":{"id","text"}}``.
 - Every answer carries ``x-rate-limit-limit/-remaining/-reset`` (Unix seconds); a rate-limit fault answers
   ``429`` problem+json with Remaining 0 and the reset.
 - ``GET /2/users/me``.
@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from scheduler.length import rules_for
+from scheduler.adapters.registry import rules_for
 
 from .server import FakeServer, Reply, Request, route
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scheduler.adapters.mastodon import _comparable, status_text
+from scheduler.adapters.registry import rules_for
 from scheduler.articles.bodytext import split_body_hashtags, tag_line_tags
 from scheduler.articles.fields import ArticleOptions
 from scheduler.articles.jsonfile import load_json
@@ -25,7 +26,6 @@ from scheduler.config.durations import parse_duration
 from scheduler.errors import ArticleError, ConfigError
 from scheduler.facets import detect_facets
 from scheduler.hashtags import find_hashtags
-from scheduler.length import rules_for
 from scheduler.length.cuts import find_cuts
 from scheduler.length.links import find_bluesky_links
 from scheduler.length.twitter import parse_tweet

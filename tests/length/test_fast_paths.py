@@ -15,8 +15,9 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scheduler.adapters.registry import rules_for
 from scheduler.hashtags import _hashtags_from, find_hashtags
-from scheduler.length import LengthRules, fit, rules_for
+from scheduler.length import LengthRules, fit
 from scheduler.length.cuts import (
     _SENTENCE_END,
     _SPACE_RUN,

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from scheduler.length import Fitted, LengthRules, find_urls, fit, rules_for, twitter_weighted_length
+from scheduler.adapters.registry import rules_for
+from scheduler.length import Fitted, LengthRules, find_urls, fit, twitter_weighted_length
 from scheduler.length.cuts import Kind, find_cuts
 
 LINK = "https://example.com/articles/2024/08/the-battle-of-khalkhin-gol-and-what-it-changed-for-the-war"

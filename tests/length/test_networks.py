@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from scheduler.adapters.registry import rules_for
 from scheduler.errors import UnknownNetwork
-from scheduler.length import LengthRules, rules_for
+from scheduler.length import LengthRules
 
 FAMILY = "👨‍👩‍👧‍👦"
 
