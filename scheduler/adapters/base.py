@@ -25,11 +25,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 
-from scheduler.adapters.http import RequestGuard
+from scheduler.adapters.http import QuotaHeaders, RequestGuard
 from scheduler.adapters.tokens import TokenExpiry
 from scheduler.config.models import ChannelSettings
 from scheduler.config.redact import Redactor
@@ -38,6 +38,9 @@ from scheduler.length import LengthRules
 from scheduler.length.networks import NO_PRACTICAL_LIMIT, Unit
 from scheduler.media.model import Card, Media, MediaLimits
 from scheduler.models import Article
+
+TextEntities = Literal["twitter-text", "mastodon", "links-only", "facets"]
+"""How a network finds links, hashtags and mentions in a post's text (:attr:`Adapter.text_entities`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,30 @@ class Adapter(ABC):
     file or ``<key>_file``, never the TOML file; ``channels add`` and ``init`` name them, and a rejected
     credential's message tells which to fix."""
 
+    quota_headers: ClassVar[QuotaHeaders] = ()
+    """Rate-limit header families the network sends besides the common ones
+    (:data:`~scheduler.adapters.http.COMMON_QUOTA_HEADERS`), each ``(remaining header, reset header)``, e.g.
+    X's ``("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset")``. Requests sent with
+    :attr:`guard` wait for their reset after a 429, and :func:`~scheduler.adapters.http.quota_pause` (given
+    them) pauses the channel when one is used up."""
+
+    # --- how the network shows a post's text: read by the HTML preview (scheduler.web.entities) ---
+    text_entities: ClassVar[TextEntities] = "twitter-text"
+    """How the network finds links, hashtags and mentions in a text, so the preview links what the network
+    will: ``"twitter-text"`` (URLs with or without a scheme, ``#tags``, ``@user``: X and most),
+    ``"mastodon"`` (URLs with a scheme only, ``#tags``, ``@user`` and ``@user@domain``), ``"links-only"``
+    (URLs with a scheme; ``#word`` and ``@user`` stay text: Discord, Slack) or ``"facets"`` (Bluesky's link
+    and tag facets, :func:`scheduler.facets.detect_facets`)."""
+    hashtag_url: ClassVar[str | None] = None
+    """The page of a hashtag on the network: ``{tag}`` is the tag's URL-quoted name, ``{server}`` the
+    channel's ``base_url`` (``"https://x.com/hashtag/{tag}"``, Mastodon's ``"{server}/tags/{tag}"``). None:
+    the preview marks the hashtag without linking out."""
+    mention_url: ClassVar[str | None] = None
+    """The page of an ``@user`` mention: ``{user}`` is the URL-quoted name, ``{server}`` the mention's own
+    server (``@user@domain``) or else the channel's ``base_url`` (``"https://x.com/{user}"``, Mastodon's
+    ``"{server}/@{user}"``); a template without ``{server}`` links only mentions without a domain. None:
+    mentions stay text."""
+
     builds_link_card: ClassVar[bool] = False
     """True for a network that builds no link card from a URL itself, so tagcast sends one (channel key
     ``link_card``, :mod:`scheduler.media.cards`). Unless a class sets it, it is true exactly when its
@@ -159,6 +186,7 @@ class Adapter(ABC):
             redact=Redactor.for_channel(self.settings),
             explain=type(self).error_text,
             wait_in_body=type(self).body_retry_after,
+            quota_headers=type(self).quota_headers,
         )
 
     @classmethod

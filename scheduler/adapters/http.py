@@ -270,13 +270,17 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-_RESET_FAMILIES: tuple[tuple[str, str], ...] = (
+QuotaHeaders = tuple[tuple[str, str], ...]
+"""Rate-limit header families, each ``(remaining header, reset header)``; the limit header is the remaining
+one with ``limit`` for ``remaining``."""
+
+COMMON_QUOTA_HEADERS: QuotaHeaders = (
     ("x-ratelimit-remaining", "x-ratelimit-reset"),
     ("x-rate-limit-remaining", "x-rate-limit-reset"),
     ("ratelimit-remaining", "ratelimit-reset"),
-    ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
-    ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"),
 )
+"""The families read for every network; a network with its own adds them in
+:attr:`Adapter.quota_headers <scheduler.adapters.base.Adapter.quota_headers>` (X: its 24-hour quotas)."""
 
 
 def retry_after(
@@ -286,14 +290,16 @@ def retry_after(
     status: int = 429,
     now: float | None = None,
     wait_in_body: BodyReader | None = None,
+    quota_headers: QuotaHeaders = (),
 ) -> float | None:
     """Seconds to wait before the next request, from every source a network may use; the longest wins.
 
     ``Retry-After`` (seconds or HTTP date), ``X-RateLimit-Reset-After`` (seconds), the wait the network's
     ``wait_in_body`` reads in a JSON body (Discord's ``retry_after``, Telegram's ``parameters.retry_after``:
     :meth:`~scheduler.adapters.base.Adapter.body_retry_after`), and, on a 429 (or whenever ``Remaining`` is
-    0), the reset of each rate-limit header family (``X-RateLimit-*``, ``x-rate-limit-*`` and the 24-hour
-    ``x-*-limit-24hour-*``, ``RateLimit-*``). ``None`` when nothing says how long.
+    0), the reset of each rate-limit header family (:data:`COMMON_QUOTA_HEADERS`: ``X-RateLimit-*``,
+    ``x-rate-limit-*``, ``RateLimit-*``; and the network's own ``quota_headers``, X's 24-hour
+    ``x-*-limit-24hour-*``). ``None`` when nothing says how long.
     """
     headers = httpx.Headers(headers)
     moment = _server_now(headers, now)
@@ -306,7 +312,7 @@ def retry_after(
         said = wait_in_body(data)
         if isinstance(said, int | float) and (wait := bounded_seconds(said)) is not None:
             waits.append(wait)
-    for remaining_name, reset_name in _RESET_FAMILIES:
+    for remaining_name, reset_name in COMMON_QUOTA_HEADERS + quota_headers:
         reset = headers.get(reset_name)
         if reset is None:
             continue
@@ -332,12 +338,15 @@ class RateLimit:
         return self.remaining == 0 and bool(self.reset_after)
 
 
-def rate_limit(headers: Mapping[str, str], *, now: float | None = None) -> RateLimit | None:
-    """The first rate-limit header family present (the most restrictive exhausted one wins), else ``None``."""
+def rate_limit(
+    headers: Mapping[str, str], *, now: float | None = None, quota_headers: QuotaHeaders = ()
+) -> RateLimit | None:
+    """The first rate-limit header family present (the most restrictive exhausted one wins), else ``None``;
+    :data:`COMMON_QUOTA_HEADERS` and the network's own ``quota_headers``."""
     headers = httpx.Headers(headers)
     moment = _server_now(headers, now)
     found: list[RateLimit] = []
-    for remaining_name, reset_name in _RESET_FAMILIES:
+    for remaining_name, reset_name in COMMON_QUOTA_HEADERS + quota_headers:
         remaining = _header_int(headers, remaining_name)
         reset = headers.get(reset_name)
         if remaining is None and reset is None:
@@ -350,9 +359,11 @@ def rate_limit(headers: Mapping[str, str], *, now: float | None = None) -> RateL
     return max(exhausted, key=lambda r: r.reset_after or 0.0) if exhausted else found[0]
 
 
-def quota_pause(response: httpx.Response | None) -> float | None:
-    """``Receipt.pause_for``: the seconds until the quota resets when ``response`` used it up, else None."""
-    limit = rate_limit(response.headers) if response is not None else None
+def quota_pause(response: httpx.Response | None, quota_headers: QuotaHeaders = ()) -> float | None:
+    """``Receipt.pause_for``: the seconds until the quota resets when ``response`` used it up, else None
+    (``quota_headers``: the network's own families, :attr:`Adapter.quota_headers
+    <scheduler.adapters.base.Adapter.quota_headers>`)."""
+    limit = rate_limit(response.headers, quota_headers=quota_headers) if response is not None else None
     return limit.reset_after if limit is not None and limit.exhausted else None
 
 
@@ -424,6 +435,7 @@ def map_response(
     redact: Callable[[str], str] | None = None,
     explain: BodyReader | None = None,
     wait_in_body: BodyReader | None = None,
+    quota_headers: QuotaHeaders = (),
 ) -> DeliveryError | None:
     """The error a non-2xx ``response`` stands for (see the module table), or ``None`` for a 2xx."""
     status = response.status_code
@@ -435,7 +447,12 @@ def map_response(
     reason = error_reason(response, redact=_scrubber(response.request.url, redact), explain=explain)
     if status in TRANSIENT_STATUSES or status >= 500:
         wait = retry_after(
-            response.headers, response.content, status=status, now=now, wait_in_body=wait_in_body
+            response.headers,
+            response.content,
+            status=status,
+            now=now,
+            wait_in_body=wait_in_body,
+            quota_headers=quota_headers,
         )
         note = f"; retry in {wait:g} s" if wait is not None else ""
         return TransientDeliveryError(f"{where} answered {status}: {reason}{note}", retry_after=wait)
@@ -481,6 +498,8 @@ class RequestGuard:
     """The network's reading of its JSON error bodies (``Adapter.error_text``)."""
     wait_in_body: BodyReader | None = None
     """The network's wait in a JSON error body (``Adapter.body_retry_after``)."""
+    quota_headers: QuotaHeaders = ()
+    """The network's own rate-limit header families (``Adapter.quota_headers``)."""
 
 
 DEFAULT_GUARD = RequestGuard()
@@ -563,6 +582,7 @@ async def send(
         redact=guard.redact,
         explain=guard.explain,
         wait_in_body=guard.wait_in_body,
+        quota_headers=guard.quota_headers,
     )
     if error is not None:
         raise error

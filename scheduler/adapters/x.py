@@ -99,6 +99,13 @@ class XAdapter(Adapter):
     refused_characters = "\ufffe\ufeff\uffff"
     secrets = OAUTH1_KEYS
     """The OAuth 1.0a four; ``oauth2_token`` (and ``refresh_token``) instead, with ``auth = "oauth2"``."""
+    hashtag_url = "https://x.com/hashtag/{tag}"
+    mention_url = "https://x.com/{user}"
+    quota_headers = (
+        ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
+        ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"),
+    )
+    """X's 24-hour quotas of posts per user and per app, beside its 15-minute ``x-rate-limit-*``."""
 
     @classmethod
     def error_text(cls, body: Any) -> str | None:
@@ -317,7 +324,9 @@ class XAdapter(Adapter):
     def _receipt(self, ids: list[str], last: httpx.Response | None) -> Receipt:
         extra: dict[str, Any] = {"urls": [self._link(i) for i in ids]}
         link = self._link(ids[0]) if ids else None
-        return Receipt(remote_ids=tuple(ids), url=link, extra=extra, pause_for=quota_pause(last))
+        return Receipt(
+            remote_ids=tuple(ids), url=link, extra=extra, pause_for=quota_pause(last, self.quota_headers)
+        )
 
     def _unknown(self, post: Outgoing, state: dict[str, Any]) -> UnknownOutcome:
         index = state["inflight"]

@@ -169,17 +169,47 @@ def test_parse_reset_rounds_up_to_milliseconds() -> None:
         ),
         ({}, b"<html>busy</html>", None),
     ],
-    ids=["mastodon", "x", "bsky", "retry-after", "discord", "discord-body", "telegram", "max", "24h", "-"],
+    ids=["mastodon", "x", "bsky", "retry-after", "discord", "discord-body", "telegram", "max", "x-24h", "-"],
 )
 def test_retry_after_of_a_429(
     request: pytest.FixtureRequest, headers: dict[str, str], body: bytes, seconds: float | None
 ) -> None:
     network = request.node.callspec.id.split("-")[0]
-    reader = load_adapter(network).body_retry_after if network in known_networks() else None
+    adapter = load_adapter(network) if network in known_networks() else None
+    reader = adapter.body_retry_after if adapter is not None else None
+    families = adapter.quota_headers if adapter is not None else ()
+    given = {"Date": DATE, **headers}
     assert (
-        retry_after({"Date": DATE, **headers}, body, status=429, now=NOW + 1000, wait_in_body=reader)
+        retry_after(given, body, status=429, now=NOW + 1000, wait_in_body=reader, quota_headers=families)
         == seconds
     )
+
+
+def test_a_quota_header_family_counts_only_for_the_network_that_declares_it() -> None:
+    headers = {
+        "Date": DATE,
+        "x-rate-limit-remaining": "17",
+        "x-rate-limit-reset": str(int(NOW) + 60),
+        "x-user-limit-24hour-limit": "100",
+        "x-user-limit-24hour-remaining": "0",
+        "x-user-limit-24hour-reset": str(int(NOW) + 7200),
+    }
+    x_families = load_adapter("x").quota_headers
+    assert retry_after(headers, status=429, now=NOW) is None  # the shared families know no 24-hour quota
+    assert retry_after(headers, status=429, now=NOW, quota_headers=x_families) == 7200.0
+    assert (
+        retry_after(headers, status=429, now=NOW, quota_headers=load_adapter("mastodon").quota_headers)
+        is None
+    )
+    common = rate_limit(headers, now=NOW)
+    assert common is not None and (common.remaining, common.exhausted) == (17, False)
+    limit = rate_limit(headers, now=NOW, quota_headers=x_families)
+    assert limit is not None
+    assert (limit.limit, limit.remaining, limit.reset_after, limit.exhausted) == (100, 0, 7200.0, True)
+    request = httpx.Request("POST", "https://x.example/2/tweets")
+    used_up = httpx.Response(201, headers=headers, request=request)
+    assert quota_pause(used_up) is None
+    assert quota_pause(used_up, x_families) == 7200.0
 
 
 def test_a_wait_in_the_body_counts_only_for_the_network_that_puts_it_there() -> None:
@@ -613,3 +643,33 @@ async def test_a_huge_error_answer_keeps_its_status_and_names_the_cap() -> None:
     assert (
         "an answer of more than 65536 bytes, not read: channel key max_response_bytes" in caught.value.reason
     )
+
+
+class QuotaFake(FakeServer):
+    """Answers every post with a 429 whose only wait is X's 24-hour quota."""
+
+    name = "quota"
+
+    @route("POST", "/2/tweets")
+    def post(self, request: Request) -> Reply:
+        headers = {
+            "x-rate-limit-remaining": "40",
+            "x-rate-limit-reset": "60",  # seconds from now, as Retry-After: the server sets its own Date
+            "x-app-limit-24hour-remaining": "0",
+            "x-app-limit-24hour-reset": "3600",
+        }
+        return Reply.json({"title": "Too Many Requests"}, status=429, headers=headers)
+
+
+@pytest.mark.anyio
+async def test_an_adapters_guard_carries_its_quota_headers_over_http(tmp_path: Path) -> None:
+    x_settings = ChannelSettings(network="x")  # type: ignore[call-arg]
+    with QuotaFake().running() as fake:
+        async with httpx.AsyncClient() as http:
+            x = load_adapter("x")("x", x_settings, http=http, root=tmp_path)
+            waits = []
+            for guard in (x.guard, None):
+                with pytest.raises(TransientDeliveryError) as caught:
+                    await send(http, "POST", f"{fake.base_url}/2/tweets", network="x", guard=guard, json={})
+                waits.append(caught.value.retry_after)
+    assert waits == [3600.0, None]
