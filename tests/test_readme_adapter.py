@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,12 @@ import pytest
 from fakes.server import FakeServer, Reply, Request, route
 
 from scheduler.adapters.base import Adapter, Journal, Outgoing
+from scheduler.adapters.registry import installed, known_networks, rules_for
+from scheduler.config.credentials import secret_keys
 from scheduler.config.models import ChannelSettings
-from scheduler.errors import PermanentDeliveryError
+from scheduler.errors import PermanentDeliveryError, TransientDeliveryError
 from scheduler.models import Article
+from scheduler.web.entities import segments
 from tests.conftest import REPO
 
 
@@ -44,6 +49,9 @@ class PigeonFake(FakeServer):
             return Reply.json({"error": "bad token"}, status=401)
         if request.json()["text"] == "fault":
             return Reply.json({"fault": {"why": "pigeons carry no faults"}}, status=400)
+        if request.json()["text"] == "slow":  # today's quota used up: only the network's own headers say so
+            daily = {"x-pigeon-daily-remaining": "0", "x-pigeon-daily-reset": "600"}
+            return Reply.json({"fault": {"why": "no pigeons left today"}}, status=429, headers=daily)
         key = request.headers["idempotency-key"]
         if key not in self.by_key:
             message_id = f"m{len(self.messages) + 1}"
@@ -142,3 +150,51 @@ def test_the_readme_refreshing_adapter_keeps_the_new_token_in_its_file(tmp_path:
     assert refreshed.detail.startswith("the token expires on ")
     assert refreshed.detail.endswith("(in 30 days)")
     assert unfiled.detail == "set token_file so the token can be refreshed"
+
+
+def test_the_readme_adapter_waits_for_the_reset_of_its_own_quota_headers(tmp_path: Path) -> None:
+    cls = readme_adapter_class()
+    article = Article(source="posts/a.md", title="A", body="B")
+    post = Outgoing(delivery_id="d_1", idempotency_key="k", parts=("slow",), article=article, channel="p")
+    with PigeonFake().running() as fake:
+        settings = ChannelSettings(network="pigeon", base_url=fake.base_url, token="s3cret")  # type: ignore[arg-type]
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient() as http:
+                await cls("p", settings, http=http, root=tmp_path).publish(post, Journal(state={}))
+
+        with pytest.raises(TransientDeliveryError) as caught:
+            asyncio.run(scenario())
+    assert caught.value.retry_after == 600.0
+    assert caught.value.reason.endswith("no pigeons left today; retry in 600 s")
+
+
+@pytest.fixture
+def pigeon_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The docs' adapter as a package installed beside tagcast: a module and its dist-info with the entry
+    point, on the import path, found by importlib.metadata as pip would leave it."""
+    guide = (REPO / "docs" / "adapters.md").read_text(encoding="utf-8")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "tagcast_pigeon.py").write_text(re.findall(r"```python\n(.*?)```", guide, re.DOTALL)[0])
+    dist = site / "tagcast_pigeon-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tagcast-pigeon\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[tagcast.adapters]\npigeon = tagcast_pigeon:PigeonAdapter\n")
+    monkeypatch.syspath_prepend(str(site))
+    installed.cache_clear()
+    yield
+    installed.cache_clear()
+    sys.modules.pop("tagcast_pigeon", None)
+
+
+@pytest.mark.usefixtures("pigeon_installed")
+def test_an_installed_adapter_is_read_through_its_entry_point_like_the_built_in_ones() -> None:
+    assert "pigeon" in known_networks()
+    assert rules_for("pigeon").limit == 280
+    assert rules_for("pigeon", limit=100).violations(" ") == [
+        "empty text: pigeon refuses a post without text"
+    ]
+    assert secret_keys("pigeon") == ("token",)
+    links = {s.text: s.href for s in segments("Hi @bob #History", "pigeon") if s.href}
+    assert links == {"@bob": "https://pigeon.example/@bob", "#History": "https://pigeon.example/tags/History"}

@@ -188,6 +188,8 @@ class BlueskyAdapter(Adapter):
     length_unit = "graphemes"
     max_text_bytes = 3000
     secrets = ("password",)
+    text_entities = "facets"
+    hashtag_url = "https://bsky.app/hashtag/{tag}"
     network: ClassVar[str] = "bluesky"
     media_limits = MediaLimits(
         max_bytes=1_000_000,

@@ -80,6 +80,7 @@ class DiscordAdapter(Adapter):
     """Code points: the unit is unconfirmed (docs/networks.md)."""
     refuses_empty = True
     secrets = ("webhook_url",)
+    text_entities = "links-only"  # "#word" and "@user" are plain text
 
     @classmethod
     def body_retry_after(cls, body: Any) -> float | None:

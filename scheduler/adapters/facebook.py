@@ -80,6 +80,7 @@ class FacebookAdapter(Adapter):
     max_length = FACEBOOK_LIMIT
     refuses_empty = True
     secrets = ("token",)
+    hashtag_url = "https://www.facebook.com/hashtag/{tag}"
 
     network = "facebook"
     media_limits = MediaLimits(max_bytes=10_000_000, alt_max=1000)

@@ -136,6 +136,7 @@ class LinkedInAdapter(Adapter):
     max_length = 3000
     refuses_empty = True
     secrets = ("token",)
+    hashtag_url = "https://www.linkedin.com/feed/hashtag/{tag}"
 
     @classmethod
     def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:

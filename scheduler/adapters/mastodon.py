@@ -92,6 +92,9 @@ class MastodonAdapter(Adapter):
     length_unit = "graphemes"
     refuses_empty = True
     secrets = ("token",)
+    text_entities = "mastodon"
+    hashtag_url = "{server}/tags/{tag}"
+    mention_url = "{server}/@{user}"
 
     @classmethod
     def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:

@@ -105,6 +105,8 @@ class TelegramAdapter(Adapter):
     entity offsets are UTF-16."""
     refuses_empty = True
     secrets = ("bot_token",)
+    hashtag_url = "https://t.me/s/?q=%23{tag}"
+    mention_url = "https://t.me/{user}"
 
     @classmethod
     def error_text(cls, body: Any) -> str | None:

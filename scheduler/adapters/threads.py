@@ -113,6 +113,8 @@ class ThreadsAdapter(Adapter):
     refuses_empty = True
     max_links = 5
     secrets = ("token",)
+    hashtag_url = "https://www.threads.net/search?q=%23{tag}"
+    mention_url = "https://www.threads.net/@{user}"
 
     @classmethod
     def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:
