@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fakes.discord import DiscordFake
 from fakes.multipart import form_parts
+from media_files import image_media
 from pydantic import SecretStr
 
 from scheduler.adapters.discord import DiscordAdapter
@@ -19,7 +20,6 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import PermanentDeliveryError
 
 from .contract import THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 

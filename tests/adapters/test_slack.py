@@ -15,6 +15,7 @@ import pytest
 from fakes.slack import SlackFake, render_mrkdwn
 from hypothesis import given
 from hypothesis import strategies as st
+from media_files import image_media
 from pydantic import SecretStr
 
 from scheduler.adapters.discord import DiscordAdapter
@@ -32,7 +33,6 @@ from scheduler.errors import (
 from scheduler.media.model import ImageRef
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 SECRET = "xq7SecretPartOfTheHookURL"
 

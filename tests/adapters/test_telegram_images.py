@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fakes.multipart import form_parts
 from fakes.telegram import TelegramFake
+from media_files import image_media
 from PIL import Image
 from pydantic import SecretStr
 
@@ -24,7 +25,6 @@ from tests.conftest import WriteWorkspace
 from tests.test_readme_adapter import readme_adapter_class
 
 from .contract import THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 
