@@ -1,4 +1,5 @@
-"""Real small image files for upload tests, made with Pillow, as the media stage hands them to an adapter.
+"""Real small image files for adapter and upload tests, made with Pillow, as the media stage hands them to an
+adapter (the one image-file helper of the tests).
 
 ``make_media(folder, alt="A red square")`` writes a JPEG named by its content hash and returns the
 :class:`~scheduler.media.Media` describing it (true sha256, size, width and height), so an adapter test can
@@ -6,6 +7,9 @@ check that the server received exactly these bytes::
 
     image = make_media(tmp_path, width=40, height=30, alt="A red square", color=(200, 0, 0))
     assert fake.blobs[cid].data == image.read_bytes()
+
+``image_media(folder, 3, src="https://example.com/img/{n}.jpg")`` makes several plain-coloured images with
+their ``src`` and ``alt`` numbered; ``gallery(folder, 2)`` several of different sizes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ from scheduler.media.model import Card, Media
 
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 _SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+COLOURS = [(200, 30, 30), (30, 160, 60), (40, 60, 200), (230, 200, 20), (120, 40, 160)]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def image_bytes(
@@ -90,6 +99,30 @@ def gallery(folder: Path, count: int, *, alt: str = "Picture {n} of the article"
             color=(40 * n % 256, 200 - 30 * n, 90),
         )
         for n in range(count)
+    )
+
+
+def image_media(
+    folder: Path,
+    count: int = 1,
+    *,
+    src: str = "images/photo{n}.jpg",
+    mime: str = "image/jpeg",
+    size: tuple[int, int] = (64, 48),
+    alt: str = "Photo {n}: a plain coloured rectangle",
+) -> tuple[Media, ...]:
+    """``count`` plain-coloured images written to ``folder`` (named by their hash; distinct up to five);
+    ``src`` and ``alt`` are formatted with ``n`` (1-based), e.g. ``src="https://example.com/img/{n}.jpg"``
+    for a public image."""
+    return tuple(
+        media_from_bytes(
+            folder,
+            image_bytes(*size, mime=mime, color=COLOURS[(n - 1) % len(COLOURS)]),
+            alt=alt.format(n=n),
+            mime=mime,
+            src=src.format(n=n),
+        )
+        for n in range(1, count + 1)
     )
 
 

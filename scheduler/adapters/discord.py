@@ -38,8 +38,8 @@ import httpx
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.media_checks import refuse_unfit_media
-from scheduler.adapters.multipart import FilePart, file_name, multipart
 from scheduler.adapters.parts import PartsJournal
+from scheduler.adapters.uploads import file_name, upload_file
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
 from scheduler.media.model import MediaLimits
@@ -180,9 +180,8 @@ class DiscordAdapter(Adapter):
         payload["attachments"] = [
             {"id": n, "filename": names[n], "description": item.alt} for n, item in enumerate(post.media)
         ]
-        files = [FilePart(f"files[{n}]", item, names[n]) for n, item in enumerate(post.media)]
-        content, content_type = multipart({"payload_json": json.dumps(payload)}, files)
-        return {"content": content, "headers": {"Content-Type": content_type}}
+        files = {f"files[{n}]": upload_file(item, names[n]) for n, item in enumerate(post.media)}
+        return {"data": {"payload_json": json.dumps(payload)}, "files": files}
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         url = self._webhook_url()

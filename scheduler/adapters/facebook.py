@@ -50,10 +50,9 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.media_checks import refuse_unfit_media
-from scheduler.adapters.multipart import FilePart, multipart
 from scheduler.adapters.parts import PartsJournal
 from scheduler.adapters.tokens import TokenExpiry, describe_expiry
-from scheduler.adapters.uploads import UploadJournal
+from scheduler.adapters.uploads import UploadJournal, upload_file
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import (
     AuthError,
@@ -159,8 +158,7 @@ class FacebookAdapter(Adapter):
             if len(post.media) == 1:
                 path = f"{page_id}/photos"
                 fields = {**data, "alt_text_custom": post.media[0].alt}
-                content, content_type = multipart(fields, [FilePart("source", post.media[0])])
-                body = {"content": content, "headers": {"Content-Type": content_type}}
+                body = {"data": fields, "files": {"source": upload_file(post.media[0])}}
             elif post.media:
                 uploads = UploadJournal(journal, network=self.network)
                 photo_ids = [await uploads.once(item, self._unpublished_photo) for item in post.media]
@@ -191,14 +189,13 @@ class FacebookAdapter(Adapter):
         """Upload one image as an unpublished photo of the Page (not a post: a lost answer is simply
         uploaded again, and the orphan stays invisible); its photo id."""
         fields = {"published": "false", "alt_text_custom": media.alt, "access_token": self._token()}
-        content, content_type = multipart(fields, [FilePart("source", media)])
         response = await send(
             self.http,
             "POST",
             f"{self.base_url}/{self._page_id()}/photos",
             network=self.network,
-            content=content,
-            headers={"Content-Type": content_type},
+            data=fields,
+            files={"source": upload_file(media)},
             errors=graph_errors(self.network, fix=TOKEN_FIX),
         )
         photo_id = read_json(response, network=self.network).get("id")

@@ -29,7 +29,7 @@ from typing import Any
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.media_checks import refuse_unfit_media
-from scheduler.adapters.multipart import file_name
+from scheduler.adapters.uploads import file_name
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError
 from scheduler.media.model import Media, MediaLimits
 

@@ -70,6 +70,9 @@ if TYPE_CHECKING:
 ErrorHook = Callable[[httpx.Response], DeliveryError | None]
 """Refines the mapping of a non-2xx response: return the error to raise, or ``None`` for the default."""
 
+Files = Mapping[str, tuple[str, bytes, str]]
+"""The files of a ``multipart/form-data`` upload: field name -> (file name, bytes, content type)."""
+
 BodyReader = Callable[[Any], Any]
 """Reads a network's own fields in a decoded JSON error body (any JSON value): its explanation
 (:meth:`~scheduler.adapters.base.Adapter.error_text`) or its wait
@@ -520,7 +523,7 @@ async def send(
     errors: ErrorHook | None = None,
     idempotent: bool = True,
     guard: RequestGuard | None = None,
-    files: Mapping[str, tuple[str, bytes, str]] | None = None,
+    files: Files | None = None,
 ) -> httpx.Response:
     """Send one request and return its 2xx response (its body read), or raise the delivery error it stands
     for.
@@ -530,8 +533,8 @@ async def send(
     over the size cap) into :class:`UnknownOutcome` instead of a transient error. ``timeout=None`` means the
     client's timeout (for each phase: connect, each read). ``guard`` bounds the whole request and the size of
     its answer (:class:`RequestGuard`). ``errors`` refines the status mapping. ``files`` makes the body
-    ``multipart/form-data``: each name maps to ``(filename, bytes, content type)``, beside the fields of
-    ``data`` (an image upload).
+    ``multipart/form-data``, encoded by httpx: each field name maps to ``(filename, bytes, content type)``
+    (:func:`~scheduler.adapters.uploads.upload_file`), beside the string fields of ``data`` (an image upload).
     """
     guard = guard or DEFAULT_GUARD
     request = client.build_request(

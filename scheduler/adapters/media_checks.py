@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 
 from scheduler.errors import PermanentDeliveryError
-from scheduler.media.model import ImageRef, Media, MediaLimits
+from scheduler.media.model import Media, MediaLimits
 
 log = logging.getLogger("tagcast.adapters.media")
 
@@ -37,23 +37,6 @@ def refuse_unfit_media(limits: MediaLimits | None, media: Sequence[Media], *, ne
                 f"{network}: the alt text of image {number} ({item.src}) is {len(item.alt)} characters, "
                 f"limit {limits.alt_max}; shorten it in the article"
             )
-
-
-def left_out_by_url(limits: MediaLimits | None, images: Sequence[ImageRef], *, network: str) -> list[str]:
-    """For preview: a warning for each image a network that takes images only by public URL
-    (``MediaLimits.by_url``: Slack, Threads) will leave out, because it is a local file. The post still goes,
-    without it, so this is a warning, not a problem.
-
-    >>> left_out_by_url(MediaLimits(by_url=True), [ImageRef("maps/kg.jpg", "A map")], network="slack")
-    ['image maps/kg.jpg is left out: slack shows only images from a public https URL']
-    """
-    if limits is None or not limits.by_url:
-        return []
-    return [
-        f"image {image.src} is left out: {network} shows only images from a public https URL"
-        for image in images
-        if not image.src.startswith("https://")
-    ]
 
 
 def public_images(media: tuple[Media, ...], *, network: str, channel: str) -> tuple[Media, ...]:

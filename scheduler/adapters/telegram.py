@@ -39,10 +39,10 @@ from typing import Any
 import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
+from scheduler.adapters.http import Files, decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.media_checks import refuse_unfit_media
-from scheduler.adapters.multipart import FilePart, multipart
 from scheduler.adapters.parts import PartsJournal
+from scheduler.adapters.uploads import upload_file
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
@@ -216,15 +216,14 @@ class TelegramAdapter(Adapter):
         return None
 
     async def _call(
-        self, method: str, payload: dict[str, Any], *, idempotent: bool, files: tuple[FilePart, ...] = ()
+        self, method: str, payload: dict[str, Any], *, idempotent: bool, files: Files | None = None
     ) -> Any:
         """One Bot API call: a JSON body, or a multipart one when ``files`` are uploaded (then every field
         that is not a string is sent as JSON, as the Bot API reads form fields)."""
         body: dict[str, Any] = {"json": payload}
         if files:
             fields = {k: v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()}
-            content, content_type = multipart(fields, files)
-            body = {"content": content, "headers": {"Content-Type": content_type}}
+            body = {"data": fields, "files": files}
         response = await send(
             self.http,
             "POST",
@@ -275,7 +274,7 @@ class TelegramAdapter(Adapter):
         advice = "the Bot API has no idempotency key and cannot read the chat: check the chat"
         return PartsJournal(journal, post, network=self.network, advice=advice)
 
-    def _photo_call(self, post: Outgoing) -> tuple[str, dict[str, Any], tuple[FilePart, ...]]:
+    def _photo_call(self, post: Outgoing) -> tuple[str, dict[str, Any], Files]:
         """The first part with the post's images: ``sendPhoto`` for one, ``sendMediaGroup`` for several; the
         caption is the part, escaped like a message text."""
         media = post.media
@@ -287,12 +286,12 @@ class TelegramAdapter(Adapter):
         if self.settings.options.get("silent"):
             payload["disable_notification"] = True
         if len(media) == 1:
-            return "sendPhoto", {**payload, **caption}, (FilePart("photo", media[0]),)
+            return "sendPhoto", {**payload, **caption}, {"photo": upload_file(media[0])}
         album = [
             {"type": "photo", "media": f"attach://photo{n}", **(caption if n == 0 else {})}
             for n in range(len(media))
         ]
-        files = tuple(FilePart(f"photo{n}", item) for n, item in enumerate(media))
+        files = {f"photo{n}": upload_file(item) for n, item in enumerate(media)}
         return "sendMediaGroup", {**payload, "media": album}, files
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
@@ -303,7 +302,7 @@ class TelegramAdapter(Adapter):
         refuse_unfit_media(self.media_limits, post.media, network=self.network)
         payloads = [self._payload(post, index) for index in range(len(post.parts))]
         for index in parts.pending():
-            files: tuple[FilePart, ...] = ()
+            files: Files | None = None
             method, payload = "sendMessage", payloads[index]
             if index == 0 and post.media:
                 method, payload, files = self._photo_call(post)

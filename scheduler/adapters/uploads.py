@@ -92,3 +92,17 @@ def refuse_unfit_media(
         raise PermanentDeliveryError(
             f"{network}: the images do not fit, nothing was sent: {'; '.join(problems)}"
         )
+
+
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+def file_name(media: Media, stem: str = "image") -> str:
+    """A file name for an image sent as a file: ``stem`` and the extension of its type (``image.jpg``)."""
+    return f"{stem}.{EXTENSIONS.get(media.mime, 'bin')}"
+
+
+def upload_file(media: Media, filename: str | None = None) -> tuple[str, bytes, str]:
+    """``media`` as one file of :func:`~scheduler.adapters.http.send`'s ``files`` (a ``multipart/form-data``
+    upload, encoded by httpx): its file name, its bytes read from the media cache, its type."""
+    return (filename or file_name(media), media.read_bytes(), media.mime)

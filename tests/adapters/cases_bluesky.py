@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentMedia, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 
 def sent_posts(fake: BlueskyFake) -> list[SentPost]:
@@ -20,7 +20,7 @@ def sent_posts(fake: BlueskyFake) -> list[SentPost]:
     for uri, stored in fake.posts():
         reply = stored.value.get("reply")
         images = (stored.value.get("embed") or {}).get("images") or []
-        media = tuple(SentMedia(fake.blobs[i["image"]["ref"]["$link"]].data, i["alt"]) for i in images)
+        media = tuple(SentImage.of(fake.blobs[i["image"]["ref"]["$link"]].data, i["alt"]) for i in images)
         posts.append(SentPost(uri, stored.value["text"], reply["parent"]["uri"] if reply else None, media))
     return posts
 

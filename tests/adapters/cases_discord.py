@@ -18,8 +18,11 @@ from scheduler.config.models import ChannelSettings
 from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 
-def sent_images(fake: DiscordFake) -> list[tuple[SentImage, ...]]:
-    return [tuple(SentImage(p.sha256, alt=alt) for p, alt in m.attachments) for m in fake.messages]
+def sent_posts(fake: DiscordFake) -> list[SentPost]:
+    return [
+        SentPost(m.id, m.content, media=tuple(SentImage(p.sha256, alt=alt) for p, alt in m.attachments))
+        for m in fake.messages
+    ]
 
 
 @contextmanager
@@ -31,10 +34,9 @@ def deploy(root: Path) -> Iterator[Deployment]:
             bad_settings=ChannelSettings(
                 network="discord", webhook_url=SecretStr(fake.webhook_url("revoked"))
             ),
-            posts=lambda: [SentPost(m.id, m.content) for m in fake.messages],
+            posts=lambda: sent_posts(fake),
             fake=fake,
             root=root,
-            images=lambda: sent_images(fake),
         )
 
 

@@ -18,8 +18,11 @@ from scheduler.config.models import ChannelSettings
 from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 
-def sent_images(fake: FacebookFake) -> list[tuple[SentImage, ...]]:
-    return [tuple(SentImage(p.sha256, alt=p.alt) for p in post.photos) for post in fake.posts]
+def sent_posts(fake: FacebookFake) -> list[SentPost]:
+    return [
+        SentPost(p.id, p.message, media=tuple(SentImage(photo.sha256, alt=photo.alt) for photo in p.photos))
+        for p in fake.posts
+    ]
 
 
 @contextmanager
@@ -34,11 +37,15 @@ def deploy(root: Path) -> Iterator[Deployment]:
         yield Deployment(
             settings=settings("fb-page-token"),
             bad_settings=settings("expired-token"),
-            posts=lambda: [SentPost(p.id, p.message) for p in fake.posts],
+            posts=lambda: sent_posts(fake),
             fake=fake,
             root=root,
-            images=lambda: sent_images(fake),
+            uploads=lambda: len(fake.photos),
         )
 
 
-CASES = [AdapterCase("facebook", deploy, publish_path=r"/(feed|photos)$", reply_chain=False)]
+CASES = [
+    AdapterCase(
+        "facebook", deploy, publish_path=r"/(feed|photos)$", media_publish_path=r"/feed$", reply_chain=False
+    )
+]

@@ -11,7 +11,6 @@ from typing import Any
 from scheduler.config.models import ChannelSettings
 
 from .contract import CHANNEL, AdapterCase, Deployment, SentImage, SentPost
-from .image_files import sha256
 
 
 @contextmanager
@@ -25,12 +24,13 @@ def deploy(root: Path) -> Iterator[Deployment]:
         return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
 
     def posts() -> list[SentPost]:
-        return [SentPost(r["delivery_id"], "\n---\n".join(r["parts"])) for r in records()]
-
-    def images() -> list[tuple[SentImage, ...]]:
-        """The copied files next to each post, by their bytes, with the alt the record gives them."""
+        """Each record, with the files copied beside it (by their bytes) and the alt the record gives."""
         return [
-            tuple(SentImage(sha256((folder / i["file"]).read_bytes()), alt=i["alt"]) for i in r["images"])
+            SentPost(
+                r["delivery_id"],
+                "\n---\n".join(r["parts"]),
+                media=tuple(SentImage.of((folder / i["file"]).read_bytes(), i["alt"]) for i in r["images"]),
+            )
             for r in records()
         ]
 
@@ -40,7 +40,6 @@ def deploy(root: Path) -> Iterator[Deployment]:
         posts=posts,
         fake=None,
         root=root,
-        images=images,
     )
 
 

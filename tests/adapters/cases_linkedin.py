@@ -18,8 +18,11 @@ from scheduler.config.models import ChannelSettings
 from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 
-def sent_images(fake: LinkedInFake) -> list[tuple[SentImage, ...]]:
-    return [tuple(SentImage(sha, alt=alt) for sha, alt in p.images) for p in fake.posts]
+def sent_posts(fake: LinkedInFake) -> list[SentPost]:
+    return [
+        SentPost(p.id, p.text, media=tuple(SentImage(sha, alt=alt) for sha, alt in p.images))
+        for p in fake.posts
+    ]
 
 
 @contextmanager
@@ -38,10 +41,10 @@ def deploy(root: Path) -> Iterator[Deployment]:
         yield Deployment(
             settings=settings("li-token"),
             bad_settings=settings("expired-token"),
-            posts=lambda: [SentPost(p.id, p.text) for p in fake.posts],
+            posts=lambda: sent_posts(fake),
             fake=fake,
             root=root,
-            images=lambda: sent_images(fake),
+            uploads=lambda: len(fake.images),
         )
 
 

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentMedia, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 
 @contextmanager
@@ -29,7 +29,7 @@ def deploy(root: Path) -> Iterator[Deployment]:
                     s.id,
                     s.text,
                     s.in_reply_to_id,
-                    tuple(SentMedia(m.data, m.description) for m in s.media),
+                    tuple(SentImage.of(m.data, m.description) for m in s.media),
                 )
                 for s in fake.statuses
             ],

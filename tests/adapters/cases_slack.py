@@ -19,8 +19,12 @@ from scheduler.config.models import ChannelSettings
 from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 
-def sent_images(fake: SlackFake) -> list[tuple[SentImage, ...]]:
-    return [tuple(SentImage(None, url=url, alt=alt) for url, alt in m.images) for m in fake.messages]
+def sent_posts(fake: SlackFake) -> list[SentPost]:
+    """Slack answers no id: each post's id is empty."""
+    return [
+        SentPost("", m.shown, media=tuple(SentImage(None, url=url, alt=alt) for url, alt in m.images))
+        for m in fake.messages
+    ]
 
 
 NO_IDS = "Slack incoming webhooks return no message id (remote_ids is empty); see test_slack.py"
@@ -35,10 +39,9 @@ def deploy(root: Path) -> Iterator[Deployment]:
             bad_settings=ChannelSettings(
                 network="slack", webhook_url=SecretStr(fake.webhook_url("revokedsecret"))
             ),
-            posts=lambda: [SentPost("", m.shown) for m in fake.messages],
+            posts=lambda: sent_posts(fake),
             fake=fake,
             root=root,
-            images=lambda: sent_images(fake),
         )
 
 

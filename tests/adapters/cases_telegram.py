@@ -21,15 +21,16 @@ CHAT = "@tagcastnews"
 
 
 def sent_posts(fake: TelegramFake) -> list[SentPost]:
+    """Telegram has no alt text: each photo is known by its bytes only."""
     return [
-        SentPost(str(m.message_id), m.text, str(m.reply_to) if m.reply_to is not None else None)
+        SentPost(
+            str(m.message_id),
+            m.text,
+            str(m.reply_to) if m.reply_to is not None else None,
+            tuple(SentImage(p.sha256) for p in m.photos),
+        )
         for m in fake.messages
     ]
-
-
-def sent_images(fake: TelegramFake) -> list[tuple[SentImage, ...]]:
-    """Telegram has no alt text: each photo is known by its bytes only."""
-    return [tuple(SentImage(p.sha256) for p in m.photos) for m in fake.messages]
 
 
 def deployer(parse_mode: str | None) -> Callable[[Path], AbstractContextManager[Deployment]]:
@@ -53,7 +54,6 @@ def deployer(parse_mode: str | None) -> Callable[[Path], AbstractContextManager[
                 posts=lambda: sent_posts(fake),
                 fake=fake,
                 root=root,
-                images=lambda: sent_images(fake),
             )
 
     return deploy

@@ -18,8 +18,11 @@ from scheduler.config.models import ChannelSettings
 from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 
-def sent_images(fake: ThreadsFake) -> list[tuple[SentImage, ...]]:
-    return [tuple(SentImage(None, url=url, alt=alt) for url, alt in p.images) for p in fake.posts]
+def sent_posts(fake: ThreadsFake) -> list[SentPost]:
+    return [
+        SentPost(p.id, p.text, p.reply_to, tuple(SentImage(None, url=url, alt=alt) for url, alt in p.images))
+        for p in fake.posts
+    ]
 
 
 @contextmanager
@@ -32,10 +35,9 @@ def deploy(root: Path) -> Iterator[Deployment]:
         yield Deployment(
             settings=settings("th-token"),
             bad_settings=settings("expired-token"),
-            posts=lambda: [SentPost(p.id, p.text, p.reply_to) for p in fake.posts],
+            posts=lambda: sent_posts(fake),
             fake=fake,
             root=root,
-            images=lambda: sent_images(fake),
         )
 
 

@@ -15,8 +15,15 @@ from scheduler.config.models import ChannelSettings
 from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 
-def sent_images(fake: WebhookFake) -> list[tuple[SentImage, ...]]:
-    return [tuple(SentImage(p.sha256, alt=alt) for p, alt in d.images) for d in fake.deliveries]
+def sent_posts(fake: WebhookFake) -> list[SentPost]:
+    return [
+        SentPost(
+            d.id,
+            "\n---\n".join(d.body["parts"]),
+            media=tuple(SentImage(p.sha256, alt=alt) for p, alt in d.images),
+        )
+        for d in fake.deliveries
+    ]
 
 
 @contextmanager
@@ -26,10 +33,9 @@ def deploy(root: Path) -> Iterator[Deployment]:
         yield Deployment(
             settings=ChannelSettings(network="webhook", url=fake.url, secret=SecretStr("whsec-good")),
             bad_settings=ChannelSettings(network="webhook", url=fake.url, secret=SecretStr("whsec-wrong")),
-            posts=lambda: [SentPost(d.id, "\n---\n".join(d.body["parts"])) for d in fake.deliveries],
+            posts=lambda: sent_posts(fake),
             fake=fake,
             root=root,
-            images=lambda: sent_images(fake),
         )
 
 

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from scheduler.config.models import ChannelSettings
 
-from .contract import AdapterCase, Deployment, SentMedia, SentPost
+from .contract import AdapterCase, Deployment, SentImage, SentPost
 
 
 def oauth1(fake: XFake, *, good: bool) -> ChannelSettings:
@@ -46,7 +46,7 @@ def deployer(
                 settings=credentials(fake, good=True),
                 bad_settings=credentials(fake, good=False),
                 posts=lambda: [
-                    SentPost(t.id, t.text, t.in_reply_to, tuple(SentMedia(m.data, m.alt) for m in t.media))
+                    SentPost(t.id, t.text, t.in_reply_to, tuple(SentImage.of(m.data, m.alt) for m in t.media))
                     for t in fake.tweets
                 ],
                 fake=fake,

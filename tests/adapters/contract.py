@@ -36,11 +36,13 @@ production) and knows how to start its fake and read back what the fake publishe
 
     CASES = [AdapterCase("mynet", deploy, publish_path=r"/api/posts$", idempotent=False)]
 
-Images: a case whose adapter declares ``media_limits`` and whose deployment counts the fake's uploads
-(``Deployment.uploads``) and reads back each post's images (``SentPost.media``: bytes and alt text as the
-server stored them) also runs the image tests: the images go with the first part only, once each; more than
-the network takes, or an alt text over its bound, is refused before any request; a retry after a failed post
-and a reconcile after a lost answer reuse the uploads. A case without ``uploads`` skips them, saying so.
+Images: every case whose adapter declares ``media_limits`` runs the image tests, so its deployment reads
+back each post's images (``SentPost.media``: a :class:`SentImage` per image, as the server stored it: the
+sha256 of its bytes, or the URL a by-URL network was given, and its alt text) and, where the network takes
+images as separate uploads, counts them (``Deployment.uploads``). The images go with the first part only, once
+each; more than the network takes, or an alt text over its bound, is refused before any request; a retry
+after a failed post reuses the uploads; after a lost answer a restarted adapter never uploads again (and says
+it cannot know on a non-idempotent network). Build test images with ``tests/media_files.py``.
 
 What the suite checks (see ``test_contract.py``): a single post; a thread as a reply chain, one remote id per
 part; ``check()`` names the account; rejected credentials raise AuthError and post nothing; a 429 raises
@@ -62,6 +64,7 @@ Fakes are built on :mod:`fakes.server` (``FakeServer``, ``route``, ``Reply``, ``
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -84,12 +87,18 @@ CLIENT_TIMEOUT = 1.5
 
 
 @dataclass(frozen=True)
-class SentMedia:
-    """One image as the fake stored it with a post: its bytes and alt text (``None``: the network has
-    none)."""
+class SentImage:
+    """One image of a post as the fake stored it: the sha256 of the bytes it received (``None`` for a network
+    given a URL), the URL it was given (``None`` for an upload), and the alt text (``None``: no alt field)."""
 
-    data: bytes
-    alt: str | None
+    sha256: str | None
+    url: str | None = None
+    alt: str | None = None
+
+    @classmethod
+    def of(cls, data: bytes, alt: str | None = None) -> SentImage:
+        """The image a fake received as ``data`` (bytes), with its alt text."""
+        return cls(hashlib.sha256(data).hexdigest(), alt=alt)
 
 
 @dataclass(frozen=True)
@@ -99,23 +108,12 @@ class SentPost:
     id: str
     text: str
     reply_to: str | None = None
-    media: tuple[SentMedia, ...] = ()
-
-
-@dataclass(frozen=True)
-class SentImage:
-    """One image of a post as the fake stored it: the sha256 of the bytes it received (``None`` for a network
-    given a URL), the URL it was given (``None`` for an upload), and the alt text (``None``: no alt field)."""
-
-    sha256: str | None
-    url: str | None = None
-    alt: str | None = None
+    media: tuple[SentImage, ...] = ()
 
 
 @dataclass
 class Deployment:
-    """A running fake (or none) and the channel settings that point at it. ``images``, when the case reports
-    them, gives the images of each stored post, in the order of ``posts()``."""
+    """A running fake (or none) and the channel settings that point at it."""
 
     settings: ChannelSettings
     bad_settings: ChannelSettings
@@ -123,8 +121,8 @@ class Deployment:
     fake: FakeServer | None
     root: Path
     uploads: Callable[[], int] | None = None
-    """How many images the fake has received as uploads; ``None``: the case does not run the image tests."""
-    images: Callable[[], list[tuple[SentImage, ...]]] | None = None
+    """How many images the fake has received as uploads of their own (Mastodon's media, Bluesky's blobs, X's
+    media); ``None``: the network takes the images inside the post's own request, or by URL."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +131,8 @@ class AdapterCase:
 
     ``network``: the entry-point name. ``deploy(tmp_path)``: a context manager yielding a :class:`Deployment`.
     ``publish_path``: regex of the path of the request that creates a post (faults target it).
+    ``media_publish_path``: the same for a post with several images, when it differs (Facebook uploads them
+    to ``/photos`` first, then posts to ``/feed``); default ``publish_path``.
     ``idempotent``: a resend after a lost answer cannot duplicate (Mastodon's Idempotency-Key, Bluesky's
     rkey); otherwise a lost answer must become UnknownOutcome. ``reply_chain``: a thread is posted as replies
     with one remote id per part. ``over_length``: a text the network refuses (default: ``"a"`` one past the
@@ -142,6 +142,7 @@ class AdapterCase:
     network: str
     deploy: Callable[[Path], AbstractContextManager[Deployment]]
     publish_path: str = ""
+    media_publish_path: str | None = None
     idempotent: bool = False
     reply_chain: bool = True
     over_length: str | None = None
@@ -190,7 +191,7 @@ def outgoing(
     parts: list[str] | tuple[str, ...], *, delivery_id: str = "d-1", media: tuple[Media, ...] = ()
 ) -> Outgoing:
     """A delivery as the dispatcher hands it over; the key is the same on every retry of one delivery.
-    ``media``: the processed images of the first part (build them with ``image_files.image_media``)."""
+    ``media``: the processed images of the first part (build them with ``media_files.image_media``)."""
     article = Article(
         source="posts/contract.md",
         title="Contract",

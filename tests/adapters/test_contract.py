@@ -7,10 +7,11 @@ import pkgutil
 import re
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from media_files import gallery, make_media
+from media_files import gallery, image_media
 
 from scheduler.errors import (
     AuthError,
@@ -28,11 +29,9 @@ from .contract import (
     Deployment,
     DurableJournal,
     SentImage,
-    SentMedia,
     client,
     outgoing,
 )
-from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 
@@ -276,82 +275,132 @@ async def test_reconcile_after_success_posts_nothing_new(case: AdapterCase, depl
 # --- images: every adapter that declares media_limits -------------------------------------------------------
 
 
-def image_limits(case: AdapterCase, deployment: Deployment) -> MediaLimits:
+def image_limits(case: AdapterCase) -> MediaLimits:
     limits = case.adapter_class().media_limits
     if limits is None:
         pytest.skip(f"{case.network} takes no images (no media_limits)")
-    if deployment.uploads is None:
-        pytest.skip(
-            f"the {case.id} case does not count its fake's uploads nor read back images "
-            "(Deployment.uploads, SentPost.media)"
-        )
     return limits
 
 
-def sent_alt(limits: MediaLimits, image: Media) -> str | None:
-    return image.alt if limits.alt_max is not None else None
+def contract_images(limits: MediaLimits, folder: Path, count: int, **keys: str) -> tuple[Media, ...]:
+    """``count`` real images; public https ones for a network that fetches images by URL."""
+    src = "https://images.example.com/photo{n}.jpg" if limits.by_url else "images/photo{n}.jpg"
+    return image_media(folder, count, src=src, **keys)
 
 
-def thread_of(case: AdapterCase) -> tuple[str, ...]:
-    return THREAD if case.reply_chain and case.adapter_class().supports_threads else (SINGLE,)
+def expected(limits: MediaLimits, media: tuple[Media, ...]) -> tuple[SentImage, ...]:
+    """What the server stores of ``media``: each image's bytes (or the URL it fetches) and its alt text
+    where the network has an alt field."""
+    return tuple(
+        SentImage(
+            sha256=None if limits.by_url else m.sha256,
+            url=m.src if limits.by_url else None,
+            alt=m.alt if limits.alt_max is not None else None,
+        )
+        for m in media
+    )
 
 
+def threaded(case: AdapterCase) -> bool:
+    return case.reply_chain and case.adapter_class().supports_threads
+
+
+def assert_uploads(deployment: Deployment, count: int) -> None:
+    """Each image was uploaded once, on a network that takes images as uploads of their own."""
+    if deployment.uploads is not None:
+        assert deployment.uploads() == count, "an image was uploaded more than once, or not at all"
+
+
+@pytest.mark.parametrize("shape", ["single", "thread"])
+@pytest.mark.parametrize("count", [1, 2, 4])
 async def test_images_go_with_the_first_part_once_each(
-    case: AdapterCase, deployment: Deployment, tmp_path: Path
+    case: AdapterCase, deployment: Deployment, tmp_path: Path, count: int, shape: str
 ) -> None:
-    limits = image_limits(case, deployment)
-    assert deployment.uploads is not None
-    images = gallery(tmp_path / "media", min(2, limits.max_images))
-    parts = thread_of(case)
+    """Every image arrives once, in order, on the first post (a single post, or the first part of a thread),
+    with its alt text where the network has an alt field."""
+    limits = image_limits(case)
+    if count > limits.max_images:
+        pytest.skip(f"{case.network} takes at most {limits.max_images} images")
+    if shape == "thread" and not threaded(case):
+        pytest.skip(f"{case.network} does not post threads as replies")
+    images = contract_images(limits, tmp_path / "media", count)
+    parts = THREAD if shape == "thread" else (SINGLE,)
     async with client() as http:
         receipt = await case.build(deployment, http).publish(
             outgoing(parts, media=images), DurableJournal().journal()
         )
-    first, *rest = deployment.posts()
-    assert [p.text for p in [first, *rest]] == list(parts)
-    assert first.media == tuple(SentMedia(i.read_bytes(), sent_alt(limits, i)) for i in images)
+    first, *rest = posts = deployment.posts()
+    assert [p.text for p in posts] == list(parts)
+    assert first.media == expected(limits, images)
     assert [p.media for p in rest] == [()] * len(rest)
-    assert deployment.uploads() == len(images)
-    assert receipt.remote_ids[0] == first.id
+    if shape == "thread":
+        assert [p.reply_to for p in posts] == [None, posts[0].id, posts[1].id]
+    assert receipt.remote_ids == tuple(p.id for p in posts if p.id), "Slack answers no id"
+    assert_uploads(deployment, count)
+
+
+async def test_images_of_different_sizes_arrive_as_they_are(
+    case: AdapterCase, deployment: Deployment, tmp_path: Path
+) -> None:
+    """Images of different pixel sizes and bytes (by-URL networks: their addresses) arrive unchanged."""
+    limits = image_limits(case)
+    images = gallery(tmp_path / "media", min(2, limits.max_images))
+    if limits.by_url:
+        images = tuple(replace(m, src=f"https://images.example.com/{m.sha256}.jpg") for m in images)
+    async with client() as http:
+        await case.build(deployment, http).publish(
+            outgoing([SINGLE], media=images), DurableJournal().journal()
+        )
+    [sent] = deployment.posts()
+    assert sent.media == expected(limits, images)
+    assert_uploads(deployment, len(images))
 
 
 async def test_more_images_than_the_network_takes_are_refused_before_sending(
     case: AdapterCase, deployment: Deployment, tmp_path: Path
 ) -> None:
-    limits = image_limits(case, deployment)
-    images = gallery(tmp_path / "media", limits.max_images + 1)
+    limits = image_limits(case)
+    images = contract_images(limits, tmp_path / "media", limits.max_images + 1)
     async with client() as http:
         with pytest.raises(PermanentDeliveryError) as caught:
             await case.build(deployment, http).publish(
                 outgoing([SINGLE], media=images), DurableJournal().journal()
             )
-    assert f"{limits.max_images + 1} images, at most {limits.max_images}" in caught.value.reason
+    n, most = limits.max_images + 1, limits.max_images
+    assert re.search(rf"\b{n} images\b.*\bat most {most}\b", caught.value.reason), caught.value.reason
+    assert deployment.posts() == []
     assert deployment.fake is None or deployment.fake.requests == []
 
 
 async def test_alt_text_over_the_networks_bound_is_refused_before_sending(
     case: AdapterCase, deployment: Deployment, tmp_path: Path
 ) -> None:
-    limits = image_limits(case, deployment)
+    limits = image_limits(case)
     if limits.alt_max is None:
         pytest.skip(f"{case.network} has no alt text field")
-    image = make_media(tmp_path / "media", alt="a" * (limits.alt_max + 1))
+    images = contract_images(limits, tmp_path / "media", 1, alt="a" * (limits.alt_max + 1))
     async with client() as http:
         with pytest.raises(PermanentDeliveryError) as caught:
             await case.build(deployment, http).publish(
-                outgoing([SINGLE], media=(image,)), DurableJournal().journal()
+                outgoing([SINGLE], media=images), DurableJournal().journal()
             )
-    assert f"{limits.alt_max + 1} characters of alt text, at most {limits.alt_max}" in caught.value.reason
+    reason, n, most = caught.value.reason, limits.alt_max + 1, limits.alt_max
+    assert "alt text" in reason and re.search(rf"\b{n} characters\b", reason), reason
+    assert re.search(rf"(at most|limit) {most}\b", reason), reason
+    assert deployment.posts() == []
     assert deployment.fake is None or deployment.fake.requests == []
 
 
 async def test_a_retry_after_a_failed_post_reuses_the_uploads(
     case: AdapterCase, deployment: Deployment, tmp_path: Path
 ) -> None:
-    limits = image_limits(case, deployment)
-    assert deployment.uploads is not None and deployment.fake is not None
-    images = gallery(tmp_path / "media", min(3, limits.max_images))
-    deployment.fake.faults.server_error(status=503, path=case.publish_path)
+    """A 5xx on the post itself: the retry with the saved journal makes one post with every image, and
+    uploads none of them again."""
+    limits = image_limits(case)
+    needs_fake(deployment)
+    assert deployment.fake is not None
+    images = contract_images(limits, tmp_path / "media", min(3, limits.max_images))
+    deployment.fake.faults.server_error(status=503, path=case.media_publish_path or case.publish_path)
     durable = DurableJournal()
     post = outgoing([SINGLE], media=images)
     async with client() as http:
@@ -360,8 +409,9 @@ async def test_a_retry_after_a_failed_post_reuses_the_uploads(
         assert deployment.posts() == []
         await case.build(deployment, http).publish(post, durable.journal())
     [sent] = deployment.posts()
-    assert sent.media == tuple(SentMedia(i.read_bytes(), sent_alt(limits, i)) for i in images)
-    assert deployment.uploads() == len(images), "an image was uploaded twice"
+    assert sent.text == SINGLE
+    assert sent.media == expected(limits, images)
+    assert_uploads(deployment, len(images))
 
 
 async def test_a_crash_after_the_uploads_never_uploads_again(
@@ -369,14 +419,15 @@ async def test_a_crash_after_the_uploads_never_uploads_again(
 ) -> None:
     """The post's answer is lost (the server stored it); a restarted adapter with the saved journal ends
     with one post carrying the images (idempotent networks) or says it cannot know, and uploads nothing."""
-    limits = image_limits(case, deployment)
-    assert deployment.uploads is not None and deployment.fake is not None
-    images = gallery(tmp_path / "media", min(2, limits.max_images))
-    deployment.fake.faults.commit_then_drop(path=case.publish_path)
+    limits = image_limits(case)
+    needs_fake(deployment)
+    assert deployment.fake is not None
+    images = contract_images(limits, tmp_path / "media", min(2, limits.max_images))
+    deployment.fake.faults.commit_then_drop(path=case.media_publish_path or case.publish_path)
     durable = DurableJournal()
     post = outgoing([SINGLE], media=images)
     async with client() as http:
-        with pytest.raises((TransientDeliveryError, UnknownOutcome)):
+        with pytest.raises((TransientDeliveryError, UnknownOutcome)) as caught:
             await case.build(deployment, http).publish(post, durable.journal())
         restarted = case.build(deployment, http)
         if case.idempotent:
@@ -384,87 +435,9 @@ async def test_a_crash_after_the_uploads_never_uploads_again(
             if await restarted.reconcile(post, journal) is None:
                 await restarted.publish(post, journal)
         else:
+            assert isinstance(caught.value, UnknownOutcome)
             with pytest.raises(UnknownOutcome):
                 await restarted.reconcile(post, durable.journal())
     [sent] = deployment.posts()
-    assert sent.media == tuple(SentMedia(i.read_bytes(), sent_alt(limits, i)) for i in images)
-    assert deployment.uploads() == len(images)
-
-
-# --- images (a case reports them with ``Deployment.images``) ----------------------------------------------
-
-
-def needs_images(case: AdapterCase, deployment: Deployment) -> MediaLimits:
-    limits = case.adapter_class().media_limits
-    if deployment.images is None or limits is None:
-        pytest.skip(f"{case.id} does not report the images it received")
-    return limits
-
-
-def contract_images(limits: MediaLimits, folder: Path, count: int) -> tuple[Media, ...]:
-    """``count`` real images; public https ones for a network that fetches images by URL."""
-    src = "https://images.example.com/photo{n}.jpg" if limits.by_url else "images/photo{n}.jpg"
-    return image_media(folder, count, src=src)
-
-
-def expected(limits: MediaLimits, media: tuple[Media, ...]) -> list[SentImage]:
-    return [
-        SentImage(
-            sha256=None if limits.by_url else m.sha256,
-            url=m.src if limits.by_url else None,
-            alt=m.alt if limits.alt_max is not None else None,
-        )
-        for m in media
-    ]
-
-
-@pytest.mark.parametrize("count", [1, 2, 4])
-async def test_post_with_images(
-    case: AdapterCase, deployment: Deployment, tmp_path: Path, count: int
-) -> None:
-    """Every image arrives once, in order, with its alt text where the network has an alt field."""
-    limits = needs_images(case, deployment)
-    assert deployment.images is not None
-    media = contract_images(limits, tmp_path / "media", count)
-    async with client() as http:
-        receipt = await case.build(deployment, http).publish(
-            outgoing([SINGLE], media=media), DurableJournal().journal()
-        )
-    posts = deployment.posts()
-    assert [p.text for p in posts] == [SINGLE]
-    assert receipt.remote_ids == tuple(p.id for p in posts if p.id), "Slack answers no id"
-    assert deployment.images() == [tuple(expected(limits, media))]
-
-
-async def test_thread_images_go_with_the_first_part(
-    case: AdapterCase, deployment: Deployment, tmp_path: Path
-) -> None:
-    limits = needs_images(case, deployment)
-    assert deployment.images is not None
-    if not case.reply_chain or not case.adapter_class().supports_threads:
-        pytest.skip(f"{case.network} does not post threads as replies")
-    media = contract_images(limits, tmp_path / "media", 2)
-    async with client() as http:
-        await case.build(deployment, http).publish(outgoing(THREAD, media=media), DurableJournal().journal())
-    posts = deployment.posts()
-    assert [p.text for p in posts] == list(THREAD)
-    assert [p.reply_to for p in posts] == [None, posts[0].id, posts[1].id]
-    assert deployment.images() == [tuple(expected(limits, media)), (), ()]
-
-
-async def test_post_with_images_after_a_server_error_posts_once(
-    case: AdapterCase, deployment: Deployment, tmp_path: Path
-) -> None:
-    """A 5xx on the post itself: the retry with the saved journal makes one post with every image."""
-    limits = needs_images(case, deployment)
-    needs_fake(deployment)
-    assert deployment.fake is not None and deployment.images is not None
-    media = contract_images(limits, tmp_path / "media", 2)
-    deployment.fake.faults.server_error(status=503, path=case.publish_path)
-    durable = DurableJournal()
-    async with client() as http:
-        with pytest.raises(TransientDeliveryError):
-            await case.build(deployment, http).publish(outgoing([SINGLE], media=media), durable.journal())
-        await case.build(deployment, http).publish(outgoing([SINGLE], media=media), durable.journal())
-    assert [p.text for p in deployment.posts()] == [SINGLE]
-    assert deployment.images() == [tuple(expected(limits, media))]
+    assert sent.media == expected(limits, images)
+    assert_uploads(deployment, len(images))

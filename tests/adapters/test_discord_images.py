@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from fakes.discord import DiscordFake
 from fakes.multipart import form_parts
+from media_files import image_media
 from pydantic import SecretStr
 
 from scheduler.adapters.discord import DiscordAdapter
-from scheduler.adapters.multipart import FilePart, multipart
+from scheduler.adapters.uploads import upload_file
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import PermanentDeliveryError
 
 from .contract import THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 
@@ -73,10 +73,11 @@ async def test_an_alt_text_over_1024_is_refused_before_sending(fake: DiscordFake
 async def test_the_fake_refuses_a_long_description_as_discord_does(fake: DiscordFake, tmp_path: Path) -> None:
     [image] = image_media(tmp_path, 1)
     payload = {"content": "x", "attachments": [{"id": 0, "description": "a" * 1025}]}
-    body, content_type = multipart({"payload_json": json.dumps(payload)}, [FilePart("files[0]", image)])
     async with client() as http:
         answer = await http.post(
-            fake.webhook_url() + "?wait=true", content=body, headers={"Content-Type": content_type}
+            fake.webhook_url() + "?wait=true",
+            data={"payload_json": json.dumps(payload)},
+            files={"files[0]": upload_file(image)},
         )
     assert answer.status_code == 400
     assert answer.json()["code"] == 50035

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fakes.facebook import FacebookFake
 from fakes.multipart import form_parts
+from media_files import image_media
 from pydantic import SecretStr
 
 from scheduler.adapters.base import Outgoing
@@ -26,7 +27,6 @@ from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliver
 from scheduler.models import Article
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 TOKEN = "fb-secret-page-token-5"

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from media_files import image_media
 
 from scheduler.adapters.base import Journal, Outgoing
 from scheduler.adapters.file import FileAdapter, OutsideOutbox
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError
 from scheduler.models import Article
-
-from .image_files import image_media
 
 
 def outgoing(parts: tuple[str, ...] = ("one", "two")) -> Outgoing:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fakes.linkedin import LinkedInFake
+from media_files import image_media
 from pydantic import SecretStr
 
 from scheduler.adapters.base import Journal
@@ -18,7 +19,6 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 TOKEN = "li-secret-token-77"

@@ -6,12 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from media_files import image_media
 
 from scheduler.adapters.media_checks import refuse_unfit_media
 from scheduler.errors import PermanentDeliveryError
 from scheduler.media.model import MediaLimits
-
-from .image_files import image_media
 
 
 def test_images_within_the_limits_pass(tmp_path: Path) -> None:

@@ -15,12 +15,10 @@ import pytest
 from fakes.slack import SlackFake, render_mrkdwn
 from hypothesis import given
 from hypothesis import strategies as st
+from media_files import image_media
 from pydantic import SecretStr
 
-from scheduler.adapters.discord import DiscordAdapter
-from scheduler.adapters.media_checks import left_out_by_url
 from scheduler.adapters.slack import SECTION_LIMIT, SlackAdapter, escape_mrkdwn
-from scheduler.adapters.threads import ThreadsAdapter
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,
@@ -29,10 +27,8 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
-from scheduler.media.model import ImageRef
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 SECRET = "xq7SecretPartOfTheHookURL"
 
@@ -299,14 +295,3 @@ async def test_the_fake_refuses_an_image_without_alt_text(fake: SlackFake) -> No
         answer = await http.post(fake.webhook_url(), json=body)
     assert (answer.status_code, answer.text) == (400, "invalid_blocks")
     assert fake.messages == []
-
-
-def test_preview_can_say_which_images_a_by_url_network_leaves_out() -> None:
-    images = [ImageRef("maps/kg.jpg", "A map"), ImageRef("https://e.com/a.jpg", "A photo")]
-    assert left_out_by_url(SlackAdapter.media_limits, images, network="slack") == [
-        "image maps/kg.jpg is left out: slack shows only images from a public https URL"
-    ]
-    assert left_out_by_url(ThreadsAdapter.media_limits, images, network="threads") == [
-        "image maps/kg.jpg is left out: threads shows only images from a public https URL"
-    ]
-    assert left_out_by_url(DiscordAdapter.media_limits, images, network="discord") == []

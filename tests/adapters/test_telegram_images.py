@@ -9,11 +9,12 @@ import httpx
 import pytest
 from fakes.multipart import form_parts
 from fakes.telegram import TelegramFake
+from media_files import image_media
 from PIL import Image
 from pydantic import SecretStr
 
-from scheduler.adapters.multipart import FilePart, multipart
 from scheduler.adapters.telegram import CAPTION_LIMIT, TelegramAdapter
+from scheduler.adapters.uploads import upload_file
 from scheduler.config import load_workspace
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import PermanentDeliveryError, UnknownOutcome
@@ -24,7 +25,6 @@ from tests.conftest import WriteWorkspace
 from tests.test_readme_adapter import readme_adapter_class
 
 from .contract import THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 
@@ -130,12 +130,11 @@ async def test_a_caption_over_1024_is_refused_before_sending(fake: TelegramFake,
 
 async def test_the_fake_refuses_a_long_caption_like_the_bot_api(fake: TelegramFake, tmp_path: Path) -> None:
     [photo] = image_media(tmp_path, 1)
-    body, content_type = multipart(
-        {"chat_id": "@tagcastnews", "caption": "é" * 1025}, [FilePart("photo", photo)]
-    )
     async with client() as http:
         answer = await http.post(
-            f"{fake.base_url}/bot{TOKEN}/sendPhoto", content=body, headers={"Content-Type": content_type}
+            f"{fake.base_url}/bot{TOKEN}/sendPhoto",
+            data={"chat_id": "@tagcastnews", "caption": "é" * 1025},
+            files={"photo": upload_file(photo)},
         )
     assert answer.status_code == 400
     assert answer.json()["description"] == "Bad Request: message caption is too long"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fakes.server import Reply, Request, route
 from fakes.threads import ThreadsFake, V
+from media_files import image_media
 from pydantic import SecretStr
 
 from scheduler.adapters.threads import CONTAINER_WAIT, QUOTA_RECHECK, ThreadsAdapter
@@ -21,7 +22,6 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, PermanentDeliveryError, TransientDeliveryError, UnknownOutcome
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 pytestmark = pytest.mark.anyio
 TOKEN = "th-secret-token-42"

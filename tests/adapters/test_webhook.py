@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from fakes.webhook import WebhookFake
+from media_files import image_media
 from pydantic import SecretStr
 
 import scheduler.adapters.webhook as webhook_module
@@ -29,7 +30,6 @@ from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, T
 from scheduler.models import Article, Hashtag
 
 from .contract import SINGLE, THREAD, DurableJournal, client, outgoing
-from .image_files import image_media
 
 SECRET = "whsec-Very-Secret-Value-42"
 
