@@ -40,7 +40,8 @@ import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, quota_pause, read_json, redact_url, send
-from scheduler.adapters.uploads import UploadJournal, refuse_unfit_media
+from scheduler.adapters.media_checks import refuse_unfit_media
+from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
 from scheduler.facets import detect_facets

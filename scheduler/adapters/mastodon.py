@@ -43,7 +43,8 @@ from scheduler.adapters.http import (
     refuse_over_length,
     send,
 )
-from scheduler.adapters.uploads import UploadJournal, refuse_unfit_media
+from scheduler.adapters.media_checks import refuse_unfit_media
+from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, TransientDeliveryError

@@ -5,38 +5,52 @@ refused with :class:`~scheduler.errors.PermanentDeliveryError`, never cut or hal
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from scheduler.errors import PermanentDeliveryError
-from scheduler.media.model import Media, MediaLimits
+from scheduler.media.model import Card, Media, MediaLimits
 
 log = logging.getLogger("tagcast.adapters.media")
 
 
-def refuse_unfit_media(limits: MediaLimits | None, media: Sequence[Media], *, network: str) -> None:
-    """PermanentDeliveryError when ``media`` breaks ``limits``: too many images, an image over the byte
-    limit, or an alt text over the network's alt limit (counted in characters)."""
-    if not media:
+def refuse_unfit_media(
+    limits: MediaLimits | None, media: tuple[Media, ...], card: Card | None = None, *, network: str
+) -> None:
+    """Raise PermanentDeliveryError naming every image the network would refuse, before anything is sent.
+
+    The media stage fits images to :class:`~scheduler.media.MediaLimits` already; this is the adapter's
+    last guard (like :func:`~scheduler.adapters.http.refuse_over_length` for text), so that a post never
+    goes out half made: too many images, one too large, of a type the network does not take, or an alt
+    text over the network's bound. A card's thumbnail is held to ``card_thumb_bytes``.
+    """
+    if not media and (card is None or card.thumb is None):
         return
     if limits is None:
         raise PermanentDeliveryError(
             f"{network}: this network takes no images, but the post has {len(media)}"
         )
+    problems: list[str] = []
     if len(media) > limits.max_images:
-        raise PermanentDeliveryError(
-            f"{network}: the post has {len(media)} images, the network takes at most {limits.max_images}"
-        )
+        problems.append(f"{len(media)} images, at most {limits.max_images}")
     for number, item in enumerate(media, start=1):
+        where = f"image {number} ({item.src})"
         if item.size > limits.max_bytes:
-            raise PermanentDeliveryError(
-                f"{network}: image {number} ({item.src}) is {item.size} bytes after processing, "
-                f"limit {limits.max_bytes}"
-            )
+            problems.append(f"{where} has {item.size} bytes, at most {limits.max_bytes}")
+        if item.mime not in limits.mimes and not limits.by_url:  # fetched by URL: the network reads it
+            problems.append(f"{where} is {item.mime}, the network takes {', '.join(limits.mimes)}")
         if limits.alt_max is not None and len(item.alt) > limits.alt_max:
-            raise PermanentDeliveryError(
-                f"{network}: the alt text of image {number} ({item.src}) is {len(item.alt)} characters, "
-                f"limit {limits.alt_max}; shorten it in the article"
+            alt = (
+                f"{len(item.alt)} characters of alt text, at most {limits.alt_max}; shorten it in the article"
             )
+            problems.append(f"{where} has {alt}")
+    thumb = card.thumb if card is not None else None
+    if thumb is not None and limits.card_thumb_bytes is not None and thumb.size > limits.card_thumb_bytes:
+        problems.append(
+            f"the card thumbnail ({thumb.src}) has {thumb.size} bytes, at most {limits.card_thumb_bytes}"
+        )
+    if problems:
+        raise PermanentDeliveryError(
+            f"{network}: the images do not fit, nothing was sent: {'; '.join(problems)}"
+        )
 
 
 def public_images(media: tuple[Media, ...], *, network: str, channel: str) -> tuple[Media, ...]:

@@ -24,8 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from scheduler.adapters.base import Journal
-from scheduler.errors import PermanentDeliveryError
-from scheduler.media.model import Card, Media, MediaLimits
+from scheduler.media.model import Media
 
 
 class UploadJournal:
@@ -58,40 +57,6 @@ class UploadJournal:
         uploaded = await upload(media)
         await self.remember(media, uploaded)
         return uploaded
-
-
-def refuse_unfit_media(
-    limits: MediaLimits | None, media: tuple[Media, ...], card: Card | None = None, *, network: str
-) -> None:
-    """Raise PermanentDeliveryError naming every image the network would refuse, before anything is sent.
-
-    The media stage fits images to :class:`~scheduler.media.MediaLimits` already; this is the adapter's
-    last guard (like :func:`~scheduler.adapters.http.refuse_over_length` for text), so that a post never
-    goes out half made: too many images, one too large, of a type the network does not take, or an alt
-    text over the network's bound. A card's thumbnail is held to ``card_thumb_bytes``.
-    """
-    if limits is None or (not media and (card is None or card.thumb is None)):
-        return
-    problems: list[str] = []
-    if len(media) > limits.max_images:
-        problems.append(f"{len(media)} images, at most {limits.max_images}")
-    for number, item in enumerate(media, start=1):
-        where = f"image {number} ({item.src})"
-        if item.size > limits.max_bytes:
-            problems.append(f"{where} has {item.size} bytes, at most {limits.max_bytes}")
-        if item.mime not in limits.mimes:
-            problems.append(f"{where} is {item.mime}, the network takes {', '.join(limits.mimes)}")
-        if limits.alt_max is not None and len(item.alt) > limits.alt_max:
-            problems.append(f"{where} has {len(item.alt)} characters of alt text, at most {limits.alt_max}")
-    thumb = card.thumb if card is not None else None
-    if thumb is not None and limits.card_thumb_bytes is not None and thumb.size > limits.card_thumb_bytes:
-        problems.append(
-            f"the card thumbnail ({thumb.src}) has {thumb.size} bytes, at most {limits.card_thumb_bytes}"
-        )
-    if problems:
-        raise PermanentDeliveryError(
-            f"{network}: the images do not fit, nothing was sent: {'; '.join(problems)}"
-        )
 
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}

@@ -47,9 +47,10 @@ from scheduler.adapters.http import (
     refuse_over_length,
     send,
 )
+from scheduler.adapters.media_checks import refuse_unfit_media
 from scheduler.adapters.oauth1 import Credentials, authorization_header
 from scheduler.adapters.tokens import TokenFile
-from scheduler.adapters.uploads import UploadJournal, refuse_unfit_media
+from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import (
     AuthError,

@@ -62,7 +62,7 @@ async def test_an_alt_text_over_1024_is_refused_before_sending(fake: DiscordFake
     long_alt = replace(image, alt="a" * 1025)
     async with client() as http:
         with pytest.raises(
-            PermanentDeliveryError, match=r"alt text of image 1 .* 1025 characters, limit 1024"
+            PermanentDeliveryError, match=r"image 1 .* has 1025 characters of alt text, at most 1024"
         ):
             await adapter(fake, http).publish(
                 outgoing(["Hello"], media=(long_alt,)), DurableJournal().journal()

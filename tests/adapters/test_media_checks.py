@@ -19,20 +19,27 @@ def test_images_within_the_limits_pass(tmp_path: Path) -> None:
 
 
 def test_more_images_than_the_network_takes(tmp_path: Path) -> None:
-    with pytest.raises(PermanentDeliveryError, match="has 5 images, the network takes at most 4"):
+    with pytest.raises(
+        PermanentDeliveryError, match="discord: the images do not fit, nothing was sent: 5 images, at most 4"
+    ):
         refuse_unfit_media(MediaLimits(), image_media(tmp_path, 5), network="discord")
 
 
 def test_an_image_over_the_byte_limit(tmp_path: Path) -> None:
     [image] = image_media(tmp_path, 1)
-    with pytest.raises(PermanentDeliveryError, match=rf"image 1 \(images/photo1.jpg\) is {image.size} bytes"):
+    with pytest.raises(
+        PermanentDeliveryError,
+        match=rf"image 1 \(images/photo1.jpg\) has {image.size} bytes, at most {image.size - 1}",
+    ):
         refuse_unfit_media(MediaLimits(max_bytes=image.size - 1), (image,), network="facebook")
 
 
 def test_an_alt_text_over_the_limit_and_none_when_the_network_has_no_alt(tmp_path: Path) -> None:
     [image] = image_media(tmp_path, 1)
     long_alt = replace(image, alt="x" * 1001)
-    with pytest.raises(PermanentDeliveryError, match="1001 characters, limit 1000; shorten it"):
+    with pytest.raises(
+        PermanentDeliveryError, match="1001 characters of alt text, at most 1000; shorten it in the article"
+    ):
         refuse_unfit_media(MediaLimits(alt_max=1000), (long_alt,), network="threads")
     refuse_unfit_media(MediaLimits(alt_max=None), (long_alt,), network="telegram")
 
