@@ -9,7 +9,8 @@ idempotent webhook fake, one worker killed with SIGKILL half-way.
   order.
 
 The victim is frozen (SIGSTOP) before it is killed, so the test can see which deliveries it holds at that
-moment: it is killed only while it holds some. Everything is bounded by deadlines; no timing is asserted.
+moment: it is killed only while it holds some. Every wait is for an event (a request at the fake, a line in a
+worker's log), bounded by a deadline only as a guard against a hang; no timing is asserted.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fakes.server import wait_for_activity
 from postgres.cluster_support import SlowWebhook, fill, workspace
 from service.processes import Serve
 from sqlalchemy import func, select
@@ -70,19 +72,24 @@ def held_by(store: Store, pid: int) -> list[str]:
         return list(rows)
 
 
-def wait_until(store: Store, count: int, what: str, workers: list[Serve], timeout: float = DEADLINE) -> None:
-    """Poll until ``count`` deliveries are sent; fail with the progress and the workers' logs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if sent_count(store) >= count:
-            return
-        if all(w.process.poll() is not None for w in workers):
-            break
-        time.sleep(0.1)
+def wait_until(
+    store: Store, hook: SlowWebhook, count: int, *, what: str, workers: list[Serve], timeout: float = DEADLINE
+) -> None:
+    """Block until ``count`` deliveries are sent, re-checked at each request the fake answers and each line
+    a worker logs (the outbox is asked only once the fake has accepted ``count``); fail with the progress and
+    the workers' logs when every worker is gone first, or after ``timeout`` seconds (a guard against a
+    hang)."""
+    if wait_for_activity(
+        lambda: len(hook.deliveries) >= count and sent_count(store) >= count,
+        what,
+        timeout=timeout,
+        gone=lambda: all(w.process.poll() is not None for w in workers),
+    ):
+        return
     logs = "\n".join(
         f"--- worker {n} (exit {w.process.poll()}):\n{w.output[-3000:]}" for n, w in enumerate(workers)
     )
-    raise AssertionError(f"waited {timeout:.0f}s for {what}: {sent_count(store)} of {count} sent\n{logs}")
+    raise AssertionError(f"waited for {what}: {sent_count(store)} of {count} sent\n{logs}")
 
 
 def stop_all(workers: list[Serve]) -> list[int | None]:
@@ -103,17 +110,22 @@ def stop_all(workers: list[Serve]) -> list[int | None]:
 def kill_while_holding(store: Store, victim: Serve, workers: list[Serve]) -> list[str]:
     """Freeze the victim until a moment it holds deliveries, then SIGKILL it; what it held."""
     pid = victim.process.pid
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    held: list[str] = []
+
+    def frozen_holding() -> bool:
+        """Freeze the victim; keep it frozen if it holds deliveries, else let it go on till the next event."""
         os.kill(pid, signal.SIGSTOP)
-        held = held_by(store, pid)
-        if held:
-            os.kill(pid, signal.SIGKILL)
-            victim.process.wait(timeout=30)
-            return held
-        os.kill(pid, signal.SIGCONT)
-        time.sleep(0.02)
-    raise AssertionError("the victim never held a delivery\n" + victim.output[-3000:])
+        held[:] = held_by(store, pid)
+        if not held:
+            os.kill(pid, signal.SIGCONT)
+        return bool(held)
+
+    # tried again at each request the fake receives and each line a worker logs: a moment a send is under way
+    if not wait_for_activity(frozen_holding, "the victim to hold a delivery", timeout=60):
+        raise AssertionError("the victim never held a delivery\n" + victim.output[-3000:])
+    os.kill(pid, signal.SIGKILL)
+    victim.process.wait(timeout=30)
+    return held
 
 
 def test_three_workers_one_killed_every_delivery_sent_exactly_once(
@@ -131,10 +143,10 @@ def test_three_workers_one_killed_every_delivery_sent_exactly_once(
         try:
             for worker in workers:
                 worker.wait_for_log("ready: worker", timeout=60)
-            wait_until(store, DELIVERIES // 2, "half of the deliveries", workers)
+            wait_until(store, hook, DELIVERIES // 2, what="half of the deliveries", workers=workers)
             victim, survivors = workers[0], workers[1:]
             held = kill_while_holding(store, victim, workers)
-            wait_until(store, DELIVERIES, "every delivery", survivors)
+            wait_until(store, hook, DELIVERIES, what="every delivery", workers=survivors)
             done = time.monotonic()
         finally:
             codes = stop_all(workers)
