@@ -142,7 +142,7 @@ def test_three_workers_one_killed_every_delivery_sent_exactly_once(
         workers = [Serve(root, "--log-level", "info", log=tmp_path / f"w{n}.log") for n in range(WORKERS)]
         try:
             for worker in workers:
-                worker.wait_for_log("ready: worker", timeout=60)
+                worker.wait_for_log("ready: worker", timeout=DEADLINE)
             wait_until(store, hook, DELIVERIES // 2, what="half of the deliveries", workers=workers)
             victim, survivors = workers[0], workers[1:]
             held = kill_while_holding(store, victim, workers)
