@@ -21,6 +21,11 @@ connection closes without an answer). A fake overrides :meth:`FakeServer.rate_li
 :meth:`FakeServer.server_error` to answer them in its network's own format.
 
 Adapters talk to a fake over real HTTP through httpx; nothing in the project is patched.
+
+Waiting for a request: a test waits on the event itself, not on the wall clock. Every fake notifies
+:data:`ACTIVITY` when a request arrives (logged, before faults or routes) and again once it is answered (its
+state changed), so ``fake.wait_for(lambda: len(fake.requests) == 2, "the retry")`` wakes when it happens; the
+timeout is only a guard against a hang.
 """
 
 from __future__ import annotations
@@ -43,6 +48,41 @@ from urllib.parse import parse_qs, urlsplit
 FaultKind = Literal["error", "rate_limit", "timeout", "drop", "commit_then_drop"]
 Handler = Callable[[Any, "Request"], "Reply"]
 F = TypeVar("F", bound=Callable[..., Any])
+
+ACTIVITY = threading.Condition()
+"""Notified whenever something a test may wait for happens: a request reaches any fake, or is answered
+(:meth:`FakeServer.handle`); ``tests/service/processes.py`` also notifies it for each line a child process
+writes and for its exit. Waiters re-check their condition on each notification."""
+
+
+def notify_activity() -> None:
+    """Wake every waiter on :data:`ACTIVITY`."""
+    with ACTIVITY:
+        ACTIVITY.notify_all()
+
+
+def wait_for_activity(
+    condition: Callable[[], bool],
+    what: str,
+    *,
+    timeout: float,
+    gone: Callable[[], bool] = lambda: False,
+    recheck: float | None = None,
+) -> bool:
+    """Block until ``condition()`` holds, re-checking it at each :data:`ACTIVITY` notification; False when
+    ``gone()`` (the other side can no longer make it true) or after ``timeout`` seconds (a guard against a
+    hang, never a measurement). ``recheck``: also re-check every so many seconds, for a condition that no
+    notification announces (an HTTP probe of a child, a row another process writes without a word)."""
+    deadline = time.monotonic() + timeout
+    with ACTIVITY:
+        while not condition():
+            if gone():
+                return condition()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            ACTIVITY.wait(remaining if recheck is None else min(remaining, recheck))
+    return True
 
 
 @dataclass
@@ -281,6 +321,20 @@ class FakeServer:
 
     # --- queries for tests ------------------------------------------------------------------------------
 
+    def wait_for(
+        self,
+        condition: Callable[[], bool],
+        what: str,
+        *,
+        timeout: float = 60,
+        gone: Callable[[], bool] | None = None,
+    ) -> None:
+        """Block until ``condition()`` holds, woken by each request this (or any) fake receives or answers;
+        AssertionError naming ``what`` when ``gone()`` (say, the client process died) or after ``timeout``
+        seconds, a guard against a hang."""
+        if not wait_for_activity(condition, what, timeout=timeout, gone=gone or (lambda: False)):
+            raise AssertionError(f"the {self.name} fake never saw {what} ({len(self.requests)} requests)")
+
     def requests_to(self, method: str, path: str) -> list[Request]:
         """Logged requests with this method whose path matches the regex ``path``."""
         with self.lock:
@@ -300,6 +354,7 @@ class FakeServer:
         """Log, apply a fault, or route; ``None`` means: close the connection without answering."""
         with self.lock:
             self.requests.append(request)
+        notify_activity()
         fault = self.faults.take(request)
         if fault is None:
             return self._locked_route(request)
@@ -364,7 +419,10 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 at=time.time(),
                 url=f"{fake.base_url}{self.path}",
             )
-            reply = fake.handle(request)
+            try:
+                reply = fake.handle(request)
+            finally:
+                notify_activity()  # answered (or crashed): the fake's state is what the handler left
             self.close_connection = True
             if reply is None:
                 with contextlib.suppress(OSError):

@@ -1,4 +1,10 @@
-"""Running ``tagcast`` as a child process, the way cron or systemd would, with a clean environment."""
+"""Running ``tagcast`` as a child process, the way cron or systemd would, with a clean environment.
+
+A test waits for what the child does, not for time to pass: a thread reads the child's stderr line by line
+into its log file and notifies :data:`fakes.server.ACTIVITY` for each line and at the child's exit, as every
+fake does for each request. :meth:`Serve.wait_for` re-checks its condition at each such notification; its
+timeout is only a guard against a hang.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,20 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import IO
+
+from fakes.server import notify_activity, wait_for_activity
 
 TAGCAST = [sys.executable, "-m", "scheduler"]
+
+RECHECK = 1.0
+"""Seconds between re-checks of a condition while no event arrives: a condition that nothing announces (an
+HTTP probe of the child's /healthz, a row it writes without logging) is still seen, a second late at worst.
+Conditions that something announces (a log line, a request to a fake, the child's exit) are re-checked at
+once."""
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -35,8 +50,20 @@ def tagcast(
     )
 
 
+def announce_exit(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """Notify :data:`fakes.server.ACTIVITY` when ``process`` ends, so that a wait on a fake's state also
+    ends when the child that was to cause it dies."""
+
+    def watch() -> None:
+        process.wait()
+        notify_activity()
+
+    threading.Thread(target=watch, name=f"exit-{process.pid}", daemon=True).start()
+
+
 class Serve:
-    """A ``tagcast serve`` child process whose stderr goes to a file that tests can read as it grows."""
+    """A ``tagcast serve`` child process whose stderr goes, line by line, to a file that tests can read as it
+    grows (several runs may share one file)."""
 
     def __init__(self, cwd: Path, *args: str, env: Mapping[str, str] | None = None, log: Path) -> None:
         self.log = log
@@ -46,30 +73,52 @@ class Serve:
             cwd=cwd,
             env=clean_env(env),
             stdout=subprocess.DEVNULL,
-            stderr=self._log_file,
+            stderr=subprocess.PIPE,
         )
+        assert self.process.stderr is not None
+        self._ended = threading.Event()
+        """Set once the child's stderr is closed (it exited, or was killed) and every line is in the log."""
+        self._reader = threading.Thread(
+            target=self._copy, args=(self.process.stderr,), name="serve-stderr", daemon=True
+        )
+        self._reader.start()
+
+    def _copy(self, stream: IO[bytes]) -> None:
+        """Copy the child's stderr to the log file, a line at a time, announcing each line and the end."""
+        try:
+            for line in stream:
+                self._log_file.write(line)
+                self._log_file.flush()
+                notify_activity()
+        finally:
+            stream.close()
+            self._ended.set()
+            notify_activity()
 
     @property
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-        """Poll ``condition`` until true; fail with the process log when it never is."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        if condition():
+        """Block until ``condition`` holds, re-checked at each line the child writes, each request a fake
+        receives and the child's exit (and every :data:`RECHECK` seconds for conditions nothing announces);
+        fail with the process log when the child is gone first or after ``timeout`` seconds (a guard against
+        a hang)."""
+        if wait_for_activity(condition, what, timeout=timeout, gone=self._ended.is_set, recheck=RECHECK):
             return
         raise AssertionError(
             f"timed out waiting for {what}; exit code {self.process.poll()}; log:\n{self.output}"
         )
 
     def wait_for_log(self, text: str, *, count: int = 1, timeout: float = 30) -> None:
-        self.wait_for(lambda: self.output.count(text) >= count, f"{text!r} x{count} in the log", timeout)
+        """Block until ``text`` is in the log ``count`` times: re-checked at each line the child writes."""
+        condition = lambda: self.output.count(text) >= count  # noqa: E731
+        if wait_for_activity(condition, f"{text!r} x{count}", timeout=timeout, gone=self._ended.is_set):
+            return
+        raise AssertionError(
+            f"timed out waiting for {text!r} x{count} in the log; exit code {self.process.poll()}; "
+            f"log:\n{self.output}"
+        )
 
     def signal(self, sig: signal.Signals) -> None:
         self.process.send_signal(sig)
@@ -90,4 +139,8 @@ class Serve:
         self.close()
 
     def close(self) -> None:
-        self._log_file.close()
+        """Once the child is gone: wait until its last line is in the log, then close the log."""
+        if self.process.poll() is not None:
+            self._reader.join(timeout=30)
+        if not self._reader.is_alive():
+            self._log_file.close()

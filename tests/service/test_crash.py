@@ -40,7 +40,7 @@ from media_files import gallery
 from scheduler.store import DeliveryState, Store
 
 from .conftest import DUE, Site, article, config_text
-from .processes import Serve, clean_env
+from .processes import Serve, announce_exit, clean_env
 from .test_dispatcher import SlowWebhook
 
 POSTS = 20
@@ -99,6 +99,8 @@ def test_sigkill_at_random_points_never_loses_or_repeats_a_post(site: Site) -> N
         started = time.monotonic()
         while kills < ROUNDS and time.monotonic() - started < BUDGET:
             serve = Serve(site.root, env=env, log=log)
+            # a chaos input, not a wait for an outcome: the kill lands at a random point of the run (start-up,
+            # claim, request, receipt); no assertion depends on what happened by then
             time.sleep(rng.uniform(0.6, 3.0))
             serve.process.send_signal(signal.SIGKILL)
             serve.process.wait()
@@ -229,11 +231,12 @@ def test_sigkill_between_the_uploads_and_the_post_reuses_the_uploads(
             [*command, "publish"], cwd=site.root, env=clean_env(spec.env), stdout=subprocess.PIPE, text=True
         )
         try:
-            deadline = time.monotonic() + 60
-            while len(fake.requests_to("POST", spec.hold)) <= spec.hold_after:
-                assert first.poll() is None, "the first process ended before it was killed"
-                assert time.monotonic() < deadline, "the held request never came"
-                time.sleep(0.02)
+            announce_exit(first)
+            fake.wait_for(
+                lambda: len(fake.requests_to("POST", spec.hold)) > spec.hold_after,
+                f"the held request {spec.hold} while the first process ran",
+                gone=lambda: first.poll() is not None,
+            )
             first.send_signal(signal.SIGKILL)
         finally:
             first.wait()
