@@ -116,14 +116,76 @@ def parse_feed(data: bytes, *, source: str) -> Feed:
         )
     if kind != "json":
         _check_well_formed(data, source)
+    parsed = _parsed(data, source)
+    entries = [_entry(item) for item in parsed.get("entries", [])]
+    return Feed(kind, _text(parsed.get("feed", {}).get("title")) or "", entries)
+
+
+def _parsed(data: bytes, source: str) -> Any:
     import fastfeedparser  # type: ignore[import-untyped]  # noqa: PLC0415  (lxml loads only for a feed)
 
     try:
-        parsed = fastfeedparser.parse(data)
+        return fastfeedparser.parse(data)
     except ValueError as exc:
         raise ArticleError(source, f"cannot read the feed: {exc}", hint="check the feed's syntax") from None
-    entries = [_entry(item) for item in parsed.get("entries", [])]
-    return Feed(kind, _text(parsed.get("feed", {}).get("title")) or "", entries)
+
+
+def iter_feed_entries(data: bytes, *, source: str, chunk: int = 200) -> Iterator[FeedEntry]:
+    """The entries of :func:`parse_feed`, the same ones in the same order, read ``chunk`` items at a time:
+    a long RSS or Atom feed is cut into small feeds (its start, some of its items, its end), each parsed
+    alone, so the parser's entries of the whole feed are never all held at once. A feed whose items cannot
+    be told apart safely (:func:`_item_spans`) is parsed whole."""
+    kind = looks_like_feed(data)
+    if kind is None or kind == "json":
+        yield from parse_feed(data, source=source).entries
+        return
+    _check_well_formed(data, source)
+    spans = _item_spans(data, b"entry" if kind == "atom" else b"item")
+    if spans is None or len(spans) <= chunk:
+        parsed = _parsed(data, source)
+        yield from (_entry(item) for item in parsed.get("entries", []))
+        return
+    head, tail = data[: spans[0][0]], data[spans[-1][1] :]
+    size = -(-len(spans) // -(-len(spans) // chunk))  # even parts, none of them small
+    for first in range(0, len(spans), size):
+        part = spans[first : first + size]
+        entries = _parsed(head + data[part[0][0] : part[-1][1]] + tail, source).get("entries", [])
+        entries.reverse()
+        while entries:
+            yield _entry(entries.pop())
+
+
+_MARKUP = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>|<(/?)(item|entry)(?=[\s/>])", re.DOTALL)
+
+
+def _item_spans(data: bytes, tag: bytes) -> list[tuple[int, int]] | None:
+    """Where each ``tag`` element (an unprefixed ``item`` or ``entry``) starts and ends in a well-formed feed,
+    read past CDATA sections, comments, processing instructions; None when they are not all siblings one after
+    another (nested, or with other elements or text between them), or there are none."""
+    if b"<!DOCTYPE" in data:  # an internal subset may declare entities holding items: read the feed whole
+        return None
+    spans: list[tuple[int, int]] = []
+    start = -1
+    for match in _MARKUP.finditer(data):
+        if match.group(2) != tag:
+            continue
+        if match.group(1):
+            if start < 0:
+                return None
+            end = data.find(b">", match.end())
+            spans.append((start, end + 1))
+            start = -1
+            continue
+        if start >= 0:
+            return None
+        if spans and data[spans[-1][1] : match.start()].strip():
+            return None
+        close = data.find(b">", match.end())
+        if data[close - 1 : close] == b"/":
+            spans.append((match.start(), close + 1))
+        else:
+            start = match.start()
+    return spans if spans and start < 0 else None
 
 
 class _NoTree:
@@ -339,15 +401,7 @@ def load_feed(
 
     Each entry is let go once its article is built, so a long feed's HTML and its articles' text are not
     all held at once."""
-    entries = parse_feed(data, source=source).entries
-    entries.reverse()
-    return _entry_articles(_drained(entries), file=source, options=options)
-
-
-def _drained(entries: list[FeedEntry]) -> Iterator[FeedEntry]:
-    """The entries of a reversed list, from its end, each removed from it as it is handed out."""
-    while entries:
-        yield entries.pop()
+    return _entry_articles(iter_feed_entries(data, source=source), file=source, options=options)
 
 
 def entry_moment(entry: FeedEntry) -> datetime | None:

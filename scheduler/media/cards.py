@@ -479,12 +479,13 @@ class PreviewCards:
         return asyncio.run(self.fill(posts))
 
     async def fill(self, posts: list[Post]) -> tuple[list[Post], list[str]]:
-        from scheduler.store import Store, StoreError  # noqa: PLC0415  (opened only when a card is made)
-
         settings = self.workspace.settings
         channels = settings.channels
         if not any(card_thumb_bytes(channels.get(p.channel), p.article, p.media) is not None for p in posts):
             return posts, []
+        # imported (with SQLAlchemy) only when a post gets a card: a preview without cards stays small
+        from scheduler.store import Store, StoreError  # noqa: PLC0415
+
         warnings: list[str] = []
         store: Store | None = None
         try:
