@@ -88,7 +88,7 @@ def test_a_rate_limited_channel_pauses_and_others_go_on(
     first = dispatch(site.workspace, site.store, start)
     assert len(other_webhook.deliveries) == 3  # the other channel went on
     assert first.count("retrying") == 1 and len(webhook.requests) == 1
-    pause = site.store.paused()["hook"]
+    pause = site.store.paused(start)["hook"]
     assert "rate limited" in pause.reason and pause.until == start + timedelta(seconds=1)  # Retry-After: 1
     [limited] = site.store.list(channel="hook", states=[DeliveryState.RETRYING])
     assert "429" in (limited.last_error or "")
