@@ -13,8 +13,6 @@ bundle, as for every httpx client).
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from scheduler.errors import UserError
+from scheduler.media.process import write_cache_file
 
 USER_AGENT = "tagcast (image fetcher)"
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
@@ -58,15 +57,7 @@ def fetch_image(
             data = _download(own, url, max_bytes=max_bytes, deadline=deadline, monotonic=monotonic)
     else:
         data = _download(client, url, max_bytes=max_bytes, deadline=deadline, monotonic=monotonic)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".download-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_cache_file(target, data)
     return target
 
 

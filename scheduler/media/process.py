@@ -104,7 +104,7 @@ def content_hash(path: Path, folder: Path) -> str:
     except (OSError, ValueError):
         pass
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    _write_atomic(memo, json.dumps({"signature": signature, "sha256": digest}).encode())
+    write_cache_file(memo, json.dumps({"signature": signature, "sha256": digest}).encode())
     return digest
 
 
@@ -140,9 +140,9 @@ def process_image(
     sha = hashlib.sha256(data).hexdigest()
     path = folder / "files" / f"{sha}{_EXTENSIONS[mime]}"
     if not path.is_file():
-        _write_atomic(path, data)
+        write_cache_file(path, data)
     result = Processed(path, mime, width, height, len(data), sha)
-    _write_atomic(index, json.dumps(result.to_json()).encode())
+    write_cache_file(index, json.dumps(result.to_json()).encode())
     return result
 
 
@@ -341,11 +341,12 @@ def thumbnail(path: Path, sha256: str, *, folder: Path) -> tuple[bytes, str]:
         mime = "image/png" if alpha else "image/jpeg"
         pixels = _convert(image.convert("RGBA") if alpha else image, mime)
         data = _encode(pixels, mime, 80)
-    _write_atomic(cached.with_suffix(".png" if alpha else ".jpg"), data)
+    write_cache_file(cached.with_suffix(".png" if alpha else ".jpg"), data)
     return data, mime
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Write a cache file whole or not at all (no fsync: a cache file lost in a crash is made again)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
