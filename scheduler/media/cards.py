@@ -375,9 +375,12 @@ class LinkCards:
             log.exception("link card %s: what was fetched cannot be cached", url)
         return page
 
-    async def draft(self, article: Article, *, sends_images: bool = False) -> tuple[CardDraft, list[str]]:
+    async def draft(
+        self, article: Article, *, sends_images: bool = False, read_page: bool = True
+    ) -> tuple[CardDraft, list[str]]:
         """The card of ``article`` (which has a url) before its thumbnail is fitted, and any warning.
-        ``sends_images``: the article's images go with the post, so none of them is the thumbnail."""
+        ``sends_images``: the article's images go with the post, so none of them is the thumbnail.
+        ``read_page`` false: the card is made from the article alone (preview of a disabled channel)."""
         url = article.url or ""
         title = collapse(article.title)
         description = article_summary(article)
@@ -385,7 +388,7 @@ class LinkCards:
         if article.images and not sends_images:
             thumb = local_src(article, article.images[0].src, self.root)
         warnings: list[str] = []
-        if not title or description is None or thumb is None:
+        if read_page and (not title or description is None or thumb is None):
             page = await self.page(url)
             if page.error is not None:
                 warnings.append(f"link card {url}: the page cannot be read: {page.error}")
@@ -396,21 +399,21 @@ class LinkCards:
             CardDraft(
                 uri=url,
                 title=cut_graphemes(title, TITLE_MAX),
-                description=cut_graphemes(description, DESCRIPTION_MAX),
+                description=cut_graphemes(description or "", DESCRIPTION_MAX),
                 thumb_src=thumb,
             ),
             warnings,
         )
 
     async def card_for(
-        self, channel: str, article: Article, media: Sequence[Media] = ()
+        self, channel: str, article: Article, media: Sequence[Media] = (), *, read_page: bool = True
     ) -> tuple[Card | None, list[str]]:
         """The link card of the post of ``article`` on ``channel`` that sends ``media`` (``None``: it gets
         none), and the warnings. Preview and the service both call this."""
         bound = self.thumb_bytes(channel, article, media)
         if bound is None:
             return None, []
-        draft, warnings = await self.draft(article, sends_images=bool(media))
+        draft, warnings = await self.draft(article, sends_images=bool(media), read_page=read_page)
         card, more = await make_card(draft, self.fit_thumb, bound or None)
         return card, warnings + more
 
@@ -432,7 +435,10 @@ class LinkCards:
 
         async def one(post: Post) -> tuple[Post, list[str]]:
             async with gate:
-                card, warnings = await self.card_for(post.channel, post.article, post.media)
+                # a disabled channel sends nothing: its card is made from the article, no page is read
+                card, warnings = await self.card_for(
+                    post.channel, post.article, post.media, read_page=post.active
+                )
             named = [f"{post.source} ({post.channel}): {warning}" for warning in warnings]
             return (replace(post, card=card) if card is not None else post), named
 
@@ -481,7 +487,10 @@ class PreviewCards:
     async def fill(self, posts: list[Post]) -> tuple[list[Post], list[str]]:
         settings = self.workspace.settings
         channels = settings.channels
-        if not any(card_thumb_bytes(channels.get(p.channel), p.article, p.media) is not None for p in posts):
+        carded = [
+            p for p in posts if card_thumb_bytes(channels.get(p.channel), p.article, p.media) is not None
+        ]
+        if not carded:
             return posts, []
         # imported (with SQLAlchemy) only when a post gets a card: a preview without cards stays small
         from scheduler.store import Store, StoreError  # noqa: PLC0415
@@ -489,7 +498,8 @@ class PreviewCards:
         warnings: list[str] = []
         store: Store | None = None
         try:
-            store = Store.open(settings.store.url, root=self.workspace.root)
+            if any(post.active for post in carded):  # pages are read, and remembered, for these only
+                store = Store.open(settings.store.url, root=self.workspace.root)
         except StoreError as exc:
             warnings.append(f"link cards: the outbox cannot be opened ({exc}); pages are fetched without it")
         cache: PageCache = StorePageCache(store) if store is not None else MemoryPageCache()

@@ -179,3 +179,21 @@ def test_preview_fits_the_pages_https_image_as_the_cards_thumbnail(
     thumbs = list((root / "var" / "media").rglob("*.jpg")) + list((root / "var" / "media").rglob("*.png"))
     fitted = [path for path in thumbs if path.stat().st_size <= 1_000_000 and "downloads" not in path.parts]
     assert fitted, "the thumbnail was fitted under Bluesky's 1,000,000 bytes in the media cache"
+
+
+def test_a_disabled_channel_shows_a_card_from_the_article_and_reads_no_page(
+    make_workspace: WriteWorkspace, site: PagesFake
+) -> None:
+    config = '[defaults]\nchannels = ["bsky"]\n\n[channels.bsky]\nnetwork = "bluesky"\nhandle = "a.test"\n'
+    root = make_workspace(config + "enabled = false\n", {"a.md": article(site.url("/og"))})
+    code, out, err = preview(root, "--json")
+    assert (code, err) == (0, "")
+    [entry] = json.loads(out)
+    assert entry["card"] == {
+        "uri": site.url("/og"),
+        "title": "Khalkhin Gol",
+        "description": "",
+        "thumb": None,
+    }
+    assert site.hits("/og") == 0, "a channel that sends nothing reads no page"
+    assert not (root / "var" / "tagcast.db").exists(), "and stores nothing"
