@@ -34,10 +34,10 @@ class SendPreparation:
         call: Callable[..., Awaitable[Any]] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        root = workspace().root
+        cache = MediaCache(workspace().root)  # one cache: a card's thumbnail is processed like an image
         self.workspace = workspace
-        self.images = MediaPreparer(workspace, cache=MediaCache(root))
-        self.thumbs = ThumbFitter(MediaCache(root))
+        self.images = MediaPreparer(workspace, cache=cache)
+        self.thumbs = ThumbFitter(cache)
         self.page_cache = StorePageCache(store, call)
         self.pages = pages
         self.clock = clock
