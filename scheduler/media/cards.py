@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 import regex
 
 from scheduler.adapters.http import RequestGuard, send
 from scheduler.adapters.registry import load_adapter
 from scheduler.errors import DeliveryError, PermanentDeliveryError, UserError
+from scheduler.lazy import httpx
 from scheduler.media.model import Card, CardDraft, Media, PageMeta
 
 if TYPE_CHECKING:

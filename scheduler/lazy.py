@@ -1,0 +1,52 @@
+"""Libraries that load on first use, not when a module that names them is imported.
+
+httpx (with ssl, anyio and its own command line's rich and pygments) and Pillow take a preview that needs
+neither from 11 to about 18 MiB more memory, and every adapter module names httpx. A module writes::
+
+    from scheduler.lazy import httpx
+
+and uses ``httpx.Response`` in annotations and ``httpx.AsyncClient(...)`` in its functions exactly as after
+``import httpx``; the library is imported the first time one of its attributes is read. This is what Python
+3.15 spells ``lazy import httpx`` (PEP 810). Type checkers see the real modules.
+
+A name read at a module's top level (a base class, a constant built from the library) loads the library at
+once: keep such names inside functions, or quote them in a type alias.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["Image", "ImageOps", "httpx"]
+
+
+class LazyModule(types.ModuleType):
+    """A stand-in for the module ``name`` that imports it when an attribute is first read, then copies the
+    module's namespace into itself (later reads are plain attribute reads)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.__dict__["_lazy_module"] = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        module = self.__dict__["_lazy_module"]
+        if module is None:
+            module = importlib.import_module(self.__name__)
+            self.__dict__.update(vars(module))
+            self.__dict__["_lazy_module"] = module
+        return getattr(module, attribute)
+
+    def __repr__(self) -> str:
+        state = "loaded" if self.__dict__["_lazy_module"] is not None else "not loaded yet"
+        return f"<lazy module {self.__name__!r} ({state})>"
+
+
+if TYPE_CHECKING:
+    import httpx
+    from PIL import Image, ImageOps
+else:
+    httpx = LazyModule("httpx")
+    Image = LazyModule("PIL.Image")
+    ImageOps = LazyModule("PIL.ImageOps")
