@@ -243,14 +243,38 @@ def _entry(item: Mapping[str, Any]) -> FeedEntry:
 
 
 def _body(item: Mapping[str, Any]) -> tuple[str, bool]:
+    """The entry's HTML (or plain text: True) for its body: its summary, else its content. A summary that the
+    parser made up from the content (:func:`_made_from`) is not one: the content is the body."""
     description = item.get("description")
-    if isinstance(description, str) and description.strip():
+    contents = [content for content in item.get("content") or [] if isinstance(content, Mapping)]
+    made_up = isinstance(description, str) and bool(contents) and _made_from(description, contents[0])
+    if isinstance(description, str) and description.strip() and not made_up:
         return description, False
-    for content in item.get("content") or []:
-        value = content.get("value") if isinstance(content, Mapping) else None
+    for content in contents:
+        value = content.get("value")
         if isinstance(value, str) and value.strip():
             return value, content.get("type") == "text/plain"
     return "", False
+
+
+_MADE_UP_LENGTH = 512
+"""fastfeedparser gives an entry without a summary one: the first 512 characters of its content's text."""
+
+
+def _made_from(description: str, content: Mapping[str, Any]) -> bool:
+    """Whether ``description`` is what fastfeedparser makes of ``content`` for an entry that has no summary of
+    its own (its text cut at 512 characters: a JSON Feed's ``content_text`` as it is, HTML without its tags
+    and with spaces collapsed), rather than a summary the feed gives."""
+    from fastfeedparser.main import _synthesize_entry_description  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    value = content.get("value")
+    if not isinstance(value, str) or description == value or len(description.strip()) > _MADE_UP_LENGTH:
+        return False
+    if description == value[:_MADE_UP_LENGTH]:
+        return True
+    made: dict[str, Any] = {"content": [content]}
+    _synthesize_entry_description(made)
+    return description.strip() == str(made.get("description", "")).strip()
 
 
 def _is_image(kind: Any, url: str) -> bool:
