@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -118,6 +119,8 @@ def parse_feed(data: bytes, *, source: str) -> Feed:
         _check_well_formed(data, source)
     parsed = _parsed(data, source)
     entries = [_entry(item) for item in parsed.get("entries", [])]
+    if kind == "rdf":
+        entries = list(_with_rdf_content(entries, data))
     return Feed(kind, _text(parsed.get("feed", {}).get("title")) or "", entries)
 
 
@@ -140,6 +143,11 @@ def iter_feed_entries(data: bytes, *, source: str, chunk: int = 200) -> Iterator
         yield from parse_feed(data, source=source).entries
         return
     _check_well_formed(data, source)
+    entries = _entries_in_parts(data, kind, source=source, chunk=chunk)
+    yield from _with_rdf_content(entries, data) if kind == "rdf" else entries
+
+
+def _entries_in_parts(data: bytes, kind: str, *, source: str, chunk: int) -> Iterator[FeedEntry]:
     spans = _item_spans(data, b"entry" if kind == "atom" else b"item")
     if spans is None or len(spans) <= chunk:
         parsed = _parsed(data, source)
@@ -153,6 +161,39 @@ def iter_feed_entries(data: bytes, *, source: str, chunk: int = 200) -> Iterator
         entries.reverse()
         while entries:
             yield _entry(entries.pop())
+
+
+_CONTENT_MODULE = "http://purl.org/rss/1.0/modules/content/"
+_RSS1_ITEM = "{http://purl.org/rss/1.0/}item"
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+
+
+def _with_rdf_content(entries: Iterable[FeedEntry], data: bytes) -> Iterator[FeedEntry]:
+    """RSS 1.0 ``entries``, each without a description given its ``content:encoded`` (which fastfeedparser
+    reads in RSS 2.0 items only), found by the item's ``rdf:about``, the entry's id."""
+    contents = _rdf_contents(data) if _CONTENT_MODULE.encode() in data else {}
+    for entry in entries:
+        content = contents.get(entry.identity) if not entry.html.strip() else None
+        yield dataclasses.replace(entry, html=content, plain=False) if content else entry
+
+
+def _rdf_contents(data: bytes) -> dict[str, str]:
+    """The ``content:encoded`` of each item of a well-formed RSS 1.0 feed, by ``rdf:about``; each item is let
+    go once read."""
+    from lxml import etree  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    contents: dict[str, str] = {}
+    items = etree.iterparse(
+        io.BytesIO(data), tag=_RSS1_ITEM, resolve_entities=False, no_network=True, load_dtd=False
+    )
+    for _, item in items:
+        about, content = item.get(_RDF_ABOUT), item.findtext(f"{{{_CONTENT_MODULE}}}encoded")
+        if about and content and content.strip():
+            contents[about] = content
+        item.clear()
+        while item.getprevious() is not None:
+            del item.getparent()[0]
+    return contents
 
 
 _MARKUP = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>|<(/?)(item|entry)(?=[\s/>])", re.DOTALL)
@@ -197,7 +238,7 @@ class _NoTree:
 
 
 def _check_well_formed(data: bytes, source: str) -> None:
-    from lxml import etree  # type: ignore[import-untyped]  # noqa: PLC0415
+    from lxml import etree  # noqa: PLC0415
 
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, target=_NoTree()

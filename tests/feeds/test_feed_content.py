@@ -68,7 +68,7 @@ def entry(number: int, *, summary: str = "") -> FeedEntry:
     )
 
 
-@pytest.mark.parametrize("kind", ["rss2", "atom", "jsonfeed"])
+@pytest.mark.parametrize("kind", ["rss2", "rss1", "atom", "jsonfeed"])
 def test_an_entry_with_only_content_is_posted_with_all_of_it_as_text(
     server: FeedServer, make_workspace: WriteWorkspace, kind: str
 ) -> None:
