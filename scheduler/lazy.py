@@ -1,7 +1,7 @@
 """Libraries that load on first use, not when a module that names them is imported.
 
-httpx (with ssl, anyio and its own command line's rich and pygments) and Pillow take a preview that needs
-neither from 11 to about 18 MiB more memory, and every adapter module names httpx. A module writes::
+httpx (which imports its own command line's click, rich and pygments) and Pillow's image module add about
+7 MiB to a preview that uses neither, and every adapter module names httpx. A module writes::
 
     from scheduler.lazy import httpx
 
