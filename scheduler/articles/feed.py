@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from html import unescape
 from typing import Any
 
 from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
@@ -306,16 +307,36 @@ def _made_from(description: str, content: Mapping[str, Any]) -> bool:
     """Whether ``description`` is what fastfeedparser makes of ``content`` for an entry that has no summary of
     its own (its text cut at 512 characters: a JSON Feed's ``content_text`` as it is, HTML without its tags
     and with spaces collapsed), rather than a summary the feed gives."""
-    from fastfeedparser.main import _synthesize_entry_description  # type: ignore[import-untyped]  # noqa: PLC0415
-
     value = content.get("value")
     if not isinstance(value, str) or description == value or len(description.strip()) > _MADE_UP_LENGTH:
         return False
-    if description == value[:_MADE_UP_LENGTH]:
-        return True
+    return description == value[:_MADE_UP_LENGTH] or description.strip() == _made_up(content, value)
+
+
+def _made_up(content: Mapping[str, Any], value: str) -> str:
+    try:  # the parser's own function, private to it
+        from fastfeedparser.main import _synthesize_entry_description  # type: ignore[import-untyped]  # noqa: PLC0415
+    except ImportError:  # a release without it: the rule it follows today
+        return text_start(value)
     made: dict[str, Any] = {"content": [content]}
     _synthesize_entry_description(made)
-    return description.strip() == str(made.get("description", "")).strip()
+    return str(made.get("description", "")).strip()
+
+
+_ANY_TAG = re.compile(r"<[^>]+>")
+
+
+def text_start(html: str) -> str:
+    """The summary fastfeedparser 0.6 makes up for an entry with only content: the first 512 characters of
+    its text, tags replaced by spaces, references decoded, spaces collapsed (tags are stripped from the
+    first 2,048 characters only).
+
+    >>> text_start("<p>Zhukov &amp; the <b>6th</b>   Army</p>")
+    'Zhukov & the 6th Army'
+    """
+    text = unescape(_ANY_TAG.sub(" ", html[:2048])) if "<" in html and ">" in html else html
+    spaced = any(space in text for space in ("  ", "\n", "\t", "\r"))
+    return (" ".join(text.split()) if spaced else text.strip())[:_MADE_UP_LENGTH]
 
 
 def _is_image(kind: Any, url: str) -> bool:
