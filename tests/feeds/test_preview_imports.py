@@ -134,3 +134,23 @@ def test_a_lazy_module_is_imported_when_first_read_then_read_as_the_module() -> 
     assert main is sys.modules["json.tool"].main
     assert repr(lazy) == "<lazy module 'json.tool' (loaded)>"
     assert "main" in vars(lazy)  # later reads find it without asking again
+
+
+def test_a_disabled_channels_link_card_opens_no_outbox(make_workspace: WriteWorkspace) -> None:
+    root = make_workspace(
+        """\
+        [channels.bsky]
+        network = "bluesky"
+        enabled = false
+
+        [defaults]
+        channels = ["bsky"]
+        """
+    )
+    feed(root)
+    code, loaded, posts = preview(root, "feed.xml")
+    assert code in (0, None)
+    assert [post["card"]["uri"] for post in posts] == [
+        f"https://history.example/moments/{number}" for number in range(3)
+    ]
+    assert not {"sqlalchemy", "apscheduler"} & set(loaded)  # a card made from the article alone reads no page
