@@ -23,20 +23,24 @@ __all__ = ["Image", "ImageOps", "httpx"]
 
 
 class LazyModule(types.ModuleType):
-    """A stand-in for the module ``name`` that imports it when an attribute is first read, then copies the
-    module's namespace into itself (later reads are plain attribute reads)."""
+    """A stand-in for the module ``name`` that imports it when an attribute is first read; every read is a
+    read of the module itself (a value it changes later is seen as it is)."""
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.__dict__["_lazy_module"] = None
 
-    def __getattr__(self, attribute: str) -> Any:
-        module = self.__dict__["_lazy_module"]
+    def _load(self) -> types.ModuleType:
+        module: types.ModuleType | None = self.__dict__["_lazy_module"]
         if module is None:
-            module = importlib.import_module(self.__name__)
-            self.__dict__.update(vars(module))
-            self.__dict__["_lazy_module"] = module
-        return getattr(module, attribute)
+            module = self.__dict__["_lazy_module"] = importlib.import_module(self.__name__)
+        return module
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._load(), attribute)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._load())
 
     def __repr__(self) -> str:
         state = "loaded" if self.__dict__["_lazy_module"] is not None else "not loaded yet"
