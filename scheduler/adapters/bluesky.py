@@ -36,8 +36,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, quota_pause, read_json, redact_url, send
 from scheduler.adapters.media_checks import refuse_unfit_media
@@ -45,6 +43,7 @@ from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
 from scheduler.facets import detect_facets
+from scheduler.lazy import httpx
 from scheduler.media.model import Media, MediaLimits
 
 DEFAULT_BASE_URL = "https://bsky.social"

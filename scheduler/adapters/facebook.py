@@ -37,8 +37,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import (
@@ -61,6 +59,7 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.lazy import httpx
 from scheduler.media.model import Media, MediaLimits
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"

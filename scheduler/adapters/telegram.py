@@ -36,8 +36,6 @@ import re
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import Files, decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.media_checks import refuse_unfit_media
@@ -46,6 +44,7 @@ from scheduler.adapters.uploads import upload_file
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.media.model import MediaLimits
 

@@ -53,8 +53,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import read_json, refuse_over_length, send
@@ -69,6 +67,7 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.length.threads import threads_length
 from scheduler.media.model import Media, MediaLimits

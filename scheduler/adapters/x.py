@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-import httpx
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
@@ -59,6 +58,7 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.lazy import httpx
 from scheduler.media.model import Media, MediaLimits
 
 DEFAULT_BASE_URL = "https://api.x.com"

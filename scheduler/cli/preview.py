@@ -159,14 +159,17 @@ def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
 
 
 def report_article_errors(result: PipelineResult) -> None:
-    from rich.markup import escape
-
     from scheduler.identity import find_copies
     from scheduler.safe_text import shown
 
+    copies = find_copies(post.article for post in result.posts)
+    if not (result.errors or copies or result.warnings):
+        return  # rich's markup is loaded only to print something
+    from rich.markup import escape
+
     for error in result.errors:
         stderr().print(f"[bold red]article error:[/] {escape(str(error))}", soft_wrap=True)
-    for copy in find_copies(post.article for post in result.posts):
+    for copy in copies:
         stderr().print(f"[yellow]warning:[/] {escape(copy.warning())}", soft_wrap=True)
     for warning in result.warnings:
         stderr().print(f"[yellow]warning:[/] {escape(shown(warning))}", soft_wrap=True)

@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 import regex
 
 from scheduler.adapters.http import RequestGuard, send
 from scheduler.adapters.registry import load_adapter
 from scheduler.errors import DeliveryError, PermanentDeliveryError, UserError
+from scheduler.lazy import httpx
 from scheduler.media.model import Card, CardDraft, Media, PageMeta
 
 if TYPE_CHECKING:
@@ -492,16 +492,18 @@ class PreviewCards:
         ]
         if not carded:
             return posts, []
-        # imported (with SQLAlchemy) only when a post gets a card: a preview without cards stays small
-        from scheduler.store import Store, StoreError  # noqa: PLC0415
-
         warnings: list[str] = []
         store: Store | None = None
-        try:
-            if any(post.active for post in carded):  # pages are read, and remembered, for these only
+        if any(post.active for post in carded):  # pages are read, and remembered, for these only
+            # imported (with SQLAlchemy) only when a page is read: a preview without one stays small
+            from scheduler.store import Store, StoreError  # noqa: PLC0415
+
+            try:
                 store = Store.open(settings.store.url, root=self.workspace.root)
-        except StoreError as exc:
-            warnings.append(f"link cards: the outbox cannot be opened ({exc}); pages are fetched without it")
+            except StoreError as exc:
+                warnings.append(
+                    f"link cards: the outbox cannot be opened ({exc}); pages are fetched without it"
+                )
         cache: PageCache = StorePageCache(store) if store is not None else MemoryPageCache()
         try:
             async with httpx.AsyncClient(follow_redirects=True, transport=self.transport) as http:

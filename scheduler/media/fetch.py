@@ -17,9 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 from scheduler.errors import UserError
+from scheduler.lazy import httpx
 from scheduler.media.process import write_cache_file
 
 USER_AGENT = "tagcast (image fetcher)"

@@ -26,14 +26,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from scheduler.adapters.base import Outgoing
 from scheduler.adapters.registry import load_adapter
 from scheduler.articles.images import local_image_problems
 from scheduler.config.loader import Workspace
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import PermanentDeliveryError, TransientDeliveryError, UserError
+from scheduler.lazy import httpx
 from scheduler.media.fetch import DOWNLOAD_DEADLINE, MAX_DOWNLOAD_BYTES, ImageFetchError, fetch_image
 from scheduler.media.model import ImageRef, Media, MediaLimits
 from scheduler.media.process import (

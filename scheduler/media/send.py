@@ -12,10 +12,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Outgoing
 from scheduler.config.loader import Workspace
+from scheduler.lazy import httpx
 from scheduler.media.cards import LinkCards, PageStore, StorePageCache
 from scheduler.media.prepare import MediaCache, MediaPreparer, ThumbFitter
 
