@@ -121,7 +121,7 @@ class Pipeline:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
             self.media_limits[name] = adapter.media_limits
             self.max_parts[name] = adapter.max_parts
-        self.media = MediaCache(workspace.root, keep_decoded=True)
+        self.media = MediaCache.for_workspace(workspace, keep_decoded=True)
 
     def article_paths(self, paths: Sequence[Path] | None) -> list[Path]:
         if paths:

@@ -95,7 +95,7 @@ def run_pipeline(
         now = datetime.combine(on, time(0), zone)
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    thumbs = ThumbFitter(MediaCache(workspace.root))
+    thumbs = ThumbFitter(MediaCache.for_workspace(workspace))
     pipeline = Pipeline(workspace, cards=PreviewCards(workspace, fit_thumb=thumbs) if cards else None)
     result = pipeline.run(paths or None, channels=channels or None, now=now)
     if on is not None:
