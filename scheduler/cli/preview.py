@@ -110,6 +110,8 @@ def recycling_preview(config: str | None, now: datetime | None) -> PipelineResul
     from dataclasses import replace
     from datetime import UTC
 
+    from scheduler.media.cards import PreviewCards
+    from scheduler.media.prepare import MediaCache, ThumbFitter
     from scheduler.pipeline import Pipeline, PipelineResult
     from scheduler.planning import plan_posts
     from scheduler.recycling import recycling_plan
@@ -123,7 +125,12 @@ def recycling_preview(config: str | None, now: datetime | None) -> PipelineResul
         planned = recycling_plan(pipeline, store, now=now)
         taken = {post.channel: store.taken_slots(post.channel, since=now) for post in planned}
     posts = plan_posts(planned, pipeline.schedules, now=now, taken=taken)
-    return PipelineResult(posts=[replace(post, slot_note=f"recycled; {post.slot_note}") for post in posts])
+    # the same card step as every preview: a recycled post carries its link card as the service sends it
+    thumbs = ThumbFitter(MediaCache.for_workspace(workspace))
+    posts, warnings = PreviewCards(workspace, fit_thumb=thumbs)(posts)
+    return PipelineResult(
+        posts=[replace(post, slot_note=f"recycled; {post.slot_note}") for post in posts], warnings=warnings
+    )
 
 
 def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
