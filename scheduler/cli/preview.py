@@ -194,6 +194,7 @@ def write_html(config: str | None, result: PipelineResult, out: Path) -> None:
         workspace.settings.channels,
         root=workspace.root,
         generated=datetime.now(UTC),
+        warnings=result.warnings,
     )
     try:
         atomic_write_text(out, page)

@@ -154,6 +154,7 @@ async def posts(request: Request) -> Response:
             generated=moment.astimezone(board.zone),
             standalone=False,
             nav="posts",
+            warnings=result.warnings,
         )
 
     try:

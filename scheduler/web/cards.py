@@ -80,6 +80,8 @@ class Card:
     left_out: list[str] = field(default_factory=list)
     """The article's images this post does not carry, and why."""
     link_card: LinkCard | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What preview warns about this post (a link page that cannot be read, a thumbnail not had)."""
 
     @property
     def initial(self) -> str:
