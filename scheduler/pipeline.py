@@ -184,7 +184,8 @@ class Pipeline:
         prepared = prepare_media(
             article, self.media_limits[post.channel], settings, channel=post.channel, cache=self.media
         )
-        return dataclasses.replace(post, media=prepared.media).with_problems(*prepared.problems)
+        post = dataclasses.replace(post, media=prepared.media, left_out=prepared.left_out)
+        return post.with_problems(*prepared.problems)
 
     def run(
         self,

@@ -160,6 +160,7 @@ def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
             "problems": found,
             "media": [],
             "card": None,
+            "left_out": [],
         }
         for source, found in problems.items()
     ]

@@ -187,7 +187,7 @@ def post_card(post: Post, channels: Mapping[str, ChannelSettings], root: Path | 
         shortened=post.shortened,
         active=post.active,
         images=_images(post.media, root),
-        left_out=left_out_notes(post.article, post.media, post.network),
+        left_out=list(post.left_out) or left_out_notes(post.article, post.media, post.network),
         link_card=_link_card(post.card),
     )
 

@@ -81,6 +81,11 @@ def test_preview_json_has_the_media_of_each_post_after_processing(make_workspace
     tg = [(m["mime"], m["width"], m["height"]) for m in posts["tg"]["media"]]
     assert tg == [("image/jpeg", 20, 40), ("image/png", 64, 64)]  # the same files, fitted again
     assert posts["sl"]["media"] == []  # Slack shows only images at a public address
+    assert posts["sl"]["left_out"] == [
+        "image 1 (img/photo.jpg) left out: slack takes only images at a public https address",
+        "image 2 (img/clear.png) left out: slack takes only images at a public https address",
+    ]
+    assert posts["bsky"]["left_out"] == posts["tg"]["left_out"] == []
 
 
 def test_the_terminal_view_lists_each_image_and_what_is_left_out(make_workspace: WriteWorkspace) -> None:

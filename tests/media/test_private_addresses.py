@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -18,8 +19,10 @@ import pytest
 from fakes.images import ImageServer
 from fakes.pages import PagesFake
 from intranet import ALLOW_TOML
+from typer.testing import CliRunner
 
 from scheduler.adapters.base import Outgoing
+from scheduler.cli.app import app
 from scheduler.config.loader import load_workspace
 from scheduler.config.settings import Settings
 from scheduler.media.addresses import AddressPolicy, PrivateAddressError, kind_of
@@ -31,6 +34,7 @@ from scheduler.models import Article
 from scheduler.store import Store
 from tests.cards.support import article as card_article
 from tests.cards.support import link_cards
+from tests.conftest import WriteWorkspace
 
 from .pictures import noisy_jpeg
 
@@ -180,6 +184,25 @@ def test_a_refused_image_is_left_out_and_the_post_still_goes(
     )
     allowed = load_workspace(root / "config" / "tagcast.toml")
     assert len(asyncio.run(MediaPreparer(lambda: allowed)(outgoing)).media) == 1
+
+
+def test_preview_json_says_a_refused_image_is_left_out_and_the_post_is_valid(
+    trusted: ImageServer, make_workspace: WriteWorkspace
+) -> None:
+    trusted.files["/photo.jpg"] = PHOTO
+    url = trusted.url("/photo.jpg")
+    config = '[defaults]\nchannels = ["bsky"]\n[channels.bsky]\nnetwork = "bluesky"\nhandle = "a.test"\n'
+    root = make_workspace(
+        config, {"a.md": f"---\ntitle: Boat\nimage: {url}\nimage_alt: A boat\n---\nText.\n"}
+    )
+    result = CliRunner().invoke(app, ["preview", "--json", "--config", str(root)])
+    assert result.exit_code == 0, result.output
+    [post] = json.loads(result.stdout)
+    assert (post["media"], post["problems"], post["parts"]) == ([], [], ["Boat\n\nText."])
+    assert post["left_out"] == [
+        f"image 1 ({url}) left out: {url}: 127.0.0.1 is a loopback address: not fetched; {HINT}"
+    ]
+    assert trusted.requests == []
 
 
 # --- link pages -----------------------------------------------------------------------------------------
