@@ -13,7 +13,9 @@ One function decides a post's card for preview and for the service alike (:meth:
   ``og:image`` (``twitter:image``), fitted to the network's ``card_thumb_bytes`` by the thumb fitter.
 
 The page is fetched only when the article lacks one of these, once (:data:`PAGE_TTL`; a page that failed is
-tried again after :data:`ERROR_TTL`), bounded in time and size (:class:`CardRules`), parsed with lxml, and
+tried again after :data:`ERROR_TTL`), bounded in time and size (:class:`CardRules`), each hop only from an
+address the rules allow (:mod:`scheduler.media.addresses`: a page at a private address gives the post no card,
+with a warning, and is not remembered), parsed with lxml, and
 remembered in the store (``link_pages``), so a second preview asks nothing of the network. A page that cannot
 be read (timeout, an error status, not HTML, too big) is a warning and a card from the article alone, never a
 failed delivery::
