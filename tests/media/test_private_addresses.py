@@ -11,7 +11,7 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -208,8 +208,8 @@ def test_preview_json_says_a_refused_image_is_left_out_and_the_post_is_valid(
 # --- link pages -----------------------------------------------------------------------------------------
 
 
-def card_for(store: Store, root: Path, url: str, rules: CardRules) -> tuple[object, list[str]]:
-    async def run() -> tuple[object, list[str]]:
+def card_for(store: Store, root: Path, url: str, rules: CardRules) -> tuple[Card | None, list[str]]:
+    async def run() -> tuple[Card | None, list[str]]:
         async with link_cards(store, root, rules=rules) as cards:
             return await cards.card_for("bsky", card_article(url))
 
@@ -217,13 +217,13 @@ def card_for(store: Store, root: Path, url: str, rules: CardRules) -> tuple[obje
 
 
 @pytest.fixture
-def site() -> object:
+def site() -> Iterator[PagesFake]:
     with PagesFake().running() as fake:
         yield fake
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> object:
+def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(f"sqlite:///{tmp_path / 'var' / 'outbox.db'}", root=tmp_path)
     yield opened
     opened.close()
@@ -293,3 +293,25 @@ def test_the_config_key_takes_refuse_allow_or_networks() -> None:
     assert listed.refusal(ipaddress.ip_address("10.2.0.1")) == "private"
     with pytest.raises(PrivateAddressError):
         listed.pin(httpx.URL("http://127.0.0.1/"))
+
+
+def test_the_send_path_posts_without_a_refused_card_and_logs_why(
+    site: PagesFake, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = site.url("/og")
+    outgoing = Outgoing(
+        delivery_id="d1", idempotency_key="k1", parts=("Text.",), article=card_article(url), channel="bsky"
+    )
+
+    async def run() -> Outgoing:
+        async with link_cards(store, tmp_path, rules=CardRules(deadline=5.0)) as cards:
+            return await cards.prepare(outgoing)
+
+    with caplog.at_level(logging.WARNING, logger="tagcast.cards"):
+        ready = asyncio.run(run())
+    assert ready.card is None and ready.parts == ("Text.",)
+    assert [r.getMessage() for r in caplog.records if r.name == "tagcast.cards"] == [
+        f"bsky: posts/khalkhin.md: link card {url}: 127.0.0.1 is a loopback address: not fetched; the post "
+        f"goes without a link card ({HINT})"
+    ]
+    assert site.hits("/og") == 0
