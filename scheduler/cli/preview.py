@@ -95,7 +95,7 @@ def run_pipeline(
         now = datetime.combine(on, time(0), zone)
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    thumbs = ThumbFitter(MediaCache(workspace.root))
+    thumbs = ThumbFitter(MediaCache.for_workspace(workspace))
     pipeline = Pipeline(workspace, cards=PreviewCards(workspace, fit_thumb=thumbs) if cards else None)
     result = pipeline.run(paths or None, channels=channels or None, now=now)
     if on is not None:
@@ -110,6 +110,8 @@ def recycling_preview(config: str | None, now: datetime | None) -> PipelineResul
     from dataclasses import replace
     from datetime import UTC
 
+    from scheduler.media.cards import PreviewCards
+    from scheduler.media.prepare import MediaCache, ThumbFitter
     from scheduler.pipeline import Pipeline, PipelineResult
     from scheduler.planning import plan_posts
     from scheduler.recycling import recycling_plan
@@ -123,7 +125,12 @@ def recycling_preview(config: str | None, now: datetime | None) -> PipelineResul
         planned = recycling_plan(pipeline, store, now=now)
         taken = {post.channel: store.taken_slots(post.channel, since=now) for post in planned}
     posts = plan_posts(planned, pipeline.schedules, now=now, taken=taken)
-    return PipelineResult(posts=[replace(post, slot_note=f"recycled; {post.slot_note}") for post in posts])
+    # the same card step as every preview: a recycled post carries its link card as the service sends it
+    thumbs = ThumbFitter(MediaCache.for_workspace(workspace))
+    posts, warnings = PreviewCards(workspace, fit_thumb=thumbs)(posts)
+    return PipelineResult(
+        posts=[replace(post, slot_note=f"recycled; {post.slot_note}") for post in posts], warnings=warnings
+    )
 
 
 def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
@@ -153,6 +160,7 @@ def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
             "problems": found,
             "media": [],
             "card": None,
+            "left_out": [],
         }
         for source, found in problems.items()
     ]
@@ -190,6 +198,7 @@ def write_html(config: str | None, result: PipelineResult, out: Path) -> None:
         workspace.settings.channels,
         root=workspace.root,
         generated=datetime.now(UTC),
+        warnings=result.warnings,
     )
     try:
         atomic_write_text(out, page)
