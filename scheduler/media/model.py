@@ -87,7 +87,7 @@ class Media:
         return self.path.read_bytes()
 
     def to_json(self) -> dict[str, Any]:
-        """The shape of ``media`` items in ``preview --json`` (DESIGN.md, "The contract, extended")."""
+        """The shape of ``media`` items in ``preview --json`` (docs/articles.md, "Seeing them")."""
         return {
             "src": self.src,
             "alt": self.alt,
