@@ -195,6 +195,7 @@ class BlueskyAdapter(Adapter):
         max_bytes=1_000_000,
         mimes=("image/jpeg", "image/png", "image/webp"),
         alt_max=2000,
+        alt_unit="graphemes",
         card_thumb_bytes=1_000_000,
     )
     """1,000,000 bytes per image and per card thumb. The newer lexicon (``@atproto/api`` 0.19) allows

@@ -91,8 +91,8 @@ class DiscordAdapter(Adapter):
     media_limits = MediaLimits(
         max_bytes=10_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=1024
     )
-    """Attachment ``description`` at most 1024 (NETWORKS.md); 10 MB is the upload limit of an unboosted
-    server, unconfirmed there."""
+    """Attachment ``description`` at most 1024; 10 MB is the upload limit of an unboosted server,
+    unconfirmed (docs/networks.md)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -82,7 +82,7 @@ class FacebookAdapter(Adapter):
 
     network = "facebook"
     media_limits = MediaLimits(max_bytes=10_000_000, alt_max=1000)
-    """Static photos under 10 MB with ``alt_text_custom`` (NETWORKS.md); the alt limit is unconfirmed."""
+    """Static photos under 10 MB with ``alt_text_custom``; the alt limit is unconfirmed (docs/networks.md)."""
     supports_threads = False
     max_parts = 1
 

@@ -148,8 +148,8 @@ class LinkedInAdapter(Adapter):
 
     network = "linkedin"
     media_limits = MediaLimits(max_bytes=10_000_000, max_pixels=36_152_320, alt_max=4086)
-    """Images API upload with ``altText`` (NETWORKS.md); the size, pixel and alt limits are the documented
-    ones, unconfirmed there."""
+    """Images API upload with ``altText``; the size, pixel and alt limits are LinkedIn's documented ones,
+    not confirmed against a server (docs/networks.md)."""
     supports_threads = False
     max_parts = 1
 

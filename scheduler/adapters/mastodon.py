@@ -110,8 +110,8 @@ class MastodonAdapter(Adapter):
         mimes=("image/jpeg", "image/png", "image/webp", "image/gif"),
         alt_max=1500,
     )
-    """Alt text: ``description_limit`` 1500 (NETWORKS.md); 16 MB and 4096x4096 pixels are the server
-    defaults, unconfirmed there."""
+    """Alt text: ``description_limit`` 1500; 16 MB and 4096x4096 pixels are the server defaults,
+    unconfirmed (docs/networks.md)."""
 
     def __init__(
         self,

@@ -124,8 +124,8 @@ class TelegramAdapter(Adapter):
     media_limits = MediaLimits(
         max_bytes=10_000_000, max_side=5000, mimes=("image/jpeg", "image/png"), alt_max=None
     )
-    """``sendPhoto`` has no alt text field (NETWORKS.md); 10 MB and width + height at most 10000 are the
-    Bot API's documented photo rules."""
+    """``sendPhoto`` has no alt text field; 10 MB and width + height at most 10000 are the Bot API's
+    documented photo rules, kept by a longer side of at most 5000 (docs/networks.md)."""
 
     @classmethod
     def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:

@@ -139,7 +139,10 @@ class WebhookAdapter(Adapter):
     secrets = ("secret",)
     network = "webhook"
     media_limits = MediaLimits(
-        max_bytes=20_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=10_000
+        max_bytes=20_000_000,
+        mimes=("image/jpeg", "image/png", "image/webp", "image/gif"),
+        alt_max=10_000,
+        alt_unit="graphemes",
     )
     """The images travel in the JSON payload (base64), with their alt text."""
 

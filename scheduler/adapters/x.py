@@ -122,7 +122,7 @@ class XAdapter(Adapter):
     media_limits = MediaLimits(
         max_bytes=5_000_000, mimes=("image/jpeg", "image/png", "image/webp"), alt_max=1000
     )
-    """Alt text at most 1000 characters (NETWORKS.md); 5 MB per image is the v1.1 figure, unconfirmed for
+    """Alt text at most 1000 characters (docs/networks.md); 5 MB per image is the v1.1 figure, unconfirmed for
     v2."""
 
     def __init__(

@@ -255,9 +255,9 @@ def prepare_media(
                     f"{label}: no alt text; describe the image with image_alt (or alt in images), "
                     f"or set require_alt = false on channel {channel}"
                 )
-            elif ref.alt is not None and len(ref.alt) > limits.alt_max:
+            elif ref.alt is not None and (length := limits.alt_length(ref.alt)) > limits.alt_max:
                 problems.append(
-                    f"{label}: the alt text has {len(ref.alt):,} characters; {network} takes at most "
+                    f"{label}: the alt text has {length:,} {limits.alt_unit}; {network} takes at most "
                     f"{limits.alt_max:,} (channel {channel}): shorten it"
                 )
         try:

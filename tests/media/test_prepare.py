@@ -11,6 +11,7 @@ from intranet import ALLOW_TOML, allow_private
 
 from scheduler.adapters.base import Outgoing
 from scheduler.adapters.bluesky import BlueskyAdapter
+from scheduler.adapters.mastodon import MastodonAdapter
 from scheduler.adapters.slack import SlackAdapter
 from scheduler.adapters.telegram import TelegramAdapter
 from scheduler.adapters.x import XAdapter
@@ -97,6 +98,39 @@ def test_alt_text_over_the_networks_limit_is_a_problem_naming_the_channel(root: 
     assert prepared.problems == (
         "image 1 (img/photo.jpg): the alt text has 1,001 characters; x takes at most 1,000 (channel xmain): "
         "shorten it",
+    )
+
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+"""One grapheme (a family emoji) of seven code points."""
+
+
+def test_alt_text_is_counted_in_graphemes_where_the_network_counts_them(root: Path) -> None:
+    cache = MediaCache(root)
+    at_limit = article(ImageRef("img/photo.jpg", "A" + FAMILY * 1999))  # 2000 graphemes, 13,994 code points
+    fits = prepare_media(at_limit, BlueskyAdapter.media_limits, bsky(), channel="bsky", cache=cache)
+    assert fits.problems == ()
+    assert [item.alt for item in fits.media] == ["A" + FAMILY * 1999]
+    over = article(ImageRef("img/photo.jpg", "AB" + FAMILY * 1999))
+    refused = prepare_media(over, BlueskyAdapter.media_limits, bsky(), channel="bsky", cache=cache)
+    assert refused.problems == (
+        "image 1 (img/photo.jpg): the alt text has 2,001 graphemes; bluesky takes at most 2,000 "
+        "(channel bsky): shorten it",
+    )
+
+
+def test_alt_text_is_counted_in_code_points_where_the_server_counts_those(root: Path) -> None:
+    """Mastodon checks ``description`` with a plain length validation (code points): one family emoji is 7."""
+    prepared = prepare_media(
+        article(ImageRef("img/photo.jpg", FAMILY * 215)),  # 215 graphemes, 1505 code points
+        MastodonAdapter.media_limits,
+        ChannelSettings(network="mastodon"),
+        channel="masto",
+        cache=MediaCache(root),
+    )
+    assert prepared.problems == (
+        "image 1 (img/photo.jpg): the alt text has 1,505 characters; mastodon takes at most 1,500 "
+        "(channel masto): shorten it",
     )
 
 
