@@ -3,23 +3,16 @@
 Every state change goes through :meth:`StoreBase._move`: a compare-and-set ``UPDATE`` (the row must still
 be in the state it was read in) plus a row in ``transitions`` with the reason, in the same transaction.
 
-Group commit: :meth:`StoreBase.transaction` makes the store methods called inside it (on that thread) share
-ONE transaction and so one commit (one ``fsync``); the service's store thread runs the calls that queued up
-meanwhile that way when they are marked :func:`groupable` (:mod:`scheduler.service.storecalls`). Nothing
-of a call is durable before the shared commit, and its caller hears back only after it: every guarantee of a
-single call holds for a grouped one.
-
 The statements of the dispatch hot path are built once, at import (building a SQLAlchemy statement costs
 several times more than running it); their values are bound parameters.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, select
 
@@ -29,29 +22,9 @@ from scheduler.store.models import DeliveryState, utc
 from scheduler.store.moves import changed_meanwhile, require_state, with_due_at
 from scheduler.store.schema import deliveries, transitions
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-_GROUPABLE = "_tagcast_groupable"
-
 ROW = select(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
 """One delivery by id (``delivery_id``)."""
 INSERT_TRANSITION = transitions.insert()
-
-
-def groupable(method: F) -> F:
-    """Mark a store method that may share a transaction with others (:meth:`StoreBase.transaction`): it is one
-    transaction, touches nothing but the database, and gives the same answer when run again after a rollback
-    (its clock is an argument)."""
-    setattr(method, _GROUPABLE, True)
-    return method
-
-
-def group_of(func: Callable[..., Any]) -> StoreBase | None:
-    """The store whose shared transaction ``func`` may join: a bound :func:`groupable` method; else None."""
-    owner = getattr(func, "__self__", None)
-    if isinstance(owner, StoreBase) and getattr(func, _GROUPABLE, False):
-        return owner
-    return None
 
 
 class StoreBase:
@@ -61,46 +34,17 @@ class StoreBase:
         self.engine = engine
         self._writer = writer(engine)
         self._relaxed = relaxed(engine)
-        self._shared = threading.local()
-
-    def _current(self) -> Connection | None:
-        """The connection of this thread's :meth:`transaction`, if one is open."""
-        connection: Connection | None = getattr(self._shared, "connection", None)
-        return connection
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Run the store methods called in this block, on this thread, in ONE write transaction: one commit
-        when the block ends; an exception rolls all of them back. Nested blocks join the outer one."""
-        if self._current() is not None:
-            yield
-            return
-        with self._writer.begin() as connection:
-            self._shared.connection = connection
-            try:
-                yield
-            finally:
-                self._shared.connection = None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        """A connection for reads (inside :meth:`transaction`: its connection, which sees its writes)."""
-        shared = self._current()
-        if shared is not None:
-            yield shared
-            return
+        """A connection for reads."""
         with self.engine.connect() as connection:
             yield connection
 
     @contextmanager
     def _write(self, *, durable: bool = True) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success; inside
-        :meth:`transaction`, a part of that one. ``durable=False``: a commit that a power cut may lose
-        (:func:`~scheduler.store.dialect.relaxed`)."""
-        shared = self._current()
-        if shared is not None:
-            yield shared
-            return
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success. ``durable=False``: a
+        commit that a power cut may lose (:func:`~scheduler.store.dialect.relaxed`)."""
         with (self._writer if durable else self._relaxed).begin() as connection:
             yield connection
 

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from scheduler.store.base import StoreBase, groupable
+from scheduler.store.base import StoreBase
 from scheduler.store.dialect import one_machine, release_session_lock, try_session_lock
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.schema import deliveries, periodic_runs, workers
@@ -98,7 +98,6 @@ class ClusterMixin(StoreBase):
                 workers.update().where(workers.c.id == worker).values(heartbeat_at=now, stopped_at=now)
             )
 
-    @groupable
     def end_leases_of(self, worker_ids: Iterable[str], *, now: datetime) -> int:
         """End now the leases of the ``sending`` deliveries that ``worker_ids`` hold (workers known to be
         dead): they are then reconciled at once (:meth:`claim_stale`) instead of when their leases run out.

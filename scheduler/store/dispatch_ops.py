@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, RowMapping, exists, func, select, tuple_
 
 from scheduler.store import dispatch_sql as sql
-from scheduler.store.base import StoreBase, groupable
+from scheduler.store.base import StoreBase
 from scheduler.store.dialect import lock_channel, locks_rows, select_for_claim
 from scheduler.store.errors import DeliveryConflict
 from scheduler.store.models import Delivery, DeliveryState, utc
@@ -69,7 +69,6 @@ def where_sent(receipt: Receipt) -> str:
 class DispatchMixin(StoreBase):
     """Claims and outcomes. Every method is one transaction; every state change records its reason."""
 
-    @groupable
     def next_due(self, now: datetime | None = None) -> datetime | None:
         """The earliest time a claim can succeed: the first due planned or retrying delivery of a channel that
         is neither paused nor busy sending (a channel paused ``until`` counts from then). None: nothing to do.
@@ -104,7 +103,6 @@ class DispatchMixin(StoreBase):
             )
         ).scalar()
 
-    @groupable
     def claim_due(self, now: datetime, *, worker: str, lease: timedelta, limit: int) -> list[Delivery]:
         """Atomically move the head of the due queue (its earliest slot) of at most ``limit`` channels to
         ``sending`` (attempts + 1, claimed by ``worker``, leased until ``now + lease``).
@@ -202,7 +200,6 @@ class DispatchMixin(StoreBase):
             prefix.append(locked[row["id"]])
         return prefix
 
-    @groupable
     def save_journal(self, delivery_id: str, journal: dict[str, Any]) -> None:
         """Store the adapter's journal; committed (and on disk) when this returns, before the network call."""
         with self._write() as connection:
@@ -210,7 +207,6 @@ class DispatchMixin(StoreBase):
             if saved.rowcount != 1:
                 self._row(connection, delivery_id)  # DeliveryNotFound
 
-    @groupable
     def renew_lease(self, delivery_id: str, *, worker: str, lease_until: datetime) -> None:
         """Extend the claim of ``worker``; DeliveryConflict when the claim is no longer its own."""
         with self._write() as connection:
@@ -224,7 +220,6 @@ class DispatchMixin(StoreBase):
                 hint="stop working on it; its new owner (or the operator) decides",
             )
 
-    @groupable
     def mark_sent(self, delivery_id: str, receipt: Receipt, *, now: datetime) -> None:
         """Record the receipt, in any state but ``sent``: when the network has the post, it is sent.
 
@@ -276,7 +271,6 @@ class DispatchMixin(StoreBase):
                 next_attempt_at=None,
             )
 
-    @groupable
     def mark_retry(self, delivery_id: str, *, at: datetime, reason: str, now: datetime) -> None:
         """``sending`` -> ``retrying``: claimable again at ``at`` (with the same idempotency key)."""
         self._settle(
@@ -288,12 +282,10 @@ class DispatchMixin(StoreBase):
             next_attempt_at=utc(at),
         )
 
-    @groupable
     def mark_failed(self, delivery_id: str, *, reason: str, now: datetime) -> None:
         """``sending`` -> ``failed``: permanent; only ``tagcast queue retry`` brings it back."""
         self._settle(delivery_id, DeliveryState.FAILED, reason=f"failed: {reason}", error=reason, now=now)
 
-    @groupable
     def mark_unknown(self, delivery_id: str, *, reason: str, now: datetime) -> None:
         """``sending`` -> ``unknown``: maybe posted; never resent until ``tagcast queue resolve``."""
         self._settle(

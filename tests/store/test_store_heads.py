@@ -1,11 +1,10 @@
 """Claims: the head of each due channel's queue, one per channel, in one transaction; the posts behind a head
-stay planned until their own turn; a shared transaction (group commit) commits several calls at once."""
+stay planned until their own turn."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from store_support import NOW, make_post
 
 from scheduler.adapters.base import Receipt
@@ -50,18 +49,3 @@ def test_the_limit_counts_channels_and_a_busy_channel_gets_nothing(store: Store)
     assert second.id == b[0]
     store.mark_sent(a[0], RECEIPT, now=NOW)
     assert [d.id for d in store.claim_due(NOW, worker="w", lease=LEASE, limit=5)] == [a[1]]
-
-
-def test_a_shared_transaction_commits_several_calls_at_once(store: Store) -> None:
-    ids = [queue(store, channel, -1)[0] for channel in ("a", "b")]
-    store.claim_due(NOW, worker="w", lease=LEASE, limit=2)
-    with pytest.raises(RuntimeError), store.transaction():
-        store.mark_sent(ids[0], RECEIPT, now=NOW)
-        store.save_journal(ids[1], {"k": 1})
-        assert store.get(ids[0]).state is DeliveryState.SENT  # seen inside the transaction
-        raise RuntimeError("rolls both back")
-    assert store.get(ids[0]).state is DeliveryState.SENDING and store.get(ids[1]).journal == {}
-    with store.transaction():
-        store.mark_sent(ids[0], RECEIPT, now=NOW)
-        store.save_journal(ids[1], {"k": 1})
-    assert store.get(ids[0]).state is DeliveryState.SENT and store.get(ids[1]).journal == {"k": 1}
