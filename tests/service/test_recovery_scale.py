@@ -45,12 +45,11 @@ def late_site(site: Site) -> Site:
     channels = {name: {"network": "file"} for name in CHANNELS}
     site.write_config(config_text(channels, service={"misfire_grace": "30m"}))
     store = site.store
-    with store.transaction():  # one commit for the fixture
-        for index in range(LATE):
-            post = make_post(
-                f"posts/p{index:04d}.md", CHANNELS[index // 2 % len(CHANNELS)], at=START - late_by(index)
-            )
-            store.upsert(post, now=QUEUED)
+    posts = [
+        make_post(f"posts/p{index:04d}.md", CHANNELS[index // 2 % len(CHANNELS)], at=START - late_by(index))
+        for index in range(LATE)
+    ]
+    store.upsert_each(posts, lambda taken: lambda post, plan: post, now=QUEUED)  # one commit for the fixture
     return site
 
 

@@ -28,10 +28,9 @@ def test_serve_once_forgets_workers_silent_for_a_week(site: Site) -> None:
     site.write_config(config_text({"out": {"network": "file"}}))
     store = site.store
     old = START - FORGET_AFTER - timedelta(hours=1)
-    with store.transaction():
-        for n in range(300):  # a cron job's --once runs, every minute, more than a week ago
-            store.register_worker(f"cron-{n}", host="elsewhere", pid=10 + n, now=old - timedelta(minutes=n))
-            store.stop_worker(f"cron-{n}", now=old - timedelta(minutes=n))
+    for n in range(30):  # a cron job's --once runs, every minute, more than a week ago
+        store.register_worker(f"cron-{n}", host="elsewhere", pid=10 + n, now=old - timedelta(minutes=n))
+        store.stop_worker(f"cron-{n}", now=old - timedelta(minutes=n))
     store.register_worker("yesterday", host="elsewhere", pid=5, now=START - timedelta(days=1))
     store.stop_worker("yesterday", now=START - timedelta(days=1))
 
