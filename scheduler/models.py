@@ -88,6 +88,8 @@ class Post:
     """The article's images fitted to this network (:mod:`scheduler.media`), as they will be uploaded."""
     card: Card | None = None
     """The link card sent with the post (Bluesky ``link_card``), or None."""
+    left_out: tuple[str, ...] = ()
+    """The article's images this post is not sent, each with why (``prepare_media``'s ``left_out``)."""
 
     @property
     def source(self) -> str:
@@ -121,4 +123,5 @@ class Post:
             "problems": list(self.problems),
             "media": [item.to_json() for item in self.media],
             "card": self.card.to_json() if self.card is not None else None,
+            "left_out": list(self.left_out),
         }

@@ -121,7 +121,7 @@ class Pipeline:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
             self.media_limits[name] = adapter.media_limits
             self.max_parts[name] = adapter.max_parts
-        self.media = MediaCache(workspace.root, keep_decoded=True)
+        self.media = MediaCache.for_workspace(workspace, keep_decoded=True)
 
     def article_paths(self, paths: Sequence[Path] | None) -> list[Path]:
         if paths:
@@ -184,7 +184,8 @@ class Pipeline:
         prepared = prepare_media(
             article, self.media_limits[post.channel], settings, channel=post.channel, cache=self.media
         )
-        return dataclasses.replace(post, media=prepared.media).with_problems(*prepared.problems)
+        post = dataclasses.replace(post, media=prepared.media, left_out=prepared.left_out)
+        return post.with_problems(*prepared.problems)
 
     def run(
         self,

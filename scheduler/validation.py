@@ -26,7 +26,7 @@ from scheduler.adapters.registry import known_networks
 from scheduler.checks import reference_problems
 from scheduler.config.atomic import atomic_write_text
 from scheduler.config.credentials import secret_env_var
-from scheduler.config.env_origin import dotenv_problems, env_origin
+from scheduler.config.env_origin import dotenv_problems, env_name, env_origin
 from scheduler.config.keys import UnknownKey, allowed, resolve_key
 from scheduler.config.loader import describe_error, read_secret_files, secret_file_origin
 from scheduler.config.locate import find_line, toml_key_lines
@@ -199,7 +199,7 @@ def _stand_in(parents: list[Any], loc: list[Any], depth: int) -> bool:
 
 
 def _from_environment(loc: list[Any], env_file: str | None) -> bool:
-    names = {"TAGCAST_" + "__".join(str(p) for p in loc[:size]).upper() for size in range(1, len(loc) + 1)}
+    names = {env_name(loc[:size]) for size in range(1, len(loc) + 1)}
     present = {name.upper() for name in os.environ}
     if env_file:
         present |= {name.upper() for name in dotenv_values(env_file)}

@@ -28,7 +28,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,15 +168,25 @@ class PostgresServer:
             raise RuntimeError(f"pg_ctl start failed ({result.returncode}):\n{result.stderr}\n{log}")
 
     def stop(self) -> None:
-        self._run(str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate", timeout=60)
+        """Stop the server at once; ``pg_ctl stop -w`` returns when the server has exited (its
+        ``postmaster.pid`` is gone), or fails after 60 s (a guard against a hang)."""
+        pg_ctl = (
+            str(self.bindir / "pg_ctl"),
+            "stop",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data),
+            "-m",
+            "immediate",
+        )
+        self._run(*pg_ctl, timeout=90)
 
     def remove(self) -> None:
         """Stop the server and delete its folder."""
         try:
             self.stop()
-            deadline = time.monotonic() + 30
-            while (self.data / "postmaster.pid").exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -27,13 +27,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import httpx
-
 from scheduler.adapters.http import QuotaHeaders, RequestGuard
 from scheduler.adapters.tokens import TokenExpiry
 from scheduler.config.models import ChannelSettings
 from scheduler.config.redact import Redactor
 from scheduler.errors import UnknownOutcome
+from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.length.networks import NO_PRACTICAL_LIMIT, Unit
 from scheduler.media.model import Card, Media, MediaLimits

@@ -36,8 +36,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, quota_pause, read_json, redact_url, send
 from scheduler.adapters.media_checks import refuse_unfit_media
@@ -45,6 +43,7 @@ from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError
 from scheduler.facets import detect_facets
+from scheduler.lazy import httpx
 from scheduler.media.model import Media, MediaLimits
 
 DEFAULT_BASE_URL = "https://bsky.social"
@@ -196,6 +195,7 @@ class BlueskyAdapter(Adapter):
         max_bytes=1_000_000,
         mimes=("image/jpeg", "image/png", "image/webp"),
         alt_max=2000,
+        alt_unit="graphemes",
         card_thumb_bytes=1_000_000,
     )
     """1,000,000 bytes per image and per card thumb. The newer lexicon (``@atproto/api`` 0.19) allows

@@ -33,8 +33,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.media_checks import refuse_unfit_media
@@ -42,6 +40,7 @@ from scheduler.adapters.parts import PartsJournal
 from scheduler.adapters.uploads import file_name, upload_file
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+from scheduler.lazy import httpx
 from scheduler.media.model import MediaLimits
 
 UNKNOWN_WEBHOOK = 10015
@@ -92,8 +91,8 @@ class DiscordAdapter(Adapter):
     media_limits = MediaLimits(
         max_bytes=10_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=1024
     )
-    """Attachment ``description`` at most 1024 (NETWORKS.md); 10 MB is the upload limit of an unboosted
-    server, unconfirmed there."""
+    """Attachment ``description`` at most 1024; 10 MB is the upload limit of an unboosted server,
+    unconfirmed (docs/networks.md)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -37,8 +37,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import (
@@ -61,6 +59,7 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.lazy import httpx
 from scheduler.media.model import Media, MediaLimits
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
@@ -83,7 +82,7 @@ class FacebookAdapter(Adapter):
 
     network = "facebook"
     media_limits = MediaLimits(max_bytes=10_000_000, alt_max=1000)
-    """Static photos under 10 MB with ``alt_text_custom`` (NETWORKS.md); the alt limit is unconfirmed."""
+    """Static photos under 10 MB with ``alt_text_custom``; the alt limit is unconfirmed (docs/networks.md)."""
     supports_threads = False
     max_parts = 1
 

@@ -79,7 +79,10 @@ def inside(base: Path, *names: str) -> Path:
 class FileAdapter(Adapter):
     network = "file"
     media_limits = MediaLimits(
-        max_bytes=20_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=10_000
+        max_bytes=20_000_000,
+        mimes=("image/jpeg", "image/png", "image/webp", "image/gif"),
+        alt_max=10_000,
+        alt_unit="graphemes",
     )
     """The images are copied next to the post file, with their alt text."""
 

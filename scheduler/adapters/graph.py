@@ -24,10 +24,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.http import ErrorHook, describe_request, error_reason, retry_after
 from scheduler.errors import AuthError, DeliveryError, TransientDeliveryError
+from scheduler.lazy import httpx
 
 TOKEN_CODES = frozenset({102, 190})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})

@@ -53,8 +53,6 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx
-
 from scheduler.config.redact import Redactor
 from scheduler.errors import (
     AuthError,
@@ -63,11 +61,12 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.lazy import httpx
 
 if TYPE_CHECKING:
     from scheduler.length import LengthRules
 
-ErrorHook = Callable[[httpx.Response], DeliveryError | None]
+ErrorHook = Callable[["httpx.Response"], DeliveryError | None]
 """Refines the mapping of a non-2xx response: return the error to raise, or ``None`` for the default."""
 
 Files = Mapping[str, tuple[str, bytes, str]]

@@ -43,7 +43,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
@@ -69,6 +68,7 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.length.linkedin import linkedin_length, little_text
 from scheduler.media.model import Media, MediaLimits
@@ -84,9 +84,12 @@ DUPLICATE_WINDOW = 60 * 60
 AUTHOR = re.compile(r"urn:li:(person|organization):[A-Za-z0-9_-]+")
 VERSION = re.compile(r"20\d{2}(0[1-9]|1[0-2])")
 DUPLICATE_OF = re.compile(r"duplicate of (urn:li:[A-Za-z]+:[0-9A-Za-z_-]+)")
-NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-"""Failures before the request left: the post surely was not created."""
 TOKEN_FIX = "LinkedIn access tokens last 60 days: authorize the app again and set a new token for the channel"
+
+
+def never_left(exc: BaseException | None) -> bool:
+    """Whether ``exc`` failed before the request left: the post surely was not created."""
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def post_link(urn: str) -> str:
@@ -145,8 +148,8 @@ class LinkedInAdapter(Adapter):
 
     network = "linkedin"
     media_limits = MediaLimits(max_bytes=10_000_000, max_pixels=36_152_320, alt_max=4086)
-    """Images API upload with ``altText`` (NETWORKS.md); the size, pixel and alt limits are the documented
-    ones, unconfirmed there."""
+    """Images API upload with ``altText``; the size, pixel and alt limits are LinkedIn's documented ones,
+    not confirmed against a server (docs/networks.md)."""
     supports_threads = False
     max_parts = 1
 
@@ -278,7 +281,7 @@ class LinkedInAdapter(Adapter):
             await journal.save()
             return self._receipt(state, None)
         except TransientDeliveryError as exc:
-            if isinstance(exc, Throttled) or isinstance(exc.__cause__, NEVER_LEFT):
+            if isinstance(exc, Throttled) or never_left(exc.__cause__):
                 state["sent_at"] = None
                 await journal.save()
             raise

@@ -32,8 +32,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import (
     decode_json,
@@ -48,6 +46,7 @@ from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.length.mastodon import mastodon_length
 from scheduler.media.model import Media, MediaLimits
@@ -111,8 +110,8 @@ class MastodonAdapter(Adapter):
         mimes=("image/jpeg", "image/png", "image/webp", "image/gif"),
         alt_max=1500,
     )
-    """Alt text: ``description_limit`` 1500 (NETWORKS.md); 16 MB and 4096x4096 pixels are the server
-    defaults, unconfirmed there."""
+    """Alt text: ``description_limit`` 1500; 16 MB and 4096x4096 pixels are the server defaults,
+    unconfirmed (docs/networks.md)."""
 
     def __init__(
         self,

@@ -37,9 +37,9 @@ def refuse_unfit_media(
             problems.append(f"{where} has {item.size} bytes, at most {limits.max_bytes}")
         if item.mime not in limits.mimes and not limits.by_url:  # fetched by URL: the network reads it
             problems.append(f"{where} is {item.mime}, the network takes {', '.join(limits.mimes)}")
-        if limits.alt_max is not None and len(item.alt) > limits.alt_max:
+        if limits.alt_max is not None and (length := limits.alt_length(item.alt)) > limits.alt_max:
             alt = (
-                f"{len(item.alt)} characters of alt text, at most {limits.alt_max}; shorten it in the article"
+                f"{length} {limits.alt_unit} of alt text, at most {limits.alt_max}; shorten it in the article"
             )
             problems.append(f"{where} has {alt}")
     thumb = card.thumb if card is not None else None

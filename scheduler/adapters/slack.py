@@ -35,14 +35,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import redact_url, refuse_over_length, send
 from scheduler.adapters.media_checks import public_images, refuse_unfit_media
 from scheduler.adapters.parts import PartsJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError
+from scheduler.lazy import httpx
 from scheduler.media.model import Media, MediaLimits
 
 SECTION_LIMIT = 3000

@@ -36,8 +36,6 @@ import re
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import Files, decode_json, error_reason, read_json, refuse_over_length, send
 from scheduler.adapters.media_checks import refuse_unfit_media
@@ -46,6 +44,7 @@ from scheduler.adapters.uploads import upload_file
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, UnknownOutcome
+from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.media.model import MediaLimits
 
@@ -125,8 +124,8 @@ class TelegramAdapter(Adapter):
     media_limits = MediaLimits(
         max_bytes=10_000_000, max_side=5000, mimes=("image/jpeg", "image/png"), alt_max=None
     )
-    """``sendPhoto`` has no alt text field (NETWORKS.md); 10 MB and width + height at most 10000 are the
-    Bot API's documented photo rules."""
+    """``sendPhoto`` has no alt text field; 10 MB and width + height at most 10000 are the Bot API's
+    documented photo rules, kept by a longer side of at most 5000 (docs/networks.md)."""
 
     @classmethod
     def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:

@@ -38,7 +38,7 @@ are sent (a local one is left out with a warning; docs/networks.md, Threads: med
 part's container ``media_type=IMAGE`` with ``image_url``, ``alt_text`` and ``text``. Two to four make a
 carousel: one item container per image (``is_carousel_item=true``), each id saved in the journal as it is
 made, then a ``media_type=CAROUSEL`` container with ``children`` (the item ids) and ``text`` (the carousel
-flow and its field names come from Meta's documentation, not from NETWORKS.md: unconfirmed). An image
+flow and its field names come from Meta's documentation, unconfirmed: docs/networks.md). An image
 container is published only once its ``status`` is ``FINISHED`` (Meta fetches and processes the image
 first): until then the delivery waits :data:`CONTAINER_WAIT` seconds with the container journalled, and the
 next attempt publishes that same container.
@@ -52,8 +52,6 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.graph import graph_error, graph_errors
@@ -69,6 +67,7 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.length.threads import threads_length
 from scheduler.media.model import Media, MediaLimits
@@ -124,7 +123,7 @@ class ThreadsAdapter(Adapter):
 
     network = "threads"
     media_limits = MediaLimits(by_url=True, max_bytes=8_000_000, alt_max=1000)
-    """Meta fetches ``image_url`` itself, so only public https images are sent (NETWORKS.md); 8 MB and
+    """Meta fetches ``image_url`` itself, so only public https images are sent (docs/networks.md); 8 MB and
     alt 1000 are unconfirmed."""
 
     def __init__(

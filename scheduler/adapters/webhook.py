@@ -70,13 +70,12 @@ from datetime import date, datetime
 from datetime import time as dt_time
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
 from scheduler.adapters.http import decode_json, error_reason, redact_url, refuse_over_length, send
 from scheduler.adapters.media_checks import refuse_unfit_media
 from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError
+from scheduler.lazy import httpx
 from scheduler.media.model import Media, MediaLimits
 from scheduler.models import Article
 
@@ -140,7 +139,10 @@ class WebhookAdapter(Adapter):
     secrets = ("secret",)
     network = "webhook"
     media_limits = MediaLimits(
-        max_bytes=20_000_000, mimes=("image/jpeg", "image/png", "image/webp", "image/gif"), alt_max=10_000
+        max_bytes=20_000_000,
+        mimes=("image/jpeg", "image/png", "image/webp", "image/gif"),
+        alt_max=10_000,
+        alt_unit="graphemes",
     )
     """The images travel in the JSON payload (base64), with their alt text."""
 

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-import httpx
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
@@ -59,6 +58,7 @@ from scheduler.errors import (
     TransientDeliveryError,
     UnknownOutcome,
 )
+from scheduler.lazy import httpx
 from scheduler.media.model import Media, MediaLimits
 
 DEFAULT_BASE_URL = "https://api.x.com"
@@ -122,7 +122,7 @@ class XAdapter(Adapter):
     media_limits = MediaLimits(
         max_bytes=5_000_000, mimes=("image/jpeg", "image/png", "image/webp"), alt_max=1000
     )
-    """Alt text at most 1000 characters (NETWORKS.md); 5 MB per image is the v1.1 figure, unconfirmed for
+    """Alt text at most 1000 characters (docs/networks.md); 5 MB per image is the v1.1 figure, unconfirmed for
     v2."""
 
     def __init__(

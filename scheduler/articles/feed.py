@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from html import unescape
 from typing import Any
 
 from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
@@ -118,6 +120,8 @@ def parse_feed(data: bytes, *, source: str) -> Feed:
         _check_well_formed(data, source)
     parsed = _parsed(data, source)
     entries = [_entry(item) for item in parsed.get("entries", [])]
+    if kind == "rdf":
+        entries = list(_with_rdf_content(entries, data))
     return Feed(kind, _text(parsed.get("feed", {}).get("title")) or "", entries)
 
 
@@ -140,6 +144,11 @@ def iter_feed_entries(data: bytes, *, source: str, chunk: int = 200) -> Iterator
         yield from parse_feed(data, source=source).entries
         return
     _check_well_formed(data, source)
+    entries = _entries_in_parts(data, kind, source=source, chunk=chunk)
+    yield from _with_rdf_content(entries, data) if kind == "rdf" else entries
+
+
+def _entries_in_parts(data: bytes, kind: str, *, source: str, chunk: int) -> Iterator[FeedEntry]:
     spans = _item_spans(data, b"entry" if kind == "atom" else b"item")
     if spans is None or len(spans) <= chunk:
         parsed = _parsed(data, source)
@@ -153,6 +162,39 @@ def iter_feed_entries(data: bytes, *, source: str, chunk: int = 200) -> Iterator
         entries.reverse()
         while entries:
             yield _entry(entries.pop())
+
+
+_CONTENT_MODULE = "http://purl.org/rss/1.0/modules/content/"
+_RSS1_ITEM = "{http://purl.org/rss/1.0/}item"
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+
+
+def _with_rdf_content(entries: Iterable[FeedEntry], data: bytes) -> Iterator[FeedEntry]:
+    """RSS 1.0 ``entries``, each without a description given its ``content:encoded`` (which fastfeedparser
+    reads in RSS 2.0 items only), found by the item's ``rdf:about``, the entry's id."""
+    contents = _rdf_contents(data) if _CONTENT_MODULE.encode() in data else {}
+    for entry in entries:
+        content = contents.get(entry.identity) if not entry.html.strip() else None
+        yield dataclasses.replace(entry, html=content, plain=False) if content else entry
+
+
+def _rdf_contents(data: bytes) -> dict[str, str]:
+    """The ``content:encoded`` of each item of a well-formed RSS 1.0 feed, by ``rdf:about``; each item is let
+    go once read."""
+    from lxml import etree  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    contents: dict[str, str] = {}
+    items = etree.iterparse(
+        io.BytesIO(data), tag=_RSS1_ITEM, resolve_entities=False, no_network=True, load_dtd=False
+    )
+    for _, item in items:
+        about, content = item.get(_RDF_ABOUT), item.findtext(f"{{{_CONTENT_MODULE}}}encoded")
+        if about and content and content.strip():
+            contents[about] = content
+        item.clear()
+        while item.getprevious() is not None:
+            del item.getparent()[0]
+    return contents
 
 
 _MARKUP = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>|<(/?)(item|entry)(?=[\s/>])", re.DOTALL)
@@ -197,7 +239,7 @@ class _NoTree:
 
 
 def _check_well_formed(data: bytes, source: str) -> None:
-    from lxml import etree  # type: ignore[import-untyped]  # noqa: PLC0415
+    from lxml import etree  # noqa: PLC0415
 
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, target=_NoTree()
@@ -243,14 +285,58 @@ def _entry(item: Mapping[str, Any]) -> FeedEntry:
 
 
 def _body(item: Mapping[str, Any]) -> tuple[str, bool]:
+    """The entry's HTML (or plain text: True) for its body: its summary, else its content. A summary that the
+    parser made up from the content (:func:`_made_from`) is not one: the content is the body."""
     description = item.get("description")
-    if isinstance(description, str) and description.strip():
+    contents = [content for content in item.get("content") or [] if isinstance(content, Mapping)]
+    made_up = isinstance(description, str) and bool(contents) and _made_from(description, contents[0])
+    if isinstance(description, str) and description.strip() and not made_up:
         return description, False
-    for content in item.get("content") or []:
-        value = content.get("value") if isinstance(content, Mapping) else None
+    for content in contents:
+        value = content.get("value")
         if isinstance(value, str) and value.strip():
             return value, content.get("type") == "text/plain"
     return "", False
+
+
+_MADE_UP_LENGTH = 512
+"""fastfeedparser gives an entry without a summary one: the first 512 characters of its content's text."""
+
+
+def _made_from(description: str, content: Mapping[str, Any]) -> bool:
+    """Whether ``description`` is what fastfeedparser makes of ``content`` for an entry that has no summary of
+    its own (its text cut at 512 characters: a JSON Feed's ``content_text`` as it is, HTML without its tags
+    and with spaces collapsed), rather than a summary the feed gives."""
+    value = content.get("value")
+    if not isinstance(value, str) or description == value or len(description.strip()) > _MADE_UP_LENGTH:
+        return False
+    return description == value[:_MADE_UP_LENGTH] or description.strip() == _made_up(content, value)
+
+
+def _made_up(content: Mapping[str, Any], value: str) -> str:
+    try:  # the parser's own function, private to it
+        from fastfeedparser.main import _synthesize_entry_description  # type: ignore[import-untyped]  # noqa: PLC0415
+    except ImportError:  # a release without it: the rule it follows today
+        return text_start(value)
+    made: dict[str, Any] = {"content": [content]}
+    _synthesize_entry_description(made)
+    return str(made.get("description", "")).strip()
+
+
+_ANY_TAG = re.compile(r"<[^>]+>")
+
+
+def text_start(html: str) -> str:
+    """The summary fastfeedparser 0.6 makes up for an entry with only content: the first 512 characters of
+    its text, tags replaced by spaces, references decoded, spaces collapsed (tags are stripped from the
+    first 2,048 characters only).
+
+    >>> text_start("<p>Zhukov &amp; the <b>6th</b>   Army</p>")
+    'Zhukov & the 6th Army'
+    """
+    text = unescape(_ANY_TAG.sub(" ", html[:2048])) if "<" in html and ">" in html else html
+    spaced = any(space in text for space in ("  ", "\n", "\t", "\r"))
+    return (" ".join(text.split()) if spaced else text.strip())[:_MADE_UP_LENGTH]
 
 
 def _is_image(kind: Any, url: str) -> bool:

@@ -17,10 +17,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from scheduler.articles.values import shown
 from scheduler.errors import ArticleError
+from scheduler.lazy import Image
 from scheduler.media.model import MAX_IMAGES, ImageRef
 from scheduler.safe_text import shown as safe_shown
 

@@ -123,12 +123,15 @@ def _article(
 
 
 def _entries(text: str) -> list[_Entry]:
-    """Where each article of a valid JSON document starts, and the line of each of its keys."""
+    """Where each article of a valid JSON document starts, and the line of each of its keys (and of each
+    item of its ``images`` list, as ``images#1``, ``images#2``, ..., as front matter gives them)."""
     entries: list[_Entry] = []
     stack: list[str] = []
     top_is_list: bool | None = None
     line, counted_to = 1, 0
     previous: tuple[str, int] | None = None
+    key: str | None = None  # the article's key whose value comes next
+    images_depth, images_seen = 0, 0  # the depth inside the article's images list, and its items so far
     for match in _TOKEN.finditer(text):
         token = match.group()
         line += text.count("\n", counted_to, match.start())
@@ -138,11 +141,22 @@ def _entries(text: str) -> list[_Entry]:
         if (not stack and not top_is_list) or (stack == ["["] and top_is_list and token not in {",", "]"}):
             entries.append(_Entry(line))
         article_depth = 2 if top_is_list else 1
+        if images_depth and len(stack) == images_depth and token not in {",", "]"}:
+            images_seen += 1
+            entries[-1].key_lines[f"images#{images_seen}"] = line
         if token in {"{", "["}:
             stack.append(token)
+            if token == "[" and key == "images" and len(stack) == article_depth + 1:
+                images_depth, images_seen = len(stack), 0
         elif token in {"}", "]"}:
             stack.pop()
+            if len(stack) < images_depth:
+                images_depth = 0
         elif token == ":" and previous and len(stack) == article_depth and stack[-1] == "{":
-            entries[-1].key_lines[json.loads(previous[0])] = previous[1]
+            key = json.loads(previous[0])
+            entries[-1].key_lines[key] = previous[1]
+            previous = token, line
+            continue
+        key = None
         previous = token, line
     return entries

@@ -95,7 +95,7 @@ def run_pipeline(
         now = datetime.combine(on, time(0), zone)
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    thumbs = ThumbFitter(MediaCache(workspace.root))
+    thumbs = ThumbFitter(MediaCache.for_workspace(workspace))
     pipeline = Pipeline(workspace, cards=PreviewCards(workspace, fit_thumb=thumbs) if cards else None)
     result = pipeline.run(paths or None, channels=channels or None, now=now)
     if on is not None:
@@ -110,6 +110,8 @@ def recycling_preview(config: str | None, now: datetime | None) -> PipelineResul
     from dataclasses import replace
     from datetime import UTC
 
+    from scheduler.media.cards import PreviewCards
+    from scheduler.media.prepare import MediaCache, ThumbFitter
     from scheduler.pipeline import Pipeline, PipelineResult
     from scheduler.planning import plan_posts
     from scheduler.recycling import recycling_plan
@@ -123,7 +125,12 @@ def recycling_preview(config: str | None, now: datetime | None) -> PipelineResul
         planned = recycling_plan(pipeline, store, now=now)
         taken = {post.channel: store.taken_slots(post.channel, since=now) for post in planned}
     posts = plan_posts(planned, pipeline.schedules, now=now, taken=taken)
-    return PipelineResult(posts=[replace(post, slot_note=f"recycled; {post.slot_note}") for post in posts])
+    # the same card step as every preview: a recycled post carries its link card as the service sends it
+    thumbs = ThumbFitter(MediaCache.for_workspace(workspace))
+    posts, warnings = PreviewCards(workspace, fit_thumb=thumbs)(posts)
+    return PipelineResult(
+        posts=[replace(post, slot_note=f"recycled; {post.slot_note}") for post in posts], warnings=warnings
+    )
 
 
 def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
@@ -153,20 +160,24 @@ def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
             "problems": found,
             "media": [],
             "card": None,
+            "left_out": [],
         }
         for source, found in problems.items()
     ]
 
 
 def report_article_errors(result: PipelineResult) -> None:
-    from rich.markup import escape
-
     from scheduler.identity import find_copies
     from scheduler.safe_text import shown
 
+    copies = find_copies(post.article for post in result.posts)
+    if not (result.errors or copies or result.warnings):
+        return  # rich's markup is loaded only to print something
+    from rich.markup import escape
+
     for error in result.errors:
         stderr().print(f"[bold red]article error:[/] {escape(str(error))}", soft_wrap=True)
-    for copy in find_copies(post.article for post in result.posts):
+    for copy in copies:
         stderr().print(f"[yellow]warning:[/] {escape(copy.warning())}", soft_wrap=True)
     for warning in result.warnings:
         stderr().print(f"[yellow]warning:[/] {escape(shown(warning))}", soft_wrap=True)
@@ -187,6 +198,7 @@ def write_html(config: str | None, result: PipelineResult, out: Path) -> None:
         workspace.settings.channels,
         root=workspace.root,
         generated=datetime.now(UTC),
+        warnings=result.warnings,
     )
     try:
         atomic_write_text(out, page)

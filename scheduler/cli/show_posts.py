@@ -56,7 +56,7 @@ def _image_lines(post: Post) -> list[Text]:
         line.append("  alt ", style="dim")
         line.append(shown(item.alt) if item.alt else "(none)", style="" if item.alt else "yellow")
         lines.append(line)
-    notes = left_out_notes(post.article, post.media, post.network)
+    notes = list(post.left_out) or left_out_notes(post.article, post.media, post.network)
     lines.extend(Text(shown(note), style="yellow") for note in notes)
     return lines
 

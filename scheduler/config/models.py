@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from scheduler.config.durations import Duration
 from scheduler.config.names import PathText, TemplateName
@@ -275,6 +284,17 @@ class RenderSettings(Section):
         65_536,
         ge=1,
         description="Most characters a render may produce, besides 4 times the article's own text.",
+    )
+
+
+class MediaSettings(Section):
+    """How images and link pages named by articles are fetched (``[media]``)."""
+
+    private_addresses: Literal["refuse", "allow"] | list[IPvAnyNetwork] = Field(
+        "refuse",
+        description="Link pages and https images at a private, loopback or link-local address (or a name "
+        "resolving to one, redirects included) are refused (refuse); allow fetches them (an intranet); a "
+        'list of networks, e.g. ["10.1.0.0/16"], allows only those.',
     )
 
 

@@ -21,6 +21,7 @@ from scheduler.config.models import (
     ChannelSettings,
     DefaultsSettings,
     HashtagSettings,
+    MediaSettings,
     RenderSettings,
     RuleSettings,
     ScheduleSettings,
@@ -92,6 +93,7 @@ class Settings(BaseSettings):
     rules: list[RuleSettings] = Field(default_factory=list)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)  # type: ignore[arg-type]
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    media: MediaSettings = Field(default_factory=MediaSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

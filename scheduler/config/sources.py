@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scheduler.config.env_origin import dotenv_entries
+from scheduler.config.env_origin import dotenv_entries, env_name
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.models import SECRET_KEYS
 from scheduler.config.redact import MASK
@@ -57,7 +57,7 @@ def effective_config(settings: Settings) -> dict[str, Any]:
 
 def environment_source(path: list[str], root: Path) -> str | None:
     """The environment variable (or ``.env`` entry) that sets ``path`` or a table holding it, if any."""
-    names = ["TAGCAST_" + "__".join(path[:size]).upper() for size in range(len(path), 0, -1)]
+    names = [env_name(path[:size]) for size in range(len(path), 0, -1)]
     environ = {name.upper() for name in os.environ}
     for name in names:
         if name in environ:

@@ -13,7 +13,9 @@ One function decides a post's card for preview and for the service alike (:meth:
   ``og:image`` (``twitter:image``), fitted to the network's ``card_thumb_bytes`` by the thumb fitter.
 
 The page is fetched only when the article lacks one of these, once (:data:`PAGE_TTL`; a page that failed is
-tried again after :data:`ERROR_TTL`), bounded in time and size (:class:`CardRules`), parsed with lxml, and
+tried again after :data:`ERROR_TTL`), bounded in time and size (:class:`CardRules`), each hop only from an
+address the rules allow (:mod:`scheduler.media.addresses`: a page at a private address gives the post no card,
+with a warning, and is not remembered), parsed with lxml, and
 remembered in the store (``link_pages``), so a second preview asks nothing of the network. A page that cannot
 be read (timeout, an error status, not HTML, too big) is a warning and a card from the article alone, never a
 failed delivery::
@@ -30,18 +32,18 @@ import codecs
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 import regex
 
-from scheduler.adapters.http import RequestGuard, send
 from scheduler.adapters.registry import load_adapter
-from scheduler.errors import DeliveryError, PermanentDeliveryError, UserError
+from scheduler.errors import UserError
+from scheduler.lazy import httpx
+from scheduler.media.addresses import AddressPolicy, PrivateAddressError, UnresolvableHostError
 from scheduler.media.model import Card, CardDraft, Media, PageMeta
 
 if TYPE_CHECKING:
@@ -75,15 +77,21 @@ _DESCRIPTION_KEYS = ("og:description", "twitter:description", "description")
 _IMAGE_KEYS = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
 
 
+MAX_REDIRECTS = 20
+"""Redirects followed from a link to its page at most (as many as httpx follows)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CardRules:
     """How a page is fetched: a total ``deadline`` in seconds (connect, redirects, headers and body), a cap
-    of ``max_bytes`` on the page read, and how long what was read is kept."""
+    of ``max_bytes`` on the page read, how long what was read is kept, and the addresses each hop may go
+    to (``[media] private_addresses``; default: public ones only)."""
 
     deadline: float = 10.0
     max_bytes: int = 2_000_000
     ttl: timedelta = PAGE_TTL
     error_ttl: timedelta = ERROR_TTL
+    addresses: AddressPolicy = field(default_factory=AddressPolicy)
 
 
 # --- reading a page --------------------------------------------------------------------------------------
@@ -162,58 +170,84 @@ def parse_page(content: bytes, url: str, content_type: str = "text/html") -> Pag
     return PageTags(title=title or None, description=description or None, image=image)
 
 
-class _PageStatus(PermanentDeliveryError):
-    """The page answered with an error status."""
-
-
-def _status_error(response: httpx.Response) -> DeliveryError:
-    return _PageStatus(f"it answered {response.status_code} {response.reason_phrase}".strip())
-
-
-def _why(exc: DeliveryError, rules: CardRules, url: str) -> str:
-    cause = exc.__cause__
-    if isinstance(exc, _PageStatus):
-        return str(exc)
-    if isinstance(cause, TimeoutError):
-        return f"no complete answer within {rules.deadline:g} s"
-    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return f"cannot connect to {urlsplit(url).hostname}"
-    if isinstance(cause, httpx.TimeoutException):
-        return "it timed out"
-    if isinstance(cause, httpx.HTTPError):
-        return f"the connection failed ({type(cause).__name__})"
-    if cause is None:
-        return f"the page is larger than {rules.max_bytes} bytes"
-    return str(exc)
+class _PageError(Exception):
+    """Why a page cannot be read (its message is the warning's reason)."""
 
 
 async def fetch_page(http: httpx.AsyncClient, url: str, *, rules: CardRules, now: datetime) -> PageMeta:
     """Fetch ``url`` once, bounded by ``rules``, and read its meta tags; a page that cannot be read is a
-    :class:`PageMeta` with ``error`` saying why (never an exception). Redirects are followed when ``http``
-    follows them (the clients tagcast makes for this do)."""
-    guard = RequestGuard(deadline=rules.deadline, max_bytes=rules.max_bytes)
+    :class:`PageMeta` with ``error`` saying why. Redirects are followed here (whatever ``http`` does), each
+    hop to an address ``rules.addresses`` allows, the one it checked: a hop that is not allowed raises
+    :class:`PrivateAddressError` (the post then gets no card)."""
     try:
-        response = await send(
-            http,
-            "GET",
-            url,
-            network="link card",
-            headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1", "User-Agent": USER_AGENT},
-            errors=_status_error,
-            guard=guard,
-        )
-    except DeliveryError as exc:
-        return PageMeta(url=url, fetched_at=now, error=_why(exc, rules, url))
-    except httpx.TooManyRedirects:
-        return PageMeta(url=url, fetched_at=now, error="it redirects too many times")
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a URL or a scheme httpx cannot use
+        async with asyncio.timeout(rules.deadline):
+            final, response, content = await _get_page(http, url, rules)
+    except _PageError as exc:
+        return PageMeta(url=url, fetched_at=now, error=str(exc))
+    except TimeoutError:
+        return PageMeta(url=url, fetched_at=now, error=f"no complete answer within {rules.deadline:g} s")
+    except UnresolvableHostError as exc:
+        return PageMeta(url=url, fetched_at=now, error=exc.message)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+        return PageMeta(url=url, fetched_at=now, error=f"cannot connect to {urlsplit(url).hostname}")
+    except httpx.TimeoutException:
+        return PageMeta(url=url, fetched_at=now, error="it timed out")
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:  # a URL or a scheme httpx cannot use
         return PageMeta(url=url, fetched_at=now, error=f"it cannot be fetched ({type(exc).__name__})")
+    except httpx.HTTPError as exc:
+        return PageMeta(url=url, fetched_at=now, error=f"the connection failed ({type(exc).__name__})")
     content_type = response.headers.get("content-type", "")
     mime = content_type.split(";", 1)[0].strip().lower()
     if mime and mime not in _HTML_TYPES:
         return PageMeta(url=url, fetched_at=now, error=f"it is not an HTML page but {mime}")
-    tags = parse_page(response.content, str(response.url), content_type)
+    tags = parse_page(content, str(final), content_type)
     return PageMeta(url=url, fetched_at=now, title=tags.title, description=tags.description, image=tags.image)
+
+
+async def _get_page(
+    http: httpx.AsyncClient, url: str, rules: CardRules
+) -> tuple[httpx.URL, httpx.Response, bytes]:
+    """The page's final URL, its response and its body (at most ``rules.max_bytes``), redirects followed."""
+    current = httpx.URL(url)
+    headers = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1", "User-Agent": USER_AGENT}
+    for _ in range(MAX_REDIRECTS + 1):
+        if current.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"{current.scheme} is not fetched")
+        try:
+            hop = await asyncio.to_thread(rules.addresses.pin, current)
+        except PrivateAddressError as exc:
+            where = "" if str(current) == url else f"it redirects to {current}: "
+            raise PrivateAddressError(where + exc.message, hint=exc.hint) from None
+        request = http.build_request(
+            "GET", hop.url, headers={**headers, **hop.headers}, extensions=hop.extensions
+        )
+        response = await http.send(request, stream=True, follow_redirects=False)
+        try:
+            if response.is_redirect and "location" in response.headers:
+                current = current.join(response.headers["location"])
+                continue
+            if not response.is_success:
+                reason = f"it answered {response.status_code} {response.reason_phrase}".strip()
+                raise _PageError(reason)
+            return current, response, await _read_capped(response, rules.max_bytes)
+        finally:
+            await response.aclose()
+    raise _PageError("it redirects too many times")
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    too_big = _PageError(f"the page is larger than {max_bytes} bytes")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 # --- the cache -------------------------------------------------------------------------------------------
@@ -413,7 +447,11 @@ class LinkCards:
         bound = self.thumb_bytes(channel, article, media)
         if bound is None:
             return None, []
-        draft, warnings = await self.draft(article, sends_images=bool(media), read_page=read_page)
+        try:
+            draft, warnings = await self.draft(article, sends_images=bool(media), read_page=read_page)
+        except PrivateAddressError as exc:  # the text still goes, with no card
+            why = f"{exc.message}; the post goes without a link card ({exc.hint})"
+            return None, [f"link card {article.url}: {why}"]
         card, more = await make_card(draft, self.fit_thumb, bound or None)
         return card, warnings + more
 
@@ -425,7 +463,7 @@ class LinkCards:
             log.exception("%s: the link card cannot be made; the post goes without it", outgoing.channel)
             return outgoing
         for warning in warnings:
-            log.warning("%s: %s", outgoing.channel, warning)
+            log.warning("%s: %s: %s", outgoing.channel, outgoing.article.source, warning)
         return replace(outgoing, card=card) if card is not None else outgoing
 
     async def fill(self, posts: Sequence[Post], *, concurrency: int = 8) -> tuple[list[Post], list[str]]:
@@ -465,8 +503,8 @@ class MemoryPageCache:
 class PreviewCards:
     """The card step of preview (``Pipeline(workspace, cards=PreviewCards(workspace))``): fills ``Post.card``
     with :meth:`LinkCards.card_for`, as the service does, caching pages in the workspace's outbox (opened
-    only when a post gets a card). ``fit_thumb`` fits thumbnails (none without it); ``transport`` lets a
-    test route the page fetches."""
+    only when a post gets a card). ``fit_thumb`` fits thumbnails (none without it); ``rules`` default to
+    the workspace's (``[media] private_addresses``); ``transport`` lets a test route the page fetches."""
 
     def __init__(
         self,
@@ -478,7 +516,7 @@ class PreviewCards:
     ) -> None:
         self.workspace = workspace
         self.fit_thumb = fit_thumb
-        self.rules = rules or CardRules()
+        self.rules = rules or CardRules(addresses=AddressPolicy.of(workspace.settings))
         self.transport = transport
 
     def __call__(self, posts: list[Post]) -> tuple[list[Post], list[str]]:
@@ -492,16 +530,18 @@ class PreviewCards:
         ]
         if not carded:
             return posts, []
-        # imported (with SQLAlchemy) only when a post gets a card: a preview without cards stays small
-        from scheduler.store import Store, StoreError  # noqa: PLC0415
-
         warnings: list[str] = []
         store: Store | None = None
-        try:
-            if any(post.active for post in carded):  # pages are read, and remembered, for these only
+        if any(post.active for post in carded):  # pages are read, and remembered, for these only
+            # imported (with SQLAlchemy) only when a page is read: a preview without one stays small
+            from scheduler.store import Store, StoreError  # noqa: PLC0415
+
+            try:
                 store = Store.open(settings.store.url, root=self.workspace.root)
-        except StoreError as exc:
-            warnings.append(f"link cards: the outbox cannot be opened ({exc}); pages are fetched without it")
+            except StoreError as exc:
+                warnings.append(
+                    f"link cards: the outbox cannot be opened ({exc}); pages are fetched without it"
+                )
         cache: PageCache = StorePageCache(store) if store is not None else MemoryPageCache()
         try:
             async with httpx.AsyncClient(follow_redirects=True, transport=self.transport) as http:

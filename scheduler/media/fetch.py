@@ -6,20 +6,23 @@ The file is named by a hash of the URL, so a second preview (or the send, later)
 asks nothing of the network. Only https is fetched, redirects included (at most :data:`MAX_REDIRECTS`, each
 to https); an answer over ``max_bytes``, or slower in all than ``deadline`` seconds (checked as each chunk
 arrives), is refused, and nothing is kept of it. Every failure is an :class:`ImageFetchError` saying what
-happened. Certificates are checked against the system's trust store (``SSL_CERT_FILE`` names another
-bundle, as for every httpx client).
+happened. Each hop goes only to an address ``addresses`` allows (:mod:`scheduler.media.addresses`: by
+default no private, loopback or link-local address), the one it checked: a refused one is an
+:class:`ImageAddressRefused`. Certificates are checked against the system's trust store (``SSL_CERT_FILE``
+names another bundle, as for every httpx client).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 from scheduler.errors import UserError
+from scheduler.lazy import httpx
+from scheduler.media.addresses import AddressPolicy, PrivateAddressError, UnresolvableHostError
 from scheduler.media.process import write_cache_file
 
 USER_AGENT = "tagcast (image fetcher)"
@@ -32,6 +35,11 @@ MAX_REDIRECTS = 5
 
 class ImageFetchError(UserError):
     """An https image could not be downloaded this time (network, status, size, deadline)."""
+
+
+class ImageAddressRefused(ImageFetchError):
+    """An https image (or a redirect of it) is at an address that is not fetched (``[media]
+    private_addresses``): the post goes without it."""
 
 
 def cached_download(url: str, folder: Path) -> Path:
@@ -47,22 +55,32 @@ def fetch_image(
     max_bytes: int = MAX_DOWNLOAD_BYTES,
     deadline: float = DOWNLOAD_DEADLINE,
     monotonic: Callable[[], float] = time.monotonic,
+    addresses: AddressPolicy | None = None,
 ) -> Path:
-    """The cached file of ``url``, downloaded first if it is not cached yet."""
+    """The cached file of ``url``, downloaded first if it is not cached yet (``addresses``: where it may be
+    fetched from; default: public addresses only)."""
     target = cached_download(url, folder)
     if target.is_file():
         return target
-    if client is None:
-        with httpx.Client(headers={"User-Agent": USER_AGENT}) as own:
-            data = _download(own, url, max_bytes=max_bytes, deadline=deadline, monotonic=monotonic)
-    else:
-        data = _download(client, url, max_bytes=max_bytes, deadline=deadline, monotonic=monotonic)
+    policy = addresses or AddressPolicy()
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(httpx.Client(headers={"User-Agent": USER_AGENT}))
+        data = _download(
+            client, url, max_bytes=max_bytes, deadline=deadline, monotonic=monotonic, addresses=policy
+        )
     write_cache_file(target, data)
     return target
 
 
 def _download(
-    client: httpx.Client, url: str, *, max_bytes: int, deadline: float, monotonic: Callable[[], float]
+    client: httpx.Client,
+    url: str,
+    *,
+    max_bytes: int,
+    deadline: float,
+    monotonic: Callable[[], float],
+    addresses: AddressPolicy,
 ) -> bytes:
     end = monotonic() + deadline
     current = url
@@ -73,9 +91,25 @@ def _download(
         if left <= 0:
             raise ImageFetchError(f"{url} took longer than {deadline:g} s: refused")
         try:
-            with client.stream("GET", current, timeout=left, follow_redirects=False) as response:
+            hop = addresses.pin(httpx.URL(current))
+        except PrivateAddressError as exc:
+            where = url if current == url else f"{url} redirects to {current}"
+            raise ImageAddressRefused(f"{where}: {exc.message}", hint=exc.hint) from None
+        except UnresolvableHostError as exc:
+            raise ImageFetchError(f"{url} could not be downloaded: {exc.message}") from None
+        except httpx.InvalidURL as exc:
+            raise ImageFetchError(f"{url} could not be downloaded: {exc}") from None
+        try:
+            with client.stream(
+                "GET",
+                hop.url,
+                headers=hop.headers,
+                extensions=hop.extensions,
+                timeout=left,
+                follow_redirects=False,
+            ) as response:
                 if response.is_redirect and "location" in response.headers:
-                    current = str(response.url.join(response.headers["location"]))
+                    current = str(httpx.URL(current).join(response.headers["location"]))
                     continue
                 if response.status_code != 200:
                     raise ImageFetchError(f"{url} answered HTTP {response.status_code}")

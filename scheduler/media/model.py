@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from scheduler.clusters import grapheme_count
 
 MAX_IMAGES = 4
 """At most this many images per article (every network tagcast knows takes at least four)."""
@@ -52,10 +54,12 @@ class MediaLimits:
 
     ``max_bytes`` is per image after processing; ``max_pixels`` bounds width x height and ``max_side`` the
     longer side (``None``: no such rule). ``mimes`` are the types the network takes; anything else is
-    re-encoded to the first. ``alt_max`` counts the alt text in characters (``None``: the network has no
-    alt text field, so the alt is not sent). ``by_url`` is true for a network that fetches the image itself
-    from a public https URL (Threads, Slack): a local file cannot be sent there. ``card_thumb_bytes`` bounds a
-    link card's thumbnail (Bluesky).
+    re-encoded to the first. ``alt_max`` bounds the alt text (``None``: the network has no alt text
+    field, so the alt is not sent), counted in ``alt_unit``: ``"graphemes"`` (what a reader sees as one
+    character) where the server counts so or bounds nothing, else ``"characters"`` (code points, never fewer
+    than graphemes: the safe count when the server's unit is unknown). ``by_url`` is true for a network that
+    fetches the image itself from a public https URL (Threads, Slack): a local file cannot be sent there.
+    ``card_thumb_bytes`` bounds a link card's thumbnail (Bluesky).
     """
 
     max_images: int = MAX_IMAGES
@@ -64,8 +68,13 @@ class MediaLimits:
     max_side: int | None = None
     mimes: tuple[str, ...] = ("image/jpeg", "image/png")
     alt_max: int | None = 1000
+    alt_unit: Literal["graphemes", "characters"] = "characters"
     by_url: bool = False
     card_thumb_bytes: int | None = None
+
+    def alt_length(self, alt: str) -> int:
+        """The length of ``alt`` as the network counts it (``alt_unit``)."""
+        return grapheme_count(alt) if self.alt_unit == "graphemes" else len(alt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +96,7 @@ class Media:
         return self.path.read_bytes()
 
     def to_json(self) -> dict[str, Any]:
-        """The shape of ``media`` items in ``preview --json`` (DESIGN.md, "The contract, extended")."""
+        """The shape of ``media`` items in ``preview --json`` (docs/articles.md, "Seeing them")."""
         return {
             "src": self.src,
             "alt": self.alt,

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
 
 from scheduler.adapters.base import Outgoing
 from scheduler.adapters.registry import load_adapter
@@ -34,7 +33,15 @@ from scheduler.articles.images import local_image_problems
 from scheduler.config.loader import Workspace
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import PermanentDeliveryError, TransientDeliveryError, UserError
-from scheduler.media.fetch import DOWNLOAD_DEADLINE, MAX_DOWNLOAD_BYTES, ImageFetchError, fetch_image
+from scheduler.lazy import httpx
+from scheduler.media.addresses import AddressPolicy
+from scheduler.media.fetch import (
+    DOWNLOAD_DEADLINE,
+    MAX_DOWNLOAD_BYTES,
+    ImageAddressRefused,
+    ImageFetchError,
+    fetch_image,
+)
 from scheduler.media.model import ImageRef, Media, MediaLimits
 from scheduler.media.process import (
     ImageProblem,
@@ -44,6 +51,8 @@ from scheduler.media.process import (
     process_image,
 )
 from scheduler.models import Article
+
+log = logging.getLogger("tagcast.media")
 
 MEDIA_FOLDER = Path("var") / "media"
 """The media cache, relative to the workspace: ``downloads/`` (by URL), ``files/`` (processed, by content
@@ -56,7 +65,8 @@ class MediaCache:
     ``client`` is used for downloads (default: one httpx client per download, trusting the system's
     certificates or ``SSL_CERT_FILE``); each download is bounded by ``max_download_bytes`` and
     ``download_deadline`` seconds. ``keep_decoded`` keeps the last decoded image for the next network (the
-    pipeline's: an article's posts are composed one after the other)."""
+    pipeline's: an article's posts are composed one after the other). ``addresses`` says where downloads may
+    come from (default: public addresses only; :meth:`AddressPolicy.of` reads ``[media]``)."""
 
     def __init__(
         self,
@@ -68,14 +78,21 @@ class MediaCache:
         download_deadline: float = DOWNLOAD_DEADLINE,
         monotonic: Callable[[], float] = time.monotonic,
         keep_decoded: bool = False,
+        addresses: AddressPolicy | None = None,
     ) -> None:
         self.root = root
+        self.addresses = addresses
         self.last = LastDecoded() if keep_decoded else None
         self.folder = folder or root / MEDIA_FOLDER
         self.client = client
         self.max_download_bytes = max_download_bytes
         self.download_deadline = download_deadline
         self.monotonic = monotonic
+
+    @classmethod
+    def for_workspace(cls, workspace: Workspace, *, keep_decoded: bool = False) -> MediaCache:
+        """The media cache of ``workspace``, downloading where its ``[media] private_addresses`` allows."""
+        return cls(workspace.root, keep_decoded=keep_decoded, addresses=AddressPolicy.of(workspace.settings))
 
     def article_folder(self, article: Article) -> Path:
         """The folder of the article's file: a local image path is relative to it."""
@@ -93,6 +110,7 @@ class MediaCache:
                 max_bytes=self.max_download_bytes,
                 deadline=self.download_deadline,
                 monotonic=self.monotonic,
+                addresses=self.addresses,
             )
         folder = self.article_folder(article)
         problems = local_image_problems(ref.src, folder, self.root)
@@ -146,6 +164,8 @@ class PreparedMedia:
     problems: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
     retry: bool = False
+    refused: tuple[str, ...] = ()
+    """Images at an address that is not fetched (``[media] private_addresses``), also in ``left_out``."""
 
 
 def _label(number: int, ref: ImageRef) -> str:
@@ -222,6 +242,7 @@ def prepare_media(
     problems: list[str] = []
     media: list[Media] = []
     retry = False
+    refused: list[str] = []
     if len(article.images) > limits.max_images:
         problems.append(
             f"{len(article.images)} images; {network} takes at most {limits.max_images} (channel {channel})"
@@ -234,13 +255,18 @@ def prepare_media(
                     f"{label}: no alt text; describe the image with image_alt (or alt in images), "
                     f"or set require_alt = false on channel {channel}"
                 )
-            elif ref.alt is not None and len(ref.alt) > limits.alt_max:
+            elif ref.alt is not None and (length := limits.alt_length(ref.alt)) > limits.alt_max:
                 problems.append(
-                    f"{label}: the alt text has {len(ref.alt):,} characters; {network} takes at most "
+                    f"{label}: the alt text has {length:,} {limits.alt_unit}; {network} takes at most "
                     f"{limits.alt_max:,} (channel {channel}): shorten it"
                 )
         try:
             media.append(cache.media(article, ref, limits))
+            continue
+        except ImageAddressRefused as exc:  # never sent, never a failed post: the text still goes
+            why = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+            refused.append(f"{label}: {why}")
+            left_out.append(f"{label} left out: {why}")
             continue
         except ImageFetchError as exc:
             problem, transient = f"{label}: {exc.message}", True
@@ -253,7 +279,7 @@ def prepare_media(
         else:
             problems.append(problem)
             retry = retry or transient
-    return PreparedMedia(tuple(media), tuple(problems), tuple(left_out), retry)
+    return PreparedMedia(tuple(media), tuple(problems), tuple(left_out), retry, tuple(refused))
 
 
 class MediaPreparer:
@@ -270,7 +296,7 @@ class MediaPreparer:
 
     def cache(self) -> MediaCache:
         if self._cache is None:
-            self._cache = MediaCache(self.workspace().root)
+            self._cache = MediaCache.for_workspace(self.workspace())
         return self._cache
 
     async def __call__(self, outgoing: Outgoing) -> Outgoing:
@@ -281,6 +307,10 @@ class MediaPreparer:
         prepared = await asyncio.to_thread(
             prepare_media, outgoing.article, limits, settings, channel=outgoing.channel, cache=self.cache()
         )
+        for refusal in prepared.refused:
+            log.warning(
+                "%s: %s: %s; the post goes without it", outgoing.channel, outgoing.article.source, refusal
+            )
         if prepared.problems:
             why = "; ".join(prepared.problems)
             raise TransientDeliveryError(why) if prepared.retry else PermanentDeliveryError(why)

@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from scheduler.errors import UserError
+from scheduler.lazy import Image, ImageOps
 from scheduler.media.model import MediaLimits
 
 PROCESS_VERSION = 1

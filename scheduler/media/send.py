@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from scheduler.adapters.base import Outgoing
 from scheduler.config.loader import Workspace
-from scheduler.media.cards import LinkCards, PageStore, StorePageCache
+from scheduler.lazy import httpx
+from scheduler.media.addresses import AddressPolicy
+from scheduler.media.cards import CardRules, LinkCards, PageStore, StorePageCache
 from scheduler.media.prepare import MediaCache, MediaPreparer, ThumbFitter
 
 
@@ -34,7 +34,7 @@ class SendPreparation:
         call: Callable[..., Awaitable[Any]] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        cache = MediaCache(workspace().root)  # one cache: a card's thumbnail is processed like an image
+        cache = MediaCache.for_workspace(workspace())  # one cache: a card thumb is processed as an image
         self.workspace = workspace
         self.images = MediaPreparer(workspace, cache=cache)
         self.thumbs = ThumbFitter(cache)
@@ -54,6 +54,7 @@ class SendPreparation:
                 fit_thumb=self.thumbs,
                 root=workspace.root,
                 clock=self.clock,
+                rules=CardRules(addresses=AddressPolicy.of(workspace.settings)),
             )
             self._cards = (workspace.settings, made)
         return self._cards[1]

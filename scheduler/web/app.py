@@ -143,7 +143,7 @@ async def posts(request: Request) -> Response:
 
     def build() -> str:
         moment = board.clock()
-        thumbs = ThumbFitter(MediaCache(board.workspace.root))
+        thumbs = ThumbFitter(MediaCache.for_workspace(board.workspace))
         cards = PreviewCards(board.workspace, fit_thumb=thumbs)
         result = Pipeline(board.workspace, cards=cards).run(now=moment)
         return preview_page(
@@ -154,6 +154,7 @@ async def posts(request: Request) -> Response:
             generated=moment.astimezone(board.zone),
             standalone=False,
             nav="posts",
+            warnings=result.warnings,
         )
 
     try:

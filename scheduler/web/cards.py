@@ -80,6 +80,8 @@ class Card:
     left_out: list[str] = field(default_factory=list)
     """The article's images this post does not carry, and why."""
     link_card: LinkCard | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What preview warns about this post (a link page that cannot be read, a thumbnail not had)."""
 
     @property
     def initial(self) -> str:
@@ -185,7 +187,7 @@ def post_card(post: Post, channels: Mapping[str, ChannelSettings], root: Path | 
         shortened=post.shortened,
         active=post.active,
         images=_images(post.media, root),
-        left_out=left_out_notes(post.article, post.media, post.network),
+        left_out=list(post.left_out) or left_out_notes(post.article, post.media, post.network),
         link_card=_link_card(post.card),
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -54,14 +54,19 @@ def preview_page(
     generated: datetime | None = None,
     standalone: bool = True,
     nav: str | None = None,
+    warnings: Sequence[str] = (),
 ) -> str:
     """Every post as a card, grouped by article, and a problem card for each article that cannot be read.
 
-    ``standalone``: the page carries its own Content-Security-Policy (a file opened from disk has no server
-    to send one) that lets it load nothing from anywhere.
+    ``warnings`` (the pipeline's: link cards) are shown on the card of the post each names (``"SOURCE
+    (CHANNEL): ..."``), the others above the cards. ``standalone``: the page carries its own
+    Content-Security-Policy (a file opened from disk has no server to send one) that lets it load nothing
+    from anywhere.
     """
     unreadable = unreadable_cards(errors)
-    cards = unreadable + [post_card(post, channels, root) for post in posts]
+    posted = [post_card(post, channels, root) for post in posts]
+    posted, general = _with_warnings(posted, warnings)
+    cards = unreadable + posted
     return render(
         "preview.html",
         groups=_groups(cards),
@@ -72,4 +77,17 @@ def preview_page(
         generated=generated.strftime("%Y-%m-%d %H:%M %Z") if generated else None,
         csp_meta=content_security_policy() if standalone else None,
         nav=nav,
+        warnings=general,
     )
+
+
+def _with_warnings(cards: list[Card], warnings: Sequence[str]) -> tuple[list[Card], list[str]]:
+    """``cards``, each with the warnings naming its post, and the warnings that name none."""
+    left = list(warnings)
+    shown: list[Card] = []
+    for card in cards:
+        prefix = f"{card.source} ({card.channel}): "
+        mine = [warning for warning in left if warning.startswith(prefix)]
+        left = [warning for warning in left if not warning.startswith(prefix)]
+        shown.append(replace(card, warnings=[w.removeprefix(prefix) for w in mine]) if mine else card)
+    return shown, left

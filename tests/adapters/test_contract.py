@@ -385,7 +385,7 @@ async def test_alt_text_over_the_networks_bound_is_refused_before_sending(
                 outgoing([SINGLE], media=images), DurableJournal().journal()
             )
     reason, n, most = caught.value.reason, limits.alt_max + 1, limits.alt_max
-    assert "alt text" in reason and re.search(rf"\b{n} characters\b", reason), reason
+    assert "alt text" in reason and re.search(rf"\b{n} {limits.alt_unit}\b", reason), reason
     assert re.search(rf"(at most|limit) {most}\b", reason), reason
     assert deployment.posts() == []
     assert deployment.fake is None or deployment.fake.requests == []

@@ -44,6 +44,14 @@ def test_an_alt_text_over_the_limit_and_none_when_the_network_has_no_alt(tmp_pat
     refuse_unfit_media(MediaLimits(alt_max=None), (long_alt,), network="telegram")
 
 
+def test_the_last_guard_counts_alt_text_as_the_network_does(tmp_path: Path) -> None:
+    [image] = image_media(tmp_path, 1)
+    family = replace(image, alt="\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466" * 1000)
+    refuse_unfit_media(MediaLimits(alt_max=1000, alt_unit="graphemes"), (family,), network="bluesky")
+    with pytest.raises(PermanentDeliveryError, match="7000 characters of alt text, at most 1000"):
+        refuse_unfit_media(MediaLimits(alt_max=1000), (family,), network="x")
+
+
 def test_a_network_without_images_refuses_them(tmp_path: Path) -> None:
     with pytest.raises(
         PermanentDeliveryError, match="pigeon: this network takes no images, but the post has 1"

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fakes.clock import ManualClock
+from fakes.server import notify_activity, wait_for_activity
 from fakes.webhook import WebhookFake
 
 from scheduler.alerts.alerter import QUEUE_SIZE, Alerter
@@ -66,10 +67,19 @@ async def with_alerter(
 
 
 async def until(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
-    assert condition(), what
+    """Wait, off the loop, until ``condition`` holds: re-checked at each request a fake receives or answers
+    and at each :func:`tallied` outcome; ``timeout`` only guards against a hang."""
+    assert await asyncio.to_thread(wait_for_activity, condition, what, timeout=timeout), f"no {what}"
+
+
+def tallied(tally: list[str]) -> Callable[[str, int], None]:
+    """An alerter's ``tally`` that records each outcome and announces it to :func:`until`."""
+
+    def record(outcome: str, count: int) -> None:
+        tally.append(outcome)
+        notify_activity()
+
+    return record
 
 
 def texts(fake: WebhookFake) -> list[str]:
@@ -77,14 +87,17 @@ def texts(fake: WebhookFake) -> list[str]:
 
 
 def test_twenty_failures_of_one_channel_make_one_message(tmp_path: Path, webhook: WebhookFake) -> None:
-    workspace = alert_workspace(tmp_path, {"ops": webhook.url}, group_window="0.3s")
+    workspace = alert_workspace(tmp_path, {"ops": webhook.url}, group_window="5m")
+    clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
 
     async def body(alerter: Alerter) -> None:
         for number in range(20):
             alerter.offer(failure(number))
+        await clock.next_sleep()  # all twenty taken in one group: the alerter sleeps until its window ends
+        clock.advance(300)
         await until(lambda: len(webhook.deliveries) == 1, "the grouped alert")
 
-    asyncio.run(with_alerter(workspace, body))
+    asyncio.run(with_alerter(workspace, body, clock=clock))
     [text] = texts(webhook)  # and nothing more came when the task stopped
     assert 'channel "masto" needs a person (20 problems)' in text
     assert "d-00" in text and "posts/p0.md" in text and "401 The access token is invalid" in text
@@ -164,16 +177,26 @@ def test_an_alert_channel_that_is_down_is_logged_and_the_others_still_get_it(
         failing.faults.server_error(status=500, times=100)
         dead = f"http://127.0.0.1:{closed_port()}/hooks/tagcast"
         workspace = alert_workspace(
-            tmp_path, {"dead": dead, "failing": failing.url, "ops": webhook.url}, group_window="0.1s"
+            tmp_path, {"dead": dead, "failing": failing.url, "ops": webhook.url}, group_window="1m"
         )
         tally: list[str] = []
+        clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
 
         async def go() -> None:
             async with httpx.AsyncClient(timeout=5) as http:
                 sender = AlertSender(workspace.settings, workspace.root, http)
-                alerter = Alerter(workspace.settings, sender, host="box", tally=lambda r, n: tally.append(r))
+                alerter = Alerter(
+                    workspace.settings,
+                    sender,
+                    host="box",
+                    tally=tallied(tally),
+                    clock=clock.monotonic,
+                    sleep=clock.sleep,
+                )
                 alerter.start()
                 alerter.offer(failure(1))
+                await clock.next_sleep()
+                clock.advance(60)
                 await until(lambda: tally == ["sent"], "the alert to be handled")
                 await alerter.close(timeout=10)
 
@@ -187,15 +210,25 @@ def test_an_alert_channel_that_is_down_is_logged_and_the_others_still_get_it(
 
 def test_when_every_alert_channel_is_down_the_alert_counts_as_failed(tmp_path: Path) -> None:
     dead = f"http://127.0.0.1:{closed_port()}/hooks/tagcast"
-    workspace = alert_workspace(tmp_path, {"dead": dead}, group_window="0.05s")
+    workspace = alert_workspace(tmp_path, {"dead": dead}, group_window="1m")
     tally: list[str] = []
+    clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
 
     async def go() -> None:
         async with httpx.AsyncClient(timeout=5) as http:
             sender = AlertSender(workspace.settings, workspace.root, http)
-            alerter = Alerter(workspace.settings, sender, host="box", tally=lambda r, n: tally.append(r))
+            alerter = Alerter(
+                workspace.settings,
+                sender,
+                host="box",
+                tally=tallied(tally),
+                clock=clock.monotonic,
+                sleep=clock.sleep,
+            )
             alerter.start()
             alerter.offer(failure(1))
+            await clock.next_sleep()
+            clock.advance(60)
             await until(lambda: tally == ["failed"], "the alert to fail")
             await alerter.close(timeout=10)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from intranet import allow_private
 from PIL import Image
 
 from scheduler.config.models import ChannelSettings
@@ -84,7 +85,8 @@ async def link_cards(
     fitted: list[tuple[str, int]] | None = None,
     chans: dict[str, ChannelSettings] | None = None,
 ) -> AsyncIterator[LinkCards]:
-    """A :class:`LinkCards` fetching through a client that follows redirects, caching in ``store``."""
+    """A :class:`LinkCards` fetching through a client that follows redirects, caching in ``store``; the
+    fake site is on loopback, so ``rules`` allow private addresses unless a test gives its own."""
     thumbs = root / "thumbs"
     thumbs.mkdir(exist_ok=True)
     async with httpx.AsyncClient(follow_redirects=True) as http:
@@ -95,5 +97,5 @@ async def link_cards(
             fit_thumb=simple_fitter(thumbs, http, fitted if fitted is not None else []),
             root=root,
             clock=clock,
-            rules=rules or CardRules(deadline=5.0),
+            rules=rules or CardRules(deadline=5.0, addresses=allow_private()),
         )

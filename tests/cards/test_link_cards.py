@@ -11,6 +11,7 @@ import httpx
 import regex
 from fakes.pages import PagesFake, png_bytes
 from fakes.server import Reply
+from intranet import allow_private
 
 from scheduler.media.cards import DESCRIPTION_MAX, CardRules, make_card
 from scheduler.media.model import Card, CardDraft
@@ -147,7 +148,9 @@ def test_a_page_that_never_answers_ends_at_the_deadline(
 ) -> None:
     site.faults.timeout(seconds=60, path="^/never$")  # released when the site stops
     url = site.url("/never")
-    card, warnings = card_of(store, tmp_path, "bsky", article(url), rules=CardRules(deadline=0.2))
+    card, warnings = card_of(
+        store, tmp_path, "bsky", article(url), rules=CardRules(deadline=0.2, addresses=allow_private())
+    )
     assert_unreadable(card, warnings, url, "no complete answer within 0.2 s")
 
 
@@ -168,7 +171,7 @@ def test_a_redirect_loop_ends(site: PagesFake, store: Store, tmp_path: Path) -> 
     url = site.url("/loop")
     card, warnings = card_of(store, tmp_path, "bsky", article(url))
     assert_unreadable(card, warnings, url, "it redirects too many times")
-    assert site.hits("/loop") == 21  # the first request and httpx's 20 redirects
+    assert site.hits("/loop") == 21  # the first request and 20 redirects (MAX_REDIRECTS)
 
 
 def test_a_server_that_is_gone(store: Store, tmp_path: Path) -> None:

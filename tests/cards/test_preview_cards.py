@@ -15,6 +15,7 @@ import pytest
 from fakes.images import ImageServer
 from fakes.pages import PagesFake, png_bytes
 from fakes.server import Reply
+from intranet import ALLOW_TOML
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -28,7 +29,8 @@ from tests.conftest import WriteWorkspace
 
 from .support import simple_fitter
 
-CONFIG = """\
+CONFIG = (
+    """\
 [defaults]
 timezone = "UTC"
 
@@ -50,6 +52,8 @@ base_url = "https://social.example"
 tags = ["History"]
 channels = ["bsky", "nocard", "masto"]
 """
+    + ALLOW_TOML
+)  # the fake site is on loopback
 
 NOW = "2026-06-01T08:00:00+00:00"
 OG_DESCRIPTION = "How the 1939 battle – fought on the Mongolian steppe – shaped the war."

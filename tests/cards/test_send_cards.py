@@ -14,10 +14,12 @@ import httpx
 import pytest
 from fakes.bluesky import BlueskyFake
 from fakes.pages import PagesFake
+from intranet import ALLOW_TOML
 
 from scheduler.adapters.base import Outgoing
 from scheduler.config.loader import load_workspace
 from scheduler.ingest import ingest
+from scheduler.media.addresses import AddressPolicy
 from scheduler.media.cards import CardRules, LinkCards, StorePageCache
 from scheduler.media.model import Card
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
@@ -46,7 +48,8 @@ network = "bluesky"
 base_url = "{pds.base_url}"
 handle = "alice.test"
 password = "app-pass-1234"
-""",
+"""
+        + ALLOW_TOML,  # the fake site is on loopback
         encoding="utf-8",
     )
     due = (NOW - timedelta(minutes=30)).isoformat()
@@ -70,7 +73,7 @@ def send_due(root: Path, store: Store, sent: list[Outgoing]) -> DispatchReport:
                 fit_thumb=simple_fitter(root, pages, []),
                 root=root,
                 clock=lambda: NOW,
-                rules=CardRules(deadline=5.0),
+                rules=CardRules(deadline=5.0, addresses=AddressPolicy.of(workspace.settings)),
             )
 
             async def prepare(outgoing: Outgoing) -> Outgoing:
@@ -128,6 +131,7 @@ def test_a_page_that_cannot_be_read_never_fails_the_delivery(
         assert delivery.state is DeliveryState.SENT
     assert [outgoing.card for outgoing in sent] == [Card(site.url("/missing"), "Khalkhin Gol", "", None)]
     assert [r.getMessage() for r in caplog.records if r.name == "tagcast.cards"] == [
-        f"bsky: link card {site.url('/missing')}: the page cannot be read: it answered 404 Not Found"
+        f"bsky: posts/a.md: link card {site.url('/missing')}: the page cannot be read: "
+        "it answered 404 Not Found"
     ]
     assert len(pds.posts()) == 1

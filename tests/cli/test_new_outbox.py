@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daily_workspace import DAILY_CONFIG
 from service.processes import tagcast as run_tagcast
 from typer.testing import CliRunner, Result
 
@@ -19,24 +20,8 @@ from scheduler.store import Store
 NOW = "2026-06-01T08:00:00+00:00"
 CLOCK = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 
-CONFIG = """\
-version = 1
-
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[defaults]
-timezone = "Europe/Berlin"
-schedule = "daily"
-channels = ["file"]
-
-[schedules.daily]
-timezone = "Europe/Berlin"
-slots = ["daily 09:00", "daily 18:00"]
-
-[channels.file]
-network = "file"
-"""
+CONFIG = DAILY_CONFIG.replace('template = "post.j2"\n', "")
+"""The shared daily workspace with the default template (this workspace has no ``post.j2``)."""
 
 NOTE = (
     "note: 2 articles were held back: publish_at is more than a day before this outbox was first used "

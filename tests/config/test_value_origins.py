@@ -76,8 +76,8 @@ def test_an_unknown_tagcast_name_in_dotenv_is_reported_at_its_line(
     (root / ".env").write_text("\n\nTAGCAST_VERSON=1\n", encoding="utf-8")
     assert problems(validate(root, monkeypatch)) == [
         "verson (from .env line 3: TAGCAST_VERSON): unknown key; did you mean 'version'? (allowed here: "
-        "alerts, channels, defaults, hashtags, render, rules, schedules, service, sources, store, version); "
-        "remove it or fix its name"
+        "alerts, channels, defaults, hashtags, media, render, rules, schedules, service, sources, store, "
+        "version); remove it or fix its name"
     ]
 
 

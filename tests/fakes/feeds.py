@@ -28,7 +28,9 @@ Kind = str  # "rss2" | "rss1" | "atom" | "jsonfeed"
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One item of a generated feed; ``summary`` is HTML."""
+    """One item of a generated feed; ``summary`` and ``content`` are HTML. An empty ``summary`` is left out
+    (no ``description``/``summary``); a ``content`` is written as ``content:encoded`` (RSS), ``content``
+    (Atom) or ``content_html`` (JSON Feed, where the summary is then the ``summary``)."""
 
     guid: str
     title: str
@@ -37,6 +39,20 @@ class FeedEntry:
     categories: Sequence[str] = ()
     image: str | None = None
     updated: datetime = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    content: str = ""
+
+
+_CONTENT_NS = ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+
+
+def _content_ns(entries: Sequence[FeedEntry]) -> str:
+    return _CONTENT_NS if any(entry.content for entry in entries) else ""
+
+
+def _rss_text(entry: FeedEntry) -> str:
+    """An RSS item's ``description`` and ``content:encoded``, each only when the entry has it."""
+    text = f"<description>{escape(entry.summary)}</description>" if entry.summary else ""
+    return text + (f"<content:encoded>{escape(entry.content)}</content:encoded>" if entry.content else "")
 
 
 def rss2(entries: Sequence[FeedEntry], *, title: str = "History shorts") -> bytes:
@@ -50,11 +66,11 @@ def rss2(entries: Sequence[FeedEntry], *, title: str = "History shorts") -> byte
             f"<item><title>{escape(entry.title)}</title><link>{escape(entry.link)}</link>"
             f'<guid isPermaLink="false">{escape(entry.guid)}</guid>'
             f"<pubDate>{format_datetime(entry.updated)}</pubDate>"
-            f"<description>{escape(entry.summary)}</description>{cats}{media}</item>"
+            f"{_rss_text(entry)}{cats}{media}</item>"
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" '
-        'xmlns:media="http://search.yahoo.com/mrss/"><channel>'
+        f'xmlns:media="http://search.yahoo.com/mrss/"{_content_ns(entries)}><channel>'
         f"<title>{escape(title)}</title><link>https://history.example/</link><description>d</description>"
         + "\n".join(items)
         + "</channel></rss>\n"
@@ -68,13 +84,13 @@ def rss1(entries: Sequence[FeedEntry], *, title: str = "History shorts") -> byte
         subjects = "".join(f"<dc:subject>{escape(name)}</dc:subject>" for name in entry.categories)
         items.append(
             f'<item rdf:about="{escape(entry.guid)}"><title>{escape(entry.title)}</title>'
-            f"<link>{escape(entry.link)}</link><description>{escape(entry.summary)}</description>"
+            f"<link>{escape(entry.link)}</link>{_rss_text(entry)}"
             f"<dc:date>{entry.updated.isoformat()}</dc:date>{subjects}</item>"
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f'xmlns:dc="http://purl.org/dc/elements/1.1/"{_content_ns(entries)}>'
         f'<channel rdf:about="https://history.example/"><title>{escape(title)}</title>'
         f"<link>https://history.example/</link><description>d</description>"
         f"<items><rdf:Seq>{seq}</rdf:Seq></items></channel>" + "\n".join(items) + "</rdf:RDF>\n"
@@ -90,7 +106,9 @@ def atom(entries: Sequence[FeedEntry], *, title: str = "History shorts") -> byte
             f"<entry><id>{escape(entry.guid)}</id><title>{escape(entry.title)}</title>"
             f'<link rel="alternate" href="{escape(entry.link)}"/>'
             f"<updated>{entry.updated.isoformat()}</updated>"
-            f'<summary type="html">{escape(entry.summary)}</summary>{cats}{media}</entry>'
+            + (f'<summary type="html">{escape(entry.summary)}</summary>' if entry.summary else "")
+            + (f'<content type="html">{escape(entry.content)}</content>' if entry.content else "")
+            + f"{cats}{media}</entry>"
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
@@ -107,7 +125,8 @@ def jsonfeed(entries: Sequence[FeedEntry], *, title: str = "History shorts") -> 
             "id": entry.guid,
             "url": entry.link,
             "title": entry.title,
-            "content_html": entry.summary,
+            "content_html": entry.content or entry.summary,
+            **({"summary": entry.summary} if entry.content and entry.summary else {}),
             "date_modified": entry.updated.isoformat(),
             "tags": list(entry.categories),
             **({"image": entry.image} if entry.image else {}),

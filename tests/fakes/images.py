@@ -6,9 +6,9 @@ downloads (only https images are downloaded, so the fake speaks real TLS).
         server.url("/photo.jpg")                          # 'https://127.0.0.1:PORT/photo.jpg'
         server.ca_file                                    # the CA to trust: SSL_CERT_FILE, or verify=
 
-The CA and the server certificate (for IP 127.0.0.1) are made with the ``openssl`` command. The server can
-answer with a status (``statuses``) or a redirect (``redirects``). Every request's path is kept in
-``requests``.
+The CA and the server certificate (for IP 127.0.0.1, and for images.test: a name a test resolver maps to
+it) are made with the ``openssl`` command. The server can answer with a status (``statuses``) or a
+redirect (``redirects``). Every request's path is kept in ``requests``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
     ext = folder / "ext.cnf"
     ext.write_text(
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n"
-        "subjectAltName=IP:127.0.0.1\n"
+        "subjectAltName=IP:127.0.0.1,DNS:images.test\n"
         "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
     )
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]

@@ -11,7 +11,7 @@
 - ``GET /api/v2/instance`` (or only ``/api/v1/instance`` with ``max_toot_chars`` when ``v1_only``),
   ``verify_credentials``, and ``GET /api/v1/accounts/:id/statuses`` (newest first, ``content`` as HTML).
 
-- Media (NETWORKS.md, Mastodon 7): ``POST /api/v2/media`` (multipart ``file`` + ``description``): a
+- Media (docs/networks.md, Mastodon): ``POST /api/v2/media`` (multipart ``file`` + ``description``): a
   description over ``description_limit`` (1500) or a file over ``max_image_bytes`` is ``422``; a file that is
   not an image of a type the server takes is ``422``. The answer is ``200`` with a ``url`` when processed at
   once, or ``202`` with ``url: null`` while it is processed: ``processing_checks`` is how many

@@ -67,12 +67,10 @@ def wait_for_activity(
     *,
     timeout: float,
     gone: Callable[[], bool] = lambda: False,
-    recheck: float | None = None,
 ) -> bool:
     """Block until ``condition()`` holds, re-checking it at each :data:`ACTIVITY` notification; False when
     ``gone()`` (the other side can no longer make it true) or after ``timeout`` seconds (a guard against a
-    hang, never a measurement). ``recheck``: also re-check every so many seconds, for a condition that no
-    notification announces (an HTTP probe of a child, a row another process writes without a word)."""
+    hang, never a measurement)."""
     deadline = time.monotonic() + timeout
     with ACTIVITY:
         while not condition():
@@ -81,7 +79,7 @@ def wait_for_activity(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            ACTIVITY.wait(remaining if recheck is None else min(remaining, recheck))
+            ACTIVITY.wait(remaining)
     return True
 
 

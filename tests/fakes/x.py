@@ -10,7 +10,7 @@
 - Every answer carries ``x-rate-limit-limit/-remaining/-reset`` (Unix seconds); a rate-limit fault answers
   ``429`` problem+json with Remaining 0 and the reset.
 - ``GET /2/users/me``.
-- Media (NETWORKS.md, X 7): ``POST /2/media/upload`` (multipart ``media`` + ``media_category``, which must be
+- Media (docs/networks.md): ``POST /2/media/upload`` (multipart ``media`` + ``media_category``, which must be
   ``tweet_image`` for an image) answers ``{"data":{"id","media_key","size","expires_after_secs"}}``; a file
   over ``max_image_bytes`` (5 MB) or not an image is ``400``. ``POST /2/media/metadata {"id","metadata":
   {"alt_text":{"text"}}}`` sets the alt text: over 1000 characters, or an unknown id, is ``400``. A tweet's

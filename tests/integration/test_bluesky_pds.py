@@ -415,7 +415,7 @@ def test_a_post_with_a_link_card_and_its_thumbnail_is_accepted(pds: Pds, tmp_pat
 
 
 def test_a_record_naming_a_blob_never_uploaded_is_refused_with_blob_not_found(pds: Pds) -> None:
-    """NETWORKS.md left this unconfirmed; measured here (and written into docs/networks.md)."""
+    """Unconfirmed before this test; measured here (and written into docs/networks.md)."""
     cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
     blob = {"$type": "blob", "ref": {"$link": cid}, "mimeType": "image/jpeg", "size": 1234}
 

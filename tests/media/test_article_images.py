@@ -171,6 +171,28 @@ def test_json_articles_carry_images(tmp_path: Path) -> None:
     ]
 
 
+def test_a_problem_in_a_json_images_item_points_at_the_items_own_line(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    _, errors = load(
+        root,
+        "items.json",
+        """\
+        {
+          "title": "Ships",
+          "body": "Text.",
+          "images": [
+            {"src": "img/photo.jpg", "alt": "A harbour"},
+            {"src": "img/zzz.png", "alt": "x"},
+            {"src": "img/photo.jpg", "alt": "A harbour", "atl": "typo"}
+          ]
+        }
+        """,
+    )
+    assert [error.split(":")[1] for error in errors] == ["6", "7"]
+    assert errors[0].startswith("posts/items.json:6: images: item 2: no such file 'img/zzz.png'")
+    assert "images: item 3: unknown key 'atl'" in errors[1]
+
+
 def test_the_plain_text_format_takes_image_lines(tmp_path: Path) -> None:
     root = workspace(tmp_path)
     articles, errors = load(

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from fakes.images import ImageServer
+from intranet import ALLOW_TOML, allow_private
 
 from scheduler.adapters.base import Outgoing
 from scheduler.adapters.bluesky import BlueskyAdapter
+from scheduler.adapters.mastodon import MastodonAdapter
 from scheduler.adapters.slack import SlackAdapter
 from scheduler.adapters.telegram import TelegramAdapter
 from scheduler.adapters.x import XAdapter
@@ -22,6 +24,8 @@ from scheduler.models import Article
 
 from .pictures import noisy_jpeg, oriented_jpeg
 
+ALLOW = allow_private()  # the image server is on loopback
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
@@ -29,7 +33,7 @@ def root(tmp_path: Path) -> Path:
     oriented_jpeg(root / "posts" / "img" / "photo.jpg")
     (root / "config").mkdir()
     (root / "config" / "tagcast.toml").write_text(
-        '[channels.bsky]\nnetwork = "bluesky"\nhandle = "a.test"\n', encoding="utf-8"
+        '[channels.bsky]\nnetwork = "bluesky"\nhandle = "a.test"\n' + ALLOW_TOML, encoding="utf-8"
     )
     return root
 
@@ -48,7 +52,7 @@ def test_a_local_image_becomes_media_fitted_to_the_network(root: Path) -> None:
         BlueskyAdapter.media_limits,
         bsky(),
         channel="bsky",
-        cache=MediaCache(root),
+        cache=MediaCache(root, addresses=ALLOW),
     )
     assert prepared.problems == () and prepared.left_out == ()
     [media] = prepared.media
@@ -65,7 +69,7 @@ def test_a_local_image_becomes_media_fitted_to_the_network(root: Path) -> None:
 
 
 def test_missing_alt_text_is_a_problem_unless_the_channel_opts_out(root: Path) -> None:
-    cache = MediaCache(root)
+    cache = MediaCache(root, addresses=ALLOW)
     bare = article(ImageRef("img/photo.jpg"))
     prepared = prepare_media(bare, BlueskyAdapter.media_limits, bsky(), channel="bsky", cache=cache)
     assert prepared.problems == (
@@ -89,7 +93,7 @@ def test_alt_text_over_the_networks_limit_is_a_problem_naming_the_channel(root: 
         XAdapter.media_limits,
         ChannelSettings(network="x"),
         channel="xmain",
-        cache=MediaCache(root),
+        cache=MediaCache(root, addresses=ALLOW),
     )
     assert prepared.problems == (
         "image 1 (img/photo.jpg): the alt text has 1,001 characters; x takes at most 1,000 (channel xmain): "
@@ -97,9 +101,46 @@ def test_alt_text_over_the_networks_limit_is_a_problem_naming_the_channel(root: 
     )
 
 
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+"""One grapheme (a family emoji) of seven code points."""
+
+
+def test_alt_text_is_counted_in_graphemes_where_the_network_counts_them(root: Path) -> None:
+    cache = MediaCache(root)
+    at_limit = article(ImageRef("img/photo.jpg", "A" + FAMILY * 1999))  # 2000 graphemes, 13,994 code points
+    fits = prepare_media(at_limit, BlueskyAdapter.media_limits, bsky(), channel="bsky", cache=cache)
+    assert fits.problems == ()
+    assert [item.alt for item in fits.media] == ["A" + FAMILY * 1999]
+    over = article(ImageRef("img/photo.jpg", "AB" + FAMILY * 1999))
+    refused = prepare_media(over, BlueskyAdapter.media_limits, bsky(), channel="bsky", cache=cache)
+    assert refused.problems == (
+        "image 1 (img/photo.jpg): the alt text has 2,001 graphemes; bluesky takes at most 2,000 "
+        "(channel bsky): shorten it",
+    )
+
+
+def test_alt_text_is_counted_in_code_points_where_the_server_counts_those(root: Path) -> None:
+    """Mastodon checks ``description`` with a plain length validation (code points): one family emoji is 7."""
+    prepared = prepare_media(
+        article(ImageRef("img/photo.jpg", FAMILY * 215)),  # 215 graphemes, 1505 code points
+        MastodonAdapter.media_limits,
+        ChannelSettings(network="mastodon"),
+        channel="masto",
+        cache=MediaCache(root),
+    )
+    assert prepared.problems == (
+        "image 1 (img/photo.jpg): the alt text has 1,505 characters; mastodon takes at most 1,500 "
+        "(channel masto): shorten it",
+    )
+
+
 def test_a_network_that_takes_no_images_leaves_them_out_and_says_so(root: Path) -> None:
     prepared = prepare_media(
-        article(ImageRef("img/photo.jpg")), None, bsky(), channel="bsky", cache=MediaCache(root)
+        article(ImageRef("img/photo.jpg")),
+        None,
+        bsky(),
+        channel="bsky",
+        cache=MediaCache(root, addresses=ALLOW),
     )
     assert prepared.media == () and prepared.problems == ()
     assert prepared.left_out == ("image 1 (img/photo.jpg) left out: bluesky takes no images",)
@@ -121,7 +162,7 @@ def test_a_network_that_fetches_images_itself_is_sent_only_https_ones(
         SlackAdapter.media_limits,
         ChannelSettings(network="slack"),
         channel="sl",
-        cache=MediaCache(root),
+        cache=MediaCache(root, addresses=ALLOW),
     )
     [media] = prepared.media
     assert (media.src, media.width, media.height, media.size) == (
@@ -136,7 +177,7 @@ def test_a_network_that_fetches_images_itself_is_sent_only_https_ones(
 def test_an_https_image_is_downloaded_once_and_processed(root: Path, trusted: ImageServer) -> None:
     trusted.files["/boat.jpg"] = noisy_jpeg(3000, 2000, quality=95)
     url = trusted.url("/boat.jpg")
-    cache = MediaCache(root)
+    cache = MediaCache(root, addresses=ALLOW)
     for _ in range(2):
         prepared = prepare_media(
             article(ImageRef(url, "A boat")), BlueskyAdapter.media_limits, bsky(), channel="b", cache=cache
@@ -153,7 +194,7 @@ def test_a_file_gone_or_a_failed_download_is_a_problem(root: Path, trusted: Imag
         BlueskyAdapter.media_limits,
         bsky(),
         channel="bsky",
-        cache=MediaCache(root),
+        cache=MediaCache(root, addresses=ALLOW),
     )
     assert prepared.problems == (
         "image 1 (img/gone.jpg): no such file 'img/gone.jpg' (looked in posts/img/); "
@@ -197,7 +238,7 @@ def test_a_feed_image_without_alt_text_is_left_out_or_sent_where_the_channel_opt
 ) -> None:
     trusted.files["/feed.jpg"] = noisy_jpeg(120, 80)
     feed_image = ImageRef(trusted.url("/feed.jpg"), None, optional=True)
-    cache = MediaCache(root)
+    cache = MediaCache(root, addresses=ALLOW)
     strict = prepare_media(article(feed_image), BlueskyAdapter.media_limits, bsky(), channel="b", cache=cache)
     assert strict.media == () and strict.problems == ()
     assert strict.left_out == (

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from fakes.images import ImageServer
+from intranet import ALLOW_TOML
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -49,8 +50,8 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def workspace(make_workspace: WriteWorkspace, article: str = ARTICLE) -> Path:
-    root = make_workspace(CONFIG, {"ships.md": article})
+def workspace(make_workspace: WriteWorkspace, article: str = ARTICLE, config: str = CONFIG) -> Path:
+    root = make_workspace(config, {"ships.md": article})
     oriented_jpeg(root / "posts" / "img" / "photo.jpg")
     transparent_png(root / "posts" / "img" / "clear.png")
     return root
@@ -80,6 +81,11 @@ def test_preview_json_has_the_media_of_each_post_after_processing(make_workspace
     tg = [(m["mime"], m["width"], m["height"]) for m in posts["tg"]["media"]]
     assert tg == [("image/jpeg", 20, 40), ("image/png", 64, 64)]  # the same files, fitted again
     assert posts["sl"]["media"] == []  # Slack shows only images at a public address
+    assert posts["sl"]["left_out"] == [
+        "image 1 (img/photo.jpg) left out: slack takes only images at a public https address",
+        "image 2 (img/clear.png) left out: slack takes only images at a public https address",
+    ]
+    assert posts["bsky"]["left_out"] == posts["tg"]["left_out"] == []
 
 
 def test_the_terminal_view_lists_each_image_and_what_is_left_out(make_workspace: WriteWorkspace) -> None:
@@ -125,7 +131,9 @@ def test_an_https_image_is_previewed_and_downloaded_only_once(
     trusted.files["/boat.jpg"] = noisy_jpeg(900, 600)
     url = trusted.url("/boat.jpg")
     root = workspace(
-        make_workspace, f'---\ntitle: Boat\ntags: [Ships]\nimage: {url}\nimage_alt: "A boat"\n---\nText.\n'
+        make_workspace,
+        f'---\ntitle: Boat\ntags: [Ships]\nimage: {url}\nimage_alt: "A boat"\n---\nText.\n',
+        CONFIG + ALLOW_TOML,  # the image server is on loopback
     )
     for _ in range(2):
         code, out, _ = run("preview", "--json", "--config", str(root))

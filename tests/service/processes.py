@@ -2,8 +2,14 @@
 
 A test waits for what the child does, not for time to pass: a thread reads the child's stderr line by line
 into its log file and notifies :data:`fakes.server.ACTIVITY` for each line and at the child's exit, as every
-fake does for each request. :meth:`Serve.wait_for` re-checks its condition at each such notification; its
-timeout is only a guard against a hang.
+fake does for each request. :meth:`Serve.wait_for` re-checks its condition at each such notification and at
+nothing else (no timer); its timeout is only a guard against a hang.
+
+So a condition must be announced by one of those events. The service logs each thing a test waits for right
+after it is recorded: every outcome of a delivery once its row is committed (``sent``, ``outcome unknown``,
+a failure, a pause), every ingest (``ingested posts/``), every alert (``alerts: ... sent through channel``),
+its start (``ready: worker``) and each round that claimed. A ``/healthz`` answer is computed when it is asked
+for, so a probe of it holds at once or at the next of those events.
 """
 
 from __future__ import annotations
@@ -20,12 +26,6 @@ from typing import IO
 from fakes.server import notify_activity, wait_for_activity
 
 TAGCAST = [sys.executable, "-m", "scheduler"]
-
-RECHECK = 1.0
-"""Seconds between re-checks of a condition while no event arrives: a condition that nothing announces (an
-HTTP probe of the child's /healthz, a row it writes without logging) is still seen, a second late at worst.
-Conditions that something announces (a log line, a request to a fake, the child's exit) are re-checked at
-once."""
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -76,6 +76,8 @@ class Serve:
             stderr=subprocess.PIPE,
         )
         assert self.process.stderr is not None
+        self.lines = 0
+        """How many lines this child has written to the log so far (each one an event a test can count)."""
         self._ended = threading.Event()
         """Set once the child's stderr is closed (it exited, or was killed) and every line is in the log."""
         self._reader = threading.Thread(
@@ -89,6 +91,7 @@ class Serve:
             for line in stream:
                 self._log_file.write(line)
                 self._log_file.flush()
+                self.lines += 1
                 notify_activity()
         finally:
             stream.close()
@@ -101,10 +104,9 @@ class Serve:
 
     def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
         """Block until ``condition`` holds, re-checked at each line the child writes, each request a fake
-        receives and the child's exit (and every :data:`RECHECK` seconds for conditions nothing announces);
-        fail with the process log when the child is gone first or after ``timeout`` seconds (a guard against
-        a hang)."""
-        if wait_for_activity(condition, what, timeout=timeout, gone=self._ended.is_set, recheck=RECHECK):
+        receives or answers, and the child's exit; fail with the process log when the child is gone first or
+        after ``timeout`` seconds (a guard against a hang, never a measurement)."""
+        if wait_for_activity(condition, what, timeout=timeout, gone=self._ended.is_set):
             return
         raise AssertionError(
             f"timed out waiting for {what}; exit code {self.process.poll()}; log:\n{self.output}"

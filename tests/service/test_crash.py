@@ -45,8 +45,10 @@ from .test_dispatcher import SlowWebhook
 
 POSTS = 20
 ROUNDS = 25
-BUDGET = 60.0
-"""Seconds of killing before the final, undisturbed run."""
+"""SIGKILLs before the final, undisturbed run (fewer when every delivery is settled sooner)."""
+MOST_EVENTS = 40
+"""A run is killed right after its Nth event, N drawn from 1..MOST_EVENTS: an event is a line the child logs
+(start-up, claims, receipts) or a request reaching a fake (a send in flight: the slow fakes sit on it)."""
 SETTLED = {DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.FAILED, DeliveryState.CANCELLED}
 
 
@@ -56,16 +58,29 @@ class SlowTelegram(TelegramFake):
         self.delay = delay
 
     def _locked_route(self, request: Request) -> Reply:
+        # a slow network: it delays the answer (a kill at the request's arrival lands while it is in flight),
+        # it decides nothing
         time.sleep(self.delay / 2)
         reply = super()._locked_route(request)
         time.sleep(self.delay / 2)
         return reply
 
 
-def settled(root: Path) -> bool:
-    with Store.open("sqlite:///var/tagcast.db", root=root) as store:
-        deliveries = store.list(limit=1000)
+def settled(store: Store) -> bool:
+    deliveries = store.list(limit=1000)
     return len(deliveries) == 2 * POSTS and all(d.state in SETTLED for d in deliveries)
+
+
+def kill_after_event(serve: Serve, nth: int, fakes: tuple[FakeServer, ...], store: Store) -> None:
+    """SIGKILL ``serve`` right after its ``nth`` event (a line it logs or a request it makes to a fake), or
+    once every delivery is settled. A chaos input: the kill lands wherever that event was (start-up, a claim,
+    a request in flight, a receipt); no assertion depends on what happened by then."""
+    before = sum(len(fake.requests) for fake in fakes)
+    events = lambda: serve.lines + sum(len(fake.requests) for fake in fakes) - before  # noqa: E731
+    serve.wait_for(lambda: events() >= nth or settled(store), f"event {nth} of the run")
+    serve.process.send_signal(signal.SIGKILL)
+    serve.process.wait()
+    serve.close()
 
 
 @pytest.mark.slow
@@ -95,24 +110,19 @@ def test_sigkill_at_random_points_never_loses_or_repeats_a_post(site: Site) -> N
         for number in range(POSTS):
             site.write_post(f"p{number:02d}.md", article(f"Post {number:02d}", publish_at=DUE))
 
+        assert not settled(site.store)  # the outbox is made here, before any run, and read at each event
         kills = 0
-        started = time.monotonic()
-        while kills < ROUNDS and time.monotonic() - started < BUDGET:
+        for _ in range(ROUNDS):
             serve = Serve(site.root, env=env, log=log)
-            # a chaos input, not a wait for an outcome: the kill lands at a random point of the run (start-up,
-            # claim, request, receipt); no assertion depends on what happened by then
-            time.sleep(rng.uniform(0.6, 3.0))
-            serve.process.send_signal(signal.SIGKILL)
-            serve.process.wait()
-            serve.close()
+            kill_after_event(serve, rng.randint(1, MOST_EVENTS), (hook, telegram), site.store)
             kills += 1
-            if settled(site.root):
+            if settled(site.store):
                 break
 
         final = Serve(site.root, env=env, log=log)
         try:
             final.wait_for_log("ready: worker", count=log.read_text().count("ready: worker") + 1)
-            final.wait_for(lambda: settled(site.root), "every delivery to be settled", timeout=60)
+            final.wait_for(lambda: settled(site.store), "every delivery to be settled", timeout=60)
         finally:
             assert final.stop() == 0, final.output
 
@@ -139,7 +149,7 @@ def test_sigkill_at_random_points_never_loses_or_repeats_a_post(site: Site) -> N
 
         unknown = sum(d.state is DeliveryState.UNKNOWN for d in by_channel["tg"])
         print(
-            f"\ncrash test (seed {seed}): {kills} SIGKILLs in {time.monotonic() - started:.1f} s; "
+            f"\ncrash test (seed {seed}): {kills} SIGKILLs; "
             f"webhook: {len(hook.requests)} requests, {hook.replays} replays deduplicated; "
             f"telegram: {len(telegram.messages)} messages, {unknown} unknown, "
             f"{POSTS - unknown} sent"

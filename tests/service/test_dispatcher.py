@@ -243,7 +243,8 @@ def test_a_channel_gone_from_the_config_keeps_its_posts_waiting(
 
 class SlowWebhook(WebhookFake):
     """A receiver that takes ``delay`` seconds to answer: half before it acts on a request (which is logged
-    on arrival), half after, before the answer leaves."""
+    on arrival), half after, before the answer leaves. The sleeps stand in for a slow network: they delay the
+    answer and decide no outcome (the tests wait on events, not on this delay)."""
 
     def __init__(self, delay: float) -> None:
         super().__init__(secret=None)

@@ -16,6 +16,7 @@ from fakes.images import ImageServer
 from fakes.pages import HTML, PagesFake
 from fakes.server import Reply
 from fakes.webhook import WebhookFake
+from intranet import ALLOW_TOML
 from PIL import Image
 
 from scheduler.store import DeliveryState
@@ -67,6 +68,7 @@ def test_serve_once_sends_images_with_alt_text_and_a_fitted_link_card(
                     "bsky": {"network": "bluesky", "base_url": pds.base_url, "handle": "alice.test"},
                 }
             )
+            + ALLOW_TOML  # the pages and images are on loopback
         )
         site.write_post("harbour.md", post("Harbour", "https://example.org/harbour", image="img/harbour.jpg"))
         site.write_post("battle.md", post("Battle", pages.url("/battle")))

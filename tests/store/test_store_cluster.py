@@ -150,16 +150,28 @@ def test_racing_claimers_never_hold_two_deliveries_of_one_channel(db_url: str, t
             )
     stores = [Store.open(db_url, root=tmp_path) for _ in range(4)]
     claimed: dict[str, list[str]] = defaultdict(list)
+    settled = threading.Condition()
+    settles = [0]  # deliveries settled so far, by every claimer
 
     def job(n: int) -> None:
         store, worker = stores[n], f"w{n}"
         while True:
+            with settled:
+                seen = settles[0]
             batch = store.claim_due(datetime.now(UTC), worker=worker, lease=LEASE, limit=2)
             for delivery in batch:
                 claimed[worker].append(delivery.id)
                 store.mark_sent(delivery.id, RECEIPT, now=datetime.now(UTC))
-            if not batch and not store.list(states=[DeliveryState.PLANNED], limit=1):
-                return
+                with settled:
+                    settles[0] += 1
+                    settled.notify_all()
+            if not batch:
+                if not store.list(states=[DeliveryState.PLANNED], limit=1):
+                    return
+                with settled:  # the others hold the channels left: wait until one settles a delivery
+                    assert settled.wait_for(lambda seen=seen: settles[0] != seen, timeout=60), (
+                        f"{worker}: no progress"
+                    )
 
     try:
         racing(len(stores), job)

@@ -3,9 +3,10 @@ is claimed and sent exactly once, and a channel never has two deliveries in flig
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,30 +27,9 @@ def test_two_processes_claim_every_row_exactly_once(store: Store, db_url: str, t
     for n in range(ROWS):
         post = make_post(f"posts/{n:03}.md", f"ch{n % CHANNELS}", at=past + timedelta(seconds=n))
         store.upsert(post, now=past)
-    start = tmp_path / "start"
-    outputs = [tmp_path / f"w{n}.txt" for n in (1, 2)]
-    repo = Path(__file__).resolve().parents[2]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), db_url, str(tmp_path), f"w{n}", str(start), str(out)],
-            cwd=repo,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n, out in zip((1, 2), outputs, strict=True)
-    ]
-    deadline = time.monotonic() + 60
-    while not all(out.exists() for out in outputs):  # both have opened the store
-        assert time.monotonic() < deadline, "the workers did not start"
-        assert all(process.poll() is None for process in processes), "a worker died while starting"
-        time.sleep(0.01)
-    start.touch()
-    for process in processes:
-        _, stderr = process.communicate(timeout=180)
-        assert process.returncode == 0, stderr
+    claims = run_two_workers(db_url, tmp_path)
 
-    claims = [out.read_text(encoding="utf-8").split() for out in outputs]
-    assert all(claims), "both processes should have claimed some rows"
+    assert all(claims), "both processes claim some rows (each waits for the other's first claim)"
     every = claims[0] + claims[1]
     assert len(every) == ROWS
     assert len(set(every)) == ROWS  # nobody claimed a row twice
@@ -89,3 +69,53 @@ def test_two_processes_claim_every_row_exactly_once(store: Store, db_url: str, t
         assert [state for state, _ in steps] == ["sending", "sent"] * (ROWS // CHANNELS)
         slots = [at for state, at in steps if state == "sending"]
         assert slots == sorted(slots)
+
+
+def run_two_workers(db_url: str, tmp_path: Path) -> list[list[str]]:
+    """Start two claim workers, let them go together once both have opened the store, and return the ids
+    each claimed. They talk through two pipes (see ``claim_worker.py``); nothing here waits on the clock."""
+    repo = Path(__file__).resolve().parents[2]
+    one_to_two, two_to_one = os.pipe(), os.pipe()  # (read end, write end)
+    ends = {1: (two_to_one[0], one_to_two[1]), 2: (one_to_two[0], two_to_one[1])}
+    logs = [tmp_path / f"w{n}.err" for n in (1, 2)]
+    with contextlib.ExitStack() as stack:
+        processes: list[subprocess.Popen[str]] = []
+        try:
+            for n, log in zip((1, 2), logs, strict=True):
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, str(WORKER), db_url, str(tmp_path), f"w{n}", *map(str, ends[n])],
+                        cwd=repo,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=stack.enter_context(log.open("w")),
+                        pass_fds=ends[n],
+                        text=True,
+                    )
+                )
+        finally:
+            for end in (*one_to_two, *two_to_one):
+                os.close(end)  # each pipe is now between the two workers only: it closes when its writer ends
+        try:
+            for process, log in zip(processes, logs, strict=True):
+                assert process.stdout is not None
+                ready = process.stdout.readline()  # it has opened the store
+                assert ready == "ready\n", (ready, log.read_text())
+            for process in processes:
+                assert process.stdin is not None
+                process.stdin.write("go\n")
+                process.stdin.close()
+            claims = []
+            for process, log in zip(processes, logs, strict=True):
+                assert process.stdout is not None
+                claims.append(process.stdout.read().split())
+                assert process.wait() == 0, log.read_text()
+            return claims
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                process.wait()
+                for stream in (process.stdin, process.stdout):
+                    if stream is not None:
+                        stream.close()
