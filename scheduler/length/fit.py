@@ -38,6 +38,9 @@ fit in it; it doubles while more are needed."""
 _SEARCHED_WHOLE = 8
 """A body of at most this many times the limit is searched for cuts whole: tabling its cuts costs less than
 the renders that would find where they stop fitting. (The same cuts fit either way.)"""
+_FRAME_MARGIN = 16
+"""Characters past the body's room where the search for the end of the cuts to table starts when the
+template only frames the body (room is counted, cuts are characters: emoji sequences, URLs)."""
 _FEWEST_LAST_WORDS = 3
 """A last thread part with fewer words than this (hashtags aside) takes words from the part before."""
 _SPACE = re.compile(f"[{BREAKING_SPACE}]")
@@ -140,6 +143,9 @@ def _shorten(
     render: Callable[[str], str], body: str, measured: tuple[str, int], rules: LengthRules, ellipsis: str
 ) -> Fitted:
     full, length = measured
+    framed = _shorten_framed(render, body, full, rules, ellipsis)
+    if framed is not None:
+        return framed
     # about what the body may take: the limit less what the template adds around it (only a first guess)
     room = rules.limit - max(length - rules.count(body), 0)
     short = len(body) <= _SEARCHED_WHOLE * rules.limit
@@ -174,6 +180,72 @@ def _shorten(
     if rules.fits(bare):
         return _shortened(bare, rules)
     return _unfittable(full, rules, "no part of the body fits")
+
+
+def _shorten_framed(
+    render: Callable[[str], str], body: str, full: str, rules: LengthRules, ellipsis: str
+) -> Fitted | None:
+    """:func:`_shorten` with one more render, when the template only puts text around the body.
+
+    The body appears once in the rendered post, so the post of any shorter body is guessed as the same text
+    around it (the template's "frame") and the searches count these guesses instead of rendering each. The
+    body is tabled for cuts only up to the first whole-word prefix, of growing length, that cannot fit. The
+    text kept is then rendered for real: when it is not the guess (a template that looks at the body), None,
+    and :func:`_shorten` searches by rendering, as it would have without the guess.
+    """
+    start = full.find(body) if body else -1
+    if start < 0 or full.find(body, start + 1) >= 0:
+        return None
+    before, after = full[:start], full[start + len(body) :]
+
+    def fits(kept: str) -> bool:
+        return rules.fits(before + kept + after)
+
+    room = max(rules.limit - rules.count(before + after), 0)
+    cuts = cut_table(body[: _framed_end(body, fits, room + _FRAME_MARGIN)])
+    sentences = [end for end, kind in zip(cuts.ends, cuts.kinds, strict=True) if kind >= Kind.SENTENCE]
+    found = _last_true(
+        len(sentences), lambda index: fits(body[: sentences[index]]), guess=bisect_right(sentences, room) - 1
+    )
+    if found >= 0:
+        return _framed_result(render, body[: sentences[found]], before, after, rules)
+
+    def with_ellipsis(index: int) -> str:
+        word_start = cuts.resumes[index - 1] if index > 0 else 0
+        word = body[word_start : cuts.ends[index]]
+        joiner = " " if ellipsis and (entity_spans(word) or entity_spans(word + ellipsis)) else ""
+        return body[: cuts.ends[index]] + joiner + ellipsis
+
+    found = _last_true(
+        len(cuts),
+        lambda index: fits(with_ellipsis(index)),
+        guess=bisect_right(cuts.ends, room - len(ellipsis) - 1) - 1,
+    )
+    if found >= 0:
+        return _framed_result(render, with_ellipsis(found), before, after, rules)
+    return None
+
+
+def _framed_end(body: str, fits: Callable[[str], bool], position: int) -> int:
+    """Where a whole-word prefix of ``body`` from about ``position`` characters on (growing by a quarter)
+    first does not ``fits``: no cut beyond it can fit (``len(body)`` if every one fits). It is the start of
+    a run of breaking space, so the cuts before it are those of the whole body: each cut's kind depends only
+    on its run of space and the character after it."""
+    while position < len(body):
+        space = _SPACE.search(body, position)
+        if space is None:
+            break
+        if not fits(body[: space.start()]):
+            return space.start()
+        position = space.end() + space.end() // 4 + _FRAME_MARGIN
+    return len(body)
+
+
+def _framed_result(
+    render: Callable[[str], str], kept: str, before: str, after: str, rules: LengthRules
+) -> Fitted | None:
+    text = render(kept)
+    return _shortened(text, rules) if text == before + kept + after else None
 
 
 def _region(render: Callable[[str], str], body: str, rules: LengthRules, room: int) -> int:

@@ -159,3 +159,23 @@ def test_max_parts_bounds_a_thread_and_changes_nothing_within_it(
         if not unbounded.problems:  # every part shown fits with its own number
             assert len(bounded.problems) == 1
             assert all(rules.fits(part) for part in bounded.parts)
+
+
+@PROPERTY_SETTINGS
+@given(
+    body=st.one_of(bodies(), st.text(max_size=400)),
+    rules=st.sampled_from(RULES),
+    title=st.sampled_from(["T", "Title"]),
+)
+def test_a_template_that_looks_at_the_body_is_shortened_as_one_that_frames_it(
+    body: str, rules: LengthRules, title: str
+) -> None:
+    """The framed search (a template that only puts text around the body) and the rendering search (one
+    whose last character depends on the body's length, so the guess of a frame fails) keep the same body."""
+    head, tail = render_with(title)
+    framed = fit(lambda text: head + text + tail + "A", body, rules)
+    looking = fit(lambda text: head + text + tail + "AB"[len(text) % 2], body, rules)
+    assert [part[:-1] for part in looking.parts] == [part[:-1] for part in framed.parts]
+    assert looking.lengths == framed.lengths
+    assert looking.shortened == framed.shortened
+    assert looking.problems == framed.problems
