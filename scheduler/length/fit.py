@@ -198,8 +198,12 @@ def _shorten_framed(
         return None
     before, after = full[:start], full[start + len(body) :]
 
+    counted: dict[str, int] = {}
+
     def fits(kept: str) -> bool:
-        return rules.fits(before + kept + after)
+        text = before + kept + after
+        counted[text], problems = rules.measure(text)
+        return not problems
 
     room = max(rules.limit - rules.count(before + after), 0)
     cuts = cut_table(body[: _framed_end(body, fits, room + _FRAME_MARGIN)])
@@ -208,7 +212,7 @@ def _shorten_framed(
         len(sentences), lambda index: fits(body[: sentences[index]]), guess=bisect_right(sentences, room) - 1
     )
     if found >= 0:
-        return _framed_result(render, body[: sentences[found]], before, after, rules)
+        return _framed_result(render, body[: sentences[found]], (before, after), counted)
 
     def with_ellipsis(index: int) -> str:
         word_start = cuts.resumes[index - 1] if index > 0 else 0
@@ -222,7 +226,7 @@ def _shorten_framed(
         guess=bisect_right(cuts.ends, room - len(ellipsis) - 1) - 1,
     )
     if found >= 0:
-        return _framed_result(render, with_ellipsis(found), before, after, rules)
+        return _framed_result(render, with_ellipsis(found), (before, after), counted)
     return None
 
 
@@ -242,10 +246,13 @@ def _framed_end(body: str, fits: Callable[[str], bool], position: int) -> int:
 
 
 def _framed_result(
-    render: Callable[[str], str], kept: str, before: str, after: str, rules: LengthRules
+    render: Callable[[str], str], kept: str, frame: tuple[str, str], counted: dict[str, int]
 ) -> Fitted | None:
+    """The post of ``kept``, rendered, when it is the text the search counted (``counted``), else None."""
     text = render(kept)
-    return _shortened(text, rules) if text == before + kept + after else None
+    if text != frame[0] + kept + frame[1]:
+        return None
+    return Fitted([text], [counted[text]], shortened=True)
 
 
 def _region(render: Callable[[str], str], body: str, rules: LengthRules, room: int) -> int:
