@@ -41,6 +41,9 @@ the renders that would find where they stop fitting. (The same cuts fit either w
 _FRAME_MARGIN = 16
 """Characters past the body's room where the search for the end of the cuts to table starts when the
 template only frames the body (room is counted, cuts are characters: emoji sequences, URLs)."""
+_WINDOWED_ROOM = 120
+"""A framed body with at least this much room is first searched for a sentence break in the last third of
+its room only (a third of the cuts to table), then, when none fits there, from its start."""
 _FEWEST_LAST_WORDS = 3
 """A last thread part with fewer words than this (hashtags aside) takes words from the part before."""
 _SPACE = re.compile(f"[{BREAKING_SPACE}]")
@@ -206,13 +209,17 @@ def _shorten_framed(
         return not problems
 
     room = max(rules.limit - rules.count(before + after), 0)
-    cuts = cut_table(body[: _framed_end(body, fits, room + _FRAME_MARGIN)])
-    sentences = [end for end, kind in zip(cuts.ends, cuts.kinds, strict=True) if kind >= Kind.SENTENCE]
-    found = _last_true(
-        len(sentences), lambda index: fits(body[: sentences[index]]), guess=bisect_right(sentences, room) - 1
-    )
-    if found >= 0:
-        return _framed_result(render, body[: sentences[found]], (before, after), counted)
+    end = _framed_end(body, fits, room + _FRAME_MARGIN)
+    space = _SPACE.search(body, room - room // 3, end) if room >= _WINDOWED_ROOM else None
+    if space is not None:
+        # first the cuts of the last third of the room: the sentence kept most likely ends there
+        kept = _last_sentence(body, space.start(), end, fits, room)
+        if kept is not None:
+            return _framed_result(render, kept, (before, after), counted)
+    cuts = cut_table(body[:end])
+    kept = _last_sentence(body, 0, end, fits, room, cuts=cuts)
+    if kept is not None:
+        return _framed_result(render, kept, (before, after), counted)
 
     def with_ellipsis(index: int) -> str:
         word_start = cuts.resumes[index - 1] if index > 0 else 0
@@ -228,6 +235,31 @@ def _shorten_framed(
     if found >= 0:
         return _framed_result(render, with_ellipsis(found), (before, after), counted)
     return None
+
+
+def _last_sentence(
+    body: str,
+    start: int,
+    end: int,
+    fits: Callable[[str], bool],
+    room: int,
+    *,
+    cuts: CutTable | None = None,
+) -> str | None:
+    """The longest prefix of ``body`` ending at a sentence or paragraph break between ``start`` and ``end``
+    that ``fits`` (None if none does).
+
+    The breaks are those of ``body[start:end]`` (``cuts``, when given, for ``start`` 0): ``start`` is in a
+    run of breaking space, and a cut's kind and whether it is allowed depend only on its word, its run of
+    space and the character after it (URLs, hashtags and clusters never span a breaking space), so they are
+    the whole body's breaks after ``start``."""
+    table = cut_table(body[start:end]) if cuts is None else cuts
+    kinds = zip(table.ends, table.kinds, strict=True)
+    sentences = [start + at for at, kind in kinds if kind >= Kind.SENTENCE]
+    found = _last_true(
+        len(sentences), lambda index: fits(body[: sentences[index]]), guess=bisect_right(sentences, room) - 1
+    )
+    return body[: sentences[found]] if found >= 0 else None
 
 
 def _framed_end(body: str, fits: Callable[[str], bool], position: int) -> int:
