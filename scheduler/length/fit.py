@@ -10,8 +10,11 @@ returned whole, with its problems, for the preview to show.
 
 Every search assumes that a longer prefix never counts less, and probes prefixes of growing size before
 bisecting, so the cost depends on the size of the post, not of the article. Each body is rendered once,
-however often the searches probe it. A thread part whose length the rules can tell from its size alone
-(:meth:`LengthRules.slice_reach`) is not built to be probed: its end is bisected among the cuts.
+however often the searches probe it. When the body appears once in its rendered post, the searches count the
+text around it with shorter bodies instead of rendering them, and render only the body kept, to check that
+the template did put just the same text around it (else they search again by rendering). A thread part
+whose length the rules can tell from its size alone (:meth:`LengthRules.slice_reach`) is not built to be
+probed: its end is bisected among the cuts.
 
 >>> rules = LengthRules("bluesky", limit=40, unit="graphemes", byte_limit=3000)
 >>> fit(lambda body: f"Title\\n{body}\\nexample.com", "One sentence. Two sentences here.", rules).parts
