@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -36,14 +37,19 @@ def _safe_console(*, stderr: bool, width: int | None = None) -> Console:
     return SafeConsole(stderr=stderr, highlight=False, width=width)
 
 
-@functools.cache
 def stdout() -> Console:
-    return _safe_console(stderr=False)
+    return _console(stderr=False, columns=os.environ.get("COLUMNS"))
+
+
+def stderr() -> Console:
+    return _console(stderr=True, columns=os.environ.get("COLUMNS"))
 
 
 @functools.cache
-def stderr() -> Console:
-    return _safe_console(stderr=True)
+def _console(*, stderr: bool, columns: str | None) -> Console:
+    """One console per stream and ``COLUMNS`` value: rich reads ``COLUMNS`` once, when a console is made, so a
+    program that sets it later (a test runner invoking several commands in one process) gets a new one."""
+    return _safe_console(stderr=stderr)
 
 
 def print_table(table: Table) -> None:

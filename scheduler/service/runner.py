@@ -199,6 +199,8 @@ class Service:
         now = self.now()
         previous = await self.calls(previous_run, self.store, host=self.registry.host, pid=self.registry.pid)
         await self.registry.start()
+        # also at start: with `serve --once` from cron there is no housekeeping tick to prune the workers
+        await self.registry.run_once_cluster_wide("prune-workers", PRUNE_EVERY, self.registry.prune)
         leftovers = await self._settle_leftovers(now)
         self.monitor.started(previous, leftovers, now)
         silence = silence_limit(self.workspace.settings.service.watch_interval)

@@ -14,7 +14,8 @@ How the service uses it (``scheduler/service/runner.py``)::
     registry = WorkerRegistry(store, calls, worker_id)
     await registry.start()                       # at start-up, once the outbox is open
     await registry.beat()                        # every housekeeping tick (service.watch_interval)
-    await registry.run_once_cluster_wide("prune-workers", PRUNE_EVERY, registry.prune)
+    await registry.run_once_cluster_wide("prune-workers", PRUNE_EVERY, registry.prune)  # and at start:
+                                                 # `serve --once` from cron has no ticks, a row a run
     await registry.stop()                        # on a clean shutdown
 """
 

@@ -19,12 +19,14 @@ from scheduler.store.models import ChannelPause, Delivery, DeliveryState, Transi
 if TYPE_CHECKING:
     from scheduler.store.cluster_ops import PeriodicClaim, WorkerInfo
     from scheduler.store.ingest_ops import UpsertResult
+    from scheduler.store.misfire_ops import Reslot
     from scheduler.store.store import Store
 
 _WITH_SQLALCHEMY = {
     "PeriodicClaim": "scheduler.store.cluster_ops",
     "WorkerInfo": "scheduler.store.cluster_ops",
     "UpsertResult": "scheduler.store.ingest_ops",
+    "Reslot": "scheduler.store.misfire_ops",
     "Store": "scheduler.store.store",
 }
 
@@ -45,6 +47,7 @@ __all__ = [
     "DeliveryNotFound",
     "DeliveryState",
     "PeriodicClaim",
+    "Reslot",
     "SchemaTooNew",
     "Store",
     "StoreError",

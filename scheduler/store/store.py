@@ -19,6 +19,7 @@ from scheduler.store.errors import StoreError
 from scheduler.store.feed_ops import FeedMixin
 from scheduler.store.ingest_ops import IngestMixin
 from scheduler.store.migrations import latest_version, migrate
+from scheduler.store.misfire_ops import MisfireMixin
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.operator_ops import ListingMixin, OperatorMixin
 from scheduler.store.page_ops import PageMixin
@@ -67,6 +68,7 @@ class Store(
     DispatchMixin,
     ListingMixin,
     OperatorMixin,
+    MisfireMixin,
     ClusterMixin,
     CalendarMixin,
     FeedMixin,
