@@ -10,8 +10,11 @@ returned whole, with its problems, for the preview to show.
 
 Every search assumes that a longer prefix never counts less, and probes prefixes of growing size before
 bisecting, so the cost depends on the size of the post, not of the article. Each body is rendered once,
-however often the searches probe it. A thread part whose length the rules can tell from its size alone
-(:meth:`LengthRules.slice_reach`) is not built to be probed: its end is bisected among the cuts.
+however often the searches probe it. When the body appears once in its rendered post, the searches count the
+text around it with shorter bodies instead of rendering them, and render only the body kept, to check that
+the template did put just the same text around it (else they search again by rendering). A thread part
+whose length the rules can tell from its size alone (:meth:`LengthRules.slice_reach`) is not built to be
+probed: its end is bisected among the cuts.
 
 >>> rules = LengthRules("bluesky", limit=40, unit="graphemes", byte_limit=3000)
 >>> fit(lambda body: f"Title\\n{body}\\nexample.com", "One sentence. Two sentences here.", rules).parts
@@ -38,6 +41,12 @@ fit in it; it doubles while more are needed."""
 _SEARCHED_WHOLE = 8
 """A body of at most this many times the limit is searched for cuts whole: tabling its cuts costs less than
 the renders that would find where they stop fitting. (The same cuts fit either way.)"""
+_FRAME_MARGIN = 16
+"""Characters past the body's room where the search for the end of the cuts to table starts when the
+template only frames the body (room is counted, cuts are characters: emoji sequences, URLs)."""
+_WINDOWED_ROOM = 120
+"""A framed body with at least this much room is first searched for a sentence break in the last third of
+its room only (a third of the cuts to table), then, when none fits there, from its start."""
 _FEWEST_LAST_WORDS = 3
 """A last thread part with fewer words than this (hashtags aside) takes words from the part before."""
 _SPACE = re.compile(f"[{BREAKING_SPACE}]")
@@ -140,6 +149,9 @@ def _shorten(
     render: Callable[[str], str], body: str, measured: tuple[str, int], rules: LengthRules, ellipsis: str
 ) -> Fitted:
     full, length = measured
+    framed = _shorten_framed(render, body, full, rules, ellipsis)
+    if framed is not None:
+        return framed
     # about what the body may take: the limit less what the template adds around it (only a first guess)
     room = rules.limit - max(length - rules.count(body), 0)
     short = len(body) <= _SEARCHED_WHOLE * rules.limit
@@ -174,6 +186,108 @@ def _shorten(
     if rules.fits(bare):
         return _shortened(bare, rules)
     return _unfittable(full, rules, "no part of the body fits")
+
+
+def _shorten_framed(
+    render: Callable[[str], str], body: str, full: str, rules: LengthRules, ellipsis: str
+) -> Fitted | None:
+    """:func:`_shorten` with one more render, when the template only puts text around the body.
+
+    The body appears once in the rendered post, so the post of any shorter body is guessed as the same text
+    around it (the template's "frame") and the searches count these guesses instead of rendering each. The
+    body is tabled for cuts only up to the first whole-word prefix, of growing length, that cannot fit. The
+    text kept is then rendered for real: when it is not the guess (a template that looks at the body), None,
+    and :func:`_shorten` searches by rendering, as it would have without the guess.
+    """
+    start = full.find(body) if body else -1
+    if start < 0 or full.find(body, start + 1) >= 0:
+        return None
+    before, after = full[:start], full[start + len(body) :]
+
+    counted: dict[str, int] = {}
+
+    def fits(kept: str) -> bool:
+        text = before + kept + after
+        counted[text], problems = rules.measure(text)
+        return not problems
+
+    room = max(rules.limit - rules.count(before + after), 0)
+    end = _framed_end(body, fits, room + _FRAME_MARGIN)
+    space = _SPACE.search(body, room - room // 3, end) if room >= _WINDOWED_ROOM else None
+    if space is not None:
+        # first the cuts of the last third of the room: the sentence kept most likely ends there
+        kept = _last_sentence(body, space.start(), end, fits, room)
+        if kept is not None:
+            return _framed_result(render, kept, (before, after), counted)
+    cuts = cut_table(body[:end])
+    kept = _last_sentence(body, 0, end, fits, room, cuts=cuts)
+    if kept is not None:
+        return _framed_result(render, kept, (before, after), counted)
+
+    def with_ellipsis(index: int) -> str:
+        word_start = cuts.resumes[index - 1] if index > 0 else 0
+        word = body[word_start : cuts.ends[index]]
+        joiner = " " if ellipsis and (entity_spans(word) or entity_spans(word + ellipsis)) else ""
+        return body[: cuts.ends[index]] + joiner + ellipsis
+
+    found = _last_true(
+        len(cuts),
+        lambda index: fits(with_ellipsis(index)),
+        guess=bisect_right(cuts.ends, room - len(ellipsis) - 1) - 1,
+    )
+    if found >= 0:
+        return _framed_result(render, with_ellipsis(found), (before, after), counted)
+    return None
+
+
+def _last_sentence(
+    body: str,
+    start: int,
+    end: int,
+    fits: Callable[[str], bool],
+    room: int,
+    *,
+    cuts: CutTable | None = None,
+) -> str | None:
+    """The longest prefix of ``body`` ending at a sentence or paragraph break between ``start`` and ``end``
+    that ``fits`` (None if none does).
+
+    The breaks are those of ``body[start:end]`` (``cuts``, when given, for ``start`` 0): ``start`` is in a
+    run of breaking space, and a cut's kind and whether it is allowed depend only on its word, its run of
+    space and the character after it (URLs, hashtags and clusters never span a breaking space), so they are
+    the whole body's breaks after ``start``."""
+    table = cut_table(body[start:end]) if cuts is None else cuts
+    kinds = zip(table.ends, table.kinds, strict=True)
+    sentences = [start + at for at, kind in kinds if kind >= Kind.SENTENCE]
+    found = _last_true(
+        len(sentences), lambda index: fits(body[: sentences[index]]), guess=bisect_right(sentences, room) - 1
+    )
+    return body[: sentences[found]] if found >= 0 else None
+
+
+def _framed_end(body: str, fits: Callable[[str], bool], position: int) -> int:
+    """Where a whole-word prefix of ``body`` from about ``position`` characters on (growing by a quarter)
+    first does not ``fits``: no cut beyond it can fit (``len(body)`` if every one fits). It is the start of
+    a run of breaking space, so the cuts before it are those of the whole body: each cut's kind depends only
+    on its run of space and the character after it."""
+    while position < len(body):
+        space = _SPACE.search(body, position)
+        if space is None:
+            break
+        if not fits(body[: space.start()]):
+            return space.start()
+        position = space.end() + space.end() // 4 + _FRAME_MARGIN
+    return len(body)
+
+
+def _framed_result(
+    render: Callable[[str], str], kept: str, frame: tuple[str, str], counted: dict[str, int]
+) -> Fitted | None:
+    """The post of ``kept``, rendered, when it is the text the search counted (``counted``), else None."""
+    text = render(kept)
+    if text != frame[0] + kept + frame[1]:
+        return None
+    return Fitted([text], [counted[text]], shortened=True)
 
 
 def _region(render: Callable[[str], str], body: str, rules: LengthRules, room: int) -> int:

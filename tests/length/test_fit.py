@@ -332,3 +332,33 @@ def test_the_parts_of_a_thread_over_max_parts_are_cut_for_their_own_numbers() ->
         "the thread needs 10 parts; the channel allows max_parts = 9: shorten the article or raise max_parts"
     ]
     assert all(rules.fits(part) and part.endswith(f" {n}/10") for n, part in enumerate(bounded.parts, 1))
+
+
+def test_a_template_that_frames_the_body_is_rendered_twice_to_shorten() -> None:
+    """Once whole, once for the text kept: the search counts the frame around shorter bodies."""
+    rendered: list[str] = []
+
+    def render(body: str) -> str:
+        rendered.append(body)
+        return f"Title\n\n{body}\n\nhttps://example.com/a #Tag"
+
+    body = " ".join(f"Sentence number {index} says a little more." for index in range(60))
+    result = fit(render, body, rules_for("mastodon", limit=200))
+    kept = body[: body.index(" Sentence number 4 ")]
+    assert result.parts == [f"Title\n\n{kept}\n\nhttps://example.com/a #Tag"]
+    assert result.shortened
+    assert rendered == [body, kept]
+
+
+def test_a_template_that_looks_at_the_body_is_searched_by_rendering() -> None:
+    rendered: list[str] = []
+
+    def render(body: str) -> str:
+        rendered.append(body)
+        return f"{len(body)} characters\n{body}"
+
+    body = " ".join(f"Sentence number {index} says a little more." for index in range(60))
+    result = fit(render, body, rules_for("mastodon", limit=200))
+    kept = body[: body.index(" Sentence number 4 ")]
+    assert result.parts == [f"{len(kept)} characters\n{kept}"]
+    assert len(rendered) > 2

@@ -159,3 +159,39 @@ def test_max_parts_bounds_a_thread_and_changes_nothing_within_it(
         if not unbounded.problems:  # every part shown fits with its own number
             assert len(bounded.problems) == 1
             assert all(rules.fits(part) for part in bounded.parts)
+
+
+@st.composite
+def long_bodies(draw: st.DrawFn) -> str:
+    pieces = draw(st.lists(st.tuples(tokens, separators), min_size=30, max_size=160))
+    return "".join(token + separator for token, separator in pieces)
+
+
+LONG_RULES = [
+    *RULES,
+    rules_for("mastodon", limit=500),
+    rules_for("bluesky", limit=300),
+    rules_for("x", limit=280),
+    rules_for("threads", limit=500),
+]
+
+
+@PROPERTY_SETTINGS
+@given(
+    body=st.one_of(bodies(), long_bodies(), st.text(max_size=1200)),
+    rules=st.sampled_from(LONG_RULES),
+    title=st.sampled_from(["T", "Title"]),
+)
+def test_a_template_that_looks_at_the_body_is_shortened_as_one_that_frames_it(
+    body: str, rules: LengthRules, title: str
+) -> None:
+    """The framed search (a template that only puts text around the body) and the rendering search (one
+    whose last character tells the whole body from the others, so no shorter body is the guess of a frame)
+    keep the same body."""
+    head, tail = render_with(title)
+    framed = fit(lambda text: head + text + tail + "B", body, rules)
+    looking = fit(lambda text: head + text + tail + ("A" if text == body else "B"), body, rules)
+    assert [part[:-1] for part in looking.parts] == [part[:-1] for part in framed.parts]
+    assert looking.lengths == framed.lengths
+    assert looking.shortened == framed.shortened
+    assert looking.problems == framed.problems
