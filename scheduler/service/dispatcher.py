@@ -260,28 +260,54 @@ class Dispatcher:
         """
         report = DispatchReport()
         sending: set[asyncio.Task[None]] = set()
+        waking: asyncio.Future[None] | None = None
         try:
             while True:
                 free = self.workspace.settings.service.concurrency - len(sending)
                 if self._claiming and free > 0:
+                    horizon = max(now, self.clock()) + self.lead
                     claimed = await self.calls(
                         self.store.claim_due,
-                        max(now, self.clock()) + self.lead,
+                        horizon,
                         worker=self.worker_id,
                         lease=self.leases.lease,
                         limit=free,
                     )
                     for delivery in claimed:
                         sending.add(asyncio.create_task(self._send_into(delivery, report), name=delivery.id))
+                    if sending and len(sending) < self.workspace.settings.service.concurrency:
+                        waking = await self._wake_for_next(horizon, waking)
                 if not sending:
                     return report
-                done, _ = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    sending if waking is None else {*sending, waking}, return_when=asyncio.FIRST_COMPLETED
+                )
                 sending -= done
+                if waking is not None and waking.done():
+                    waking = None
         except asyncio.CancelledError:
             for task in sending:
                 task.cancel()
             await asyncio.gather(*sending, return_exceptions=True)
             raise
+        finally:
+            if waking is not None:
+                waking.cancel()
+
+    async def _wake_for_next(
+        self, horizon: datetime, waking: asyncio.Future[None] | None
+    ) -> asyncio.Future[None] | None:
+        """While sends are in flight, a timer that ends ``lead`` before the next post of another channel falls
+        due, so that the round claims it on time instead of when a send in flight happens to finish. None
+        (only the sends wake the round) when nothing else is due, or when what is due now could not be
+        claimed (another worker's, or no free slot): a send's end is then the next chance."""
+        if waking is not None:
+            waking.cancel()
+        upcoming = await self.calls(self.store.next_due, self.clock())
+        if upcoming is None or upcoming <= horizon:
+            return None
+        seconds = (upcoming - self.lead - self.clock()).total_seconds()
+        return asyncio.ensure_future(self.sleep(max(seconds, 0)))
 
     async def _send_into(self, delivery: Delivery, report: DispatchReport) -> None:
         report.outcomes[delivery.id] = await self.send(delivery)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fakes.clock import ManualClock
-from fakes.server import Reply, Request
+from fakes.server import Reply, Request, wait_for_activity
 from fakes.telegram import TelegramFake
 from fakes.webhook import GUARD, HeldWebhook, WebhookFake
 
@@ -432,3 +432,52 @@ def test_what_prepare_returns_is_published_and_its_errors_settle_like_the_adapte
     assert asyncio.run(again()).outcomes == {on_other.id: Outcome.FAILED}
     assert site.store.get(on_other.id).last_error == "image.png is 40 MB; this network takes at most 8 MB"
     assert len(webhook.requests) == 1
+
+
+def test_a_post_of_another_channel_goes_out_at_its_instant_while_a_send_is_in_flight(
+    site: Site, webhook: WebhookFake
+) -> None:
+    """Channel ``a``'s receiver holds its post; ``b``'s post falls due five seconds later. The round claims
+    and sends ``b``'s at its instant, while ``a``'s is still unanswered, not once ``a``'s send ends."""
+    with HeldWebhook().running() as held:
+        assert isinstance(held, HeldWebhook)
+        site.write_config(
+            config_text(
+                {
+                    "a": {"network": "webhook", "url": held.url},
+                    "b": {"network": "webhook", "url": webhook.url},
+                },
+                service={"concurrency": 4},
+            )
+        )
+        nine = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        site.write_post("p.md", article("First", publish_at=slot(9), channels=["a"]))
+        site.write_post("q.md", article("Second", publish_at="2026-01-05T09:00:05Z", channels=["b"]))
+        site.ingest(T0)
+        clock = ManualClock(nine)
+
+        async def scenario() -> DispatchReport:
+            async with httpx.AsyncClient(timeout=30) as http:
+                dispatcher = Dispatcher(
+                    site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
+                )
+                round_ = asyncio.create_task(dispatcher.run_due(clock.now()))
+                try:
+                    assert await asyncio.to_thread(held.arrived.wait, GUARD)  # a's send is in flight
+                    await clock.sleeping_past_now()  # the round waits for b's instant
+                    assert webhook.requests == []
+                    clock.advance(5)
+                    arrived = await asyncio.to_thread(
+                        wait_for_activity, lambda: len(webhook.deliveries) == 1, "b's post", timeout=GUARD
+                    )
+                    assert arrived and held.release.is_set() is False  # b's went out while a's was held
+                    held.release.set()
+                    return await round_
+                finally:
+                    held.release.set()
+                    await asyncio.gather(round_, return_exceptions=True)
+                    dispatcher.calls.close()
+
+        report = asyncio.run(scenario())
+    assert report.count(Outcome.SENT) == 2
+    assert len(held.deliveries) == 1 and len(webhook.deliveries) == 1
