@@ -25,9 +25,8 @@ def store(pg_url: str, tmp_path: Path) -> Iterator[Store]:
 
 
 def late(store: Store, count: int) -> list[str]:
-    with store.transaction():
-        for n in range(count):
-            store.upsert(make_post(f"posts/p{n}.md", "a", at=NOW - timedelta(hours=2, minutes=n)), now=NOW)
+    posts = [make_post(f"posts/p{n}.md", "a", at=NOW - timedelta(hours=2, minutes=n)) for n in range(count)]
+    store.upsert_each(posts, lambda taken: lambda post, plan: post, now=NOW)  # one commit for the fixture
     return [d.id for d in store.late_planned(NOW)]
 
 
