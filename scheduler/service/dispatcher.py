@@ -24,7 +24,9 @@ One post, from claim to receipt (:meth:`Dispatcher.run_due`, then :meth:`Dispatc
    renewed every third of the lease (:class:`Leases`).
 4. Settle. :meth:`Settler.settle <scheduler.service.outcomes.Settler.settle>` records the receipt or the
    error: one store transition, one log line, one event (the table in :mod:`scheduler.service.outcomes`).
-   The slot is then free and the loop claims again, possibly the same channel's next post.
+   The slot is then free and the loop claims again, possibly the same channel's next post. While sends are
+   in flight the round also wakes ``lead`` before the next due instant of a free channel, so that a post of
+   another channel is not held up by a slow send.
 
 A worker that dies leaves its post in ``sending``; once its lease ends, :class:`Reconciler` takes it over,
 asks the adapter what happened (:meth:`~scheduler.adapters.base.Adapter.reconcile`) and settles it through
