@@ -3,10 +3,16 @@ holds the first part to it and every later part of a thread to ``limit``."""
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scheduler.adapters.registry import rules_for
 from scheduler.length import LengthRules, fit
 from scheduler.length.cuts import trim
+from tests.length.test_fit_properties import PROPERTY_SETTINGS, SPACE, TAIL, bodies
 
 SENTENCES = [f"Sentence {n} tells one more thing about the river and its boats." for n in range(120)]
 BODY = " ".join(SENTENCES)
@@ -85,3 +91,39 @@ def test_too_many_parts_counts_the_parts_by_their_own_limits(max_parts: int) -> 
     assert len(result.parts) == max_parts
     assert result.lengths[0] <= 500 and all(length <= 2000 for length in result.lengths[1:])
     assert result.problems[0].startswith("the thread needs about ")
+
+
+FIRST_LIMIT_RULES = [
+    replace(rules_for("telegram", limit=100), first_limit=40),
+    replace(rules_for("bluesky", limit=90), first_limit=50),
+    replace(rules_for("x", limit=90), first_limit=60),
+    replace(rules_for("mastodon", limit=60), first_limit=90),
+]
+
+
+@PROPERTY_SETTINGS
+@given(body=st.one_of(bodies(), st.text(max_size=400)), rules=st.sampled_from(FIRST_LIMIT_RULES))
+def test_every_part_fits_its_own_limit_and_the_parts_rebuild_the_text(body: str, rules: LengthRules) -> None:
+    full = f"Title\n\n{body}\n\n{TAIL}"
+    result = fit(lambda text: f"Title\n\n{text}\n\n{TAIL}", body, rules, thread=True)
+    assert result.lengths == [rules.count(part) for part in result.parts]
+    if len(result.parts) == 1 and rules.for_part(0).fits(full):
+        assert result.parts == [full]
+        return
+    total = len(result.parts)
+    chunks = []
+    for index, part in enumerate(result.parts):
+        suffix = f" {index + 1}/{total}"
+        assert part.endswith(suffix)
+        chunks.append(part.removesuffix(suffix))
+        if not any(problem.startswith(f"part {index + 1}/{total}:") for problem in result.problems):
+            assert rules.for_part(index).fits(part)
+    assert SPACE.sub("", "".join(chunks)) == SPACE.sub("", full)
+
+
+@PROPERTY_SETTINGS
+@given(body=st.one_of(bodies(), st.text(max_size=400)), rules=st.sampled_from(FIRST_LIMIT_RULES))
+def test_a_post_of_one_part_fits_the_first_limit(body: str, rules: LengthRules) -> None:
+    result = fit(lambda text: f"T\n\n{text}\n\n{TAIL}", body, rules)
+    [text] = result.parts
+    assert result.problems or rules.for_part(0).fits(text)
