@@ -31,6 +31,7 @@ def compose_post(
     network = route.settings.network
     tags = list(limit_hashtags(article.hashtags, route.settings.max_hashtags))
     template = route.template or ""
+    first_limit = rules.for_part(0).limit
     problems: tuple[str, ...] = ()
     fitted = Fitted([], [], [], False)
     try:
@@ -38,7 +39,7 @@ def compose_post(
 
         def render(body: str) -> str:
             context = build_context(
-                article, body=body, tags=tags, channel=route.channel, network=network, limit=rules.limit
+                article, body=body, tags=tags, channel=route.channel, network=network, limit=first_limit
             )
             return renderer.render(template, context, budget=budget)
 
@@ -59,6 +60,7 @@ def compose_post(
         parts=tuple(fitted.parts),
         lengths=tuple(fitted.lengths),
         limit=rules.limit,
+        first_limit=rules.first_limit,
         unit=rules.unit,
         problems=problems,
         shortened=fitted.shortened,

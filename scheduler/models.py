@@ -90,6 +90,8 @@ class Post:
     """The link card sent with the post (Bluesky ``link_card``), or None."""
     left_out: tuple[str, ...] = ()
     """The article's images this post is not sent, each with why (``prepare_media``'s ``left_out``)."""
+    first_limit: int | None = None
+    """The limit of the first part when it is not ``limit`` (Telegram: the caption of a photo), else None."""
 
     @property
     def source(self) -> str:
@@ -98,6 +100,12 @@ class Post:
     @property
     def valid(self) -> bool:
         return not self.problems
+
+    @property
+    def limits(self) -> tuple[int, ...]:
+        """The limit of each part, first part first (``limit`` for every part unless ``first_limit``)."""
+        first = self.limit if self.first_limit is None else self.first_limit
+        return (first, *[self.limit] * (len(self.parts) - 1))[: len(self.parts)]
 
     def with_problems(self, *problems: str) -> Post:
         """This post with ``problems`` added after its own."""
@@ -114,6 +122,7 @@ class Post:
             "parts": list(self.parts),
             "lengths": list(self.lengths),
             "limit": self.limit,
+            "limits": list(self.limits),
             "unit": self.unit,
             "shortened": self.shortened,
             "active": self.active,

@@ -649,12 +649,13 @@ def read_json(response: httpx.Response, *, network: str, idempotent: bool = True
 def refuse_over_length(rules: LengthRules, parts: Sequence[str], *, network: str) -> None:
     """Raise PermanentDeliveryError naming every part that breaks ``rules``, before anything is sent.
 
-    Call it first in ``publish``: a post the network would refuse must not leave half a thread behind.
+    Call it first in ``publish``: a post the network would refuse must not leave half a thread behind. Each
+    part is held to its own limit (:meth:`~scheduler.length.LengthRules.for_part`).
     """
     problems = [
         f"part {number}/{len(parts)}: {problem}"
         for number, text in enumerate(parts, start=1)
-        for problem in rules.violations(text)
+        for problem in rules.for_part(number - 1).violations(text)
     ]
     if problems:
         detail = "; ".join(problems)

@@ -22,9 +22,10 @@ resumes after the parts in ``sent``; a part whose answer was lost (crash, read t
 
 Images: a post with one image sends its first part as the ``caption`` of a ``sendPhoto`` (multipart upload of
 the processed file); with two to four, a ``sendMediaGroup`` (an album) whose first photo carries the caption.
-A caption is at most 1024 characters, so a post with images is fitted to that limit (``length_rules(...,
-media=True)``), not cut at sending time. Later parts of a thread are messages replying to the photo message,
-which is part 1 in the parts journal. Telegram has no alt text field: the article's alt text is not sent.
+A caption is at most 1024 characters, so the first part of a post with images is fitted to that limit
+(``length_rules(..., media=True)`` sets ``first_limit``), not cut at sending time. Later parts of a thread are
+plain messages replying to the photo message (part 1 in the parts journal), each up to 4096 characters.
+Telegram has no alt text field: the article's alt text is not sent.
 
 The bot token is part of every URL path; messages and errors show the URL redacted (``/***/sendMessage``).
 """
@@ -129,10 +130,10 @@ class TelegramAdapter(Adapter):
 
     @classmethod
     def length_rules(cls, settings: ChannelSettings, *, media: bool = False) -> LengthRules:
-        """The text rules; with ``media`` the first part is a photo caption, so the limit is at most
-        :data:`CAPTION_LIMIT` (for every part: one rule fits the whole thread)."""
+        """The text rules; with ``media`` the first part is a photo's caption, so its limit (``first_limit``)
+        is at most :data:`CAPTION_LIMIT`; the later parts of a thread are messages, held to ``limit``."""
         rules = super().length_rules(settings, media=media)
-        return replace(rules, limit=min(rules.limit, CAPTION_LIMIT)) if media else rules
+        return replace(rules, first_limit=min(rules.limit, CAPTION_LIMIT)) if media else rules
 
     # --- configuration -------------------------------------------------------------------------------------
 

@@ -151,6 +151,7 @@ def unreadable_entries(errors: list[ArticleError]) -> list[dict[str, Any]]:
             "parts": [],
             "lengths": [],
             "limit": None,
+            "limits": [],
             "unit": None,
             "shortened": False,
             "active": False,

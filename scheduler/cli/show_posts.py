@@ -17,12 +17,14 @@ from scheduler.safe_text import shown
 
 def _length_line(post: Post) -> Text:
     line = Text()
+    limits = post.limits
     for index, length in enumerate(post.lengths):
         if index:
             line.append("  ")
         label = f"part {index + 1}: " if len(post.lengths) > 1 else ""
-        style = "red bold" if length > post.limit else "green"
-        line.append(f"{label}{length}/{post.limit} {post.unit}", style=style)
+        limit = limits[index] if index < len(limits) else post.limit
+        style = "red bold" if length > limit else "green"
+        line.append(f"{label}{length}/{limit} {post.unit}", style=style)
     if post.shortened:
         line.append("  (body shortened to fit)", style="yellow")
     return line

@@ -3,8 +3,9 @@
 Shortening keeps what the template puts around the body (title, link, hashtags) and cuts the body after the
 last whole sentence that fits, else after the last whole word that fits, followed by the ellipsis. Splitting
 cuts the whole rendered text at paragraph, sentence or word breaks and ends each part with its number, after a
-space: ``"... first part 1/3"``; a last part of a word or two takes the last sentence of the part
-before (else half of it), and a thread of more than ``max_parts`` parts is a problem. Neither ever cuts
+space: ``"... first part 1/3"``, each part within its own limit (:meth:`LengthRules.for_part`: a first part
+may have a limit of its own, a photo's caption); a last part of a word or two takes the last sentence of the
+part before (else half of it), and a thread of more than ``max_parts`` parts is a problem. Neither ever cuts
 inside a grapheme cluster, a URL or a hashtag (see :mod:`scheduler.length.cuts`). What cannot fit is
 returned whole, with its problems, for the preview to show.
 
@@ -81,15 +82,19 @@ def fit(
 
     ``render`` renders the whole post around a given body; it must not count less for a longer body. It is
     called once per distinct body: the searches probe the body they keep before keeping it.
+
+    Each part is fitted to its own limit (:meth:`LengthRules.for_part`): a post of one part, shortened or
+    not, to the first part's, and the parts of a thread after the first to ``rules.limit``.
     """
     render = _once_per_body(render)
+    first = rules.for_part(0)
     full = render(body)
-    length, problems = rules.measure(full)
+    length, problems = first.measure(full)
     if not problems:
         return Fitted([full], [length])
     if thread:
         return _split(full, rules, max_parts)
-    return _shorten(render, body, (full, length), rules, ellipsis)
+    return _shorten(render, body, (full, length), first, ellipsis)
 
 
 def _once_per_body(render: Callable[[str], str]) -> Callable[[str], str]:
@@ -322,7 +327,7 @@ def _unfittable(full: str, rules: LengthRules, reason: str) -> Fitted:
 def _split(full: str, rules: LengthRules, max_parts: int | None) -> Fitted:
     text = trim(full)
     if not text:
-        length, violations = rules.measure(full)
+        length, violations = rules.for_part(0).measure(full)
         return Fitted([full], [length], violations)
     region = len(text) if max_parts is None else _FIRST_SPLIT_REGION
     while True:
@@ -385,10 +390,11 @@ def _too_many_parts(
 
 
 def _measured(parts: list[str], total: int, oversized: set[int], rules: LengthRules) -> Fitted:
-    measured = [rules.measure(part) for part in parts]
+    measured = [rules.for_part(index).measure(part) for index, part in enumerate(parts)]
+    limits = rules.limits(len(parts))
     problems: list[str] = []
     for number, (length, violations) in enumerate(measured, 1):
-        too_long = number - 1 in oversized and length > rules.limit
+        too_long = number - 1 in oversized and length > limits[number - 1]
         hint = " (one word or URL is longer than a whole post)" if too_long else ""
         problems += [f"part {number}/{total}: {problem}{hint}" for problem in violations]
     return Fitted(parts, [length for length, _ in measured], problems)
@@ -420,6 +426,7 @@ def _keep_last_part_company(text: str, cuts: CutTable, rules: LengthRules, chunk
     if not tags_only and len(_words(chunks[-1])) >= _FEWEST_LAST_WORDS:
         return
     total = len(chunks)
+    rules = rules.for_part(total - 1)
     last_start = len(text) - len(chunks[-1])
     before_start = text.rindex(chunks[-2], 0, last_start)
     suffix = f" {total}/{total}"
@@ -460,11 +467,14 @@ class _Chunks:
 def _greedy_chunks(
     text: str, cuts: CutTable, rules: LengthRules, total: int, *, stop_after: int | None = None
 ) -> _Chunks:
-    """Fill each part as far as it goes, numbered ``i/total``; stop past ``stop_after`` parts."""
+    """Fill each part as far as it goes, numbered ``i/total``, each to its own limit; stop past
+    ``stop_after`` parts."""
     chunks: list[str] = []
     oversized: set[int] = set()
     reliable: int | None = None
-    reach = rules.slice_reach(text)
+    first_rules, later_rules = rules.for_part(0), rules.for_part(1)
+    first_reach = first_rules.slice_reach(text)
+    later_reach = first_reach if later_rules is first_rules else later_rules.slice_reach(text)
     ends, count = cuts.ends, len(cuts)
     start, first = 0, 0
     while start < len(text):
@@ -473,7 +483,8 @@ def _greedy_chunks(
         while first < count and ends[first] <= start:
             first += 1
         suffix = f" {len(chunks) + 1}/{total}"
-        part = _Part(text, start, suffix, rules, reach(start, suffix))
+        part_rules, reach = (later_rules, later_reach) if chunks else (first_rules, first_reach)
+        part = _Part(text, start, suffix, part_rules, reach(start, suffix))
         available = count - first
         found = part.last_fitting(ends, first)
         if found == available - 1 and reliable is None:

@@ -14,7 +14,7 @@ adapter). Bluesky's, for instance::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 from typing import Literal
 
 from scheduler.length.graphemes import grapheme_count, utf8_length, utf16_length
@@ -56,6 +56,14 @@ class LengthRules:
     (Bluesky), ``refuses_empty`` (a text of blanks only), ``max_links`` (distinct links, Threads) and
     ``refused_characters`` (each refused anywhere in the text, X). Each adapter builds its own in
     :meth:`~scheduler.adapters.base.Adapter.length_rules`.
+
+    ``first_limit``, when set, is the limit of the first part of a post instead of ``limit`` (Telegram: the
+    first part is a photo's caption, at most 1024, the replies below it 4096). Every method here measures
+    against ``limit``; :meth:`for_part` gives the rules of one part::
+
+        >>> rules = LengthRules("telegram", limit=4096, unit="utf16", first_limit=1024)
+        >>> rules.for_part(0).limit, rules.for_part(1).limit, rules.limits(3)
+        (1024, 4096, (1024, 4096, 4096))
     """
 
     network: str
@@ -69,6 +77,21 @@ class LengthRules:
     refuses_empty: bool = False
     max_links: int | None = None
     refused_characters: str = ""
+    first_limit: int | None = None
+
+    def for_part(self, index: int) -> LengthRules:
+        """The rules of part ``index`` (0 is the first) of a post: ``first_limit`` for the first part when
+        set, else ``limit``. These rules are ``self`` when every part has the same limit."""
+        if self.first_limit is None:
+            return self
+        if index == 0:
+            return replace(self, limit=self.first_limit, first_limit=None)
+        return replace(self, first_limit=None)
+
+    def limits(self, parts: int) -> tuple[int, ...]:
+        """The limit of each of ``parts`` parts of a post, first part first."""
+        rest = [self.limit] * max(parts - 1, 0)
+        return (self.first_limit if self.first_limit is not None else self.limit, *rest)[:parts]
 
     def count(self, text: str) -> int:
         """The length of ``text`` as the network's server counts it (X: the number compared with 280)."""

@@ -35,6 +35,8 @@ class Part:
     segments: list[Segment]
     length: int
     over: bool
+    limit: int | None = None
+    """This part's own limit (Telegram: a photo's caption, 1024), else None: the card's ``limit``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +106,16 @@ def when_text(at: datetime | None) -> str | None:
 
 
 def _parts(
-    texts: Sequence[str], lengths: Sequence[int], limit: int, network: str, base_url: str | None
+    texts: Sequence[str], lengths: Sequence[int], limits: Sequence[int], network: str, base_url: str | None
 ) -> list[Part]:
+    """Each part with its length against its own limit (``limits``: one per part)."""
     return [
         Part(
             number=index + 1,
             segments=segments(text, network, base_url),
             length=lengths[index] if index < len(lengths) else 0,
-            over=index < len(lengths) and lengths[index] > limit,
+            over=index < len(lengths) and lengths[index] > limits[index],
+            limit=limits[index],
         )
         for index, text in enumerate(texts)
     ]
@@ -175,7 +179,7 @@ def post_card(post: Post, channels: Mapping[str, ChannelSettings], root: Path | 
         handle=handle_of(post.channel, settings),
         title=post.article.title,
         source=post.source,
-        parts=_parts(post.parts, post.lengths, post.limit, post.network, base_url),
+        parts=_parts(post.parts, post.lengths, post.limits, post.network, base_url),
         limit=post.limit,
         unit=post.unit,
         problems=list(post.problems),
@@ -205,7 +209,7 @@ def delivery_card(delivery: Delivery, channels: Mapping[str, ChannelSettings]) -
         parts=_parts(
             delivery.parts,
             delivery.lengths,
-            delivery.limit,
+            [delivery.limit] * len(delivery.parts),
             delivery.network,
             settings.base_url if settings else None,
         ),
