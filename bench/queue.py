@@ -1,7 +1,7 @@
 """Benchmark: the outbox at scale and the dispatcher against a raw HTTP loop, in the same run.
 
     python bench/queue.py [--rows 1000000] [--posts 1000] [--channels 8] [--concurrency 4] [--rounds 5]
-                          [--spread-posts 600] [--spread-channels 20] [--spread-seconds 60]
+                          [--spread-posts 600] [--spread-channels 20] [--spread-seconds 60] [--busy N]
 
 (a) ``--rows`` planned deliveries in a SQLite outbox (bulk-inserted with SQLAlchemy Core, in this benchmark
     only). Times the first page of ``tagcast queue list`` through the Store API the CLI uses, and the
@@ -18,7 +18,13 @@
 (c) ``--spread-posts`` deliveries due at random instants over ``--spread-seconds``, across
     ``--spread-channels`` webhook channels, sent by ``tagcast serve`` (started before the first is due) to a
     local receiver: what a user's queue looks like. Lateness is each post's arrival at the receiver minus
-    its own due instant; prints p50, p99 and max (goals: p50 < 10 ms, p99 < 50 ms).
+    its own due instant; prints p50, p99 and max (goals: p50 < 10 ms, p99 < 50 ms). ``--busy N`` runs N
+    child processes, each a plain Python busy loop, for the whole case (from before ``serve`` starts to its
+    end): the lateness under a heavy load, shown on demand. Beside the result it prints the load seen from
+    the first due instant to the end: the 1-minute load average (lowest, highest, last; it follows a step
+    of load within about a minute) and the mean number of runnable tasks (``/proc/loadavg``, sampled every
+    0.2 s); and how long before that instant ``serve`` was ready (beside busy loops it is started 30 s
+    ahead, not 8; if it was still late, the posts due once it was ready are also shown apart).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
@@ -42,6 +49,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -358,21 +366,85 @@ def part_b(
 # --- part (c): posts due at random instants -------------------------------------------------------------
 
 
-def part_c(tmp: Path, posts: int, channels: int, span: float, *, log_level: str, seed: int) -> list[float]:
-    """``tagcast serve`` sends ``posts`` deliveries due at random instants over ``span`` seconds; the
-    lateness of each (seconds: arrival at the receiver minus its due instant), in arrival order."""
+BUSY_LOOP = "while True:\n    pass\n"
+BUSY_LEAD = 30.0
+"""The lead of case (c) beside busy loops: on 2 shared cores ``serve`` then took 12 s to start (8 was too
+short: the start-up counted as lateness)."""
+
+
+@contextlib.contextmanager
+def burning(count: int) -> Iterator[None]:
+    """``count`` child processes, each a plain Python busy loop burning one core, until the block ends."""
+    children = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for child in children:
+            child.kill()
+        for child in children:
+            child.wait()
+
+
+@dataclass
+class LoadSeen:
+    """The machine's load, sampled during a run: (wall time, 1-minute load average, runnable tasks)."""
+
+    samples: list[tuple[float, float, int | None]] = field(default_factory=list)
+
+    def sample(self) -> None:
+        runnable = None
+        # "0.52 0.58 0.59 3/152 12345": the 4th field is runnable/total scheduling entities (Linux only);
+        # the sampling process itself is one of the runnable ones
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            runnable = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        self.samples.append((time.time(), os.getloadavg()[0], runnable))
+
+    def line(self, since: float) -> str:
+        """The load from ``since`` (the first due instant) to the last sample."""
+        window = [sample for sample in self.samples if sample[0] >= since] or self.samples[-1:]
+        averages = [average for _, average, _ in window]
+        runnable = [count for _, _, count in window if count is not None]
+        text = (
+            f"load during the sends: 1-min load average {min(averages):.1f}-{max(averages):.1f} "
+            f"({averages[-1]:.1f} at the end)"
+        )
+        if runnable:
+            text += f", runnable tasks {statistics.mean(runnable):.1f} on average (/proc/loadavg every 0.2 s)"
+        return text + f"; {os.cpu_count()} cores"
+
+
+@dataclass
+class SpreadRun:
+    """What case (c) saw: each post's due instant and lateness (seconds, in arrival order), the load, and
+    when ``serve`` said it was ready (None: the line was not seen)."""
+
+    due: list[float]
+    lateness: list[float]
+    load: LoadSeen
+    first_due: float
+    ready_at: float | None
+
+
+def part_c(
+    tmp: Path, posts: int, channels: int, span: float, *, log_level: str, seed: int, busy: int = 0
+) -> SpreadRun:
+    """``tagcast serve`` sends ``posts`` deliveries due at random instants over ``span`` seconds, beside
+    ``busy`` busy-looping processes (running from before ``serve`` starts to the end); the lateness of each
+    (seconds: arrival at the receiver minus its due instant), in arrival order, and the load seen."""
     import random
 
     from fakes.webhook import WebhookFake
 
     rng = random.Random(seed)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGCAST_")}
-    with WebhookFake(secret=None).running() as fake:
+    lead = BUSY_LEAD if busy else LEAD
+    load = LoadSeen()
+    with WebhookFake(secret=None).running() as fake, burning(busy):
         assert isinstance(fake, WebhookFake)
         root = tmp / f"spread-{time.monotonic_ns()}"
         names = [f"s{n}" for n in range(channels)]
         write_workspace(root, {name: {"network": "webhook", "url": fake.url} for name in names}, {})
-        start = datetime.now(UTC) + timedelta(seconds=LEAD)
+        start = datetime.now(UTC) + timedelta(seconds=lead)
         due: dict[str, datetime] = {}
 
         def rows() -> Iterator[dict[str, Any]]:
@@ -383,39 +455,66 @@ def part_c(tmp: Path, posts: int, channels: int, span: float, *, log_level: str,
                 yield row
 
         bulk_insert(root, rows())
-        child = subprocess.Popen(
-            [*TAGCAST, "serve", "--log-level", log_level],
-            cwd=root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + LEAD + span + 120
-        while len(fake.deliveries) < posts and time.monotonic() < deadline:
-            time.sleep(0.2)
-        child.send_signal(signal.SIGTERM)
-        child.wait(60)
+        log = root / "serve.log"
+        ready_at: float | None = None
+        with log.open("wb") as stderr:
+            child = subprocess.Popen(
+                [*TAGCAST, "serve", "--log-level", log_level],
+                cwd=root,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+            deadline = time.monotonic() + lead + span + 120
+            while len(fake.deliveries) < posts and time.monotonic() < deadline:
+                time.sleep(0.2)
+                load.sample()
+                if ready_at is None and b"ready: worker" in log.read_bytes():
+                    ready_at = time.time()
+            child.send_signal(signal.SIGTERM)
+            child.wait(60)
         if len(fake.deliveries) < posts:
             raise SystemExit(f"only {len(fake.deliveries)} of {posts} delivered")
         first: dict[str, float] = {}
         for request in fake.requests:
             first.setdefault(request.headers["idempotency-key"], request.at)
-        return [at - due[key].timestamp() for key, at in first.items()]
+        return SpreadRun(
+            due=[due[key].timestamp() for key in first],
+            lateness=[at - due[key].timestamp() for key, at in first.items()],
+            load=load,
+            first_due=min(due.values()).timestamp(),
+            ready_at=ready_at,
+        )
 
 
-def run_c(tmp: Path, posts: int, channels: int, span: float, *, log_level: str) -> None:
+def lateness_line(lateness: Sequence[float]) -> str:
+    ms = [value * 1000 for value in lateness]
+    return (
+        f"p50 {percentile(ms, 50):.1f} ms (goal < 10), p99 {percentile(ms, 99):.1f} ms (goal < 50), "
+        f"max {max(ms):.1f} ms, min {min(ms):.1f} ms; {sum(m < 0 for m in ms)} early"
+    )
+
+
+def run_c(tmp: Path, posts: int, channels: int, span: float, *, log_level: str, busy: int = 0) -> None:
     seed = int(os.environ.get("BENCH_SEED", "13"))
+    beside = f", beside {busy} busy-looping process(es) (lead {BUSY_LEAD:g} s)" if busy else ""
     print(
         f"\n(c) {posts} posts due at random instants over {span:g} s, {channels} channels, "
-        f"service log level {log_level} (seed {seed})"
+        f"service log level {log_level} (seed {seed}){beside}"
     )
-    lateness = part_c(tmp, posts, channels, span, log_level=log_level, seed=seed)
-    ms = [value * 1000 for value in lateness]
-    print(
-        f"  lateness (arrival - due): p50 {percentile(ms, 50):.1f} ms (goal < 10), "
-        f"p99 {percentile(ms, 99):.1f} ms (goal < 50), max {max(ms):.1f} ms, "
-        f"min {min(ms):.1f} ms; {sum(m < 0 for m in ms)} early"
-    )
+    run = part_c(tmp, posts, channels, span, log_level=log_level, seed=seed, busy=busy)
+    print(f"  lateness (arrival - due): {lateness_line(run.lateness)}")
+    print(f"  {run.load.line(run.first_due)}")
+    if run.ready_at is None:
+        print("  serve's ready line was not seen (its log level hides it?)")
+        return
+    ahead = run.first_due - run.ready_at
+    print(f"  serve was ready {ahead:.1f} s before the first due instant (within 0.2 s)")
+    if ahead < 0:  # its start-up counted as lateness: the posts due once it was ready, apart
+        ready = run.ready_at
+        after = [late for at, late in zip(run.due, run.lateness, strict=True) if at >= ready]
+        if after:
+            print(f"  of the {len(after)} posts due after serve was ready: {lateness_line(after)}")
 
 
 # --- main -----------------------------------------------------------------------------------------------
@@ -434,6 +533,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--spread-posts", type=int, default=600)
     parser.add_argument("--spread-channels", type=int, default=20)
     parser.add_argument("--spread-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="of part (c): N child processes each burning a core in a Python busy loop during the case",
+    )
     parser.add_argument("--skip-a", action="store_true")
     parser.add_argument("--skip-b", action="store_true")
     parser.add_argument("--skip-c", action="store_true")
@@ -461,6 +567,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 args.spread_channels,
                 args.spread_seconds,
                 log_level=args.log_level,
+                busy=args.busy,
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -2,7 +2,10 @@
 
 Workers
     Each worker has a row in ``workers`` (host, pid, started, last heartbeat, stopped). What a worker holds
-    is not stored twice: it is the deliveries in ``sending`` whose ``claimed_by`` is its id.
+    is not stored twice: it is the deliveries in ``sending`` whose ``claimed_by`` is its id. ``workers`` keeps
+    a row per run for a week (a row per ``serve --once`` from cron), so a start reads only the newest runs of
+    its host (:meth:`ClusterMixin.workers_of_host`) and the holders of what is sending
+    (:meth:`ClusterMixin.holders_on`), never every row.
 
 Periodic work
     :meth:`ClusterMixin.try_periodic` hands the work ``name`` to exactly one worker per ``period``: its
@@ -23,11 +26,11 @@ Periodic work
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, select
 
 from scheduler.store.base import StoreBase
 from scheduler.store.dialect import one_machine, release_session_lock, try_session_lock
@@ -62,6 +65,18 @@ class PeriodicClaim:
     previous_run: datetime | None
     lock: Connection | None = field(default=None, repr=False)
     """PostgreSQL: the connection holding the session advisory lock."""
+
+
+def _worker(row: RowMapping, holding: Mapping[str, builtins.list[str]]) -> WorkerInfo:
+    return WorkerInfo(
+        id=row["id"],
+        host=row["host"],
+        pid=row["pid"],
+        started_at=row["started_at"],
+        heartbeat_at=row["heartbeat_at"],
+        stopped_at=row["stopped_at"],
+        holding=tuple(holding.get(row["id"], ())),
+    )
 
 
 class ClusterMixin(StoreBase):
@@ -126,30 +141,60 @@ class ClusterMixin(StoreBase):
         with self._read() as connection:
             rows = connection.execute(query).mappings().all()
             holding = self._holding(connection, [row["id"] for row in rows])
-        return [
-            WorkerInfo(
-                id=row["id"],
-                host=row["host"],
-                pid=row["pid"],
-                started_at=row["started_at"],
-                heartbeat_at=row["heartbeat_at"],
-                stopped_at=row["stopped_at"],
-                holding=tuple(holding.get(row["id"], ())),
+        return [_worker(row, holding) for row in rows]
+
+    def workers_of_host(self, host: str, *, limit: int, offset: int = 0) -> builtins.list[WorkerInfo]:
+        """Up to ``limit`` workers registered on ``host``, the most recently started first, skipping the
+        first ``offset``; without their holdings. One range of ``ix_workers_host_started``, whatever the
+        other hosts and the older runs of this one left in ``workers``."""
+        query = (
+            select(workers)
+            .where(workers.c.host == host)
+            .order_by(workers.c.started_at.desc(), workers.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._read() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [_worker(row, {}) for row in rows]
+
+    def holders_on(self, host: str) -> builtins.list[WorkerInfo]:
+        """The workers of ``host`` that hold deliveries in ``sending``, with what each holds, the most
+        recently started first. Read from the deliveries in ``sending`` (a few per channel), not from every
+        row of ``workers``."""
+        with self._read() as connection:
+            holding = self._holding(connection)
+            if not holding:
+                return []
+            rows = (
+                connection.execute(
+                    select(workers)
+                    .where(workers.c.host == host, workers.c.id.in_(builtins.list(holding)))
+                    .order_by(workers.c.started_at.desc(), workers.c.id.desc())
+                )
+                .mappings()
+                .all()
             )
-            for row in rows
-        ]
+        return [_worker(row, holding) for row in rows]
 
     @staticmethod
-    def _holding(connection: Connection, ids: builtins.list[str]) -> dict[str, builtins.list[str]]:
-        if not ids:
+    def _holding(
+        connection: Connection, ids: builtins.list[str] | None = None
+    ) -> dict[str, builtins.list[str]]:
+        """The deliveries in ``sending`` by the worker holding them (of ``ids``; default: any worker)."""
+        if ids is not None and not ids:
             return {}
+        query = select(deliveries.c.claimed_by, deliveries.c.id).where(
+            deliveries.c.state == DeliveryState.SENDING.value
+        )
+        if ids is None:
+            query = query.where(deliveries.c.claimed_by.is_not(None))
+        else:
+            query = query.where(deliveries.c.claimed_by.in_(ids))
         out: dict[str, builtins.list[str]] = {}
-        rows = connection.execute(
-            select(deliveries.c.claimed_by, deliveries.c.id)
-            .where(deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_by.in_(ids))
-            .order_by(deliveries.c.scheduled_at, deliveries.c.id)
-        ).all()
-        for owner, delivery_id in rows:
+        for owner, delivery_id in connection.execute(
+            query.order_by(deliveries.c.scheduled_at, deliveries.c.id)
+        ).all():
             out.setdefault(owner, []).append(delivery_id)
         return out
 

@@ -28,6 +28,7 @@ from scheduler.store.schema import (
     VERSION_4_TABLES,
     VERSION_5_TABLES,
     VERSION_6_TABLES,
+    WORKERS_HOST_INDEX,
     deliveries,
     metadata,
     schema_version,
@@ -113,6 +114,12 @@ def _link_pages(connection: Connection) -> None:
     metadata.create_all(connection, tables=list(VERSION_6_TABLES))
 
 
+def _workers_by_host(connection: Connection) -> None:
+    """Version 7: the index ``ix_workers_host_started``, so that a start finds the previous run of its host
+    without reading every row of ``workers`` (a row per ``serve --once`` from cron, per host)."""
+    WORKERS_HOST_INDEX.create(connection, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _initial,
     2: _workers,
@@ -120,6 +127,7 @@ MIGRATIONS: dict[int, Migration] = {
     4: _feeds,
     5: _tokens,
     6: _link_pages,
+    7: _workers_by_host,
 }
 
 

@@ -190,6 +190,8 @@ workers = Table(
     Column("stopped_at", UTCDateTime, nullable=True),
 )
 Index("ix_workers_heartbeat", workers.c.heartbeat_at)
+# schema version 7: the newest runs of one host (the start's "previous run on this host") without a scan
+WORKERS_HOST_INDEX = Index("ix_workers_host_started", workers.c.host, workers.c.started_at, workers.c.id)
 
 periodic_runs = Table(
     "periodic_runs",

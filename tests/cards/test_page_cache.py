@@ -114,7 +114,7 @@ def test_version_6_adds_the_link_pages_to_a_version_5_outbox(db_url: str, tmp_pa
             connection.execute(schema_version.update().values(version=5))
     with Store.open(db_url, root=tmp_path) as store:
         with store.engine.connect() as connection:
-            assert current_version(connection) == latest_version() == 6
+            assert current_version(connection) == latest_version() >= 6
             assert "link_pages" in set(inspect(connection).get_table_names())
         assert [d.source for d in store.list()] == ["posts/a.md"]
         page = PageMeta("https://example.org/a", NOW, "A", "B", "https://example.org/a.png")
