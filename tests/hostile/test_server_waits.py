@@ -11,7 +11,6 @@ import asyncio
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,14 +26,6 @@ from scheduler.store import DeliveryState
 BACKOFF_MAX = timedelta(seconds=4)  # config_text's service.backoff_max
 MAX_AGE = timedelta(days=2)  # the default service.max_age
 PAST = DUE
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site(tmp_path / "ws")
-    (site.root / "posts").mkdir(parents=True)
-    yield site
-    site.close()
 
 
 @pytest.fixture
