@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fakes.clock import ManualClock
-from fakes.server import notify_activity, wait_for_activity
+from fakes.server import closed_url, notify_activity, wait_for_activity
 from fakes.webhook import WebhookFake
 
 from scheduler.alerts.alerter import QUEUE_SIZE, Alerter
@@ -22,7 +22,7 @@ from scheduler.alerts.sender import AlertSender, alert_ids
 from scheduler.config.loader import Workspace
 from scheduler.service.events import DeliveryFailed, FailureKind
 
-from .conftest import alerts_table, closed_port, workspace_with
+from .conftest import alerts_table, workspace_with
 
 
 def failure(number: int, channel: str = "masto") -> DeliveryFailed:
@@ -192,7 +192,7 @@ def test_an_alert_channel_that_is_down_is_logged_and_the_others_still_get_it(
 ) -> None:
     with WebhookFake(secret=None).running() as failing:
         failing.faults.server_error(status=500, times=100)
-        dead = f"http://127.0.0.1:{closed_port()}/hooks/tagcast"
+        dead = f"{closed_url()}/hooks/tagcast"
         workspace = alert_workspace(
             tmp_path, {"dead": dead, "failing": failing.url, "ops": webhook.url}, group_window="1m"
         )
@@ -205,7 +205,7 @@ def test_an_alert_channel_that_is_down_is_logged_and_the_others_still_get_it(
 
 
 def test_when_every_alert_channel_is_down_the_alert_counts_as_failed(tmp_path: Path) -> None:
-    dead = f"http://127.0.0.1:{closed_port()}/hooks/tagcast"
+    dead = f"{closed_url()}/hooks/tagcast"
     workspace = alert_workspace(tmp_path, {"dead": dead}, group_window="1m")
     assert handle_one_failure(workspace) == ["failed"]
 

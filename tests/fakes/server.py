@@ -83,6 +83,14 @@ def wait_for_activity(
     return True
 
 
+def closed_url() -> str:
+    """``http://127.0.0.1:PORT`` of a loopback port nothing listens on (bound, then released): a request to
+    it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 @dataclass
 class Request:
     """One request as the fake received it. Header names are lower case."""
