@@ -22,7 +22,7 @@ from scheduler.errors import (
     UnknownOutcome,
 )
 
-from .contract import THREAD, DurableJournal, client, outgoing, shown
+from .contract import THREAD, DurableJournal, client, network_fault, outgoing, shown
 
 TOKEN = "Zx9-secret-webhook-token_ABCdef"
 
@@ -220,7 +220,7 @@ FAILURES: dict[str, type[DeliveryError]] = {
 @pytest.mark.parametrize("kind", list(FAILURES))
 async def test_the_webhook_token_never_appears_in_an_error(fake: DiscordFake, kind: str) -> None:
     url, overrides, text = fake.webhook_url(), dict[str, Any](), "hello"
-    where: dict[str, Any] = {"path": "/api/webhooks/", "method": "POST"}
+    network_fault(fake, kind, path="/api/webhooks/", method="POST")
     if kind == "wrong-token":
         url = fake.webhook_url("wrong-" + TOKEN)
     elif kind == "deleted":
@@ -237,16 +237,6 @@ async def test_the_webhook_token_never_appears_in_an_error(fake: DiscordFake, ki
         fake.refuse(401, {"message": f"Invalid Webhook Token for {url}", "code": 50027})
     elif kind == "400-echoing-the-token":
         fake.refuse(400, {"message": f"Invalid Form Body: token {TOKEN}", "code": 50035})
-    elif kind == "rate-limited":
-        fake.faults.rate_limited(wait=1, **where)
-    elif kind == "server-error":
-        fake.faults.server_error(status=500, **where)
-    elif kind == "timeout":
-        fake.faults.timeout(**where)
-    elif kind == "dropped":
-        fake.faults.drop(**where)
-    elif kind == "committed-then-dropped":
-        fake.faults.commit_then_drop(**where)
     elif kind == "connection-refused":
         url = url.replace(fake.base_url, closed_url())
     secret = url.rsplit("/", 1)[1]
