@@ -35,6 +35,7 @@ import json
 import math
 import re
 import socket
+import ssl
 import threading
 import time
 import traceback
@@ -81,6 +82,35 @@ def wait_for_activity(
                 return False
             ACTIVITY.wait(remaining)
     return True
+
+
+@contextmanager
+def serving(
+    handler: type[BaseHTTPRequestHandler],
+    *,
+    name: str,
+    stopping: threading.Event | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (a free port, over TLS with ``tls``) in a background thread, and give
+    its base URL; on the way out set ``stopping`` (ending long answers), then stop and wait for the thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"fake-{name}", daemon=True
+    )
+    thread.start()
+    host, port = server.server_address[:2]
+    try:
+        yield f"{'https' if tls is not None else 'http'}://{host!s}:{port}"
+    finally:
+        if stopping is not None:
+            stopping.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def closed_url() -> str:
@@ -389,21 +419,9 @@ class FakeServer:
     @contextmanager
     def running(self) -> Iterator[Self]:
         """Serve on 127.0.0.1 (a free port) in a background thread; ``base_url`` is set while running."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"fake-{self.name}", daemon=True
-        )
-        thread.start()
-        host, port = server.server_address[:2]
-        self.base_url = f"http://{host!s}:{port}"
-        try:
+        with serving(_handler_for(self), name=self.name, stopping=self.faults.stopping) as url:
+            self.base_url = url
             yield self
-        finally:
-            self.faults.stopping.set()
-            server.shutdown()
-            server.server_close()
-            thread.join()
         if self.crashes:
             raise AssertionError(f"the {self.name} fake crashed:\n" + "\n".join(self.crashes))
 
