@@ -48,7 +48,7 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.media_checks import refuse_unfit_media
-from scheduler.adapters.parts import PartsJournal
+from scheduler.adapters.parts import PartsJournal, receipt_of_parts
 from scheduler.adapters.tokens import TokenExpiry, describe_expiry
 from scheduler.adapters.uploads import UploadJournal, upload_file
 from scheduler.config.credentials import secret_env_var
@@ -212,14 +212,7 @@ class FacebookAdapter(Adapter):
 
     @staticmethod
     def _receipt(parts: PartsJournal, last: httpx.Response | None) -> Receipt:
-        sent = parts.sent
-        extra: dict[str, Any] = {"urls": [p["url"] for p in sent]}
-        return Receipt(
-            remote_ids=tuple(p["id"] for p in sent),
-            url=sent[0]["url"] if sent else None,
-            extra=extra,
-            pause_for=quota_pause(last),
-        )
+        return receipt_of_parts(parts.sent, pause_for=quota_pause(last))
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
         """The receipt when the post is recorded, UnknownOutcome when it was in flight, else ``None``."""

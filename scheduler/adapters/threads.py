@@ -57,6 +57,7 @@ from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receip
 from scheduler.adapters.graph import graph_error, graph_errors
 from scheduler.adapters.http import read_json, refuse_over_length, send
 from scheduler.adapters.media_checks import public_images, refuse_unfit_media
+from scheduler.adapters.parts import receipt_of_parts
 from scheduler.adapters.tokens import TokenExpiry, TokenFile, describe_expiry
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
@@ -357,14 +358,8 @@ class ThreadsAdapter(Adapter):
         )
 
     def _receipt(self, state: dict[str, Any], quota: Quota | None) -> Receipt:
-        parts = state["parts"]
         used_up = quota is not None and quota.posts_used + 1 >= quota.posts_total
-        return Receipt(
-            remote_ids=tuple(p["id"] for p in parts),
-            url=parts[0]["url"] if parts else None,
-            extra={"urls": [p["url"] for p in parts]},
-            pause_for=QUOTA_RECHECK if used_up else None,
-        )
+        return receipt_of_parts(state["parts"], pause_for=QUOTA_RECHECK if used_up else None)
 
     # --- quota ---------------------------------------------------------------------------------------------
 
