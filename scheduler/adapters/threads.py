@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import graph_error, graph_errors
+from scheduler.adapters.graph import graph_error, graph_errors, require_token
 from scheduler.adapters.http import read_json, refuse_over_length, send
 from scheduler.adapters.media_checks import public_images, refuse_unfit_media
 from scheduler.adapters.parts import receipt_of_parts
@@ -144,13 +144,7 @@ class ThreadsAdapter(Adapter):
         return (self.settings.user_id or "me").strip() or "me"
 
     def _token(self) -> str:
-        token = self._refreshed or self.settings.secret_value("token")
-        if not token:
-            raise AuthError(
-                f"channels.{self.channel}.token is not set: {TOKEN_FIX} "
-                f"({secret_env_var(self.channel, 'token')}, .env or token_file)"
-            )
-        return token
+        return require_token(self._refreshed or self.settings.secret_value("token"), self.channel, TOKEN_FIX)
 
     def _errors(self, response: httpx.Response) -> DeliveryError | None:
         error = graph_error(response)
