@@ -43,8 +43,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from fakes.multipart import Part
 
 FaultKind = Literal["error", "rate_limit", "timeout", "drop", "commit_then_drop"]
 Handler = Callable[[Any, "Request"], "Reply"]
@@ -154,45 +157,12 @@ class Request:
     def multipart(self) -> dict[str, Part]:
         """The parts of a ``multipart/form-data`` body by field name (the last one of a repeated name);
         ``{}`` when the body is not multipart. Bytes are kept exactly as sent (an image upload)."""
-        content_type = self.headers.get("content-type", "")
-        if not content_type.startswith("multipart/form-data"):
+        from fakes.multipart import BadForm, form_parts  # it reads a Request: imported when used
+
+        try:
+            return {part.name: part for part in form_parts(self).parts}
+        except BadForm:
             return {}
-        boundary = re.search(r'boundary="?([^";]+)"?', content_type)
-        if boundary is None:
-            return {}
-        parts: dict[str, Part] = {}
-        for chunk in self.body.split(b"--" + boundary.group(1).encode())[1:]:
-            if chunk.startswith(b"--"):
-                break
-            head, _, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-            headers = {
-                name.strip().lower(): value.strip()
-                for line in head.decode("utf-8", "replace").split("\r\n")
-                for name, _, value in [line.partition(":")]
-            }
-            disposition = headers.get("content-disposition", "")
-            name = re.search(r'\bname="([^"]*)"', disposition)
-            filename = re.search(r'\bfilename="([^"]*)"', disposition)
-            if name is not None:
-                parts[name.group(1)] = Part(
-                    data=data.removesuffix(b"\r\n"),
-                    filename=filename.group(1) if filename else None,
-                    content_type=headers.get("content-type"),
-                )
-        return parts
-
-
-@dataclass(frozen=True)
-class Part:
-    """One field of a multipart body: its bytes, and the file name and type a file field carries."""
-
-    data: bytes
-    filename: str | None = None
-    content_type: str | None = None
-
-    @property
-    def text(self) -> str:
-        return self.data.decode("utf-8")
 
 
 @dataclass
