@@ -11,15 +11,18 @@ and uses ``httpx.Response`` in annotations and ``httpx.AsyncClient(...)`` in its
 
 A name read at a module's top level (a base class, a constant built from the library) loads the library at
 once: keep such names inside functions, or quote them in a type alias.
+
+A package whose names bring a heavy library imports them on first use with :func:`lazy_names`.
 """
 
 from __future__ import annotations
 
 import importlib
 import types
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Image", "ImageOps", "httpx"]
+__all__ = ["Image", "ImageOps", "httpx", "lazy_names"]
 
 
 class LazyModule(types.ModuleType):
@@ -45,6 +48,24 @@ class LazyModule(types.ModuleType):
     def __repr__(self) -> str:
         state = "loaded" if self.__dict__["_lazy_module"] is not None else "not loaded yet"
         return f"<lazy module {self.__name__!r} ({state})>"
+
+
+def lazy_names(package: str, sources: Mapping[str, str], namespace: dict[str, Any]) -> Callable[[str], Any]:
+    """A package's module ``__getattr__`` (PEP 562): each name of ``sources`` is imported from the module
+    named there when first read, and kept in ``namespace`` (the package's ``globals()``) for the next read::
+
+        __getattr__ = lazy_names(__name__, {"Store": "scheduler.store.store"}, globals())
+    """
+
+    def __getattr__(name: str) -> Any:
+        module = sources.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    return __getattr__
 
 
 if TYPE_CHECKING:

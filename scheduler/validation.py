@@ -28,9 +28,8 @@ from scheduler.config.atomic import atomic_write_text
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.env_origin import dotenv_problems, env_name, env_origin
 from scheduler.config.keys import UnknownKey, allowed, resolve_key
-from scheduler.config.loader import describe_error, read_secret_files, secret_file_origin
+from scheduler.config.loader import describe_error, read_secret_files, secret_file_origin, secret_files
 from scheduler.config.locate import find_line, toml_key_lines
-from scheduler.config.models import SECRET_KEYS
 from scheduler.config.settings import Settings, build_settings
 from scheduler.errors import ConfigError, TemplateError
 from scheduler.planning import build_schedules
@@ -263,17 +262,11 @@ def _secret_file_problems(
     settings: Settings, root: Path, lines: dict[tuple[str, ...], int], shown: str
 ) -> list[str]:
     problems = []
-    for name, channel in settings.channels.items():
-        for key in SECRET_KEYS:
-            file_name = getattr(channel, f"{key}_file")
-            if file_name is None or getattr(channel, key) is not None:
-                continue
-            path = Path(file_name).expanduser()
-            path = path if path.is_absolute() else root / path
-            if not os.access(path, os.R_OK) or not path.is_file() or not _utf8(path):
-                where = secret_file_origin(name, key, root, lines, shown)
-                problems.append(
-                    f"channels.{name}.{key}_file ({where}): cannot read {path} as UTF-8 text; "
-                    f"create that file, or set {secret_env_var(name, key)} instead"
-                )
+    for name, key, path in secret_files(settings, root):
+        if not os.access(path, os.R_OK) or not path.is_file() or not _utf8(path):
+            where = secret_file_origin(name, key, root, lines, shown)
+            problems.append(
+                f"channels.{name}.{key}_file ({where}): cannot read {path} as UTF-8 text; "
+                f"create that file, or set {secret_env_var(name, key)} instead"
+            )
     return problems

@@ -43,11 +43,21 @@ WriteWorkspace = Callable[..., Path]
 
 @pytest.fixture
 def make_workspace(tmp_path: Path) -> WriteWorkspace:
-    """Write ``config/tagcast.toml`` (dedented) and any ``posts`` files into a new workspace folder."""
+    """Write ``config/tagcast.toml`` (dedented), any ``posts`` files and any ``templates`` (as given, into
+    ``config/templates``) into a new workspace folder."""
 
-    def write(config: str, posts: dict[str, str] | None = None, *, folder: str = "ws") -> Path:
+    def write(
+        config: str,
+        posts: dict[str, str] | None = None,
+        *,
+        folder: str = "ws",
+        templates: dict[str, str] | None = None,
+    ) -> Path:
         root = tmp_path / folder
         (root / "config").mkdir(parents=True, exist_ok=True)
+        for name, text in (templates or {}).items():
+            (root / "config" / "templates").mkdir(exist_ok=True)
+            (root / "config" / "templates" / name).write_text(text, encoding="utf-8")
         (root / "posts").mkdir(exist_ok=True)
         (root / "config" / "tagcast.toml").write_text(textwrap.dedent(config), encoding="utf-8")
         for name, text in (posts or {}).items():

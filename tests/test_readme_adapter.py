@@ -7,7 +7,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -17,10 +17,12 @@ from scheduler.adapters.base import Adapter, Journal, Outgoing
 from scheduler.adapters.registry import installed, known_networks, rules_for
 from scheduler.config.credentials import secret_keys
 from scheduler.config.models import ChannelSettings
-from scheduler.errors import PermanentDeliveryError, TransientDeliveryError
+from scheduler.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from scheduler.models import Article
 from scheduler.web.entities import segments
 from tests.conftest import REPO
+
+Refused = TypeVar("Refused", bound=DeliveryError)
 
 
 def readme_adapter_class(name: str = "PigeonAdapter") -> type[Adapter]:
@@ -70,6 +72,23 @@ class PigeonFake(FakeServer):
         return Reply.json({"access_token": "s3cret-renewed", "expires_in": 30 * 86400})
 
 
+def refused(cls: type[Adapter], root: Path, text: str, error: type[Refused]) -> tuple[Refused, str]:
+    """The error of ``cls`` publishing ``text`` to a pigeon fake (which must raise ``error``), and the
+    fake's base URL."""
+    article = Article(source="posts/a.md", title="A", body="B")
+    post = Outgoing(delivery_id="d_1", idempotency_key="k", parts=(text,), article=article, channel="p")
+    with PigeonFake().running() as fake:
+        settings = ChannelSettings(network="pigeon", base_url=fake.base_url, token="s3cret")  # type: ignore[arg-type]
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient() as http:
+                await cls("p", settings, http=http, root=root).publish(post, Journal(state={}))
+
+        with pytest.raises(error) as caught:
+            asyncio.run(scenario())
+    return caught.value, fake.base_url
+
+
 def test_the_readme_adapter_posts_a_thread_and_checks(tmp_path: Path) -> None:
     cls = readme_adapter_class()
     article = Article(source="posts/a.md", title="A", body="B")
@@ -109,20 +128,8 @@ def test_the_readme_adapter_declares_what_its_network_accepts(tmp_path: Path) ->
     assert cls.length_rules(ChannelSettings(network="pigeon", limit=100)).limit == 100  # type: ignore[call-arg]
     assert cls.secrets == ("token",)
 
-    article = Article(source="posts/a.md", title="A", body="B")
-    post = Outgoing(delivery_id="d_1", idempotency_key="k", parts=("fault",), article=article, channel="p")
-    with PigeonFake().running() as fake:
-        settings = ChannelSettings(network="pigeon", base_url=fake.base_url, token="s3cret")  # type: ignore[arg-type]
-
-        async def scenario() -> None:
-            async with httpx.AsyncClient() as http:
-                await cls("p", settings, http=http, root=tmp_path).publish(post, Journal(state={}))
-
-        with pytest.raises(PermanentDeliveryError) as caught:
-            asyncio.run(scenario())
-    assert caught.value.reason == (
-        f"pigeon: POST {fake.base_url}/messages refused (400): pigeons carry no faults"
-    )
+    error, base_url = refused(cls, tmp_path, "fault", PermanentDeliveryError)
+    assert error.reason == f"pigeon: POST {base_url}/messages refused (400): pigeons carry no faults"
 
 
 def test_the_readme_refreshing_adapter_keeps_the_new_token_in_its_file(tmp_path: Path) -> None:
@@ -153,20 +160,9 @@ def test_the_readme_refreshing_adapter_keeps_the_new_token_in_its_file(tmp_path:
 
 
 def test_the_readme_adapter_waits_for_the_reset_of_its_own_quota_headers(tmp_path: Path) -> None:
-    cls = readme_adapter_class()
-    article = Article(source="posts/a.md", title="A", body="B")
-    post = Outgoing(delivery_id="d_1", idempotency_key="k", parts=("slow",), article=article, channel="p")
-    with PigeonFake().running() as fake:
-        settings = ChannelSettings(network="pigeon", base_url=fake.base_url, token="s3cret")  # type: ignore[arg-type]
-
-        async def scenario() -> None:
-            async with httpx.AsyncClient() as http:
-                await cls("p", settings, http=http, root=tmp_path).publish(post, Journal(state={}))
-
-        with pytest.raises(TransientDeliveryError) as caught:
-            asyncio.run(scenario())
-    assert caught.value.retry_after == 600.0
-    assert caught.value.reason.endswith("no pigeons left today; retry in 600 s")
+    error, _ = refused(readme_adapter_class(), tmp_path, "slow", TransientDeliveryError)
+    assert error.retry_after == 600.0
+    assert error.reason.endswith("no pigeons left today; retry in 600 s")
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ import json
 from typing import Any
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import graph_error, graph_errors
+from scheduler.adapters.graph import graph_error, graph_errors, require_token
 from scheduler.adapters.http import (
     describe_request,
     error_reason,
@@ -48,10 +48,9 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.media_checks import refuse_unfit_media
-from scheduler.adapters.parts import PartsJournal
+from scheduler.adapters.parts import PartsJournal, receipt_of_parts
 from scheduler.adapters.tokens import TokenExpiry, describe_expiry
 from scheduler.adapters.uploads import UploadJournal, upload_file
-from scheduler.config.credentials import secret_env_var
 from scheduler.errors import (
     AuthError,
     DeliveryError,
@@ -100,13 +99,7 @@ class FacebookAdapter(Adapter):
         return page_id
 
     def _token(self) -> str:
-        token = self.settings.secret_value("token")
-        if not token:
-            raise AuthError(
-                f"channels.{self.channel}.token is not set: {TOKEN_FIX} "
-                f"({secret_env_var(self.channel, 'token')}, .env or token_file)"
-            )
-        return token
+        return require_token(self.settings.secret_value("token"), self.channel, TOKEN_FIX)
 
     def _errors(self, response: httpx.Response) -> DeliveryError | None:
         error = graph_error(response)
@@ -212,14 +205,7 @@ class FacebookAdapter(Adapter):
 
     @staticmethod
     def _receipt(parts: PartsJournal, last: httpx.Response | None) -> Receipt:
-        sent = parts.sent
-        extra: dict[str, Any] = {"urls": [p["url"] for p in sent]}
-        return Receipt(
-            remote_ids=tuple(p["id"] for p in sent),
-            url=sent[0]["url"] if sent else None,
-            extra=extra,
-            pause_for=quota_pause(last),
-        )
+        return receipt_of_parts(parts.sent, pause_for=quota_pause(last))
 
     async def reconcile(self, post: Outgoing, journal: Journal) -> Receipt | None:
         """The receipt when the post is recorded, UnknownOutcome when it was in flight, else ``None``."""

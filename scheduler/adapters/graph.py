@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scheduler.adapters.http import ErrorHook, describe_request, error_reason, retry_after
+from scheduler.config.credentials import secret_env_var
 from scheduler.errors import AuthError, DeliveryError, TransientDeliveryError
 from scheduler.lazy import httpx
 
@@ -119,3 +120,13 @@ def graph_errors(network: str, *, fix: str) -> ErrorHook:
         return None
 
     return hook
+
+
+def require_token(token: str | None, channel: str, fix: str) -> str:
+    """``token``, or AuthError: the channel's token is not set, ``fix`` (how to get one), where to set it."""
+    if not token:
+        raise AuthError(
+            f"channels.{channel}.token is not set: {fix} "
+            f"({secret_env_var(channel, 'token')}, .env or token_file)"
+        )
+    return token

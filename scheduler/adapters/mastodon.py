@@ -42,6 +42,7 @@ from scheduler.adapters.http import (
     send,
 )
 from scheduler.adapters.media_checks import refuse_unfit_media
+from scheduler.adapters.parts import receipt_of_parts
 from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
@@ -274,14 +275,7 @@ class MastodonAdapter(Adapter):
         return response, status
 
     def _receipt(self, state: dict[str, Any], last: httpx.Response | None) -> Receipt:
-        parts = state["parts"]
-        extra: dict[str, Any] = {"urls": [p["url"] for p in parts]}
-        return Receipt(
-            remote_ids=tuple(p["id"] for p in parts),
-            url=parts[0]["url"] if parts else None,
-            extra=extra,
-            pause_for=quota_pause(last),
-        )
+        return receipt_of_parts(state["parts"], pause_for=quota_pause(last))
 
     # --- after a crash -------------------------------------------------------------------------------------
 

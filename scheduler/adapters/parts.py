@@ -19,15 +19,26 @@ that answers none (``keep_ids=False``)::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from scheduler.adapters.base import Journal, Outgoing
+from scheduler.adapters.base import Journal, Outgoing, Receipt
 from scheduler.errors import DeliveryError, PermanentDeliveryError, UnknownOutcome
 
 VERSION = 1
 """The format of the stored state; a journal of another version is refused, never guessed at."""
+
+
+def receipt_of_parts(parts: Sequence[Mapping[str, Any]], *, pause_for: float | None = None) -> Receipt:
+    """The receipt of a post whose parts the network answered each with an ``id`` and a ``url``: every id,
+    the first part's URL, and every URL in ``extra["urls"]``."""
+    return Receipt(
+        remote_ids=tuple(part["id"] for part in parts),
+        url=parts[0]["url"] if parts else None,
+        extra={"urls": [part["url"] for part in parts]},
+        pause_for=pause_for,
+    )
 
 
 class PartsJournal:

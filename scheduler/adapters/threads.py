@@ -54,9 +54,10 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.adapters.base import Adapter, Identity, Journal, Outgoing, Receipt
-from scheduler.adapters.graph import graph_error, graph_errors
+from scheduler.adapters.graph import graph_error, graph_errors, require_token
 from scheduler.adapters.http import read_json, refuse_over_length, send
 from scheduler.adapters.media_checks import public_images, refuse_unfit_media
+from scheduler.adapters.parts import receipt_of_parts
 from scheduler.adapters.tokens import TokenExpiry, TokenFile, describe_expiry
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
@@ -143,13 +144,7 @@ class ThreadsAdapter(Adapter):
         return (self.settings.user_id or "me").strip() or "me"
 
     def _token(self) -> str:
-        token = self._refreshed or self.settings.secret_value("token")
-        if not token:
-            raise AuthError(
-                f"channels.{self.channel}.token is not set: {TOKEN_FIX} "
-                f"({secret_env_var(self.channel, 'token')}, .env or token_file)"
-            )
-        return token
+        return require_token(self._refreshed or self.settings.secret_value("token"), self.channel, TOKEN_FIX)
 
     def _errors(self, response: httpx.Response) -> DeliveryError | None:
         error = graph_error(response)
@@ -357,14 +352,8 @@ class ThreadsAdapter(Adapter):
         )
 
     def _receipt(self, state: dict[str, Any], quota: Quota | None) -> Receipt:
-        parts = state["parts"]
         used_up = quota is not None and quota.posts_used + 1 >= quota.posts_total
-        return Receipt(
-            remote_ids=tuple(p["id"] for p in parts),
-            url=parts[0]["url"] if parts else None,
-            extra={"urls": [p["url"] for p in parts]},
-            pause_for=QUOTA_RECHECK if used_up else None,
-        )
+        return receipt_of_parts(state["parts"], pause_for=QUOTA_RECHECK if used_up else None)
 
     # --- quota ---------------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import typer
 from scheduler.cli.common import (
     EXIT_PROBLEM,
     ConfigOption,
+    JsonObjectOption,
     JsonOption,
     handle_errors,
     open_workspace,
@@ -40,7 +41,6 @@ StateOption = Annotated[
         show_default=False,
     ),
 ]
-ObjectJsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 ChannelOption = Annotated[
     str | None, typer.Option("--channel", "-C", help="Only this channel.", show_default=False)
 ]
@@ -153,7 +153,7 @@ def list_deliveries(
 
 @queue_app.command("show")
 @handle_errors
-def show(delivery_id: IdArgument, as_json: ObjectJsonOption = False, config: ConfigOption = None) -> None:
+def show(delivery_id: IdArgument, as_json: JsonObjectOption = False, config: ConfigOption = None) -> None:
     """Everything about one delivery: its text, state, receipt and the history of its transitions."""
     from scheduler.cli.outbox import open_store, show_one
 

@@ -7,8 +7,9 @@ this package (:mod:`scheduler.config.paths`) stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from scheduler.lazy import lazy_names
 
 if TYPE_CHECKING:
     from scheduler.config.loader import Workspace, find_workspace, load_workspace
@@ -26,13 +27,7 @@ _FROM = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _FROM.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _FROM, globals())
 
 
 __all__ = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,27 +152,34 @@ def secret_file_origin(
     return f"{shown}:{line}" if line else shown
 
 
-def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> None:
-    """Fill each secret from its ``<key>_file`` (relative to the workspace) where the secret is not set."""
+def secret_files(settings: Settings, root: Path) -> Iterator[tuple[str, str, Path]]:
+    """``(channel, key, path)`` for each secret a channel names a ``<key>_file`` for and does not set itself
+    (a relative path is relative to the workspace ``root``)."""
     for name, channel in settings.channels.items():
-        updates: dict[str, SecretStr] = {}
         for key in SECRET_KEYS:
             file_name = getattr(channel, f"{key}_file")
             if file_name is None or getattr(channel, key) is not None:
                 continue
             path = Path(file_name).expanduser()
-            path = path if path.is_absolute() else root / path
-            try:
-                updates[key] = SecretStr(path.read_text(encoding="utf-8").strip())
-            except (OSError, UnicodeDecodeError) as exc:
-                where = secret_file_origin(name, key, root, toml_key_lines(text), shown)
-                why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-                raise ConfigError(
-                    f"channels.{name}.{key}_file ({where}): cannot read {path}: {why}",
-                    hint=f"create the file, or set {secret_env_var(name, key)} instead",
-                ) from None
-        if updates:
-            settings.channels[name] = channel.model_copy(update=updates)
+            yield name, key, path if path.is_absolute() else root / path
+
+
+def read_secret_files(settings: Settings, root: Path, text: str, shown: str) -> None:
+    """Fill each secret from its ``<key>_file`` (relative to the workspace) where the secret is not set."""
+    updates: dict[str, dict[str, SecretStr]] = {}
+    for name, key, path in secret_files(settings, root):
+        try:
+            secret = SecretStr(path.read_text(encoding="utf-8").strip())
+        except (OSError, UnicodeDecodeError) as exc:
+            where = secret_file_origin(name, key, root, toml_key_lines(text), shown)
+            why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            raise ConfigError(
+                f"channels.{name}.{key}_file ({where}): cannot read {path}: {why}",
+                hint=f"create the file, or set {secret_env_var(name, key)} instead",
+            ) from None
+        updates.setdefault(name, {})[key] = secret
+    for name, update in updates.items():
+        settings.channels[name] = settings.channels[name].model_copy(update=update)
 
 
 __all__ = [

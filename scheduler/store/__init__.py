@@ -10,9 +10,9 @@ cheap for the quick queue commands (:mod:`scheduler.store.direct`).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from scheduler.lazy import lazy_names
 from scheduler.store.errors import DeliveryConflict, DeliveryNotFound, SchemaTooNew, StoreError
 from scheduler.store.models import ChannelPause, Delivery, DeliveryState, Transition, UpsertOutcome
 
@@ -31,13 +31,7 @@ _WITH_SQLALCHEMY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WITH_SQLALCHEMY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WITH_SQLALCHEMY, globals())
 
 
 __all__ = [

@@ -66,6 +66,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ from fakes.server import FakeServer
 from scheduler.adapters.base import Adapter, Journal, Outgoing
 from scheduler.adapters.registry import load_adapter
 from scheduler.config.models import ChannelSettings
+from scheduler.errors import DeliveryError
 from scheduler.media.model import ImageRef, Media
 from scheduler.models import Article
 
@@ -215,3 +217,23 @@ def client() -> httpx.AsyncClient:
 
 SINGLE = "Contract single post #TagCast https://example.com/article"
 THREAD = ("1/3 The first part #TagCast", "2/3 The second part", "3/3 The third part https://example.com/t")
+
+
+def shown(error: DeliveryError) -> tuple[str, ...]:
+    """Every way a delivery error reaches a person: its text, its repr, its reason and its traceback (a
+    secret must be in none of them)."""
+    return (str(error), repr(error), error.reason, "".join(traceback.format_exception(error)))
+
+
+def network_fault(fake: FakeServer, kind: str, **where: Any) -> None:
+    """Script on ``fake`` the fault of a failure every network has, by the name the secret tests give it:
+    ``rate-limited`` (a 429 asking for one second), ``server-error`` (500), ``timeout``, ``dropped`` and
+    ``committed-then-dropped``, for the next request matching ``where``; another ``kind`` scripts nothing."""
+    faults: dict[str, Callable[[], None]] = {
+        "rate-limited": lambda: fake.faults.rate_limited(wait=1, **where),
+        "server-error": lambda: fake.faults.server_error(status=500, **where),
+        "timeout": lambda: fake.faults.timeout(**where),
+        "dropped": lambda: fake.faults.drop(**where),
+        "committed-then-dropped": lambda: fake.faults.commit_then_drop(**where),
+    }
+    faults.get(kind, lambda: None)()

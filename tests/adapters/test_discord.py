@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fakes.discord import DiscordFake
+from fakes.server import closed_url
 from pydantic import SecretStr
 
 from scheduler.adapters.discord import DiscordAdapter, form_errors, message_url
@@ -23,7 +22,7 @@ from scheduler.errors import (
     UnknownOutcome,
 )
 
-from .contract import THREAD, DurableJournal, client, outgoing
+from .contract import THREAD, DurableJournal, client, network_fault, outgoing, shown
 
 TOKEN = "Zx9-secret-webhook-token_ABCdef"
 
@@ -195,20 +194,9 @@ async def test_missing_or_malformed_webhook_url(fake: DiscordFake, url: str | No
 # --- the webhook token never shows --------------------------------------------------------------------------
 
 
-def assert_no_secret(error: BaseException, secret: str) -> None:
-    for text in (
-        str(error),
-        repr(error),
-        getattr(error, "reason", ""),
-        "".join(traceback.format_exception(error)),
-    ):
+def assert_no_secret(error: DeliveryError, secret: str) -> None:
+    for text in shown(error):
         assert secret not in text
-
-
-def closed_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 FAILURES: dict[str, type[DeliveryError]] = {
@@ -232,7 +220,7 @@ FAILURES: dict[str, type[DeliveryError]] = {
 @pytest.mark.parametrize("kind", list(FAILURES))
 async def test_the_webhook_token_never_appears_in_an_error(fake: DiscordFake, kind: str) -> None:
     url, overrides, text = fake.webhook_url(), dict[str, Any](), "hello"
-    where: dict[str, Any] = {"path": "/api/webhooks/", "method": "POST"}
+    network_fault(fake, kind, path="/api/webhooks/", method="POST")
     if kind == "wrong-token":
         url = fake.webhook_url("wrong-" + TOKEN)
     elif kind == "deleted":
@@ -249,18 +237,8 @@ async def test_the_webhook_token_never_appears_in_an_error(fake: DiscordFake, ki
         fake.refuse(401, {"message": f"Invalid Webhook Token for {url}", "code": 50027})
     elif kind == "400-echoing-the-token":
         fake.refuse(400, {"message": f"Invalid Form Body: token {TOKEN}", "code": 50035})
-    elif kind == "rate-limited":
-        fake.faults.rate_limited(wait=1, **where)
-    elif kind == "server-error":
-        fake.faults.server_error(status=500, **where)
-    elif kind == "timeout":
-        fake.faults.timeout(**where)
-    elif kind == "dropped":
-        fake.faults.drop(**where)
-    elif kind == "committed-then-dropped":
-        fake.faults.commit_then_drop(**where)
     elif kind == "connection-refused":
-        url = url.replace(fake.base_url, closed_port())
+        url = url.replace(fake.base_url, closed_url())
     secret = url.rsplit("/", 1)[1]
     async with client() as http:
         chosen = adapter(fake, http, webhook_url=SecretStr(url), **overrides)

@@ -111,6 +111,18 @@ async def test_a_missing_page_id_is_named_before_any_request(fake: FacebookFake)
     assert fake.requests == []
 
 
+async def test_a_missing_token_says_how_to_get_one_and_where_to_set_it(fake: FacebookFake) -> None:
+    async with client() as http:
+        with pytest.raises(AuthError) as caught:
+            await adapter(fake, http, token=None).check()
+    assert caught.value.reason == (
+        "channels.fb.token is not set: get a Page access token with pages_manage_posts "
+        "(GET /{user-id}/accounts) and set it as the channel's token (TAGCAST_CHANNELS__FB__TOKEN, .env or "
+        "token_file)"
+    )
+    assert fake.requests == []
+
+
 async def test_several_parts_are_refused_before_sending(fake: FacebookFake) -> None:
     async with client() as http:
         with pytest.raises(PermanentDeliveryError) as caught:

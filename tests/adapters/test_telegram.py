@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import string
-import traceback
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes.server import closed_url
 from fakes.telegram import Chat, EntityParseError, TelegramFake, parse_html, parse_markdown_v2
 from hypothesis import given
 from hypothesis import strategies as st
@@ -34,7 +34,7 @@ from scheduler.errors import (
 )
 from scheduler.models import Article
 
-from .contract import THREAD, DurableJournal, client, outgoing
+from .contract import THREAD, DurableJournal, client, outgoing, shown
 
 TOKEN = "123456:AAHsecret-part-of-the-token"
 SECRET_PART = TOKEN.split(":", 1)[1]
@@ -396,25 +396,11 @@ class TestCheck:
 # --- the token never shows ----------------------------------------------------------------------------------
 
 
-def assert_no_token(error: BaseException, token: str = TOKEN) -> None:
+def assert_no_token(error: DeliveryError, token: str = TOKEN) -> None:
     secret = token.split(":", 1)[-1]
-    shown = [
-        str(error),
-        repr(error),
-        getattr(error, "reason", ""),
-        "".join(traceback.format_exception(error)),
-    ]
-    for text in shown:
+    for text in shown(error):
         assert token not in text
         assert secret not in text
-
-
-def closed_port() -> str:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 FAILURES: dict[str, tuple[dict[str, Any], str | None, type[DeliveryError]]] = {
@@ -442,7 +428,7 @@ FAILURES: dict[str, tuple[dict[str, Any], str | None, type[DeliveryError]]] = {
 async def test_the_token_never_appears_in_an_error(fake: TelegramFake, kind: str) -> None:
     overrides, fault, expected = FAILURES[kind]
     if overrides.get("base_url") == "closed":
-        overrides = {**overrides, "base_url": closed_port()}
+        overrides = {**overrides, "base_url": closed_url()}
     fake.migrated[-4001] = -1004001
     text = "a" * 4097 if fault in ("too-long", "over-limit") else "x"
     if fault == "cant-parse":

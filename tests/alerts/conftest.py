@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,13 +37,6 @@ def workspace_with(tmp: Path, config: str, env: dict[str, str] | None = None) ->
     if env:
         (tmp / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
     return load_workspace(tmp / "config" / "tagcast.toml")
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def endpoint_url(serve: Serve) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fakes.clock import ManualClock
-from fakes.server import notify_activity, wait_for_activity
+from fakes.server import closed_url, notify_activity, wait_for_activity
 from fakes.webhook import WebhookFake
 
 from scheduler.alerts.alerter import QUEUE_SIZE, Alerter
@@ -22,7 +22,7 @@ from scheduler.alerts.sender import AlertSender, alert_ids
 from scheduler.config.loader import Workspace
 from scheduler.service.events import DeliveryFailed, FailureKind
 
-from .conftest import alerts_table, closed_port, workspace_with
+from .conftest import alerts_table, workspace_with
 
 
 def failure(number: int, channel: str = "masto") -> DeliveryFailed:
@@ -53,11 +53,13 @@ async def with_alerter(
     body: Callable[[Alerter], Awaitable[None]],
     limit: HourlyLimit | None = None,
     clock: ManualClock | None = None,
+    tally: Callable[[str, int], None] | None = None,
 ) -> Alerter:
     async with httpx.AsyncClient(timeout=5) as http:
         sender = AlertSender(workspace.settings, workspace.root, http)
         moved = {"clock": clock.monotonic, "sleep": clock.sleep} if clock is not None else {}
-        alerter = Alerter(workspace.settings, sender, host="box", limit=limit, **moved)
+        counted = {"tally": tally} if tally is not None else {}
+        alerter = Alerter(workspace.settings, sender, host="box", limit=limit, **moved, **counted)
         alerter.start()
         try:
             await body(alerter)
@@ -80,6 +82,21 @@ def tallied(tally: list[str]) -> Callable[[str, int], None]:
         notify_activity()
 
     return record
+
+
+def handle_one_failure(workspace: Workspace) -> list[str]:
+    """The outcomes once one failure is offered and a manual clock moved past its one minute group window."""
+    tally: list[str] = []
+    clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+
+    async def offer(alerter: Alerter) -> None:
+        alerter.offer(failure(1))
+        await clock.next_sleep()
+        clock.advance(60)
+        await until(lambda: tally != [], "the alert to be handled")
+
+    asyncio.run(with_alerter(workspace, offer, clock=clock, tally=tallied(tally)))
+    return tally
 
 
 def texts(fake: WebhookFake) -> list[str]:
@@ -175,33 +192,12 @@ def test_an_alert_channel_that_is_down_is_logged_and_the_others_still_get_it(
 ) -> None:
     with WebhookFake(secret=None).running() as failing:
         failing.faults.server_error(status=500, times=100)
-        dead = f"http://127.0.0.1:{closed_port()}/hooks/tagcast"
+        dead = f"{closed_url()}/hooks/tagcast"
         workspace = alert_workspace(
             tmp_path, {"dead": dead, "failing": failing.url, "ops": webhook.url}, group_window="1m"
         )
-        tally: list[str] = []
-        clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
-
-        async def go() -> None:
-            async with httpx.AsyncClient(timeout=5) as http:
-                sender = AlertSender(workspace.settings, workspace.root, http)
-                alerter = Alerter(
-                    workspace.settings,
-                    sender,
-                    host="box",
-                    tally=tallied(tally),
-                    clock=clock.monotonic,
-                    sleep=clock.sleep,
-                )
-                alerter.start()
-                alerter.offer(failure(1))
-                await clock.next_sleep()
-                clock.advance(60)
-                await until(lambda: tally == ["sent"], "the alert to be handled")
-                await alerter.close(timeout=10)
-
         with caplog.at_level(logging.WARNING, logger="tagcast.alerts"):
-            asyncio.run(go())
+            assert handle_one_failure(workspace) == ["sent"]
         assert len(failing.requests) == 1 and len(webhook.deliveries) == 1
     logged = caplog.text
     assert "alert not sent through channel dead" in logged
@@ -209,30 +205,9 @@ def test_an_alert_channel_that_is_down_is_logged_and_the_others_still_get_it(
 
 
 def test_when_every_alert_channel_is_down_the_alert_counts_as_failed(tmp_path: Path) -> None:
-    dead = f"http://127.0.0.1:{closed_port()}/hooks/tagcast"
+    dead = f"{closed_url()}/hooks/tagcast"
     workspace = alert_workspace(tmp_path, {"dead": dead}, group_window="1m")
-    tally: list[str] = []
-    clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
-
-    async def go() -> None:
-        async with httpx.AsyncClient(timeout=5) as http:
-            sender = AlertSender(workspace.settings, workspace.root, http)
-            alerter = Alerter(
-                workspace.settings,
-                sender,
-                host="box",
-                tally=tallied(tally),
-                clock=clock.monotonic,
-                sleep=clock.sleep,
-            )
-            alerter.start()
-            alerter.offer(failure(1))
-            await clock.next_sleep()
-            clock.advance(60)
-            await until(lambda: tally == ["failed"], "the alert to fail")
-            await alerter.close(timeout=10)
-
-    asyncio.run(go())
+    assert handle_one_failure(workspace) == ["failed"]
 
 
 def test_the_file_channel_can_carry_alerts(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import signal
 import time
 
 from fakes.facebook import FacebookFake
+from fakes.server import closed_url
 from fakes.telegram import TelegramFake
 from fakes.webhook import WebhookFake
 from service.conftest import Site, article
@@ -15,7 +16,7 @@ from service.processes import Serve, tagcast
 
 from scheduler.store import DeliveryState
 
-from .conftest import PAST, alerts_table, closed_port, endpoint_url, get
+from .conftest import PAST, alerts_table, endpoint_url, get
 
 SERVICE = '[service]\nwatch_interval = "0.2s"\nbackoff_base = "1s"\nbackoff_max = "2s"\nlease = "30s"\n'
 
@@ -97,7 +98,7 @@ def test_an_alert_channel_that_is_down_does_not_slow_or_fail_deliveries(
 ) -> None:
     with WebhookFake(secret=None).running() as failing:
         failing.faults.server_error(status=500, times=1000)
-        dead = f"http://127.0.0.1:{closed_port()}/hooks/tagcast"
+        dead = f"{closed_url()}/hooks/tagcast"
         site.write_config(
             base(["good"])
             + webhook_channel("good", webhook.url)

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.pages import PagesFake
-
-from scheduler.store import Store
-
-
-@pytest.fixture
-def site() -> Iterator[PagesFake]:
-    with PagesFake().running() as fake:
-        yield fake
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'var' / 'outbox.db'}", root=tmp_path)
-    yield opened
-    opened.close()
+from link_site import site, store  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

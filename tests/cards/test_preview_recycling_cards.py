@@ -11,47 +11,25 @@ from fakes.pages import PagesFake
 from intranet import ALLOW_TOML
 from typer.testing import CliRunner
 
-from scheduler.adapters.base import Receipt
 from scheduler.cli.app import app
 from scheduler.config.loader import load_workspace
 from scheduler.ingest import ingest
 from scheduler.store import Store
 from tests.conftest import WriteWorkspace
+from tests.recycling_workspace import VARIANTS, recycling_config, send_due
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-CONFIG = """\
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[schedules.daily]
-slots = ["daily 09:00"]
-
-[channels.bsky]
-network = "bluesky"
-handle = "alice.test"
-schedule = "daily"
-
-[[rules]]
-tags = ["Evergreen"]
-channels = ["bsky"]
-recycle_every = "30d"
-recycle_templates = ["again.j2", "ago.j2"]
-"""
+CONFIG = recycling_config("bsky", recycle_max=None)
 OG_DESCRIPTION = "How the 1939 battle – fought on the Mongolian steppe – shaped the war."
 
 
 def workspace(make_workspace: WriteWorkspace, url: str, config: str) -> Path:
     post = f"---\ntitle: Khalkhin Gol\nurl: {url}\ntags: [Evergreen]\n---\nThe steppe.\n"
-    root = make_workspace(config, {"a.md": post})
-    (root / "config" / "templates").mkdir(parents=True, exist_ok=True)
-    for name, text in {"again.j2": "Again: {{ title }}", "ago.j2": "Archive: {{ title }}"}.items():
-        (root / "config" / "templates" / name).write_text(text, encoding="utf-8")
+    root = make_workspace(config, {"a.md": post}, templates=VARIANTS)
     loaded = load_workspace(root / "config" / "tagcast.toml")
     with Store.open(loaded.settings.store.url, root=root) as store:
         ingest(loaded, store, now=T0)
-        moment = T0 + timedelta(days=3)
-        for delivery in store.claim_due(moment, worker="w", lease=timedelta(minutes=5), limit=50):
-            store.mark_sent(delivery.id, Receipt(remote_ids=(delivery.id,)), now=moment)
+        send_due(store, T0 + timedelta(days=3))
     return root
 
 

@@ -22,6 +22,7 @@ from scheduler.identity import article_identity, canonical_url, fingerprint
 from scheduler.ingest import ingest
 from scheduler.models import Article
 from scheduler.store import DeliveryState, Store, UpsertOutcome
+from tests.conftest import WriteWorkspace
 
 NOW = "2026-06-01T08:00:00+00:00"  # 10:00 in Berlin: the next slots are 18:00 today, then 09:00 tomorrow
 CLOCK = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -44,15 +45,9 @@ BRAVO = article("Bravo story", "The second body.", url="https://example.org/brav
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    (root / "config" / "templates").mkdir(parents=True)
-    (root / "posts").mkdir()
-    (root / "config" / "tagcast.toml").write_text(CONFIG, encoding="utf-8")
-    (root / "config" / "templates" / "post.j2").write_text("{{ title }}\n\n{{ body }}", encoding="utf-8")
-    write(root, "a.md", ALPHA)
-    write(root, "b.md", BRAVO)
-    return root
+def workspace(make_workspace: WriteWorkspace) -> Path:
+    templates = {"post.j2": "{{ title }}\n\n{{ body }}"}
+    return make_workspace(CONFIG, {"a.md": ALPHA, "b.md": BRAVO}, templates=templates)
 
 
 def write(root: Path, name: str, text: str) -> Path:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 from scheduler.adapters.base import Receipt
 from scheduler.cli.app import app
 from scheduler.store import DeliveryState, Store
+from tests.conftest import WriteWorkspace
 
 NOW = "2026-06-01T08:00:00+00:00"  # 10:00 in Berlin: the next slots are 18:00 today, then 09:00 tomorrow
 CLOCK = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -55,16 +56,12 @@ def article(title: str, body: str, tags: str = "History") -> str:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    (root / "config" / "templates").mkdir(parents=True)
-    (root / "posts").mkdir()
-    (root / "config" / "tagcast.toml").write_text(CONFIG, encoding="utf-8")
-    for name, text in TEMPLATES.items():
-        (root / "config" / "templates" / name).write_text(text, encoding="utf-8")
-    write_post(root, "a.md", article("Alpha story", "The first body."))
-    write_post(root, "b.md", article("Bravo story", "The second body."))
-    return root
+def workspace(make_workspace: WriteWorkspace) -> Path:
+    posts = {
+        "a.md": article("Alpha story", "The first body."),
+        "b.md": article("Bravo story", "The second body."),
+    }
+    return make_workspace(CONFIG, posts, templates=TEMPLATES)
 
 
 def write_post(root: Path, name: str, text: str) -> None:

@@ -22,11 +22,11 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal, Self
 from urllib.parse import quote
 
-from fakes.server import FakeServer, Reply, Request, route
+from fakes.server import FakeServer, Reply, Request, route, serving
 from fakes.webhook import WebhookFake
 
 PATH = "/hooks/tagcast"
@@ -82,21 +82,9 @@ class _RawServer:
 
     @contextmanager
     def running(self) -> Iterator[Self]:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _raw_handler(self))
-        server.daemon_threads = True
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"fake-{self.name}", daemon=True
-        )
-        thread.start()
-        host, port = server.server_address[:2]
-        self.base_url = f"http://{host!s}:{port}"
-        try:
+        with serving(_raw_handler(self), name=self.name, stopping=self.stopping) as url:
+            self.base_url = url
             yield self
-        finally:
-            self.stopping.set()
-            server.shutdown()
-            server.server_close()
-            thread.join()
 
 
 def _raw_handler(fake: _RawServer) -> type[BaseHTTPRequestHandler]:

@@ -17,13 +17,14 @@ import contextlib
 import shutil
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+
+from fakes.server import serving
 
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
@@ -71,20 +72,11 @@ class ImageServer:
 
     @contextmanager
     def running(self) -> Iterator[ImageServer]:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self._cert, self._key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        thread.start()
-        self.base_url = f"https://127.0.0.1:{server.server_address[1]}"
-        try:
+        with serving(_handler(self), name="images", tls=context) as url:
+            self.base_url = url
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
 
 
 def _handler(fake: ImageServer) -> type[BaseHTTPRequestHandler]:

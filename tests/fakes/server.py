@@ -35,6 +35,7 @@ import json
 import math
 import re
 import socket
+import ssl
 import threading
 import time
 import traceback
@@ -42,8 +43,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from fakes.multipart import Part
 
 FaultKind = Literal["error", "rate_limit", "timeout", "drop", "commit_then_drop"]
 Handler = Callable[[Any, "Request"], "Reply"]
@@ -83,6 +87,43 @@ def wait_for_activity(
     return True
 
 
+@contextmanager
+def serving(
+    handler: type[BaseHTTPRequestHandler],
+    *,
+    name: str,
+    stopping: threading.Event | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (a free port, over TLS with ``tls``) in a background thread, and give
+    its base URL; on the way out set ``stopping`` (ending long answers), then stop and wait for the thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"fake-{name}", daemon=True
+    )
+    thread.start()
+    host, port = server.server_address[:2]
+    try:
+        yield f"{'https' if tls is not None else 'http'}://{host!s}:{port}"
+    finally:
+        if stopping is not None:
+            stopping.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def closed_url() -> str:
+    """``http://127.0.0.1:PORT`` of a loopback port nothing listens on (bound, then released): a request to
+    it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 @dataclass
 class Request:
     """One request as the fake received it. Header names are lower case."""
@@ -116,45 +157,12 @@ class Request:
     def multipart(self) -> dict[str, Part]:
         """The parts of a ``multipart/form-data`` body by field name (the last one of a repeated name);
         ``{}`` when the body is not multipart. Bytes are kept exactly as sent (an image upload)."""
-        content_type = self.headers.get("content-type", "")
-        if not content_type.startswith("multipart/form-data"):
+        from fakes.multipart import BadForm, form_parts  # it reads a Request: imported when used
+
+        try:
+            return {part.name: part for part in form_parts(self).parts}
+        except BadForm:
             return {}
-        boundary = re.search(r'boundary="?([^";]+)"?', content_type)
-        if boundary is None:
-            return {}
-        parts: dict[str, Part] = {}
-        for chunk in self.body.split(b"--" + boundary.group(1).encode())[1:]:
-            if chunk.startswith(b"--"):
-                break
-            head, _, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-            headers = {
-                name.strip().lower(): value.strip()
-                for line in head.decode("utf-8", "replace").split("\r\n")
-                for name, _, value in [line.partition(":")]
-            }
-            disposition = headers.get("content-disposition", "")
-            name = re.search(r'\bname="([^"]*)"', disposition)
-            filename = re.search(r'\bfilename="([^"]*)"', disposition)
-            if name is not None:
-                parts[name.group(1)] = Part(
-                    data=data.removesuffix(b"\r\n"),
-                    filename=filename.group(1) if filename else None,
-                    content_type=headers.get("content-type"),
-                )
-        return parts
-
-
-@dataclass(frozen=True)
-class Part:
-    """One field of a multipart body: its bytes, and the file name and type a file field carries."""
-
-    data: bytes
-    filename: str | None = None
-    content_type: str | None = None
-
-    @property
-    def text(self) -> str:
-        return self.data.decode("utf-8")
 
 
 @dataclass
@@ -381,21 +389,9 @@ class FakeServer:
     @contextmanager
     def running(self) -> Iterator[Self]:
         """Serve on 127.0.0.1 (a free port) in a background thread; ``base_url`` is set while running."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"fake-{self.name}", daemon=True
-        )
-        thread.start()
-        host, port = server.server_address[:2]
-        self.base_url = f"http://{host!s}:{port}"
-        try:
+        with serving(_handler_for(self), name=self.name, stopping=self.faults.stopping) as url:
+            self.base_url = url
             yield self
-        finally:
-            self.faults.stopping.set()
-            server.shutdown()
-            server.server_close()
-            thread.join()
         if self.crashes:
             raise AssertionError(f"the {self.name} fake crashed:\n" + "\n".join(self.crashes))
 

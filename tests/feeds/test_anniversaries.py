@@ -13,6 +13,7 @@ from scheduler.cli.app import app
 from scheduler.slots import Schedule
 from scheduler.slots.anniversary import EventDateError, anniversary_slot, event_dates, on_year
 from tests.conftest import WriteWorkspace
+from tests.recycling_workspace import sources_docs_blocks
 
 CONFIG = """\
 [schedules.berlin]
@@ -60,10 +61,7 @@ def preview(root: object, *args: str) -> tuple[int, list[dict[str, object]], str
 
 @pytest.fixture
 def root(make_workspace: WriteWorkspace) -> object:
-    made = make_workspace(CONFIG, POSTS)
-    (made / "config" / "templates").mkdir(parents=True, exist_ok=True)
-    (made / "config" / "templates" / "onthisday.j2").write_text(TEMPLATE, encoding="utf-8")
-    return made
+    return make_workspace(CONFIG, POSTS, templates={"onthisday.j2": TEMPLATE})
 
 
 def by_source(posts: list[dict[str, object]], channel: str) -> dict[object, dict[str, object]]:
@@ -132,18 +130,10 @@ def test_event_dates_and_leap_days() -> None:
 
 
 def test_the_docs_anniversary_rule_and_template_run(make_workspace: WriteWorkspace) -> None:
-    import re
-
-    from tests.conftest import REPO
-
-    docs = (REPO / "docs" / "sources.md").read_text(encoding="utf-8").split("## Anniversaries", 1)[1]
-    toml = re.search(r"```toml\n(.*?)```", docs, re.DOTALL)
-    jinja = re.search(r"```jinja\n(.*?)```", docs, re.DOTALL)
-    assert toml is not None and jinja is not None
-    config = '[channels.file]\nnetwork = "file"\ntemplate = "day.j2"\n\n' + toml.group(1)
-    made = make_workspace(config, {"kg.md": POSTS["kg.md"]})
-    (made / "config" / "templates").mkdir(parents=True, exist_ok=True)
-    (made / "config" / "templates" / "day.j2").write_text(jinja.group(1), encoding="utf-8")
+    toml = sources_docs_blocks("Anniversaries")[0]
+    jinja = sources_docs_blocks("Anniversaries", "jinja")[0]
+    config = '[channels.file]\nnetwork = "file"\ntemplate = "day.j2"\n\n' + toml
+    made = make_workspace(config, {"kg.md": POSTS["kg.md"]}, templates={"day.j2": jinja})
     code, posts, _ = preview(made, "--on", "2026-08-20")
     assert code == 0
     assert [post["parts"] for post in posts] == [["87 years ago today: Khalkhin Gol"]]

@@ -4,15 +4,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from scheduler.adapters.base import Receipt
 from scheduler.config.loader import load_workspace
 from scheduler.ingest import ingest
 from scheduler.pipeline import Pipeline
 from scheduler.recycling import recycle, recycles, recycling_plan
 from scheduler.store import Store
 from tests.conftest import WriteWorkspace
+from tests.recycling_workspace import send_due
 
 CONFIG = """\
 [store]
@@ -60,12 +60,9 @@ def moments() -> list[datetime]:
 def test_an_anniversary_is_queued_again_every_year_once_the_last_one_went_out(
     make_workspace: WriteWorkspace,
 ) -> None:
-    root = make_workspace(CONFIG, POSTS)
-    (root / "config" / "templates").mkdir(parents=True, exist_ok=True)
     templates = {"onthisday.j2": "{{ years_ago }} years ago today ({{ anniversary }}): {{ title }}"}
     templates["title.j2"] = "On this day: {{ title }}"  # the same text every year
-    for name, text in templates.items():
-        (root / "config" / "templates" / name).write_text(text, encoding="utf-8")
+    root = make_workspace(CONFIG, POSTS, templates=templates)
     workspace = load_workspace(root / "config" / "tagcast.toml")
     assert recycles(workspace.settings)
     pipeline = Pipeline(workspace)
@@ -73,9 +70,7 @@ def test_an_anniversary_is_queued_again_every_year_once_the_last_one_went_out(
         ingest(workspace, store, now=T0, pipeline=pipeline)
         assert recycling_plan(pipeline, store, now=T0) == []  # this year's are queued, not sent yet
         for now in moments():
-            while claimed := store.claim_due(now, worker="w", lease=timedelta(minutes=5), limit=50):
-                for delivery in claimed:
-                    store.mark_sent(delivery.id, Receipt(remote_ids=(delivery.id,)), now=now)
+            send_due(store, now)
             recycle(workspace, store, pipeline, now=now)
             ingest(workspace, store, now=now, pipeline=pipeline)  # the posts folder, rescanned: no copies
         rows = store.list(limit=100)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scheduler.adapters.base import Receipt
 from scheduler.cli.app import app
 from scheduler.config.loader import load_workspace
 from scheduler.ingest import ingest
@@ -19,32 +18,10 @@ from scheduler.pipeline import Pipeline
 from scheduler.recycling import recycle, recycling_plan
 from scheduler.store import DeliveryState, Store
 from tests.conftest import WriteWorkspace
+from tests.recycling_workspace import VARIANTS, recycling_config, send_due, sources_docs_blocks
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-CONFIG = """\
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[schedules.daily]
-slots = ["daily 09:00"]
-
-[channels.file]
-network = "file"
-schedule = "daily"
-template = "fresh.j2"
-
-[[rules]]
-tags = ["Evergreen"]
-channels = ["file"]
-recycle_every = "30d"
-recycle_max = 2
-recycle_templates = ["again.j2", "ago.j2"]
-"""
-TEMPLATES = {
-    "fresh.j2": "New: {{ title }}",
-    "again.j2": "Again: {{ title }}",
-    "ago.j2": "Archive: {{ title }}",
-}
+CONFIG = recycling_config()
 POSTS = {
     "a.md": "---\ntitle: Antikythera\ntags: [Evergreen]\n---\nGears.\n",
     "b.md": "---\ntitle: Bayeux\ntags: [Evergreen]\n---\nTapestry.\n",
@@ -58,9 +35,7 @@ class Site:
         self.store = Store.open(self.workspace.settings.store.url, root=root)
 
     def send_due(self, now: datetime) -> None:
-        while claimed := self.store.claim_due(now, worker="w", lease=timedelta(minutes=5), limit=50):
-            for delivery in claimed:
-                self.store.mark_sent(delivery.id, Receipt(remote_ids=(delivery.id,)), now=now)
+        send_due(self.store, now)
 
     def texts(self) -> list[tuple[str, str, str, str]]:
         rows = self.store.list(limit=100)
@@ -69,11 +44,7 @@ class Site:
 
 @pytest.fixture
 def site(make_workspace: WriteWorkspace) -> Iterator[Site]:
-    root = make_workspace(CONFIG, POSTS)
-    (root / "config" / "templates").mkdir(parents=True, exist_ok=True)
-    for name, text in TEMPLATES.items():
-        (root / "config" / "templates" / name).write_text(text, encoding="utf-8")
-    made = Site(root)
+    made = Site(make_workspace(CONFIG, POSTS, templates=VARIANTS))
     yield made
     made.store.close()
 
@@ -128,14 +99,8 @@ def test_recycling_without_two_variants_is_a_config_error(make_workspace: WriteW
 
 
 def test_the_docs_recycling_rule_is_valid(make_workspace: WriteWorkspace) -> None:
-    import re
-
-    from tests.conftest import REPO
-
-    docs = (REPO / "docs" / "sources.md").read_text(encoding="utf-8").split("## Evergreen", 1)[1]
-    toml = re.search(r"```toml\n(.*?)```", docs, re.DOTALL)
-    assert toml is not None
-    root = make_workspace('[channels.file]\nnetwork = "file"\n\n' + toml.group(1))
+    toml = sources_docs_blocks("Evergreen")[0]
+    root = make_workspace('[channels.file]\nnetwork = "file"\n\n' + toml)
     [rule] = load_workspace(root / "config" / "tagcast.toml").settings.rules
     assert (rule.recycle_every, rule.recycle_max) == (timedelta(days=30), 3)
 
@@ -165,13 +130,11 @@ def test_the_same_text_never_goes_out_twice_in_a_row_on_a_channel_even_from_two_
 ) -> None:
     """Three articles with one title and two variants that show only the title: the variant after an
     article's own is passed over when it would repeat the channel's last post."""
-    config = CONFIG.replace("recycle_max = 2\n", "")
     same = "---\ntitle: On this day\ntags: [Evergreen]\n---\n{}\n"
-    root = make_workspace(config, {f"{name}.md": same.format(name) for name in "abc"})
-    (root / "config" / "templates").mkdir(parents=True, exist_ok=True)
-    templates = {"fresh.j2": "New: {{ title }}", "again.j2": "{{ title }}", "ago.j2": "Archive: {{ title }}"}
-    for name, text in templates.items():
-        (root / "config" / "templates" / name).write_text(text, encoding="utf-8")
+    posts = {f"{name}.md": same.format(name) for name in "abc"}
+    root = make_workspace(
+        recycling_config(recycle_max=None), posts, templates=VARIANTS | {"again.j2": "{{ title }}"}
+    )
     site = Site(root)
     try:
         ingest(site.workspace, site.store, now=T0, pipeline=site.pipeline)

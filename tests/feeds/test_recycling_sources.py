@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from typer.testing import CliRunner
 
-from scheduler.adapters.base import Receipt
 from scheduler.cli.app import app
 from scheduler.config.loader import load_workspace
 from scheduler.feeds.poll import poll_source
@@ -17,29 +16,12 @@ from scheduler.recycling import recycle, recycles
 from scheduler.store import Store
 from tests.conftest import WriteWorkspace
 from tests.fakes.feeds import FeedEntry, rss2
+from tests.recycling_workspace import VARIANTS, recycling_config, send_due, sources_docs_blocks
 
 T0 = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
-CONFIG = """\
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[schedules.daily]
-slots = ["daily 09:00"]
-
-[channels.file]
-network = "file"
-schedule = "daily"
-template = "fresh.j2"
-
-[sources.history]
-url = "feeds/history.xml"
-backfill = 5
-recycle_every = "30d"
-recycle_max = 2
-recycle_templates = ["again.j2", "ago.j2"]
-"""
-TEMPLATES = {
-    "fresh.j2": "New: {{ title }}",
+SOURCE = '[sources.history]\nurl = "feeds/history.xml"\nbackfill = 5\n'
+CONFIG = recycling_config(recycled=SOURCE)
+TEMPLATES = VARIANTS | {
     "again.j2": "Again: {{ title }} {{ url }}",
     "ago.j2": "Archive: {{ title }} {{ url }}",
 }
@@ -58,24 +40,15 @@ def moment(number: int) -> FeedEntry:
 def test_a_source_recycles_its_entries_in_free_slots_rotating_variants(
     make_workspace: WriteWorkspace,
 ) -> None:
-    root = make_workspace(CONFIG)
+    root = make_workspace(CONFIG, templates=TEMPLATES)
     (root / "feeds").mkdir()
     (root / "feeds" / "history.xml").write_bytes(rss2([moment(1), moment(2)]))
-    (root / "config" / "templates").mkdir(parents=True, exist_ok=True)
-    for name, text in TEMPLATES.items():
-        (root / "config" / "templates" / name).write_text(text, encoding="utf-8")
     workspace = load_workspace(root / "config" / "tagcast.toml")
     assert recycles(workspace.settings)
     pipeline = Pipeline(workspace)
     with Store.open(workspace.settings.store.url, root=root) as store, httpx.Client() as client:
         poll_source("history", workspace, store, pipeline, client, now=T0)
-
-        def send_due(now: datetime) -> None:
-            while claimed := store.claim_due(now, worker="w", lease=timedelta(minutes=5), limit=50):
-                for delivery in claimed:
-                    store.mark_sent(delivery.id, Receipt(remote_ids=(delivery.id,)), now=now)
-
-        send_due(T0 + timedelta(days=3))
+        send_due(store, T0 + timedelta(days=3))
         assert recycle(workspace, store, pipeline, now=T0 + timedelta(days=10)).counts() == {}  # too soon
         for day in range(40, 160):
             now = T0 + timedelta(days=day)
@@ -84,7 +57,7 @@ def test_a_source_recycles_its_entries_in_free_slots_rotating_variants(
                 args = ["preview", "--recycling", "--json", "--now", now.isoformat(), "--config", str(root)]
                 shown = CliRunner().invoke(app, args)
                 assert (shown.exit_code, shown.stdout.strip()) == (0, "[]"), shown.output
-            send_due(now + timedelta(days=1))
+            send_due(store, now + timedelta(days=1))
         rows = [(d.source, d.parts[0], d.state.value) for d in store.list(limit=100)]
     one = "sources/history#urn:moment:1"
     two = "sources/history#urn:moment:2"
@@ -108,13 +81,7 @@ def test_a_source_recycling_without_two_variants_is_a_config_error(make_workspac
 
 
 def test_the_docs_source_recycling_example_is_valid(make_workspace: WriteWorkspace) -> None:
-    import re
-
-    from tests.conftest import REPO
-
-    docs = (REPO / "docs" / "sources.md").read_text(encoding="utf-8").split("## Evergreen", 1)[1]
-    blocks = re.findall(r"```toml\n(.*?)```", docs, re.DOTALL)
-    [block] = [block for block in blocks if "[sources." in block]
+    [block] = [block for block in sources_docs_blocks("Evergreen") if "[sources." in block]
     root = make_workspace('[channels.file]\nnetwork = "file"\n\n' + block)
     source = load_workspace(root / "config" / "tagcast.toml").settings.sources["history"]
     assert (source.recycle_every, source.recycle_templates) == (timedelta(days=90), ["again.j2", "ago.j2"])

@@ -5,9 +5,6 @@ End to end: the service's dispatch, a webhook channel, loopback servers, a real 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fakes.hostile import HugeServer, ScriptedWebhook, TrickleServer, deep_json
 from fakes.server import Reply
@@ -18,14 +15,6 @@ from scheduler.errors import ConfigError
 from scheduler.store import DeliveryState
 
 PAST = DUE
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site(tmp_path / "ws")
-    (site.root / "posts").mkdir(parents=True)
-    yield site
-    site.close()
 
 
 def one_post(site: Site, url: str, **channel: object) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fakes.hostile import ECHO_FORMS, EchoForm, EchoingMastodon
@@ -42,13 +40,11 @@ def leaks(text: str) -> list[str]:
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+def site(site: Site, monkeypatch: pytest.MonkeyPatch) -> Site:
+    """The service tests' workspace, with the token in the environment."""
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    site = Site(tmp_path / "ws")
-    (site.root / "posts").mkdir(parents=True)
-    yield site
-    site.close()
+    return site
 
 
 def masto(site: Site, fake: EchoingMastodon) -> None:

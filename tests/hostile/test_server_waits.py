@@ -7,34 +7,22 @@ as a process for start-up."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import httpx
 import pytest
 from fakes.hostile import ScriptedWebhook
 from fakes.mastodon import MastodonFake
 from fakes.server import Reply
-from service.conftest import DUE, Site, article, config_text, dispatch, real_now
+from service.conftest import DUE, Site, article, config_text, dispatch, real_now, reconcile
 from service.processes import tagcast
 
-from scheduler.service.dispatcher import Dispatcher
 from scheduler.store import DeliveryState
 
 BACKOFF_MAX = timedelta(seconds=4)  # config_text's service.backoff_max
 MAX_AGE = timedelta(days=2)  # the default service.max_age
 PAST = DUE
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site(tmp_path / "ws")
-    (site.root / "posts").mkdir(parents=True)
-    yield site
-    site.close()
 
 
 @pytest.fixture
@@ -182,18 +170,7 @@ def test_reconciling_after_a_crash_with_a_far_retry_after_keeps_the_lease_within
     [claimed] = site.store.claim_due(at, worker="dead-worker", lease=timedelta(seconds=1), limit=1)
     receiver.script(limited(**{"Retry-After": "1e12"}))
     now = at + timedelta(seconds=5)
-
-    async def go() -> dict[str, str]:
-        async with httpx.AsyncClient(timeout=5) as http:
-            dispatcher = Dispatcher(
-                site.workspace, site.store, http, worker_id="restarted", clock=lambda: now
-            )
-            try:
-                return await dispatcher.reconcile_stale(now)
-            finally:
-                dispatcher.calls.close()
-
-    assert asyncio.run(go()) == {claimed.id: "sending"}
+    assert reconcile(site, now) == {claimed.id: "sending"}
     [delivery] = site.store.list()
     assert delivery.lease_until is not None and delivery.lease_until <= now + MAX_AGE
 

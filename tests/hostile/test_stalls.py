@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from fakes.clock import GUARD, ManualClock
 from fakes.webhook import HeldWebhook
 from service.conftest import DUE, Site, article, config_text, real_now
@@ -30,14 +28,6 @@ T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 STALL = timedelta(minutes=10)
 RESTART = "read the log of `tagcast serve` and restart it"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site(tmp_path / "ws")
-    (site.root / "posts").mkdir(parents=True)
-    yield site
-    site.close()
 
 
 def dispatcher_check(store: Store, clock: ManualClock, sends: SendWatch | None = None) -> str:

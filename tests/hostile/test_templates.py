@@ -8,35 +8,20 @@ import signal
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fakes.webhook import WebhookFake
+from service.conftest import DUE, Site, article, config_text
+from service.processes import Serve, tagcast
 
 from scheduler.errors import TemplateError
 from scheduler.models import Article
 from scheduler.render import TemplateRenderer
 from scheduler.render.budget import RenderBudgetExceeded, RenderLimits, TooLarge
-from tests.service.conftest import DUE, Site, article, config_text
-from tests.service.processes import Serve, tagcast
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site(tmp_path / "ws")
-    (site.root / "posts").mkdir(parents=True)
-    yield site
-    site.close()
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookFake]:
-    with WebhookFake(secret=None).running() as fake:
-        yield fake  # type: ignore[misc]
 
 
 ARTICLE = Article(source="posts/big.md", title="Big", body="word " * 2000)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 from fakes.images import ImageServer
+from link_site import site, store  # noqa: F401  (fixtures: the fake web site of link pages, an outbox)
+from service.conftest import webhook  # noqa: F401  (fixture: a webhook receiver)
 
 
 @pytest.fixture

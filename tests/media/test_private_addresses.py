@@ -11,7 +11,7 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -214,19 +214,6 @@ def card_for(store: Store, root: Path, url: str, rules: CardRules) -> tuple[Card
             return await cards.card_for("bsky", card_article(url))
 
     return asyncio.run(run())
-
-
-@pytest.fixture
-def site() -> Iterator[PagesFake]:
-    with PagesFake().running() as fake:
-        yield fake
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'var' / 'outbox.db'}", root=tmp_path)
-    yield opened
-    opened.close()
 
 
 def test_a_page_on_loopback_gives_no_card_and_a_warning(

@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fakes.webhook import WebhookFake
+from service.conftest import DUE, Site, config_text, real_now
 
 from scheduler.adapters.base import Outgoing
 from scheduler.media.prepare import MediaPreparer
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.store import DeliveryState
-from tests.service.conftest import DUE, Site, config_text, real_now
 
 from .pictures import oriented_jpeg
 
@@ -38,12 +38,6 @@ def site(tmp_path: Path) -> Iterator[Site]:
     site.write_post("ships.md", ARTICLE)
     yield site
     site.close()
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookFake]:
-    with WebhookFake(secret=None).running() as fake:
-        yield fake  # type: ignore[misc]
 
 
 def send(site: Site, seen: list[Outgoing]) -> DispatchReport:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
-from store.store_support import NOW, make_post
+from store.store_support import NOW, queue
 
 from scheduler.store import DeliveryState, Store
 from scheduler.store.dialect import LOCK_CHANNEL
@@ -31,13 +31,6 @@ def other(pg_url: str) -> Iterator[Engine]:
     engine = create_engine(pg_url)
     yield engine
     engine.dispose()
-
-
-def queue(store: Store, channel: str, *minutes: int) -> list[str]:
-    for n in minutes:
-        store.upsert(make_post(f"posts/{channel}-{n}.md", channel, at=NOW + timedelta(minutes=n)), now=NOW)
-    by_source = {d.source: d.id for d in store.list(channel=channel, limit=100)}
-    return [by_source[f"posts/{channel}-{n}.md"] for n in minutes]
 
 
 def test_a_channel_that_another_worker_is_claiming_is_skipped(store: Store, other: Engine) -> None:

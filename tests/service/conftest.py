@@ -169,3 +169,20 @@ def dispatch(
                 dispatcher.calls.close()
 
     return asyncio.run(go())
+
+
+def reconcile(site: Site, now: datetime) -> dict[str, str]:
+    """The start-up reconciliation of a restarted worker at ``now``: the outcome of each delivery it found
+    left in ``sending``, by id."""
+
+    async def go() -> dict[str, str]:
+        async with httpx.AsyncClient(timeout=5) as http:
+            dispatcher = Dispatcher(
+                site.workspace, site.store, http, worker_id="restarted", clock=lambda: now
+            )
+            try:
+                return await dispatcher.reconcile_stale(now)
+            finally:
+                dispatcher.calls.close()
+
+    return asyncio.run(go())

@@ -22,24 +22,10 @@ from scheduler.service.dispatcher import Dispatcher
 from scheduler.service.recovery import apply_misfire_policy
 from scheduler.store import Delivery, DeliveryState
 
-from .conftest import DUE, Site, article, config_text, dispatch, real_now
+from .conftest import DUE, Site, article, config_text, dispatch, real_now, reconcile
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 NINE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def reconcile(site: Site, now: datetime) -> dict[str, str]:
-    async def go() -> dict[str, str]:
-        async with httpx.AsyncClient(timeout=5) as http:
-            dispatcher = Dispatcher(
-                site.workspace, site.store, http, worker_id="restarted", clock=lambda: now
-            )
-            try:
-                return await dispatcher.reconcile_stale(now)
-            finally:
-                dispatcher.calls.close()
-
-    return asyncio.run(go())
 
 
 def claim_and_die(site: Site, at: datetime) -> Delivery:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 
 from scheduler.models import Article, Hashtag, Post
+from scheduler.store import Store
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -59,3 +60,11 @@ def make_post(
         scheduled_at=at if at is not None else (NOW + timedelta(hours=1)).astimezone(BERLIN),
         slot_note="next free slot of schedule 'daily'",
     )
+
+
+def queue(store: Store, channel: str, *minutes: int) -> list[str]:
+    """One delivery per offset (minutes after NOW) on ``channel``; their ids in that order."""
+    for n in minutes:
+        store.upsert(make_post(f"posts/{channel}-{n}.md", channel, at=NOW + timedelta(minutes=n)), now=NOW)
+    by_source = {d.source: d.id for d in store.list(channel=channel, limit=1000)}
+    return [by_source[f"posts/{channel}-{n}.md"] for n in minutes]

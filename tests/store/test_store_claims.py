@@ -5,21 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from store_support import NOW, make_post
+from store_support import NOW, queue
 
 from scheduler.adapters.base import Receipt
 from scheduler.store import DeliveryConflict, DeliveryNotFound, DeliveryState, Store
 
 LEASE = timedelta(minutes=5)
 RECEIPT = Receipt(remote_ids=("109", "110"), url="https://social.example/@me/109", extra={"cid": "x"})
-
-
-def queue(store: Store, channel: str, *minutes: int) -> list[str]:
-    """One delivery per offset (minutes after NOW) on ``channel``; their ids in that order."""
-    for n in minutes:
-        store.upsert(make_post(f"posts/{channel}-{n}.md", channel, at=NOW + timedelta(minutes=n)), now=NOW)
-    by_source = {d.source: d.id for d in store.list(channel=channel, limit=1000)}
-    return [by_source[f"posts/{channel}-{n}.md"] for n in minutes]
 
 
 def test_one_delivery_per_channel_the_oldest_due_first(store: Store) -> None:

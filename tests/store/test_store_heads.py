@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from store_support import NOW, make_post
+from store_support import NOW, queue
 
 from scheduler.adapters.base import Receipt
 from scheduler.store import DeliveryState, Store
 
 LEASE = timedelta(minutes=5)
 RECEIPT = Receipt(remote_ids=("r1",), url="https://social.example/r1", extra={"status": 201})
-
-
-def queue(store: Store, channel: str, *minutes: int) -> list[str]:
-    """One delivery per offset (minutes after NOW) on ``channel``; their ids in that order."""
-    for n in minutes:
-        store.upsert(make_post(f"posts/{channel}-{n}.md", channel, at=NOW + timedelta(minutes=n)), now=NOW)
-    by_source = {d.source: d.id for d in store.list(channel=channel, limit=1000)}
-    return [by_source[f"posts/{channel}-{n}.md"] for n in minutes]
 
 
 def test_each_channel_gets_the_head_of_its_due_queue_oldest_head_first(store: Store) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, inspect, select, text
+from store.data.make_outbox_v2 import CONFIG as V2_CONFIG
+from store.data.make_outbox_v2 import POSTS as V2_POSTS
 from store_support import NOW, make_post
 
 from scheduler.config.loader import load_workspace
@@ -104,30 +106,7 @@ def test_a_bad_url_is_a_user_error(tmp_path: Path) -> None:
 
 # --- an outbox from before article identities (schema version 2), made by that tagcast ---------------------
 
-V2_OUTBOX = Path(__file__).parent / "data" / "outbox-v2.sqlite"  # see data/make_outbox_v2.py
-V2_CONFIG = """\
-version = 1
-
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[defaults]
-timezone = "Europe/Berlin"
-schedule = "daily"
-channels = ["file"]
-
-[schedules.daily]
-timezone = "Europe/Berlin"
-slots = ["daily 09:00", "daily 18:00"]
-
-[channels.file]
-network = "file"
-"""
-V2_POSTS = {
-    "alpha.md": "---\ntitle: Alpha story\nurl: https://example.org/alpha\n---\n\nThe first body.\n",
-    "bravo.md": "---\ntitle: Bravo story\nurl: https://example.org/bravo\n---\n\nThe second body.\n",
-    "note.md": "---\ntitle: A short note\n---\n\nNothing to link to.\n",
-}
+V2_OUTBOX = Path(__file__).parent / "data" / "outbox-v2.sqlite"  # made by data/make_outbox_v2.py
 
 
 def v2_workspace(tmp_path: Path) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from daily_workspace import DAILY_CONFIG
+from link_site import site  # noqa: F401  (fixture: the fake web site of link pages)
 from starlette.applications import Starlette
 
 from scheduler.config.loader import load_workspace

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fakes.pages import PagesFake
 from intranet import ALLOW_TOML
 from typer.testing import CliRunner
@@ -32,12 +30,6 @@ network = "bluesky"
 handle = "alice.test"
 """
 HINT = 'to fetch from private addresses (an intranet), set [media] private_addresses = "allow"'
-
-
-@pytest.fixture
-def site() -> Iterator[PagesFake]:
-    with PagesFake().running() as fake:
-        yield fake
 
 
 def article(url: str) -> str:

@@ -4,7 +4,8 @@ identities), for ``test_store_migrations.py``. Not a test; run it with THAT tagc
     git archive 4cbfd1f | tar -x -C /tmp/tagcast-v2
     PYTHONPATH=/tmp/tagcast-v2 python tests/store/data/make_outbox_v2.py tests/store/data/outbox-v2.sqlite
 
-The workspace it queues is the one the test writes (``V2_CONFIG`` and ``V2_POSTS`` there, copied here).
+The workspace it queues (``CONFIG`` and ``POSTS``) is the one the test writes around that file; the test
+imports them from here.
 """
 
 from __future__ import annotations
