@@ -63,14 +63,15 @@ class _TextParser(HTMLParser):
 _STILL_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+\d*);")
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(html: str, *, escaped_twice: bool = True) -> str:
     """The text of ``html`` as paragraphs (blank line between them) with spaces collapsed.
 
     A feed that escaped its HTML twice (``&amp;lt;p&amp;gt;``) still leaves tags or references after one
-    pass; they are parsed once more, so that none reaches a post.
+    pass; they are parsed once more, so that none reaches a post. ``escaped_twice=False``: markup that cannot
+    be escaped twice (an Atom ``xhtml`` construct, a tree serialized), whose text ``<br>`` is text.
     """
     text = _one_pass(html)
-    return _one_pass(text) if _STILL_MARKUP.search(text) else text
+    return _one_pass(text) if escaped_twice and _STILL_MARKUP.search(text) else text
 
 
 _PLAIN_TAG = re.compile(

@@ -28,9 +28,10 @@ Kind = str  # "rss2" | "rss1" | "atom" | "jsonfeed"
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One item of a generated feed; ``summary`` and ``content`` are HTML. An empty ``summary`` is left out
-    (no ``description``/``summary``); a ``content`` is written as ``content:encoded`` (RSS), ``content``
-    (Atom) or ``content_html`` (JSON Feed, where the summary is then the ``summary``)."""
+    """One item of a generated feed; ``title``, ``summary`` and ``content`` are HTML. An empty ``summary`` is
+    left out (no ``description``/``summary``); a ``content`` is written as ``content:encoded`` (RSS),
+    ``content`` (Atom) or ``content_html`` (JSON Feed, where the summary is then the ``summary``). The title
+    is ``type="html"`` in Atom."""
 
     guid: str
     title: str
@@ -103,7 +104,7 @@ def atom(entries: Sequence[FeedEntry], *, title: str = "History shorts") -> byte
         cats = "".join(f'<category term="{escape(name)}"/>' for name in entry.categories)
         media = f'<media:content url="{escape(entry.image)}" medium="image"/>' if entry.image else ""
         items.append(
-            f"<entry><id>{escape(entry.guid)}</id><title>{escape(entry.title)}</title>"
+            f'<entry><id>{escape(entry.guid)}</id><title type="html">{escape(entry.title)}</title>'
             f'<link rel="alternate" href="{escape(entry.link)}"/>'
             f"<updated>{entry.updated.isoformat()}</updated>"
             + (f'<summary type="html">{escape(entry.summary)}</summary>' if entry.summary else "")
