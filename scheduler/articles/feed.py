@@ -8,8 +8,8 @@ article through :func:`~scheduler.articles.fields.build_article`, like a Markdow
 - ``title`` and ``link`` -> ``url``; the summary (else the content), HTML turned into plain text
   (:func:`~scheduler.articles.htmltext.html_to_text`) -> body; what the feed says is plain text is kept as
   written (``a < b``, a literal ``&lt;br&gt;``): an Atom text construct of ``type="text"`` (the default;
-  :mod:`~scheduler.articles.atomtext`), JSON Feed's ``content_text``. RSS titles and descriptions are HTML,
-  as feeds write them;
+  :mod:`~scheduler.articles.atomtext`), JSON Feed's ``title``, ``summary`` and ``content_text``. RSS titles
+  and descriptions are HTML, as feeds write them;
 - categories -> hashtags, one CamelCase tag each (``Khalkhin Gol`` -> ``KhalkhinGol``), then the
   ``[hashtags]`` aliases and blocklist;
 - an https image enclosure, ``media:content`` or JSON Feed ``image`` -> the article's image (and the extra
@@ -33,7 +33,7 @@ from functools import lru_cache
 from html import unescape
 from typing import Any
 
-from scheduler.articles.atomtext import AtomEntryTexts, AtomTexts, plain_text
+from scheduler.articles.atomtext import AtomEntryTexts, AtomTexts, one_line, plain_text
 from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
 from scheduler.articles.htmltext import html_to_text
 from scheduler.errors import ArticleError
@@ -283,10 +283,10 @@ def _check_well_formed(data: bytes, source: str) -> None:
 
 
 def _title(value: Any, kind: str) -> str:
-    """A feed's or an RSS/JSON entry's title as text (HTML in RSS, by custom)."""
+    """A feed's or an RSS/JSON entry's title as text: HTML in RSS (by custom), plain text in JSON Feed."""
     if not isinstance(value, str):
         return ""
-    return html_to_text(value)
+    return one_line(value) if kind == "json" else html_to_text(value)
 
 
 def _entry(item: Mapping[str, Any], kind: str, texts: AtomEntryTexts | None = None) -> FeedEntry:
@@ -329,12 +329,13 @@ def _atom_body(texts: AtomEntryTexts) -> tuple[str, bool]:
 def _body(item: Mapping[str, Any], kind: str) -> tuple[str, bool]:
     """The entry's HTML (or plain text: True) for its body, as the parser reads it: its summary, else its
     content. A summary that the parser made up from the content (:func:`_made_from`) is not one: the content
-    is the body. A JSON Feed ``content_text`` and an Atom ``content type="text"`` are plain text."""
+    is the body. A JSON Feed ``summary``, ``content_text`` and an Atom ``content type="text"`` are plain
+    text."""
     description = item.get("description")
     contents = [content for content in item.get("content") or [] if isinstance(content, Mapping)]
     made_up = isinstance(description, str) and bool(contents) and _made_from(description, contents[0])
     if isinstance(description, str) and description.strip() and not made_up:
-        return description, False
+        return description, kind == "json"
     for content in contents:
         value = content.get("value")
         if isinstance(value, str) and value.strip():

@@ -1,9 +1,11 @@
 """Atom text constructs are read as their ``type`` says (RFC 4287, 3.1): ``text`` (the default) is plain text,
-``html`` escaped HTML, ``xhtml`` an inline XHTML div; RSS ``description`` stays HTML. Polled from a real feed
-server on loopback, the queued articles are asserted on byte for byte."""
+``html`` escaped HTML, ``xhtml`` an inline XHTML div; JSON Feed's ``title``, ``summary`` and ``content_text``
+are plain text, its ``content_html`` HTML; RSS ``description`` stays HTML. Polled from a real feed server on
+loopback, the queued articles are asserted on byte for byte."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -193,6 +195,24 @@ def test_an_entry_nested_in_another_keeps_its_own_text() -> None:
     assert [(entry.identity, entry.html) for entry in entries] == [
         ("urn:moment:1", "outer &lt;1&gt;"),
         ("urn:moment:2", "inner <2>"),
+    ]
+
+
+def test_json_feed_title_summary_and_content_text_are_text_content_html_is_html() -> None:
+    items = [
+        {"id": "1", "title": "a < b &amp; c", "summary": "x <p> &lt;br&gt;", "content_html": "<p>not it</p>"},
+        {"id": "2", "title": "T2", "content_text": "one < two &amp;\nthree"},
+        {"id": "3", "title": "T3", "content_html": "<p>a &amp; <b>b</b></p><p>c</p>"},
+    ]
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "J &amp; <b>", "items": items}
+    data = json.dumps(document).encode()
+    assert parse_feed(data, source="feed.json").title == "J &amp; <b>"
+    articles, errors = load_feed(data, source="feed.json")
+    assert errors == []
+    assert [(article.title, article.body) for article in articles] == [
+        ("a < b &amp; c", "x <p> &lt;br&gt;"),
+        ("T2", "one < two &amp;\nthree"),
+        ("T3", "a & b\n\nc"),
     ]
 
 
