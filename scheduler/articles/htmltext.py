@@ -75,10 +75,12 @@ def html_to_text(html: str, *, escaped_twice: bool = True) -> str:
 
 
 _PLAIN_TAG = re.compile(
-    r"""<(?:([A-Za-z][A-Za-z0-9]*)(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'=<>`]+))?)*\s*/?"""
+    r"""<(?:([A-Za-z][A-Za-z0-9]*)(?=[\t\n\r\f />])"""
+    r"""(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'=<>`]+))?)*\s*/?"""
     r"|/([A-Za-z][A-Za-z0-9]*)\s*)>"
 )
-"""A start or end tag whose end no parser could read differently: letters and digits for a name, attribute
+"""A start or end tag whose end no parser could read differently: letters and digits for a name, ended where
+the parser ends it (an ASCII space, ``/`` or ``>``: ``<p\u00a0>`` is a tag named ``p\u00a0``), attribute
 values quoted or plain, no ``<`` inside."""
 _NEEDS_PARSER = _SKIPPED | {"img"}
 
