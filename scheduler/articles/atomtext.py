@@ -10,8 +10,8 @@ reports as HTML for a ``content`` without a ``type``:
 - a media type on a ``content``: ``text/html`` is HTML, an XML type is read like ``xhtml``, another
   ``text/`` type is plain text; anything else (base64 data, out-of-line ``src``) is no text at all.
 
-:func:`atom_entry_texts` reads them with lxml, one entry at a time (each let go once read), in the order
-fastfeedparser gives the entries.
+:class:`AtomTexts` reads them with lxml, one entry at a time (each let go once read), in the order
+fastfeedparser gives the entries, so that :mod:`~scheduler.articles.feed` can pair each with its entry.
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 from typing import Any
 
 from scheduler.articles.htmltext import html_to_text
 
-__all__ = ["ATOM_NAMESPACES", "AtomEntryTexts", "AtomText", "AtomTexts", "plain_text"]
+__all__ = ["ATOM_NAMESPACES", "AtomEntryTexts", "AtomText", "AtomTexts", "one_line", "plain_text"]
 
 ATOM_NAMESPACES = ("http://www.w3.org/2005/Atom", "https://www.w3.org/2005/Atom")
 """The Atom 1.0 namespace, and the ``https`` spelling that fastfeedparser also reads as Atom 1.0."""
+_ATOM_TAG_STARTS = frozenset(f"{{{ns}}}" for ns in ATOM_NAMESPACES)
 _XHTML = "{http://www.w3.org/1999/xhtml}div"
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 
@@ -94,46 +96,65 @@ class AtomTexts:
     def __iter__(self) -> Iterator[AtomEntryTexts]:
         from lxml import etree  # type: ignore[import-untyped]  # noqa: PLC0415
 
-        tags = [f"{{{ns}}}{name}" for ns in ATOM_NAMESPACES for name in ("entry", "title")]
         events = etree.iterparse(
-            io.BytesIO(self._data), tag=tags, resolve_entities=False, no_network=True, load_dtd=False
+            io.BytesIO(self._data),
+            tag=[f"{{{ns}}}entry" for ns in ATOM_NAMESPACES],
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
         )
-        for _, element in events:
-            parent = element.getparent()
-            namespace = element.tag[: element.tag.index("}") + 1]
-            if parent is None or not element.getroottree().getroot().tag.startswith(namespace):
+        root: Any = None
+        namespace = ""
+        for _, entry in events:
+            parent = entry.getparent()
+            if root is None:
+                root = entry.getroottree().getroot()
+                namespace = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+            if parent is None or not entry.tag.startswith(namespace or "-"):
                 continue
-            if element.tag.endswith("}title"):
-                if parent.getparent() is None and self.feed_title is None:
-                    self.feed_title = _construct(element)
-                continue
-            yield _entry_texts(element, namespace)
-            element.clear(keep_tail=True)
-            if parent.getparent() is None:  # a top-level entry: what came before it is read
-                while element.getprevious() is not None:
-                    del parent[0]
+            if parent is root and self.feed_title is None:
+                self._find_title(root, namespace)
+            yield _entry_texts(entry, namespace)
+            entry.clear(keep_tail=True)
+            if parent is root:  # a top-level entry: what came before it is read
+                while entry.getprevious() is not None:
+                    del root[0]
+        if self.feed_title is None and events.root is not None:  # a title after the entries, or no entry
+            self._find_title(events.root, namespace or events.root.tag[: events.root.tag.find("}") + 1])
+
+    def _find_title(self, root: Any, namespace: str) -> None:
+        title = root.find(namespace + "title") if namespace in _ATOM_TAG_STARTS else None
+        if title is not None:
+            self.feed_title = _construct(title)
 
 
 def _entry_texts(entry: Any, namespace: str) -> AtomEntryTexts:
+    id_tag, title_tag, summary_tag, content_tag = tags = _tags(namespace)
     identity: str | None = None
     found: dict[str, AtomText] = {}
-    for child in entry:
+    for child in entry.iterchildren(*tags):
         tag = child.tag
-        if not isinstance(tag, str) or not tag.startswith(namespace):
-            continue
-        name = tag[len(namespace) :]
-        if name == "id":
-            if identity is None and child.text:
+        if tag == id_tag:
+            if identity is None and child.text:  # fastfeedparser takes the first id with text
                 identity = child.text.strip()
-        elif name in ("title", "summary", "content") and name not in found:
-            found[name] = _construct(child)
-    return AtomEntryTexts(identity, found.get("title"), found.get("summary"), found.get("content"))
+        elif tag not in found:
+            found[tag] = _construct(child)
+    return AtomEntryTexts(identity, found.get(title_tag), found.get(summary_tag), found.get(content_tag))
+
+
+@lru_cache(maxsize=4)
+def _tags(namespace: str) -> tuple[str, str, str, str]:
+    return namespace + "id", namespace + "title", namespace + "summary", namespace + "content"
 
 
 def _construct(element: Any) -> AtomText:
-    kind = (element.get("type") or "text").strip().lower()
+    given = element.get("type")
+    if given is None and not len(element):  # the most common: text, no child
+        value = element.text or ""
+        return AtomText(value, "text", blank=not value.strip())
+    kind = (given or "text").strip().lower()
     if kind in ("text", "html", "text/html") or (kind.startswith("text/") and not kind.endswith("xml")):
-        value = "".join(element.itertext())
+        value = "".join(element.itertext()) if len(element) else element.text or ""
         return AtomText(value, "html" if kind in ("html", "text/html") else "text", blank=not value.strip())
     if kind == "xhtml" or kind.endswith(("+xml", "/xml")):
         blank = not "".join(element.itertext()).strip()

@@ -292,12 +292,15 @@ def _title(value: Any, kind: str) -> str:
 def _entry(item: Mapping[str, Any], kind: str, texts: AtomEntryTexts | None = None) -> FeedEntry:
     """One parsed item as an entry; ``texts``: an Atom entry's own text constructs, read by their type."""
     link = item.get("link") or None
-    html, plain = _body(item, kind)
-    identity = str(item.get("id") or "") or (link or "") or hashlib.sha256(html.encode()).hexdigest()[:16]
-    title = _title(item.get("title"), kind)
-    if texts is not None:
+    if texts is None:
+        title = _title(item.get("title"), kind)
+        html, plain = _body(item, kind)
+    else:
         title = texts.title.title if texts.title is not None else ""
         html, plain = _atom_body(texts)
+    identity = str(item.get("id") or "") or (link or "")
+    if not identity:  # the hash of what the parser reads, as it always was
+        identity = hashlib.sha256(_body(item, kind)[0].encode()).hexdigest()[:16]
     tags = tuple(
         term
         for tag in item.get("tags") or []
