@@ -240,3 +240,24 @@ def test_an_atom_feed_title_after_its_entries_or_without_entries_is_text(entries
     ).encode()
     feed = parse_feed(data, source="feed.atom")
     assert (feed.title, len(feed.entries)) == ("A < B &amp; C", entries)
+
+
+@pytest.mark.parametrize(
+    ("content", "body"),
+    [
+        ('<content type="text/plain">1 &lt; 2 &amp;amp;\n  3</content>', "1 < 2 &amp;\n3"),
+        ('<content type="TEXT/HTML">&lt;p&gt;1 &amp;lt; 2&lt;/p&gt;</content>', "1 < 2"),
+        (f'<content type="application/xhtml+xml"><div {XHTML}><p>1 &lt; 2</p></div></content>', "1 < 2"),
+        ('<content type="image/png">iVBORw0KGgo=</content>', ""),  # data, not text: no body
+    ],
+    ids=["text/plain", "text/html", "xhtml+xml", "base64"],
+)
+def test_a_content_with_a_media_type_is_read_as_that_type(content: str, body: str) -> None:
+    data = ATOM.replace(
+        b"\n".join(entry.encode() for entry in ENTRIES), atom_entry(1, "<title>T</title>" + content).encode()
+    )
+    https = data.replace(b"http://www.w3.org/2005/Atom", b"https://www.w3.org/2005/Atom")
+    for feed in (data, https):
+        articles, errors = load_feed(feed, source="feed.atom")
+        assert errors == []
+        assert [article.body for article in articles] == [body]
