@@ -6,7 +6,10 @@ resolved, nothing fetched), so a truncated download is an error, never half an e
 article through :func:`~scheduler.articles.fields.build_article`, like a Markdown or JSON article:
 
 - ``title`` and ``link`` -> ``url``; the summary (else the content), HTML turned into plain text
-  (:func:`~scheduler.articles.htmltext.html_to_text`) -> body;
+  (:func:`~scheduler.articles.htmltext.html_to_text`) -> body; what the feed says is plain text is kept as
+  written (``a < b``, a literal ``&lt;br&gt;``): an Atom text construct of ``type="text"`` (the default;
+  :mod:`~scheduler.articles.atomtext`), JSON Feed's ``title``, ``summary`` and ``content_text``. RSS titles
+  and descriptions are HTML, as feeds write them;
 - categories -> hashtags, one CamelCase tag each (``Khalkhin Gol`` -> ``KhalkhinGol``), then the
   ``[hashtags]`` aliases and blocklist;
 - an https image enclosure, ``media:content`` or JSON Feed ``image`` -> the article's image (and the extra
@@ -30,6 +33,7 @@ from functools import lru_cache
 from html import unescape
 from typing import Any
 
+from scheduler.articles.atomtext import AtomEntryTexts, AtomTexts, one_line, plain_text
 from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
 from scheduler.articles.htmltext import html_to_text
 from scheduler.errors import ArticleError
@@ -65,7 +69,8 @@ _IMAGE_SUFFIX = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:[?#]|$)", re.IGNORE
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
-    """One entry as read from a feed, before it is checked as an article."""
+    """One entry as read from a feed, before it is checked as an article: ``title`` is text; ``html`` is the
+    body's HTML, or its plain text when ``plain``."""
 
     identity: str
     title: str
@@ -119,10 +124,14 @@ def parse_feed(data: bytes, *, source: str) -> Feed:
     if kind != "json":
         _check_well_formed(data, source)
     parsed = _parsed(data, source)
-    entries = [_entry(item) for item in parsed.get("entries", [])]
+    atom_texts = AtomTexts(data) if kind == "atom" else None
+    entries = list(_entries(parsed.get("entries", []), kind, atom_texts))
     if kind == "rdf":
         entries = list(_with_rdf_content(entries, data))
-    return Feed(kind, _text(parsed.get("feed", {}).get("title")) or "", entries)
+    title = _title(parsed.get("feed", {}).get("title"), kind)
+    if atom_texts is not None and atom_texts.feed_title is not None:
+        title = atom_texts.feed_title.title
+    return Feed(kind, title, entries)
 
 
 def _parsed(data: bytes, source: str) -> Any:
@@ -144,15 +153,32 @@ def iter_feed_entries(data: bytes, *, source: str, chunk: int = 200) -> Iterator
         yield from parse_feed(data, source=source).entries
         return
     _check_well_formed(data, source)
-    entries = _entries_in_parts(data, kind, source=source, chunk=chunk)
+    items = _items_in_parts(data, kind, source=source, chunk=chunk)
+    entries = _entries(items, kind, AtomTexts(data) if kind == "atom" else None)
     yield from _with_rdf_content(entries, data) if kind == "rdf" else entries
 
 
-def _entries_in_parts(data: bytes, kind: str, *, source: str, chunk: int) -> Iterator[FeedEntry]:
+def _entries(
+    items: Iterable[Mapping[str, Any]], kind: str, atom_texts: Iterable[AtomEntryTexts] | None
+) -> Iterator[FeedEntry]:
+    """The parser's ``items`` as entries; an Atom 1.0 feed's each with its text constructs read by their
+    ``type`` (:mod:`~scheduler.articles.atomtext`), matched by order and checked by id: an entry whose id
+    differs (a feed nesting entries, which Atom does not allow) keeps the parser's reading."""
+    texts = iter(atom_texts) if atom_texts is not None else None
+    for item in items:
+        own = next(texts, None) if texts is not None else None
+        expected = own.identity if own is not None and own.identity is not None else item.get("link") or ""
+        if own is not None and expected != (item.get("id") or ""):
+            own = None
+        yield _entry(item, kind, own)
+    for _ in texts or ():  # read to the end: the feed's title may follow its entries
+        pass
+
+
+def _items_in_parts(data: bytes, kind: str, *, source: str, chunk: int) -> Iterator[Mapping[str, Any]]:
     spans = _item_spans(data, b"entry" if kind == "atom" else b"item")
     if spans is None or len(spans) <= chunk:
-        parsed = _parsed(data, source)
-        yield from (_entry(item) for item in parsed.get("entries", []))
+        yield from _parsed(data, source).get("entries", [])
         return
     head, tail = data[: spans[0][0]], data[spans[-1][1] :]
     size = -(-len(spans) // -(-len(spans) // chunk))  # even parts, none of them small
@@ -161,7 +187,7 @@ def _entries_in_parts(data: bytes, kind: str, *, source: str, chunk: int) -> Ite
         entries = _parsed(head + data[part[0][0] : part[-1][1]] + tail, source).get("entries", [])
         entries.reverse()
         while entries:
-            yield _entry(entries.pop())
+            yield entries.pop()
 
 
 _CONTENT_MODULE = "http://purl.org/rss/1.0/modules/content/"
@@ -256,14 +282,25 @@ def _check_well_formed(data: bytes, source: str) -> None:
         ) from None
 
 
-def _text(value: Any) -> str:
-    return html_to_text(value) if isinstance(value, str) else ""
+def _title(value: Any, kind: str) -> str:
+    """A feed's or an RSS/JSON entry's title as text: HTML in RSS (by custom), plain text in JSON Feed."""
+    if not isinstance(value, str):
+        return ""
+    return one_line(value) if kind == "json" else html_to_text(value)
 
 
-def _entry(item: Mapping[str, Any]) -> FeedEntry:
+def _entry(item: Mapping[str, Any], kind: str, texts: AtomEntryTexts | None = None) -> FeedEntry:
+    """One parsed item as an entry; ``texts``: an Atom entry's own text constructs, read by their type."""
     link = item.get("link") or None
-    html, plain = _body(item)
-    identity = str(item.get("id") or "") or (link or "") or hashlib.sha256(html.encode()).hexdigest()[:16]
+    if texts is None:
+        title = _title(item.get("title"), kind)
+        html, plain = _body(item, kind)
+    else:
+        title = texts.title.title if texts.title is not None else ""
+        html, plain = _atom_body(texts)
+    identity = str(item.get("id") or "") or (link or "")
+    if not identity:  # the hash of what the parser reads, as it always was
+        identity = hashlib.sha256(_body(item, kind)[0].encode()).hexdigest()[:16]
     tags = tuple(
         term
         for tag in item.get("tags") or []
@@ -272,7 +309,7 @@ def _entry(item: Mapping[str, Any]) -> FeedEntry:
     image, image_alt = _image(item)
     return FeedEntry(
         identity=identity,
-        title=_text(item.get("title")),
+        title=title,
         link=link if isinstance(link, str) else None,
         html=html,
         plain=plain,
@@ -284,18 +321,28 @@ def _entry(item: Mapping[str, Any]) -> FeedEntry:
     )
 
 
-def _body(item: Mapping[str, Any]) -> tuple[str, bool]:
-    """The entry's HTML (or plain text: True) for its body: its summary, else its content. A summary that the
-    parser made up from the content (:func:`_made_from`) is not one: the content is the body."""
+def _atom_body(texts: AtomEntryTexts) -> tuple[str, bool]:
+    """An Atom entry's body: its summary when it has text, else its content; plain text or HTML."""
+    for construct in (texts.summary, texts.content):
+        if construct is not None and not construct.blank:
+            return construct.body()
+    return "", False
+
+
+def _body(item: Mapping[str, Any], kind: str) -> tuple[str, bool]:
+    """The entry's HTML (or plain text: True) for its body, as the parser reads it: its summary, else its
+    content. A summary that the parser made up from the content (:func:`_made_from`) is not one: the content
+    is the body. A JSON Feed ``summary``, ``content_text`` and an Atom ``content type="text"`` are plain
+    text."""
     description = item.get("description")
     contents = [content for content in item.get("content") or [] if isinstance(content, Mapping)]
     made_up = isinstance(description, str) and bool(contents) and _made_from(description, contents[0])
     if isinstance(description, str) and description.strip() and not made_up:
-        return description, False
+        return description, kind == "json"
     for content in contents:
         value = content.get("value")
         if isinstance(value, str) and value.strip():
-            return value, content.get("type") == "text/plain"
+            return value, content.get("type") in ("text/plain", "text")
     return "", False
 
 
@@ -423,7 +470,7 @@ def entry_article(
             values["image_alt"] = alt
         images = (ImageRef(src=entry.image, alt=alt, optional=not alt),)
     tags = [tag for tag in (category_tag(name) for name in entry.categories) if tag]
-    body = entry.html.strip() if entry.plain else html_to_text(entry.html)
+    body = plain_text(entry.html) if entry.plain else html_to_text(entry.html)
     raw = RawArticle(
         source=entry_source(file, entry.identity),
         file=file,

@@ -63,21 +63,24 @@ class _TextParser(HTMLParser):
 _STILL_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+\d*);")
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(html: str, *, escaped_twice: bool = True) -> str:
     """The text of ``html`` as paragraphs (blank line between them) with spaces collapsed.
 
     A feed that escaped its HTML twice (``&amp;lt;p&amp;gt;``) still leaves tags or references after one
-    pass; they are parsed once more, so that none reaches a post.
+    pass; they are parsed once more, so that none reaches a post. ``escaped_twice=False``: markup that cannot
+    be escaped twice (an Atom ``xhtml`` construct, a tree serialized), whose text ``<br>`` is text.
     """
     text = _one_pass(html)
-    return _one_pass(text) if _STILL_MARKUP.search(text) else text
+    return _one_pass(text) if escaped_twice and _STILL_MARKUP.search(text) else text
 
 
 _PLAIN_TAG = re.compile(
-    r"""<(?:([A-Za-z][A-Za-z0-9]*)(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'=<>`]+))?)*\s*/?"""
+    r"""<(?:([A-Za-z][A-Za-z0-9]*)(?=[\t\n\r\f />])"""
+    r"""(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'=<>`]+))?)*\s*/?"""
     r"|/([A-Za-z][A-Za-z0-9]*)\s*)>"
 )
-"""A start or end tag whose end no parser could read differently: letters and digits for a name, attribute
+"""A start or end tag whose end no parser could read differently: letters and digits for a name, ended where
+the parser ends it (an ASCII space, ``/`` or ``>``: ``<p\u00a0>`` is a tag named ``p\u00a0``), attribute
 values quoted or plain, no ``<`` inside."""
 _NEEDS_PARSER = _SKIPPED | {"img"}
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
@@ -28,9 +30,11 @@ Kind = str  # "rss2" | "rss1" | "atom" | "jsonfeed"
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One item of a generated feed; ``summary`` and ``content`` are HTML. An empty ``summary`` is left out
-    (no ``description``/``summary``); a ``content`` is written as ``content:encoded`` (RSS), ``content``
-    (Atom) or ``content_html`` (JSON Feed, where the summary is then the ``summary``)."""
+    """One item of a generated feed; ``title``, ``summary`` and ``content`` are HTML. An empty ``summary`` is
+    left out (no ``description``/``summary``); a ``content`` is written as ``content:encoded`` (RSS),
+    ``content`` (Atom) or ``content_html`` (JSON Feed, where the summary is then the ``summary``). The title
+    is ``type="html"`` in Atom; in JSON Feed, where a title and a summary are plain text, they are written
+    as their text (tags left out, references decoded)."""
 
     guid: str
     title: str
@@ -103,7 +107,7 @@ def atom(entries: Sequence[FeedEntry], *, title: str = "History shorts") -> byte
         cats = "".join(f'<category term="{escape(name)}"/>' for name in entry.categories)
         media = f'<media:content url="{escape(entry.image)}" medium="image"/>' if entry.image else ""
         items.append(
-            f"<entry><id>{escape(entry.guid)}</id><title>{escape(entry.title)}</title>"
+            f'<entry><id>{escape(entry.guid)}</id><title type="html">{escape(entry.title)}</title>'
             f'<link rel="alternate" href="{escape(entry.link)}"/>'
             f"<updated>{entry.updated.isoformat()}</updated>"
             + (f'<summary type="html">{escape(entry.summary)}</summary>' if entry.summary else "")
@@ -119,14 +123,18 @@ def atom(entries: Sequence[FeedEntry], *, title: str = "History shorts") -> byte
     ).encode()
 
 
+def _text_of(html: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
 def jsonfeed(entries: Sequence[FeedEntry], *, title: str = "History shorts") -> bytes:
     items = [
         {
             "id": entry.guid,
             "url": entry.link,
-            "title": entry.title,
+            "title": _text_of(entry.title),
             "content_html": entry.content or entry.summary,
-            **({"summary": entry.summary} if entry.content and entry.summary else {}),
+            **({"summary": _text_of(entry.summary)} if entry.content and entry.summary else {}),
             "date_modified": entry.updated.isoformat(),
             "tags": list(entry.categories),
             **({"image": entry.image} if entry.image else {}),

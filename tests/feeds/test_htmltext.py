@@ -36,5 +36,5 @@ def test_plain_html_takes_the_fast_path_and_the_rest_does_not() -> None:
     assert _plain_tags('<p>Zhukov &amp; <a href="https://x.example/">the 6th</a></p>') == [
         "\x00", "Zhukov & ", "the 6th", "\x00",
     ]  # fmt: skip
-    for html in ('<p><img alt="map"></p>', "<script>x</script>", "a <!-- c --> b", "1 < 2"):
+    for html in ('<p><img alt="map"></p>', "<script>x</script>", "a <!-- c --> b", "1 < 2", "<p\u00a0>x"):
         assert _plain_tags(html) is None, html
