@@ -39,6 +39,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from scheduler.store.errors import StoreError
+from scheduler.store.prepared import driver_cursor
 from scheduler.store.sqlite_file import (
     BUSY_TIMEOUT_MS,
     PRIVATE_FOLDER,
@@ -147,15 +148,18 @@ def _install_sqlite_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        # On the driver's cursor, not exec_driver_sql: a write transaction begins for every post, and this
+        # saves SQLAlchemy's execution machinery twice each time.
         options = connection.get_execution_options()
         if not options.get(WRITE_OPTION, False):
-            connection.exec_driver_sql("BEGIN")
-            return
+            with driver_cursor(connection, "BEGIN"):
+                return
         synchronous = "NORMAL" if options.get(RELAXED_OPTION, False) else "FULL"
-        if connection.info.get("synchronous", "FULL") != synchronous:  # outside a transaction, as it must be
-            connection.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
-            connection.info["synchronous"] = synchronous
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.info.get("synchronous", "FULL") != synchronous:  # only outside a transaction
+            with driver_cursor(connection, f"PRAGMA synchronous = {synchronous}"):
+                connection.info["synchronous"] = synchronous
+        with driver_cursor(connection, "BEGIN IMMEDIATE"):
+            pass
 
 
 def select_for_claim(stmt: Select[Any], connection: Connection) -> Select[Any]:
