@@ -205,7 +205,6 @@ class Dispatcher:
         lead: timedelta = timedelta(0),
         sends: SendWatch | None = None,
     ) -> None:
-        service = workspace.settings.service
         self.workspace = workspace
         self.lead = lead
         """How long before its due instant a post may be claimed; it is published at that instant."""
@@ -217,32 +216,44 @@ class Dispatcher:
         self.clock = clock
         self.calls = calls or StoreCalls()
         self.prepare = prepare
+        self.events = events or EventBus()
+        self.rng = rng or random.Random()
         self.adapters = AdapterCache(workspace.settings, workspace.root, http)
+        self._use(workspace)
+        self._claiming = True
+
+    def _use(self, workspace: Workspace) -> None:
+        """Build what depends on ``[service]``: the leases, the Settler and the Reconciler."""
+        service = workspace.settings.service
+        self.workspace = workspace
         self.leases = Leases(
-            store, self.calls, worker_id=worker_id, lease=service.lease, clock=clock, sleep=sleep
+            self.store,
+            self.calls,
+            worker_id=self.worker_id,
+            lease=service.lease,
+            clock=self.clock,
+            sleep=self.sleep,
         )
+        policy = RetryPolicy.from_settings(service)
         self.settler = Settler(
-            store, self.calls, policy=RetryPolicy.from_settings(service), clock=clock, rng=rng, events=events
+            self.store, self.calls, policy=policy, clock=self.clock, rng=self.rng, events=self.events
         )
         self.reconciler = Reconciler(
-            store,
+            self.store,
             self.calls,
             self.adapters,
             self.settler,
             self.leases,
             concurrency=service.concurrency,
-            prepare=prepare,
+            prepare=self.prepare,
         )
-        self._claiming = True
 
     def reload(self, workspace: Workspace) -> None:
-        """Use a new config: adapters are rebuilt on next use; sends in flight finish with the old ones."""
-        service = workspace.settings.service
-        self.workspace = workspace
+        """Use a new config: adapters are rebuilt on next use, and the leases, Settler and Reconciler are
+        built again from its ``[service]``. A send in flight keeps its adapter and its lease renewal; its
+        outcome is settled under the new retry policy."""
         self.adapters.reload(workspace.settings)
-        self.leases.lease = service.lease
-        self.settler.policy = RetryPolicy.from_settings(service)
-        self.reconciler.concurrency = service.concurrency
+        self._use(workspace)
 
     def stop_claiming(self) -> None:
         """Claim nothing more (shutdown); sends in flight go on."""

@@ -481,3 +481,45 @@ def test_a_post_of_another_channel_goes_out_at_its_instant_while_a_send_is_in_fl
         report = asyncio.run(scenario())
     assert report.count(Outcome.SENT) == 2
     assert len(held.deliveries) == 1 and len(webhook.deliveries) == 1
+
+
+def test_a_reload_takes_the_new_lease_and_retry_policy(site: Site, webhook: WebhookFake) -> None:
+    """A dispatcher built with ``lease = 1m``, ``max_attempts = 5`` is reloaded with ``7m`` and ``1``: the
+    next claim is leased for 7 minutes, and a transient failure now gives up at once."""
+    with HeldWebhook().running() as held:
+        assert isinstance(held, HeldWebhook)
+        hooks = {
+            "held": {"network": "webhook", "url": held.url},
+            "hook": {"network": "webhook", "url": webhook.url},
+        }
+        site.write_config(config_text(hooks, service={"lease": "1m", "max_attempts": 5}))
+        site.write_post("p.md", article("Held", publish_at=slot(9), channels=["held"]))
+        site.write_post("q.md", article("Failing", publish_at=slot(9), channels=["hook"]))
+        site.ingest(T0)
+        webhook.faults.server_error(status=502)
+        nine = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        clock = ManualClock(nine)
+
+        async def scenario() -> DispatchReport:
+            async with httpx.AsyncClient(timeout=30) as http:
+                dispatcher = Dispatcher(
+                    site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
+                )
+                site.write_config(config_text(hooks, service={"lease": "7m", "max_attempts": 1}))
+                dispatcher.reload(site.workspace)
+                round_ = asyncio.create_task(dispatcher.run_due(clock.now()))
+                try:
+                    assert await asyncio.to_thread(held.arrived.wait, GUARD)
+                    [sending] = site.store.list(channel="held")
+                    assert sending.lease_until == nine + timedelta(minutes=7)
+                    held.release.set()
+                    return await round_
+                finally:
+                    held.release.set()
+                    await asyncio.gather(round_, return_exceptions=True)
+                    dispatcher.calls.close()
+
+        report = asyncio.run(scenario())
+    assert (report.count(Outcome.SENT), report.count(Outcome.FAILED)) == (1, 1)
+    [failed] = site.store.list(channel="hook")
+    assert "max_attempts = 1" in (failed.last_error or "")
