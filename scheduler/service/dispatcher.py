@@ -67,6 +67,8 @@ log = logging.getLogger("tagcast.service")
 
 LATE_NOTICE = timedelta(minutes=1)
 """A first attempt this much after its slot is logged as late."""
+LATE_LINES = 10
+"""Late posts named one line each in a round; the rest are summed up in one line when the round ends."""
 
 Prepare = Callable[[Outgoing], Awaitable[Outgoing]]
 """Fills in what a post carries besides its text (images, a link card), right before it is published."""
@@ -122,6 +124,38 @@ class DispatchReport:
     def __str__(self) -> str:
         states = sorted(set(self.outcomes.values()))
         return ", ".join(f"{self.count(s)} {s}" for s in states) or "nothing due"
+
+
+class LateNotices:
+    """The "going out late" lines of one round: the first :data:`LATE_LINES` posts one line each, then one
+    line that sums up the rest (after a downtime thousands may go out late; the log names a few)."""
+
+    def __init__(self) -> None:
+        self.named = 0
+        self.more = 0
+        self.latest = timedelta(0)
+
+    def note(self, delivery: Delivery, late: timedelta) -> None:
+        if self.named < LATE_LINES:
+            self.named += 1
+            log.warning(
+                "%s: going out %s late (planned for %s)",
+                label(delivery),
+                format_duration(late),
+                delivery.local_scheduled_at.isoformat(),
+            )
+        else:
+            self.more += 1
+            self.latest = max(self.latest, late)
+
+    def sum_up(self) -> None:
+        if self.more:
+            log.warning(
+                "... and %d more post(s) went out late in this round, up to %s late "
+                "(`tagcast queue list --state sent` lists them)",
+                self.more,
+                format_duration(self.latest),
+            )
 
 
 class Leases:
@@ -272,6 +306,7 @@ class Dispatcher:
         next start reconciles them at once.
         """
         report = DispatchReport()
+        late = LateNotices()
         sending: set[asyncio.Task[None]] = set()
         waking: asyncio.Future[None] | None = None
         try:
@@ -287,7 +322,8 @@ class Dispatcher:
                         limit=free,
                     )
                     for delivery in claimed:
-                        sending.add(asyncio.create_task(self._send_into(delivery, report), name=delivery.id))
+                        task = asyncio.create_task(self._send_into(delivery, report, late), name=delivery.id)
+                        sending.add(task)
                     if sending and len(sending) < self.workspace.settings.service.concurrency:
                         waking = await self._wake_for_next(horizon, waking)
                 if not sending:
@@ -306,6 +342,7 @@ class Dispatcher:
         finally:
             if waking is not None:
                 waking.cancel()
+            late.sum_up()
 
     async def _wake_for_next(
         self, horizon: datetime, waking: asyncio.Future[None] | None
@@ -322,18 +359,18 @@ class Dispatcher:
         seconds = (upcoming - self.lead - self.clock()).total_seconds()
         return asyncio.ensure_future(self.sleep(max(seconds, 0)))
 
-    async def _send_into(self, delivery: Delivery, report: DispatchReport) -> None:
-        report.outcomes[delivery.id] = await self.send(delivery)
+    async def _send_into(self, delivery: Delivery, report: DispatchReport, late: LateNotices) -> None:
+        report.outcomes[delivery.id] = await self.send(delivery, late)
 
-    async def send(self, delivery: Delivery) -> Outcome:
+    async def send(self, delivery: Delivery, late: LateNotices | None = None) -> Outcome:
         """One attempt at one claimed delivery, settled; never raises (but for cancellation, which ends its
-        lease)."""
+        lease). A first attempt going out late is logged through ``late`` (the round's)."""
         settings = self.adapters.channel_settings(delivery.channel)
         try:
             early = min(due_instant(delivery) - self.clock(), self.lead).total_seconds()
             if early > 0:  # claimed within the lead: published at its instant
                 await self.sleep(early)
-            self._note_lateness(delivery)
+            self._note_lateness(delivery, late or LateNotices())
             async with self.leases.kept(delivery):
                 result = await self._publish(delivery)
         except asyncio.CancelledError:
@@ -352,16 +389,11 @@ class Dispatcher:
         except Exception as exc:
             return exc
 
-    def _note_lateness(self, delivery: Delivery) -> None:
+    def _note_lateness(self, delivery: Delivery, late: LateNotices) -> None:
         if delivery.attempts == 1:
-            late = self.clock() - delivery.scheduled_at
-            if late > LATE_NOTICE:
-                log.warning(
-                    "%s: going out %s late (planned for %s)",
-                    label(delivery),
-                    format_duration(late),
-                    delivery.local_scheduled_at.isoformat(),
-                )
+            behind = self.clock() - delivery.scheduled_at
+            if behind > LATE_NOTICE:
+                late.note(delivery, behind)
                 return
         if log.isEnabledFor(logging.DEBUG):  # the outcome of the attempt is the line at info
             parts = len(delivery.parts)

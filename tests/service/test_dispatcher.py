@@ -523,3 +523,26 @@ def test_a_reload_takes_the_new_lease_and_retry_policy(site: Site, webhook: Webh
     assert (report.count(Outcome.SENT), report.count(Outcome.FAILED)) == (1, 1)
     [failed] = site.store.list(channel="hook")
     assert "max_attempts = 1" in (failed.last_error or "")
+
+
+def test_after_a_downtime_the_late_posts_are_named_ten_then_summed_up(
+    site: Site, webhook: WebhookFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    """25 posts of 25 channels go out two hours late in one round: ten lines name a post each, one line sums
+    up the other fifteen (not 25 lines)."""
+    channels = {f"c{n:02d}": {"network": "webhook", "url": webhook.url} for n in range(25)}
+    site.write_config(config_text(channels, service={"concurrency": 4}))
+    for name in channels:
+        site.write_post(f"{name}.md", article(f"Post {name}", publish_at=slot(9), channels=[name]))
+    site.ingest(T0)
+    eleven = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+
+    with caplog.at_level(logging.WARNING, logger="tagcast.service"):
+        assert dispatch(site.workspace, site.store, eleven, clock=lambda: eleven).count(Outcome.SENT) == 25
+    named = [r.getMessage() for r in caplog.records if "going out 2h late" in r.getMessage()]
+    summed = [r.getMessage() for r in caplog.records if "more post(s) went out late" in r.getMessage()]
+    assert len(named) == 10
+    assert summed == [
+        "... and 15 more post(s) went out late in this round, up to 2h late "
+        "(`tagcast queue list --state sent` lists them)"
+    ]
