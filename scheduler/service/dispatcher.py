@@ -24,9 +24,11 @@ One post, from claim to receipt (:meth:`Dispatcher.run_due`, then :meth:`Dispatc
    renewed every third of the lease (:class:`Leases`).
 4. Settle. :meth:`Settler.settle <scheduler.service.outcomes.Settler.settle>` records the receipt or the
    error: one store transition, one log line, one event (the table in :mod:`scheduler.service.outcomes`).
-   The slot is then free and the loop claims again, possibly the same channel's next post. While sends are
-   in flight the round also wakes ``lead`` before the next due instant of a free channel, so that a post of
-   another channel is not held up by a slow send.
+   The slot is then free. The commit that records a receipt also claims for it, as step 1 does (one
+   commit a post, not two): what it claims, possibly the same channel's next post, is sent by the same
+   slot (:meth:`Dispatcher._slot`). After an error, or when nothing was due, the round claims for the free
+   slot itself. While sends are in flight the round also wakes ``lead`` before the next due instant of a
+   free channel, so that a post of another channel is not held up by a slow send.
 
 A worker that dies leaves its post in ``sending``; once its lease ends, :class:`Reconciler` takes it over,
 asks the adapter what happened (:meth:`~scheduler.adapters.base.Adapter.reconcile`) and settles it through
@@ -58,10 +60,10 @@ from scheduler.errors import TransientDeliveryError
 from scheduler.service.channels import AdapterCache, scrub
 from scheduler.service.events import EventBus
 from scheduler.service.health import SendWatch
-from scheduler.service.outcomes import Outcome, Settler, label
+from scheduler.service.outcomes import Outcome, Settled, Settler, label
 from scheduler.service.retry import RetryPolicy, later
 from scheduler.service.storecalls import StoreCalls
-from scheduler.store import Delivery, DeliveryConflict, Store
+from scheduler.store import ClaimRequest, Delivery, DeliveryConflict, Store
 
 log = logging.getLogger("tagcast.service")
 
@@ -322,8 +324,8 @@ class Dispatcher:
                         limit=free,
                     )
                     for delivery in claimed:
-                        task = asyncio.create_task(self._send_into(delivery, report, late), name=delivery.id)
-                        sending.add(task)
+                        slot = self._slot(delivery, now, report, late)
+                        sending.add(asyncio.create_task(slot, name=delivery.id))
                     if sending and len(sending) < self.workspace.settings.service.concurrency:
                         waking = await self._wake_for_next(horizon, waking)
                 if not sending:
@@ -359,12 +361,30 @@ class Dispatcher:
         seconds = (upcoming - self.lead - self.clock()).total_seconds()
         return asyncio.ensure_future(self.sleep(max(seconds, 0)))
 
-    async def _send_into(self, delivery: Delivery, report: DispatchReport, late: LateNotices) -> None:
-        report.outcomes[delivery.id] = await self.send(delivery, late)
+    async def _slot(
+        self, delivery: Delivery, now: datetime, report: DispatchReport, late: LateNotices
+    ) -> None:
+        """One slot of the round: ``delivery``, then what each receipt's commit claimed next, until nothing
+        more is due (then the round claims for the free slot, or ends)."""
+        claimed: Delivery | None = delivery
+        while claimed is not None:
+            settled = await self.send(claimed, late, then_claim=self._refill(now))
+            report.outcomes[claimed.id] = settled.state
+            claimed = settled.claimed[0] if settled.claimed else None
 
-    async def send(self, delivery: Delivery, late: LateNotices | None = None) -> Outcome:
+    def _refill(self, now: datetime) -> ClaimRequest | None:
+        """What a receipt's commit claims for the slot it frees: the head of the channel due longest, as the
+        round's own claims (none once claiming has stopped)."""
+        if not self._claiming:
+            return None
+        return ClaimRequest(max(now, self.clock()) + self.lead, self.worker_id, self.leases.lease, limit=1)
+
+    async def send(
+        self, delivery: Delivery, late: LateNotices | None = None, *, then_claim: ClaimRequest | None = None
+    ) -> Settled:
         """One attempt at one claimed delivery, settled; never raises (but for cancellation, which ends its
-        lease). A first attempt going out late is logged through ``late`` (the round's)."""
+        lease). A first attempt going out late is logged through ``late`` (the round's). ``then_claim``: see
+        :meth:`Settler.settle <scheduler.service.outcomes.Settler.settle>`."""
         settings = self.adapters.channel_settings(delivery.channel)
         try:
             early = min(due_instant(delivery) - self.clock(), self.lead).total_seconds()
@@ -376,8 +396,7 @@ class Dispatcher:
         except asyncio.CancelledError:
             await self.leases.end(delivery)
             raise
-        settled = await self.settler.settle(delivery, result, settings)
-        return settled.state
+        return await self.settler.settle(delivery, result, settings, then_claim=then_claim)
 
     async def _publish(self, delivery: Delivery) -> Receipt | Exception:
         """Prepare the post and publish it through the channel's adapter: its receipt, or what was raised."""

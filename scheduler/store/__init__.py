@@ -14,7 +14,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from scheduler.store.errors import DeliveryConflict, DeliveryNotFound, SchemaTooNew, StoreError
-from scheduler.store.models import ChannelPause, Delivery, DeliveryState, Transition, UpsertOutcome
+from scheduler.store.models import (
+    ChannelPause,
+    ClaimRequest,
+    Delivery,
+    DeliveryState,
+    Transition,
+    UpsertOutcome,
+)
 
 if TYPE_CHECKING:
     from scheduler.store.cluster_ops import PeriodicClaim, WorkerInfo
@@ -42,6 +49,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ChannelPause",
+    "ClaimRequest",
     "Delivery",
     "DeliveryConflict",
     "DeliveryNotFound",

@@ -130,13 +130,14 @@ def relaxed(engine: Engine) -> Engine:
     disk, in commit order, and a ``synchronous = FULL`` commit flushes every commit before it. So a relaxed
     commit is on disk at the latest with the next full one (a claim, a journal, any operator action) or the
     next checkpoint; a power cut before that loses it, and whatever was committed after it, but never
-    anything a full commit made durable, nor anything of a commit it lost only in part. Only receipts are
-    recorded this way (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.mark_sent`): losing one leaves
+    anything a full commit made durable, nor anything of a commit it lost only in part. Only receipts that
+    claim nothing are recorded this way (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.mark_sent`;
+    one that claims the slot's next post in the same transaction is a full commit): losing one leaves
     its delivery in ``sending``, claimed, and it is reconciled after the restart like a send the power cut
     interrupted, which never sends a post twice on a network without idempotency keys (there the adapter's
     journal, saved in a full commit before the network call, tells what went out, or the delivery becomes
-    ``unknown``). Losing a claim instead could send a post
-    twice, so claims are full commits. PostgreSQL commits are unchanged.
+    ``unknown``). Losing a claim instead could send a post twice, so claims are full commits. PostgreSQL
+    commits are unchanged.
     """
     return engine.execution_options(**{WRITE_OPTION: True, RELAXED_OPTION: True})
 

@@ -22,7 +22,7 @@ from scheduler.store import dispatch_sql as sql
 from scheduler.store.base import StoreBase
 from scheduler.store.dialect import lock_channel, locks_rows, select_for_claim
 from scheduler.store.errors import DeliveryConflict
-from scheduler.store.models import Delivery, DeliveryState, utc
+from scheduler.store.models import ClaimRequest, Delivery, DeliveryState, utc
 from scheduler.store.rows import delivery_from_row
 from scheduler.store.schema import channel_pauses, deliveries
 
@@ -111,13 +111,19 @@ class DispatchMixin(StoreBase):
         delivery in ``sending`` get nothing. The whole claim is one write transaction (``BEGIN IMMEDIATE`` on
         SQLite, row and channel locks on PostgreSQL), so no two processes can claim the same delivery.
         """
-        now = utc(now)
         if limit < 1:
             return []
-        claimed: list[Delivery] = []
         with self._write() as connection:
-            for channel in self._due_channels(connection, now, limit):
-                claimed += self._claim_head(connection, channel, now=now, worker=worker, lease=lease)
+            return self._claim(connection, ClaimRequest(utc(now), worker, lease, limit))
+
+    def _claim(self, connection: Connection, request: ClaimRequest) -> list[Delivery]:
+        """:meth:`claim_due` in this transaction."""
+        now = utc(request.now)
+        claimed: list[Delivery] = []
+        for channel in self._due_channels(connection, now, request.limit):
+            claimed += self._claim_head(
+                connection, channel, now=now, worker=request.worker, lease=request.lease
+            )
         return claimed
 
     @staticmethod
@@ -212,14 +218,20 @@ class DispatchMixin(StoreBase):
                 hint="stop working on it; its new owner (or the operator) decides",
             )
 
-    def mark_sent(self, delivery_id: str, receipt: Receipt, *, now: datetime) -> None:
-        """Record the receipt, in any state but ``sent``: when the network has the post, it is sent.
+    def mark_sent(
+        self, delivery_id: str, receipt: Receipt, *, now: datetime, then_claim: ClaimRequest | None = None
+    ) -> list[Delivery]:
+        """Record the receipt, in any state but ``sent``: when the network has the post, it is sent. With
+        ``then_claim``, the same transaction then claims as :meth:`claim_due` does (the slot the receipt
+        frees is filled again in one commit); the deliveries it claimed are returned.
 
-        The commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): the next claim's
-        commit flushes it, and a power cut before that leaves the delivery in ``sending``, to be reconciled
-        like a send the power cut interrupted (a crash of the process cannot lose it)."""
-        with self._write(durable=False) as connection:
+        Without a claim the commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): the
+        next claim's commit flushes it, and a power cut before that leaves the delivery in ``sending``, to be
+        reconciled like a send the power cut interrupted (a crash of the process cannot lose it). With one,
+        the commit is on disk before this returns, as every claim's is."""
+        with self._write(durable=then_claim is not None) as connection:
             self._mark_sent(connection, delivery_id, receipt, now=utc(now))
+            return self._claim(connection, then_claim) if then_claim is not None else []
 
     def _mark_sent(
         self, connection: Connection, delivery_id: str, receipt: Receipt, *, now: datetime

@@ -15,12 +15,14 @@ from fakes.clock import ManualClock
 from fakes.server import Reply, Request, wait_for_activity
 from fakes.telegram import TelegramFake
 from fakes.webhook import GUARD, HeldWebhook, WebhookFake
+from sqlalchemy import Connection, event
 
 from scheduler.adapters.base import Outgoing
 from scheduler.errors import PermanentDeliveryError, TransientDeliveryError
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.service.outcomes import Outcome
 from scheduler.store import DeliveryState
+from scheduler.store.dialect import WRITE_OPTION
 
 from .conftest import DUE, Site, article, config_text, dispatch, real_now
 
@@ -546,3 +548,26 @@ def test_after_a_downtime_the_late_posts_are_named_ten_then_summed_up(
         "... and 15 more post(s) went out late in this round, up to 2h late "
         "(`tagcast queue list --state sent` lists them)"
     ]
+
+
+def test_a_post_costs_one_write_transaction_its_receipt_claims_the_next(
+    site: Site, webhook: WebhookFake
+) -> None:
+    """Six posts of one channel: the round's first claim, then six receipts each claiming the next post in
+    its own commit (the last finds nothing), then the round's last look: eight write transactions, where a
+    claim and a receipt apiece would take thirteen."""
+    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
+    for number in range(6):
+        site.write_post(f"p{number}.md", article(f"Post {number}", publish_at=slot(9, number)))
+    site.ingest(T0)
+    writes: list[str] = []
+
+    @event.listens_for(site.store.engine, "begin")
+    def count(connection: Connection) -> None:
+        if connection.get_execution_options().get(WRITE_OPTION):
+            writes.append("write")
+
+    report = dispatch(site.workspace, site.store, datetime(2026, 1, 5, 9, 5, tzinfo=UTC))
+    assert report.count(Outcome.SENT) == 6
+    assert [d.body["article"]["title"] for d in webhook.deliveries] == [f"Post {n}" for n in range(6)]
+    assert len(writes) == 8
