@@ -10,7 +10,10 @@
     service must not load the queue into memory.
 (b) ``--posts`` deliveries due at one instant, over ``--channels`` webhook channels, to a local receiver (the
     webhook fake of the tests, no delay). ``tagcast serve`` runs as a child process and is woken by its clock.
-    Lateness is each request's arrival at the receiver minus the due instant. The baseline is a child process
+    Lateness is each request's arrival at the receiver minus the due instant. CPU per post: the service's
+    user + system seconds (every thread, from ``/proc``) between its first and its last delivery, and the raw
+    loop's process time, each divided by the posts sent; their ratio moves far less with the machine's other
+    load than the throughput ratio does. The baseline is a child process
     running a bare ``httpx.AsyncClient`` loop that sends the same requests (same bodies and headers) with the
     same concurrency to a fresh receiver. Prints both throughputs and their ratio (goal: >= 0.5), for
     ``--rounds`` rounds in which the two take turns to go first (the machine is shared and noisy: one round
@@ -229,8 +232,10 @@ def time_list_page(root: Path, deep: int, repeat: int = 30) -> dict[str, float]:
 # --- part (b): the raw client ---------------------------------------------------------------------------
 
 
-async def raw_client(url: str, requests: list[tuple[dict[str, str], str]], concurrency: int) -> float:
-    """Send every request with ``concurrency`` loops over one AsyncClient; the elapsed seconds."""
+async def raw_client(
+    url: str, requests: list[tuple[dict[str, str], str]], concurrency: int
+) -> tuple[float, float]:
+    """Send every request with ``concurrency`` loops over one AsyncClient; the elapsed and CPU seconds."""
     import httpx
 
     queue: asyncio.Queue[tuple[dict[str, str], str]] = asyncio.Queue()
@@ -246,8 +251,9 @@ async def raw_client(url: str, requests: list[tuple[dict[str, str], str]], concu
                 response.raise_for_status()
 
         began = time.perf_counter()
+        cpu = time.process_time()
         await asyncio.gather(*(loop() for _ in range(concurrency)))
-        return time.perf_counter() - began
+        return time.perf_counter() - began, time.process_time() - cpu
 
 
 def requests_of(root: Path) -> list[tuple[dict[str, str], str]]:
@@ -273,14 +279,20 @@ def requests_of(root: Path) -> list[tuple[dict[str, str], str]]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, every thread) a running process has used, from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
 
 
-def run_raw(url: str, bodies: Path, concurrency: int, env: dict[str, str]) -> float:
-    """The baseline in its own process: seconds to send every request in ``bodies``."""
+def run_raw(url: str, bodies: Path, concurrency: int, env: dict[str, str]) -> tuple[float, float]:
+    """The baseline in its own process: elapsed and CPU seconds to send every request in ``bodies``."""
     raw = subprocess.run(
         [
             sys.executable,
@@ -299,7 +311,8 @@ def run_raw(url: str, bodies: Path, concurrency: int, env: dict[str, str]) -> fl
     )
     if raw.returncode != 0:
         raise SystemExit(f"the raw client failed:\n{raw.stderr}")
-    return float(raw.stdout.strip())
+    elapsed, cpu = raw.stdout.split()
+    return float(elapsed), float(cpu)
 
 
 def run_serve(root: Path, fake: Any, posts: int, log_level: str, env: dict[str, str]) -> dict[str, float]:
@@ -313,8 +326,12 @@ def run_serve(root: Path, fake: Any, posts: int, log_level: str, env: dict[str, 
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
+    first: tuple[int, float] | None = None  # deliveries seen and the service's CPU seconds, at the first look
     while len(fake.deliveries) < posts and time.monotonic() < deadline:
         time.sleep(0.05)
+        if first is None and fake.deliveries:
+            first = (len(fake.deliveries), cpu_seconds(child.pid))
+    spent = cpu_seconds(child.pid)
     child.send_signal(signal.SIGTERM)
     child.wait(60)
     if len(fake.deliveries) < posts:
@@ -328,6 +345,7 @@ def run_serve(root: Path, fake: Any, posts: int, log_level: str, env: dict[str, 
         "first": lateness[0],
         "service_rate": posts / (arrivals[-1] - due.timestamp()),
         "service_span_rate": (posts - 1) / (arrivals[-1] - arrivals[0]),
+        "service_cpu": (spent - first[1]) / (posts - first[0]) if first and posts > first[0] else math.nan,
     }
 
 
@@ -355,7 +373,9 @@ def part_b(
         result: dict[str, float] = {}
         for side in ("serve", "raw") if serve_first else ("raw", "serve"):
             if side == "raw":
-                result["raw_rate"] = posts / run_raw(raw_fake.url, bodies, concurrency, env)
+                elapsed, cpu = run_raw(raw_fake.url, bodies, concurrency, env)
+                result["raw_rate"] = posts / elapsed
+                result["raw_cpu"] = cpu / posts
                 assert len(raw_fake.deliveries) == posts
             else:
                 result |= run_serve(root, service_fake, posts, log_level, env)
@@ -549,7 +569,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     if args.raw_client:
         requests = [(headers, body) for headers, body in json.loads(Path(args.requests).read_text("utf-8"))]
-        print(asyncio.run(raw_client(args.raw_client, requests, args.concurrency)))
+        print(*asyncio.run(raw_client(args.raw_client, requests, args.concurrency)))
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="tagcast-bench-"))
@@ -616,7 +636,18 @@ def run_b(tmp: Path, posts: int, channels: int, concurrency: int, *, log_level: 
         f"\n(b) {posts:,} posts due at one instant, {channels} channels, concurrency {concurrency}, "
         f"service log level {log_level}; {rounds} rounds, serve and the raw loop taking turns to go first"
     )
-    header = ("round", "raw posts/s", "serve posts/s", "ratio", "first s", "p50 s", "p99 s", "max s")
+    header = (
+        "round",
+        "raw posts/s",
+        "serve posts/s",
+        "ratio",
+        "raw CPU ms",
+        "serve CPU ms",
+        "first s",
+        "p50 s",
+        "p99 s",
+        "max s",
+    )
     print("  " + "".join(f"{h:>14}" for h in header))
     results = []
     for number in range(1, rounds + 1):
@@ -627,6 +658,8 @@ def run_b(tmp: Path, posts: int, channels: int, concurrency: int, *, log_level: 
             f"{result['raw_rate']:.0f}",
             f"{result['service_rate']:.0f}",
             f"{result['ratio']:.2f}",
+            f"{result['raw_cpu'] * 1000:.2f}",
+            f"{result['service_cpu'] * 1000:.2f}",
             *(f"{result[key]:.3f}" for key in ("first", "p50", "p99", "max")),
         )
         print("  " + "".join(f"{v:>14}" for v in values), flush=True)
@@ -634,6 +667,11 @@ def run_b(tmp: Path, posts: int, channels: int, concurrency: int, *, log_level: 
     print(
         f"\n  throughput ratio serve / raw (goal >= 0.5): median {statistics.median(ratios):.2f} "
         f"(min {min(ratios):.2f}, max {max(ratios):.2f})"
+    )
+    cpu = [r["raw_cpu"] / r["service_cpu"] for r in results]
+    print(
+        f"  CPU seconds per post, raw / serve (less sensitive to the machine's other load than the ratio): "
+        f"median {statistics.median(cpu):.2f} (min {min(cpu):.2f}, max {max(cpu):.2f})"
     )
     print(
         f"  tagcast serve, first to last arrival: median "

@@ -24,9 +24,11 @@ One post, from claim to receipt (:meth:`Dispatcher.run_due`, then :meth:`Dispatc
    renewed every third of the lease (:class:`Leases`).
 4. Settle. :meth:`Settler.settle <scheduler.service.outcomes.Settler.settle>` records the receipt or the
    error: one store transition, one log line, one event (the table in :mod:`scheduler.service.outcomes`).
-   The slot is then free and the loop claims again, possibly the same channel's next post. While sends are
-   in flight the round also wakes ``lead`` before the next due instant of a free channel, so that a post of
-   another channel is not held up by a slow send.
+   The slot is then free. The commit that records a receipt also claims for it, as step 1 does (one
+   commit a post, not two): what it claims, possibly the same channel's next post, is sent by the same
+   slot (:meth:`Dispatcher._slot`). After an error, or when nothing was due, the round claims for the free
+   slot itself. While sends are in flight the round also wakes ``lead`` before the next due instant of a
+   free channel, so that a post of another channel is not held up by a slow send.
 
 A worker that dies leaves its post in ``sending``; once its lease ends, :class:`Reconciler` takes it over,
 asks the adapter what happened (:meth:`~scheduler.adapters.base.Adapter.reconcile`) and settles it through
@@ -58,15 +60,17 @@ from scheduler.errors import TransientDeliveryError
 from scheduler.service.channels import AdapterCache, scrub
 from scheduler.service.events import EventBus
 from scheduler.service.health import SendWatch
-from scheduler.service.outcomes import Outcome, Settler, label
+from scheduler.service.outcomes import Outcome, Settled, Settler, label
 from scheduler.service.retry import RetryPolicy, later
 from scheduler.service.storecalls import StoreCalls
-from scheduler.store import Delivery, DeliveryConflict, Store
+from scheduler.store import ClaimRequest, Delivery, DeliveryConflict, Store
 
 log = logging.getLogger("tagcast.service")
 
 LATE_NOTICE = timedelta(minutes=1)
 """A first attempt this much after its slot is logged as late."""
+LATE_LINES = 10
+"""Late posts named one line each in a round; the rest are summed up in one line when the round ends."""
 
 Prepare = Callable[[Outgoing], Awaitable[Outgoing]]
 """Fills in what a post carries besides its text (images, a link card), right before it is published."""
@@ -122,6 +126,38 @@ class DispatchReport:
     def __str__(self) -> str:
         states = sorted(set(self.outcomes.values()))
         return ", ".join(f"{self.count(s)} {s}" for s in states) or "nothing due"
+
+
+class LateNotices:
+    """The "going out late" lines of one round: the first :data:`LATE_LINES` posts one line each, then one
+    line that sums up the rest (after a downtime thousands may go out late; the log names a few)."""
+
+    def __init__(self) -> None:
+        self.named = 0
+        self.more = 0
+        self.latest = timedelta(0)
+
+    def note(self, delivery: Delivery, late: timedelta) -> None:
+        if self.named < LATE_LINES:
+            self.named += 1
+            log.warning(
+                "%s: going out %s late (planned for %s)",
+                label(delivery),
+                format_duration(late),
+                delivery.local_scheduled_at.isoformat(),
+            )
+        else:
+            self.more += 1
+            self.latest = max(self.latest, late)
+
+    def sum_up(self) -> None:
+        if self.more:
+            log.warning(
+                "... and %d more post(s) went out late in this round, up to %s late "
+                "(`tagcast queue list --state sent` lists them)",
+                self.more,
+                format_duration(self.latest),
+            )
 
 
 class Leases:
@@ -205,7 +241,6 @@ class Dispatcher:
         lead: timedelta = timedelta(0),
         sends: SendWatch | None = None,
     ) -> None:
-        service = workspace.settings.service
         self.workspace = workspace
         self.lead = lead
         """How long before its due instant a post may be claimed; it is published at that instant."""
@@ -217,32 +252,44 @@ class Dispatcher:
         self.clock = clock
         self.calls = calls or StoreCalls()
         self.prepare = prepare
+        self.events = events or EventBus()
+        self.rng = rng or random.Random()
         self.adapters = AdapterCache(workspace.settings, workspace.root, http)
+        self._use(workspace)
+        self._claiming = True
+
+    def _use(self, workspace: Workspace) -> None:
+        """Build what depends on ``[service]``: the leases, the Settler and the Reconciler."""
+        service = workspace.settings.service
+        self.workspace = workspace
         self.leases = Leases(
-            store, self.calls, worker_id=worker_id, lease=service.lease, clock=clock, sleep=sleep
+            self.store,
+            self.calls,
+            worker_id=self.worker_id,
+            lease=service.lease,
+            clock=self.clock,
+            sleep=self.sleep,
         )
+        policy = RetryPolicy.from_settings(service)
         self.settler = Settler(
-            store, self.calls, policy=RetryPolicy.from_settings(service), clock=clock, rng=rng, events=events
+            self.store, self.calls, policy=policy, clock=self.clock, rng=self.rng, events=self.events
         )
         self.reconciler = Reconciler(
-            store,
+            self.store,
             self.calls,
             self.adapters,
             self.settler,
             self.leases,
             concurrency=service.concurrency,
-            prepare=prepare,
+            prepare=self.prepare,
         )
-        self._claiming = True
 
     def reload(self, workspace: Workspace) -> None:
-        """Use a new config: adapters are rebuilt on next use; sends in flight finish with the old ones."""
-        service = workspace.settings.service
-        self.workspace = workspace
+        """Use a new config: adapters are rebuilt on next use, and the leases, Settler and Reconciler are
+        built again from its ``[service]``. A send in flight keeps its adapter and its lease renewal; its
+        outcome is settled under the new retry policy."""
         self.adapters.reload(workspace.settings)
-        self.leases.lease = service.lease
-        self.settler.policy = RetryPolicy.from_settings(service)
-        self.reconciler.concurrency = service.concurrency
+        self._use(workspace)
 
     def stop_claiming(self) -> None:
         """Claim nothing more (shutdown); sends in flight go on."""
@@ -261,6 +308,7 @@ class Dispatcher:
         next start reconciles them at once.
         """
         report = DispatchReport()
+        late = LateNotices()
         sending: set[asyncio.Task[None]] = set()
         waking: asyncio.Future[None] | None = None
         try:
@@ -276,7 +324,8 @@ class Dispatcher:
                         limit=free,
                     )
                     for delivery in claimed:
-                        sending.add(asyncio.create_task(self._send_into(delivery, report), name=delivery.id))
+                        slot = self._slot(delivery, now, report, late)
+                        sending.add(asyncio.create_task(slot, name=delivery.id))
                     if sending and len(sending) < self.workspace.settings.service.concurrency:
                         waking = await self._wake_for_next(horizon, waking)
                 if not sending:
@@ -295,6 +344,7 @@ class Dispatcher:
         finally:
             if waking is not None:
                 waking.cancel()
+            late.sum_up()
 
     async def _wake_for_next(
         self, horizon: datetime, waking: asyncio.Future[None] | None
@@ -311,25 +361,42 @@ class Dispatcher:
         seconds = (upcoming - self.lead - self.clock()).total_seconds()
         return asyncio.ensure_future(self.sleep(max(seconds, 0)))
 
-    async def _send_into(self, delivery: Delivery, report: DispatchReport) -> None:
-        report.outcomes[delivery.id] = await self.send(delivery)
+    async def _slot(
+        self, delivery: Delivery, now: datetime, report: DispatchReport, late: LateNotices
+    ) -> None:
+        """One slot of the round: ``delivery``, then what each receipt's commit claimed next, until nothing
+        more is due (then the round claims for the free slot, or ends)."""
+        claimed: Delivery | None = delivery
+        while claimed is not None:
+            settled = await self.send(claimed, late, then_claim=self._refill(now))
+            report.outcomes[claimed.id] = settled.state
+            claimed = settled.claimed[0] if settled.claimed else None
 
-    async def send(self, delivery: Delivery) -> Outcome:
+    def _refill(self, now: datetime) -> ClaimRequest | None:
+        """What a receipt's commit claims for the slot it frees: the head of the channel due longest, as the
+        round's own claims (none once claiming has stopped)."""
+        if not self._claiming:
+            return None
+        return ClaimRequest(max(now, self.clock()) + self.lead, self.worker_id, self.leases.lease, limit=1)
+
+    async def send(
+        self, delivery: Delivery, late: LateNotices | None = None, *, then_claim: ClaimRequest | None = None
+    ) -> Settled:
         """One attempt at one claimed delivery, settled; never raises (but for cancellation, which ends its
-        lease)."""
+        lease). A first attempt going out late is logged through ``late`` (the round's). ``then_claim``: see
+        :meth:`Settler.settle <scheduler.service.outcomes.Settler.settle>`."""
         settings = self.adapters.channel_settings(delivery.channel)
         try:
             early = min(due_instant(delivery) - self.clock(), self.lead).total_seconds()
             if early > 0:  # claimed within the lead: published at its instant
                 await self.sleep(early)
-            self._note_lateness(delivery)
+            self._note_lateness(delivery, late or LateNotices())
             async with self.leases.kept(delivery):
                 result = await self._publish(delivery)
         except asyncio.CancelledError:
             await self.leases.end(delivery)
             raise
-        settled = await self.settler.settle(delivery, result, settings)
-        return settled.state
+        return await self.settler.settle(delivery, result, settings, then_claim=then_claim)
 
     async def _publish(self, delivery: Delivery) -> Receipt | Exception:
         """Prepare the post and publish it through the channel's adapter: its receipt, or what was raised."""
@@ -341,16 +408,11 @@ class Dispatcher:
         except Exception as exc:
             return exc
 
-    def _note_lateness(self, delivery: Delivery) -> None:
+    def _note_lateness(self, delivery: Delivery, late: LateNotices) -> None:
         if delivery.attempts == 1:
-            late = self.clock() - delivery.scheduled_at
-            if late > LATE_NOTICE:
-                log.warning(
-                    "%s: going out %s late (planned for %s)",
-                    label(delivery),
-                    format_duration(late),
-                    delivery.local_scheduled_at.isoformat(),
-                )
+            behind = self.clock() - delivery.scheduled_at
+            if behind > LATE_NOTICE:
+                late.note(delivery, behind)
                 return
         if log.isEnabledFor(logging.DEBUG):  # the outcome of the attempt is the line at info
             parts = len(delivery.parts)

@@ -63,7 +63,7 @@ from scheduler.service.events import (
 )
 from scheduler.service.retry import RetryPolicy, later
 from scheduler.service.storecalls import StoreCalls
-from scheduler.store import Delivery, DeliveryConflict, DeliveryNotFound, Store
+from scheduler.store import ClaimRequest, Delivery, DeliveryConflict, DeliveryNotFound, Store
 from scheduler.store.dispatch_ops import where_sent
 
 log = logging.getLogger("tagcast.service")
@@ -105,10 +105,12 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Settled:
-    """What a delivery was left as, and why."""
+    """What a delivery was left as, and why; and what the commit that recorded it claimed next (see
+    :meth:`Settler.settle`)."""
 
     state: Outcome
     reason: str
+    claimed: tuple[Delivery, ...] = ()
 
 
 NOT_RECORDED = (
@@ -138,10 +140,19 @@ class Settler:
         self.events = events or EventBus()
 
     async def settle(
-        self, delivery: Delivery, result: Receipt | BaseException, settings: ChannelSettings | None
+        self,
+        delivery: Delivery,
+        result: Receipt | BaseException,
+        settings: ChannelSettings | None,
+        *,
+        then_claim: ClaimRequest | None = None,
     ) -> Settled:
-        """Record what an attempt ended with (see the module table); never raises (but for cancellation)."""
-        return await self._guarded(delivery, self._settle(delivery, result, settings))
+        """Record what an attempt ended with (see the module table); never raises (but for cancellation).
+
+        ``then_claim``: a receipt's commit also claims what is due (the slot this send frees is filled
+        again in one commit, :meth:`Store.mark_sent`); what it claimed is in :attr:`Settled.claimed`. Other
+        outcomes claim nothing: the dispatcher's next claim fills the slot."""
+        return await self._guarded(delivery, self._settle(delivery, result, settings, then_claim))
 
     async def settle_reconciled(
         self, delivery: Delivery, found: Receipt | BaseException | None, settings: ChannelSettings | None
@@ -161,11 +172,15 @@ class Settler:
             return Settled(Outcome.SENDING, f"could not record the outcome: {exc}")
 
     async def _settle(
-        self, delivery: Delivery, result: Receipt | BaseException, settings: ChannelSettings | None
+        self,
+        delivery: Delivery,
+        result: Receipt | BaseException,
+        settings: ChannelSettings | None,
+        then_claim: ClaimRequest | None = None,
     ) -> Settled:
         now = self.clock()
         if isinstance(result, Receipt):
-            return await self._sent(delivery, result, now)
+            return await self._sent(delivery, result, now, then_claim)
         if isinstance(result, ChannelUnavailable):
             await self._pause(delivery, None, result.reason, now, PauseCause.UNAVAILABLE)
             await self.calls(self.store.mark_retry, delivery.id, at=now, reason=result.reason, now=now)
@@ -218,14 +233,17 @@ class Settler:
             reason = f"reconcile failed (a bug; see the log): {message}"
         return await self._unknown(delivery, reason, now)
 
-    async def _sent(self, delivery: Delivery, receipt: Receipt, now: datetime) -> Settled:
-        """Record ``receipt``; a rate-limit quota it says is used up pauses the channel first."""
+    async def _sent(
+        self, delivery: Delivery, receipt: Receipt, now: datetime, then_claim: ClaimRequest | None = None
+    ) -> Settled:
+        """Record ``receipt`` (and claim ``then_claim`` in its commit); a rate-limit quota it says is used
+        up pauses the channel first."""
         pause = self.policy.server_wait(receipt.pause_for)
         if pause is not None:
             until = later(now, pause)
             reason = f"rate-limit quota used up by {delivery.id}: no request before {until.isoformat()}"
             await self._pause(delivery, until, reason, now, PauseCause.QUOTA)
-        await self.calls(self.store.mark_sent, delivery.id, receipt, now=now)
+        claimed = await self.calls(self.store.mark_sent, delivery.id, receipt, now=now, then_claim=then_claim)
         where = where_sent(receipt)
         event = DeliverySent.of(
             delivery,
@@ -236,7 +254,7 @@ class Settler:
         )
         log.info("%s: sent (attempt %d): %s", label(delivery), delivery.attempts, where, extra=event.fields())
         self.events.emit(event)
-        return Settled(Outcome.SENT, where)
+        return Settled(Outcome.SENT, where, tuple(claimed))
 
     async def _unknown(self, delivery: Delivery, reason: str, now: datetime) -> Settled:
         if "tagcast queue resolve" not in reason:

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from scheduler.lazy import lazy_names
 from scheduler.store.errors import DeliveryConflict, DeliveryNotFound, SchemaTooNew, StoreError
-from scheduler.store.models import ChannelPause, Delivery, DeliveryState, Transition, UpsertOutcome
+from scheduler.store.models import (
+    ChannelPause,
+    ClaimRequest,
+    Delivery,
+    DeliveryState,
+    Transition,
+    UpsertOutcome,
+)
 
 if TYPE_CHECKING:
     from scheduler.store.cluster_ops import PeriodicClaim, WorkerInfo
@@ -36,6 +43,7 @@ __getattr__ = lazy_names(__name__, _WITH_SQLALCHEMY, globals())
 
 __all__ = [
     "ChannelPause",
+    "ClaimRequest",
     "Delivery",
     "DeliveryConflict",
     "DeliveryNotFound",

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, select
 
 from scheduler.store.dialect import relaxed, writer
+from scheduler.store.dispatch_sql import TRANSITION
 from scheduler.store.errors import DeliveryNotFound
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.moves import changed_meanwhile, require_state, with_due_at
@@ -67,15 +68,13 @@ class StoreBase:
     ) -> None:
         if not reason:
             raise ValueError("every transition needs a reason")
-        connection.execute(
-            INSERT_TRANSITION,
-            {
-                "delivery_id": delivery_id,
-                "at": utc(at),
-                "from_state": from_state.value if from_state is not None else None,
-                "to_state": to_state.value,
-                "reason": reason,
-            },
+        TRANSITION.run(
+            connection,
+            delivery_id=delivery_id,
+            at=utc(at),
+            from_state=from_state.value if from_state is not None else None,
+            to_state=to_state.value,
+            reason=reason,
         )
 
     def _move(

@@ -39,6 +39,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from scheduler.store.errors import StoreError
+from scheduler.store.prepared import driver_cursor
 from scheduler.store.sqlite_file import (
     BUSY_TIMEOUT_MS,
     PRIVATE_FOLDER,
@@ -129,13 +130,14 @@ def relaxed(engine: Engine) -> Engine:
     disk, in commit order, and a ``synchronous = FULL`` commit flushes every commit before it. So a relaxed
     commit is on disk at the latest with the next full one (a claim, a journal, any operator action) or the
     next checkpoint; a power cut before that loses it, and whatever was committed after it, but never
-    anything a full commit made durable, nor anything of a commit it lost only in part. Only receipts are
-    recorded this way (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.mark_sent`): losing one leaves
+    anything a full commit made durable, nor anything of a commit it lost only in part. Only receipts that
+    claim nothing are recorded this way (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.mark_sent`;
+    one that claims the slot's next post in the same transaction is a full commit): losing one leaves
     its delivery in ``sending``, claimed, and it is reconciled after the restart like a send the power cut
     interrupted, which never sends a post twice on a network without idempotency keys (there the adapter's
     journal, saved in a full commit before the network call, tells what went out, or the delivery becomes
-    ``unknown``). Losing a claim instead could send a post
-    twice, so claims are full commits. PostgreSQL commits are unchanged.
+    ``unknown``). Losing a claim instead could send a post twice, so claims are full commits. PostgreSQL
+    commits are unchanged.
     """
     return engine.execution_options(**{WRITE_OPTION: True, RELAXED_OPTION: True})
 
@@ -147,15 +149,18 @@ def _install_sqlite_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        # On the driver's cursor, not exec_driver_sql: a write transaction begins for every post, and this
+        # saves SQLAlchemy's execution machinery twice each time.
         options = connection.get_execution_options()
         if not options.get(WRITE_OPTION, False):
-            connection.exec_driver_sql("BEGIN")
-            return
+            with driver_cursor(connection, "BEGIN"):
+                return
         synchronous = "NORMAL" if options.get(RELAXED_OPTION, False) else "FULL"
-        if connection.info.get("synchronous", "FULL") != synchronous:  # outside a transaction, as it must be
-            connection.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
-            connection.info["synchronous"] = synchronous
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.info.get("synchronous", "FULL") != synchronous:  # only outside a transaction
+            with driver_cursor(connection, f"PRAGMA synchronous = {synchronous}"):
+                connection.info["synchronous"] = synchronous
+        with driver_cursor(connection, "BEGIN IMMEDIATE"):
+            pass
 
 
 def select_for_claim(stmt: Select[Any], connection: Connection) -> Select[Any]:

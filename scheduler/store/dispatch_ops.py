@@ -12,17 +12,17 @@ The statements used for every post are built once, in :mod:`scheduler.store.disp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, RowMapping, exists, func, select, tuple_
+from sqlalchemy import Connection, exists, func, select, tuple_
 
 from scheduler.store import dispatch_sql as sql
 from scheduler.store.base import StoreBase
 from scheduler.store.dialect import lock_channel, locks_rows, select_for_claim
 from scheduler.store.errors import DeliveryConflict
-from scheduler.store.models import Delivery, DeliveryState, utc
+from scheduler.store.models import ClaimRequest, Delivery, DeliveryState, utc
 from scheduler.store.rows import delivery_from_row
 from scheduler.store.schema import channel_pauses, deliveries
 
@@ -111,28 +111,31 @@ class DispatchMixin(StoreBase):
         delivery in ``sending`` get nothing. The whole claim is one write transaction (``BEGIN IMMEDIATE`` on
         SQLite, row and channel locks on PostgreSQL), so no two processes can claim the same delivery.
         """
-        now = utc(now)
         if limit < 1:
             return []
-        claimed: list[Delivery] = []
         with self._write() as connection:
-            for channel in self._due_channels(connection, now, limit):
-                claimed += self._claim_head(connection, channel, now=now, worker=worker, lease=lease)
+            return self._claim(connection, ClaimRequest(utc(now), worker, lease, limit))
+
+    def _claim(self, connection: Connection, request: ClaimRequest) -> list[Delivery]:
+        """:meth:`claim_due` in this transaction."""
+        now = utc(request.now)
+        claimed: list[Delivery] = []
+        for channel in self._due_channels(connection, now, request.limit):
+            claimed += self._claim_head(
+                connection, channel, now=now, worker=request.worker, lease=request.lease
+            )
         return claimed
 
     @staticmethod
     def _due_channels(connection: Connection, now: datetime, limit: int) -> list[str]:
         """The first ``limit`` channels with a due delivery, not paused nor busy, the longest due first."""
         channels: list[str] = []
-        result = connection.execute(sql.DUE_CHANNELS, {"now": now}).scalars()
-        try:
-            for channel in result:
+        with sql.DUE_CHANNELS.scalars(connection, now=now) as due:
+            for channel in due:
                 if channel not in channels:
                     channels.append(channel)
                     if len(channels) == limit:
                         break
-        finally:
-            result.close()
         return channels
 
     def _claim_head(
@@ -141,7 +144,7 @@ class DispatchMixin(StoreBase):
         """Claim the head of ``channel``'s due queue in this transaction (none if locked elsewhere)."""
         if not lock_channel(connection, channel):
             return []
-        rows = connection.execute(sql.HEAD, {"channel": channel, "now": now}).mappings().all()
+        rows: Sequence[Mapping[str, Any]] = sql.HEAD.mappings(connection, channel=channel, now=now)
         if rows and locks_rows(connection):
             rows = self._lock_heads(connection, rows, now)
         return self._take(connection, rows, channel, now=now, worker=worker, lease=lease)
@@ -149,7 +152,7 @@ class DispatchMixin(StoreBase):
     def _take(
         self,
         connection: Connection,
-        rows: Sequence[RowMapping],
+        rows: Sequence[Mapping[str, Any]],
         channel: str,
         *,
         now: datetime,
@@ -157,18 +160,12 @@ class DispatchMixin(StoreBase):
         lease: timedelta,
     ) -> list[Delivery]:
         """Move ``rows`` (read in this transaction) to ``sending`` for ``worker``, with their transitions."""
-        if not rows:
-            return []
         lease_until = now + lease
-        params = {
-            "ids": [row["id"] for row in rows],
-            "worker": worker,
-            "lease_until": lease_until,
-            "now": now,
-        }
-        connection.execute(sql.CLAIMED, params)
-        if connection.execute(sql.TAKE, params).rowcount != len(rows):  # cannot happen under the locks
-            raise DeliveryConflict(f"deliveries of channel {channel} changed while they were being claimed")
+        for row in rows:
+            params = {"delivery_id": row["id"], "worker": worker, "lease_until": lease_until, "now": now}
+            sql.CLAIMED.run(connection, **params)
+            if sql.TAKE.run(connection, **params) != 1:  # cannot happen under the locks
+                raise DeliveryConflict(f"delivery {row['id']} of {channel} changed while being claimed")
         claimed = {
             "state": DeliveryState.SENDING.value,
             "claimed_by": worker,
@@ -179,7 +176,9 @@ class DispatchMixin(StoreBase):
         return [delivery_from_row({**row, **claimed, "attempts": row["attempts"] + 1}) for row in rows]
 
     @staticmethod
-    def _lock_heads(connection: Connection, rows: Sequence[RowMapping], now: datetime) -> list[RowMapping]:
+    def _lock_heads(
+        connection: Connection, rows: Sequence[Mapping[str, Any]], now: datetime
+    ) -> list[Mapping[str, Any]]:
         """Read the rows again under row locks that skip rows locked elsewhere (PostgreSQL); the ones before
         the first row that could not be locked.
 
@@ -190,10 +189,10 @@ class DispatchMixin(StoreBase):
         query = select(deliveries).where(
             deliveries.c.id.in_([row["id"] for row in rows]), deliveries.c.due_at <= now
         )
-        locked = {
-            row["id"]: row for row in connection.execute(select_for_claim(query, connection)).mappings()
+        locked: dict[str, Mapping[str, Any]] = {
+            row["id"]: dict(row) for row in connection.execute(select_for_claim(query, connection)).mappings()
         }
-        prefix: list[RowMapping] = []
+        prefix: list[Mapping[str, Any]] = []
         for row in rows:
             if row["id"] not in locked:
                 break
@@ -203,15 +202,14 @@ class DispatchMixin(StoreBase):
     def save_journal(self, delivery_id: str, journal: dict[str, Any]) -> None:
         """Store the adapter's journal; committed (and on disk) when this returns, before the network call."""
         with self._write() as connection:
-            saved = connection.execute(sql.JOURNAL, {"delivery_id": delivery_id, "journal": dict(journal)})
-            if saved.rowcount != 1:
+            if sql.JOURNAL.run(connection, delivery_id=delivery_id, journal=dict(journal)) != 1:
                 self._row(connection, delivery_id)  # DeliveryNotFound
 
     def renew_lease(self, delivery_id: str, *, worker: str, lease_until: datetime) -> None:
         """Extend the claim of ``worker``; DeliveryConflict when the claim is no longer its own."""
         with self._write() as connection:
-            params = {"delivery_id": delivery_id, "worker": worker, "lease_until": utc(lease_until)}
-            if connection.execute(sql.RENEW, params).rowcount == 1:
+            until = utc(lease_until)
+            if sql.RENEW.run(connection, delivery_id=delivery_id, worker=worker, lease_until=until):
                 return
             row = self._row(connection, delivery_id)
             raise DeliveryConflict(
@@ -220,14 +218,20 @@ class DispatchMixin(StoreBase):
                 hint="stop working on it; its new owner (or the operator) decides",
             )
 
-    def mark_sent(self, delivery_id: str, receipt: Receipt, *, now: datetime) -> None:
-        """Record the receipt, in any state but ``sent``: when the network has the post, it is sent.
+    def mark_sent(
+        self, delivery_id: str, receipt: Receipt, *, now: datetime, then_claim: ClaimRequest | None = None
+    ) -> list[Delivery]:
+        """Record the receipt, in any state but ``sent``: when the network has the post, it is sent. With
+        ``then_claim``, the same transaction then claims as :meth:`claim_due` does (the slot the receipt
+        frees is filled again in one commit); the deliveries it claimed are returned.
 
-        The commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): the next claim's
-        commit flushes it, and a power cut before that leaves the delivery in ``sending``, to be reconciled
-        like a send the power cut interrupted (a crash of the process cannot lose it)."""
-        with self._write(durable=False) as connection:
+        Without a claim the commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): the
+        next claim's commit flushes it, and a power cut before that leaves the delivery in ``sending``, to be
+        reconciled like a send the power cut interrupted (a crash of the process cannot lose it). With one,
+        the commit is on disk before this returns, as every claim's is."""
+        with self._write(durable=then_claim is not None) as connection:
             self._mark_sent(connection, delivery_id, receipt, now=utc(now))
+            return self._claim(connection, then_claim) if then_claim is not None else []
 
     def _mark_sent(
         self, connection: Connection, delivery_id: str, receipt: Receipt, *, now: datetime
@@ -241,7 +245,7 @@ class DispatchMixin(StoreBase):
             "receipt": dict(receipt.extra),
             "now": now,
         }
-        if connection.execute(sql.SENT, params).rowcount == 1:  # it was sending: the usual case
+        if sql.SENT.run(connection, **params) == 1:  # it was sending: the usual case
             self._record(
                 connection,
                 delivery_id,

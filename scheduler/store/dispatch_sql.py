@@ -1,7 +1,8 @@
-"""The statements of the dispatch hot path (claims, receipts, leases), built once at import.
+"""The statements of the dispatch hot path (claims, receipts, leases, their history), built once at import.
 
 Building a SQLAlchemy statement costs several times more than running it, so what runs for every post is built
-here once, with bound parameters for its values. Times are bound with the columns' type
+here once, with bound parameters for its values, and run as a :class:`~scheduler.store.prepared.Prepared`
+statement (compiled once per database, run on its driver). Times are bound with the columns' type
 (:class:`~scheduler.store.schema.UTCDateTime`), so they compare correctly on SQLite and PostgreSQL.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import String, bindparam, cast, exists, literal, or_, select
 
 from scheduler.store.models import DeliveryState
+from scheduler.store.prepared import Prepared
 from scheduler.store.schema import UTCDateTime, channel_pauses, deliveries, transitions
 
 SENDING = DeliveryState.SENDING.value
@@ -17,7 +19,7 @@ SENDING = DeliveryState.SENDING.value
 _busy = deliveries.alias("busy")
 _PAUSED_NOW = channel_pauses.c.until.is_(None) | (channel_pauses.c.until > bindparam("now"))
 
-DUE_CHANNELS = (
+DUE_CHANNELS = Prepared(
     select(deliveries.c.channel)
     .where(
         deliveries.c.due_at <= bindparam("now"),
@@ -31,7 +33,7 @@ DUE_CHANNELS = (
 the ``due_at`` index, and only as far as needed (:meth:`DispatchMixin.claim_due` stops reading once it has
 enough channels), so a claim costs the same in a queue of a million posts."""
 
-HEAD = (
+HEAD = Prepared(
     select(deliveries)
     .where(
         deliveries.c.channel == bindparam("channel"),
@@ -49,10 +51,10 @@ HEAD = (
 )
 """The first due delivery of ``channel`` in slot order; none when it is busy or paused at ``now``."""
 
-TAKE = (
+TAKE = Prepared(
     deliveries.update()
     .where(
-        deliveries.c.id.in_(bindparam("ids", expanding=True)),
+        deliveries.c.id == bindparam("delivery_id"),
         or_(
             deliveries.c.state == DeliveryState.PLANNED.value,
             deliveries.c.state == DeliveryState.RETRYING.value,
@@ -67,29 +69,40 @@ TAKE = (
         updated_at=bindparam("now"),
     )
 )
-"""The claim of the deliveries ``ids``, just read in this transaction: a compare-and-set (each must still be
-claimable)."""
+"""The claim of the delivery ``delivery_id``, just read in this transaction: a compare-and-set (it must still
+be claimable)."""
 
-CLAIMED = transitions.insert().from_select(
-    ["delivery_id", "at", "from_state", "to_state", "reason"],
-    select(
-        deliveries.c.id,
-        bindparam("now", type_=UTCDateTime),
-        deliveries.c.state,
-        literal(SENDING),
-        literal("claimed by ")
-        + bindparam("worker", type_=String)
-        + " (attempt "
-        + cast(deliveries.c.attempts + 1, String)
-        + ")",
+CLAIMED = Prepared(
+    transitions.insert().from_select(
+        ["delivery_id", "at", "from_state", "to_state", "reason"],
+        select(
+            deliveries.c.id,
+            bindparam("now", type_=UTCDateTime),
+            deliveries.c.state,
+            literal(SENDING),
+            literal("claimed by ")
+            + bindparam("worker", type_=String)
+            + " (attempt "
+            + cast(deliveries.c.attempts + 1, String)
+            + ")",
+        ).where(deliveries.c.id == bindparam("delivery_id")),
     )
-    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(deliveries.c.scheduled_at, deliveries.c.id),
 )
-"""The transitions of a claim of ``ids`` (``claimed by <worker> (attempt <n>)``), in slot order; run before
+"""The transition of a claim of ``delivery_id`` (``claimed by <worker> (attempt <n>)``); run before
 :data:`TAKE`, which changes the state and attempts it reads."""
 
-SENT = (
+TRANSITION = Prepared(
+    transitions.insert().values(
+        delivery_id=bindparam("delivery_id"),
+        at=bindparam("at", type_=UTCDateTime),
+        from_state=bindparam("from_state"),
+        to_state=bindparam("to_state"),
+        reason=bindparam("reason"),
+    )
+)
+"""One row of a delivery's history."""
+
+SENT = Prepared(
     deliveries.update()
     .where(deliveries.c.id == bindparam("delivery_id"), deliveries.c.state == SENDING)
     .values(
@@ -106,13 +119,13 @@ SENT = (
 )
 """A receipt for a delivery in ``sending`` (the usual case; any other state takes the slow path)."""
 
-JOURNAL = (
+JOURNAL = Prepared(
     deliveries.update()
     .where(deliveries.c.id == bindparam("delivery_id"))
     .values(journal=bindparam("journal"))
 )
 
-RENEW = (
+RENEW = Prepared(
     deliveries.update()
     .where(
         deliveries.c.id == bindparam("delivery_id"),

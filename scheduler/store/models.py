@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -137,6 +137,17 @@ def zone_named(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """What a claim asks for (:meth:`~scheduler.store.dispatch_ops.DispatchMixin.claim_due`): the heads of
+    at most ``limit`` channels due by ``now``, for ``worker``, leased for ``lease``."""
+
+    now: datetime
+    worker: str
+    lease: timedelta
+    limit: int = 1
 
 
 @dataclass(frozen=True)

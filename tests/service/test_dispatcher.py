@@ -15,12 +15,14 @@ from fakes.clock import ManualClock
 from fakes.server import Reply, Request, wait_for_activity
 from fakes.telegram import TelegramFake
 from fakes.webhook import GUARD, HeldWebhook, WebhookFake
+from sqlalchemy import Connection, event
 
 from scheduler.adapters.base import Outgoing
 from scheduler.errors import PermanentDeliveryError, TransientDeliveryError
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.service.outcomes import Outcome
 from scheduler.store import DeliveryState
+from scheduler.store.dialect import WRITE_OPTION
 
 from .conftest import DUE, Site, article, config_text, dispatch, real_now
 
@@ -481,3 +483,91 @@ def test_a_post_of_another_channel_goes_out_at_its_instant_while_a_send_is_in_fl
         report = asyncio.run(scenario())
     assert report.count(Outcome.SENT) == 2
     assert len(held.deliveries) == 1 and len(webhook.deliveries) == 1
+
+
+def test_a_reload_takes_the_new_lease_and_retry_policy(site: Site, webhook: WebhookFake) -> None:
+    """A dispatcher built with ``lease = 1m``, ``max_attempts = 5`` is reloaded with ``7m`` and ``1``: the
+    next claim is leased for 7 minutes, and a transient failure now gives up at once."""
+    with HeldWebhook().running() as held:
+        assert isinstance(held, HeldWebhook)
+        hooks = {
+            "held": {"network": "webhook", "url": held.url},
+            "hook": {"network": "webhook", "url": webhook.url},
+        }
+        site.write_config(config_text(hooks, service={"lease": "1m", "max_attempts": 5}))
+        site.write_post("p.md", article("Held", publish_at=slot(9), channels=["held"]))
+        site.write_post("q.md", article("Failing", publish_at=slot(9), channels=["hook"]))
+        site.ingest(T0)
+        webhook.faults.server_error(status=502)
+        nine = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        clock = ManualClock(nine)
+
+        async def scenario() -> DispatchReport:
+            async with httpx.AsyncClient(timeout=30) as http:
+                dispatcher = Dispatcher(
+                    site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
+                )
+                site.write_config(config_text(hooks, service={"lease": "7m", "max_attempts": 1}))
+                dispatcher.reload(site.workspace)
+                round_ = asyncio.create_task(dispatcher.run_due(clock.now()))
+                try:
+                    assert await asyncio.to_thread(held.arrived.wait, GUARD)
+                    [sending] = site.store.list(channel="held")
+                    assert sending.lease_until == nine + timedelta(minutes=7)
+                    held.release.set()
+                    return await round_
+                finally:
+                    held.release.set()
+                    await asyncio.gather(round_, return_exceptions=True)
+                    dispatcher.calls.close()
+
+        report = asyncio.run(scenario())
+    assert (report.count(Outcome.SENT), report.count(Outcome.FAILED)) == (1, 1)
+    [failed] = site.store.list(channel="hook")
+    assert "max_attempts = 1" in (failed.last_error or "")
+
+
+def test_after_a_downtime_the_late_posts_are_named_ten_then_summed_up(
+    site: Site, webhook: WebhookFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    """25 posts of 25 channels go out two hours late in one round: ten lines name a post each, one line sums
+    up the other fifteen (not 25 lines)."""
+    channels = {f"c{n:02d}": {"network": "webhook", "url": webhook.url} for n in range(25)}
+    site.write_config(config_text(channels, service={"concurrency": 4}))
+    for name in channels:
+        site.write_post(f"{name}.md", article(f"Post {name}", publish_at=slot(9), channels=[name]))
+    site.ingest(T0)
+    eleven = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+
+    with caplog.at_level(logging.WARNING, logger="tagcast.service"):
+        assert dispatch(site.workspace, site.store, eleven, clock=lambda: eleven).count(Outcome.SENT) == 25
+    named = [r.getMessage() for r in caplog.records if "going out 2h late" in r.getMessage()]
+    summed = [r.getMessage() for r in caplog.records if "more post(s) went out late" in r.getMessage()]
+    assert len(named) == 10
+    assert summed == [
+        "... and 15 more post(s) went out late in this round, up to 2h late "
+        "(`tagcast queue list --state sent` lists them)"
+    ]
+
+
+def test_a_post_costs_one_write_transaction_its_receipt_claims_the_next(
+    site: Site, webhook: WebhookFake
+) -> None:
+    """Six posts of one channel: the round's first claim, then six receipts each claiming the next post in
+    its own commit (the last finds nothing), then the round's last look: eight write transactions, where a
+    claim and a receipt apiece would take thirteen."""
+    site.write_config(config_text({"hook": {"network": "webhook", "url": webhook.url}}))
+    for number in range(6):
+        site.write_post(f"p{number}.md", article(f"Post {number}", publish_at=slot(9, number)))
+    site.ingest(T0)
+    writes: list[str] = []
+
+    @event.listens_for(site.store.engine, "begin")
+    def count(connection: Connection) -> None:
+        if connection.get_execution_options().get(WRITE_OPTION):
+            writes.append("write")
+
+    report = dispatch(site.workspace, site.store, datetime(2026, 1, 5, 9, 5, tzinfo=UTC))
+    assert report.count(Outcome.SENT) == 6
+    assert [d.body["article"]["title"] for d in webhook.deliveries] == [f"Post {n}" for n in range(6)]
+    assert len(writes) == 8

@@ -59,6 +59,25 @@ class RecordingConnection(sqlite3.Connection):
         self.ran.append(re.sub(r":\w+", "?", sql))
         return super().execute(sql, parameters)
 
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:
+        return super().cursor(factory or RecordingCursor)
+
+
+class RecordingCursor(sqlite3.Cursor):
+    """A cursor of a :class:`RecordingConnection`: what it runs is kept by its connection."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        connection = self.connection
+        assert isinstance(connection, RecordingConnection)
+        connection.ran.append(re.sub(r":\w+", "?", sql))
+        return super().execute(sql, parameters)
+
+
+class StoreConnection(RecordingConnection):
+    """The connections of the Store under test: every one keeps its statements in one list."""
+
+    ran: list[str] = []  # noqa: RUF012 (shared on purpose, by every connection of the pool)
+
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[Store, DirectStore]]:
@@ -103,11 +122,13 @@ def test_the_same_actions_give_the_same_answers_rows_and_sql(pair: tuple[Store, 
     store, direct = pair
     ids = {d.state.value: d.id for d in reversed(store.list(limit=100))}
     assert {"planned", "failed", "unknown", "sending"} <= set(ids)
-    ran_by_store: list[str] = []
+    ran_by_store = StoreConnection.ran  # what the Store's driver connections run, however they are called
 
-    @event.listens_for(store.engine, "before_cursor_execute")
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        ran_by_store.append(statement)
+    @event.listens_for(store.engine, "do_connect")
+    def recording(_dialect: Any, _record: Any, _args: Any, options: dict[str, Any]) -> None:
+        options["factory"] = StoreConnection
+
+    store.engine.dispose()  # connect again, with that factory
 
     connection = direct.connection
     assert isinstance(connection, RecordingConnection)

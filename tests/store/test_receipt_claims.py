@@ -1,0 +1,58 @@
+"""A receipt that claims the slot's next post in the same commit (``mark_sent(..., then_claim=...)``), on
+SQLite and PostgreSQL: the same choice as ``claim_due``, all or nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from store_support import NOW
+from test_store_claims import LEASE, RECEIPT, queue
+
+from scheduler.store import ClaimRequest, DeliveryConflict, DeliveryState, Store
+
+
+def test_a_receipt_claims_what_claim_due_would_claim_next(store: Store) -> None:
+    a = queue(store, "a", -30, -10)
+    b = queue(store, "b", -20)
+    [first] = store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
+    assert first.id == a[0]
+    # b's head (-20) is due longer than a's next (-10): the freed slot goes to b, as claim_due would do
+    [then] = store.mark_sent(a[0], RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE))
+    assert then.id == b[0]
+    assert (then.state, then.attempts, then.lease_until) == (DeliveryState.SENDING, 1, NOW + LEASE)
+    [after] = store.mark_sent(b[0], RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE))
+    assert after.id == a[1]  # the same channel's next post, now that a is free again
+    assert store.mark_sent(a[1], RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE)) == []
+    assert {d.state for d in store.list()} == {DeliveryState.SENT}
+    assert [t.reason for t in store.history(a[1])][1:] == [
+        "claimed by w1 (attempt 1)",
+        "sent: https://social.example/@me/109",
+    ]
+
+
+def test_a_receipt_without_a_claim_claims_nothing(store: Store) -> None:
+    a = queue(store, "a", -30, -10)
+    store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
+    assert store.mark_sent(a[0], RECEIPT, now=NOW) == []
+    assert store.get(a[1]).state is DeliveryState.PLANNED
+
+
+def test_a_refused_receipt_claims_nothing(store: Store) -> None:
+    """The receipt and the claim are one transaction: a second receipt for a sent post is a conflict, and
+    the post behind it stays planned."""
+    a = queue(store, "a", -30, -10)
+    store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
+    store.mark_sent(a[0], RECEIPT, now=NOW)
+    with pytest.raises(DeliveryConflict):
+        store.mark_sent(a[0], RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE))
+    assert store.get(a[1]).state is DeliveryState.PLANNED
+
+
+def test_what_is_not_due_yet_is_not_claimed(store: Store) -> None:
+    a = queue(store, "a", -30, 10)
+    store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
+    assert store.mark_sent(a[0], RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE)) == []
+    later = NOW + timedelta(minutes=10)
+    assert store.get(a[1]).state is DeliveryState.PLANNED
+    assert [d.id for d in store.claim_due(later, worker="w1", lease=LEASE, limit=1)] == [a[1]]
