@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from store_support import NOW
-from test_store_claims import LEASE, RECEIPT, queue
+from store_support import NOW, queue
+from test_store_claims import LEASE, RECEIPT
 
 from scheduler.store import ClaimRequest, DeliveryConflict, DeliveryState, Store
 
