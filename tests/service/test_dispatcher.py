@@ -4,9 +4,11 @@ fake. Assertions are on what the receivers got and on the outbox's states and hi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -27,6 +29,22 @@ from scheduler.store.dialect import WRITE_OPTION
 from .conftest import DUE, Site, article, config_text, dispatch, real_now
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+@contextlib.asynccontextmanager
+async def round_in_flight(
+    dispatcher: Dispatcher, now: datetime, *held: HeldWebhook
+) -> AsyncIterator[asyncio.Task[DispatchReport]]:
+    """``dispatcher.run_due(now)`` running while the block holds requests at ``held``; afterwards (also when
+    an assertion failed) every hold is released, the round finished and the store thread closed."""
+    round_ = asyncio.create_task(dispatcher.run_due(now))
+    try:
+        yield round_
+    finally:
+        for receiver in held:
+            receiver.release.set()
+        await asyncio.gather(round_, return_exceptions=True)
+        dispatcher.calls.close()
 
 
 def slot(hour: int, minute: int = 0) -> str:
@@ -277,8 +295,7 @@ def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None
                 dispatcher = Dispatcher(
                     site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
                 )
-                round_ = asyncio.create_task(dispatcher.run_due(clock.now()))
-                try:
+                async with round_in_flight(dispatcher, clock.now(), held) as round_:
                     assert await asyncio.to_thread(held.arrived.wait, GUARD)  # the send is in flight
                     await clock.sleeping_past_now()
                     [sending] = site.store.list(states=[DeliveryState.SENDING])
@@ -289,10 +306,6 @@ def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None
                         assert site.store.stale_sending(clock.now()) == []
                     held.release.set()
                     return await round_
-                finally:
-                    held.release.set()
-                    await asyncio.gather(round_, return_exceptions=True)
-                    dispatcher.calls.close()
 
         report = asyncio.run(scenario())
         assert report.count("sent") == 1
@@ -317,19 +330,13 @@ def test_channels_send_in_parallel_within_the_concurrency_bound(site: Site) -> N
         async def scenario() -> DispatchReport:
             async with httpx.AsyncClient(timeout=30) as http:
                 dispatcher = Dispatcher(site.workspace, site.store, http, worker_id="w1")
-                round_ = asyncio.create_task(dispatcher.run_due(real_now()))
-                try:
+                async with round_in_flight(dispatcher, real_now(), a, b) as round_:
                     for held in (a, b):
                         assert await asyncio.to_thread(held.arrived.wait, GUARD)
                     assert (len(a.requests), len(b.requests)) == (1, 1)  # one at a time in a channel
                     a.release.set()
                     b.release.set()
                     return await round_
-                finally:
-                    a.release.set()
-                    b.release.set()
-                    await asyncio.gather(round_, return_exceptions=True)
-                    dispatcher.calls.close()
 
         assert asyncio.run(scenario()).count("sent") == 4
     assert len(a.deliveries) == 2 and len(b.deliveries) == 2
@@ -463,8 +470,7 @@ def test_a_post_of_another_channel_goes_out_at_its_instant_while_a_send_is_in_fl
                 dispatcher = Dispatcher(
                     site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
                 )
-                round_ = asyncio.create_task(dispatcher.run_due(clock.now()))
-                try:
+                async with round_in_flight(dispatcher, clock.now(), held) as round_:
                     assert await asyncio.to_thread(held.arrived.wait, GUARD)  # a's send is in flight
                     await clock.sleeping_past_now()  # the round waits for b's instant
                     assert webhook.requests == []
@@ -475,10 +481,6 @@ def test_a_post_of_another_channel_goes_out_at_its_instant_while_a_send_is_in_fl
                     assert arrived and held.release.is_set() is False  # b's went out while a's was held
                     held.release.set()
                     return await round_
-                finally:
-                    held.release.set()
-                    await asyncio.gather(round_, return_exceptions=True)
-                    dispatcher.calls.close()
 
         report = asyncio.run(scenario())
     assert report.count(Outcome.SENT) == 2
@@ -509,17 +511,12 @@ def test_a_reload_takes_the_new_lease_and_retry_policy(site: Site, webhook: Webh
                 )
                 site.write_config(config_text(hooks, service={"lease": "7m", "max_attempts": 1}))
                 dispatcher.reload(site.workspace)
-                round_ = asyncio.create_task(dispatcher.run_due(clock.now()))
-                try:
+                async with round_in_flight(dispatcher, clock.now(), held) as round_:
                     assert await asyncio.to_thread(held.arrived.wait, GUARD)
                     [sending] = site.store.list(channel="held")
                     assert sending.lease_until == nine + timedelta(minutes=7)
                     held.release.set()
                     return await round_
-                finally:
-                    held.release.set()
-                    await asyncio.gather(round_, return_exceptions=True)
-                    dispatcher.calls.close()
 
         report = asyncio.run(scenario())
     assert (report.count(Outcome.SENT), report.count(Outcome.FAILED)) == (1, 1)
