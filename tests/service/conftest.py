@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -135,6 +136,22 @@ def other_webhook() -> Iterator[WebhookFake]:
 DUE = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
 """A ``publish_at`` already due: an hour ago. (A date long past would be held back by a new outbox, and
 ``now`` is read when the article is loaded, a moment after a test took its clock.)"""
+
+
+@pytest.fixture
+def live_pid() -> Iterator[int]:
+    """The pid of a process that runs while the test does."""
+    process = subprocess.Popen(["sleep", "60"])
+    yield process.pid
+    process.kill()
+    process.wait()
+
+
+def reaped_pid() -> int:
+    """The pid of a process that ran and is gone."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
 
 
 def real_now() -> datetime:

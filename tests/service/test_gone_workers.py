@@ -4,16 +4,13 @@ leases: the next start reconciles them at once. One whose process still runs kee
 from __future__ import annotations
 
 import socket
-import subprocess
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from fakes.webhook import WebhookFake
 
 from scheduler.store import Delivery, DeliveryState
 
-from .conftest import Site, article, config_text, real_now
+from .conftest import Site, article, config_text, real_now, reaped_pid
 from .processes import tagcast
 
 LEASE = timedelta(minutes=10)
@@ -30,21 +27,6 @@ def claimed_by(site: Site, webhook: WebhookFake, worker: str, pid: int) -> Deliv
     site.store.register_worker(worker, host=socket.gethostname(), pid=pid, now=now)
     [delivery] = site.store.claim_due(now, worker=worker, lease=LEASE, limit=1)
     return delivery
-
-
-@pytest.fixture
-def live_pid() -> Iterator[int]:
-    process = subprocess.Popen(["sleep", "60"])
-    yield process.pid
-    process.kill()
-    process.wait()
-
-
-def reaped_pid() -> int:
-    """The pid of a process that ran and is gone."""
-    process = subprocess.Popen(["true"])
-    process.wait()
-    return process.pid
 
 
 def test_the_posts_of_a_gone_worker_are_reconciled_at_the_next_start(

@@ -9,8 +9,6 @@ import asyncio
 import gc
 import logging
 import socket
-import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,26 +21,11 @@ from scheduler.service.previous_run import PAGE
 from scheduler.service.runner import Service
 from scheduler.store.schema import workers
 
-from .conftest import Site, article, config_text
+from .conftest import Site, article, config_text, reaped_pid
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 HOST = socket.gethostname()
 OLD_ROWS = 5_000
-
-
-@pytest.fixture
-def live_pid() -> Iterator[int]:
-    process = subprocess.Popen(["sleep", "60"])
-    yield process.pid
-    process.kill()
-    process.wait()
-
-
-def reaped_pid() -> int:
-    """The pid of a process that ran and is gone."""
-    process = subprocess.Popen(["true"])
-    process.wait()
-    return process.pid
 
 
 def row(
