@@ -105,6 +105,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "parts": list(delivery.parts),
         "lengths": list(delivery.lengths),
         "limit": delivery.limit,
+        "limits": list(delivery.limits),
         "unit": delivery.unit,
         "scheduled_at": delivery.local_scheduled_at.isoformat(),
         "zone": delivery.zone,

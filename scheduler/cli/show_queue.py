@@ -106,10 +106,10 @@ def show_delivery(delivery: Delivery, history: Sequence[Transition]) -> None:
     for label, value in rows:
         facts.add_row(label, value if isinstance(value, Text) else safe_text.markup(value))
     body: list[Table | Text | Rule] = [facts]
-    for index, (part, length) in enumerate(
-        zip(delivery.parts, delivery.lengths or [0] * len(delivery.parts), strict=False)
+    for index, (part, length, limit) in enumerate(
+        zip(delivery.parts, delivery.lengths or [0] * len(delivery.parts), delivery.limits, strict=False)
     ):
-        body.append(Rule(f"part {index + 1}: {length}/{delivery.limit} {delivery.unit}", style="dim"))
+        body.append(Rule(f"part {index + 1}: {length}/{limit} {delivery.unit}", style="dim"))
         body.append(Text(part))
     history_table = Table(show_edge=False, header_style="bold", title="history", title_justify="left")
     for column in ("at", "from", "to", "reason"):

@@ -413,6 +413,14 @@ class IngestMixin(StoreBase):
                 .where(deliveries.c.id == delivery_id)
                 .values(source=post.source, identity=identity)
             )
+        if (
+            outcome is not UpsertOutcome.UPDATED
+            and row["state"] == DeliveryState.PLANNED.value
+            and row["first_limit"] != post.first_limit
+        ):  # the same text, with an image added or removed (or queued before schema version 8)
+            connection.execute(
+                deliveries.update().where(deliveries.c.id == delivery_id).values(first_limit=post.first_limit)
+            )
         return UpsertResult(outcome, delivery_from_row(self._row(connection, delivery_id)), moved_from)
 
     @staticmethod

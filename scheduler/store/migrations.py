@@ -120,6 +120,15 @@ def _workers_by_host(connection: Connection) -> None:
     WORKERS_HOST_INDEX.create(connection, checkfirst=True)
 
 
+def _first_limit(connection: Connection) -> None:
+    """Version 8: ``deliveries.first_limit``, the first part's own limit (Telegram: a photo's caption, 1024),
+    so that the queue shows each part against its limit as preview does. Rows queued before it keep NULL
+    (``limit`` for every part, as they were shown): whether a post carried images is not in its row."""
+    columns = {column["name"] for column in inspect(connection).get_columns(deliveries.name)}
+    if "first_limit" not in columns:
+        connection.execute(text("ALTER TABLE deliveries ADD COLUMN first_limit INTEGER"))
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _initial,
     2: _workers,
@@ -128,6 +137,7 @@ MIGRATIONS: dict[int, Migration] = {
     5: _tokens,
     6: _link_pages,
     7: _workers_by_host,
+    8: _first_limit,
 }
 
 

@@ -155,10 +155,10 @@ class Delivery:
     """One outbox row: a post for one channel, its slot, its state, and what the network answered.
 
     Times are aware and in UTC; :attr:`local_scheduled_at` is the slot in the zone of the schedule that
-    chose it. ``lengths``, ``limit``, ``unit``, ``zone``, ``generation`` and ``receipt`` extend the contract
-    of ``docs/store-api.md``; ``generation`` counts the deliveries of one article on one channel (1, then
-    2 after a repost, ...); ``identity`` is the article's (:mod:`scheduler.identity`), whatever its file is
-    called.
+    chose it. ``lengths``, ``limit``, ``first_limit``, ``unit``, ``zone``, ``generation`` and ``receipt``
+    extend the contract of ``docs/store-api.md``; ``generation`` counts the deliveries of one article on one
+    channel (1, then 2 after a repost, ...); ``identity`` is the article's (:mod:`scheduler.identity`),
+    whatever its file is called.
     """
 
     id: str
@@ -190,10 +190,18 @@ class Delivery:
     generation: int = 1
     receipt: dict[str, Any] = field(default_factory=dict)
     identity: str = ""
+    first_limit: int | None = None
+    """The limit of the first part when it is not ``limit`` (``Post.first_limit``), else None."""
 
     @property
     def title(self) -> str:
         return str(self.article.get("title", ""))
+
+    @property
+    def limits(self) -> tuple[int, ...]:
+        """The limit of each part, first part first, as ``Post.limits`` (``preview --json``'s ``limits``)."""
+        first = self.limit if self.first_limit is None else self.first_limit
+        return (first, *[self.limit] * (len(self.parts) - 1))[: len(self.parts)]
 
     @property
     def local_scheduled_at(self) -> datetime:

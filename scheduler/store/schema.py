@@ -131,6 +131,8 @@ deliveries = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # schema version 3: the article's identity (scheduler.identity), whatever its file is called
     Column("identity", String(1100), nullable=False, server_default=""),
+    # schema version 8: the first part's own limit when it is not ``limit`` (Telegram: a photo's caption)
+    Column("first_limit", Integer, nullable=True),
 )
 Index("ix_deliveries_state_scheduled", deliveries.c.state, deliveries.c.scheduled_at, deliveries.c.id)
 Index(

@@ -209,7 +209,7 @@ def delivery_card(delivery: Delivery, channels: Mapping[str, ChannelSettings]) -
         parts=_parts(
             delivery.parts,
             delivery.lengths,
-            [delivery.limit] * len(delivery.parts),
+            delivery.limits,
             delivery.network,
             settings.base_url if settings else None,
         ),
