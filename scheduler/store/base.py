@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, select
 
 from scheduler.store.dialect import relaxed, writer
-from scheduler.store.dispatch_sql import TRANSITION
+from scheduler.store.dispatch_sql import TRANSITION, TRANSITION_PAIR
 from scheduler.store.errors import DeliveryNotFound
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.moves import changed_meanwhile, require_state, with_due_at
@@ -26,6 +26,28 @@ from scheduler.store.schema import deliveries, transitions
 ROW = select(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
 """One delivery by id (``delivery_id``)."""
 INSERT_TRANSITION = transitions.insert()
+
+
+class HistoryRow(NamedTuple):
+    """One row of a delivery's history (``transitions``), before it is written."""
+
+    delivery_id: str
+    at: datetime
+    from_state: DeliveryState | None
+    to_state: DeliveryState
+    reason: str
+
+    def values(self, suffix: str = "") -> dict[str, Any]:
+        """The parameters of :data:`~scheduler.store.dispatch_sql.TRANSITION` (each name + ``suffix``)."""
+        if not self.reason:
+            raise ValueError("every transition needs a reason")
+        return {
+            f"delivery_id{suffix}": self.delivery_id,
+            f"at{suffix}": utc(self.at),
+            f"from_state{suffix}": self.from_state.value if self.from_state is not None else None,
+            f"to_state{suffix}": self.to_state.value,
+            f"reason{suffix}": self.reason,
+        }
 
 
 class StoreBase:
@@ -66,16 +88,17 @@ class StoreBase:
         to_state: DeliveryState,
         reason: str,
     ) -> None:
-        if not reason:
-            raise ValueError("every transition needs a reason")
-        TRANSITION.run(
-            connection,
-            delivery_id=delivery_id,
-            at=utc(at),
-            from_state=from_state.value if from_state is not None else None,
-            to_state=to_state.value,
-            reason=reason,
-        )
+        StoreBase._write_history(connection, HistoryRow(delivery_id, at, from_state, to_state, reason))
+
+    @staticmethod
+    def _write_history(connection: Connection, *rows: HistoryRow) -> None:
+        """Write ``rows`` to the history in this transaction, in order; two in one statement (a receipt and
+        the claim of its commit: one statement less for every post)."""
+        if len(rows) == 2:
+            TRANSITION_PAIR.run(connection, **rows[0].values("_1"), **rows[1].values("_2"))
+            return
+        for row in rows:
+            TRANSITION.run(connection, **row.values())
 
     def _move(
         self,

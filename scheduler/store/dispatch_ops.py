@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, exists, func, select, tuple_
 
 from scheduler.store import dispatch_sql as sql
-from scheduler.store.base import StoreBase
+from scheduler.store.base import HistoryRow, StoreBase
 from scheduler.store.dialect import lock_channel, locks_rows, select_for_claim
 from scheduler.store.errors import DeliveryConflict
 from scheduler.store.models import ClaimRequest, Delivery, DeliveryState, utc
@@ -142,12 +142,20 @@ class DispatchMixin(StoreBase):
         self, connection: Connection, channel: str, *, now: datetime, worker: str, lease: timedelta
     ) -> list[Delivery]:
         """Claim the head of ``channel``'s due queue in this transaction (none if locked elsewhere)."""
+        rows = self._claim_head_rows(connection, channel, now)
+        return self._take(connection, rows, channel, now=now, worker=worker, lease=lease)
+
+    def _claim_head_rows(
+        self, connection: Connection, channel: str, now: datetime
+    ) -> Sequence[Mapping[str, Any]]:
+        """The head of ``channel``'s due queue, read to be claimed in this transaction: none when the channel
+        is busy, paused, or locked by another worker's claim."""
         if not lock_channel(connection, channel):
             return []
         rows: Sequence[Mapping[str, Any]] = sql.HEAD.mappings(connection, channel=channel, now=now)
         if rows and locks_rows(connection):
             rows = self._lock_heads(connection, rows, now)
-        return self._take(connection, rows, channel, now=now, worker=worker, lease=lease)
+        return rows
 
     def _take(
         self,
@@ -160,20 +168,57 @@ class DispatchMixin(StoreBase):
         lease: timedelta,
     ) -> list[Delivery]:
         """Move ``rows`` (read in this transaction) to ``sending`` for ``worker``, with their transitions."""
-        lease_until = now + lease
+        claimed = []
         for row in rows:
-            params = {"delivery_id": row["id"], "worker": worker, "lease_until": lease_until, "now": now}
-            sql.CLAIMED.run(connection, **params)
-            if sql.TAKE.run(connection, **params) != 1:  # cannot happen under the locks
-                raise DeliveryConflict(f"delivery {row['id']} of {channel} changed while being claimed")
+            delivery, history = self._take_row(connection, row, now=now, worker=worker, lease=lease)
+            self._write_history(connection, history)
+            claimed.append(delivery)
+        return claimed
+
+    @staticmethod
+    def _take_row(
+        connection: Connection, row: Mapping[str, Any], *, now: datetime, worker: str, lease: timedelta
+    ) -> tuple[Delivery, HistoryRow]:
+        """Move ``row`` (read in this transaction) to ``sending`` for ``worker``: the claimed delivery, and
+        the history row of its claim (still to be written)."""
+        lease_until = now + lease
+        params = {"delivery_id": row["id"], "worker": worker, "lease_until": lease_until, "now": now}
+        if sql.TAKE.run(connection, **params) != 1:  # cannot happen under the locks
+            raise DeliveryConflict(f"delivery {row['id']} of {row['channel']} changed while being claimed")
+        attempts = row["attempts"] + 1
+        history = HistoryRow(
+            row["id"],
+            now,
+            DeliveryState(row["state"]),
+            DeliveryState.SENDING,
+            f"claimed by {worker} (attempt {attempts})",
+        )
         claimed = {
             "state": DeliveryState.SENDING.value,
             "claimed_by": worker,
             "lease_until": lease_until,
             "due_at": None,
             "updated_at": now,
+            "attempts": attempts,
         }
-        return [delivery_from_row({**row, **claimed, "attempts": row["attempts"] + 1}) for row in rows]
+        return delivery_from_row({**row, **claimed}), history
+
+    def _claim_next(
+        self, connection: Connection, request: ClaimRequest
+    ) -> tuple[Delivery, HistoryRow] | None:
+        """One claim of :meth:`claim_due` in this transaction, in fewer statements (:data:`sql.NEXT_HEAD`):
+        the delivery claimed and the history row of its claim (still to be written), or None."""
+        now = utc(request.now)
+        found = sql.NEXT_HEAD.first(connection, now=now)
+        if found is None:
+            return None
+        head: Mapping[str, Any] = found
+        if locks_rows(connection):  # PostgreSQL: the channel's lock, and its head read again under it
+            rows = self._claim_head_rows(connection, head["channel"], now)
+            if not rows:
+                return None
+            head = rows[0]
+        return self._take_row(connection, head, now=now, worker=request.worker, lease=request.lease)
 
     @staticmethod
     def _lock_heads(
@@ -222,21 +267,28 @@ class DispatchMixin(StoreBase):
         self, delivery_id: str, receipt: Receipt, *, now: datetime, then_claim: ClaimRequest | None = None
     ) -> list[Delivery]:
         """Record the receipt, in any state but ``sent``: when the network has the post, it is sent. With
-        ``then_claim``, the same transaction then claims as :meth:`claim_due` does (the slot the receipt
-        frees is filled again in one commit); the deliveries it claimed are returned.
+        ``then_claim``, the same transaction then claims one post as :meth:`claim_due` does (the slot the
+        receipt frees is filled again in one commit; ``then_claim.limit`` must be 1); what it claimed is
+        returned.
 
         Without a claim the commit does not wait for the disk (:func:`~scheduler.store.dialect.relaxed`): the
         next claim's commit flushes it, and a power cut before that leaves the delivery in ``sending``, to be
         reconciled like a send the power cut interrupted (a crash of the process cannot lose it). With one,
         the commit is on disk before this returns, as every claim's is."""
+        if then_claim is not None and then_claim.limit != 1:
+            raise ValueError("a receipt frees one slot: then_claim claims one post (limit=1)")
         with self._write(durable=then_claim is not None) as connection:
-            self._mark_sent(connection, delivery_id, receipt, now=utc(now))
-            return self._claim(connection, then_claim) if then_claim is not None else []
+            sent = self._mark_sent(connection, delivery_id, receipt, now=utc(now))
+            claimed = self._claim_next(connection, then_claim) if then_claim is not None else None
+            history = [row for row in (sent, claimed[1] if claimed else None) if row is not None]
+            self._write_history(connection, *history)
+            return [claimed[0]] if claimed else []
 
     def _mark_sent(
         self, connection: Connection, delivery_id: str, receipt: Receipt, *, now: datetime
-    ) -> None:
-        """Record ``receipt`` for ``delivery_id`` in this transaction."""
+    ) -> HistoryRow | None:
+        """Record ``receipt`` for ``delivery_id`` in this transaction; the history row still to be written
+        (None: written already, on the rare path)."""
         where = where_sent(receipt)
         params = {
             "delivery_id": delivery_id,
@@ -246,34 +298,27 @@ class DispatchMixin(StoreBase):
             "now": now,
         }
         if sql.SENT.run(connection, **params) == 1:  # it was sending: the usual case
-            self._record(
-                connection,
-                delivery_id,
-                at=now,
-                from_state=DeliveryState.SENDING,
-                to_state=DeliveryState.SENT,
-                reason=f"sent: {where}",
+            return HistoryRow(delivery_id, now, DeliveryState.SENDING, DeliveryState.SENT, f"sent: {where}")
+        row = self._row(connection, delivery_id)
+        if row["state"] == DeliveryState.SENT.value:
+            raise DeliveryConflict(
+                f"delivery {delivery_id} is already sent ({row['remote_url'] or row['remote_ids']})",
+                hint="a second receipt means the post went out twice: check the account",
             )
-        else:
-            row = self._row(connection, delivery_id)
-            if row["state"] == DeliveryState.SENT.value:
-                raise DeliveryConflict(
-                    f"delivery {delivery_id} is already sent ({row['remote_url'] or row['remote_ids']})",
-                    hint="a second receipt means the post went out twice: check the account",
-                )
-            self._move(
-                connection,
-                row,
-                DeliveryState.SENT,
-                reason=f"sent: {where}",
-                now=now,
-                remote_ids=list(receipt.remote_ids),
-                remote_url=receipt.url,
-                receipt=dict(receipt.extra),
-                claimed_by=None,
-                lease_until=None,
-                next_attempt_at=None,
-            )
+        self._move(
+            connection,
+            row,
+            DeliveryState.SENT,
+            reason=f"sent: {where}",
+            now=now,
+            remote_ids=list(receipt.remote_ids),
+            remote_url=receipt.url,
+            receipt=dict(receipt.extra),
+            claimed_by=None,
+            lease_until=None,
+            next_attempt_at=None,
+        )
+        return None
 
     def mark_retry(self, delivery_id: str, *, at: datetime, reason: str, now: datetime) -> None:
         """``sending`` -> ``retrying``: claimable again at ``at`` (with the same idempotency key)."""

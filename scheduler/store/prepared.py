@@ -21,7 +21,7 @@ length of the list).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +60,13 @@ class _Compiled:
         if self.positional:
             return tuple(processed[name] for name in self.names)
         return processed
+
+    def row(self, values: Sequence[Any]) -> dict[str, Any]:
+        """A result row as a dict of converted values."""
+        return {
+            name: (process(value) if process is not None else value)
+            for name, process, value in zip(self.columns, self.results, values, strict=True)
+        }
 
 
 def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
@@ -137,14 +144,13 @@ class Prepared:
         """Run a SELECT; its rows as dicts of converted values (what ``.mappings().all()`` gives)."""
         with self._cursor(connection, values) as (compiled, cursor):
             rows = cursor.fetchall()
-        processors = compiled.results
-        return [
-            {
-                name: (process(value) if process is not None else value)
-                for name, process, value in zip(compiled.columns, processors, row, strict=True)
-            }
-            for row in rows
-        ]
+        return [compiled.row(row) for row in rows]
+
+    def first(self, connection: Connection, **values: Any) -> dict[str, Any] | None:
+        """Run a SELECT; its first row as a dict of converted values, or None (the rest is never fetched)."""
+        with self._cursor(connection, values) as (compiled, cursor):
+            row = cursor.fetchone()
+        return compiled.row(row) if row is not None else None
 
     @contextmanager
     def scalars(self, connection: Connection, **values: Any) -> Iterator[Iterator[Any]]:

@@ -17,6 +17,10 @@ from scheduler.store.prepared import Prepared
 from scheduler.store.schema import deliveries, transitions
 
 LEASE = timedelta(minutes=5)
+PAIR = (
+    {"from_state": "sending", "to_state": "sent", "reason": "sent: one"},
+    {"from_state": "planned", "to_state": "sending", "reason": "claimed: two"},
+)
 
 
 def snapshot(connection: Connection) -> tuple[list[Any], list[Any]]:
@@ -74,6 +78,12 @@ def test_reads_return_what_sqlalchemy_returns(filled: Store) -> None:
     assert both_ways(filled, sql.HEAD, channel="b", now=later)[0][0] == []  # b is busy sending
     driver, alchemy = both_ways(filled, sql.DUE_CHANNELS, now=later)
     assert driver == alchemy and {row["channel"] for row in driver[0]} == {"a"}
+    driver, alchemy = both_ways(filled, sql.NEXT_HEAD, now=later)
+    assert driver == alchemy
+    assert [row["id"] for row in driver[0]] == [
+        both_ways(filled, sql.HEAD, channel="a", now=later)[0][0][0]["id"]
+    ]
+    assert both_ways(filled, sql.NEXT_HEAD, now=NOW - timedelta(days=1))[0][0] == []  # nothing due yet
 
 
 def test_claims_and_receipts_write_what_sqlalchemy_writes(filled: Store) -> None:
@@ -81,7 +91,6 @@ def test_claims_and_receipts_write_what_sqlalchemy_writes(filled: Store) -> None
     sending = ids(filled, "sending")[0]
     at = NOW + timedelta(hours=2)
     cases: list[tuple[Prepared, dict[str, Any]]] = [
-        (sql.CLAIMED, {"delivery_id": head, "worker": "w2", "now": at}),
         (sql.TAKE, {"delivery_id": head, "worker": "w2", "lease_until": at + LEASE, "now": at}),
         (
             sql.SENT,
@@ -100,14 +109,25 @@ def test_claims_and_receipts_write_what_sqlalchemy_writes(filled: Store) -> None
             sql.TRANSITION,
             {"delivery_id": head, "at": at, "from_state": None, "to_state": "planned", "reason": "a test"},
         ),
+        (
+            sql.TRANSITION_PAIR,
+            {
+                **{f"{key}_1": value for key, value in PAIR[0].items()},
+                **{f"{key}_2": value for key, value in PAIR[1].items()},
+                "delivery_id_1": sending,
+                "delivery_id_2": head,
+                "at_1": at,
+                "at_2": at + LEASE,
+            },
+        ),
     ]
     for prepared, values in cases:
         driver, alchemy = both_ways(filled, prepared, **values)
         assert driver == alchemy, values
     changed = [both_ways(filled, prepared, **values)[0][0] for prepared, values in cases]
-    assert changed == [None, 1, 1, 1, 1, 0, None]
-    _, (_, history) = both_ways(filled, sql.CLAIMED, delivery_id=head, worker="w2", now=at)[0]
-    assert history[-1] == (head, at, "claimed by w2 (attempt 1)")
+    assert changed == [1, 1, 1, 1, 0, None, None]
+    _, (_, history) = both_ways(filled, sql.TRANSITION_PAIR, **cases[-1][1])[0]
+    assert history[-2:] == [(sending, at, "sent: one"), (head, at + LEASE, "claimed: two")]
 
 
 def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(filled: Store) -> None:

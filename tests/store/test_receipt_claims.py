@@ -4,8 +4,11 @@ SQLite and PostgreSQL: the same choice as ``claim_due``, all or nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from store_support import NOW, queue
 from test_store_claims import LEASE, RECEIPT
 
@@ -56,3 +59,44 @@ def test_what_is_not_due_yet_is_not_claimed(store: Store) -> None:
     later = NOW + timedelta(minutes=10)
     assert store.get(a[1]).state is DeliveryState.PLANNED
     assert [d.id for d in store.claim_due(later, worker="w1", lease=LEASE, limit=1)] == [a[1]]
+
+
+def test_a_receipt_claims_one_post_only(store: Store) -> None:
+    a = queue(store, "a", -30)
+    b = queue(store, "b", -20)
+    store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
+    with pytest.raises(ValueError, match="limit=1"):
+        store.mark_sent(a[0], RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE, limit=2))
+    assert {store.get(a[0]).state, store.get(b[0]).state} == {DeliveryState.SENDING, DeliveryState.PLANNED}
+
+
+def test_a_receipt_that_claims_is_six_statements_on_sqlite(db_url: str, tmp_path: Path) -> None:
+    """The commit of every post: the receipt, the next head (one read), its claim, both history rows (one
+    insert), and the commit. Each statement is a round trip to the database (PostgreSQL) or a hand-over of
+    the interpreter lock (SQLite, on the store thread), so their number is the cost of a post."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's trace callback counts the statements")
+    store = Store.open(db_url, root=tmp_path)
+    statements: list[str] = []
+
+    @event.listens_for(store.engine, "connect")
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
+
+    store.engine.dispose()  # connections are opened again, traced
+    a = queue(store, "a", -30, -10)
+    store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
+    statements.clear()
+    [then] = store.mark_sent(a[0], RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE))
+    assert then.id == a[1]
+    assert [" ".join(sql.split()[:3]) for sql in statements] == [
+        "BEGIN IMMEDIATE",
+        "UPDATE deliveries SET",
+        "SELECT deliveries.id, deliveries.source,",
+        "UPDATE deliveries SET",
+        "INSERT INTO transitions",
+        "COMMIT",
+    ]
+    assert [t.reason for t in store.history(a[1])][-1] == "claimed by w1 (attempt 1)"
+    assert store.history(a[0])[-1].reason == "sent: https://social.example/@me/109"
+    store.close()
