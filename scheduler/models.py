@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from scheduler.length.parts import part_limits
 from scheduler.media.model import Card, ImageRef, Media
 
 
@@ -104,8 +105,7 @@ class Post:
     @property
     def limits(self) -> tuple[int, ...]:
         """The limit of each part, first part first (``limit`` for every part unless ``first_limit``)."""
-        first = self.limit if self.first_limit is None else self.first_limit
-        return (first, *[self.limit] * (len(self.parts) - 1))[: len(self.parts)]
+        return part_limits(self.limit, self.first_limit, len(self.parts))
 
     def with_problems(self, *problems: str) -> Post:
         """This post with ``problems`` added after its own."""

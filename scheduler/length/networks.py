@@ -18,6 +18,7 @@ from dataclasses import KW_ONLY, dataclass, replace
 from typing import Literal
 
 from scheduler.length.graphemes import grapheme_count, utf8_length, utf16_length
+from scheduler.length.parts import part_limits
 from scheduler.length.twitter import twitter_weighted_length
 from scheduler.length.urls import find_urls
 
@@ -90,8 +91,7 @@ class LengthRules:
 
     def limits(self, parts: int) -> tuple[int, ...]:
         """The limit of each of ``parts`` parts of a post, first part first."""
-        rest = [self.limit] * max(parts - 1, 0)
-        return (self.first_limit if self.first_limit is not None else self.limit, *rest)[:parts]
+        return part_limits(self.limit, self.first_limit, parts)
 
     def count(self, text: str) -> int:
         """The length of ``text`` as the network's server counts it (X: the number compared with 280)."""

@@ -11,6 +11,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from scheduler.length.parts import part_limits
+
 if TYPE_CHECKING:  # imported where an Article is rebuilt: the quick queue commands never do
     from scheduler.models import Article
 
@@ -200,8 +202,7 @@ class Delivery:
     @property
     def limits(self) -> tuple[int, ...]:
         """The limit of each part, first part first, as ``Post.limits`` (``preview --json``'s ``limits``)."""
-        first = self.limit if self.first_limit is None else self.first_limit
-        return (first, *[self.limit] * (len(self.parts) - 1))[: len(self.parts)]
+        return part_limits(self.limit, self.first_limit, len(self.parts))
 
     @property
     def local_scheduled_at(self) -> datetime:
