@@ -17,6 +17,9 @@ A person is needed when
 
     */5 * * * *  cd /srv/tagcast && tagcast status --check --max-heartbeat-age 15m || notify-someone
 
+It reads only the workers seen lately (and, for a stall, back to the last progress), a few index ranges of
+``workers``, however many rows a week of cron runs left there.
+
 Imported inside the command (it pulls in the store).
 """
 
@@ -92,8 +95,32 @@ def needs_a_person(
         due = token_problems(store.token_expiries(), now=now, warning=token_warning, channels=channels)
         problems += [problem for _, problem in due]
     pending = sum(states.get(state, 0) for states in counts.values() for state in PENDING_STATES)
-    problems += _service_problems(store.workers(), pending, now, max_heartbeat_age, host)
+    seen = _recent_workers(store, now=now, max_heartbeat_age=max_heartbeat_age)
+    problems += _service_problems(seen, pending, now, max_heartbeat_age, host)
     return problems
+
+
+CLOCK_STEP = timedelta(minutes=1)
+"""How far a worker's clock may step back between its start and a later heartbeat (its ``started_at`` after
+its ``heartbeat_at``) and the worker still be found where it was started."""
+
+
+def _recent_workers(store: Store, *, now: datetime, max_heartbeat_age: timedelta) -> list[WorkerInfo]:
+    """The workers that :func:`_service_problems` judges the same as it would judge every row of
+    ``workers``, newest heartbeat first (ties by id, as :meth:`Store.workers` lists them): every worker seen
+    within ``max_heartbeat_age`` (one of them may be running), else the last one seen; and every worker seen
+    since the newest start among them (a heartbeat comes after the start, :data:`CLOCK_STEP` aside), so the
+    last started of all is among them. Empty when no worker ever registered. Two or three ranges of
+    ``ix_workers_heartbeat``, however many old runs ``workers`` keeps."""
+    newest = store.last_heartbeat()
+    if newest is None:
+        return []
+    oldest = min(now - max_heartbeat_age, newest)
+    seen = store.workers_seen(since=oldest)
+    started = max(worker.started_at for worker in seen) - CLOCK_STEP
+    if started < oldest:
+        seen += store.workers_seen(since=started, before=oldest)
+    return seen
 
 
 def _service_problems(
@@ -136,9 +163,36 @@ def stalled(store: Store, *, now: datetime, stall_after: timedelta) -> list[str]
     before any ``tagcast serve`` ran on this outbox: :func:`needs_a_person` says that already."""
     from scheduler.service.health import outbox_stalls
 
-    workers = store.workers()
-    if not workers:
+    newest = store.last_heartbeat()
+    if newest is None:
         return []
-    running = [worker.started_at for worker in workers if worker.stopped_at is None]
-    since = max(running) if running else None  # a service that has just started is not stalled yet
+    # a later ``since`` only quiets a stall: none without one, none with one
+    if not outbox_stalls(store, now=now, stall_after=stall_after, since=None):
+        return []
+    since = _last_start(store, now=now, stall_after=stall_after, newest=newest)
     return outbox_stalls(store, now=now, stall_after=stall_after, since=since)
+
+
+def _last_start(store: Store, *, now: datetime, stall_after: timedelta, newest: datetime) -> datetime | None:
+    """When the worker started that started last of those not stopped (a service that has just started is
+    not stalled yet), where that counts: after the last progress of every stalled candidate, the whole
+    outbox's and each channel's (an earlier start changes nothing). Read back from the newest heartbeat as
+    far as such a start can be (:data:`CLOCK_STEP` aside): all the way only when a channel with a due post
+    never made any progress."""
+    progress = [store.progress(now).last_progress]
+    progress += [
+        seen.last_progress for seen in store.channel_progress(now, due_by=now - stall_after).values()
+    ]
+    floor = None if None in progress else min(moment for moment in progress if moment is not None)
+    found: datetime | None = None
+    since: datetime | None = newest
+    before: datetime | None = None
+    while True:
+        for worker in store.workers_seen(since=since, before=before):
+            if worker.stopped_at is None and (found is None or worker.started_at > found):
+                found = worker.started_at
+        bounds = [moment for moment in (found, floor) if moment is not None]
+        wanted = max(bounds) - CLOCK_STEP if bounds else None  # None: every row left
+        if since is None or (wanted is not None and wanted >= since):
+            return found
+        since, before = wanted, since
