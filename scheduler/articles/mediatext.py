@@ -30,8 +30,11 @@ MEDIA_RSS = "http://search.yahoo.com/mrss/"
 _CONTENT = f"{{{MEDIA_RSS}}}content"
 _TITLE = f"{{{MEDIA_RSS}}}title"
 _DESCRIPTION = f"{{{MEDIA_RSS}}}description"
-_TYPED = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?(?:description|title)(?:[^>"']|"[^"]*"|'[^']*')*\stype\s*=""")
-"""A title or description element with a ``type`` (in any namespace, with any prefix: more than need be)."""
+_TYPED = re.compile(rb"""<[A-Za-z_][\w.-]*:(?:description|title)(?:[^>"']|"[^"]*"|'[^']*')*\stype\s*=""")
+"""A prefixed title or description element with a ``type`` (in any namespace: more than need be; an Atom
+feed's own unprefixed ``<title type="html">`` is not one)."""
+_DEFAULT_MEDIA = re.compile(rb"""xmlns\s*=\s*["']http://search\.yahoo\.com/mrss/["']""")
+"""Media RSS as the default namespace somewhere: its titles and descriptions have no prefix."""
 _ITEM_TAGS = {
     "rss": ("item",),
     "rdf": ("{http://purl.org/rss/1.0/}item", "item"),
@@ -81,7 +84,8 @@ class MediaTexts:
         as ``contents``; None when they cannot be told: the item read here has other contents (a feed whose
         items the parser lists otherwise), or an item after it was asked for before."""
         if self._typed is None:
-            self._typed = b"<!DOCTYPE" in self._data or _TYPED.search(self._data) is not None
+            data = self._data
+            self._typed = b"<!DOCTYPE" in data or bool(_DEFAULT_MEDIA.search(data) or _TYPED.search(data))
         if not self._typed:  # every text is plain: the parser's are the ones
             return tuple(_parsed_text(content) for content in contents)
         if index < self._next:

@@ -251,3 +251,21 @@ def test_an_html_type_after_an_attribute_holding_a_closing_bracket_is_still_html
         EXPECTED[3],
         EXPECTED[5],
     ]
+
+
+def test_media_rss_as_the_default_namespace_is_read_as_its_type_says() -> None:
+    own = (
+        '<content xmlns="http://search.yahoo.com/mrss/" url="https://history.example/1.jpg" medium="image">'
+        '<description type="html">Zhukov &amp;amp; the &lt;b&gt;6th&lt;/b&gt; Army</description></content>'
+    )
+    entries = parse_feed(atom([ITEMS[2], (own, "")]), source="feed.xml").entries
+    assert [entry.image_alt for entry in entries] == [EXPECTED[3], EXPECTED[5]]
+
+
+def test_an_atom_feed_typing_its_own_titles_reads_untyped_media_texts_as_plain() -> None:
+    data = atom([ITEMS[2], ITEMS[3]]).replace(b"<title>Moment", b'<title type="html">Moment')
+    entries = parse_feed(data, source="feed.xml").entries
+    assert [(entry.title, entry.image_alt) for entry in entries] == [
+        ("Moment 1", EXPECTED[3]),
+        ("Moment 2", EXPECTED[4]),
+    ]
