@@ -25,8 +25,9 @@ Imported inside the command (it pulls in the store).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
+from itertools import chain
 
 from scheduler.config.durations import format_duration
 from scheduler.errors import ArticleError
@@ -110,7 +111,7 @@ def _recent_workers(store: Store, *, now: datetime, max_heartbeat_age: timedelta
     ``workers``, newest heartbeat first (ties by id, as :meth:`Store.workers` lists them): every worker seen
     within ``max_heartbeat_age`` (one of them may be running), else the last one seen; and every worker seen
     since the newest start among them (a heartbeat comes after the start, :data:`CLOCK_STEP` aside), so the
-    last started of all is among them. Empty when no worker ever registered. Two or three ranges of
+    last started of all is among them. Empty when no worker ever registered. A few ranges of
     ``ix_workers_heartbeat``, however many old runs ``workers`` keeps."""
     newest = store.last_heartbeat()
     if newest is None:
@@ -118,9 +119,33 @@ def _recent_workers(store: Store, *, now: datetime, max_heartbeat_age: timedelta
     oldest = min(now - max_heartbeat_age, newest)
     seen = store.workers_seen(since=oldest)
     started = max(worker.started_at for worker in seen) - CLOCK_STEP
-    if started < oldest:
-        seen += store.workers_seen(since=started, before=oldest)
+    if started >= oldest:
+        return seen
+    for worker in _seen_before(store, oldest):
+        if worker.heartbeat_at < started:
+            break
+        seen.append(worker)
+        started = max(started, worker.started_at - CLOCK_STEP)
     return seen
+
+
+FIRST_PAGE, LAST_PAGE = 4, 256
+"""Workers read at a time, going back from the newest heartbeats: a few first, twice as many each time."""
+
+
+def _seen_before(store: Store, before: datetime) -> Iterator[WorkerInfo]:
+    """Every worker last seen before ``before``, newest heartbeat first (ties by id), read a page at a time
+    (:data:`FIRST_PAGE`, then more): a caller stops once it has gone back far enough."""
+    size = FIRST_PAGE
+    while True:
+        page = store.workers_seen(since=None, before=before, limit=size)
+        if len(page) < size:
+            yield from page
+            return
+        last = page[-1].heartbeat_at  # the page may end inside a group of equal heartbeats: take all of it
+        yield from [worker for worker in page if worker.heartbeat_at > last]
+        yield from store.workers_seen(since=last, before=last + timedelta(microseconds=1))
+        before, size = last, min(size * 2, LAST_PAGE)
 
 
 def _service_problems(
@@ -185,14 +210,10 @@ def _last_start(store: Store, *, now: datetime, stall_after: timedelta, newest: 
     ]
     floor = None if None in progress else min(moment for moment in progress if moment is not None)
     found: datetime | None = None
-    since: datetime | None = newest
-    before: datetime | None = None
-    while True:
-        for worker in store.workers_seen(since=since, before=before):
-            if worker.stopped_at is None and (found is None or worker.started_at > found):
-                found = worker.started_at
+    for worker in chain(store.workers_seen(since=newest), _seen_before(store, newest)):
         bounds = [moment for moment in (found, floor) if moment is not None]
-        wanted = max(bounds) - CLOCK_STEP if bounds else None  # None: every row left
-        if since is None or (wanted is not None and wanted >= since):
-            return found
-        since, before = wanted, since
+        if bounds and worker.heartbeat_at < max(bounds) - CLOCK_STEP:
+            break
+        if worker.stopped_at is None and (found is None or worker.started_at > found):
+            found = worker.started_at
+    return found

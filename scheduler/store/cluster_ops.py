@@ -166,12 +166,13 @@ class ClusterMixin(StoreBase):
         return None if newest is None else utc(newest)
 
     def workers_seen(
-        self, *, since: datetime | None, before: datetime | None = None
+        self, *, since: datetime | None, before: datetime | None = None, limit: int | None = None
     ) -> builtins.list[WorkerInfo]:
         """The workers whose last heartbeat is at or after ``since`` (None: any time) and before ``before``
-        (None: any time after), the most recently seen first (ties by id); without their holdings. One range
-        of ``ix_workers_heartbeat``: a caller reads back in time only as far as it needs."""
-        query = select(workers)
+        (None: any time after), the most recently seen first (ties by id), up to ``limit``; without their
+        holdings. One range of ``ix_workers_heartbeat``: a caller reads back in time only as far as it
+        needs."""
+        query = select(workers).limit(limit)
         if since is not None:
             query = query.where(workers.c.heartbeat_at >= utc(since))
         if before is not None:
