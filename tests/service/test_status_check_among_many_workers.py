@@ -193,3 +193,24 @@ def test_a_stall_counts_from_an_old_run_that_never_stopped_as_before(
     problems += stalled(site.store, now=now, stall_after=STALL_AFTER)
     assert problems == expected
     assert plans and not [plan for plan in plans if "SCAN workers" in plan], plans
+
+
+def test_runs_seen_at_the_same_moment_are_all_read_past_a_page_boundary(site: Site) -> None:
+    """A page of older runs that ends among runs with the same last heartbeat reads all of them: the last
+    started of all (the one with the largest id) is among them, and is named as before."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    dead = reaped_pid()
+    seen = now - timedelta(hours=1)
+    ties = [
+        row(f"tie-{n:02}", f"host-{n}", dead, seen - timedelta(minutes=80 - n), seen, stopped=n < 11)
+        for n in range(12)
+    ]
+    with site.store.engine.begin() as connection:
+        connection.execute(workers.insert(), old_runs(now, dead) + ties)
+    site.store.register_worker("long", host="host-x", pid=dead, now=now - timedelta(days=2))
+    site.store.heartbeat("long", now=now - timedelta(minutes=30))
+
+    expected = before(site.store, now=now, max_age=MAX_AGE, stall_after=STALL_AFTER)
+    assert "(worker tie-11 on host-11, " in expected[0]
+    problems = needs_a_person(site.store, now=now, max_heartbeat_age=MAX_AGE, host=HOST)
+    assert problems == expected
