@@ -13,8 +13,9 @@ article through :func:`~scheduler.articles.fields.build_article`, like a Markdow
 - categories -> hashtags, one CamelCase tag each (``Khalkhin Gol`` -> ``KhalkhinGol``), then the
   ``[hashtags]`` aliases and blocklist;
 - an https image enclosure, ``media:content`` or JSON Feed ``image`` -> the article's image (and the extra
-  keys ``image`` and ``image_alt``), its alt text from the feed (``media:description``, ``media:title``, the
-  enclosure's ``title``) or as ``image_alt`` says (:data:`IMAGE_ALTS`); an image still without alt text is
+  keys ``image`` and ``image_alt``), its alt text from the feed (``media:description``, ``media:title``: plain
+  text unless ``type="html"``, :mod:`~scheduler.articles.mediatext`; the enclosure's ``title``) or as
+  ``image_alt`` says (:data:`IMAGE_ALTS`); an image still without alt text is
   optional: sent only where a channel does not require alt text (``require_alt = false``), else left out;
 - the entry's guid/id (else its link) -> the key ``id`` and the source ``FILE#ID``.
 """
@@ -36,6 +37,7 @@ from typing import Any
 from scheduler.articles.atomtext import AtomEntryTexts, AtomTexts, one_line, plain_text
 from scheduler.articles.fields import ArticleOptions, ArticleProblems, RawArticle, build_article
 from scheduler.articles.htmltext import html_to_text
+from scheduler.articles.mediatext import MediaText, MediaTexts
 from scheduler.errors import ArticleError
 from scheduler.hashtags import is_hashtag
 from scheduler.media.model import ImageRef
@@ -125,7 +127,7 @@ def parse_feed(data: bytes, *, source: str) -> Feed:
         _check_well_formed(data, source)
     parsed = _parsed(data, source)
     atom_texts = AtomTexts(data) if kind == "atom" else None
-    entries = list(_entries(parsed.get("entries", []), kind, atom_texts))
+    entries = list(_entries(parsed.get("entries", []), kind, atom_texts, MediaTexts(data, kind)))
     if kind == "rdf":
         entries = list(_with_rdf_content(entries, data))
     title = _title(parsed.get("feed", {}).get("title"), kind)
@@ -154,23 +156,32 @@ def iter_feed_entries(data: bytes, *, source: str, chunk: int = 200) -> Iterator
         return
     _check_well_formed(data, source)
     items = _items_in_parts(data, kind, source=source, chunk=chunk)
-    entries = _entries(items, kind, AtomTexts(data) if kind == "atom" else None)
+    entries = _entries(items, kind, AtomTexts(data) if kind == "atom" else None, MediaTexts(data, kind))
     yield from _with_rdf_content(entries, data) if kind == "rdf" else entries
 
 
 def _entries(
-    items: Iterable[Mapping[str, Any]], kind: str, atom_texts: Iterable[AtomEntryTexts] | None
+    items: Iterable[Mapping[str, Any]],
+    kind: str,
+    atom_texts: Iterable[AtomEntryTexts] | None,
+    media_texts: MediaTexts | None = None,
 ) -> Iterator[FeedEntry]:
     """The parser's ``items`` as entries; an Atom 1.0 feed's each with its text constructs read by their
     ``type`` (:mod:`~scheduler.articles.atomtext`), matched by order and checked by id: an entry whose id
-    differs (a feed nesting entries, which Atom does not allow) keeps the parser's reading."""
+    differs (a feed nesting entries, which Atom does not allow) keeps the parser's reading. Likewise an
+    entry whose ``media:content`` has a title or description gets them read by their ``type``
+    (:mod:`~scheduler.articles.mediatext`), matched by order and checked by the contents' URLs."""
     texts = iter(atom_texts) if atom_texts is not None else None
-    for item in items:
+    for index, item in enumerate(items):
         own = next(texts, None) if texts is not None else None
         expected = own.identity if own is not None and own.identity is not None else item.get("link") or ""
         if own is not None and expected != (item.get("id") or ""):
             own = None
-        yield _entry(item, kind, own)
+        contents = item.get("media_content") or ()
+        media = None
+        if media_texts is not None and any("title" in one or "description" in one for one in contents):
+            media = media_texts.item(index, contents)
+        yield _entry(item, kind, own, media)
     for _ in texts or ():  # read to the end: the feed's title may follow its entries
         pass
 
@@ -289,8 +300,14 @@ def _title(value: Any, kind: str) -> str:
     return one_line(value) if kind == "json" else html_to_text(value)
 
 
-def _entry(item: Mapping[str, Any], kind: str, texts: AtomEntryTexts | None = None) -> FeedEntry:
-    """One parsed item as an entry; ``texts``: an Atom entry's own text constructs, read by their type."""
+def _entry(
+    item: Mapping[str, Any],
+    kind: str,
+    texts: AtomEntryTexts | None = None,
+    media: tuple[MediaText, ...] | None = None,
+) -> FeedEntry:
+    """One parsed item as an entry; ``texts``: an Atom entry's own text constructs, ``media``: its
+    ``media:content`` texts, each read by their type."""
     link = item.get("link") or None
     if texts is None:
         title = _title(item.get("title"), kind)
@@ -306,7 +323,7 @@ def _entry(item: Mapping[str, Any], kind: str, texts: AtomEntryTexts | None = No
         for tag in item.get("tags") or []
         if isinstance(term := tag.get("term") if isinstance(tag, Mapping) else tag, str) and term.strip()
     )
-    image, image_alt = _image(item)
+    image, image_alt = _image(item, media)
     return FeedEntry(
         identity=identity,
         title=title,
@@ -392,10 +409,13 @@ def _is_image(kind: Any, url: str) -> bool:
     return bool(_IMAGE_SUFFIX.search(url))
 
 
-def _image(item: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def _image(
+    item: Mapping[str, Any], media: tuple[MediaText, ...] | None = None
+) -> tuple[str | None, str | None]:
     """The entry's image and the alt text the feed gives it: JSON Feed ``image``; else an image enclosure
     (its ``title``, on an Atom ``link rel="enclosure"``); else an image ``media:content`` (its
-    ``media:description``, else its ``media:title``). HTML in an alt text is turned into text."""
+    ``media:description``, else its ``media:title``, read by their type from ``media``, else as HTML).
+    HTML in an alt text is turned into text."""
     image = item.get("image")
     if isinstance(image, str) and image:
         return image, None
@@ -405,10 +425,13 @@ def _image(item: Mapping[str, Any]) -> tuple[str | None, str | None]:
         url = enclosure.get("url") or enclosure.get("href") or ""
         if url and _is_image(enclosure.get("type"), url):
             return str(url), _alt(enclosure.get("title"))
-    for media in item.get("media_content") or item.get("media") or []:
-        url = media.get("url") or ""
-        if url and _is_image(media.get("medium") or media.get("type"), url):
-            return str(url), _alt(media.get("description")) or _alt(media.get("title"))
+    contents = item.get("media_content") or item.get("media") or []
+    for number, content in enumerate(contents):
+        url = content.get("url") or ""
+        if url and _is_image(content.get("medium") or content.get("type"), url):
+            if media is not None:
+                return str(url), media[number].alt
+            return str(url), _alt(content.get("description")) or _alt(content.get("title"))
     return None, None
 
 

@@ -17,13 +17,17 @@ A person is needed when
 
     */5 * * * *  cd /srv/tagcast && tagcast status --check --max-heartbeat-age 15m || notify-someone
 
+It reads only the workers seen lately (and, for a stall, back to the last progress), a few index ranges of
+``workers``, however many rows a week of cron runs left there.
+
 Imported inside the command (it pulls in the store).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
+from itertools import chain
 
 from scheduler.config.durations import format_duration
 from scheduler.errors import ArticleError
@@ -92,8 +96,56 @@ def needs_a_person(
         due = token_problems(store.token_expiries(), now=now, warning=token_warning, channels=channels)
         problems += [problem for _, problem in due]
     pending = sum(states.get(state, 0) for states in counts.values() for state in PENDING_STATES)
-    problems += _service_problems(store.workers(), pending, now, max_heartbeat_age, host)
+    seen = _recent_workers(store, now=now, max_heartbeat_age=max_heartbeat_age)
+    problems += _service_problems(seen, pending, now, max_heartbeat_age, host)
     return problems
+
+
+CLOCK_STEP = timedelta(minutes=1)
+"""How far a worker's clock may step back between its start and a later heartbeat (its ``started_at`` after
+its ``heartbeat_at``) and the worker still be found where it was started."""
+
+
+def _recent_workers(store: Store, *, now: datetime, max_heartbeat_age: timedelta) -> list[WorkerInfo]:
+    """The workers that :func:`_service_problems` judges the same as it would judge every row of
+    ``workers``, newest heartbeat first (ties by id, as :meth:`Store.workers` lists them): every worker seen
+    within ``max_heartbeat_age`` (one of them may be running), else the last one seen; and every worker seen
+    since the newest start among them (a heartbeat comes after the start, :data:`CLOCK_STEP` aside), so the
+    last started of all is among them. Empty when no worker ever registered. A few ranges of
+    ``ix_workers_heartbeat``, however many old runs ``workers`` keeps."""
+    newest = store.last_heartbeat()
+    if newest is None:
+        return []
+    oldest = min(now - max_heartbeat_age, newest)
+    seen = store.workers_seen(since=oldest)
+    started = max(worker.started_at for worker in seen) - CLOCK_STEP
+    if started >= oldest:
+        return seen
+    for worker in _seen_before(store, oldest):
+        if worker.heartbeat_at < started:
+            break
+        seen.append(worker)
+        started = max(started, worker.started_at - CLOCK_STEP)
+    return seen
+
+
+FIRST_PAGE, LAST_PAGE = 4, 256
+"""Workers read at a time, going back from the newest heartbeats: a few first, twice as many each time."""
+
+
+def _seen_before(store: Store, before: datetime) -> Iterator[WorkerInfo]:
+    """Every worker last seen before ``before``, newest heartbeat first (ties by id), read a page at a time
+    (:data:`FIRST_PAGE`, then more): a caller stops once it has gone back far enough."""
+    size = FIRST_PAGE
+    while True:
+        page = store.workers_seen(since=None, before=before, limit=size)
+        if len(page) < size:
+            yield from page
+            return
+        last = page[-1].heartbeat_at  # the page may end inside a group of equal heartbeats: take all of it
+        yield from [worker for worker in page if worker.heartbeat_at > last]
+        yield from store.workers_seen(since=last, before=last + timedelta(microseconds=1))
+        before, size = last, min(size * 2, LAST_PAGE)
 
 
 def _service_problems(
@@ -136,9 +188,32 @@ def stalled(store: Store, *, now: datetime, stall_after: timedelta) -> list[str]
     before any ``tagcast serve`` ran on this outbox: :func:`needs_a_person` says that already."""
     from scheduler.service.health import outbox_stalls
 
-    workers = store.workers()
-    if not workers:
+    newest = store.last_heartbeat()
+    if newest is None:
         return []
-    running = [worker.started_at for worker in workers if worker.stopped_at is None]
-    since = max(running) if running else None  # a service that has just started is not stalled yet
+    # a later ``since`` only quiets a stall: none without one, none with one
+    if not outbox_stalls(store, now=now, stall_after=stall_after, since=None):
+        return []
+    since = _last_start(store, now=now, stall_after=stall_after, newest=newest)
     return outbox_stalls(store, now=now, stall_after=stall_after, since=since)
+
+
+def _last_start(store: Store, *, now: datetime, stall_after: timedelta, newest: datetime) -> datetime | None:
+    """When the worker started that started last of those not stopped (a service that has just started is
+    not stalled yet), where that counts: after the last progress of every stalled candidate, the whole
+    outbox's and each channel's (an earlier start changes nothing). Read back from the newest heartbeat as
+    far as such a start can be (:data:`CLOCK_STEP` aside): all the way only when a channel with a due post
+    never made any progress."""
+    progress = [store.progress(now).last_progress]
+    progress += [
+        seen.last_progress for seen in store.channel_progress(now, due_by=now - stall_after).values()
+    ]
+    floor = None if None in progress else min(moment for moment in progress if moment is not None)
+    found: datetime | None = None
+    for worker in chain(store.workers_seen(since=newest), _seen_before(store, newest)):
+        bounds = [moment for moment in (found, floor) if moment is not None]
+        if bounds and worker.heartbeat_at < max(bounds) - CLOCK_STEP:
+            break
+        if worker.stopped_at is None and (found is None or worker.started_at > found):
+            found = worker.started_at
+    return found

@@ -5,7 +5,8 @@ Workers
     is not stored twice: it is the deliveries in ``sending`` whose ``claimed_by`` is its id. ``workers`` keeps
     a row per run for a week (a row per ``serve --once`` from cron), so a start reads only the newest runs of
     its host (:meth:`ClusterMixin.workers_of_host`) and the holders of what is sending
-    (:meth:`ClusterMixin.holders_on`), never every row.
+    (:meth:`ClusterMixin.holders_on`), and ``status --check`` the workers seen since a moment
+    (:meth:`ClusterMixin.workers_seen`), never every row.
 
 Periodic work
     :meth:`ClusterMixin.try_periodic` hands the work ``name`` to exactly one worker per ``period``: its
@@ -30,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, func, select
 
 from scheduler.store.base import StoreBase
 from scheduler.store.dialect import one_machine, release_session_lock, try_session_lock
@@ -156,6 +157,32 @@ class ClusterMixin(StoreBase):
         )
         with self._read() as connection:
             rows = connection.execute(query).mappings().all()
+        return [_worker(row, {}) for row in rows]
+
+    def last_heartbeat(self) -> datetime | None:
+        """The newest heartbeat of any worker; None when no worker ever registered. One index look-up."""
+        with self._read() as connection:
+            newest = connection.execute(select(func.max(workers.c.heartbeat_at))).scalar()
+        return None if newest is None else utc(newest)
+
+    def workers_seen(
+        self, *, since: datetime | None, before: datetime | None = None, limit: int | None = None
+    ) -> builtins.list[WorkerInfo]:
+        """The workers whose last heartbeat is at or after ``since`` (None: any time) and before ``before``
+        (None: any time after), the most recently seen first (ties by id), up to ``limit``; without their
+        holdings. One range of ``ix_workers_heartbeat``: a caller reads back in time only as far as it
+        needs."""
+        query = select(workers).limit(limit)
+        if since is not None:
+            query = query.where(workers.c.heartbeat_at >= utc(since))
+        if before is not None:
+            query = query.where(workers.c.heartbeat_at < utc(before))
+        with self._read() as connection:
+            rows = (
+                connection.execute(query.order_by(workers.c.heartbeat_at.desc(), workers.c.id))
+                .mappings()
+                .all()
+            )
         return [_worker(row, {}) for row in rows]
 
     def holders_on(self, host: str) -> builtins.list[WorkerInfo]:
