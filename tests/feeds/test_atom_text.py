@@ -6,7 +6,6 @@ loopback, the queued articles are asserted on byte for byte."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,23 +19,8 @@ from scheduler.pipeline import Pipeline
 from scheduler.store import Store
 from tests.conftest import WriteWorkspace
 from tests.fakes.feeds import FeedServer
+from tests.feeds.hooked import hook_workspace, polled_articles
 
-CONFIG = """\
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[channels.hook]
-network = "webhook"
-url = "https://hooks.example/in"
-
-[[rules]]
-tags = ["History"]
-channels = ["hook"]
-
-[sources.history]
-url = "{url}"
-backfill = 20
-"""
 XHTML = 'xmlns="http://www.w3.org/1999/xhtml"'
 
 
@@ -112,29 +96,9 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    feed = FeedServer()
-    yield feed
-    feed.close()
-
-
 def polled(server: FeedServer, make_workspace: WriteWorkspace, body: bytes) -> dict[str, Any]:
     """The article of each queued delivery, by source, after one poll of ``body``."""
-    server.publish(body)
-    root = make_workspace(CONFIG.format(url=server.url("/history.xml")))
-    workspace = load_workspace(root / "config" / "tagcast.toml")
-    with Store.open(workspace.settings.store.url, root=root) as store, httpx.Client() as client:
-        result = poll_source(
-            "history",
-            workspace,
-            store,
-            Pipeline(workspace),
-            client,
-            now=datetime(2026, 12, 9, 8, 0, tzinfo=UTC),
-        )
-        assert result.error is None, result.error
-        return {delivery.source: delivery.article for delivery in store.list(limit=50)}
+    return polled_articles(server, make_workspace, body)
 
 
 def test_atom_text_html_and_xhtml_are_each_read_as_their_type(
@@ -149,7 +113,7 @@ def test_atom_text_html_and_xhtml_are_each_read_as_their_type(
 
 def test_a_text_entry_reaches_the_post_as_written(server: FeedServer, make_workspace: WriteWorkspace) -> None:
     server.publish(ATOM)
-    root = make_workspace(CONFIG.format(url=server.url("/history.xml")))
+    root = hook_workspace(make_workspace, server)
     workspace = load_workspace(root / "config" / "tagcast.toml")
     with Store.open(workspace.settings.store.url, root=root) as store, httpx.Client() as client:
         poll_source(

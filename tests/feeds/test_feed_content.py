@@ -5,7 +5,6 @@ Feed ``content_text``). Polled from a real feed server on loopback, the queued p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -20,23 +19,8 @@ from scheduler.pipeline import Pipeline
 from scheduler.store import Store
 from tests.conftest import WriteWorkspace
 from tests.fakes.feeds import WRITERS, FeedEntry, FeedServer
+from tests.feeds.hooked import hook_workspace
 
-CONFIG = """\
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[channels.hook]
-network = "webhook"
-url = "https://hooks.example/in"
-
-[[rules]]
-tags = ["History"]
-channels = ["hook"]
-
-[sources.history]
-url = "{url}"
-backfill = 5
-"""
 PARAGRAPHS = [
     f"Paragraph {number}: on 20 August 1939 Zhukov&#8217;s <b>offensive</b> began &amp; encircled the "
     f"6th Army; Битва на Халхин-Голе <i>ended</i> on 16 September."
@@ -49,13 +33,6 @@ TEXT = "\n\n".join(
     for number in range(1, 9)
 )
 TEXT += "\n\nThe end."
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    feed = FeedServer()
-    yield feed
-    feed.close()
 
 
 def entry(number: int, *, summary: str = "") -> FeedEntry:
@@ -76,7 +53,7 @@ def test_an_entry_with_only_content_is_posted_with_all_of_it_as_text(
 ) -> None:
     assert len(TEXT) > 1000  # well past the 512 characters of the made-up summary
     server.publish(WRITERS[kind]([entry(2), entry(1, summary="<p>Only the <b>summary</b> &amp; this.</p>")]))
-    root = make_workspace(CONFIG.format(url=server.url("/history.xml")))
+    root = hook_workspace(make_workspace, server, backfill=5)
     workspace = load_workspace(root / "config" / "tagcast.toml")
     with Store.open(workspace.settings.store.url, root=root) as store, httpx.Client() as client:
         polled = poll_source(

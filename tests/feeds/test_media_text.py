@@ -6,38 +6,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from fakes.images import ImageServer
 from PIL import Image
 
 from scheduler.articles.feed import iter_feed_entries, load_feed, parse_feed
-from scheduler.config.loader import load_workspace
-from scheduler.feeds.poll import poll_source
-from scheduler.pipeline import Pipeline
-from scheduler.store import Store
 from tests.conftest import WriteWorkspace
 from tests.fakes.feeds import FeedServer
+from tests.feeds.hooked import polled_articles
 
-CONFIG = """\
-[store]
-url = "sqlite:///var/tagcast.db"
-
-[channels.hook]
-network = "webhook"
-url = "https://hooks.example/in"
-
-[[rules]]
-tags = ["History"]
-channels = ["hook"]
-
-[sources.history]
-url = "{url}"
-backfill = 20
-"""
 MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
 
 # each: the item's Media RSS, and the alt text its image gets
@@ -131,13 +110,6 @@ def rss1(items: list[tuple[str, str]]) -> bytes:
 WRITERS = {"rss2": rss2, "atom": atom, "rss1": rss1}
 
 
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    feed = FeedServer()
-    yield feed
-    feed.close()
-
-
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageServer]:
     """The items' images (a poll downloads each over https), at ``/1.jpg`` ..."""
@@ -153,20 +125,8 @@ def polled(
     server: FeedServer, images: ImageServer, make_workspace: WriteWorkspace, body: bytes
 ) -> dict[str, Any]:
     """The article of each queued delivery, by source, after one poll of ``body`` (its images served)."""
-    server.publish(body.replace(b"https://history.example/", images.url("/").encode()))
-    root = make_workspace(CONFIG.format(url=server.url("/history.xml")))
-    workspace = load_workspace(root / "config" / "tagcast.toml")
-    with Store.open(workspace.settings.store.url, root=root) as store, httpx.Client() as client:
-        result = poll_source(
-            "history",
-            workspace,
-            store,
-            Pipeline(workspace),
-            client,
-            now=datetime(2026, 12, 9, 8, 0, tzinfo=UTC),
-        )
-        assert result.error is None, result.error
-        return {delivery.source: delivery.article for delivery in store.list(limit=50)}
+    served = body.replace(b"https://history.example/", images.url("/").encode())
+    return polled_articles(server, make_workspace, served)
 
 
 @pytest.mark.parametrize("kind", list(WRITERS))

@@ -58,13 +58,6 @@ def entry(number: int, summary: str = "", *, day: int | None = None) -> FeedEntr
     )
 
 
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    feed = FeedServer()
-    yield feed
-    feed.close()
-
-
 class Poller:
     """One workspace with ``[sources.history]`` on ``server``; :meth:`poll` runs one poll at a given time."""
 

@@ -3,23 +3,14 @@ loopback feed server: the backfilled entry is queued, a second run within the in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from service.processes import tagcast
 
 from scheduler.store import Store
 from tests.conftest import WriteWorkspace
 from tests.fakes.feeds import FeedServer, jsonfeed
 from tests.feeds.test_polling import CONFIG, entry
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    feed = FeedServer()
-    yield feed
-    feed.close()
 
 
 def test_serve_once_polls_a_source_and_queues_its_backfill(
