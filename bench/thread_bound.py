@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from scheduler.adapters.registry import rules_for  # noqa: E402
-from scheduler.length import fit  # noqa: E402
+from scheduler.length.fit import fit  # noqa: E402
 
 SENTENCES = (
     "The Battles of Khalkhin Gol were fought in the summer of 1939 on the Mongolian border. "

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from scheduler.lazy import lazy_names
 
 if TYPE_CHECKING:
-    from scheduler.length.fit import Fitted, fit
+    from scheduler.length.fit import Fitted
     from scheduler.length.graphemes import grapheme_count, utf8_length, utf16_length
     from scheduler.length.linkedin import escape_little_text, little_text
     from scheduler.length.networks import LengthRules
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 _FROM = {
     "Fitted": "scheduler.length.fit",
-    "fit": "scheduler.length.fit",
     "grapheme_count": "scheduler.length.graphemes",
     "utf8_length": "scheduler.length.graphemes",
     "utf16_length": "scheduler.length.graphemes",
@@ -55,7 +54,8 @@ _FROM = {
 }
 """The names of this package, each imported when first read: they bring the ``regex`` library and large
 tables, and a light module of the package (:mod:`scheduler.length.parts`) is read by the store's quick
-commands."""
+commands. ``fit`` is imported from :mod:`scheduler.length.fit`: a name of the package that is also one of its
+modules would be that module once the module is imported."""
 
 __getattr__ = lazy_names(__name__, _FROM, globals())
 
@@ -67,7 +67,6 @@ __all__ = [
     "TwitterConfig",
     "escape_little_text",
     "find_urls",
-    "fit",
     "grapheme_count",
     "little_text",
     "parse_tweet",

@@ -231,7 +231,7 @@ sys.argv = ["tagcast", *sys.argv[1:]]
 try:
     main()
 finally:
-    heavy = ("typer", "pydantic", "pydantic_settings", "sqlalchemy", "jinja2", "httpx", "rich")
+    heavy = ("typer", "pydantic", "pydantic_settings", "sqlalchemy", "jinja2", "httpx", "rich", "regex")
     print("loaded:", *sorted(name for name in heavy if name in sys.modules), file=sys.stderr)
 """
 
@@ -246,7 +246,7 @@ finally:
         (["queue", "cancel", "{other}"], 0, "rich"),
         (["queue", "retry", "{other}"], 1, "rich"),
         # the full command: the config knows whether the channel exists
-        (["queue", "list", "--channel", "nosuch"], 2, "pydantic pydantic_settings rich sqlalchemy typer"),
+        (["queue", "list", "--channel", "nosuch"], 2, "pydantic pydantic_settings regex rich sqlalchemy typer"),
     ],
 )
 def test_the_tagcast_program_imports_only_what_a_quick_command_needs(

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scheduler.adapters.registry import rules_for
 from scheduler.hashtags import _hashtags_from, find_hashtags
-from scheduler.length import LengthRules, fit
+from scheduler.length import LengthRules
 from scheduler.length.cuts import (
     _SENTENCE_END,
     _SPACE_RUN,
@@ -31,7 +31,7 @@ from scheduler.length.cuts import (
     trim,
 )
 from scheduler.length.emoji import EMOJI
-from scheduler.length.fit import _last_true
+from scheduler.length.fit import _last_true, fit
 from scheduler.length.graphemes import grapheme_count, inside_clusters
 from scheduler.length.links import _links_between, find_bluesky_links
 from scheduler.length.tlds import TLDS

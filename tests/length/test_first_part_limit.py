@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scheduler.adapters.registry import rules_for
-from scheduler.length import LengthRules, fit
+from scheduler.length import LengthRules
 from scheduler.length.cuts import trim
+from scheduler.length.fit import fit
 from tests.length.test_fit_properties import PROPERTY_SETTINGS, SPACE, TAIL, bodies
 
 SENTENCES = [f"Sentence {n} tells one more thing about the river and its boats." for n in range(120)]

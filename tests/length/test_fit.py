@@ -7,8 +7,9 @@ from collections.abc import Callable
 import pytest
 
 from scheduler.adapters.registry import rules_for
-from scheduler.length import Fitted, LengthRules, find_urls, fit, twitter_weighted_length
+from scheduler.length import Fitted, LengthRules, find_urls, twitter_weighted_length
 from scheduler.length.cuts import Kind, find_cuts
+from scheduler.length.fit import fit
 
 LINK = "https://example.com/articles/2024/08/the-battle-of-khalkhin-gol-and-what-it-changed-for-the-war"
 TITLE = "Khalkhin Gol, 1939"

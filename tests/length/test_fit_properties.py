@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from scheduler.adapters.registry import rules_for
 from scheduler.hashtags import find_hashtags
-from scheduler.length import LengthRules, find_urls, fit
+from scheduler.length import LengthRules, find_urls
 from scheduler.length.cuts import BREAKING_SPACE
+from scheduler.length.fit import fit
 from scheduler.length.links import find_bluesky_links
 from scheduler.length.urls import MASTODON_URLS
 
