@@ -11,6 +11,7 @@ link, categories and image (a library that returns no items for a format "does n
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, os.environ.get("PYTHONPATH") or str(REPO))  # a baseline checkout given there stays first
 sys.path.insert(0, str(REPO / "tests"))
 
 from fakes.feeds import WRITERS, FeedEntry  # noqa: E402

@@ -35,8 +35,6 @@ sys.path.insert(1, str(REPO / "tests"))
 from fakes.feeds import rss2  # noqa: E402
 from feed_parsers import entries  # noqa: E402  (the same generated items as the parser benchmark)
 
-sys.path.insert(0, os.environ.get("PYTHONPATH") or str(REPO))  # feed_parsers put this checkout first
-
 from scheduler.articles.feed import load_feed  # noqa: E402
 
 ENCLOSURE = b'type="image/jpeg" length="1000"/>'
