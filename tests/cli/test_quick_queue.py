@@ -246,7 +246,11 @@ finally:
         (["queue", "cancel", "{other}"], 0, "rich"),
         (["queue", "retry", "{other}"], 1, "rich"),
         # the full command: the config knows whether the channel exists
-        (["queue", "list", "--channel", "nosuch"], 2, "pydantic pydantic_settings regex rich sqlalchemy typer"),
+        (
+            ["queue", "list", "--channel", "nosuch"],
+            2,
+            "pydantic pydantic_settings regex rich sqlalchemy typer",
+        ),
     ],
 )
 def test_the_tagcast_program_imports_only_what_a_quick_command_needs(
