@@ -24,7 +24,8 @@ _DUE_CHANNELS = (
     .where(
         deliveries.c.due_at <= bindparam("now"),
         deliveries.c.channel.not_in(select(channel_pauses.c.channel).where(_PAUSED_NOW)),
-        # busy: skipped here, and checked again by HEAD under the channel's lock
+        # busy: skipped here (SQLite: final, its BEGIN IMMEDIATE excludes other writers); on PostgreSQL
+        # checked again by HEAD under the channel's lock
         deliveries.c.channel.not_in(select(_busy.c.channel).where(_busy.c.state == SENDING)),
     )
     .order_by(deliveries.c.due_at, deliveries.c.channel)
