@@ -215,6 +215,16 @@ class Adapter(ABC):
         )
 
     @classmethod
+    def channel_media_limits(cls, settings: ChannelSettings) -> MediaLimits | None:
+        """What the network takes for images from the channel with ``settings``: :attr:`media_limits`, or
+        less where the channel says its server takes less. No network call. The one place preview, the send
+        path and :meth:`publish` learn a channel's image limits. The default ignores the channel; Mastodon
+        applies its keys (``max_images``, ``image_max_bytes``, ``image_max_pixels``, ``alt_max``,
+        ``image_types``) with :func:`scheduler.media.channel_limits.lowered_limits`, which raises a
+        :class:`~scheduler.errors.ConfigError` naming a key set above the network's own limit."""
+        return cls.media_limits
+
+    @classmethod
     def error_text(cls, body: Any) -> str | None:
         """The network's own explanation in a decoded JSON error ``body`` (any JSON value), or None to let
         :func:`~scheduler.adapters.http.error_reason` read it the common way (``{"error": e, "message": m}``,

@@ -3,6 +3,9 @@
 Settings: ``base_url`` (the instance, required), ``token`` (a user token with ``write:statuses``), and
 optionally ``visibility``, ``language``, ``spoiler_text`` (a content warning on every part; it counts toward
 the limit) and ``limit`` (the instance's ``max_characters`` when it is not 500; see :meth:`fetch_limit`).
+An instance that takes less for images than Mastodon's defaults (:attr:`MastodonAdapter.media_limits`) is
+described by ``max_images``, ``image_max_bytes``, ``image_max_pixels``, ``alt_max`` and ``image_types``
+(:meth:`MastodonAdapter.channel_media_limits`): images are fitted to them in preview and at send time.
 
 Exactly once: part ``i`` (from 1) is sent with ``Idempotency-Key: <delivery key>-<i>``; the server answers a
 repeat within an hour with the original status. The journal records each posted part and the part in flight
@@ -46,10 +49,17 @@ from scheduler.adapters.parts import receipt_of_parts
 from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
-from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from scheduler.errors import (
+    AuthError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    UserError,
+)
 from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.length.mastodon import mastodon_length
+from scheduler.media.channel_limits import lowered_limits
 from scheduler.media.model import Media, MediaLimits
 
 IDEMPOTENCY_WINDOW = 50 * 60
@@ -112,7 +122,14 @@ class MastodonAdapter(Adapter):
         alt_max=1500,
     )
     """Alt text: ``description_limit`` 1500; 16 MB and 4096x4096 pixels are the server defaults,
-    unconfirmed (docs/networks.md)."""
+    unconfirmed (docs/networks.md). A channel lowers them to its instance's (:meth:`channel_media_limits`)."""
+
+    @classmethod
+    def channel_media_limits(cls, settings: ChannelSettings) -> MediaLimits | None:
+        """:attr:`media_limits` lowered by the channel's ``max_images``, ``image_max_bytes``,
+        ``image_max_pixels``, ``alt_max`` and ``image_types`` (a value above Mastodon's own is a
+        :class:`~scheduler.errors.ConfigError` naming the key)."""
+        return lowered_limits(cls.media_limits, settings, network=cls.network)
 
     def __init__(
         self,
@@ -168,7 +185,11 @@ class MastodonAdapter(Adapter):
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
-        refuse_unfit_media(self.media_limits, post.media, network=self.network)
+        try:
+            limits = self.channel_media_limits(self.settings)
+        except UserError as exc:
+            raise PermanentDeliveryError(f"channels.{self.channel}: {exc.message}") from None
+        refuse_unfit_media(limits, post.media, network=self.network)
         state = _state(journal)
         last: httpx.Response | None = None
         for index in range(len(state["parts"]), len(post.parts)):
