@@ -63,6 +63,9 @@ class Identity:
     detail: str | None = None
     token: TokenExpiry | None = None
     """When the token expires, where the API says it (recorded by ``channels test``)."""
+    advice: tuple[str, ...] = ()
+    """Settings the channel should change, one line each, e.g. where the server takes less than the channel
+    is set to send (``channels test`` prints them)."""
 
 
 @dataclass(slots=True)

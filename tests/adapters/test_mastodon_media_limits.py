@@ -20,7 +20,9 @@ from PIL import Image
 from service.conftest import DUE, Site, real_now
 from typer.testing import CliRunner, Result
 
+from scheduler.adapters.mastodon import MastodonAdapter, media_advice
 from scheduler.cli.app import app
+from scheduler.config.models import ChannelSettings
 from scheduler.media.prepare import MediaPreparer
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.store import DeliveryState
@@ -84,6 +86,49 @@ def keys_advised(advice: list[str]) -> str:
     found = [re.search(r"set (\w+ = .+) in \[channels\.masto\]$", line) for line in advice]
     assert all(found), advice
     return "".join(f"{match.group(1)}\n" for match in found if match)
+
+
+# --- channels test ---
+
+
+def test_channels_test_names_each_key_a_strict_instance_needs(tmp_path: Path) -> None:
+    with MastodonFake(token=TOKEN, **STRICT).running() as fake:
+        assert (
+            advice_printed(tagcast(write_workspace(tmp_path, fake.base_url), "channels", "test", "masto"))
+            == ADVICE
+        )
+
+
+def test_the_advised_keys_silence_the_advice(tmp_path: Path) -> None:
+    with MastodonFake(token=TOKEN, **STRICT).running() as fake:
+        root = write_workspace(tmp_path, fake.base_url, keys_advised(ADVICE))
+        assert advice_printed(tagcast(root, "channels", "test", "masto")) == []
+        assert tagcast(root, "config", "validate").exit_code == 0
+
+
+def test_a_default_instance_gets_no_advice(tmp_path: Path) -> None:
+    with MastodonFake(token=TOKEN).running() as fake:
+        result = tagcast(write_workspace(tmp_path, fake.base_url), "channels", "test", "masto")
+    assert advice_printed(result) == []
+    assert "posts as @alice@127.0.0.1" in result.stdout
+
+
+def test_a_field_the_instance_does_not_publish_is_not_mentioned(tmp_path: Path) -> None:
+    hidden = frozenset({"image_size_limit", "description_limit", "supported_mime_types"})
+    with MastodonFake(token=TOKEN, unpublished=hidden, **STRICT).running() as fake:
+        result = tagcast(write_workspace(tmp_path, fake.base_url), "channels", "test", "masto")
+    assert advice_printed(result) == [ADVICE[0], ADVICE[2]]
+
+
+def test_an_instance_taking_none_of_the_types_tagcast_sends_is_said_so() -> None:
+    limits = MastodonAdapter.channel_media_limits(ChannelSettings(network="mastodon"))
+    assert limits is not None
+    configuration = {"media_attachments": {"supported_mime_types": ["image/heic", "video/mp4"]}}
+    assert media_advice(configuration, limits, channel="m") == [
+        "the instance takes none of the image types tagcast sends (image/jpeg, image/png, image/webp, "
+        "image/gif): posts with images will be refused"
+    ]
+    assert media_advice({"statuses": {"max_media_attachments": True}}, limits, channel="m") == []
 
 
 # --- preview and the send path ---
