@@ -22,10 +22,13 @@ from typer.testing import CliRunner, Result
 
 from scheduler.adapters.mastodon import MastodonAdapter, media_advice
 from scheduler.cli.app import app
+from scheduler.config.loader import load_workspace
 from scheduler.config.models import ChannelSettings
+from scheduler.media.model import MediaLimits
 from scheduler.media.prepare import MediaPreparer
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.store import DeliveryState
+from tests.conftest import REPO
 
 TOKEN = "masto-limits-token-4711"
 STRICT: dict[str, Any] = {
@@ -282,3 +285,49 @@ def test_preview_refuses_a_key_above_mastodons_own_limit(tmp_path: Path) -> None
         "error: channels.masto: image_max_pixels = 20000000 is more than mastodon takes (16777216); "
         "set at most 16777216, or remove it"
     )
+
+
+# --- the documented example ---
+
+
+def docs_example() -> tuple[str, str]:
+    """The TOML block of docs/articles.md "A Mastodon instance that takes less", and the advice it quotes."""
+    text = (REPO / "docs" / "articles.md").read_text(encoding="utf-8")
+    section = text.split("#### A Mastodon instance that takes less\n", 1)[1].split("\n### ", 1)[0]
+    block = re.search(r"```toml\n(.*?)```", section, re.DOTALL)
+    quoted = re.search(r"`(the instance takes\s+images up to .*?)`", section, re.DOTALL)
+    assert block and quoted, "the section has a TOML example and quotes an advice line"
+    return block.group(1), " ".join(quoted.group(1).split())
+
+
+def test_the_documented_example_is_what_channels_test_advises_and_fits_to_it(tmp_path: Path) -> None:
+    example, quoted = docs_example()
+    root = tmp_path / "ws"
+    write_workspace(root, "https://unused.example")
+    config = root / "config" / "tagcast.toml"
+    config.write_text(example, encoding="utf-8")  # exactly as printed
+    assert tagcast(root, "config", "validate").exit_code == 0
+    [settings] = load_workspace(config).settings.channels.values()
+    assert MastodonAdapter.channel_media_limits(settings) == MediaLimits(
+        max_images=2,
+        max_bytes=8_388_608,
+        max_pixels=8_294_400,
+        mimes=("image/jpeg", "image/png"),
+        alt_max=500,
+    )
+    instance = {
+        "max_image_bytes": 8_388_608,
+        "image_matrix_limit": 8_294_400,
+        "max_media_attachments": 2,
+        "description_limit": 500,
+        "supported_mime_types": ("image/jpeg", "image/png", "image/heic"),
+    }
+    with MastodonFake(token=TOKEN, **instance).running() as fake:
+        local = example.replace('base_url = "https://small.example"', f'base_url = "{fake.base_url}"')
+        keys = "".join(line + "\n" for line in example.splitlines()[3:])
+        config.write_text(local.replace(keys, ""), encoding="utf-8")
+        advice = advice_printed(tagcast(root, "channels", "test", "masto"))
+        assert quoted in advice
+        assert keys_advised(advice).splitlines() == keys.splitlines()
+        config.write_text(local, encoding="utf-8")
+        assert advice_printed(tagcast(root, "channels", "test", "masto")) == []
