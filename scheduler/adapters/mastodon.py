@@ -62,7 +62,7 @@ from scheduler.errors import (
 from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.length.mastodon import mastodon_length
-from scheduler.media.channel_limits import lowered_limits
+from scheduler.media.channel_limits import ChannelLimitsError, lowered_limits
 from scheduler.media.model import Media, MediaLimits
 
 IDEMPOTENCY_WINDOW = 50 * 60
@@ -376,9 +376,13 @@ class MastodonAdapter(Adapter):
             detail = f"the instance allows {limit} characters per status"
             if configured is not None and configured != limit:
                 detail += f", but the channel's limit is {configured}"
-            limits = self.channel_media_limits(self.settings)
+            try:
+                limits = self.channel_media_limits(self.settings)
+            except ChannelLimitsError as exc:  # said, and compared with Mastodon's own limits instead
+                advice = [f"channels.{self.channel}.{key}: {why}" for key, why in exc.wrong]
+                limits = self.media_limits
             if instance is not None and limits is not None:
-                advice = media_advice(instance.get("configuration"), limits, channel=self.channel)
+                advice += media_advice(instance.get("configuration"), limits, channel=self.channel)
         return Identity(account=f"@{acct}", url=account.get("url"), detail=detail, advice=tuple(advice))
 
     async def fetch_limit(self) -> int:

@@ -331,3 +331,53 @@ def test_the_documented_example_is_what_channels_test_advises_and_fits_to_it(tmp
         assert keys_advised(advice).splitlines() == keys.splitlines()
         config.write_text(local, encoding="utf-8")
         assert advice_printed(tagcast(root, "channels", "test", "masto")) == []
+
+
+def test_channels_test_says_a_key_above_mastodons_own_and_still_advises(tmp_path: Path) -> None:
+    with MastodonFake(token=TOKEN, max_image_bytes=8_388_608).running() as fake:
+        root = write_workspace(tmp_path, fake.base_url, "image_max_bytes = 20000000\n")
+        assert advice_printed(tagcast(root, "channels", "test", "masto")) == [
+            "channels.masto.image_max_bytes: 20000000 is more than mastodon takes (16000000); set at most "
+            "16000000, or remove it",
+            "the instance takes images up to 8,388,608 bytes; set image_max_bytes = 8388608 in "
+            "[channels.masto]",
+        ]
+
+
+# --- the fake's rules ---
+
+
+def upload(fake: MastodonFake, data: bytes, name: str = "a.jpg") -> httpx.Response:
+    return httpx.post(
+        f"{fake.base_url}/api/v2/media",
+        files={"file": (name, data, "application/octet-stream")},
+        data={"description": "alt"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+
+
+def test_the_fake_refuses_what_its_instance_document_says_it_refuses() -> None:
+    with MastodonFake(token=TOKEN, **STRICT).running() as fake:
+        document = httpx.get(f"{fake.base_url}/api/v2/instance").json()["configuration"]
+        assert document["statuses"]["max_media_attachments"] == 2
+        assert document["media_attachments"] == {
+            "supported_mime_types": ["image/jpeg", "image/png"],
+            "image_size_limit": 1_000_000,
+            "image_matrix_limit": 2_000_000,
+            "description_limit": 500,
+        }
+        webp = io.BytesIO()
+        Image.new("RGB", (10, 10)).save(webp, "WEBP")
+        refused = upload(fake, webp.getvalue(), "a.webp")
+        assert (refused.status_code, refused.json()) == (
+            422,
+            {"error": "Validation failed: File content type is invalid"},
+        )
+        large = io.BytesIO()
+        Image.new("RGB", (2000, 1001)).save(large, "PNG")
+        refused = upload(fake, large.getvalue(), "a.png")
+        assert (refused.status_code, refused.json()) == (422, {"error": "2000x1001 images are not supported"})
+        small = io.BytesIO()
+        Image.new("RGB", (2000, 1000)).save(small, "PNG")
+        assert upload(fake, small.getvalue(), "a.png").status_code == 200
+        assert len(fake.uploads) == 1
