@@ -117,9 +117,9 @@ class Pipeline:
                 adapter = load_adapter(channel.network)
                 self.rules[name] = adapter.length_rules(channel)
                 self.media_rules[name] = rules_with_media(adapter, channel)
+                self.media_limits[name] = adapter.channel_media_limits(channel)
             except UserError as exc:
                 raise ConfigError(f"channels.{name}: {exc}") from exc
-            self.media_limits[name] = adapter.media_limits
             self.max_parts[name] = adapter.max_parts
         self.media = MediaCache.for_workspace(workspace, keep_decoded=True)
 

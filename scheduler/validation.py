@@ -22,7 +22,7 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from scheduler import safe_text
-from scheduler.adapters.registry import known_networks
+from scheduler.adapters.registry import known_networks, load_adapter
 from scheduler.checks import reference_problems
 from scheduler.config.atomic import atomic_write_text
 from scheduler.config.credentials import secret_env_var
@@ -31,7 +31,8 @@ from scheduler.config.keys import UnknownKey, allowed, resolve_key
 from scheduler.config.loader import describe_error, read_secret_files, secret_file_origin, secret_files
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.settings import Settings, build_settings
-from scheduler.errors import ConfigError, TemplateError
+from scheduler.errors import ConfigError, TemplateError, UserError
+from scheduler.media.channel_limits import ChannelLimitsError
 from scheduler.planning import build_schedules
 from scheduler.render import TemplateRenderer, resolve_template_name
 
@@ -108,6 +109,7 @@ def check_config_text(text: str, root: Path, *, shown: str = "config/tagcast.tom
         template_exists=TemplateRenderer(_template_dir(settings, root)).exists,
     )
     later += _schedule_problems(settings)
+    later += _media_limit_problems(settings)
     env = str(env_file) if env_file.is_file() else None
     problems += [
         _with_line(p, lines, shown, env) for p in later if not any(mark in p for mark in _PRUNED_MARKS)
@@ -211,6 +213,19 @@ def _schedule_problems(settings: Settings) -> list[str]:
     except ConfigError as exc:
         return list(exc.problems)
     return []
+
+
+def _media_limit_problems(settings: Settings) -> list[str]:
+    """A channel's image keys above what its network takes (``image_max_bytes`` on Mastodon, ...)."""
+    problems: list[str] = []
+    for name, channel in settings.channels.items():
+        try:
+            load_adapter(channel.network).channel_media_limits(channel)
+        except ChannelLimitsError as exc:
+            problems += [f"channels.{name}.{key}: {why}" for key, why in exc.wrong]
+        except UserError:  # an unknown network: reported with the other names
+            continue
+    return problems
 
 
 def _with_line(

@@ -63,6 +63,9 @@ class Identity:
     detail: str | None = None
     token: TokenExpiry | None = None
     """When the token expires, where the API says it (recorded by ``channels test``)."""
+    advice: tuple[str, ...] = ()
+    """Settings the channel should change, one line each, e.g. where the server takes less than the channel
+    is set to send (``channels test`` prints them)."""
 
 
 @dataclass(slots=True)
@@ -213,6 +216,16 @@ class Adapter(ABC):
             max_links=cls.max_links,
             refused_characters=cls.refused_characters,
         )
+
+    @classmethod
+    def channel_media_limits(cls, settings: ChannelSettings) -> MediaLimits | None:
+        """What the network takes for images from the channel with ``settings``: :attr:`media_limits`, or
+        less where the channel says its server takes less. No network call. The one place preview, the send
+        path and :meth:`publish` learn a channel's image limits. The default ignores the channel; Mastodon
+        applies its keys (``max_images``, ``image_max_bytes``, ``image_max_pixels``, ``alt_max``,
+        ``image_types``) with :func:`scheduler.media.channel_limits.lowered_limits`, which raises a
+        :class:`~scheduler.errors.ConfigError` naming a key set above the network's own limit."""
+        return cls.media_limits
 
     @classmethod
     def error_text(cls, body: Any) -> str | None:

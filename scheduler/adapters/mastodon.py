@@ -3,6 +3,11 @@
 Settings: ``base_url`` (the instance, required), ``token`` (a user token with ``write:statuses``), and
 optionally ``visibility``, ``language``, ``spoiler_text`` (a content warning on every part; it counts toward
 the limit) and ``limit`` (the instance's ``max_characters`` when it is not 500; see :meth:`fetch_limit`).
+An instance that takes less for images than Mastodon's defaults (:attr:`MastodonAdapter.media_limits`) is
+described by ``max_images``, ``image_max_bytes``, ``image_max_pixels``, ``alt_max`` and ``image_types``
+(:meth:`MastodonAdapter.channel_media_limits`): images are fitted to them in preview and at send time,
+and ``tagcast channels test`` reads the instance's ``configuration`` and names each key to set
+(:func:`media_advice`).
 
 Exactly once: part ``i`` (from 1) is sent with ``Idempotency-Key: <delivery key>-<i>``; the server answers a
 repeat within an hour with the original status. The journal records each posted part and the part in flight
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -46,10 +52,17 @@ from scheduler.adapters.parts import receipt_of_parts
 from scheduler.adapters.uploads import UploadJournal
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.models import ChannelSettings
-from scheduler.errors import AuthError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from scheduler.errors import (
+    AuthError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    UserError,
+)
 from scheduler.lazy import httpx
 from scheduler.length import LengthRules
 from scheduler.length.mastodon import mastodon_length
+from scheduler.media.channel_limits import ChannelLimitsError, lowered_limits
 from scheduler.media.model import Media, MediaLimits
 
 IDEMPOTENCY_WINDOW = 50 * 60
@@ -112,7 +125,14 @@ class MastodonAdapter(Adapter):
         alt_max=1500,
     )
     """Alt text: ``description_limit`` 1500; 16 MB and 4096x4096 pixels are the server defaults,
-    unconfirmed (docs/networks.md)."""
+    unconfirmed (docs/networks.md). A channel lowers them to its instance's (:meth:`channel_media_limits`)."""
+
+    @classmethod
+    def channel_media_limits(cls, settings: ChannelSettings) -> MediaLimits | None:
+        """:attr:`media_limits` lowered by the channel's ``max_images``, ``image_max_bytes``,
+        ``image_max_pixels``, ``alt_max`` and ``image_types`` (a value above Mastodon's own is a
+        :class:`~scheduler.errors.ConfigError` naming the key)."""
+        return lowered_limits(cls.media_limits, settings, network=cls.network)
 
     def __init__(
         self,
@@ -168,7 +188,11 @@ class MastodonAdapter(Adapter):
 
     async def publish(self, post: Outgoing, journal: Journal) -> Receipt:
         refuse_over_length(self.length_rules(self.settings), post.parts, network=self.network)
-        refuse_unfit_media(self.media_limits, post.media, network=self.network)
+        try:
+            limits = self.channel_media_limits(self.settings)
+        except UserError as exc:
+            raise PermanentDeliveryError(f"channels.{self.channel}: {exc.message}") from None
+        refuse_unfit_media(limits, post.media, network=self.network)
         state = _state(journal)
         last: httpx.Response | None = None
         for index in range(len(state["parts"]), len(post.parts)):
@@ -341,8 +365,10 @@ class MastodonAdapter(Adapter):
         if "@" not in acct:
             acct = f"{acct}@{httpx.URL(self.base_url).host}"
         detail = None
+        advice: list[str] = []
         try:
-            limit = await self.fetch_limit()
+            instance = await self._instance_v2()
+            limit = await self._limit(instance)
         except (TransientDeliveryError, PermanentDeliveryError) as exc:
             detail = f"could not read the instance's length limit: {exc.reason}"
         else:
@@ -350,7 +376,14 @@ class MastodonAdapter(Adapter):
             detail = f"the instance allows {limit} characters per status"
             if configured is not None and configured != limit:
                 detail += f", but the channel's limit is {configured}"
-        return Identity(account=f"@{acct}", url=account.get("url"), detail=detail)
+            try:
+                limits = self.channel_media_limits(self.settings)
+            except ChannelLimitsError as exc:  # said, and compared with Mastodon's own limits instead
+                advice = [f"channels.{self.channel}.{key}: {why}" for key, why in exc.wrong]
+                limits = self.media_limits
+            if instance is not None and limits is not None:
+                advice += media_advice(instance.get("configuration"), limits, channel=self.channel)
+        return Identity(account=f"@{acct}", url=account.get("url"), detail=detail, advice=tuple(advice))
 
     async def fetch_limit(self) -> int:
         """The instance's status length limit: ``/api/v2/instance`` ``configuration.statuses.max_characters``,
@@ -359,17 +392,77 @@ class MastodonAdapter(Adapter):
         Length rules never call the network; put a limit other than 500 in the channel's ``limit`` setting
         (``tagcast channels test`` shows it).
         """
+        return await self._limit(await self._instance_v2())
+
+    async def _instance_v2(self) -> dict[str, Any] | None:
+        """``GET /api/v2/instance``, or ``None`` where the server has none (older servers and forks)."""
         try:
-            data = read_json(await self._get("/api/v2/instance"), network=self.network)
-            limit = data.get("configuration", {}).get("statuses", {}).get("max_characters")
+            return read_json(await self._get("/api/v2/instance"), network=self.network)
         except AuthError:
             raise
         except PermanentDeliveryError:
-            limit = None
+            return None
+
+    async def _limit(self, instance: dict[str, Any] | None) -> int:
+        limit = _section(instance, "configuration", "statuses").get("max_characters")
         if not isinstance(limit, int):
             data = read_json(await self._get("/api/v1/instance"), network=self.network)
             limit = data.get("max_toot_chars")
         return limit if isinstance(limit, int) and limit > 0 else DEFAULT_LIMIT
+
+
+def media_advice(configuration: Any, limits: MediaLimits, *, channel: str) -> list[str]:
+    """What to set on ``channel`` where the instance's ``configuration`` (``GET /api/v2/instance``) takes less
+    for images than the channel's ``limits``: one line per stricter limit, naming the key and its value. A
+    field the instance does not publish (older servers, forks) is not mentioned."""
+    where = f"in [channels.{channel}]"
+    statuses = _section(configuration, "statuses")
+    media = _section(configuration, "media_attachments")
+    lines: list[str] = []
+    count = _count(statuses.get("max_media_attachments"))
+    if count is not None and count < limits.max_images:
+        lines.append(
+            f"the instance takes at most {count} images per status; set max_images = {count} {where}"
+        )
+    size = _count(media.get("image_size_limit"))
+    if size is not None and size < limits.max_bytes:
+        lines.append(f"the instance takes images up to {size:,} bytes; set image_max_bytes = {size} {where}")
+    pixels = _count(media.get("image_matrix_limit"))
+    if pixels is not None and (limits.max_pixels is None or pixels < limits.max_pixels):
+        lines.append(
+            f"the instance takes images up to {pixels:,} pixels (width x height); "
+            f"set image_max_pixels = {pixels} {where}"
+        )
+    alt = _count(media.get("description_limit"))
+    if alt is not None and limits.alt_max is not None and alt < limits.alt_max:
+        lines.append(f"the instance takes alt text up to {alt} characters; set alt_max = {alt} {where}")
+    types = media.get("supported_mime_types")
+    if isinstance(types, list) and all(isinstance(mime, str) for mime in types):
+        refused = [mime for mime in limits.mimes if mime not in types]
+        taken = [mime for mime in limits.mimes if mime in types]
+        if refused and taken:
+            lines.append(
+                f"the instance refuses {', '.join(refused)}, which tagcast may send; "
+                f"set image_types = {json.dumps(taken)} {where}"
+            )
+        elif refused:
+            lines.append(
+                f"the instance takes none of the image types tagcast sends ({', '.join(refused)}): "
+                "posts with images will be refused"
+            )
+    return lines
+
+
+def _section(document: Any, *path: str) -> dict[str, Any]:
+    """The object at ``path`` in a decoded instance document, or ``{}`` where it is missing or not one."""
+    for name in path:
+        document = document.get(name) if isinstance(document, dict) else None
+    return document if isinstance(document, dict) else {}
+
+
+def _count(value: Any) -> int | None:
+    """A positive whole number the instance publishes, else None (absent, or not a count)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _state(journal: Journal) -> dict[str, Any]:

@@ -110,6 +110,8 @@ def test_channel(name: NameArgument, config: ConfigOption = None) -> None:
         out.print(f"  {escape(redact(identity.url))}")
     if identity.detail:
         out.print(f"  {escape(redact(identity.detail))}")
+    for advice in identity.advice:
+        out.print(f"  [yellow]{escape(redact(advice))}[/]")
     if identity.token is not None:
         try:
             _record_token(workspace, name, identity.token)

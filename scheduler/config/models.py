@@ -140,6 +140,23 @@ class ChannelSettings(Section):
         description="Send a link card (title, description, thumbnail) with a post that has a url and no "
         "images, on a network that builds none itself (bluesky); false: the bare link.",
     )
+    max_images: int | None = Field(
+        None, ge=1, description="Mastodon: at most this many images per post (your instance's, if fewer)."
+    )
+    image_max_bytes: int | None = Field(
+        None, ge=1, description="Mastodon: images are fitted to at most this many bytes (your instance's)."
+    )
+    image_max_pixels: int | None = Field(
+        None, ge=1, description="Mastodon: images are scaled to at most this many pixels, width x height."
+    )
+    alt_max: int | None = Field(
+        None, ge=1, description="Mastodon: alt text of at most this many characters (your instance's)."
+    )
+    image_types: list[Literal["image/jpeg", "image/png", "image/webp", "image/gif"]] | None = Field(
+        None,
+        min_length=1,
+        description="Mastodon: the image types your instance takes; others are converted to the first.",
+    )
 
     token: SecretStr | None = None
     password: SecretStr | None = None

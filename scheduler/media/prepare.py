@@ -6,7 +6,8 @@ the second time: downloads and processed files are cached in the workspace (``va
 by content hash + limits.
 
     cache = MediaCache(workspace.root)
-    prepared = prepare_media(article, BlueskyAdapter.media_limits, settings, channel="bsky", cache=cache)
+    limits = BlueskyAdapter.channel_media_limits(settings)  # the network's, lowered by the channel's keys
+    prepared = prepare_media(article, limits, settings, channel="bsky", cache=cache)
     prepared.media        # tuple[Media, ...]: each image fitted to Bluesky, in the article's order
     prepared.problems     # why the post cannot be sent as it is (missing alt text, a file gone, ...)
     prepared.left_out     # images not sent, and why (a network that takes none, a local file for Slack)
@@ -303,7 +304,10 @@ class MediaPreparer:
         if not outgoing.article.images:
             return outgoing
         settings = self.workspace().settings.channels[outgoing.channel]
-        limits = load_adapter(settings.network).media_limits
+        try:
+            limits = load_adapter(settings.network).channel_media_limits(settings)
+        except UserError as exc:  # the config check refuses such a config: a last guard
+            raise PermanentDeliveryError(f"channels.{outgoing.channel}: {exc.message}") from None
         prepared = await asyncio.to_thread(
             prepare_media, outgoing.article, limits, settings, channel=outgoing.channel, cache=self.cache()
         )

@@ -13,14 +13,21 @@
 
 - Media (docs/networks.md, Mastodon): ``POST /api/v2/media`` (multipart ``file`` + ``description``): a
   description over ``description_limit`` (1500) or a file over ``max_image_bytes`` is ``422``; a file that is
-  not an image of a type the server takes is ``422``. The answer is ``200`` with a ``url`` when processed at
-  once, or ``202`` with ``url: null`` while it is processed: ``processing_checks`` is how many
-  ``GET /api/v1/media/:id`` answer ``206`` (``url: null``) before the file is ready (``200``). Unknown
-  media is ``404``; :meth:`MastodonFake.expire_media` deletes unattached uploads (the server: after a day).
-- A status's ``media_ids`` (JSON list, or form ``media_ids[]``): more than 4 is ``422 Cannot attach more than
-  4 files``; unprocessed media is ``422 Cannot attach files that have not finished processing``; ids that are
-  unknown or already attached are silently left out, as the real server does (the status is posted without
-  them: what a client must never let happen).
+  not an image of a type in ``supported_mime_types`` is ``422``, and so is an image of more pixels than
+  ``image_matrix_limit`` (``422 {"error":"WxH images are not supported"}``: the fake models a strict
+  server; a Mastodon server may scale such an image down instead, unconfirmed). The answer is ``200``
+  with a ``url`` when processed at once, or ``202`` with ``url: null`` while it is processed:
+  ``processing_checks`` is how many ``GET /api/v1/media/:id`` answer ``206`` (``url: null``) before the
+  file is ready (``200``). Unknown media is ``404``; :meth:`MastodonFake.expire_media` deletes unattached
+  uploads (the server: after a day).
+- A status's ``media_ids`` (JSON list, or form ``media_ids[]``): more than ``max_media_attachments`` (4)
+  is ``422 Cannot attach more than 4 files``; unprocessed media is ``422 Cannot attach files that have not
+  finished processing``; ids that are unknown or already attached are silently left out, as the real server
+  does (the status is posted without them: what a client must never let happen).
+- ``GET /api/v2/instance`` publishes these limits in ``configuration`` (``statuses.max_characters`` and
+  ``max_media_attachments``; ``media_attachments.supported_mime_types``, ``image_size_limit`` (=
+  ``max_image_bytes``), ``image_matrix_limit``, ``description_limit``), except the fields named in
+  ``unpublished`` (an older server or a fork that enforces a limit it does not publish).
 
 ``fake.statuses`` lists what was created, oldest first (``Status.media`` the attachments it got);
 ``fake.uploads`` every upload received; ``fake.clock_offset`` moves the fake's clock forward (to age
@@ -45,6 +52,19 @@ from .server import FakeServer, Reply, Request, route
 
 _URL = re.compile(r"https?://[^\s<]+[^\s<.,:;\"')\]!?]")
 _TAG = re.compile(r"(?<![\w/#])#(\w+)")
+
+MIME_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/heic",
+    "image/heif",
+    "image/webp",
+    "image/avif",
+    "video/webm",
+    "video/mp4",
+)
+"""What a default server lists in ``supported_mime_types`` (images, then some of its video types)."""
 
 
 @dataclass
@@ -128,6 +148,10 @@ class MastodonFake(FakeServer):
         description_limit: int = 1500,
         max_image_bytes: int = 16 * 1024 * 1024,
         processing_checks: int = 0,
+        image_matrix_limit: int = 16_777_216,
+        supported_mime_types: tuple[str, ...] = MIME_TYPES,
+        max_media_attachments: int = 4,
+        unpublished: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.tokens = {token}
@@ -145,6 +169,11 @@ class MastodonFake(FakeServer):
         self._next_id = 110_000_000_000_000_000
         self.description_limit = description_limit
         self.max_image_bytes = max_image_bytes
+        self.image_matrix_limit = image_matrix_limit
+        self.supported_mime_types = supported_mime_types
+        self.max_media_attachments = max_media_attachments
+        self.unpublished = unpublished
+        """Fields of ``configuration`` the instance document leaves out (each still enforced)."""
         self.processing_checks = processing_checks
         """Checks of a new upload answered "still processing" before it is ready; 0: answered 200 at once."""
         self.media: dict[str, MediaAttachment] = {}
@@ -248,17 +277,19 @@ class MastodonFake(FakeServer):
             )
             return Reply.json({"error": message}, 422)
         if len(file.data) > self.max_image_bytes:
-            limit = self.max_image_bytes // (1024 * 1024)
-            return Reply.json(
-                {"error": f"Validation failed: File file size must be less than {limit} MB"}, 422
-            )
+            limit = self.max_image_bytes
+            shown = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+            return Reply.json({"error": f"Validation failed: File file size must be less than {shown}"}, 422)
         try:
             with Image.open(io.BytesIO(file.data)) as image:
                 kind = (image.format or "").lower()
+                width, height = image.size
         except (UnidentifiedImageError, OSError):
-            kind = ""
-        if kind not in {"jpeg", "png", "webp", "gif"}:
+            kind, width, height = "", 0, 0
+        if kind not in {"jpeg", "png", "webp", "gif"} or f"image/{kind}" not in self.supported_mime_types:
             return Reply.json({"error": "Validation failed: File content type is invalid"}, 422)
+        if width * height > self.image_matrix_limit:
+            return Reply.json({"error": f"{width}x{height} images are not supported"}, 422)
         self._next_media_id += 1
         media = MediaAttachment(
             id=str(self._next_media_id),
@@ -312,8 +343,9 @@ class MastodonFake(FakeServer):
         if reply_to and not any(s.id == str(reply_to) for s in self.statuses):
             return Reply.json({"error": "Record not found"}, 404)
         media_ids = self._media_ids(request)
-        if len(media_ids) > 4:
-            return Reply.json({"error": "Cannot attach more than 4 files"}, 422)
+        if len(media_ids) > self.max_media_attachments:
+            message = f"Cannot attach more than {self.max_media_attachments} files"
+            return Reply.json({"error": message}, 422)
         attached = [self.media[i] for i in media_ids if i in self.media and self.media[i].status_id is None]
         if any(not m.ready for m in attached):
             message = "Cannot attach files that have not finished processing. Try again in a moment!"
@@ -353,8 +385,22 @@ class MastodonFake(FakeServer):
     def instance_v2(self, request: Request) -> Reply:
         if self.v1_only:
             return Reply.json({"error": "Not Found"}, 404)
-        statuses = {"max_characters": self.max_characters, "characters_reserved_per_url": 23}
-        return Reply.json({"domain": "fake.example", "configuration": {"statuses": statuses}})
+        statuses = {
+            "max_characters": self.max_characters,
+            "max_media_attachments": self.max_media_attachments,
+            "characters_reserved_per_url": 23,
+        }
+        media = {
+            "supported_mime_types": list(self.supported_mime_types),
+            "image_size_limit": self.max_image_bytes,
+            "image_matrix_limit": self.image_matrix_limit,
+            "description_limit": self.description_limit,
+        }
+        configuration = {
+            "statuses": {k: v for k, v in statuses.items() if k not in self.unpublished},
+            "media_attachments": {k: v for k, v in media.items() if k not in self.unpublished},
+        }
+        return Reply.json({"domain": "fake.example", "configuration": configuration})
 
     @route("GET", "/api/v1/instance")
     def instance_v1(self, request: Request) -> Reply:
