@@ -6,7 +6,8 @@ Workers
     a row per run for a week (a row per ``serve --once`` from cron), so a start reads only the newest runs of
     its host (:meth:`ClusterMixin.workers_of_host`) and the holders of what is sending
     (:meth:`ClusterMixin.holders_on`), and ``status --check`` the workers seen since a moment
-    (:meth:`ClusterMixin.workers_seen`), never every row.
+    (:meth:`ClusterMixin.workers_seen`) and the last start of one not stopped
+    (:meth:`ClusterMixin.last_start_not_stopped`), never every row.
 
 Periodic work
     :meth:`ClusterMixin.try_periodic` hands the work ``name`` to exactly one worker per ``period``: its
@@ -164,6 +165,15 @@ class ClusterMixin(StoreBase):
         with self._read() as connection:
             newest = connection.execute(select(func.max(workers.c.heartbeat_at))).scalar()
         return None if newest is None else utc(newest)
+
+    def last_start_not_stopped(self) -> datetime | None:
+        """When the worker started that started last of those not stopped (running, or killed before it
+        could stop); None when every worker stopped (or none ever registered). One look-up in
+        ``ix_workers_not_stopped``, which holds only the rows without ``stopped_at``."""
+        query = select(func.max(workers.c.started_at)).where(workers.c.stopped_at.is_(None))
+        with self._read() as connection:
+            started = connection.execute(query).scalar()
+        return None if started is None else utc(started)
 
     def workers_seen(
         self, *, since: datetime | None, before: datetime | None = None, limit: int | None = None

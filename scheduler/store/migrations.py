@@ -30,6 +30,7 @@ from scheduler.store.schema import (
     VERSION_5_TABLES,
     VERSION_6_TABLES,
     WORKERS_HOST_INDEX,
+    WORKERS_NOT_STOPPED_INDEX,
     deliveries,
     metadata,
     schema_version,
@@ -190,6 +191,13 @@ class _QueuedFirstLimits:
         return rules.first_limit
 
 
+def _workers_not_stopped(connection: Connection) -> None:
+    """Version 9: the index ``ix_workers_not_stopped`` (the starts of the workers without ``stopped_at``), so
+    that ``status --check`` finds the last start of a worker not stopped in one look-up, not by reading back
+    through every row of ``workers``."""
+    WORKERS_NOT_STOPPED_INDEX.create(connection, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _initial,
     2: _workers,
@@ -199,6 +207,7 @@ MIGRATIONS: dict[int, Migration] = {
     6: _link_pages,
     7: _workers_by_host,
     8: _first_limit,
+    9: _workers_not_stopped,
 }
 
 
