@@ -100,31 +100,26 @@ def needs_a_person(
     return problems
 
 
-CLOCK_STEP = timedelta(minutes=1)
-"""How far a worker's clock may step back between its start and a later heartbeat (its ``started_at`` after
-its ``heartbeat_at``) and the worker still be found where it was started."""
-
-
 def _recent_workers(store: Store, *, now: datetime, max_heartbeat_age: timedelta) -> list[WorkerInfo]:
     """The workers that :func:`_service_problems` judges the same as it would judge every row of
     ``workers``, newest heartbeat first (ties by id, as :meth:`Store.workers` lists them): every worker seen
     within ``max_heartbeat_age`` (one of them may be running), else the last one seen; and every worker seen
-    since the newest start among them (a heartbeat comes after the start, :data:`CLOCK_STEP` aside), so the
-    last started of all is among them. Empty when no worker ever registered. A few ranges of
-    ``ix_workers_heartbeat``, however many old runs ``workers`` keeps."""
+    since the newest start among them (a worker's last heartbeat is never before its start, whatever its
+    clock did: :meth:`Store.heartbeat`), so the last started of all is among them. Empty when no worker ever
+    registered. A few ranges of ``ix_workers_heartbeat``, however many old runs ``workers`` keeps."""
     newest = store.last_heartbeat()
     if newest is None:
         return []
     oldest = min(now - max_heartbeat_age, newest)
     seen = store.workers_seen(since=oldest)
-    started = max(worker.started_at for worker in seen) - CLOCK_STEP
+    started = max(worker.started_at for worker in seen)
     if started >= oldest:
         return seen
     for worker in _seen_before(store, oldest):
         if worker.heartbeat_at < started:
             break
         seen.append(worker)
-        started = max(started, worker.started_at - CLOCK_STEP)
+        started = max(started, worker.started_at)
     return seen
 
 

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, case, func, literal, select
 
 from scheduler.store.base import StoreBase
 from scheduler.store.dialect import one_machine, release_session_lock, try_session_lock
@@ -69,6 +69,13 @@ class PeriodicClaim:
     """PostgreSQL: the connection holding the session advisory lock."""
 
 
+def _not_before_start(now: datetime) -> ColumnElement[datetime]:
+    """``now`` as a worker's heartbeat: its ``started_at`` when that is later (its clock stepped back)."""
+    moment = utc(now)
+    later = workers.c.started_at > literal(moment, workers.c.started_at.type)
+    return case((later, workers.c.started_at), else_=literal(moment, workers.c.heartbeat_at.type))
+
+
 def _worker(row: RowMapping, holding: Mapping[str, builtins.list[str]]) -> WorkerInfo:
     return WorkerInfo(
         id=row["id"],
@@ -100,19 +107,28 @@ class ClusterMixin(StoreBase):
                 connection.execute(workers.insert().values(id=worker, **values))
 
     def heartbeat(self, worker: str, *, now: datetime) -> bool:
-        """``worker`` is alive at ``now``; False when it is not registered (pruned: register it again)."""
+        """``worker`` is alive at ``now``; False when it is not registered (pruned: register it again).
+
+        A heartbeat is never recorded before the worker's start: one whose clock stepped back since it
+        started beats at its start instead. So a worker's ``heartbeat_at`` is at or after its
+        ``started_at``, always, and the workers seen since a moment include every worker started since
+        then (``status --check`` reads back no further, :meth:`workers_seen`)."""
         with self._write() as connection:
             updated = connection.execute(
-                workers.update().where(workers.c.id == worker).values(heartbeat_at=utc(now), stopped_at=None)
+                workers.update()
+                .where(workers.c.id == worker)
+                .values(heartbeat_at=_not_before_start(now), stopped_at=None)
             )
             return updated.rowcount == 1
 
     def stop_worker(self, worker: str, *, now: datetime) -> None:
-        """``worker`` stopped cleanly (it stays listed as stopped until it is pruned)."""
-        now = utc(now)
+        """``worker`` stopped cleanly (it stays listed as stopped until it is pruned); its last heartbeat is
+        ``now``, or its start if that is later (see :meth:`heartbeat`)."""
         with self._write() as connection:
             connection.execute(
-                workers.update().where(workers.c.id == worker).values(heartbeat_at=now, stopped_at=now)
+                workers.update()
+                .where(workers.c.id == worker)
+                .values(heartbeat_at=_not_before_start(now), stopped_at=utc(now))
             )
 
     def end_leases_of(self, worker_ids: Iterable[str], *, now: datetime) -> int:

@@ -35,6 +35,7 @@ from scheduler.store.schema import (
     metadata,
     schema_version,
     store_meta,
+    workers,
 )
 
 Migration = Callable[[Connection], None]
@@ -194,8 +195,14 @@ class _QueuedFirstLimits:
 def _workers_not_stopped(connection: Connection) -> None:
     """Version 9: the index ``ix_workers_not_stopped`` (the starts of the workers without ``stopped_at``), so
     that ``status --check`` finds the last start of a worker not stopped in one look-up, not by reading back
-    through every row of ``workers``."""
+    through every row of ``workers``; and no worker's last heartbeat before its start (a clock stepped back:
+    its start instead), as a heartbeat is recorded from this version on."""
     WORKERS_NOT_STOPPED_INDEX.create(connection, checkfirst=True)
+    connection.execute(
+        workers.update()
+        .where(workers.c.heartbeat_at < workers.c.started_at)
+        .values(heartbeat_at=workers.c.started_at)
+    )
 
 
 MIGRATIONS: dict[int, Migration] = {

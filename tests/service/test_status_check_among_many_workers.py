@@ -257,3 +257,23 @@ def test_a_post_never_claimed_with_no_worker_left_running_reads_one_index_entry(
     # reading back through every row (as the check did for this case) cost some 100,000s of ticks more with
     # 5,000 rows; now a few pages of the newest runs at most
     assert work[OLD_ROWS] <= work[0] + 200, work
+
+
+def test_the_last_start_is_found_when_that_workers_clock_stepped_back_hours(site: Site) -> None:
+    """The last run started an hour ago; its clock then stepped back two hours and it beat by that clock
+    before it was killed. Among 5,000 old runs and one stopped 20 minutes ago, it is still the last started:
+    its crash is named (its heartbeat recorded at its start), as when every row was read."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    dead = reaped_pid()
+    with site.store.engine.begin() as connection:
+        connection.execute(workers.insert(), old_runs(now, dead))
+    site.store.register_worker("stepped", host="elsewhere", pid=dead, now=now - timedelta(hours=1))
+    site.store.heartbeat("stepped", now=now - timedelta(hours=3))
+    site.store.register_worker("clean", host="elsewhere", pid=dead, now=now - timedelta(hours=2))
+    site.store.stop_worker("clean", now=now - timedelta(minutes=20))
+
+    expected = before(site.store, now=now, max_age=MAX_AGE, stall_after=STALL_AFTER)
+    started = (now - timedelta(hours=1)).isoformat(timespec="seconds")
+    assert f"(worker stepped on elsewhere, pid {dead}, last heartbeat {started})" in expected[0]
+    problems = needs_a_person(site.store, now=now, max_heartbeat_age=MAX_AGE, host=HOST)
+    assert problems == expected

@@ -1,6 +1,7 @@
 """The last start of a worker not stopped (``status --check``'s stall counts from it), on SQLite and
 PostgreSQL: one look-up in the schema version 9 index ``ix_workers_not_stopped``, which holds only the rows
-without ``stopped_at``; a worker leaves it when it stops and comes back when it beats again."""
+without ``stopped_at``; a worker leaves it when it stops and comes back when it beats again. And a worker's
+last heartbeat is never before its start, whatever its clock did (``status --check`` relies on it)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def test_the_last_start_of_a_worker_not_stopped(store: Store) -> None:
 def test_version_9_indexes_the_workers_not_stopped_of_a_version_8_outbox(db_url: str, tmp_path: Path) -> None:
     with Store.open(db_url, root=tmp_path) as store, store.engine.begin() as connection:
         connection.execute(workers.insert(), runs(40, crashed=(3, 17)))
+        stepped = workers.c.id == "run-5"  # written before version 9: its clock stepped back an hour
+        connection.execute(workers.update().where(stepped).values(heartbeat_at=DAYS_AGO - timedelta(hours=1)))
         connection.execute(text("DROP INDEX ix_workers_not_stopped"))
         connection.execute(schema_version.update().values(version=8))
     with Store.open(db_url, root=tmp_path) as store:
@@ -65,3 +68,23 @@ def test_version_9_indexes_the_workers_not_stopped_of_a_version_8_outbox(db_url:
             }
         assert indexes["ix_workers_not_stopped"] == ["started_at"]
         assert store.last_start_not_stopped() == DAYS_AGO + 17 * timedelta(minutes=1)
+        by_id = {worker.id: worker for worker in store.workers()}
+    assert by_id["run-5"].heartbeat_at == by_id["run-5"].started_at == DAYS_AGO + timedelta(minutes=5)
+    assert by_id["run-6"].heartbeat_at == DAYS_AGO + timedelta(minutes=6, seconds=10), (
+        "the others as they were"
+    )
+
+
+def test_a_heartbeat_is_never_recorded_before_the_workers_start(store: Store) -> None:
+    """A worker whose clock steps back after its start beats at its start (and stops there), so it is among
+    the workers seen since its start; a clock that goes on forward beats as it says."""
+    store.register_worker("stepped", host="box", pid=7, now=NOW)
+    assert store.heartbeat("stepped", now=NOW - timedelta(minutes=5))
+    assert [(w.started_at, w.heartbeat_at) for w in store.workers()] == [(NOW, NOW)]
+    assert [w.id for w in store.workers_seen(since=NOW)] == ["stepped"]
+    assert store.heartbeat("stepped", now=NOW + timedelta(seconds=30))
+    assert store.workers()[0].heartbeat_at == NOW + timedelta(seconds=30)
+    store.stop_worker("stepped", now=NOW - timedelta(hours=2))
+    [stopped] = store.workers()
+    assert (stopped.heartbeat_at, stopped.stopped_at) == (NOW, NOW - timedelta(hours=2))
+    assert not store.heartbeat("never-registered", now=NOW)
