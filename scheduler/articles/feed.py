@@ -14,8 +14,8 @@ article through :func:`~scheduler.articles.fields.build_article`, like a Markdow
   ``[hashtags]`` aliases and blocklist;
 - an https image enclosure, ``media:content`` or JSON Feed ``image`` -> the article's image (and the extra
   keys ``image`` and ``image_alt``), its alt text from the feed (``media:description``, ``media:title``: plain
-  text unless ``type="html"``, :mod:`~scheduler.articles.mediatext`; the enclosure's ``title``) or as
-  ``image_alt`` says (:data:`IMAGE_ALTS`); an image still without alt text is
+  text unless ``type="html"``, :mod:`~scheduler.articles.mediatext`; an Atom enclosure's ``title``
+  attribute, plain text) or as ``image_alt`` says (:data:`IMAGE_ALTS`); an image still without alt text is
   optional: sent only where a channel does not require alt text (``require_alt = false``), else left out;
 - the entry's guid/id (else its link) -> the key ``id`` and the source ``FILE#ID``.
 """
@@ -413,9 +413,9 @@ def _image(
     item: Mapping[str, Any], media: tuple[MediaText, ...] | None = None
 ) -> tuple[str | None, str | None]:
     """The entry's image and the alt text the feed gives it: JSON Feed ``image``; else an image enclosure
-    (its ``title``, on an Atom ``link rel="enclosure"``); else an image ``media:content`` (its
-    ``media:description``, else its ``media:title``, read by their type from ``media``, else as HTML).
-    HTML in an alt text is turned into text."""
+    (its ``title``, on an Atom ``link rel="enclosure"``: an XML attribute, plain text as the XML parser
+    hands it over, ``&lt;br&gt;`` the text ``<br>``, nothing decoded again); else an image ``media:content``
+    (its ``media:description``, else its ``media:title``, read by their type from ``media``, else as HTML)."""
     image = item.get("image")
     if isinstance(image, str) and image:
         return image, None
@@ -424,7 +424,7 @@ def _image(
     for enclosure in enclosures:
         url = enclosure.get("url") or enclosure.get("href") or ""
         if url and _is_image(enclosure.get("type"), url):
-            return str(url), _alt(enclosure.get("title"))
+            return str(url), _attribute_alt(enclosure.get("title"))
     contents = item.get("media_content") or item.get("media") or []
     for number, content in enumerate(contents):
         url = content.get("url") or ""
@@ -433,6 +433,11 @@ def _image(
                 return str(url), media[number].alt
             return str(url), _alt(content.get("description")) or _alt(content.get("title"))
     return None, None
+
+
+def _attribute_alt(value: Any) -> str | None:
+    """An alt text given in an attribute, as one line of text; None when there is none."""
+    return (one_line(value) or None) if isinstance(value, str) else None
 
 
 def _alt(value: Any) -> str | None:

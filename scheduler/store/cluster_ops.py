@@ -6,7 +6,8 @@ Workers
     a row per run for a week (a row per ``serve --once`` from cron), so a start reads only the newest runs of
     its host (:meth:`ClusterMixin.workers_of_host`) and the holders of what is sending
     (:meth:`ClusterMixin.holders_on`), and ``status --check`` the workers seen since a moment
-    (:meth:`ClusterMixin.workers_seen`), never every row.
+    (:meth:`ClusterMixin.workers_seen`) and the last start of one not stopped
+    (:meth:`ClusterMixin.last_start_not_stopped`), never every row.
 
 Periodic work
     :meth:`ClusterMixin.try_periodic` hands the work ``name`` to exactly one worker per ``period``: its
@@ -31,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, case, func, literal, select
 
 from scheduler.store.base import StoreBase
 from scheduler.store.dialect import one_machine, release_session_lock, try_session_lock
@@ -68,6 +69,13 @@ class PeriodicClaim:
     """PostgreSQL: the connection holding the session advisory lock."""
 
 
+def _not_before_start(now: datetime) -> ColumnElement[datetime]:
+    """``now`` as a worker's heartbeat: its ``started_at`` when that is later (its clock stepped back)."""
+    moment = utc(now)
+    later = workers.c.started_at > literal(moment, workers.c.started_at.type)
+    return case((later, workers.c.started_at), else_=literal(moment, workers.c.heartbeat_at.type))
+
+
 def _worker(row: RowMapping, holding: Mapping[str, builtins.list[str]]) -> WorkerInfo:
     return WorkerInfo(
         id=row["id"],
@@ -99,19 +107,28 @@ class ClusterMixin(StoreBase):
                 connection.execute(workers.insert().values(id=worker, **values))
 
     def heartbeat(self, worker: str, *, now: datetime) -> bool:
-        """``worker`` is alive at ``now``; False when it is not registered (pruned: register it again)."""
+        """``worker`` is alive at ``now``; False when it is not registered (pruned: register it again).
+
+        A heartbeat is never recorded before the worker's start: one whose clock stepped back since it
+        started beats at its start instead. So a worker's ``heartbeat_at`` is at or after its
+        ``started_at``, always, and the workers seen since a moment include every worker started since
+        then (``status --check`` reads back no further, :meth:`workers_seen`)."""
         with self._write() as connection:
             updated = connection.execute(
-                workers.update().where(workers.c.id == worker).values(heartbeat_at=utc(now), stopped_at=None)
+                workers.update()
+                .where(workers.c.id == worker)
+                .values(heartbeat_at=_not_before_start(now), stopped_at=None)
             )
             return updated.rowcount == 1
 
     def stop_worker(self, worker: str, *, now: datetime) -> None:
-        """``worker`` stopped cleanly (it stays listed as stopped until it is pruned)."""
-        now = utc(now)
+        """``worker`` stopped cleanly (it stays listed as stopped until it is pruned); its last heartbeat is
+        ``now``, or its start if that is later (see :meth:`heartbeat`)."""
         with self._write() as connection:
             connection.execute(
-                workers.update().where(workers.c.id == worker).values(heartbeat_at=now, stopped_at=now)
+                workers.update()
+                .where(workers.c.id == worker)
+                .values(heartbeat_at=_not_before_start(now), stopped_at=utc(now))
             )
 
     def end_leases_of(self, worker_ids: Iterable[str], *, now: datetime) -> int:
@@ -164,6 +181,15 @@ class ClusterMixin(StoreBase):
         with self._read() as connection:
             newest = connection.execute(select(func.max(workers.c.heartbeat_at))).scalar()
         return None if newest is None else utc(newest)
+
+    def last_start_not_stopped(self) -> datetime | None:
+        """When the worker started that started last of those not stopped (running, or killed before it
+        could stop); None when every worker stopped (or none ever registered). One look-up in
+        ``ix_workers_not_stopped``, which holds only the rows without ``stopped_at``."""
+        query = select(func.max(workers.c.started_at)).where(workers.c.stopped_at.is_(None))
+        with self._read() as connection:
+            started = connection.execute(query).scalar()
+        return None if started is None else utc(started)
 
     def workers_seen(
         self, *, since: datetime | None, before: datetime | None = None, limit: int | None = None

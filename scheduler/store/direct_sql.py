@@ -6,7 +6,7 @@ do not edit."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 VERSION = 'SELECT schema_version.version \nFROM schema_version \nWHERE schema_version.id = 1'
 DELIVERY_TIMES = ('scheduled_at', 'due_at', 'next_attempt_at', 'lease_until', 'created_at', 'updated_at')
 DELIVERY_JSON = ('parts', 'lengths', 'article', 'journal', 'remote_ids', 'receipt')

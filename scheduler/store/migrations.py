@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, func, inspect, select, text
 
+from scheduler.errors import UserError
 from scheduler.identity import article_identity
 from scheduler.store.dialect import lock_migrations
 from scheduler.store.errors import SchemaTooNew, StoreError
@@ -29,10 +30,12 @@ from scheduler.store.schema import (
     VERSION_5_TABLES,
     VERSION_6_TABLES,
     WORKERS_HOST_INDEX,
+    WORKERS_NOT_STOPPED_INDEX,
     deliveries,
     metadata,
     schema_version,
     store_meta,
+    workers,
 )
 
 Migration = Callable[[Connection], None]
@@ -122,11 +125,84 @@ def _workers_by_host(connection: Connection) -> None:
 
 def _first_limit(connection: Connection) -> None:
     """Version 8: ``deliveries.first_limit``, the first part's own limit (Telegram: a photo's caption, 1024),
-    so that the queue shows each part against its limit as preview does. Rows queued before it keep NULL
-    (``limit`` for every part, as they were shown): whether a post carried images is not in its row."""
+    so that the queue shows each part against its limit as preview does. It is filled in for the rows queued
+    before it, sent ones too, as queueing them would have (:class:`_QueuedFirstLimits`), so that from this
+    version on NULL means one thing: the first part has no limit of its own.
+
+    Done here, once, rather than when a row is shown: a view then reads the row as it is, without loading
+    the adapters (the quick queue commands stay quick), and a sent post keeps the limit it was sent under
+    whatever adapter is installed later."""
     columns = {column["name"] for column in inspect(connection).get_columns(deliveries.name)}
     if "first_limit" not in columns:
         connection.execute(text("ALTER TABLE deliveries ADD COLUMN first_limit INTEGER"))
+    update = (
+        deliveries.update()
+        .where(deliveries.c.id == bindparam("row_id"))
+        .values(first_limit=bindparam("new_first_limit"))
+    )
+    queued = _QueuedFirstLimits()
+    values = []
+    rows = connection.execute(
+        select(deliveries.c.id, deliveries.c.network, deliveries.c.limit, deliveries.c.article).where(
+            deliveries.c.first_limit.is_(None)
+        )
+    )
+    for row_id, network, limit, article in rows:
+        media = bool(article_from_json(dict(article or {})).images)
+        first_limit = queued.first_limit(network, limit, media=media)
+        if first_limit is not None:
+            values.append({"row_id": row_id, "new_first_limit": first_limit})
+    for start in range(0, len(values), _BATCH):
+        connection.execute(update, values[start : start + _BATCH])
+
+
+class _QueuedFirstLimits:
+    """The first limit queueing gives a post, from what its row holds: the network's adapter's length
+    rules (those of a post with images when its article has some, as the pipeline picks them) for a channel
+    with the row's ``limit``. A channel's other settings are not in the row; no built-in network's first
+    limit depends on them. Asked once per network, limit and images-or-not."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int, bool], int | None] = {}
+
+    def first_limit(self, network: str, limit: int, *, media: bool) -> int | None:
+        """None when the first part has no limit of its own, or the network's adapter is not installed
+        (its rows keep every part against ``limit``, as before)."""
+        key = (network, limit, media)
+        if key not in self._known:
+            self._known[key] = self._rules_first_limit(network, limit, media=media)
+        return self._known[key]
+
+    @staticmethod
+    def _rules_first_limit(network: str, limit: int, *, media: bool) -> int | None:
+        # the queueing code's own functions; imported here only, as the upgrade is the one time the store
+        # asks an adapter (and the pipeline is a stage above the store)
+        from pydantic import ValidationError  # noqa: PLC0415
+
+        from scheduler.adapters.registry import load_adapter  # noqa: PLC0415
+        from scheduler.config.models import ChannelSettings  # noqa: PLC0415
+        from scheduler.pipeline import rules_with_media  # noqa: PLC0415
+
+        try:
+            adapter = load_adapter(network)
+            settings = ChannelSettings.model_validate({"network": network, "limit": limit})
+        except (UserError, ValidationError, ImportError):
+            return None
+        rules = rules_with_media(adapter, settings) if media else adapter.length_rules(settings)
+        return rules.first_limit
+
+
+def _workers_not_stopped(connection: Connection) -> None:
+    """Version 9: the index ``ix_workers_not_stopped`` (the starts of the workers without ``stopped_at``), so
+    that ``status --check`` finds the last start of a worker not stopped in one look-up, not by reading back
+    through every row of ``workers``; and no worker's last heartbeat before its start (a clock stepped back:
+    its start instead), as a heartbeat is recorded from this version on."""
+    WORKERS_NOT_STOPPED_INDEX.create(connection, checkfirst=True)
+    connection.execute(
+        workers.update()
+        .where(workers.c.heartbeat_at < workers.c.started_at)
+        .values(heartbeat_at=workers.c.started_at)
+    )
 
 
 MIGRATIONS: dict[int, Migration] = {
@@ -138,6 +214,7 @@ MIGRATIONS: dict[int, Migration] = {
     6: _link_pages,
     7: _workers_by_host,
     8: _first_limit,
+    9: _workers_not_stopped,
 }
 
 

@@ -194,6 +194,14 @@ workers = Table(
 Index("ix_workers_heartbeat", workers.c.heartbeat_at)
 # schema version 7: the newest runs of one host (the start's "previous run on this host") without a scan
 WORKERS_HOST_INDEX = Index("ix_workers_host_started", workers.c.host, workers.c.started_at, workers.c.id)
+# schema version 9: the last start of a worker not stopped (status --check's stall) without a scan; it holds
+# only the rows without stopped_at (the running workers, and the runs killed before they could stop)
+WORKERS_NOT_STOPPED_INDEX = Index(
+    "ix_workers_not_stopped",
+    workers.c.started_at,
+    sqlite_where=workers.c.stopped_at.is_(None),
+    postgresql_where=workers.c.stopped_at.is_(None),
+)
 
 periodic_runs = Table(
     "periodic_runs",

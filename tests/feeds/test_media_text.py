@@ -182,7 +182,7 @@ def test_an_item_nested_in_another_does_not_shift_the_others() -> None:
 
 
 def test_a_feed_without_media_rss_reads_as_before() -> None:
-    """Enclosure titles are read as before (HTML); no Media RSS namespace: nothing is read again."""
+    """No Media RSS namespace: nothing is read again, and an enclosure without a title has no alt text."""
     data = (
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>R</title><link>https://r.example/</link>'
         b"<description>d</description><item><title>A</title><link>https://r.example/1</link><guid>g1</guid>"

@@ -214,3 +214,66 @@ def test_runs_seen_at_the_same_moment_are_all_read_past_a_page_boundary(site: Si
     assert "(worker tie-11 on host-11, " in expected[0]
     problems = needs_a_person(site.store, now=now, max_heartbeat_age=MAX_AGE, host=HOST)
     assert problems == expected
+
+
+@pytest.mark.parametrize("oldest", ["stopped", "crashed"])
+def test_a_post_never_claimed_with_no_worker_left_running_reads_one_index_entry(
+    tmp_path: Path, oldest: str
+) -> None:
+    """Two posts due and none ever claimed; every one of the 5,000 old runs stopped cleanly (or only the
+    oldest, six days ago, never did). Whether any worker was left without stopping, and the last start of
+    one, is one look-up in ``ix_workers_not_stopped``, not a read back through every row of ``workers``;
+    the stall is said word for word as when every row was read."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    dead = reaped_pid()
+    work: dict[int, int] = {}
+    for old in (0, OLD_ROWS):
+        site = Site(tmp_path / f"with-{old}")
+        try:
+            site.write_config(config_text({"file": {"network": "file"}}, service={"stall_after": "5m"}))
+            due_posts(site, now)
+            runs = [{**run, "stopped_at": run["heartbeat_at"]} for run in old_runs(now, dead)]
+            if oldest == "crashed":
+                runs[0]["stopped_at"] = None
+            with site.store.engine.begin() as connection:
+                connection.execute(workers.insert(), runs[: max(old, 1)])
+            expected = before(site.store, now=now, max_age=MAX_AGE, stall_after=STALL_AFTER)
+            assert expected[-1].startswith("the dispatcher is stalled: a post has been due for 4h and ")
+            if oldest == "stopped":
+                assert "and no delivery was ever claimed (service.stall_after = 5m)" in expected[-1]
+            else:
+                quiet = format_duration(now - runs[0]["started_at"])  # type: ignore[operator]
+                assert f"no delivery was claimed or settled for {quiet} " in expected[-1]
+
+            ticks, plans = sqlite_work(site)
+            problems = needs_a_person(site.store, now=now, max_heartbeat_age=MAX_AGE, host=HOST)
+            problems += stalled(site.store, now=now, stall_after=STALL_AFTER)
+            assert problems == expected
+            assert plans and not [plan for plan in plans if "SCAN workers" in plan], plans
+            assert "SEARCH workers USING INDEX ix_workers_not_stopped" in plans
+            work[old] = ticks[0]
+        finally:
+            site.close()
+    # reading back through every row (as the check did for this case) cost some 100,000s of ticks more with
+    # 5,000 rows; now a few pages of the newest runs at most
+    assert work[OLD_ROWS] <= work[0] + 200, work
+
+
+def test_the_last_start_is_found_when_that_workers_clock_stepped_back_hours(site: Site) -> None:
+    """The last run started an hour ago; its clock then stepped back two hours and it beat by that clock
+    before it was killed. Among 5,000 old runs and one stopped 20 minutes ago, it is still the last started:
+    its crash is named (its heartbeat recorded at its start), as when every row was read."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    dead = reaped_pid()
+    with site.store.engine.begin() as connection:
+        connection.execute(workers.insert(), old_runs(now, dead))
+    site.store.register_worker("stepped", host="elsewhere", pid=dead, now=now - timedelta(hours=1))
+    site.store.heartbeat("stepped", now=now - timedelta(hours=3))
+    site.store.register_worker("clean", host="elsewhere", pid=dead, now=now - timedelta(hours=2))
+    site.store.stop_worker("clean", now=now - timedelta(minutes=20))
+
+    expected = before(site.store, now=now, max_age=MAX_AGE, stall_after=STALL_AFTER)
+    started = (now - timedelta(hours=1)).isoformat(timespec="seconds")
+    assert f"(worker stepped on elsewhere, pid {dead}, last heartbeat {started})" in expected[0]
+    problems = needs_a_person(site.store, now=now, max_heartbeat_age=MAX_AGE, host=HOST)
+    assert problems == expected

@@ -1,6 +1,7 @@
 """``deliveries.first_limit`` (schema version 8): the first part's own limit (Telegram: a photo's caption)
 is stored with a delivery, read back as ``Delivery.limits``, and added to an outbox of version 7, whose rows
-keep every part against ``limit`` until their article is queued again. On SQLite and PostgreSQL."""
+get the first limit they were queued under (from their network's adapter and whether their article has
+images), and get it again from a planned post queued again. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import inspect, text
 from store_support import NOW, make_post
 
 from scheduler.adapters.base import Receipt
+from scheduler.media.model import ImageRef
 from scheduler.models import Post
 from scheduler.store import Store, UpsertOutcome
 from scheduler.store.migrations import current_version, latest_version
@@ -61,3 +63,42 @@ def test_version_8_adds_first_limit_to_a_version_7_outbox(db_url: str, tmp_path:
         assert after["posts/a.md"].updated_at == before["posts/a.md"].updated_at
         assert after["posts/sent.md"].first_limit is None, "what was sent is not rewritten"
         assert len(store.history(after["posts/a.md"].id)) == len(store.history(before["posts/a.md"].id))
+
+
+def telegram(source: str, *, images: bool, limit: int = 4096, network: str = "telegram") -> Post:
+    """A Telegram post of three parts, its article with an image or not, queued before schema version 8
+    (no ``first_limit``)."""
+    post = make_post(source, f"tg-{source}", parts=PARTS)
+    article = post.article
+    if images:
+        article = dataclasses.replace(article, images=(ImageRef("img/ferry.jpg", "The ferry at dawn"),))
+    return dataclasses.replace(post, article=article, network=network, limit=limit, first_limit=None)
+
+
+def test_version_8_gives_the_rows_of_a_version_7_outbox_the_first_limit_they_were_queued_under(
+    db_url: str, tmp_path: Path
+) -> None:
+    """As queueing them would: the adapter's length rules of a post with images when the stored article
+    has some (Telegram: the caption, at most 1024, within the channel's limit), sent rows too; a network
+    whose adapter is not installed keeps every part against ``limit``."""
+    with Store.open(db_url, root=tmp_path) as store:
+        store.upsert(telegram("posts/photo.md", images=True), now=NOW)
+        store.upsert(telegram("posts/short.md", images=True, limit=600), now=NOW)
+        store.upsert(telegram("posts/text.md", images=False), now=NOW)
+        store.upsert(telegram("posts/other.md", images=True, network="nosuchnetwork"), now=NOW)
+        sent = dataclasses.replace(telegram("posts/sent.md", images=True), scheduled_at=NOW)
+        store.upsert(sent, now=NOW)
+        [claimed] = store.claim_due(NOW, worker="w", lease=LEASE, limit=5)
+        store.mark_sent(claimed.id, RECEIPT, now=NOW)
+        with store.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE deliveries DROP COLUMN first_limit"))
+            connection.execute(schema_version.update().values(version=7))
+    with Store.open(db_url, root=tmp_path) as store:
+        limits = {d.source: (d.state.value, d.first_limit, d.limits) for d in store.list()}
+    assert limits == {
+        "posts/photo.md": ("planned", 1024, (1024, 4096, 4096)),
+        "posts/short.md": ("planned", 600, (600, 600, 600)),
+        "posts/text.md": ("planned", None, (4096, 4096, 4096)),
+        "posts/other.md": ("planned", None, (4096, 4096, 4096)),
+        "posts/sent.md": ("sent", 1024, (1024, 4096, 4096)),
+    }
