@@ -20,7 +20,7 @@ from PIL import Image
 from service.conftest import DUE, Site, real_now
 from typer.testing import CliRunner, Result
 
-from scheduler.adapters.mastodon import MastodonAdapter, media_advice
+from scheduler.adapters.mastodon import MastodonAdapter, media_advice, v1_configuration
 from scheduler.cli.app import app
 from scheduler.config.loader import load_workspace
 from scheduler.config.models import ChannelSettings
@@ -77,11 +77,11 @@ def tagcast(root: Path, *args: str) -> Result:
     return CliRunner().invoke(app, [*args, "--config", str(root)], env={"COLUMNS": "250"})
 
 
-def advice_printed(result: Result) -> list[str]:
+def advice_printed(result: Result, characters: int = 500) -> list[str]:
     """The lines ``channels test`` prints after the length line."""
     assert result.exit_code == 0, result.output
     lines = [line.strip() for line in result.stdout.splitlines()]
-    return lines[lines.index("the instance allows 500 characters per status") + 1 :]
+    return lines[lines.index(f"the instance allows {characters} characters per status") + 1 :]
 
 
 def keys_advised(advice: list[str]) -> str:
@@ -132,6 +132,60 @@ def test_an_instance_taking_none_of_the_types_tagcast_sends_is_said_so() -> None
         "image/gif): posts with images will be refused"
     ]
     assert media_advice({"statuses": {"max_media_attachments": True}}, limits, channel="m") == []
+
+
+# --- servers without /api/v2/instance ---
+
+V1_ADVICE = {
+    "mastodon": [ADVICE[0], ADVICE[1], ADVICE[2], ADVICE[4]],  # v1 has no description_limit
+    "pleroma": [ADVICE[0], ADVICE[1], ADVICE[3]],  # upload_limit, no pixel limit, no types
+}
+V1_UNPUBLISHED = {
+    "mastodon": frozenset({"description_limit"}),
+    "pleroma": frozenset({"image_matrix_limit", "supported_mime_types"}),
+}
+
+
+@pytest.mark.parametrize("shape", ["mastodon", "pleroma"])
+def test_a_server_without_v2_is_advised_from_v1_in_one_request(tmp_path: Path, shape: str) -> None:
+    with MastodonFake(
+        token=TOKEN, v1_only=True, v1_shape=shape, max_characters=1000, **STRICT
+    ).running() as old:
+        root = write_workspace(tmp_path, old.base_url)
+        assert advice_printed(tagcast(root, "channels", "test", "masto"), 1000) == V1_ADVICE[shape]
+    assert len(old.requests_to("GET", "/api/v2/instance$")) == 1
+    assert len(old.requests_to("GET", "/api/v1/instance$")) == 1
+    unpublished = V1_UNPUBLISHED[shape]
+    with MastodonFake(token=TOKEN, unpublished=unpublished, max_characters=1000, **STRICT).running() as new:
+        write_workspace(tmp_path, new.base_url)
+        assert advice_printed(tagcast(root, "channels", "test", "masto"), 1000) == V1_ADVICE[shape]
+    assert new.requests_to("GET", "/api/v1/instance$") == []
+
+
+def test_the_advised_keys_silence_the_advice_of_a_v1_server(tmp_path: Path) -> None:
+    with MastodonFake(token=TOKEN, v1_only=True, v1_shape="pleroma", **STRICT).running() as fake:
+        root = write_workspace(tmp_path, fake.base_url, keys_advised(V1_ADVICE["pleroma"]))
+        assert advice_printed(tagcast(root, "channels", "test", "masto")) == []
+
+
+def test_the_v1_documents_are_read_in_the_shape_of_v2s_configuration() -> None:
+    with MastodonFake(token=TOKEN, v1_only=True, v1_shape="pleroma", **STRICT).running() as fake:
+        pleroma = httpx.get(f"{fake.base_url}/api/v1/instance").json()
+    assert v1_configuration(pleroma) == {
+        "statuses": {"max_characters": 500, "max_media_attachments": 2},
+        "media_attachments": {"image_size_limit": 1_000_000, "description_limit": 500},
+    }
+    mastodon_3 = {"configuration": {"statuses": {"max_characters": 700}}, "max_toot_chars": 900}
+    assert v1_configuration(mastodon_3)["statuses"] == {"max_characters": 700}
+    assert v1_configuration(["not", "a", "document"]) == {"statuses": {}, "media_attachments": {}}
+
+
+def test_an_instance_taking_any_file_gets_no_advice_on_types() -> None:
+    """Pleroma lists ``application/octet-stream`` as its ``supported_mime_types``: it takes any file."""
+    limits = MastodonAdapter.channel_media_limits(ChannelSettings(network="mastodon"))
+    assert limits is not None
+    pleroma = {"supported_mime_types": ["application/octet-stream"], "image_size_limit": 16_000_000}
+    assert media_advice({"media_attachments": pleroma}, limits, channel="p") == []
 
 
 # --- preview and the send path ---
