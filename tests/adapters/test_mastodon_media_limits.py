@@ -16,7 +16,9 @@ import httpx
 import pytest
 from fakes.mastodon import MastodonFake
 from media.pictures import noisy_jpeg
+from media_files import image_media
 from PIL import Image
+from pydantic import SecretStr
 from service.conftest import DUE, Site, real_now
 from typer.testing import CliRunner, Result
 
@@ -24,11 +26,14 @@ from scheduler.adapters.mastodon import MastodonAdapter, media_advice, v1_config
 from scheduler.cli.app import app
 from scheduler.config.loader import load_workspace
 from scheduler.config.models import ChannelSettings
+from scheduler.errors import PermanentDeliveryError
 from scheduler.media.model import MediaLimits
 from scheduler.media.prepare import MediaPreparer
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.store import DeliveryState
 from tests.conftest import REPO
+
+from .contract import DurableJournal, outgoing
 
 TOKEN = "masto-limits-token-4711"
 STRICT: dict[str, Any] = {
@@ -288,6 +293,29 @@ def test_lowered_alt_text_and_image_count_are_problems_in_preview(site: Site) ->
             for n in (1, 2, 3)
         ),
     ]
+
+
+def test_an_image_fitted_before_the_key_was_lowered_is_refused_before_sending(tmp_path: Path) -> None:
+    """A stale image (fitted for Mastodon's own limits, before ``image_max_pixels`` was set) reaches the
+    adapter: its last guard holds it to the channel's limit, and the instance is asked nothing."""
+    [image] = image_media(tmp_path / "media", 1, size=(640, 480))
+    with MastodonFake(token=TOKEN).running() as fake:
+        config = ChannelSettings(
+            network="mastodon", base_url=fake.base_url, token=SecretStr(TOKEN), image_max_pixels=200_000
+        )
+
+        async def publish() -> None:
+            async with httpx.AsyncClient(timeout=10) as http:
+                adapter = MastodonAdapter("masto", config, http=http, root=tmp_path)
+                await adapter.publish(outgoing(["Small boats"], media=(image,)), DurableJournal().journal())
+
+        with pytest.raises(PermanentDeliveryError) as caught:
+            asyncio.run(publish())
+    assert caught.value.reason == (
+        "mastodon: the images do not fit, nothing was sent: "
+        "image 1 (images/photo1.jpg) has 307200 pixels (640x480), at most 200000"
+    )
+    assert fake.requests == []
 
 
 # --- bad values ---
