@@ -22,11 +22,13 @@ from pydantic import SecretStr
 from service.conftest import DUE, Site, real_now
 from typer.testing import CliRunner, Result
 
+from scheduler.adapters.bluesky import BlueskyAdapter
 from scheduler.adapters.mastodon import MastodonAdapter, media_advice, v1_configuration
 from scheduler.cli.app import app
 from scheduler.config.loader import load_workspace
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import PermanentDeliveryError
+from scheduler.media.channel_limits import lowering_keys
 from scheduler.media.model import MediaLimits
 from scheduler.media.prepare import MediaPreparer
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
@@ -274,25 +276,64 @@ def test_with_the_key_preview_and_send_fit_the_image_under_it(site: Site, key: s
     assert upload.description == "Small boats crossing the Channel"
 
 
-def test_lowered_alt_text_and_image_count_are_problems_in_preview(site: Site) -> None:
-    three = ARTICLE.replace(
-        "image: img/photo.jpg\nimage_alt: Small boats crossing the Channel\n",
-        "images:\n" + "".join(f"  - src: img/photo.jpg\n    alt: Small boats, view {n}\n" for n in (1, 2, 3)),
-    )
-    site.write_post("ships.md", three)
+THREE = ARTICLE.replace(
+    "image: img/photo.jpg\nimage_alt: Small boats crossing the Channel\n",
+    "images:\n" + "".join(f"  - src: img/photo.jpg\n    alt: Small boats, view {n}\n" for n in (1, 2, 3)),
+)
+
+
+def problems_previewed(site: Site, keys: str) -> list[str]:
     with MastodonFake(token=TOKEN).running() as fake:
-        write_workspace(site.root, fake.base_url, "max_images = 2\nalt_max = 10\n")
+        write_workspace(site.root, fake.base_url, keys)
         result = tagcast(site.root, "preview", "--json")
     assert result.exit_code == 0, result.output
     [post] = json.loads(result.stdout)
-    assert post["problems"] == [
-        "3 images; mastodon takes at most 2 (channel masto)",
+    problems: list[str] = post["problems"]
+    return problems
+
+
+def test_lowered_alt_text_and_image_count_are_problems_naming_the_key(site: Site) -> None:
+    site.write_post("ships.md", THREE)
+    assert problems_previewed(site, "max_images = 2\nalt_max = 10\n") == [
+        "3 images; channel masto takes at most 2 (max_images in [channels.masto])",
         *(
-            f"image {n} (img/photo.jpg): the alt text has 19 characters; mastodon takes at most 10 "
-            "(channel masto): shorten it"
+            f"image {n} (img/photo.jpg): the alt text has 19 characters; channel masto takes at most 10 "
+            "(alt_max in [channels.masto]): shorten it"
             for n in (1, 2, 3)
         ),
     ]
+
+
+def test_a_byte_limit_no_image_can_reach_is_a_problem_naming_the_key(site: Site) -> None:
+    assert problems_previewed(site, "image_max_bytes = 500\n") == [
+        "image 1 (img/photo.jpg) cannot be made smaller than 500 bytes, the most channel masto takes "
+        "(image_max_bytes in [channels.masto])"
+    ]
+
+
+def test_a_limit_the_key_does_not_lower_is_the_networks(site: Site) -> None:
+    """``alt_max = 1500`` is Mastodon's own figure: the problem names Mastodon, as without the key."""
+    site.write_post("ships.md", ARTICLE.replace("Small boats crossing the Channel", "Boats " * 251))
+    assert problems_previewed(site, "alt_max = 1500\n") == [
+        "image 1 (img/photo.jpg): the alt text has 1,505 characters; mastodon takes at most 1,500 "
+        "(channel masto): shorten it"
+    ]
+
+
+def test_the_keys_that_lowered_a_limit_are_found_by_comparing_with_the_networks() -> None:
+    keys = {"max_images": 2, "image_max_bytes": 16_000_000, "alt_max": 400, "image_max_pixels": 1000}
+    masto = ChannelSettings(network="mastodon", **keys)
+    limits = MastodonAdapter.channel_media_limits(masto)
+    assert limits is not None
+    assert lowering_keys(limits, masto, MastodonAdapter.media_limits) == {
+        "max_images": "max_images",
+        "alt_max": "alt_max",
+        "max_pixels": "image_max_pixels",
+    }
+    bsky = ChannelSettings(network="bluesky", **keys)  # Bluesky's adapter ignores the keys
+    bsky_limits = BlueskyAdapter.channel_media_limits(bsky)
+    assert bsky_limits is not None
+    assert lowering_keys(bsky_limits, bsky, BlueskyAdapter.media_limits) == {}
 
 
 def test_an_image_fitted_before_the_key_was_lowered_is_refused_before_sending(tmp_path: Path) -> None:
