@@ -477,8 +477,8 @@ ANY_FILE = "application/octet-stream"
 
 def v1_configuration(document: Any) -> dict[str, dict[str, Any]]:
     """The ``statuses`` and ``media_attachments`` of a ``GET /api/v1/instance`` document in the shape of
-    v2's ``configuration``: Mastodon 3.4.2 and later publish ``configuration`` there too (without
-    ``description_limit``, fixed at 1500 before 4.0), forks their own top-level fields (:data:`V1_TOP_LEVEL`).
+    v2's ``configuration``: Mastodon 3.4.2 and later publish ``configuration`` there too (never
+    ``description_limit``: V1::Instance has none), forks their own top-level fields (:data:`V1_TOP_LEVEL`).
 
     >>> v1_configuration({"max_toot_chars": 5000, "upload_limit": 16000000})
     {'statuses': {'max_characters': 5000}, 'media_attachments': {'image_size_limit': 16000000}}
