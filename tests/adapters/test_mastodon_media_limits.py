@@ -169,6 +169,15 @@ def test_a_server_without_v2_is_advised_from_v1_in_one_request(tmp_path: Path, s
     assert new.requests_to("GET", "/api/v1/instance$") == []
 
 
+def test_a_v2_document_without_a_length_limit_is_completed_from_one_v1_request(tmp_path: Path) -> None:
+    """A fork's v2 document without ``max_characters``: v1 is read once, and v2's image limits advised."""
+    hidden = frozenset({"max_characters"})
+    with MastodonFake(token=TOKEN, unpublished=hidden, v1_shape="pleroma", **STRICT).running() as fake:
+        result = tagcast(write_workspace(tmp_path, fake.base_url), "channels", "test", "masto")
+        assert advice_printed(result) == ADVICE
+    assert len(fake.requests_to("GET", "/api/v1/instance$")) == 1
+
+
 def test_the_advised_keys_silence_the_advice_of_a_v1_server(tmp_path: Path) -> None:
     with MastodonFake(token=TOKEN, v1_only=True, v1_shape="pleroma", **STRICT).running() as fake:
         root = write_workspace(tmp_path, fake.base_url, keys_advised(V1_ADVICE["pleroma"]))
