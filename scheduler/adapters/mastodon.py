@@ -6,7 +6,8 @@ the limit) and ``limit`` (the instance's ``max_characters`` when it is not 500; 
 An instance that takes less for images than Mastodon's defaults (:attr:`MastodonAdapter.media_limits`) is
 described by ``max_images``, ``image_max_bytes``, ``image_max_pixels``, ``alt_max`` and ``image_types``
 (:meth:`MastodonAdapter.channel_media_limits`): images are fitted to them in preview and at send time,
-and ``tagcast channels test`` reads the instance's ``configuration`` and names each key to set
+and ``tagcast channels test`` reads the instance's ``configuration`` (``/api/v2/instance``, else
+``/api/v1/instance`` on older servers and forks: :func:`v1_configuration`) and names each key to set
 (:func:`media_advice`).
 
 Exactly once: part ``i`` (from 1) is sent with ``Idempotency-Key: <delivery key>-<i>``; the server answers a
@@ -367,11 +368,11 @@ class MastodonAdapter(Adapter):
         detail = None
         advice: list[str] = []
         try:
-            instance = await self._instance_v2()
-            limit = await self._limit(instance)
+            configuration = await self._configuration()
         except (TransientDeliveryError, PermanentDeliveryError) as exc:
             detail = f"could not read the instance's length limit: {exc.reason}"
         else:
+            limit = _limit(configuration)
             configured = self.settings.limit
             detail = f"the instance allows {limit} characters per status"
             if configured is not None and configured != limit:
@@ -381,40 +382,48 @@ class MastodonAdapter(Adapter):
             except ChannelLimitsError as exc:  # said, and compared with Mastodon's own limits instead
                 advice = [f"channels.{self.channel}.{key}: {why}" for key, why in exc.wrong]
                 limits = self.media_limits
-            if instance is not None and limits is not None:
-                advice += media_advice(instance.get("configuration"), limits, channel=self.channel)
+            if limits is not None:
+                advice += media_advice(configuration, limits, channel=self.channel)
         return Identity(account=f"@{acct}", url=account.get("url"), detail=detail, advice=tuple(advice))
 
     async def fetch_limit(self) -> int:
-        """The instance's status length limit: ``/api/v2/instance`` ``configuration.statuses.max_characters``,
-        else ``/api/v1/instance`` ``max_toot_chars`` (older servers and forks), else 500.
+        """The instance's status length limit: ``configuration.statuses.max_characters`` of
+        ``/api/v2/instance``, else of ``/api/v1/instance`` (Mastodon 3.4.2 to 3.5), else that document's
+        ``max_toot_chars`` (forks), else 500.
 
         Length rules never call the network; put a limit other than 500 in the channel's ``limit`` setting
         (``tagcast channels test`` shows it).
         """
-        return await self._limit(await self._instance_v2())
+        return _limit(await self._configuration())
 
-    async def _instance_v2(self) -> dict[str, Any] | None:
-        """``GET /api/v2/instance``, or ``None`` where the server has none (older servers and forks)."""
+    async def _configuration(self) -> dict[str, Any]:
+        """The instance's ``configuration`` (the shape of ``GET /api/v2/instance``'s). Where the server has
+        no v2 document, or one without a length limit (older servers and forks), it is completed from ONE
+        ``GET /api/v1/instance`` (:func:`v1_configuration`), for the length and the image limits alike."""
         try:
-            return read_json(await self._get("/api/v2/instance"), network=self.network)
+            v2 = read_json(await self._get("/api/v2/instance"), network=self.network)
         except AuthError:
             raise
-        except PermanentDeliveryError:
-            return None
-
-    async def _limit(self, instance: dict[str, Any] | None) -> int:
-        limit = _section(instance, "configuration", "statuses").get("max_characters")
-        if not isinstance(limit, int):
-            data = read_json(await self._get("/api/v1/instance"), network=self.network)
-            limit = data.get("max_toot_chars")
-        return limit if isinstance(limit, int) and limit > 0 else DEFAULT_LIMIT
+        except PermanentDeliveryError:  # 404: no v2 document
+            v2 = None
+        configuration = _section(v2, "configuration")
+        if _count(_section(configuration, "statuses").get("max_characters")) is None:
+            v1 = read_json(await self._get("/api/v1/instance"), network=self.network)
+            older = v1_configuration(v1)
+            configuration = {
+                **older,
+                **configuration,
+                **{name: {**older[name], **_section(configuration, name)} for name in older},
+            }
+        return configuration
 
 
 def media_advice(configuration: Any, limits: MediaLimits, *, channel: str) -> list[str]:
-    """What to set on ``channel`` where the instance's ``configuration`` (``GET /api/v2/instance``) takes less
-    for images than the channel's ``limits``: one line per stricter limit, naming the key and its value. A
-    field the instance does not publish (older servers, forks) is not mentioned."""
+    """What to set on ``channel`` where the instance's ``configuration`` (``GET /api/v2/instance``'s, or
+    :func:`v1_configuration`) takes less for images than the channel's ``limits``: one line per stricter
+    limit, naming the key and its value. A field the instance does not publish (older servers, forks) is
+    not mentioned, nor are the types of an instance that lists ``application/octet-stream`` (any file:
+    Pleroma)."""
     where = f"in [channels.{channel}]"
     statuses = _section(configuration, "statuses")
     media = _section(configuration, "media_attachments")
@@ -437,7 +446,7 @@ def media_advice(configuration: Any, limits: MediaLimits, *, channel: str) -> li
     if alt is not None and limits.alt_max is not None and alt < limits.alt_max:
         lines.append(f"the instance takes alt text up to {alt} characters; set alt_max = {alt} {where}")
     types = media.get("supported_mime_types")
-    if isinstance(types, list) and all(isinstance(mime, str) for mime in types):
+    if isinstance(types, list) and all(isinstance(mime, str) for mime in types) and ANY_FILE not in types:
         refused = [mime for mime in limits.mimes if mime not in types]
         taken = [mime for mime in limits.mimes if mime in types]
         if refused and taken:
@@ -451,6 +460,40 @@ def media_advice(configuration: Any, limits: MediaLimits, *, channel: str) -> li
                 "posts with images will be refused"
             )
     return lines
+
+
+V1_TOP_LEVEL = (
+    ("statuses", "max_characters", "max_toot_chars"),
+    ("statuses", "max_media_attachments", "max_media_attachments"),
+    ("media_attachments", "image_size_limit", "upload_limit"),
+    ("media_attachments", "description_limit", "description_limit"),
+)
+"""``(section, field of configuration, top-level field)``: the limits Pleroma and Akkoma publish at the top
+of ``/api/v1/instance`` (``upload_limit``, in bytes, bounds every upload; ``max_toot_chars`` is glitch-soc's
+too), read where ``configuration`` does not have them (Pleroma's ``InstanceView``)."""
+ANY_FILE = "application/octet-stream"
+"""What Pleroma lists as its ``supported_mime_types``: it takes any file."""
+
+
+def v1_configuration(document: Any) -> dict[str, dict[str, Any]]:
+    """The ``statuses`` and ``media_attachments`` of a ``GET /api/v1/instance`` document in the shape of
+    v2's ``configuration``: Mastodon 3.4.2 and later publish ``configuration`` there too (never
+    ``description_limit``: V1::Instance has none), forks their own top-level fields (:data:`V1_TOP_LEVEL`).
+
+    >>> v1_configuration({"max_toot_chars": 5000, "upload_limit": 16000000})
+    {'statuses': {'max_characters': 5000}, 'media_attachments': {'image_size_limit': 16000000}}
+    """
+    sections = {
+        name: dict(_section(document, "configuration", name)) for name in ("statuses", "media_attachments")
+    }
+    for name, field, top in V1_TOP_LEVEL:
+        if field not in sections[name] and isinstance(document, dict) and top in document:
+            sections[name][field] = document[top]
+    return sections
+
+
+def _limit(configuration: dict[str, Any]) -> int:
+    return _count(_section(configuration, "statuses").get("max_characters")) or DEFAULT_LIMIT
 
 
 def _section(document: Any, *path: str) -> dict[str, Any]:

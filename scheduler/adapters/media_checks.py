@@ -19,8 +19,10 @@ def refuse_unfit_media(
 
     The media stage fits images to :class:`~scheduler.media.MediaLimits` already; this is the adapter's
     last guard (like :func:`~scheduler.adapters.http.refuse_over_length` for text), so that a post never
-    goes out half made: too many images, one too large, of a type the network does not take, or an alt
-    text over the network's bound. A card's thumbnail is held to ``card_thumb_bytes``.
+    goes out half made: too many images, one of too many bytes or pixels (``max_pixels``, ``max_side``: an
+    image from a third-party ``prepare``, or fitted before a channel's limit was lowered), of a type the
+    network does not take, or an alt text over the network's bound. A card's thumbnail is held to
+    ``card_thumb_bytes``.
     """
     if not media and (card is None or card.thumb is None):
         return
@@ -35,6 +37,15 @@ def refuse_unfit_media(
         where = f"image {number} ({item.src})"
         if item.size > limits.max_bytes:
             problems.append(f"{where} has {item.size} bytes, at most {limits.max_bytes}")
+        pixels = item.width * item.height
+        if limits.max_pixels is not None and pixels > limits.max_pixels:
+            problems.append(
+                f"{where} has {pixels} pixels ({item.width}x{item.height}), at most {limits.max_pixels}"
+            )
+        if limits.max_side is not None and max(item.width, item.height) > limits.max_side:
+            problems.append(
+                f"{where} is {item.width}x{item.height} pixels, at most {limits.max_side} on its longer side"
+            )
         if item.mime not in limits.mimes and not limits.by_url:  # fetched by URL: the network reads it
             problems.append(f"{where} is {item.mime}, the network takes {', '.join(limits.mimes)}")
         if limits.alt_max is not None and (length := limits.alt_length(item.alt)) > limits.alt_max:

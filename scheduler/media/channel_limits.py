@@ -75,3 +75,20 @@ def lowered_limits(
     if wrong:
         raise ChannelLimitsError(wrong)
     return dataclasses.replace(limits, **changes) if changes else limits
+
+
+def lowering_keys(
+    limits: MediaLimits, settings: ChannelSettings, network_limits: MediaLimits | None
+) -> dict[str, str]:
+    """Which of ``limits`` (a channel's, from ``channel_media_limits``) the channel's keys set below its
+    network's own ``network_limits`` (``Adapter.media_limits``): :class:`MediaLimits` field -> key, e.g.
+    ``{"max_images": "max_images", "max_bytes": "image_max_bytes"}``. A key the adapter ignores, or set to
+    the network's own figure, is not there: the limit is then the network's, and said so."""
+    if network_limits is None:
+        return {}
+    return {
+        field: key
+        for key, field in LIMIT_KEYS.items()
+        if getattr(settings, key) is not None
+        and getattr(limits, field) == getattr(settings, key) != getattr(network_limits, field)
+    }

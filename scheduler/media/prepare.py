@@ -36,6 +36,7 @@ from scheduler.config.models import ChannelSettings
 from scheduler.errors import PermanentDeliveryError, TransientDeliveryError, UserError
 from scheduler.lazy import httpx
 from scheduler.media.addresses import AddressPolicy
+from scheduler.media.channel_limits import lowering_keys
 from scheduler.media.fetch import (
     DOWNLOAD_DEADLINE,
     MAX_DOWNLOAD_BYTES,
@@ -47,6 +48,7 @@ from scheduler.media.model import ImageRef, Media, MediaLimits
 from scheduler.media.process import (
     ImageProblem,
     LastDecoded,
+    OverByteLimit,
     Processed,
     describe_original,
     process_image,
@@ -244,10 +246,9 @@ def prepare_media(
     media: list[Media] = []
     retry = False
     refused: list[str] = []
+    at_most = _bounds(limits, settings, channel=channel)
     if len(article.images) > limits.max_images:
-        problems.append(
-            f"{len(article.images)} images; {network} takes at most {limits.max_images} (channel {channel})"
-        )
+        problems.append(f"{len(article.images)} images; {at_most('max_images', limits.max_images)}")
     for number, ref in kept:
         label = _label(number, ref)
         if limits.alt_max is not None:
@@ -258,8 +259,8 @@ def prepare_media(
                 )
             elif ref.alt is not None and (length := limits.alt_length(ref.alt)) > limits.alt_max:
                 problems.append(
-                    f"{label}: the alt text has {length:,} {limits.alt_unit}; {network} takes at most "
-                    f"{limits.alt_max:,} (channel {channel}): shorten it"
+                    f"{label}: the alt text has {length:,} {limits.alt_unit}; "
+                    f"{at_most('alt_max', limits.alt_max)}: shorten it"
                 )
         try:
             media.append(cache.media(article, ref, limits))
@@ -274,6 +275,8 @@ def prepare_media(
         except ImageProblem as exc:
             verb = exc.message.startswith(("is ", "has ", "cannot "))  # "image 1 (a.jpg) is not an image"
             problem = f"{label}{' ' if verb else ': '}{exc.message}" + (f"; {exc.hint}" if exc.hint else "")
+            if isinstance(exc, OverByteLimit) and (set_by := at_most.keys.get("max_bytes")):
+                problem += f", the most channel {channel} takes ({set_by} in [channels.{channel}])"
             transient = False
         if ref.optional:
             left_out.append(f"{problem} (left out: the post goes without it)")
@@ -281,6 +284,32 @@ def prepare_media(
             problems.append(problem)
             retry = retry or transient
     return PreparedMedia(tuple(media), tuple(problems), tuple(left_out), retry, tuple(refused))
+
+
+class _Bounds:
+    """How a preview problem names a limit of ``channel``: the network's (``mastodon takes at most 4
+    (channel masto)``), or the channel key's that lowered it (``channel masto takes at most 2 (max_images in
+    [channels.masto])``), found by comparing with the network's own :attr:`Adapter.media_limits`."""
+
+    def __init__(self, network: str, channel: str, keys: dict[str, str]) -> None:
+        self.network = network
+        self.channel = channel
+        self.keys = keys
+        """:class:`MediaLimits` field -> the channel key that set it (:func:`lowering_keys`)."""
+
+    def __call__(self, field: str, value: int) -> str:
+        key = self.keys.get(field)
+        if key is None:
+            return f"{self.network} takes at most {value:,} (channel {self.channel})"
+        return f"channel {self.channel} takes at most {value:,} ({key} in [channels.{self.channel}])"
+
+
+def _bounds(limits: MediaLimits, settings: ChannelSettings, *, channel: str) -> _Bounds:
+    try:
+        network_limits = load_adapter(settings.network).media_limits
+    except UserError:  # an adapter that is not installed: its limits are the ones given
+        network_limits = None
+    return _Bounds(settings.network, channel, lowering_keys(limits, settings, network_limits))
 
 
 class MediaPreparer:

@@ -63,6 +63,11 @@ class ImageProblem(UserError):
     """The image cannot be used for this network (not an image, too large to fit even when small)."""
 
 
+class OverByteLimit(ImageProblem):
+    """The image cannot be made as small as the byte limit, even at :data:`MIN_SIDE` (the preview names
+    the channel key that set the limit, where one did)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Processed:
     """A processed file in the cache: ``path`` is named by ``sha256`` of its content."""
@@ -320,7 +325,7 @@ def _encode_within(
         shrink = min(0.9, math.sqrt(budget / len(data)) * 0.95)
         width, height = math.floor(image.width * shrink), math.floor(image.height * shrink)
         if min(width, height) < MIN_SIDE:
-            raise ImageProblem(f"cannot be made smaller than {budget:,} bytes")
+            raise OverByteLimit(f"cannot be made smaller than {budget:,} bytes")
         image = image.resize((width, height), Image.Resampling.LANCZOS)
         qualities = [QUALITIES[-1]] if lossy else qualities
 

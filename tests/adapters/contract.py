@@ -40,7 +40,8 @@ Images: every case whose adapter declares ``media_limits`` runs the image tests,
 back each post's images (``SentPost.media``: a :class:`SentImage` per image, as the server stored it: the
 sha256 of its bytes, or the URL a by-URL network was given, and its alt text) and, where the network takes
 images as separate uploads, counts them (``Deployment.uploads``). The images go with the first part only, once
-each; more than the network takes, or an alt text over its bound, is refused before any request; a retry
+each; more than the network takes, an alt text over its bound, or an image over ``max_pixels`` or
+``max_side``, is refused before any request; a retry
 after a failed post reuses the uploads; after a lost answer a restarted adapter never uploads again (and says
 it cannot know on a non-idempotent network). Build test images with ``tests/media_files.py``.
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import io
+import math
 import pkgutil
 import re
 import traceback
@@ -11,7 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from media_files import gallery, image_media
+from media_files import gallery, image_media, media_from_bytes
+from PIL import Image
 
 from scheduler.errors import (
     AuthError,
@@ -387,6 +390,46 @@ async def test_alt_text_over_the_networks_bound_is_refused_before_sending(
     reason, n, most = caught.value.reason, limits.alt_max + 1, limits.alt_max
     assert "alt text" in reason and re.search(rf"\b{n} {limits.alt_unit}\b", reason), reason
     assert re.search(rf"(at most|limit) {most}\b", reason), reason
+    assert deployment.posts() == []
+    assert deployment.fake is None or deployment.fake.requests == []
+
+
+def over_the_pixel_limits(limits: MediaLimits) -> tuple[int, int]:
+    """The size of an image one row or column over ``max_pixels`` or ``max_side``, whichever binds."""
+    if limits.max_pixels is not None:
+        width = math.isqrt(limits.max_pixels) + 1
+        return width, limits.max_pixels // width + 1
+    assert limits.max_side is not None
+    return limits.max_side + 1, 1
+
+
+async def test_an_image_over_the_pixel_limits_is_refused_before_sending(
+    case: AdapterCase, deployment: Deployment, tmp_path: Path
+) -> None:
+    """The media stage fits images to ``max_pixels`` and ``max_side``; an image that reaches the adapter
+    larger anyway (a third-party ``prepare``, a stale cache) is the adapter's to refuse, naming it."""
+    limits = image_limits(case)
+    if limits.max_pixels is None and limits.max_side is None:
+        pytest.skip(f"{case.network} bounds no pixels")
+    width, height = over_the_pixel_limits(limits)
+    png = io.BytesIO()
+    Image.new("1", (width, height)).save(png, "PNG")  # mostly header: a few kB for millions of pixels
+    src = "https://images.example.com/large.png" if limits.by_url else "images/large.png"
+    large = media_from_bytes(
+        tmp_path / "media", png.getvalue(), alt="A large picture", mime="image/png", src=src
+    )
+    async with client() as http:
+        with pytest.raises(PermanentDeliveryError) as caught:
+            await case.build(deployment, http).publish(
+                outgoing([SINGLE], media=(large,)), DurableJournal().journal()
+            )
+    if limits.max_pixels is not None:
+        why = f"has {width * height} pixels ({width}x{height}), at most {limits.max_pixels}"
+    else:
+        why = f"is {width}x{height} pixels, at most {limits.max_side} on its longer side"
+    assert caught.value.reason == (
+        f"{case.network}: the images do not fit, nothing was sent: image 1 ({src}) {why}"
+    )
     assert deployment.posts() == []
     assert deployment.fake is None or deployment.fake.requests == []
 

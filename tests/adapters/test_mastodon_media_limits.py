@@ -16,19 +16,26 @@ import httpx
 import pytest
 from fakes.mastodon import MastodonFake
 from media.pictures import noisy_jpeg
+from media_files import image_media
 from PIL import Image
+from pydantic import SecretStr
 from service.conftest import DUE, Site, real_now
 from typer.testing import CliRunner, Result
 
-from scheduler.adapters.mastodon import MastodonAdapter, media_advice
+from scheduler.adapters.bluesky import BlueskyAdapter
+from scheduler.adapters.mastodon import MastodonAdapter, media_advice, v1_configuration
 from scheduler.cli.app import app
 from scheduler.config.loader import load_workspace
 from scheduler.config.models import ChannelSettings
+from scheduler.errors import PermanentDeliveryError
+from scheduler.media.channel_limits import lowering_keys
 from scheduler.media.model import MediaLimits
 from scheduler.media.prepare import MediaPreparer
 from scheduler.service.dispatcher import Dispatcher, DispatchReport
 from scheduler.store import DeliveryState
 from tests.conftest import REPO
+
+from .contract import DurableJournal, outgoing
 
 TOKEN = "masto-limits-token-4711"
 STRICT: dict[str, Any] = {
@@ -77,11 +84,11 @@ def tagcast(root: Path, *args: str) -> Result:
     return CliRunner().invoke(app, [*args, "--config", str(root)], env={"COLUMNS": "250"})
 
 
-def advice_printed(result: Result) -> list[str]:
+def advice_printed(result: Result, characters: int = 500) -> list[str]:
     """The lines ``channels test`` prints after the length line."""
     assert result.exit_code == 0, result.output
     lines = [line.strip() for line in result.stdout.splitlines()]
-    return lines[lines.index("the instance allows 500 characters per status") + 1 :]
+    return lines[lines.index(f"the instance allows {characters} characters per status") + 1 :]
 
 
 def keys_advised(advice: list[str]) -> str:
@@ -132,6 +139,69 @@ def test_an_instance_taking_none_of_the_types_tagcast_sends_is_said_so() -> None
         "image/gif): posts with images will be refused"
     ]
     assert media_advice({"statuses": {"max_media_attachments": True}}, limits, channel="m") == []
+
+
+# --- servers without /api/v2/instance ---
+
+V1_ADVICE = {
+    "mastodon": [ADVICE[0], ADVICE[1], ADVICE[2], ADVICE[4]],  # v1 has no description_limit
+    "pleroma": [ADVICE[0], ADVICE[1], ADVICE[3]],  # upload_limit, no pixel limit, no types
+}
+V1_UNPUBLISHED = {
+    "mastodon": frozenset({"description_limit"}),
+    "pleroma": frozenset({"image_matrix_limit", "supported_mime_types"}),
+}
+
+
+@pytest.mark.parametrize("shape", ["mastodon", "pleroma"])
+def test_a_server_without_v2_is_advised_from_v1_in_one_request(tmp_path: Path, shape: str) -> None:
+    with MastodonFake(
+        token=TOKEN, v1_only=True, v1_shape=shape, max_characters=1000, **STRICT
+    ).running() as old:
+        root = write_workspace(tmp_path, old.base_url)
+        assert advice_printed(tagcast(root, "channels", "test", "masto"), 1000) == V1_ADVICE[shape]
+    assert len(old.requests_to("GET", "/api/v2/instance$")) == 1
+    assert len(old.requests_to("GET", "/api/v1/instance$")) == 1
+    unpublished = V1_UNPUBLISHED[shape]
+    with MastodonFake(token=TOKEN, unpublished=unpublished, max_characters=1000, **STRICT).running() as new:
+        write_workspace(tmp_path, new.base_url)
+        assert advice_printed(tagcast(root, "channels", "test", "masto"), 1000) == V1_ADVICE[shape]
+    assert new.requests_to("GET", "/api/v1/instance$") == []
+
+
+def test_a_v2_document_without_a_length_limit_is_completed_from_one_v1_request(tmp_path: Path) -> None:
+    """A fork's v2 document without ``max_characters``: v1 is read once, and v2's image limits advised."""
+    hidden = frozenset({"max_characters"})
+    with MastodonFake(token=TOKEN, unpublished=hidden, v1_shape="pleroma", **STRICT).running() as fake:
+        result = tagcast(write_workspace(tmp_path, fake.base_url), "channels", "test", "masto")
+        assert advice_printed(result) == ADVICE
+    assert len(fake.requests_to("GET", "/api/v1/instance$")) == 1
+
+
+def test_the_advised_keys_silence_the_advice_of_a_v1_server(tmp_path: Path) -> None:
+    with MastodonFake(token=TOKEN, v1_only=True, v1_shape="pleroma", **STRICT).running() as fake:
+        root = write_workspace(tmp_path, fake.base_url, keys_advised(V1_ADVICE["pleroma"]))
+        assert advice_printed(tagcast(root, "channels", "test", "masto")) == []
+
+
+def test_the_v1_documents_are_read_in_the_shape_of_v2s_configuration() -> None:
+    with MastodonFake(token=TOKEN, v1_only=True, v1_shape="pleroma", **STRICT).running() as fake:
+        pleroma = httpx.get(f"{fake.base_url}/api/v1/instance").json()
+    assert v1_configuration(pleroma) == {
+        "statuses": {"max_characters": 500, "max_media_attachments": 2},
+        "media_attachments": {"image_size_limit": 1_000_000, "description_limit": 500},
+    }
+    mastodon_3 = {"configuration": {"statuses": {"max_characters": 700}}, "max_toot_chars": 900}
+    assert v1_configuration(mastodon_3)["statuses"] == {"max_characters": 700}
+    assert v1_configuration(["not", "a", "document"]) == {"statuses": {}, "media_attachments": {}}
+
+
+def test_an_instance_taking_any_file_gets_no_advice_on_types() -> None:
+    """Pleroma lists ``application/octet-stream`` as its ``supported_mime_types``: it takes any file."""
+    limits = MastodonAdapter.channel_media_limits(ChannelSettings(network="mastodon"))
+    assert limits is not None
+    pleroma = {"supported_mime_types": ["application/octet-stream"], "image_size_limit": 16_000_000}
+    assert media_advice({"media_attachments": pleroma}, limits, channel="p") == []
 
 
 # --- preview and the send path ---
@@ -215,25 +285,87 @@ def test_with_the_key_preview_and_send_fit_the_image_under_it(site: Site, key: s
     assert upload.description == "Small boats crossing the Channel"
 
 
-def test_lowered_alt_text_and_image_count_are_problems_in_preview(site: Site) -> None:
-    three = ARTICLE.replace(
-        "image: img/photo.jpg\nimage_alt: Small boats crossing the Channel\n",
-        "images:\n" + "".join(f"  - src: img/photo.jpg\n    alt: Small boats, view {n}\n" for n in (1, 2, 3)),
-    )
-    site.write_post("ships.md", three)
+THREE = ARTICLE.replace(
+    "image: img/photo.jpg\nimage_alt: Small boats crossing the Channel\n",
+    "images:\n" + "".join(f"  - src: img/photo.jpg\n    alt: Small boats, view {n}\n" for n in (1, 2, 3)),
+)
+
+
+def problems_previewed(site: Site, keys: str) -> list[str]:
     with MastodonFake(token=TOKEN).running() as fake:
-        write_workspace(site.root, fake.base_url, "max_images = 2\nalt_max = 10\n")
+        write_workspace(site.root, fake.base_url, keys)
         result = tagcast(site.root, "preview", "--json")
     assert result.exit_code == 0, result.output
     [post] = json.loads(result.stdout)
-    assert post["problems"] == [
-        "3 images; mastodon takes at most 2 (channel masto)",
+    problems: list[str] = post["problems"]
+    return problems
+
+
+def test_lowered_alt_text_and_image_count_are_problems_naming_the_key(site: Site) -> None:
+    site.write_post("ships.md", THREE)
+    assert problems_previewed(site, "max_images = 2\nalt_max = 10\n") == [
+        "3 images; channel masto takes at most 2 (max_images in [channels.masto])",
         *(
-            f"image {n} (img/photo.jpg): the alt text has 19 characters; mastodon takes at most 10 "
-            "(channel masto): shorten it"
+            f"image {n} (img/photo.jpg): the alt text has 19 characters; channel masto takes at most 10 "
+            "(alt_max in [channels.masto]): shorten it"
             for n in (1, 2, 3)
         ),
     ]
+
+
+def test_a_byte_limit_no_image_can_reach_is_a_problem_naming_the_key(site: Site) -> None:
+    assert problems_previewed(site, "image_max_bytes = 500\n") == [
+        "image 1 (img/photo.jpg) cannot be made smaller than 500 bytes, the most channel masto takes "
+        "(image_max_bytes in [channels.masto])"
+    ]
+
+
+def test_a_limit_the_key_does_not_lower_is_the_networks(site: Site) -> None:
+    """``alt_max = 1500`` is Mastodon's own figure: the problem names Mastodon, as without the key."""
+    site.write_post("ships.md", ARTICLE.replace("Small boats crossing the Channel", "Boats " * 251))
+    assert problems_previewed(site, "alt_max = 1500\n") == [
+        "image 1 (img/photo.jpg): the alt text has 1,505 characters; mastodon takes at most 1,500 "
+        "(channel masto): shorten it"
+    ]
+
+
+def test_the_keys_that_lowered_a_limit_are_found_by_comparing_with_the_networks() -> None:
+    keys = {"max_images": 2, "image_max_bytes": 16_000_000, "alt_max": 400, "image_max_pixels": 1000}
+    masto = ChannelSettings(network="mastodon", **keys)
+    limits = MastodonAdapter.channel_media_limits(masto)
+    assert limits is not None
+    assert lowering_keys(limits, masto, MastodonAdapter.media_limits) == {
+        "max_images": "max_images",
+        "alt_max": "alt_max",
+        "max_pixels": "image_max_pixels",
+    }
+    bsky = ChannelSettings(network="bluesky", **keys)  # Bluesky's adapter ignores the keys
+    bsky_limits = BlueskyAdapter.channel_media_limits(bsky)
+    assert bsky_limits is not None
+    assert lowering_keys(bsky_limits, bsky, BlueskyAdapter.media_limits) == {}
+
+
+def test_an_image_fitted_before_the_key_was_lowered_is_refused_before_sending(tmp_path: Path) -> None:
+    """A stale image (fitted for Mastodon's own limits, before ``image_max_pixels`` was set) reaches the
+    adapter: its last guard holds it to the channel's limit, and the instance is asked nothing."""
+    [image] = image_media(tmp_path / "media", 1, size=(640, 480))
+    with MastodonFake(token=TOKEN).running() as fake:
+        config = ChannelSettings(
+            network="mastodon", base_url=fake.base_url, token=SecretStr(TOKEN), image_max_pixels=200_000
+        )
+
+        async def publish() -> None:
+            async with httpx.AsyncClient(timeout=10) as http:
+                adapter = MastodonAdapter("masto", config, http=http, root=tmp_path)
+                await adapter.publish(outgoing(["Small boats"], media=(image,)), DurableJournal().journal())
+
+        with pytest.raises(PermanentDeliveryError) as caught:
+            asyncio.run(publish())
+    assert caught.value.reason == (
+        "mastodon: the images do not fit, nothing was sent: "
+        "image 1 (images/photo1.jpg) has 307200 pixels (640x480), at most 200000"
+    )
+    assert fake.requests == []
 
 
 # --- bad values ---

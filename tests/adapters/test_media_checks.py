@@ -57,3 +57,25 @@ def test_a_network_without_images_refuses_them(tmp_path: Path) -> None:
         PermanentDeliveryError, match="pigeon: this network takes no images, but the post has 1"
     ):
         refuse_unfit_media(None, image_media(tmp_path, 1), network="pigeon")
+
+
+def test_an_image_over_the_pixel_limit(tmp_path: Path) -> None:
+    [image] = image_media(tmp_path, 1, size=(64, 48))  # 3072 pixels
+    refuse_unfit_media(MediaLimits(max_pixels=3072), (image,), network="linkedin")
+    with pytest.raises(PermanentDeliveryError) as caught:
+        refuse_unfit_media(MediaLimits(max_pixels=3071), (image,), network="linkedin")
+    assert caught.value.reason == (
+        "linkedin: the images do not fit, nothing was sent: "
+        "image 1 (images/photo1.jpg) has 3072 pixels (64x48), at most 3071"
+    )
+
+
+def test_an_image_over_the_side_limit(tmp_path: Path) -> None:
+    [image] = image_media(tmp_path, 1, size=(48, 64))
+    refuse_unfit_media(MediaLimits(max_side=64), (image,), network="telegram")
+    with pytest.raises(PermanentDeliveryError) as caught:
+        refuse_unfit_media(MediaLimits(max_side=63), (image,), network="telegram")
+    assert caught.value.reason == (
+        "telegram: the images do not fit, nothing was sent: "
+        "image 1 (images/photo1.jpg) is 48x64 pixels, at most 63 on its longer side"
+    )

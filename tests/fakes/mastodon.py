@@ -8,8 +8,9 @@
   the original status and creates nothing.
 - Every answer carries ``X-RateLimit-Limit/-Remaining/-Reset`` with Reset as ISO 8601 (Mastodon's format); a
   rate-limit fault answers ``429 {"error":"Too many requests"}`` with Remaining 0 and the reset.
-- ``GET /api/v2/instance`` (or only ``/api/v1/instance`` with ``max_toot_chars`` when ``v1_only``),
-  ``verify_credentials``, and ``GET /api/v1/accounts/:id/statuses`` (newest first, ``content`` as HTML).
+- ``GET /api/v2/instance`` (``404`` when ``v1_only``: Mastodon 3.x, Pleroma and Akkoma before theirs),
+  ``GET /api/v1/instance``, ``verify_credentials``, and ``GET /api/v1/accounts/:id/statuses`` (newest
+  first, ``content`` as HTML).
 
 - Media (docs/networks.md, Mastodon): ``POST /api/v2/media`` (multipart ``file`` + ``description``): a
   description over ``description_limit`` (1500) or a file over ``max_image_bytes`` is ``422``; a file that is
@@ -28,6 +29,11 @@
   ``max_media_attachments``; ``media_attachments.supported_mime_types``, ``image_size_limit`` (=
   ``max_image_bytes``), ``image_matrix_limit``, ``description_limit``), except the fields named in
   ``unpublished`` (an older server or a fork that enforces a limit it does not publish).
+- ``GET /api/v1/instance`` publishes them as ``v1_shape`` says: ``"mastodon"`` (3.4.2 to 3.5, the entity
+  V1::Instance): the same ``configuration`` without ``description_limit`` (v1 has none); ``"pleroma"``
+  (Pleroma, Akkoma: their ``InstanceView``): no ``configuration`` but top-level ``max_toot_chars``,
+  ``max_media_attachments``, ``upload_limit`` (bytes, every upload) and ``description_limit``. Neither has
+  the pixel limit or the types; ``unpublished`` leaves fields out here too (by their v2 names).
 
 ``fake.statuses`` lists what was created, oldest first (``Status.media`` the attachments it got);
 ``fake.uploads`` every upload received; ``fake.clock_offset`` moves the fake's clock forward (to age
@@ -42,7 +48,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image, UnidentifiedImageError
 
@@ -143,6 +149,7 @@ class MastodonFake(FakeServer):
         username: str = "alice",
         max_characters: int = 500,
         v1_only: bool = False,
+        v1_shape: Literal["mastodon", "pleroma"] = "mastodon",
         idempotency_ttl: float = 3600.0,
         rate_limit: int = 300,
         description_limit: int = 1500,
@@ -159,6 +166,7 @@ class MastodonFake(FakeServer):
         self.account_id = "109000000000000001"
         self.max_characters = max_characters
         self.v1_only = v1_only
+        self.v1_shape = v1_shape
         self.idempotency_ttl = idempotency_ttl
         self.rate_limit_total = rate_limit
         self.remaining = rate_limit
@@ -381,10 +389,8 @@ class MastodonFake(FakeServer):
         newest_first = list(reversed(self.statuses))[:limit]
         return Reply.json([self.status_json(s) for s in newest_first])
 
-    @route("GET", "/api/v2/instance")
-    def instance_v2(self, request: Request) -> Reply:
-        if self.v1_only:
-            return Reply.json({"error": "Not Found"}, 404)
+    def configuration(self) -> dict[str, dict[str, Any]]:
+        """``configuration`` of ``/api/v2/instance``, less the fields named in ``unpublished``."""
         statuses = {
             "max_characters": self.max_characters,
             "max_media_attachments": self.max_media_attachments,
@@ -396,12 +402,29 @@ class MastodonFake(FakeServer):
             "image_matrix_limit": self.image_matrix_limit,
             "description_limit": self.description_limit,
         }
-        configuration = {
+        return {
             "statuses": {k: v for k, v in statuses.items() if k not in self.unpublished},
             "media_attachments": {k: v for k, v in media.items() if k not in self.unpublished},
         }
-        return Reply.json({"domain": "fake.example", "configuration": configuration})
+
+    @route("GET", "/api/v2/instance")
+    def instance_v2(self, request: Request) -> Reply:
+        if self.v1_only:
+            return Reply.json({"error": "Not Found"}, 404)
+        return Reply.json({"domain": "fake.example", "configuration": self.configuration()})
 
     @route("GET", "/api/v1/instance")
     def instance_v1(self, request: Request) -> Reply:
-        return Reply.json({"uri": "fake.example", "max_toot_chars": self.max_characters})
+        configuration = self.configuration()
+        if self.v1_shape == "mastodon":
+            configuration["media_attachments"].pop("description_limit", None)
+            return Reply.json({"uri": "fake.example", "version": "3.5.3", "configuration": configuration})
+        statuses, media = configuration["statuses"], configuration["media_attachments"]
+        top = {
+            "max_toot_chars": statuses.get("max_characters"),
+            "max_media_attachments": statuses.get("max_media_attachments"),
+            "upload_limit": media.get("image_size_limit"),
+            "description_limit": media.get("description_limit"),
+        }
+        document = {"uri": "fake.example", "version": "2.7.2 (compatible; Pleroma 2.5.0)"}
+        return Reply.json(document | {k: v for k, v in top.items() if v is not None})
