@@ -206,21 +206,25 @@ def _warn_override(key: str, root: Path) -> None:
 
 @handle_errors
 def validate(as_json: JsonOption = False, config: ConfigOption = None) -> None:
-    """Check the config completely and list every problem at once; exit 1 when there is any."""
+    """Check the config completely and list every problem at once; exit 1 when there is any. Warnings (a
+    channel key its network does not use) are listed too, and leave the exit code 0."""
     from scheduler.validation import check_config_text
 
     target = ConfigFile(config)
     report = check_config_text(target.read(), target.root, shown=target.shown)
     if as_json:
-        print_json(report.problems)
+        print_json({"problems": report.problems, "warnings": report.warnings})
     else:
         for problem in report.problems:
             typer.echo(f"✗ {problem}")
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}")
         if report.settings is not None and not report.problems:
             settings = report.settings
+            warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
             typer.echo(
                 f"{target.shown} is valid: {len(settings.channels)} channel(s), "
-                f"{len(settings.rules)} rule(s), {len(settings.schedules)} schedule(s)"
+                f"{len(settings.rules)} rule(s), {len(settings.schedules)} schedule(s){warned}"
             )
         else:
             typer.echo(f"{len(report.problems)} problem(s) in {target.shown}")
