@@ -4,6 +4,7 @@ the network, and the networks that do use it; a warning leaves the exit code 0."
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scheduler.adapters.registry import installed
+from scheduler.adapters.channel_keys import declared_keys
+from scheduler.adapters.registry import installed, load_adapter
 from scheduler.cli.app import app
+from scheduler.config.models import ChannelSettings
+from tests.conftest import REPO
 
 MIXED = """\
 [channels.bsky]
@@ -198,3 +202,39 @@ handle = "me"
         "(bluesky and owl2 do); remove it",
         "config/tagcast.toml is valid: 3 channel(s), 0 rule(s), 1 schedule(s), 2 warning(s)",
     ]
+
+
+def test_the_warning_shown_in_the_configuration_guide_is_the_one_validate_prints(tmp_path: Path) -> None:
+    """docs/configuration.md shows the warning for ``image_max_bytes`` on line 14 of a Bluesky channel."""
+    guide = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    shown = [line for line in guide.splitlines() if line.startswith("warning: channels.bsky.image_max_bytes")]
+    assert len(shown) == 1
+    text = (
+        "\n" * 10 + '[channels.bsky]\nnetwork = "bluesky"\nhandle = "alice.test"\nimage_max_bytes = 1000000\n'
+    )
+    code, out = validate(workspace(tmp_path, text))
+    assert code == 0
+    assert out.splitlines()[0] == shown[0]
+
+
+def _documented_keys() -> dict[str, set[str]]:
+    """Network -> the keys of the "config keys" column of docs/networks.md's table of every network."""
+    table = (REPO / "docs" / "networks.md").read_text(encoding="utf-8").split("## Every network")[1]
+    keys: dict[str, set[str]] = {}
+    for row in table.splitlines():
+        cells = row.split(" | ")
+        if len(cells) >= 4 and cells[0].startswith("| `"):
+            named = set(re.findall(r"`([a-z_]+)", cells[2]))
+            keys[cells[0].strip("| `")] = named & set(ChannelSettings.model_fields)
+    return keys
+
+
+def test_every_key_the_networks_guide_names_is_one_its_network_uses() -> None:
+    """A key the guide tells a user to set must not draw a warning."""
+    documented = _documented_keys()
+    shipped = [n for n, e in installed().items() if e.value.startswith("scheduler.adapters.")]
+    assert sorted(documented) == sorted(shipped)
+    for network, keys in documented.items():
+        declared = declared_keys(load_adapter(network))
+        assert declared is not None
+        assert keys <= declared, f"{network}: the guide names {sorted(keys - declared)}"
