@@ -275,10 +275,11 @@ def _users_of(key: str) -> str:
     users = []
     for network in known_networks():
         try:
-            if key in own_keys(load_adapter(network)):
-                users.append(network)
-        except UserError:
+            adapter = load_adapter(network)
+        except Exception:  # a broken package of another network: reported where that network is used
             continue
+        if key in own_keys(adapter):
+            users.append(network)
     if not users:
         return "no installed network does"
     if len(users) == 1:

@@ -156,16 +156,18 @@ class DeclaredOwlAdapter(OwlAdapter):
 
 @pytest.fixture
 def owls_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Two third-party adapters installed as pip leaves a package: one declaring no ``settings_keys``, one
-    declaring ``handle``."""
+    """Third-party adapters installed as pip leaves a package: one declaring no ``settings_keys``, one
+    declaring ``handle``, and one whose module fails to import (no channel uses it)."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "tagcast_owl.py").write_text(UNDECLARED, encoding="utf-8")
     dist = site / "tagcast_owl-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tagcast-owl\nVersion: 1.0\n")
+    (site / "tagcast_owl_broken.py").write_text('raise ImportError("needs libowl")\n', encoding="utf-8")
     (dist / "entry_points.txt").write_text(
         "[tagcast.adapters]\nowl = tagcast_owl:OwlAdapter\nowl2 = tagcast_owl:DeclaredOwlAdapter\n"
+        "owl3 = tagcast_owl_broken:OwlAdapter\n"
     )
     monkeypatch.syspath_prepend(str(site))
     installed.cache_clear()
@@ -177,7 +179,7 @@ def owls_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 @pytest.mark.usefixtures("owls_installed")
 def test_a_third_party_adapter_without_a_declaration_is_not_checked(tmp_path: Path) -> None:
     """Its channels get no warning; one that declares is checked like a shipped one, and counts among the
-    networks that use a key."""
+    networks that use a key; one that cannot be imported is left out of that list."""
     text = """\
 [channels.owl]
 network = "owl"
