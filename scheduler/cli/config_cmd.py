@@ -24,6 +24,7 @@ from scheduler.cli.common import (
 
 if TYPE_CHECKING:
     from scheduler.config.edit import Change
+    from scheduler.config.settings import Settings
 
 KeyArgument = Annotated[
     str,
@@ -71,7 +72,7 @@ class ConfigFile:
         from scheduler.validation import check_config_text, save_config_text
 
         try:
-            save_config_text(self.path, change.text, self.root, shown=self.shown)
+            settings = save_config_text(self.path, change.text, self.root, shown=self.shown)
         except ConfigError as exc:
             if not exc.problems:
                 raise
@@ -84,6 +85,18 @@ class ConfigFile:
             raise ConfigError(
                 f"{action} refused: the config would be invalid", problems=new + old_ones, hint=hint
             ) from None
+        self._warn_unused(settings, change)
+
+    def _warn_unused(self, settings: Settings, change: Change) -> None:
+        """Warn when the change sets a channel key its network does not use (saved all the same)."""
+        from scheduler.config.locate import toml_key_lines
+        from scheduler.validation import unused_key_warnings
+
+        env = self.root / ".env"
+        lines = toml_key_lines(change.text)
+        for warning in unused_key_warnings(settings, lines, self.shown, str(env) if env.is_file() else None):
+            if warning.startswith((f"{change.key} ", f"{change.key}.")):
+                typer.echo(f"warning: {warning}", err=True)
 
 
 def _without_lines(problem: str) -> str:

@@ -240,3 +240,31 @@ def test_every_key_the_networks_guide_names_is_one_its_network_uses() -> None:
         declared = declared_keys(load_adapter(network))
         assert declared is not None
         assert keys <= declared, f"{network}: the guide names {sorted(keys - declared)}"
+
+
+def test_config_set_and_channels_add_warn_about_the_key_they_write(tmp_path: Path) -> None:
+    """The change is saved (a warning, not a refusal) and the warning names the key's new line; keys the
+    change did not touch are left to ``config validate``."""
+    workspace(tmp_path, MIXED)
+    runner = CliRunner()
+    result = runner.invoke(app, ["config", "set", "channels.masto.chat_id", "-100"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "warning: channels.masto.chat_id (config/tagcast.toml:16): mastodon does not use this key "
+        "(telegram does); remove it",
+        "set channels.masto.chat_id (config/tagcast.toml:16)",
+    ]
+    assert 'chat_id = "-100"' in (tmp_path / "config" / "tagcast.toml").read_text(encoding="utf-8")
+
+    result = runner.invoke(app, ["config", "set", "channels.masto.visibility", "public"])
+    assert result.exit_code == 0
+    assert "warning" not in result.stderr
+
+    args = ["channels", "add", "tg", "--network", "telegram", "--set", "chat_id=@news", "--set", "handle=me"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "warning: channels.tg.handle (config/tagcast.toml:21): telegram does not use this key "
+        "(bluesky does); remove it"
+    )
+    assert sum("warning" in line for line in result.stderr.splitlines()) == 1
