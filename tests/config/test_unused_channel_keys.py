@@ -268,3 +268,12 @@ def test_config_set_and_channels_add_warn_about_the_key_they_write(tmp_path: Pat
         "(bluesky does); remove it"
     )
     assert sum("warning" in line for line in result.stderr.splitlines()) == 1
+
+
+def test_the_workspace_init_writes_has_no_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert CliRunner().invoke(app, ["init", "site"]).exit_code == 0
+    monkeypatch.chdir(tmp_path / "site")
+    code, out = validate(tmp_path / "site")
+    assert code == 0
+    assert out.startswith("config/tagcast.toml is valid: ")
+    assert "warning" not in out
