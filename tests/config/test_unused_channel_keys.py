@@ -55,7 +55,9 @@ def _in_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def validate(root: Path, *args: str) -> tuple[int, str]:
-    """``tagcast config validate`` run in ``root``, as a user does: exit code and what it printed."""
+    """``tagcast config validate`` run in the workspace ``root`` (the current folder), as a user does: exit
+    code and what it printed."""
+    assert Path.cwd() == root.resolve()
     result = CliRunner().invoke(app, ["config", "validate", *args])
     return result.exit_code, result.stdout
 
