@@ -6,13 +6,15 @@ reload all use :func:`validate_config_text`, so a config that one accepts, all a
 
     settings = validate_config_text(path.read_text(encoding="utf-8"), root=workspace_root(path))
 
-Each problem is one line, ``key (config/tagcast.toml:12): what is wrong; how to fix it``.
+Each problem is one line, ``key (config/tagcast.toml:12): what is wrong; how to fix it``. A warning has the
+same shape: a key that does nothing (a channel key its network does not use) is a warning, not a problem.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from scheduler import safe_text
+from scheduler.adapters.channel_keys import own_keys, unused_keys
 from scheduler.adapters.registry import known_networks, load_adapter
 from scheduler.checks import reference_problems
 from scheduler.config.atomic import atomic_write_text
@@ -50,6 +53,9 @@ class ConfigReport:
 
     settings: Settings | None
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What is valid but likely a mistake: a channel key its network does not use
+    (:func:`unused_key_warnings`). Warnings never make a config invalid (``ok`` ignores them)."""
 
     @property
     def ok(self) -> bool:
@@ -116,7 +122,11 @@ def check_config_text(text: str, root: Path, *, shown: str = "config/tagcast.tom
     ]
     problems += _template_problems(settings, root)
     problems += _secret_file_problems(settings, root, lines, shown)
-    return ConfigReport(settings, list(dict.fromkeys(p.replace("\n  hint: ", "; ") for p in problems)))
+    return ConfigReport(
+        settings,
+        list(dict.fromkeys(p.replace("\n  hint: ", "; ") for p in problems)),
+        unused_key_warnings(settings, lines, shown, env),
+    )
 
 
 def _template_dir(settings: Settings, root: Path) -> Path:
@@ -226,6 +236,55 @@ def _media_limit_problems(settings: Settings) -> list[str]:
         except UserError:  # an unknown network: reported with the other names
             continue
     return problems
+
+
+def unused_key_warnings(
+    settings: Settings, lines: dict[tuple[str, ...], int], shown: str, env_file: str | None = None
+) -> list[str]:
+    """A warning for each channel key that the channel's network does not use (its adapter's
+    ``settings_keys``, :mod:`scheduler.adapters.channel_keys`), naming the networks that do, in file order::
+
+        channels.bsky.chat_id (tagcast.toml:9): bluesky does not use this key (telegram does); remove it
+
+    A warning, not a problem: the key does no harm, and a problem would make ``tagcast serve`` refuse to
+    reload, and ``config set`` refuse to write, a config that worked before this check existed. Nothing is
+    said for an unknown network (a problem already) or an adapter that declares no keys."""
+    found: list[tuple[int, str]] = []
+    for name, channel in settings.channels.items():
+        try:
+            adapter = load_adapter(channel.network)
+        except UserError:
+            continue
+        for key in unused_keys(adapter, channel):
+            loc = ["channels", name, key]
+            origin = env_origin(loc, env_file)
+            line = find_line(lines, loc)
+            where = origin or (f"{shown}:{line}" if line else shown)
+            found.append(
+                (
+                    line or sys.maxsize,  # a value from the environment: after those of the file
+                    f"channels.{name}.{key} ({where}): {channel.network} does not use this key "
+                    f"({_users_of(key)}); remove it",
+                )
+            )
+    return [warning for _, warning in sorted(found, key=lambda item: item[0])]
+
+
+def _users_of(key: str) -> str:
+    """``mastodon does``, ``linkedin and x do``, or ``no installed network does``."""
+    users = []
+    for network in known_networks():
+        try:
+            adapter = load_adapter(network)
+        except Exception:  # a broken package of another network: reported where that network is used
+            continue
+        if key in own_keys(adapter):
+            users.append(network)
+    if not users:
+        return "no installed network does"
+    if len(users) == 1:
+        return f"{users[0]} does"
+    return f"{', '.join(users[:-1])} and {users[-1]} do"
 
 
 def _with_line(

@@ -12,9 +12,11 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from fakes.server import FakeServer, Reply, Request, route
+from typer.testing import CliRunner
 
 from scheduler.adapters.base import Adapter, Journal, Outgoing
 from scheduler.adapters.registry import installed, known_networks, rules_for
+from scheduler.cli.app import app
 from scheduler.config.credentials import secret_keys
 from scheduler.config.models import ChannelSettings
 from scheduler.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
@@ -194,3 +196,25 @@ def test_an_installed_adapter_is_read_through_its_entry_point_like_the_built_in_
     assert secret_keys("pigeon") == ("token",)
     links = {s.text: s.href for s in segments("Hi @bob #History", "pigeon") if s.href}
     assert links == {"@bob": "https://pigeon.example/@bob", "#History": "https://pigeon.example/tags/History"}
+
+
+@pytest.mark.usefixtures("pigeon_installed")
+def test_an_installed_adapter_s_settings_keys_are_honoured_by_config_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The docs' adapter declares ``base_url``: a pigeon channel may set it (and its ``token``), and
+    ``config validate`` warns about ``chat_id``, which it does not read."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "tagcast.toml").write_text(
+        '[channels.p]\nnetwork = "pigeon"\nbase_url = "https://pigeon.example"\nchat_id = "42"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TAGCAST_CHANNELS__P__TOKEN", "s3cret")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["config", "validate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "warning: channels.p.chat_id (config/tagcast.toml:4): pigeon does not use this key (telegram does); "
+        "remove it",
+        "config/tagcast.toml is valid: 1 channel(s), 0 rule(s), 1 schedule(s), 1 warning(s)",
+    ]

@@ -134,6 +134,14 @@ class Adapter(ABC):
     file or ``<key>_file``, never the TOML file; ``channels add`` and ``init`` name them, and a rejected
     credential's message tells which to fix."""
 
+    settings_keys: ClassVar[frozenset[str] | None] = None
+    """The keys of ``[channels.NAME]`` this network reads besides those every channel has
+    (:data:`~scheduler.adapters.channel_keys.EVERY_CHANNEL_KEYS`: ``network``, ``schedule``, ``limit``,
+    ``options``, ...) and its :attr:`secrets` (with their ``<key>_file`` forms), e.g.
+    ``frozenset({"base_url", "handle"})``; a secret key listed here counts with its ``_file`` form too.
+    ``tagcast config validate`` warns about any other key a channel of this network sets, because the
+    adapter ignores it. ``None`` (the default): not declared, and nothing is checked."""
+
     quota_headers: ClassVar[QuotaHeaders] = ()
     """Rate-limit header families the network sends besides the common ones
     (:data:`~scheduler.adapters.http.COMMON_QUOTA_HEADERS`), each ``(remaining header, reset header)``, e.g.

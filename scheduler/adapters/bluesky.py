@@ -188,6 +188,7 @@ class BlueskyAdapter(Adapter):
     length_unit = "graphemes"
     max_text_bytes = 3000
     secrets = ("password",)
+    settings_keys = frozenset({"base_url", "handle", "language"})
     text_entities = "facets"
     hashtag_url = "https://bsky.app/hashtag/{tag}"
     network: ClassVar[str] = "bluesky"

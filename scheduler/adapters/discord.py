@@ -79,6 +79,7 @@ class DiscordAdapter(Adapter):
     """Code points: the unit is unconfirmed (docs/networks.md)."""
     refuses_empty = True
     secrets = ("webhook_url",)
+    settings_keys = frozenset({"username"})
     text_entities = "links-only"  # "#word" and "@user" are plain text
 
     @classmethod

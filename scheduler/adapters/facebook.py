@@ -77,6 +77,7 @@ class FacebookAdapter(Adapter):
     max_length = FACEBOOK_LIMIT
     refuses_empty = True
     secrets = ("token",)
+    settings_keys = frozenset({"base_url", "page_id"})
     hashtag_url = "https://www.facebook.com/hashtag/{tag}"
 
     network = "facebook"

@@ -78,6 +78,7 @@ def inside(base: Path, *names: str) -> Path:
 
 class FileAdapter(Adapter):
     network = "file"
+    settings_keys = frozenset({"path"})
     media_limits = MediaLimits(
         max_bytes=20_000_000,
         mimes=("image/jpeg", "image/png", "image/webp", "image/gif"),

@@ -139,6 +139,9 @@ class LinkedInAdapter(Adapter):
     max_length = 3000
     refuses_empty = True
     secrets = ("token",)
+    settings_keys = frozenset(
+        {"base_url", "author", "version", "client_id", "client_secret", "oauth2_refresh_token"}
+    )
     hashtag_url = "https://www.linkedin.com/feed/hashtag/{tag}"
 
     @classmethod

@@ -107,6 +107,10 @@ class MastodonAdapter(Adapter):
     length_unit = "graphemes"
     refuses_empty = True
     secrets = ("token",)
+    settings_keys = frozenset(
+        {"base_url", "visibility", "language", "spoiler_text"}
+        | {"max_images", "image_max_bytes", "image_max_pixels", "alt_max", "image_types"}  # lowered_limits
+    )
     text_entities = "mastodon"
     hashtag_url = "{server}/tags/{tag}"
     mention_url = "{server}/@{user}"

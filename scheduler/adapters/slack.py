@@ -94,6 +94,7 @@ class SlackAdapter(Adapter):
     max_length = 40_000
     refuses_empty = True
     secrets = ("webhook_url",)
+    settings_keys = frozenset[str]()
     text_entities = "links-only"  # "#word" and "@user" are plain text
     network = "slack"
     media_limits = MediaLimits(by_url=True, max_bytes=50_000_000, alt_max=2000)

@@ -105,6 +105,7 @@ class TelegramAdapter(Adapter):
     entity offsets are UTF-16."""
     refuses_empty = True
     secrets = ("bot_token",)
+    settings_keys = frozenset({"base_url", "chat_id", "parse_mode"})
     hashtag_url = "https://t.me/s/?q=%23{tag}"
     mention_url = "https://t.me/{user}"
 

@@ -113,6 +113,7 @@ class ThreadsAdapter(Adapter):
     refuses_empty = True
     max_links = 5
     secrets = ("token",)
+    settings_keys = frozenset({"base_url", "user_id"})
     hashtag_url = "https://www.threads.net/search?q=%23{tag}"
     mention_url = "https://www.threads.net/@{user}"
 

@@ -137,6 +137,7 @@ class WebhookAdapter(Adapter):
     """POSTs each delivery, signed, to a receiver that dedupes by ``Idempotency-Key`` (see the module)."""
 
     secrets = ("secret",)
+    settings_keys = frozenset({"url"})
     network = "webhook"
     media_limits = MediaLimits(
         max_bytes=20_000_000,

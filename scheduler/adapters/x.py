@@ -100,6 +100,9 @@ class XAdapter(Adapter):
     refused_characters = "\ufffe\ufeff\uffff"
     secrets = OAUTH1_KEYS
     """The OAuth 1.0a four; ``oauth2_token`` (and ``refresh_token``) instead, with ``auth = "oauth2"``."""
+    settings_keys = frozenset(
+        {"base_url", "username", "client_id", "client_secret", "oauth2_token", "oauth2_refresh_token"}
+    )
     hashtag_url = "https://x.com/hashtag/{tag}"
     mention_url = "https://x.com/{user}"
     quota_headers = (

@@ -24,6 +24,7 @@ from scheduler.cli.common import (
 
 if TYPE_CHECKING:
     from scheduler.config.edit import Change
+    from scheduler.config.settings import Settings
 
 KeyArgument = Annotated[
     str,
@@ -71,7 +72,7 @@ class ConfigFile:
         from scheduler.validation import check_config_text, save_config_text
 
         try:
-            save_config_text(self.path, change.text, self.root, shown=self.shown)
+            settings = save_config_text(self.path, change.text, self.root, shown=self.shown)
         except ConfigError as exc:
             if not exc.problems:
                 raise
@@ -84,6 +85,18 @@ class ConfigFile:
             raise ConfigError(
                 f"{action} refused: the config would be invalid", problems=new + old_ones, hint=hint
             ) from None
+        self._warn_unused(settings, change)
+
+    def _warn_unused(self, settings: Settings, change: Change) -> None:
+        """Warn when the change sets a channel key its network does not use (saved all the same)."""
+        from scheduler.config.locate import toml_key_lines
+        from scheduler.validation import unused_key_warnings
+
+        env = self.root / ".env"
+        lines = toml_key_lines(change.text)
+        for warning in unused_key_warnings(settings, lines, self.shown, str(env) if env.is_file() else None):
+            if warning.startswith((f"{change.key} ", f"{change.key}.")):
+                typer.echo(f"warning: {warning}", err=True)
 
 
 def _without_lines(problem: str) -> str:
@@ -206,21 +219,25 @@ def _warn_override(key: str, root: Path) -> None:
 
 @handle_errors
 def validate(as_json: JsonOption = False, config: ConfigOption = None) -> None:
-    """Check the config completely and list every problem at once; exit 1 when there is any."""
+    """Check the config completely and list every problem at once; exit 1 when there is any. Warnings (a
+    channel key its network does not use) are listed too, and leave the exit code 0."""
     from scheduler.validation import check_config_text
 
     target = ConfigFile(config)
     report = check_config_text(target.read(), target.root, shown=target.shown)
     if as_json:
-        print_json(report.problems)
+        print_json({"problems": report.problems, "warnings": report.warnings})
     else:
         for problem in report.problems:
             typer.echo(f"✗ {problem}")
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}")
         if report.settings is not None and not report.problems:
             settings = report.settings
+            warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
             typer.echo(
                 f"{target.shown} is valid: {len(settings.channels)} channel(s), "
-                f"{len(settings.rules)} rule(s), {len(settings.schedules)} schedule(s)"
+                f"{len(settings.rules)} rule(s), {len(settings.schedules)} schedule(s){warned}"
             )
         else:
             typer.echo(f"{len(report.problems)} problem(s) in {target.shown}")

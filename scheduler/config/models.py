@@ -87,7 +87,7 @@ class ScheduleSettings(Section):
 
 
 class ChannelSettings(Section):
-    """One account on one network. Keys a network does not use are ignored by its adapter."""
+    """One account on one network. A key its network does not use does nothing: `config validate` warns."""
 
     network: str = Field(description="Adapter name, e.g. mastodon, bluesky, x, telegram, discord, file.")
     enabled: bool = True

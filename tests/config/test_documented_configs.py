@@ -7,7 +7,8 @@ Each ```toml block is checked twice:
 * merged into the shipped config (``config/tagcast.toml`` and ``config/templates`` of this repository),
   the way a reader adds it to the workspace that ``tagcast init`` gives them.
 
-Both run the real ``tagcast config validate`` and then load the workspace.
+Both run the real ``tagcast config validate`` (no problem and no warning: no example sets a channel key its
+network does not use) and then load the workspace.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def validate(root: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     result = CliRunner().invoke(app, ["config", "validate"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("config/tagcast.toml is valid: "), result.output
+    assert "warning" not in result.output, "a documented channel sets a key its network does not use"
     return load_workspace(root).settings
 
 

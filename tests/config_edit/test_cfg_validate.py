@@ -85,15 +85,16 @@ def test_every_problem_at_once(tagcast: Invoke) -> None:
 def test_validate_json(tagcast: Invoke) -> None:
     result = tagcast("config", "validate", "--json")
     assert result.exit_code == 1
-    problems = json.loads(result.stdout)
-    assert len(problems) == len(EXPECTED)
+    report = json.loads(result.stdout)
+    assert len(report["problems"]) == len(EXPECTED)
+    assert report["warnings"] == []
 
 
 def test_valid_config(tagcast: Invoke) -> None:
     result = tagcast("config", "validate")
     assert result.exit_code == 0, result.stdout
     assert result.stdout == "config/tagcast.toml is valid: 2 channel(s), 2 rule(s), 2 schedule(s)\n"
-    assert json.loads(tagcast("config", "validate", "--json").stdout) == []
+    assert json.loads(tagcast("config", "validate", "--json").stdout) == {"problems": [], "warnings": []}
 
 
 def test_toml_syntax_error(tagcast: Invoke, config_file: Path) -> None:
