@@ -5,18 +5,15 @@ from a real feed server on loopback, the queued articles' images are asserted on
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fakes.images import ImageServer
-from PIL import Image
 
 from scheduler.articles.feed import iter_feed_entries, parse_feed
 from tests.conftest import WriteWorkspace
 from tests.fakes.feeds import FeedServer
-from tests.feeds.hooked import polled_articles
+from tests.feeds.hooked import polled_with_images, serving_images
 
 # each: the enclosure's title attribute as written in the feed, and the alt text its image gets
 TITLES = [
@@ -72,20 +69,8 @@ WRITERS = {"atom": atom, "rss2": rss2}
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageServer]:
     """The entries' images (a poll downloads each over https), at ``/1.jpg`` ..."""
-    with ImageServer(tmp_path_factory.mktemp("tls")).running() as served:
-        photo = io.BytesIO()
-        Image.new("RGB", (40, 30), "olive").save(photo, "JPEG")
-        for number in EXPECTED:
-            served.files[f"/{number}.jpg"] = photo.getvalue()
+    with serving_images(tmp_path_factory.mktemp("tls"), EXPECTED) as served:
         yield served
-
-
-def polled(
-    server: FeedServer, images: ImageServer, make_workspace: WriteWorkspace, body: bytes
-) -> dict[str, Any]:
-    """The article of each queued delivery, by source, after one poll of ``body`` (its images served)."""
-    served = body.replace(b"https://history.example/", images.url("/").encode())
-    return polled_articles(server, make_workspace, served)
 
 
 @pytest.mark.parametrize("kind", list(WRITERS))
@@ -97,7 +82,9 @@ def test_an_enclosure_title_is_plain_text_kept_as_written(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(images.ca_file))  # the way a user trusts another CA
-    articles = polled(server, images, make_workspace, WRITERS[kind]([title for title, _ in TITLES]))
+    articles = polled_with_images(
+        server, images, make_workspace, WRITERS[kind]([title for title, _ in TITLES])
+    )
     assert len(articles) == len(EXPECTED)
     for number, alt in EXPECTED.items():
         article = articles[f"sources/history#urn:moment:{number}"]

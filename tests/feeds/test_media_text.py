@@ -4,18 +4,15 @@ image's alt text; polled from a real feed server on loopback, the queued article
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fakes.images import ImageServer
-from PIL import Image
 
 from scheduler.articles.feed import iter_feed_entries, load_feed, parse_feed
 from tests.conftest import WriteWorkspace
 from tests.fakes.feeds import FeedServer
-from tests.feeds.hooked import polled_articles
+from tests.feeds.hooked import polled_with_images, serving_images
 
 MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
 
@@ -113,20 +110,8 @@ WRITERS = {"rss2": rss2, "atom": atom, "rss1": rss1}
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageServer]:
     """The items' images (a poll downloads each over https), at ``/1.jpg`` ..."""
-    with ImageServer(tmp_path_factory.mktemp("tls")).running() as served:
-        photo = io.BytesIO()
-        Image.new("RGB", (40, 30), "olive").save(photo, "JPEG")
-        for number in EXPECTED:
-            served.files[f"/{number}.jpg"] = photo.getvalue()
+    with serving_images(tmp_path_factory.mktemp("tls"), EXPECTED) as served:
         yield served
-
-
-def polled(
-    server: FeedServer, images: ImageServer, make_workspace: WriteWorkspace, body: bytes
-) -> dict[str, Any]:
-    """The article of each queued delivery, by source, after one poll of ``body`` (its images served)."""
-    served = body.replace(b"https://history.example/", images.url("/").encode())
-    return polled_articles(server, make_workspace, served)
 
 
 @pytest.mark.parametrize("kind", list(WRITERS))
@@ -138,7 +123,7 @@ def test_media_titles_and_descriptions_are_read_as_their_type(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(images.ca_file))  # the way a user trusts another CA
-    articles = polled(server, images, make_workspace, WRITERS[kind](ITEMS))
+    articles = polled_with_images(server, images, make_workspace, WRITERS[kind](ITEMS))
     assert len(articles) == len(EXPECTED)
     for number, alt in EXPECTED.items():
         article = articles[f"sources/history#urn:moment:{number}"]
