@@ -135,6 +135,12 @@ def _first_limit(connection: Connection) -> None:
     columns = {column["name"] for column in inspect(connection).get_columns(deliveries.name)}
     if "first_limit" not in columns:
         connection.execute(text("ALTER TABLE deliveries ADD COLUMN first_limit INTEGER"))
+    _fill_first_limits(connection)
+
+
+def _fill_first_limits(connection: Connection) -> None:
+    """Fill in ``first_limit`` where it is NULL and queueing the row would have set it
+    (:class:`_QueuedFirstLimits`); a row whose first part has no limit of its own stays NULL."""
     update = (
         deliveries.update()
         .where(deliveries.c.id == bindparam("row_id"))
@@ -205,6 +211,14 @@ def _workers_not_stopped(connection: Connection) -> None:
     )
 
 
+def _version_9(connection: Connection) -> None:
+    """Version 9: :func:`_workers_not_stopped`; and the first limits of an outbox that an earlier tagcast
+    upgraded to version 8 without filling them in (its rows queued before version 8 kept NULL, so a Telegram
+    post with an image showed its caption against 4096): :func:`_fill_first_limits`, as version 8 now does."""
+    _workers_not_stopped(connection)
+    _fill_first_limits(connection)
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _initial,
     2: _workers,
@@ -214,7 +228,7 @@ MIGRATIONS: dict[int, Migration] = {
     6: _link_pages,
     7: _workers_by_host,
     8: _first_limit,
-    9: _workers_not_stopped,
+    9: _version_9,
 }
 
 

@@ -82,3 +82,20 @@ def test_the_quick_commands_leave_the_upgrade_to_the_full_one_then_show_the_same
     assert quick.run(["queue", "list", "--json", "--config", str(root)]) == 0
     fast = {row["channel"]: row["limits"] for row in json.loads(capsys.readouterr().out)}
     assert fast == full == {"tg": [CAPTION, MESSAGE, MESSAGE], "tg2": [MESSAGE], "masto": [TOOT]}
+
+
+def test_an_outbox_upgraded_to_8_without_its_first_limits_gets_them_at_9(tmp_path: Path) -> None:
+    """An earlier tagcast's version 8 added the column but left the rows queued before it NULL: version 9
+    fills them in, as version 8 does now."""
+    root = write_version_7_outbox(tmp_path / "ws")
+    listed(root)  # upgraded to the latest version
+    with closing(sqlite3.connect(root / "var" / "tagcast.db")) as raw, raw:
+        raw.execute("UPDATE deliveries SET first_limit = NULL")
+        raw.execute("UPDATE schema_version SET version = 8")
+    assert version(root) == 8
+
+    rows = listed(root)
+
+    assert version(root) > 8
+    limits = {channel: row["limits"] for channel, row in rows.items()}
+    assert limits == {"tg": [CAPTION, MESSAGE, MESSAGE], "tg2": [MESSAGE], "masto": [TOOT]}
