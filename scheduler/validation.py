@@ -250,12 +250,14 @@ def unused_key_warnings(
     reload, and ``config set`` refuse to write, a config that worked before this check existed. Nothing is
     said for an unknown network (a problem already) or an adapter that declares no keys."""
     found: list[tuple[int, str]] = []
+    users: dict[str, list[str]] | None = None  # key -> the networks that use it, read once if needed
     for name, channel in settings.channels.items():
         try:
             adapter = load_adapter(channel.network)
         except UserError:
             continue
         for key in unused_keys(adapter, channel):
+            users = _key_users() if users is None else users
             loc = ["channels", name, key]
             origin = env_origin(loc, env_file)
             line = find_line(lines, loc)
@@ -264,22 +266,27 @@ def unused_key_warnings(
                 (
                     line or sys.maxsize,  # a value from the environment: after those of the file
                     f"channels.{name}.{key} ({where}): {channel.network} does not use this key "
-                    f"({_users_of(key)}); remove it",
+                    f"({_said(users.get(key, []))}); remove it",
                 )
             )
     return [warning for _, warning in sorted(found, key=lambda item: item[0])]
 
 
-def _users_of(key: str) -> str:
-    """``mastodon does``, ``linkedin and x do``, or ``no installed network does``."""
-    users = []
+def _key_users() -> dict[str, list[str]]:
+    """Each channel key an installed network declares -> those networks, in name order."""
+    users: dict[str, list[str]] = {}
     for network in known_networks():
         try:
             adapter = load_adapter(network)
         except Exception:  # a broken package of another network: reported where that network is used
             continue
-        if key in own_keys(adapter):
-            users.append(network)
+        for key in own_keys(adapter):
+            users.setdefault(key, []).append(network)
+    return users
+
+
+def _said(users: list[str]) -> str:
+    """``mastodon does``, ``linkedin and x do``, or ``no installed network does``."""
     if not users:
         return "no installed network does"
     if len(users) == 1:
