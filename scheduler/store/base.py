@@ -5,14 +5,19 @@ be in the state it was read in) plus a row in ``transitions`` with the reason, i
 
 The statements of the dispatch hot path are built once, at import (building a SQLAlchemy statement costs
 several times more than running it); their values are bound parameters.
+
+The methods marked :func:`may_share_commit` may run together in one transaction
+(:meth:`StoreBase.one_transaction`): the service's store thread runs the calls that wait for it that way,
+one commit for all of them (:mod:`scheduler.service.storecalls`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, select
 
@@ -23,9 +28,19 @@ from scheduler.store.models import DeliveryState, utc
 from scheduler.store.moves import changed_meanwhile, require_state, with_due_at
 from scheduler.store.schema import deliveries, transitions
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 ROW = select(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
 """One delivery by id (``delivery_id``)."""
 INSERT_TRANSITION = transitions.insert()
+
+
+def may_share_commit(method: F) -> F:
+    """Mark a Store method whose transaction may be shared with other calls
+    (:meth:`StoreBase.one_transaction`): it only reads and writes the outbox, in one short transaction, and it
+    can simply run again when a shared transaction is rolled back."""
+    method.may_share_commit = True  # type: ignore[attr-defined]
+    return method
 
 
 class HistoryRow(NamedTuple):
@@ -57,17 +72,42 @@ class StoreBase:
         self.engine = engine
         self._writer = writer(engine)
         self._relaxed = relaxed(engine)
+        self._shared = threading.local()
+        """``connection``: this thread's transaction of :meth:`one_transaction`, while one is open."""
+
+    @contextmanager
+    def one_transaction(self) -> Iterator[None]:
+        """Run the Store calls this thread makes in the block in one write transaction, committed (on disk)
+        when the block ends and rolled back whole when it raises. Each call sees what the calls before it
+        wrote. Only for the methods marked :func:`may_share_commit`; other threads are not affected."""
+        if getattr(self._shared, "connection", None) is not None:
+            raise RuntimeError("one_transaction is already open on this thread")
+        with self._writer.begin() as connection:
+            self._shared.connection = connection
+            try:
+                yield
+            finally:
+                self._shared.connection = None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        """A connection for reads."""
+        """A connection for reads (inside :meth:`one_transaction`: its connection)."""
+        shared: Connection | None = getattr(self._shared, "connection", None)
+        if shared is not None:
+            yield shared
+            return
         with self.engine.connect() as connection:
             yield connection
 
     @contextmanager
     def _write(self, *, durable: bool = True) -> Iterator[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success. ``durable=False``: a
-        commit that a power cut may lose (:func:`~scheduler.store.dialect.relaxed`)."""
+        commit that a power cut may lose (:func:`~scheduler.store.dialect.relaxed`). Inside
+        :meth:`one_transaction`: its transaction, committed (durably) when it ends."""
+        shared: Connection | None = getattr(self._shared, "connection", None)
+        if shared is not None:
+            yield shared
+            return
         with (self._writer if durable else self._relaxed).begin() as connection:
             yield connection
 
