@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, select
 
 from scheduler.store.dialect import relaxed, writer
-from scheduler.store.dispatch_sql import TRANSITION, TRANSITION_PAIR
+from scheduler.store.dispatch_sql import TRANSITION, history_insert
 from scheduler.store.errors import DeliveryNotFound
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.moves import changed_meanwhile, require_state, with_due_at
@@ -33,6 +33,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 ROW = select(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
 """One delivery by id (``delivery_id``)."""
 INSERT_TRANSITION = transitions.insert()
+HISTORY_ROWS_MAX = 64
+"""At most this many history rows in one statement (one statement is built for each count up to it)."""
+PENDING_HISTORY = "tagcast.pending_history"
+"""The key, in the connection's ``info``, of the history rows :meth:`StoreBase.one_transaction` writes at its
+end (a list while it is open)."""
 
 
 def may_share_commit(method: F) -> F:
@@ -79,14 +84,21 @@ class StoreBase:
     def one_transaction(self) -> Iterator[None]:
         """Run the Store calls this thread makes in the block in one write transaction, committed (on disk)
         when the block ends and rolled back whole when it raises. Each call sees what the calls before it
-        wrote. Only for the methods marked :func:`may_share_commit`; other threads are not affected."""
+        wrote, but for its history: the rows of ``transitions`` that the calls make are written together at
+        the end, in order, in one statement. Only for the methods marked :func:`may_share_commit`, which
+        never read the history; other threads are not affected."""
         if getattr(self._shared, "connection", None) is not None:
             raise RuntimeError("one_transaction is already open on this thread")
         with self._writer.begin() as connection:
+            pending: list[HistoryRow] = []
+            connection.info[PENDING_HISTORY] = pending
             self._shared.connection = connection
             try:
                 yield
+                del connection.info[PENDING_HISTORY]
+                self._write_history(connection, *pending)
             finally:
+                connection.info.pop(PENDING_HISTORY, None)
                 self._shared.connection = None
 
     @contextmanager
@@ -132,13 +144,22 @@ class StoreBase:
 
     @staticmethod
     def _write_history(connection: Connection, *rows: HistoryRow) -> None:
-        """Write ``rows`` to the history in this transaction, in order; two in one statement (a receipt and
-        the claim of its commit: one statement less for every post)."""
-        if len(rows) == 2:
-            TRANSITION_PAIR.run(connection, **rows[0].values("_1"), **rows[1].values("_2"))
+        """Write ``rows`` to the history in this transaction, in order, in one statement (a receipt and the
+        claim of its commit: one statement less for every post); inside :meth:`one_transaction`, at its
+        end, with the rows of every call."""
+        pending: list[HistoryRow] | None = connection.info.get(PENDING_HISTORY)
+        if pending is not None:
+            pending.extend(rows)
             return
-        for row in rows:
-            TRANSITION.run(connection, **row.values())
+        if len(rows) == 1:
+            TRANSITION.run(connection, **rows[0].values())
+            return
+        for start in range(0, len(rows), HISTORY_ROWS_MAX):
+            chunk = rows[start : start + HISTORY_ROWS_MAX]
+            values: dict[str, Any] = {}
+            for n, row in enumerate(chunk, 1):
+                values.update(row.values(f"_{n}"))
+            history_insert(len(chunk)).run(connection, **values)
 
     def _move(
         self,

@@ -92,6 +92,30 @@ TAKE = Prepared(
 """The claim of the delivery ``delivery_id``, just read in this transaction: a compare-and-set (it must still
 be claimable)."""
 
+
+def history_insert(count: int) -> Prepared:
+    """``count`` rows of history in one statement: the values of :data:`TRANSITION`, each name suffixed
+    ``_1`` to ``_<count>``. Built once per count."""
+    if count not in _HISTORY_INSERTS:
+        _HISTORY_INSERTS[count] = Prepared(
+            transitions.insert().values(
+                [
+                    {
+                        "delivery_id": bindparam(f"delivery_id_{n}"),
+                        "at": bindparam(f"at_{n}", type_=UTCDateTime),
+                        "from_state": bindparam(f"from_state_{n}"),
+                        "to_state": bindparam(f"to_state_{n}"),
+                        "reason": bindparam(f"reason_{n}"),
+                    }
+                    for n in range(1, count + 1)
+                ]
+            )
+        )
+    return _HISTORY_INSERTS[count]
+
+
+_HISTORY_INSERTS: dict[int, Prepared] = {}
+
 TRANSITION = Prepared(
     transitions.insert().values(
         delivery_id=bindparam("delivery_id"),
@@ -103,22 +127,8 @@ TRANSITION = Prepared(
 )
 """One row of a delivery's history."""
 
-TRANSITION_PAIR = Prepared(
-    transitions.insert().values(
-        [
-            {
-                "delivery_id": bindparam(f"delivery_id_{n}"),
-                "at": bindparam(f"at_{n}", type_=UTCDateTime),
-                "from_state": bindparam(f"from_state_{n}"),
-                "to_state": bindparam(f"to_state_{n}"),
-                "reason": bindparam(f"reason_{n}"),
-            }
-            for n in (1, 2)
-        ]
-    )
-)
-"""Two rows of history in one statement (a receipt and the claim its commit makes): the values of
-:data:`TRANSITION`, suffixed ``_1`` and ``_2``."""
+TRANSITION_PAIR = history_insert(2)
+"""Two rows of history in one statement (a receipt and the claim its commit makes)."""
 
 SENT = Prepared(
     deliveries.update()

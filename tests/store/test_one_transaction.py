@@ -11,6 +11,7 @@ from store_support import NOW, queue
 from test_store_claims import LEASE, RECEIPT
 
 from scheduler.store import ClaimRequest, DeliveryState, Store
+from scheduler.store.base import HISTORY_ROWS_MAX
 from scheduler.store.errors import DeliveryConflict
 
 
@@ -75,3 +76,27 @@ def test_other_threads_keep_their_own_transactions(store: Store) -> None:
     thread.join()
     assert seen == [DeliveryState.SENDING]
     assert (store.get(a[0]).claimed_by, store.get(b[0]).claimed_by) == ("w1", "w2")
+
+
+def test_the_history_of_the_calls_is_written_at_the_end_in_order(store: Store) -> None:
+    """Every row of history the calls make, written when the block ends (in one statement, or one per
+    HISTORY_ROWS_MAX rows), in the order the calls made them; none when the block raises."""
+    ids = [queue(store, f"c{n:02d}", -30)[0] for n in range(HISTORY_ROWS_MAX + 6)]
+    with store.one_transaction():
+        claimed = store.claim_due(NOW, worker="w1", lease=LEASE, limit=len(ids))
+        assert len(claimed) == len(ids)
+        store.mark_sent(ids[0], RECEIPT, now=NOW)
+    for delivery_id in ids:
+        assert [t.to_state for t in store.history(delivery_id)][:2] == [
+            DeliveryState.PLANNED,
+            DeliveryState.SENDING,
+        ]
+    assert [t.to_state for t in store.history(ids[0])] == [
+        DeliveryState.PLANNED,
+        DeliveryState.SENDING,
+        DeliveryState.SENT,
+    ]
+    with pytest.raises(DeliveryConflict), store.one_transaction():
+        store.mark_sent(ids[1], RECEIPT, now=NOW)
+        store.renew_lease(ids[2], worker="w2", lease_until=NOW + LEASE)
+    assert len(store.history(ids[1])) == 2
