@@ -208,19 +208,36 @@ class DispatchMixin(StoreBase):
     def _claim_next(
         self, connection: Connection, request: ClaimRequest
     ) -> tuple[Delivery, HistoryRow] | None:
-        """One claim of :meth:`claim_due` in this transaction, in fewer statements (:data:`sql.NEXT_HEAD`):
-        the delivery claimed and the history row of its claim (still to be written), or None."""
+        """One claim of :meth:`claim_due` in this transaction, in fewer statements: the delivery claimed and
+        the history row of its claim (still to be written), or None. SQLite reads and claims the next head in
+        one statement (:meth:`_take_next`); PostgreSQL reads it (:data:`sql.NEXT_HEAD`), then takes the
+        channel's lock and reads its head again under it."""
         now = utc(request.now)
+        if not locks_rows(connection):
+            return self._take_next(connection, request, now)
         found = sql.NEXT_HEAD.first(connection, now=now)
         if found is None:
             return None
-        head: Mapping[str, Any] = found
-        if locks_rows(connection):  # PostgreSQL: the channel's lock, and its head read again under it
-            rows = self._claim_head_rows(connection, head["channel"], now)
-            if not rows:
-                return None
-            head = rows[0]
-        return self._take_row(connection, head, now=now, worker=request.worker, lease=request.lease)
+        rows = self._claim_head_rows(connection, found["channel"], now)
+        if not rows:
+            return None
+        return self._take_row(connection, rows[0], now=now, worker=request.worker, lease=request.lease)
+
+    @staticmethod
+    def _take_next(
+        connection: Connection, request: ClaimRequest, now: datetime
+    ) -> tuple[Delivery, HistoryRow] | None:
+        """:meth:`_claim_next` on SQLite, whose ``BEGIN IMMEDIATE`` transaction already has the database to
+        itself: the next head claimed in one statement (:data:`sql.TAKE_NEXT`), tried as a planned post and
+        then, when that claims nothing, as a retrying one."""
+        values = {"worker": request.worker, "lease_until": now + request.lease, "now": now}
+        for state, take in sql.TAKE_NEXT.items():
+            row = take.first(connection, **values)
+            if row is not None:
+                reason = f"claimed by {request.worker} (attempt {row['attempts']})"
+                history = HistoryRow(row["id"], now, state, DeliveryState.SENDING, reason)
+                return delivery_from_row(row), history
+        return None
 
     @staticmethod
     def _lock_heads(
