@@ -1,17 +1,27 @@
 """Calling the (synchronous) Store from the service's event loop without blocking it.
 
-Every call runs on ONE dedicated thread, in the order it was made, each in its own transaction. The store's
-writes are serialised by the database anyway (``BEGIN IMMEDIATE`` on SQLite); funnelling this process's calls
-through one thread means they never wait on each other in SQLite's busy handler (which sleeps in steps of
-milliseconds), and the loop keeps serving HTTP while a commit is flushed to disk::
+Every call runs on ONE dedicated thread, in the order it was made. The store's writes are serialised by the
+database anyway (``BEGIN IMMEDIATE`` on SQLite); funnelling this process's calls through one thread means
+they never wait on each other in SQLite's busy handler (which sleeps in steps of milliseconds), and the loop
+keeps serving HTTP while a commit is flushed to disk::
 
-    calls = StoreCalls()
+    calls = StoreCalls(store.one_transaction)
     claimed = await calls(store.claim_due, now, worker="w1", lease=lease, limit=4)
     calls.close()
 
-A caller hears back only once its call has returned, so what it was told is committed is committed (a claim
-before its network call, a journal, a receipt). Calls are not grouped into shared transactions: measured with
-``bench/queue.py`` (docs/benchmarks.md, "The delivery core"), one post per channel gains nothing from it.
+A caller hears back only once its call has returned and its transaction is committed, so what it was told
+is committed is committed (a claim before its network call, a journal, a receipt).
+
+Group commit. While the thread runs one call, others queue up behind it (the receipts of the other sends in
+flight, a claim). When the thread takes a call of a Store method marked
+:func:`~scheduler.store.base.may_share_commit`, it also takes the calls of such methods already waiting
+behind it (at most :data:`GROUP_MAX`) and runs them, in order, in one transaction
+(:meth:`Store.one_transaction <scheduler.store.base.StoreBase.one_transaction>`): one ``BEGIN`` and one
+commit for all, and far fewer hand-overs of the interpreter lock between this thread and the event loop,
+which is what a store call mostly waits for (``docs/benchmarks.md``, "Group commit"). Nothing waits to be
+grouped: a call that finds the thread idle runs at once, alone. If any call of a group raises, the shared
+transaction is rolled back whole and each call runs again alone, in its own transaction, exactly as without
+grouping; so a caller sees the same outcome either way.
 """
 
 from __future__ import annotations
@@ -21,11 +31,15 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+GROUP_MAX = 32
+"""At most this many calls share one transaction (a bound on how long it holds the database's write lock)."""
 
 
 @dataclass
@@ -35,18 +49,38 @@ class _Call:
     func: Callable[[], Any]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
+    shares: bool
+    """Whether it may share a transaction with the calls around it (:func:`may_share_commit`)."""
 
     def run(self) -> None:
-        """Run the call and hand its outcome to the waiting coroutine (on its loop; nobody waits once it is
-        closed, and a cancelled caller is not run for)."""
+        """Run the call alone and hand its outcome to the waiting coroutine."""
         if self.future.cancelled():
             return
         try:
-            outcome = (True, self.func())
+            self.answer(True, self.func())
         except BaseException as exc:  # handed to the caller, as an executor would
-            outcome = (False, exc)
+            self.answer(False, exc)
+
+    def answer(self, ok: bool, value: Any) -> None:
+        """Hand an outcome to the waiting coroutine (on its loop; nobody waits once it is closed)."""
         with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(_resolve, self.future, *outcome)
+            self.loop.call_soon_threadsafe(_resolve, self.future, ok, value)
+
+
+def _answer_all(calls: list[_Call], values: list[Any]) -> None:
+    """Hand each call of a group its value, with one wake-up of each loop waiting (the service has one):
+    each wake-up costs the store thread a hand-over of the interpreter lock."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+    for call, value in zip(calls, values, strict=True):
+        by_loop.setdefault(call.loop, []).append((call.future, value))
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve_all, answers)
+
+
+def _resolve_all(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for future, value in answers:
+        _resolve(future, True, value)
 
 
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
@@ -59,10 +93,12 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
 
 
 class StoreCalls:
-    """Run store methods on one worker thread, in order, and await their results (see the module
-    docstring)."""
+    """Run store methods on one worker thread, in order, and await their results; ``together`` (the store's
+    :meth:`~scheduler.store.base.StoreBase.one_transaction`) lets waiting calls share a commit (see the
+    module docstring). Without it every call has its own transaction."""
 
-    def __init__(self) -> None:
+    def __init__(self, together: Callable[[], AbstractContextManager[None]] | None = None) -> None:
+        self._together = together
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="tagcast-store", daemon=True)
         self._thread.start()
@@ -73,7 +109,8 @@ class StoreCalls:
             raise RuntimeError("the store calls are closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
-        self._queue.put(_Call(lambda: func(*args, **kwargs), loop, future))
+        shares = self._together is not None and getattr(func, "may_share_commit", False)
+        self._queue.put(_Call(lambda: func(*args, **kwargs), loop, future, shares))
         return await future
 
     def close(self) -> None:
@@ -84,5 +121,37 @@ class StoreCalls:
             self._thread.join()
 
     def _work(self) -> None:
-        while (call := self._queue.get()) is not None:
+        taken: _Call | None = None  # taken from the queue while gathering a group, not yet run
+        held = False
+        while True:
+            call = taken if held else self._queue.get()
+            held = False
+            if call is None:
+                return
+            group = [call]
+            while call.shares and len(group) < GROUP_MAX:
+                try:
+                    taken = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if taken is None or not taken.shares:
+                    held = True
+                    break
+                group.append(taken)
+            self._run(group)
+
+    def _run(self, group: list[_Call]) -> None:
+        """Run ``group`` in one transaction when there is more than one call to run; else, or when that
+        fails, each call alone."""
+        live = [call for call in group if not call.future.cancelled()]
+        if len(live) > 1 and self._together is not None:
+            try:
+                with self._together():
+                    values = [call.func() for call in live]
+            except Exception:  # rolled back whole: each call again, alone, as without grouping
+                pass
+            else:
+                _answer_all(live, values)
+                return
+        for call in live:
             call.run()

@@ -5,27 +5,47 @@ be in the state it was read in) plus a row in ``transitions`` with the reason, i
 
 The statements of the dispatch hot path are built once, at import (building a SQLAlchemy statement costs
 several times more than running it); their values are bound parameters.
+
+The methods marked :func:`may_share_commit` may run together in one transaction
+(:meth:`StoreBase.one_transaction`): the service's store thread runs the calls that wait for it that way,
+one commit for all of them (:mod:`scheduler.service.storecalls`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, select
 
 from scheduler.store.dialect import relaxed, writer
-from scheduler.store.dispatch_sql import TRANSITION, TRANSITION_PAIR
+from scheduler.store.dispatch_sql import TRANSITION, history_insert
 from scheduler.store.errors import DeliveryNotFound
 from scheduler.store.models import DeliveryState, utc
 from scheduler.store.moves import changed_meanwhile, require_state, with_due_at
 from scheduler.store.schema import deliveries, transitions
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 ROW = select(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
 """One delivery by id (``delivery_id``)."""
 INSERT_TRANSITION = transitions.insert()
+HISTORY_ROWS_MAX = 64
+"""At most this many history rows in one statement (one statement is built for each count up to it)."""
+PENDING_HISTORY = "tagcast.pending_history"
+"""The key, in the connection's ``info``, of the history rows :meth:`StoreBase.one_transaction` writes at its
+end (a list while it is open)."""
+
+
+def may_share_commit(method: F) -> F:
+    """Mark a Store method whose transaction may be shared with other calls
+    (:meth:`StoreBase.one_transaction`): it only reads and writes the outbox, in one short transaction, and it
+    can simply run again when a shared transaction is rolled back."""
+    method.may_share_commit = True  # type: ignore[attr-defined]
+    return method
 
 
 class HistoryRow(NamedTuple):
@@ -57,17 +77,49 @@ class StoreBase:
         self.engine = engine
         self._writer = writer(engine)
         self._relaxed = relaxed(engine)
+        self._shared = threading.local()
+        """``connection``: this thread's transaction of :meth:`one_transaction`, while one is open."""
+
+    @contextmanager
+    def one_transaction(self) -> Iterator[None]:
+        """Run the Store calls this thread makes in the block in one write transaction, committed (on disk)
+        when the block ends and rolled back whole when it raises. Each call sees what the calls before it
+        wrote, but for its history: the rows of ``transitions`` that the calls make are written together at
+        the end, in order, in one statement. Only for the methods marked :func:`may_share_commit`, which
+        never read the history; other threads are not affected."""
+        if getattr(self._shared, "connection", None) is not None:
+            raise RuntimeError("one_transaction is already open on this thread")
+        with self._writer.begin() as connection:
+            pending: list[HistoryRow] = []
+            connection.info[PENDING_HISTORY] = pending
+            self._shared.connection = connection
+            try:
+                yield
+                del connection.info[PENDING_HISTORY]
+                self._write_history(connection, *pending)
+            finally:
+                connection.info.pop(PENDING_HISTORY, None)
+                self._shared.connection = None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        """A connection for reads."""
+        """A connection for reads (inside :meth:`one_transaction`: its connection)."""
+        shared: Connection | None = getattr(self._shared, "connection", None)
+        if shared is not None:
+            yield shared
+            return
         with self.engine.connect() as connection:
             yield connection
 
     @contextmanager
     def _write(self, *, durable: bool = True) -> Iterator[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success. ``durable=False``: a
-        commit that a power cut may lose (:func:`~scheduler.store.dialect.relaxed`)."""
+        commit that a power cut may lose (:func:`~scheduler.store.dialect.relaxed`). Inside
+        :meth:`one_transaction`: its transaction, committed (durably) when it ends."""
+        shared: Connection | None = getattr(self._shared, "connection", None)
+        if shared is not None:
+            yield shared
+            return
         with (self._writer if durable else self._relaxed).begin() as connection:
             yield connection
 
@@ -92,13 +144,22 @@ class StoreBase:
 
     @staticmethod
     def _write_history(connection: Connection, *rows: HistoryRow) -> None:
-        """Write ``rows`` to the history in this transaction, in order; two in one statement (a receipt and
-        the claim of its commit: one statement less for every post)."""
-        if len(rows) == 2:
-            TRANSITION_PAIR.run(connection, **rows[0].values("_1"), **rows[1].values("_2"))
+        """Write ``rows`` to the history in this transaction, in order, in one statement (a receipt and the
+        claim of its commit: one statement less for every post); inside :meth:`one_transaction`, at its
+        end, with the rows of every call."""
+        pending: list[HistoryRow] | None = connection.info.get(PENDING_HISTORY)
+        if pending is not None:
+            pending.extend(rows)
             return
-        for row in rows:
-            TRANSITION.run(connection, **row.values())
+        if len(rows) == 1:
+            TRANSITION.run(connection, **rows[0].values())
+            return
+        for start in range(0, len(rows), HISTORY_ROWS_MAX):
+            chunk = rows[start : start + HISTORY_ROWS_MAX]
+            values: dict[str, Any] = {}
+            for n, row in enumerate(chunk, 1):
+                values.update(row.values(f"_{n}"))
+            history_insert(len(chunk)).run(connection, **values)
 
     def _move(
         self,

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, exists, func, select, tuple_
 
 from scheduler.store import dispatch_sql as sql
-from scheduler.store.base import HistoryRow, StoreBase
+from scheduler.store.base import HistoryRow, StoreBase, may_share_commit
 from scheduler.store.dialect import lock_channel, locks_rows, select_for_claim
 from scheduler.store.errors import DeliveryConflict
 from scheduler.store.models import ClaimRequest, Delivery, DeliveryState, utc
@@ -69,6 +69,7 @@ def where_sent(receipt: Receipt) -> str:
 class DispatchMixin(StoreBase):
     """Claims and outcomes. Every method is one transaction; every state change records its reason."""
 
+    @may_share_commit
     def next_due(self, now: datetime | None = None) -> datetime | None:
         """The earliest time a claim can succeed: the first due planned or retrying delivery of a channel that
         is neither paused nor busy sending (a channel paused ``until`` counts from then). None: nothing to do.
@@ -103,6 +104,7 @@ class DispatchMixin(StoreBase):
             )
         ).scalar()
 
+    @may_share_commit
     def claim_due(self, now: datetime, *, worker: str, lease: timedelta, limit: int) -> list[Delivery]:
         """Atomically move the head of the due queue (its earliest slot) of at most ``limit`` channels to
         ``sending`` (attempts + 1, claimed by ``worker``, leased until ``now + lease``).
@@ -206,19 +208,36 @@ class DispatchMixin(StoreBase):
     def _claim_next(
         self, connection: Connection, request: ClaimRequest
     ) -> tuple[Delivery, HistoryRow] | None:
-        """One claim of :meth:`claim_due` in this transaction, in fewer statements (:data:`sql.NEXT_HEAD`):
-        the delivery claimed and the history row of its claim (still to be written), or None."""
+        """One claim of :meth:`claim_due` in this transaction, in fewer statements: the delivery claimed and
+        the history row of its claim (still to be written), or None. SQLite reads and claims the next head in
+        one statement (:meth:`_take_next`); PostgreSQL reads it (:data:`sql.NEXT_HEAD`), then takes the
+        channel's lock and reads its head again under it."""
         now = utc(request.now)
+        if not locks_rows(connection):
+            return self._take_next(connection, request, now)
         found = sql.NEXT_HEAD.first(connection, now=now)
         if found is None:
             return None
-        head: Mapping[str, Any] = found
-        if locks_rows(connection):  # PostgreSQL: the channel's lock, and its head read again under it
-            rows = self._claim_head_rows(connection, head["channel"], now)
-            if not rows:
-                return None
-            head = rows[0]
-        return self._take_row(connection, head, now=now, worker=request.worker, lease=request.lease)
+        rows = self._claim_head_rows(connection, found["channel"], now)
+        if not rows:
+            return None
+        return self._take_row(connection, rows[0], now=now, worker=request.worker, lease=request.lease)
+
+    @staticmethod
+    def _take_next(
+        connection: Connection, request: ClaimRequest, now: datetime
+    ) -> tuple[Delivery, HistoryRow] | None:
+        """:meth:`_claim_next` on SQLite, whose ``BEGIN IMMEDIATE`` transaction already has the database to
+        itself: the next head claimed in one statement (:data:`sql.TAKE_NEXT`), tried as a planned post and
+        then, when that claims nothing, as a retrying one."""
+        values = {"worker": request.worker, "lease_until": now + request.lease, "now": now}
+        for state, take in sql.TAKE_NEXT.items():
+            row = take.first(connection, **values)
+            if row is not None:
+                reason = f"claimed by {request.worker} (attempt {row['attempts']})"
+                history = HistoryRow(row["id"], now, state, DeliveryState.SENDING, reason)
+                return delivery_from_row(row), history
+        return None
 
     @staticmethod
     def _lock_heads(
@@ -244,12 +263,14 @@ class DispatchMixin(StoreBase):
             prefix.append(locked[row["id"]])
         return prefix
 
+    @may_share_commit
     def save_journal(self, delivery_id: str, journal: dict[str, Any]) -> None:
         """Store the adapter's journal; committed (and on disk) when this returns, before the network call."""
         with self._write() as connection:
             if sql.JOURNAL.run(connection, delivery_id=delivery_id, journal=dict(journal)) != 1:
                 self._row(connection, delivery_id)  # DeliveryNotFound
 
+    @may_share_commit
     def renew_lease(self, delivery_id: str, *, worker: str, lease_until: datetime) -> None:
         """Extend the claim of ``worker``; DeliveryConflict when the claim is no longer its own."""
         with self._write() as connection:
@@ -263,6 +284,7 @@ class DispatchMixin(StoreBase):
                 hint="stop working on it; its new owner (or the operator) decides",
             )
 
+    @may_share_commit
     def mark_sent(
         self, delivery_id: str, receipt: Receipt, *, now: datetime, then_claim: ClaimRequest | None = None
     ) -> list[Delivery]:
@@ -320,6 +342,7 @@ class DispatchMixin(StoreBase):
         )
         return None
 
+    @may_share_commit
     def mark_retry(self, delivery_id: str, *, at: datetime, reason: str, now: datetime) -> None:
         """``sending`` -> ``retrying``: claimable again at ``at`` (with the same idempotency key)."""
         self._settle(
@@ -331,10 +354,12 @@ class DispatchMixin(StoreBase):
             next_attempt_at=utc(at),
         )
 
+    @may_share_commit
     def mark_failed(self, delivery_id: str, *, reason: str, now: datetime) -> None:
         """``sending`` -> ``failed``: permanent; only ``tagcast queue retry`` brings it back."""
         self._settle(delivery_id, DeliveryState.FAILED, reason=f"failed: {reason}", error=reason, now=now)
 
+    @may_share_commit
     def mark_unknown(self, delivery_id: str, *, reason: str, now: datetime) -> None:
         """``sending`` -> ``unknown``: maybe posted; never resent until ``tagcast queue resolve``."""
         self._settle(
@@ -372,6 +397,7 @@ class DispatchMixin(StoreBase):
             ).mappings()
             return [delivery_from_row(row) for row in rows]
 
+    @may_share_commit
     def claim_stale(self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10) -> list[Delivery]:
         """Take over ``sending`` deliveries whose lease ended by ``now`` (to reconcile them), atomically, so
         that only one worker reconciles each. Attempts are not counted again.

@@ -53,23 +53,31 @@ HEAD = Prepared(
 )
 """The first due delivery of ``channel`` in slot order; none when it is busy or paused at ``now``."""
 
-NEXT_HEAD = Prepared(
-    select(deliveries)
-    .where(
-        deliveries.c.channel == _DUE_CHANNELS.limit(1).scalar_subquery(),
-        or_(
-            deliveries.c.state == DeliveryState.PLANNED.value,
-            deliveries.c.state == DeliveryState.RETRYING.value,
-        ),
-        deliveries.c.due_at <= bindparam("now"),
-    )
-    .order_by(deliveries.c.scheduled_at, deliveries.c.id)
-    .limit(1)
+_NEXT_HEAD_WHERE = (
+    deliveries.c.channel == _DUE_CHANNELS.limit(1).scalar_subquery(),
+    or_(
+        deliveries.c.state == DeliveryState.PLANNED.value,
+        deliveries.c.state == DeliveryState.RETRYING.value,
+    ),
+    deliveries.c.due_at <= bindparam("now"),
 )
+_SLOT_ORDER = (deliveries.c.scheduled_at, deliveries.c.id)
+
+NEXT_HEAD = Prepared(select(deliveries).where(*_NEXT_HEAD_WHERE).order_by(*_SLOT_ORDER).limit(1))
 """:data:`DUE_CHANNELS` and :data:`HEAD` in one statement: the first due delivery, in slot order, of the
 channel due longest that is neither busy nor paused at ``now`` (what one claim of :meth:`claim_due` takes).
 One statement instead of two for every post a receipt claims; on PostgreSQL the claim then takes the
 channel's lock and reads the head again with :data:`HEAD`."""
+
+_CLAIM = {
+    "state": SENDING,
+    "attempts": deliveries.c.attempts + 1,
+    "claimed_by": bindparam("worker"),
+    "lease_until": bindparam("lease_until"),
+    "due_at": None,
+    "updated_at": bindparam("now"),
+}
+"""What a claim sets: ``sending``, one attempt more, leased to ``worker`` until ``lease_until``."""
 
 TAKE = Prepared(
     deliveries.update()
@@ -80,17 +88,57 @@ TAKE = Prepared(
             deliveries.c.state == DeliveryState.RETRYING.value,
         ),
     )
-    .values(
-        state=SENDING,
-        attempts=deliveries.c.attempts + 1,
-        claimed_by=bindparam("worker"),
-        lease_until=bindparam("lease_until"),
-        due_at=None,
-        updated_at=bindparam("now"),
-    )
+    .values(**_CLAIM)
 )
 """The claim of the delivery ``delivery_id``, just read in this transaction: a compare-and-set (it must still
 be claimable)."""
+
+
+def _take_next(state: DeliveryState) -> Prepared:
+    return Prepared(
+        deliveries.update()
+        .where(
+            deliveries.c.id
+            == select(deliveries.c.id)
+            .where(*_NEXT_HEAD_WHERE)
+            .order_by(*_SLOT_ORDER)
+            .limit(1)
+            .scalar_subquery(),
+            deliveries.c.state == state.value,
+        )
+        .values(**_CLAIM)
+        .returning(*deliveries.c)
+    )
+
+
+TAKE_NEXT = {state: _take_next(state) for state in (DeliveryState.PLANNED, DeliveryState.RETRYING)}
+"""SQLite: :data:`NEXT_HEAD` and :data:`TAKE` in one statement, the claimed row as it now is (``RETURNING``),
+for a head in the given state (the state it was claimed from is its history's; SQLite's ``RETURNING`` gives
+only the new values). One statement instead of two for every post a receipt claims in a burst."""
+
+
+def history_insert(count: int) -> Prepared:
+    """``count`` rows of history in one statement: the values of :data:`TRANSITION`, each name suffixed
+    ``_1`` to ``_<count>``. Built once per count."""
+    if count not in _HISTORY_INSERTS:
+        _HISTORY_INSERTS[count] = Prepared(
+            transitions.insert().values(
+                [
+                    {
+                        "delivery_id": bindparam(f"delivery_id_{n}"),
+                        "at": bindparam(f"at_{n}", type_=UTCDateTime),
+                        "from_state": bindparam(f"from_state_{n}"),
+                        "to_state": bindparam(f"to_state_{n}"),
+                        "reason": bindparam(f"reason_{n}"),
+                    }
+                    for n in range(1, count + 1)
+                ]
+            )
+        )
+    return _HISTORY_INSERTS[count]
+
+
+_HISTORY_INSERTS: dict[int, Prepared] = {}
 
 TRANSITION = Prepared(
     transitions.insert().values(
@@ -103,22 +151,8 @@ TRANSITION = Prepared(
 )
 """One row of a delivery's history."""
 
-TRANSITION_PAIR = Prepared(
-    transitions.insert().values(
-        [
-            {
-                "delivery_id": bindparam(f"delivery_id_{n}"),
-                "at": bindparam(f"at_{n}", type_=UTCDateTime),
-                "from_state": bindparam(f"from_state_{n}"),
-                "to_state": bindparam(f"to_state_{n}"),
-                "reason": bindparam(f"reason_{n}"),
-            }
-            for n in (1, 2)
-        ]
-    )
-)
-"""Two rows of history in one statement (a receipt and the claim its commit makes): the values of
-:data:`TRANSITION`, suffixed ``_1`` and ``_2``."""
+TRANSITION_PAIR = history_insert(2)
+"""Two rows of history in one statement (a receipt and the claim its commit makes)."""
 
 SENT = Prepared(
     deliveries.update()

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, bindparam, func, select
 
-from scheduler.store.base import StoreBase
+from scheduler.store.base import StoreBase, may_share_commit
 from scheduler.store.dispatch_ops import active_pauses
 from scheduler.store.models import ChannelPause, Delivery, DeliveryState, Transition, utc
 from scheduler.store.moves import Move, cancel_move, now_or, reschedule_move, retry_move
@@ -166,6 +166,7 @@ class OperatorMixin(StoreBase):
                 )
             return delivery_from_row(self._row(connection, delivery_id))
 
+    @may_share_commit
     def pause_channel(
         self, channel: str, *, until: datetime | None, reason: str, now: datetime | None = None
     ) -> None:

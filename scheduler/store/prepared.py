@@ -87,8 +87,9 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     }
     columns: tuple[str, ...] = ()
     results: tuple[Processor, ...] = ()
-    selected = getattr(statement, "selected_columns", None)
-    if selected is not None:
+    # a SELECT's columns, or what an UPDATE ... RETURNING returns
+    selected = getattr(statement, "selected_columns", None) or getattr(statement, "exported_columns", None)
+    if selected:
         columns = tuple(column.key for column in selected)
         results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected

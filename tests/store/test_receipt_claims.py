@@ -70,10 +70,26 @@ def test_a_receipt_claims_one_post_only(store: Store) -> None:
     assert {store.get(a[0]).state, store.get(b[0]).state} == {DeliveryState.SENDING, DeliveryState.PLANNED}
 
 
-def test_a_receipt_that_claims_is_six_statements_on_sqlite(tmp_path: Path) -> None:
-    """The commit of every post: the receipt, the next head (one read), its claim, both history rows (one
-    insert), and the commit. Each statement is a round trip to the database (PostgreSQL) or a hand-over of
-    the interpreter lock (SQLite, on the store thread), so their number is the cost of a post."""
+def test_a_retrying_head_is_claimed_as_a_retry(store: Store) -> None:
+    """The next head may be a retry: claimed with its attempts counted on, and its history says it was
+    retrying (SQLite claims it in a statement of its own, tried after the one for a planned head)."""
+    a = queue(store, "a", -30, -10)
+    store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
+    store.mark_retry(a[0], at=NOW - timedelta(minutes=1), reason="HTTP 503", now=NOW)
+    [b] = queue(store, "b", -20)
+    store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)  # b: due longer than a's retry
+    [then] = store.mark_sent(b, RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE))
+    assert (then.id, then.attempts, then.state) == (a[0], 2, DeliveryState.SENDING)
+    last = store.history(a[0])[-1]
+    assert (last.from_state, last.to_state) == (DeliveryState.RETRYING, DeliveryState.SENDING)
+    assert last.reason == "claimed by w1 (attempt 2)"
+    assert store.get(a[1]).state is DeliveryState.PLANNED
+
+
+def test_a_receipt_that_claims_is_five_statements_on_sqlite(tmp_path: Path) -> None:
+    """The commit of every post: the receipt, the next head read and claimed in one statement, both history
+    rows (one insert), and the commit. Each statement is a hand-over of the interpreter lock (SQLite, on
+    the store thread), so their number is the cost of a post."""
     store = Store.open(f"sqlite:///{tmp_path / 'outbox.db'}", root=tmp_path)  # its trace callback counts
     statements: list[str] = []
 
@@ -90,7 +106,6 @@ def test_a_receipt_that_claims_is_six_statements_on_sqlite(tmp_path: Path) -> No
     assert [" ".join(sql.split()[:3]) for sql in statements] == [
         "BEGIN IMMEDIATE",
         "UPDATE deliveries SET",
-        "SELECT deliveries.id, deliveries.source,",
         "UPDATE deliveries SET",
         "INSERT INTO transitions",
         "COMMIT",
