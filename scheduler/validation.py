@@ -31,7 +31,13 @@ from scheduler.config.atomic import atomic_write_text
 from scheduler.config.credentials import secret_env_var
 from scheduler.config.env_origin import dotenv_problems, env_name, env_origin
 from scheduler.config.keys import UnknownKey, allowed, resolve_key
-from scheduler.config.loader import describe_error, read_secret_files, secret_file_origin, secret_files
+from scheduler.config.loader import (
+    Workspace,
+    describe_error,
+    read_secret_files,
+    secret_file_origin,
+    secret_files,
+)
 from scheduler.config.locate import find_line, toml_key_lines
 from scheduler.config.settings import Settings, build_settings
 from scheduler.errors import ConfigError, TemplateError, UserError
@@ -270,6 +276,18 @@ def unused_key_warnings(
                 )
             )
     return [warning for _, warning in sorted(found, key=lambda item: item[0])]
+
+
+def workspace_warnings(workspace: Workspace) -> list[str]:
+    """The warnings ``tagcast config validate`` gives for a loaded workspace's config (what ``tagcast serve``
+    logs when it starts and when it reloads its config)."""
+    env_file = workspace.root / ".env"
+    return unused_key_warnings(
+        workspace.settings,
+        toml_key_lines(workspace.toml_text),
+        workspace.display_config,
+        str(env_file) if env_file.is_file() else None,
+    )
 
 
 def _key_users() -> dict[str, list[str]]:

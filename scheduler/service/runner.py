@@ -61,6 +61,7 @@ from scheduler.service.token_watch import TOKEN_CHECK_EVERY, watch_tokens
 from scheduler.service.watch import FilesWatch, FolderWatch
 from scheduler.service.workers import PRUNE_EVERY, WorkerRegistry, silence_limit
 from scheduler.store import Store, UpsertOutcome
+from scheduler.validation import workspace_warnings
 
 log = logging.getLogger("tagcast.service")
 
@@ -89,6 +90,13 @@ async def load_network_stack() -> None:
 def new_worker_id() -> str:
     """``host-pid-random``: names this process in claims, so a takeover says whose lease ran out."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def warn_about_config(workspace: Workspace) -> None:
+    """Log what ``tagcast config validate`` warns about (a channel key its network does not use): a typo in a
+    key is otherwise silent in a service nobody watches."""
+    for warning in workspace_warnings(workspace):
+        log.warning("config: %s", warning, extra={"event": "config.warning"})
 
 
 def serve(
@@ -204,6 +212,7 @@ class Service:
 
     async def _start_up(self) -> None:
         await load_network_stack()
+        warn_about_config(self.workspace)
         now = self.now()
         previous = await self.calls(previous_run, self.store, host=self.registry.host, pid=self.registry.pid)
         await self.registry.start()
@@ -556,6 +565,7 @@ class Service:
         self._config = self._config_watch()
         self._posts = FolderWatch(self._posts_folder())
         log.info("config reloaded from %s", workspace.config_path)
+        warn_about_config(workspace)
         await self._ingest(self._posts.files, full=True)
         return True
 
