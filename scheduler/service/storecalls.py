@@ -148,7 +148,7 @@ class StoreCalls:
             try:
                 with self._together():
                     values = [call.func() for call in live]
-            except Exception:  # rolled back whole: each call again, alone, as without grouping
+            except BaseException:  # rolled back whole: each call again, alone, as without grouping
                 pass
             else:
                 _answer_all(live, values)
