@@ -67,9 +67,21 @@ def commits(statements: list[str]) -> list[str]:
     return [sql for sql in statements if sql == "COMMIT"]
 
 
-async def behind_a_busy_thread(calls: StoreCalls, *waiting: Callable[[], Awaitable[Any]]) -> list[Any]:
+@pytest.fixture
+def calls(store: Store) -> Iterator[StoreCalls]:
+    """The service's store thread, with group commit."""
+    thread = StoreCalls(store.one_transaction)
+    yield thread
+    thread.close()
+
+
+def behind_a_busy_thread(calls: StoreCalls, *waiting: Callable[[], Awaitable[Any]]) -> list[Any]:
     """Run the ``waiting`` calls while the store thread is busy with another call, so that they queue up
     behind it, then let it finish; each call's outcome (its value, or what it raised), in order."""
+    return asyncio.run(_behind_a_busy_thread(calls, *waiting))
+
+
+async def _behind_a_busy_thread(calls: StoreCalls, *waiting: Callable[[], Awaitable[Any]]) -> list[Any]:
     started, release = threading.Event(), threading.Event()
 
     def busy() -> None:
@@ -85,24 +97,20 @@ async def behind_a_busy_thread(calls: StoreCalls, *waiting: Callable[[], Awaitab
     return list(await asyncio.gather(*tasks, return_exceptions=True))
 
 
-def test_calls_waiting_behind_a_running_call_share_one_commit(store: Store, statements: list[str]) -> None:
+def test_calls_waiting_behind_a_running_call_share_one_commit(
+    store: Store, calls: StoreCalls, statements: list[str]
+) -> None:
     a, b, c = (planned(store, name, -10) for name in "abc")
     claimed = store.claim_due(NOW, worker="w1", lease=LEASE, limit=3)
     assert len(claimed) == 3
-    calls = StoreCalls(store.one_transaction)
     statements.clear()
-    try:
-        outcomes = asyncio.run(
-            behind_a_busy_thread(
-                calls,
-                lambda: calls(store.mark_sent, a, RECEIPT, now=NOW),
-                lambda: calls(store.save_journal, b, {"step": 1}),
-                lambda: calls(store.renew_lease, c, worker="w1", lease_until=NOW + 2 * LEASE),
-                lambda: calls(store.next_due, NOW),
-            )
-        )
-    finally:
-        calls.close()
+    outcomes = behind_a_busy_thread(
+        calls,
+        lambda: calls(store.mark_sent, a, RECEIPT, now=NOW),
+        lambda: calls(store.save_journal, b, {"step": 1}),
+        lambda: calls(store.renew_lease, c, worker="w1", lease_until=NOW + 2 * LEASE),
+        lambda: calls(store.next_due, NOW),
+    )
     assert outcomes == [[], None, None, None]
     assert commits(statements) == ["COMMIT"]  # one transaction for the four
     assert store.get(a).state is DeliveryState.SENT
@@ -110,24 +118,20 @@ def test_calls_waiting_behind_a_running_call_share_one_commit(store: Store, stat
     assert store.get(c).lease_until == NOW + 2 * LEASE
 
 
-def test_a_call_that_fails_in_a_group_fails_alone(store: Store, statements: list[str]) -> None:
+def test_a_call_that_fails_in_a_group_fails_alone(
+    store: Store, calls: StoreCalls, statements: list[str]
+) -> None:
     """The shared transaction is rolled back and each call runs again alone: the failing call's caller gets
     its error, and the others are recorded as if the group had never been."""
     a, b = planned(store, "a", -10), planned(store, "b", -10)
     store.claim_due(NOW, worker="w1", lease=LEASE, limit=2)
-    calls = StoreCalls(store.one_transaction)
     statements.clear()
-    try:
-        outcomes = asyncio.run(
-            behind_a_busy_thread(
-                calls,
-                lambda: calls(store.save_journal, a, {"step": 1}),
-                lambda: calls(store.renew_lease, b, worker="w2", lease_until=NOW + LEASE),  # w1 holds b
-                lambda: calls(store.mark_sent, b, RECEIPT, now=NOW),
-            )
-        )
-    finally:
-        calls.close()
+    outcomes = behind_a_busy_thread(
+        calls,
+        lambda: calls(store.save_journal, a, {"step": 1}),
+        lambda: calls(store.renew_lease, b, worker="w2", lease_until=NOW + LEASE),  # w1 holds b
+        lambda: calls(store.mark_sent, b, RECEIPT, now=NOW),
+    )
     assert outcomes[0] is None and outcomes[2] == []
     assert isinstance(outcomes[1], DeliveryConflict)
     assert len(commits(statements)) == 2  # the journal and the receipt, each alone; the conflict: none
@@ -136,31 +140,27 @@ def test_a_call_that_fails_in_a_group_fails_alone(store: Store, statements: list
     assert [t.to_state for t in store.history(a)] == [DeliveryState.PLANNED, DeliveryState.SENDING]
 
 
-def test_a_call_that_cannot_share_runs_alone_in_its_turn(store: Store, statements: list[str]) -> None:
+def test_a_call_that_cannot_share_runs_alone_in_its_turn(
+    store: Store, calls: StoreCalls, statements: list[str]
+) -> None:
     """Order holds across groups: a call of any other function (here one that reads the outbox on its own
     connection) ends the group before it, which is committed before it runs; the calls after it form the
     next group."""
     a, b = planned(store, "a", -10), planned(store, "b", -10)
     store.claim_due(NOW, worker="w1", lease=LEASE, limit=2)
-    calls = StoreCalls(store.one_transaction)
     statements.clear()
 
     def state_of_a() -> DeliveryState:
         return store.get(a).state
 
-    try:
-        outcomes = asyncio.run(
-            behind_a_busy_thread(
-                calls,
-                lambda: calls(store.mark_sent, a, RECEIPT, now=NOW),
-                lambda: calls(store.save_journal, a, {"late": True}),
-                lambda: calls(state_of_a),
-                lambda: calls(store.save_journal, b, {"step": 1}),
-                lambda: calls(store.mark_sent, b, RECEIPT, now=NOW),
-            )
-        )
-    finally:
-        calls.close()
+    outcomes = behind_a_busy_thread(
+        calls,
+        lambda: calls(store.mark_sent, a, RECEIPT, now=NOW),
+        lambda: calls(store.save_journal, a, {"late": True}),
+        lambda: calls(state_of_a),
+        lambda: calls(store.save_journal, b, {"step": 1}),
+        lambda: calls(store.mark_sent, b, RECEIPT, now=NOW),
+    )
     assert outcomes == [[], None, DeliveryState.SENT, None, []]
     assert commits(statements) == ["COMMIT", "COMMIT"]  # a's two calls, then b's two
 
@@ -168,57 +168,45 @@ def test_a_call_that_cannot_share_runs_alone_in_its_turn(store: Store, statement
 def test_without_a_shared_transaction_each_call_commits_alone(store: Store, statements: list[str]) -> None:
     a, b = planned(store, "a", -10), planned(store, "b", -10)
     store.claim_due(NOW, worker="w1", lease=LEASE, limit=2)
-    calls = StoreCalls()
+    alone = StoreCalls()
     statements.clear()
     try:
-        asyncio.run(
-            behind_a_busy_thread(
-                calls,
-                lambda: calls(store.save_journal, a, {"step": 1}),
-                lambda: calls(store.save_journal, b, {"step": 1}),
-            )
+        behind_a_busy_thread(
+            alone,
+            lambda: alone(store.save_journal, a, {"step": 1}),
+            lambda: alone(store.save_journal, b, {"step": 1}),
         )
     finally:
-        calls.close()
+        alone.close()
     assert commits(statements) == ["COMMIT", "COMMIT"]
 
 
-def test_a_group_is_bounded(store: Store, statements: list[str]) -> None:
+def test_a_group_is_bounded(store: Store, calls: StoreCalls, statements: list[str]) -> None:
     """At most GROUP_MAX calls share a transaction (it holds the database's write lock meanwhile)."""
     a = planned(store, "a", -10)
     store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
-    calls = StoreCalls(store.one_transaction)
     statements.clear()
-    try:
-        journal = [lambda n=n: calls(store.save_journal, a, {"n": n}) for n in range(GROUP_MAX + 1)]
-        asyncio.run(behind_a_busy_thread(calls, *journal))
-    finally:
-        calls.close()
+    journal = [lambda n=n: calls(store.save_journal, a, {"n": n}) for n in range(GROUP_MAX + 1)]
+    behind_a_busy_thread(calls, *journal)
     assert commits(statements) == ["COMMIT", "COMMIT"]
     assert store.get(a).journal == {"n": GROUP_MAX}
 
 
 def test_a_receipt_that_claims_in_a_group_claims_what_it_would_alone(
-    store: Store, statements: list[str]
+    store: Store, calls: StoreCalls, statements: list[str]
 ) -> None:
     """Two receipts in one group each claim the next post: the second sees the first's claim (its channel
     is busy again), exactly as two commits one after the other would. Their history is one insert."""
     a = [planned(store, "a", -30), planned(store, "a", -20)]
     b = [planned(store, "b", -25)]
     store.claim_due(NOW, worker="w1", lease=LEASE, limit=2)
-    calls = StoreCalls(store.one_transaction)
     then = ClaimRequest(NOW, "w1", LEASE)
     statements.clear()
-    try:
-        first, second = asyncio.run(
-            behind_a_busy_thread(
-                calls,
-                lambda: calls(store.mark_sent, a[0], RECEIPT, now=NOW, then_claim=then),
-                lambda: calls(store.mark_sent, b[0], RECEIPT, now=NOW, then_claim=then),
-            )
-        )
-    finally:
-        calls.close()
+    first, second = behind_a_busy_thread(
+        calls,
+        lambda: calls(store.mark_sent, a[0], RECEIPT, now=NOW, then_claim=then),
+        lambda: calls(store.mark_sent, b[0], RECEIPT, now=NOW, then_claim=then),
+    )
     assert [d.id for d in first] == [a[1]]
     assert second == []  # b has nothing more, and a is busy with a[1]
     assert store.get(a[1]).state is DeliveryState.SENDING
