@@ -151,9 +151,6 @@ TRANSITION = Prepared(
 )
 """One row of a delivery's history."""
 
-TRANSITION_PAIR = history_insert(2)
-"""Two rows of history in one statement (a receipt and the claim its commit makes)."""
-
 SENT = Prepared(
     deliveries.update()
     .where(deliveries.c.id == bindparam("delivery_id"), deliveries.c.state == SENDING)

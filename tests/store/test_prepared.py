@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from store_support import NOW, make_post
 
-from scheduler.store import Store
+from scheduler.store import DeliveryState, Store
 from scheduler.store import dispatch_sql as sql
 from scheduler.store.prepared import Prepared
 from scheduler.store.schema import deliveries, transitions
@@ -39,9 +39,12 @@ def both_ways(store: Store, prepared: Prepared, **values: Any) -> tuple[Any, Any
     for on_driver in (True, False):
         with store.engine.connect() as connection, connection.begin() as transaction:
             if on_driver:
+                returns_rows = hasattr(prepared.statement, "selected_columns") or bool(
+                    getattr(prepared.statement, "exported_columns", ())  # UPDATE ... RETURNING
+                )
                 answer: Any = (
                     prepared.mappings(connection, **values)
-                    if hasattr(prepared.statement, "selected_columns")
+                    if returns_rows
                     else prepared.run(connection, **values)
                 )
             else:
@@ -110,7 +113,7 @@ def test_claims_and_receipts_write_what_sqlalchemy_writes(filled: Store) -> None
             {"delivery_id": head, "at": at, "from_state": None, "to_state": "planned", "reason": "a test"},
         ),
         (
-            sql.TRANSITION_PAIR,
+            sql.history_insert(2),
             {
                 **{f"{key}_1": value for key, value in PAIR[0].items()},
                 **{f"{key}_2": value for key, value in PAIR[1].items()},
@@ -126,8 +129,24 @@ def test_claims_and_receipts_write_what_sqlalchemy_writes(filled: Store) -> None
         assert driver == alchemy, values
     changed = [both_ways(filled, prepared, **values)[0][0] for prepared, values in cases]
     assert changed == [1, 1, 1, 1, 0, None, None]
-    _, (_, history) = both_ways(filled, sql.TRANSITION_PAIR, **cases[-1][1])[0]
+    _, (_, history) = both_ways(filled, sql.history_insert(2), **cases[-1][1])[0]
     assert history[-2:] == [(sending, at, "sent: one"), (head, at + LEASE, "claimed: two")]
+
+
+def test_a_claim_in_one_statement_returns_and_writes_what_sqlalchemy_does(filled: Store) -> None:
+    """``TAKE_NEXT`` (SQLite's claim of the next head, ``UPDATE ... RETURNING``): the row it claimed, as it
+    now is, and the same row written; the form for a retrying head claims nothing when the head is planned."""
+    at = NOW + timedelta(hours=2)
+    values = {"worker": "w2", "lease_until": at + LEASE, "now": at}
+    [head] = both_ways(filled, sql.NEXT_HEAD, now=at)[0][0]
+    driver, alchemy = both_ways(filled, sql.TAKE_NEXT[DeliveryState.PLANNED], **values)
+    assert driver == alchemy
+    [claimed] = driver[0]
+    assert claimed["id"] == head["id"]
+    assert (claimed["state"], claimed["claimed_by"], claimed["attempts"]) == ("sending", "w2", 1)
+    assert claimed["lease_until"] == at + LEASE and claimed["due_at"] is None
+    driver, alchemy = both_ways(filled, sql.TAKE_NEXT[DeliveryState.RETRYING], **values)
+    assert driver == alchemy and driver[0] == []
 
 
 def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(filled: Store) -> None:
