@@ -61,6 +61,8 @@ def edit_config(path: Path, root: Path, shown: str) -> None:
                     )
                 atomic_write_text(path, edited)
                 typer.echo(f"saved {shown}", err=True)
+                for warning in report.warnings:  # saved all the same, as `config validate` says
+                    typer.echo(f"warning: {warning}", err=True)
                 return
             typer.echo(f"{shown} would have {len(report.problems)} problem(s):", err=True)
             for problem in report.problems:

@@ -51,6 +51,21 @@ def test_valid_edit_is_saved(
     assert sorted(p.name for p in config_file.parent.iterdir()) == ["tagcast.toml"], "the copy is removed"
 
 
+def test_a_key_the_network_does_not_use_is_saved_with_a_warning(
+    tagcast: Invoke, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``config validate`` and ``config set`` do: the key does no harm, so the edit is saved, and the
+    warning names the key, its line and the networks that use it."""
+    editor(tmp_path, monkeypatch, (HANDLE[0], HANDLE[0] + '\nchat_id = "42"'))
+    result = tagcast("config", "edit")
+    assert result.exit_code == 0, result.stderr
+    assert "saved config/tagcast.toml" in result.stderr
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert ".chat_id (config/tagcast.toml:" in warning
+    assert "bluesky does not use this key (telegram does); remove it" in warning
+    assert 'chat_id = "42"' in config_file.read_text(encoding="utf-8")
+
+
 def test_no_change_says_so(
     tagcast: Invoke, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
