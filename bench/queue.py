@@ -2,6 +2,7 @@
 
     python bench/queue.py [--rows 1000000] [--posts 1000] [--channels 8] [--concurrency 4] [--rounds 5]
                           [--spread-posts 600] [--spread-channels 20] [--spread-seconds 60] [--busy N]
+                          [--event-loop auto|uvloop|asyncio]
 
 (a) ``--rows`` planned deliveries in a SQLite outbox (bulk-inserted with SQLAlchemy Core, in this benchmark
     only). Times the first page of ``tagcast queue list`` through the Store API the CLI uses, and the
@@ -15,7 +16,9 @@
     loop's process time, each divided by the posts sent; their ratio moves far less with the machine's other
     load than the throughput ratio does. The baseline is a child process
     running a bare ``httpx.AsyncClient`` loop that sends the same requests (same bodies and headers) with the
-    same concurrency to a fresh receiver. Prints both throughputs and their ratio (goal: >= 0.5), for
+    same concurrency to a fresh receiver, on the same event loop as the service (``--event-loop``, which
+    sets ``[service] event_loop``: uvloop when installed, by default), so that the ratio is tagcast's own
+    cost and not the loop's. Prints both throughputs and their ratio (goal: >= 0.5), for
     ``--rounds`` rounds in which the two take turns to go first (the machine is shared and noisy: one round
     says little), and the median ratio.
 (c) ``--spread-posts`` deliveries due at random instants over ``--spread-seconds``, across
@@ -60,6 +63,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from scheduler.service.event_loop import loop_factory, running_loop_name  # noqa: E402
+
 TAGCAST = [sys.executable, "-m", "scheduler"]
 LEAD = 8.0
 """Seconds between the start of ``tagcast serve`` and the first due instant: its start-up (a few seconds on
@@ -67,10 +72,21 @@ a busy machine) is not part of what is measured."""
 STORE_URL = "sqlite:///var/tagcast.db"
 
 
+@dataclass
+class Options:
+    event_loop: str = "auto"
+    """``[service] event_loop`` of every workspace this benchmark writes, and the raw loop's too."""
+
+
+OPTIONS = Options()
+"""Set from the command line (``--event-loop``)."""
+
+
 # --- workspaces and bulk rows ---------------------------------------------------------------------------
 
 
 def write_workspace(root: Path, channels: dict[str, dict[str, Any]], service: dict[str, Any]) -> None:
+    service = {"event_loop": OPTIONS.event_loop, **service}
     (root / "config").mkdir(parents=True)
     (root / "posts").mkdir()
     lines = [
@@ -232,6 +248,16 @@ def time_list_page(root: Path, deep: int, repeat: int = 30) -> dict[str, float]:
 # --- part (b): the raw client ---------------------------------------------------------------------------
 
 
+def loop_name() -> str:
+    """The loop ``OPTIONS.event_loop`` stands for, as ``serve`` logs it (``uvloop 0.23.0``, ``asyncio``)."""
+
+    async def name() -> str:
+        return running_loop_name()
+
+    with asyncio.Runner(loop_factory=loop_factory(OPTIONS.event_loop)) as runner:
+        return runner.run(name())
+
+
 async def raw_client(
     url: str, requests: list[tuple[dict[str, str], str]], concurrency: int
 ) -> tuple[float, float]:
@@ -292,7 +318,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def run_raw(url: str, bodies: Path, concurrency: int, env: dict[str, str]) -> tuple[float, float]:
-    """The baseline in its own process: elapsed and CPU seconds to send every request in ``bodies``."""
+    """The baseline in its own process, on the service's event loop (``OPTIONS.event_loop``): elapsed and CPU
+    seconds to send every request in ``bodies``."""
     raw = subprocess.run(
         [
             sys.executable,
@@ -303,6 +330,8 @@ def run_raw(url: str, bodies: Path, concurrency: int, env: dict[str, str]) -> tu
             str(bodies),
             "--concurrency",
             str(concurrency),
+            "--event-loop",
+            OPTIONS.event_loop,
         ],
         capture_output=True,
         text=True,
@@ -520,7 +549,7 @@ def run_c(tmp: Path, posts: int, channels: int, span: float, *, log_level: str, 
     beside = f", beside {busy} busy-looping process(es) (lead {BUSY_LEAD:g} s)" if busy else ""
     print(
         f"\n(c) {posts} posts due at random instants over {span:g} s, {channels} channels, "
-        f"service log level {log_level} (seed {seed}){beside}"
+        f"service log level {log_level} (seed {seed}), on {loop_name()}{beside}"
     )
     run = part_c(tmp, posts, channels, span, log_level=log_level, seed=seed, busy=busy)
     print(f"  lateness (arrival - due): {lateness_line(run.lateness)}")
@@ -560,16 +589,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="N",
         help="of part (c): N child processes each burning a core in a Python busy loop during the case",
     )
+    parser.add_argument(
+        "--event-loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="[service] event_loop of the service, and the raw loop's: the same for both",
+    )
     parser.add_argument("--skip-a", action="store_true")
     parser.add_argument("--skip-b", action="store_true")
     parser.add_argument("--skip-c", action="store_true")
     parser.add_argument("--raw-client", help=argparse.SUPPRESS)
     parser.add_argument("--requests", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    OPTIONS.event_loop = args.event_loop
 
     if args.raw_client:
         requests = [(headers, body) for headers, body in json.loads(Path(args.requests).read_text("utf-8"))]
-        print(*asyncio.run(raw_client(args.raw_client, requests, args.concurrency)))
+        with asyncio.Runner(loop_factory=loop_factory(OPTIONS.event_loop)) as runner:
+            print(*runner.run(raw_client(args.raw_client, requests, args.concurrency)))
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="tagcast-bench-"))
@@ -634,7 +671,8 @@ def run_a(tmp: Path, rows: int) -> None:
 def run_b(tmp: Path, posts: int, channels: int, concurrency: int, *, log_level: str, rounds: int) -> None:
     print(
         f"\n(b) {posts:,} posts due at one instant, {channels} channels, concurrency {concurrency}, "
-        f"service log level {log_level}; {rounds} rounds, serve and the raw loop taking turns to go first"
+        f"service log level {log_level}; {rounds} rounds, serve and the raw loop taking turns to go first; "
+        f"both on {loop_name()}"
     )
     header = (
         "round",

@@ -274,6 +274,11 @@ class ServiceSettings(Section):
         description="/healthz and `status --check` report a stalled dispatcher when a due post waits this "
         "long and no delivery was claimed or settled meanwhile (0s: never).",
     )  # type: ignore[assignment]
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        "auto",
+        description="The service's event loop: uvloop (less CPU a post) when installed, else asyncio's own; "
+        '"asyncio" to rule uvloop out.',
+    )
 
 
 class DefaultsSettings(Section):

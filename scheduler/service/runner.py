@@ -50,6 +50,7 @@ from scheduler.render.budget import RenderCancelled
 from scheduler.service.clock import Clock
 from scheduler.service.dispatcher import Dispatcher, DispatchReport, utc_now
 from scheduler.service.endpoint import Address
+from scheduler.service.event_loop import loop_factory, running_loop_name
 from scheduler.service.events import SourcePollFailed
 from scheduler.service.monitor import Monitor
 from scheduler.service.outcomes import Outcome
@@ -117,7 +118,8 @@ def serve(
         if on_open is not None:
             on_open(store)
         service = Service(workspace, store, http=http)
-        return asyncio.run(service.run(once=once, exit_after_start=exit_after_start))
+        with asyncio.Runner(loop_factory=loop_factory(workspace.settings.service.event_loop)) as runner:
+            return runner.run(service.run(once=once, exit_after_start=exit_after_start))
     finally:
         store.close()
 
@@ -272,9 +274,10 @@ class Service:
         await self._ingest(self._posts.files, full=True)
         due = await self.calls(self.store.next_due, self.now())
         log.info(
-            "ready: worker %s, next delivery due %s",
+            "ready: worker %s, next delivery due %s, event loop %s",
             self.worker_id,
             due.isoformat() if due else "(none queued)",
+            running_loop_name(),
         )
 
     async def _once(self) -> None:
