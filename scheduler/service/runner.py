@@ -556,6 +556,9 @@ class Service:
         old = self.workspace
         if workspace.settings.store.url != old.settings.store.url:
             log.warning("store.url changed: the service keeps using the open outbox until it is restarted")
+        if workspace.settings.service.event_loop != old.settings.service.event_loop:
+            loop = running_loop_name()
+            log.warning("service.event_loop changed: the service runs on %s until it is restarted", loop)
         self.workspace, self.pipeline = workspace, pipeline
         self._require_dispatcher().reload(workspace)
         service = workspace.settings.service

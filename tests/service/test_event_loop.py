@@ -14,7 +14,7 @@ from scheduler.errors import ConfigError
 from scheduler.service.event_loop import loop_factory, running_loop_name
 
 from .conftest import Site, config_text
-from .processes import clean_env, tagcast
+from .processes import Serve, clean_env, tagcast
 
 HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
 
@@ -64,3 +64,19 @@ def test_each_choice_gives_the_loop_it_names() -> None:
 
 async def _name() -> str:
     return running_loop_name()
+
+
+def test_a_changed_event_loop_is_said_to_wait_for_a_restart(site: Site) -> None:
+    config = config_text(
+        {"hook": {"network": "webhook", "url": "http://127.0.0.1:9/hook"}},
+        service={"watch_interval": "0.2s", "event_loop": "asyncio"},
+    )
+    site.write_config(config)
+    serve = Serve(site.root, log=site.root / "serve.log")
+    try:
+        serve.wait_for_log("ready: worker")
+        site.write_config(config.replace('event_loop = "asyncio"', 'event_loop = "auto"'))
+        serve.wait_for_log("config reloaded")
+        assert "service.event_loop changed: the service runs on asyncio until it is restarted" in serve.output
+    finally:
+        serve.stop()
