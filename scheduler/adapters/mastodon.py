@@ -402,8 +402,9 @@ class MastodonAdapter(Adapter):
 
     async def _configuration(self) -> dict[str, Any]:
         """The instance's ``configuration`` (the shape of ``GET /api/v2/instance``'s). Where the server has
-        no v2 document, or one without a length limit (older servers and forks), it is completed from ONE
-        ``GET /api/v1/instance`` (:func:`v1_configuration`), for the length and the image limits alike."""
+        no v2 document, or one without a length limit (older servers and forks), or is Pleroma or Akkoma
+        (whose v2 document has no alt-text limit), it is completed from ONE ``GET /api/v1/instance``
+        (:func:`v1_configuration`), for the length and the image limits alike."""
         try:
             v2 = read_json(await self._get("/api/v2/instance"), network=self.network)
         except AuthError:
@@ -411,7 +412,8 @@ class MastodonAdapter(Adapter):
         except PermanentDeliveryError:  # 404: no v2 document
             v2 = None
         configuration = _section(v2, "configuration")
-        if _count(_section(configuration, "statuses").get("max_characters")) is None:
+        no_length = _count(_section(configuration, "statuses").get("max_characters")) is None
+        if no_length or _pleroma_without_alt_limit(v2, configuration):
             v1 = read_json(await self._get("/api/v1/instance"), network=self.network)
             older = v1_configuration(v1)
             configuration = {
@@ -494,6 +496,15 @@ def v1_configuration(document: Any) -> dict[str, dict[str, Any]]:
         if field not in sections[name] and isinstance(document, dict) and top in document:
             sections[name][field] = document[top]
     return sections
+
+
+def _pleroma_without_alt_limit(v2: Any, configuration: dict[str, Any]) -> bool:
+    """Whether a v2 document is Pleroma's or Akkoma's (a top-level ``pleroma`` section), without the
+    ``description_limit`` that they publish only at the top of v1 (their v2 ``configuration`` leaves it out).
+    Mastodon before 4.4 has none in v2 either, but none in v1: it is not asked twice."""
+    is_pleroma = isinstance(v2, dict) and isinstance(v2.get("pleroma"), dict)
+    alt = _section(configuration, "media_attachments").get("description_limit")
+    return is_pleroma and _count(alt) is None
 
 
 def _limit(configuration: dict[str, Any]) -> int:

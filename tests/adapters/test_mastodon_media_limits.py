@@ -513,3 +513,15 @@ def test_the_fake_refuses_what_its_instance_document_says_it_refuses() -> None:
         Image.new("RGB", (2000, 1000)).save(small, "PNG")
         assert upload(fake, small.getvalue(), "a.png").status_code == 200
         assert len(fake.uploads) == 1
+
+
+def test_pleroma_s_alt_text_limit_is_read_from_its_v1_document(tmp_path: Path) -> None:
+    """Pleroma and Akkoma publish ``description_limit`` only at the top of v1, not in their v2
+    ``configuration``: a v2 document with a ``pleroma`` section and no alt-text limit is completed from one
+    v1 request, and the alt-text advice is given."""
+    with MastodonFake(token=TOKEN, v1_shape="pleroma", **STRICT).running() as fake:
+        v2 = httpx.get(f"{fake.base_url}/api/v2/instance").json()
+        assert "description_limit" not in v2["configuration"]["media_attachments"]
+        result = tagcast(write_workspace(tmp_path, fake.base_url), "channels", "test", "masto")
+        assert advice_printed(result) == ADVICE
+    assert len(fake.requests_to("GET", "/api/v1/instance$")) == 1

@@ -33,7 +33,9 @@
   V1::Instance): the same ``configuration`` without ``description_limit`` (v1 has none); ``"pleroma"``
   (Pleroma, Akkoma: their ``InstanceView``): no ``configuration`` but top-level ``max_toot_chars``,
   ``max_media_attachments``, ``upload_limit`` (bytes, every upload) and ``description_limit``. Neither has
-  the pixel limit or the types; ``unpublished`` leaves fields out here too (by their v2 names).
+  the pixel limit or the types; ``unpublished`` leaves fields out here too (by their v2 names). A
+  ``"pleroma"`` server's v2 document (Pleroma 2.5 and later) has a top-level ``pleroma`` section and no
+  ``description_limit``: Pleroma publishes that one in v1 only.
 
 ``fake.statuses`` lists what was created, oldest first (``Status.media`` the attachments it got);
 ``fake.uploads`` every upload received; ``fake.clock_offset`` moves the fake's clock forward (to age
@@ -411,7 +413,12 @@ class MastodonFake(FakeServer):
     def instance_v2(self, request: Request) -> Reply:
         if self.v1_only:
             return Reply.json({"error": "Not Found"}, 404)
-        return Reply.json({"domain": "fake.example", "configuration": self.configuration()})
+        configuration = self.configuration()
+        if self.v1_shape == "pleroma":  # its v2 InstanceView: no description_limit, and its own section
+            configuration["media_attachments"].pop("description_limit", None)
+            extra = {"pleroma": {"metadata": {"features": ["pleroma_api", "mastodon_api"]}}}
+            return Reply.json({"domain": "fake.example", "configuration": configuration} | extra)
+        return Reply.json({"domain": "fake.example", "configuration": configuration})
 
     @route("GET", "/api/v1/instance")
     def instance_v1(self, request: Request) -> Reply:
