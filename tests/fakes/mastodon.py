@@ -413,12 +413,11 @@ class MastodonFake(FakeServer):
     def instance_v2(self, request: Request) -> Reply:
         if self.v1_only:
             return Reply.json({"error": "Not Found"}, 404)
-        configuration = self.configuration()
+        document: dict[str, Any] = {"domain": "fake.example", "configuration": self.configuration()}
         if self.v1_shape == "pleroma":  # its v2 InstanceView: no description_limit, and its own section
-            configuration["media_attachments"].pop("description_limit", None)
-            extra = {"pleroma": {"metadata": {"features": ["pleroma_api", "mastodon_api"]}}}
-            return Reply.json({"domain": "fake.example", "configuration": configuration} | extra)
-        return Reply.json({"domain": "fake.example", "configuration": configuration})
+            document["configuration"]["media_attachments"].pop("description_limit", None)
+            document["pleroma"] = {"metadata": {"features": ["pleroma_api", "mastodon_api"]}}
+        return Reply.json(document)
 
     @route("GET", "/api/v1/instance")
     def instance_v1(self, request: Request) -> Reply:
