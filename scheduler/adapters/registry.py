@@ -33,10 +33,17 @@ def load_adapter(network: str) -> type[Adapter]:
             hint=f"installed adapters: {', '.join(known_networks()) or 'none'}; "
             "a third-party adapter appears here once its package is pip-installed",
         )
+    return _adapter_class(entry)
+
+
+@cache
+def _adapter_class(entry: EntryPoint) -> type[Adapter]:
+    """The class ``entry`` names, imported and checked once: the send path asks for it for every post."""
     cls = entry.load()
     if not (isinstance(cls, type) and issubclass(cls, Adapter)):
         raise UnknownNetwork(
-            f"the adapter registered as '{network}' ({entry.value}) is not a scheduler.adapters.base.Adapter",
+            f"the adapter registered as '{entry.name}' ({entry.value}) is not a "
+            "scheduler.adapters.base.Adapter",
             hint="fix or uninstall the package that provides it",
         )
     return cls

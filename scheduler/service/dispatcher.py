@@ -250,7 +250,7 @@ class Dispatcher:
         """Told when each send starts and ends: ``/healthz`` names a channel whose send does not return."""
         self.worker_id = worker_id
         self.clock = clock
-        self.calls = calls or StoreCalls(store.one_transaction)
+        self.calls = calls or StoreCalls(store.one_transaction, pinned=store.pinned)
         self.prepare = prepare
         self.events = events or EventBus()
         self.rng = rng or random.Random()

@@ -144,7 +144,7 @@ class Service:
         self._once_mode = False
         self._render_stop = threading.Event()
         self.pipeline = Pipeline(workspace, stop=self._render_stop)
-        self.calls = StoreCalls(store.one_transaction)
+        self.calls = StoreCalls(store.one_transaction, pinned=store.pinned)
         self.registry = WorkerRegistry(store, self.calls, self.worker_id, clock=clock)
         self._stop = asyncio.Event()
         self._reload_asked = False

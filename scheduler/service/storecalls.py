@@ -5,7 +5,7 @@ database anyway (``BEGIN IMMEDIATE`` on SQLite); funnelling this process's calls
 they never wait on each other in SQLite's busy handler (which sleeps in steps of milliseconds), and the loop
 keeps serving HTTP while a commit is flushed to disk::
 
-    calls = StoreCalls(store.one_transaction)
+    calls = StoreCalls(store.one_transaction, pinned=store.pinned)
     claimed = await calls(store.claim_due, now, worker="w1", lease=lease, limit=4)
     calls.close()
 
@@ -95,10 +95,18 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
 class StoreCalls:
     """Run store methods on one worker thread, in order, and await their results; ``together`` (the store's
     :meth:`~scheduler.store.base.StoreBase.one_transaction`) lets waiting calls share a commit (see the
-    module docstring). Without it every call has its own transaction."""
+    module docstring). Without it every call has its own transaction. ``pinned`` (the store's
+    :meth:`~scheduler.store.base.StoreBase.pinned`) is held for the thread's life: its transactions then
+    run on one connection instead of one from the pool for each."""
 
-    def __init__(self, together: Callable[[], AbstractContextManager[None]] | None = None) -> None:
+    def __init__(
+        self,
+        together: Callable[[], AbstractContextManager[None]] | None = None,
+        *,
+        pinned: Callable[[], AbstractContextManager[None]] | None = None,
+    ) -> None:
         self._together = together
+        self._pinned = pinned
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="tagcast-store", daemon=True)
         self._thread.start()
@@ -121,6 +129,10 @@ class StoreCalls:
             self._thread.join()
 
     def _work(self) -> None:
+        with self._pinned() if self._pinned is not None else contextlib.nullcontext():
+            self._serve()
+
+    def _serve(self) -> None:
         taken: _Call | None = None  # taken from the queue while gathering a group, not yet run
         held = False
         while True:

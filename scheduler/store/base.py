@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, select
 
-from scheduler.store.dialect import relaxed, writer
+from scheduler.store.dialect import pins_connections, relaxed, transaction_options, writer
 from scheduler.store.dispatch_sql import TRANSITION, history_insert
 from scheduler.store.errors import DeliveryNotFound
 from scheduler.store.models import DeliveryState, utc
@@ -70,6 +70,43 @@ class HistoryRow(NamedTuple):
         }
 
 
+class _Pin:
+    """The connection one thread keeps for its transactions (:meth:`StoreBase.pinned`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Connection | None = None
+        self.options: dict[str, bool] = {}
+
+    @contextmanager
+    def begin(self, *, write: bool, durable: bool = True) -> Iterator[Connection]:
+        """A transaction on the kept connection (opened first if need be): a write is committed when the
+        block ends, a read rolled back, as on a connection from the pool; both are rolled back when it
+        raises."""
+        if self.connection is None or self.connection.closed:
+            self.connection = self.engine.connect()
+            self.options = {}
+        options = transaction_options(write=write, durable=durable)
+        if options != self.options:  # setting them runs SQLAlchemy's option events: only on a change
+            self.connection.execution_options(**options)
+            self.options = options
+        transaction = self.connection.begin()
+        try:
+            yield self.connection
+        except BaseException:
+            transaction.rollback()
+            raise
+        if write:
+            transaction.commit()
+        else:
+            transaction.rollback()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
 class StoreBase:
     """The engine and the transaction helpers; the public methods live in the mixins of :class:`Store`."""
 
@@ -78,7 +115,39 @@ class StoreBase:
         self._writer = writer(engine)
         self._relaxed = relaxed(engine)
         self._shared = threading.local()
-        """``connection``: this thread's transaction of :meth:`one_transaction`, while one is open."""
+        """``connection``: this thread's transaction of :meth:`one_transaction`, while one is open;
+        ``pin``: the connection this thread keeps (:meth:`pinned`), while it keeps one."""
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Keep one connection for this thread's transactions while the block runs, instead of taking one
+        from the pool for each (on SQLite only: :func:`~scheduler.store.dialect.pins_connections`). For a
+        thread that makes a transaction for every post, the service's store thread: taking a connection
+        from the pool and giving it back cost it more than the statements of a receipt. The connection is
+        opened by the first transaction (an error reaches the call that made it) and closed when the block
+        ends."""
+        if not pins_connections(self.engine) or getattr(self._shared, "pin", None) is not None:
+            yield
+            return
+        pin = self._shared.pin = _Pin(self.engine)
+        try:
+            yield
+        finally:
+            self._shared.pin = None
+            pin.close()
+
+    @contextmanager
+    def _begin(self, *, write: bool, durable: bool = True) -> Iterator[Connection]:
+        """A transaction, committed when the block ends and rolled back when it raises: on the connection
+        this thread keeps (:meth:`pinned`), else on one from the pool."""
+        pin: _Pin | None = getattr(self._shared, "pin", None)
+        if pin is not None:
+            with pin.begin(write=write, durable=durable) as connection:
+                yield connection
+            return
+        engine = (self._writer if durable else self._relaxed) if write else self.engine
+        with engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def one_transaction(self) -> Iterator[None]:
@@ -89,7 +158,7 @@ class StoreBase:
         never read the history; other threads are not affected."""
         if getattr(self._shared, "connection", None) is not None:
             raise RuntimeError("one_transaction is already open on this thread")
-        with self._writer.begin() as connection:
+        with self._begin(write=True) as connection:
             pending: list[HistoryRow] = []
             connection.info[PENDING_HISTORY] = pending
             self._shared.connection = connection
@@ -108,6 +177,10 @@ class StoreBase:
         if shared is not None:
             yield shared
             return
+        if getattr(self._shared, "pin", None) is not None:
+            with self._begin(write=False) as connection:
+                yield connection
+            return
         with self.engine.connect() as connection:
             yield connection
 
@@ -120,7 +193,7 @@ class StoreBase:
         if shared is not None:
             yield shared
             return
-        with (self._writer if durable else self._relaxed).begin() as connection:
+        with self._begin(write=True, durable=durable) as connection:
             yield connection
 
     @staticmethod

@@ -117,6 +117,21 @@ def create_store_engine(url: str, root: Path) -> Engine:
     return engine
 
 
+def pins_connections(engine: Engine) -> bool:
+    """Whether a thread that makes many transactions (the service's store thread) may keep one connection
+    for all of them (:meth:`~scheduler.store.base.StoreBase.pinned`) instead of taking one from the pool
+    for each: on SQLite, where taking one costs more than a short transaction's statements. Not on
+    PostgreSQL, whose connections are checked before each use (``pool_pre_ping``), so that a restarted
+    server does not fail the next claim."""
+    return engine.dialect.name == "sqlite"
+
+
+def transaction_options(*, write: bool, durable: bool = True) -> dict[str, bool]:
+    """The execution options that make a connection's next transaction a read, a write or a relaxed write
+    (:func:`writer`, :func:`relaxed`)."""
+    return {WRITE_OPTION: write, RELAXED_OPTION: write and not durable}
+
+
 def writer(engine: Engine) -> Engine:
     """The same engine, marked so that its transactions are write transactions (``BEGIN IMMEDIATE``)."""
     return engine.execution_options(**{WRITE_OPTION: True})

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection
@@ -50,15 +51,19 @@ class _Compiled:
     """The names of the result columns (none for an UPDATE or INSERT)."""
     results: tuple[Processor, ...]
 
+    @cached_property
+    def _plan(self) -> tuple[tuple[str, Processor], ...]:
+        """Each parameter once, with its bind processor."""
+        return tuple((name, self.binds[name]) for name in dict.fromkeys(self.names))
+
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        merged = {**self.defaults, **values}
+        defaults = self.defaults
         processed = {}
-        for name in dict.fromkeys(self.names):
-            value = merged[name]
-            process = self.binds[name]
-            processed[name] = process(value) if process is not None else value
+        for name, process in self._plan:
+            value = values[name] if name in values else defaults[name]
+            processed[name] = value if process is None else process(value)
         if self.positional:
-            return tuple(processed[name] for name in self.names)
+            return tuple([processed[name] for name in self.names])
         return processed
 
     def row(self, values: Sequence[Any]) -> dict[str, Any]:

@@ -69,8 +69,8 @@ def commits(statements: list[str]) -> list[str]:
 
 @pytest.fixture
 def calls(store: Store) -> Iterator[StoreCalls]:
-    """The service's store thread, with group commit."""
-    thread = StoreCalls(store.one_transaction)
+    """The service's store thread, with group commit, keeping one connection."""
+    thread = StoreCalls(store.one_transaction, pinned=store.pinned)
     yield thread
     thread.close()
 
@@ -179,6 +179,30 @@ def test_without_a_shared_transaction_each_call_commits_alone(store: Store, stat
     finally:
         alone.close()
     assert commits(statements) == ["COMMIT", "COMMIT"]
+
+
+def test_the_store_thread_keeps_one_connection_and_gives_it_back_when_closed(store: Store) -> None:
+    a, b = planned(store, "a", -10), planned(store, "b", -10)
+    taken: list[Any] = []
+
+    @event.listens_for(store.engine, "checkout")
+    def note(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        taken.append(dbapi_connection)
+
+    thread = StoreCalls(store.one_transaction, pinned=store.pinned)
+
+    async def work() -> None:
+        for delivery in await thread(store.claim_due, NOW, worker="w1", lease=LEASE, limit=2):
+            await thread(store.mark_sent, delivery.id, RECEIPT, now=NOW)
+        assert {(await thread(store.get, d)).state for d in (a, b)} == {DeliveryState.SENT}
+
+    try:
+        asyncio.run(work())
+        assert len(taken) == 1
+        assert store.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        thread.close()
+    assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 def test_a_group_is_bounded(store: Store, calls: StoreCalls, statements: list[str]) -> None:
