@@ -182,14 +182,17 @@ class Leases:
 
     @contextlib.asynccontextmanager
     async def kept(self, delivery: Delivery) -> AsyncIterator[None]:
-        """Renew the claim on ``delivery`` every third of the lease while the body runs."""
+        """Renew the claim on ``delivery`` every third of the lease while the body runs.
+
+        When the body ends the renewal is cancelled, not waited for (that would hold the receipt back two
+        turns of the event loop). No renewal can land after the receipt: one not yet handed to the store
+        thread never is, and one already handed over runs before the receipt, since the thread runs calls
+        in the order they came (one whose caller was cancelled before it began is skipped)."""
         renewer = asyncio.create_task(self._renew(delivery))
         try:
             yield
         finally:
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
 
     async def _renew(self, delivery: Delivery) -> None:
         while True:

@@ -312,6 +312,45 @@ def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None
         assert len(held.requests) == 1
 
 
+def test_a_renewal_due_as_the_send_ends_never_lands_after_the_receipt(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The send ends at the instant its lease is due for renewal: the renewal is cancelled (not waited for)
+    or runs before the receipt, never after it (it would find the post sent and log a lost claim)."""
+    with HeldWebhook().running() as held:
+        assert isinstance(held, HeldWebhook)
+        site.write_config(
+            config_text({"hook": {"network": "webhook", "url": held.url}}, service={"lease": "30s"})
+        )
+        site.write_post("p.md", article("Post", publish_at=DUE))
+        site.ingest(real_now())
+        clock = ManualClock(real_now())
+
+        async def scenario() -> DispatchReport:
+            async with httpx.AsyncClient(timeout=30) as http:
+                dispatcher = Dispatcher(
+                    site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
+                )
+                async with round_in_flight(dispatcher, clock.now(), held) as round_:
+                    assert await asyncio.to_thread(held.arrived.wait, GUARD)  # the send is in flight
+                    await clock.sleeping_past_now()
+                    clock.advance(10)  # a third of the lease: the renewal wakes...
+                    held.release.set()  # ...as the answer comes
+                    return await round_
+
+        with caplog.at_level(logging.INFO, logger="tagcast"):
+            report = asyncio.run(scenario())
+        assert report.count("sent") == 1
+        [sent] = site.store.list(states=[DeliveryState.SENT])
+        assert (sent.claimed_by, sent.lease_until) == (None, None)
+        assert [t.to_state for t in site.store.history(sent.id)] == [
+            DeliveryState.PLANNED,
+            DeliveryState.SENDING,
+            DeliveryState.SENT,
+        ]
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
 def test_channels_send_in_parallel_within_the_concurrency_bound(site: Site) -> None:
     """Both receivers hold their first request: both arrive while neither is answered (the channels send in
     parallel), and neither channel sends its second post while its first is unanswered."""
