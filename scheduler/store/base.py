@@ -90,15 +90,14 @@ class _Pin:
         if options != self.options:  # setting them runs SQLAlchemy's option events: only on a change
             self.connection.execution_options(**options)
             self.options = options
+        if write:
+            with self.connection.begin():  # committed, or rolled back when the block (or the commit) fails
+                yield self.connection
+            return
         transaction = self.connection.begin()
         try:
             yield self.connection
-        except BaseException:
-            transaction.rollback()
-            raise
-        if write:
-            transaction.commit()
-        else:
+        finally:
             transaction.rollback()
 
     def close(self) -> None:
