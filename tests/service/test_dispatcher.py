@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -277,9 +277,13 @@ class SlowWebhook(WebhookFake):
         return reply
 
 
-def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None:
-    """The send is held at the receiver while the test moves the dispatcher's clock two leases on, a third
-    of a lease at a time: the claim never becomes claimable by another worker."""
+LEASE_30S = timedelta(seconds=30)
+
+
+@contextlib.contextmanager
+def one_post_to_a_held_receiver(site: Site) -> Iterator[tuple[HeldWebhook, ManualClock]]:
+    """One post due on a webhook channel with a 30 s lease, whose receiver holds each request until
+    released, and the manual clock the dispatcher is to run on."""
     with HeldWebhook().running() as held:
         assert isinstance(held, HeldWebhook)
         site.write_config(
@@ -287,25 +291,39 @@ def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None
         )
         site.write_post("p.md", article("Post", publish_at=DUE))
         site.ingest(real_now())
-        clock = ManualClock(real_now())
-        lease = timedelta(seconds=30)
+        yield held, ManualClock(real_now())
+
+
+@contextlib.asynccontextmanager
+async def send_held_in_flight(
+    site: Site, held: HeldWebhook, clock: ManualClock
+) -> AsyncIterator[asyncio.Task[DispatchReport]]:
+    """The dispatcher's round, once its send has reached ``held`` and every task waits on ``clock``."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        dispatcher = Dispatcher(
+            site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
+        )
+        async with round_in_flight(dispatcher, clock.now(), held) as round_:
+            assert await asyncio.to_thread(held.arrived.wait, GUARD)  # the send is in flight
+            await clock.sleeping_past_now()
+            yield round_
+
+
+def test_the_lease_is_renewed_while_a_slow_send_is_in_flight(site: Site) -> None:
+    """The send is held at the receiver while the test moves the dispatcher's clock two leases on, a third
+    of a lease at a time: the claim never becomes claimable by another worker."""
+    with one_post_to_a_held_receiver(site) as (held, clock):
 
         async def scenario() -> DispatchReport:
-            async with httpx.AsyncClient(timeout=30) as http:
-                dispatcher = Dispatcher(
-                    site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
-                )
-                async with round_in_flight(dispatcher, clock.now(), held) as round_:
-                    assert await asyncio.to_thread(held.arrived.wait, GUARD)  # the send is in flight
-                    await clock.sleeping_past_now()
-                    [sending] = site.store.list(states=[DeliveryState.SENDING])
-                    assert [d.id for d in site.store.stale_sending(clock.now() + lease)] == [sending.id]
-                    for _third in range(6):
-                        clock.advance(lease.total_seconds() / 3)
-                        await clock.next_sleep()  # the renewal ran, and its task sleeps again
-                        assert site.store.stale_sending(clock.now()) == []
-                    held.release.set()
-                    return await round_
+            async with send_held_in_flight(site, held, clock) as round_:
+                [sending] = site.store.list(states=[DeliveryState.SENDING])
+                assert [d.id for d in site.store.stale_sending(clock.now() + LEASE_30S)] == [sending.id]
+                for _third in range(6):
+                    clock.advance(LEASE_30S.total_seconds() / 3)
+                    await clock.next_sleep()  # the renewal ran, and its task sleeps again
+                    assert site.store.stale_sending(clock.now()) == []
+                held.release.set()
+                return await round_
 
         report = asyncio.run(scenario())
         assert report.count("sent") == 1
@@ -317,26 +335,13 @@ def test_a_renewal_due_as_the_send_ends_never_lands_after_the_receipt(
 ) -> None:
     """The send ends at the instant its lease is due for renewal: the renewal is cancelled (not waited for)
     or runs before the receipt, never after it (it would find the post sent and log a lost claim)."""
-    with HeldWebhook().running() as held:
-        assert isinstance(held, HeldWebhook)
-        site.write_config(
-            config_text({"hook": {"network": "webhook", "url": held.url}}, service={"lease": "30s"})
-        )
-        site.write_post("p.md", article("Post", publish_at=DUE))
-        site.ingest(real_now())
-        clock = ManualClock(real_now())
+    with one_post_to_a_held_receiver(site) as (held, clock):
 
         async def scenario() -> DispatchReport:
-            async with httpx.AsyncClient(timeout=30) as http:
-                dispatcher = Dispatcher(
-                    site.workspace, site.store, http, worker_id="w1", clock=clock.now, sleep=clock.sleep
-                )
-                async with round_in_flight(dispatcher, clock.now(), held) as round_:
-                    assert await asyncio.to_thread(held.arrived.wait, GUARD)  # the send is in flight
-                    await clock.sleeping_past_now()
-                    clock.advance(10)  # a third of the lease: the renewal wakes...
-                    held.release.set()  # ...as the answer comes
-                    return await round_
+            async with send_held_in_flight(site, held, clock) as round_:
+                clock.advance(LEASE_30S.total_seconds() / 3)  # the renewal wakes...
+                held.release.set()  # ...as the answer comes
+                return await round_
 
         with caplog.at_level(logging.INFO, logger="tagcast"):
             report = asyncio.run(scenario())
