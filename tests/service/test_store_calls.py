@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sql_trace import checkouts, traced_statements
 
 from scheduler.adapters.base import Receipt
 from scheduler.models import Article, Post
@@ -53,14 +53,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def statements(store: Store) -> list[str]:
     """The first three words of every statement the store's connections run, as SQLite traces them."""
-    seen: list[str] = []
-
-    @event.listens_for(store.engine, "connect")
-    def trace(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.set_trace_callback(lambda sql: seen.append(" ".join(sql.split()[:3])))
-
-    store.engine.dispose()  # connections are opened again, traced
-    return seen
+    return traced_statements(store)
 
 
 def commits(statements: list[str]) -> list[str]:
@@ -183,12 +176,7 @@ def test_without_a_shared_transaction_each_call_commits_alone(store: Store, stat
 
 def test_the_store_thread_keeps_one_connection_and_gives_it_back_when_closed(store: Store) -> None:
     a, b = planned(store, "a", -10), planned(store, "b", -10)
-    taken: list[Any] = []
-
-    @event.listens_for(store.engine, "checkout")
-    def note(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        taken.append(dbapi_connection)
-
+    taken = checkouts(store)
     thread = StoreCalls(store.one_transaction, pinned=store.pinned)
 
     async def work() -> None:

@@ -4,38 +4,14 @@ does on SQLite: the same statements and the same outcomes as with a connection f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sql_trace import checkouts, traced_statements
 from store_support import NOW, queue
 from test_store_claims import LEASE, RECEIPT
 
 from scheduler.store import ClaimRequest, DeliveryConflict, DeliveryState, Store
 from scheduler.store.dialect import pins_connections
-
-
-def checkouts(store: Store) -> list[Any]:
-    """The DBAPI connection of each check-out from the store's pool, from now on."""
-    taken: list[Any] = []
-
-    @event.listens_for(store.engine, "checkout")
-    def note(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        taken.append(dbapi_connection)
-
-    return taken
-
-
-def traced(store: Store) -> list[str]:
-    """Every statement SQLite runs from now on (its first three words)."""
-    seen: list[str] = []
-
-    @event.listens_for(store.engine, "connect")
-    def trace(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.set_trace_callback(lambda sql: seen.append(" ".join(sql.split()[:3])))
-
-    store.engine.dispose()  # connections are opened again, traced
-    return seen
 
 
 def test_only_sqlite_pins_a_connection(store: Store, db_url: str) -> None:
@@ -69,7 +45,7 @@ def test_pinned_transactions_are_the_same_statements_durable_or_not(sqlite_url: 
     the disk); a read is a plain ``BEGIN``. On the kept connection each still sets what it needs."""
     store = Store.open(sqlite_url, root=tmp_path)
     a = queue(store, "a", -30, -20, -10)
-    seen = traced(store)
+    seen = traced_statements(store)
     with store.pinned():
         store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
         store.mark_sent(a[0], RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE))

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sql_trace import traced_statements
 from store_support import NOW, queue
 from test_store_claims import LEASE, RECEIPT
 
@@ -91,19 +90,13 @@ def test_a_receipt_that_claims_is_five_statements_on_sqlite(tmp_path: Path) -> N
     rows (one insert), and the commit. Each statement is a hand-over of the interpreter lock (SQLite, on
     the store thread), so their number is the cost of a post."""
     store = Store.open(f"sqlite:///{tmp_path / 'outbox.db'}", root=tmp_path)  # its trace callback counts
-    statements: list[str] = []
-
-    @event.listens_for(store.engine, "connect")
-    def trace(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.set_trace_callback(statements.append)
-
-    store.engine.dispose()  # connections are opened again, traced
+    statements = traced_statements(store)
     a = queue(store, "a", -30, -10)
     store.claim_due(NOW, worker="w1", lease=LEASE, limit=1)
     statements.clear()
     [then] = store.mark_sent(a[0], RECEIPT, now=NOW, then_claim=ClaimRequest(NOW, "w1", LEASE))
     assert then.id == a[1]
-    assert [" ".join(sql.split()[:3]) for sql in statements] == [
+    assert statements == [
         "BEGIN IMMEDIATE",
         "UPDATE deliveries SET",
         "UPDATE deliveries SET",
