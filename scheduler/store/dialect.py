@@ -134,7 +134,7 @@ def transaction_options(*, write: bool, durable: bool = True) -> dict[str, bool]
 
 def writer(engine: Engine) -> Engine:
     """The same engine, marked so that its transactions are write transactions (``BEGIN IMMEDIATE``)."""
-    return engine.execution_options(**{WRITE_OPTION: True})
+    return engine.execution_options(**transaction_options(write=True))
 
 
 def relaxed(engine: Engine) -> Engine:
@@ -154,7 +154,7 @@ def relaxed(engine: Engine) -> Engine:
     ``unknown``). Losing a claim instead could send a post twice, so claims are full commits. PostgreSQL
     commits are unchanged.
     """
-    return engine.execution_options(**{WRITE_OPTION: True, RELAXED_OPTION: True})
+    return engine.execution_options(**transaction_options(write=True, durable=False))
 
 
 def _install_sqlite_events(engine: Engine) -> None:
